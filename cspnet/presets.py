@@ -1,0 +1,34 @@
+"""Named designs gathered from every family: ``get_preset("densenet121")`` -> CSPConfig."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .config import CSPConfig
+from .errors import ConfigError
+from .families import FAMILIES, Preset, get_family
+
+
+@lru_cache(maxsize=1)
+def all_presets() -> dict:
+    """name -> Preset, in family order."""
+    out = {}
+    for fam_name in FAMILIES:
+        for p in get_family(fam_name).presets:
+            if p.name in out:
+                continue  # resnet and resnext share a module; keep the first
+            out[p.name] = p
+    return out
+
+
+def preset_names() -> list:
+    return list(all_presets())
+
+
+def get_preset(name: str, **overrides) -> CSPConfig:
+    presets = all_presets()
+    if name not in presets:
+        raise ConfigError("preset", f"unknown preset {name!r}; allowed: {', '.join(presets)}")
+    kwargs = dict(presets[name].config)
+    kwargs.setdefault("name", name)
+    kwargs.update(overrides)
+    return CSPConfig(**kwargs)
