@@ -137,6 +137,100 @@ def _print_reconcile(r):
         print("ops neither counts: " + ", ".join(f"{k} x{v}" for k, v in r["not_counted_by_either"].items()))
 
 
+def _int_list(field, text):
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(field, f"{text!r} is not a comma-separated list of integers") from None
+    if not vals:
+        raise ConfigError(field, "empty")
+    return tuple(vals)
+
+
+def cmd_bench(args):
+    from .latency import BenchmarkError, BenchRequest, benchmark, compare_latency
+
+    cfg = _design(args)
+    req = BenchRequest(device=args.device, batch_sizes=_int_list("batch", args.batch), dtype=args.dtype,
+                       channels_last=args.channels_last, cuda_graphs=args.cuda_graphs,
+                       compile=args.compile, warmup=args.warmup, runs=args.runs)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        progress = lambda f, m: print(f"\r{f * 100:5.1f}% {m:40s}", end="", file=sys.stderr)
+    try:
+        rec = compare_latency(cfg, req, progress) if args.twin else benchmark(cfg, req, progress)
+    except BenchmarkError as exc:
+        raise CLIError(str(exc)) from None
+    if progress:
+        print(file=sys.stderr)
+    if args.json:
+        _print_json(rec)
+        return
+    design = rec["design"] if args.twin else rec
+    env = design["environment"]
+    print(f"{design['name']} on {env['device']} ({env['device_name']}), torch {env['torch']}, "
+          f"dtype {req.dtype}; {design['note']}")
+    rows = []
+    for r in design["results"]:
+        rows.append({"batch": r["batch"], "median ms": round(r["median_ms"], 3), "p10 ms": round(r["p10_ms"], 3),
+                     "p90 ms": round(r["p90_ms"], 3), "img/s": round(r["throughput_img_s"], 1),
+                     "TFLOP/s": round(r["achieved_tflops"], 3)})
+    _print_table(rows)
+    if args.twin:
+        _print_table(rec["comparison"])
+
+
+def cmd_sweep(args):
+    from .sweep import parse_vary, sweep
+
+    cfg = _design(args)
+    if not args.vary:
+        raise CLIError("sweep: give one or two --vary key=start:stop:step or key=v1,v2")
+    axes = [parse_vary(v) for v in args.vary]
+    df = sweep(cfg, axes, with_twin=args.twin)
+    if args.csv:
+        sys.stdout.write(df.to_csv(index=False))
+    elif args.json:
+        _print_json(json.loads(df.to_json(orient="records")))
+    else:
+        print(df.to_string(index=False))
+
+
+def cmd_diagram(args):
+    from .export import ExportError, diagram_bytes
+
+    cfg = _design(args)
+    expand = tuple(args.expand or ())
+    try:
+        data = diagram_bytes(cfg, args.format, expand=expand)
+    except ExportError as exc:
+        raise CLIError(str(exc)) from None
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data)
+    else:
+        try:
+            with open(args.output, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise CLIError(f"-o: cannot write {args.output!r}: {exc.strerror}") from None
+        print(f"wrote {args.output} ({len(data):,} bytes)", file=sys.stderr)
+
+
+def cmd_onnx(args):
+    from .export import ExportError, onnx_bytes
+
+    cfg = _design(args)
+    try:
+        data = onnx_bytes(cfg)
+        with open(args.output, "wb") as fh:
+            fh.write(data)
+    except ExportError as exc:
+        raise CLIError(str(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"-o: cannot write {args.output!r}: {exc.strerror}") from None
+    print(f"wrote {args.output} ({len(data):,} bytes); open it in Netron", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m explorer", description="CSPNet Explorer command line")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -160,6 +254,43 @@ def build_parser() -> argparse.ArgumentParser:
     _add_design_args(sp)
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_reconcile)
+
+    sp = sub.add_parser("bench", help="measured latency (CPU, or CUDA when present), whole model and per stage")
+    _add_design_args(sp)
+    sp.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    sp.add_argument("--batch", default="1", help="batch sizes, e.g. 1,8,64")
+    sp.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    sp.add_argument("--channels-last", action="store_true")
+    sp.add_argument("--cuda-graphs", action="store_true", help="replay a CUDA graph (GPU time without launch overhead)")
+    sp.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    sp.add_argument("--warmup", type=int, default=3)
+    sp.add_argument("--runs", type=int, default=10)
+    sp.add_argument("--twin", action="store_true", help="also measure the plain twin in the same queue slot")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("diagram", help="architecture diagram as DOT, SVG or PNG")
+    _add_design_args(sp)
+    sp.add_argument("--format", default="svg", choices=["dot", "svg", "png"])
+    sp.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    sp.add_argument("--expand", action="append", metavar="STAGE",
+                    help="show a stage at block level, e.g. --expand stages.1 (or --expand all)")
+    sp.set_defaults(func=cmd_diagram)
+
+    sp = sub.add_parser("onnx", help="export the model as ONNX (random weights) to open in Netron")
+    _add_design_args(sp)
+    sp.add_argument("-o", "--output", required=True)
+    sp.set_defaults(func=cmd_onnx)
+
+    sp = sub.add_parser("sweep", help="vary one or two knobs; analytic params/MACs/CIO per design")
+    _add_design_args(sp)
+    sp.add_argument("--vary", action="append", default=[], metavar="KEY=RANGE",
+                    help="key=start:stop:step (stop included) or key=v1,v2; repeats lists use ';' between designs")
+    sp.add_argument("--twin", action="store_true", help="add %% change against each design's plain twin")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--csv", action="store_true")
+    sp.set_defaults(func=cmd_sweep)
     return p
 
 
@@ -169,7 +300,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             raise CLIError("python -m explorer: a command is required (try --help)")
-        if getattr(args, "batch", 1) is not None and not 1 <= getattr(args, "batch", 1) <= 4096:
+        batch = getattr(args, "batch", 1)
+        if isinstance(batch, int) and not 1 <= batch <= 4096:
             raise ConfigError("batch", f"{args.batch} is not allowed; allowed integers 1 to 4096")
         args.func(args)
         return 0

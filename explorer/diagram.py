@@ -1,0 +1,184 @@
+"""Architecture diagrams as Graphviz DOT text, from the analytic plan.
+
+Stage level by default: one cluster per stage with the CSP split, the bypass (part 1), the block
+path (part 2), the partial transition, the concat and the transition; repeated blocks are rolled up
+into one node.  Any stage can be expanded to block level (long runs of blocks are elided in the
+middle so deep stages stay readable).  Every edge carries its tensor shape ``C x H x W``.
+"""
+from __future__ import annotations
+
+from cspnet import CSPConfig, plan_network
+from cspnet.plan import StagePlan
+
+# colours: part 1 (bypass) blue, part 2 / block path orange, transitions green, merge grey
+C_PART1 = "#1f77b4"
+C_PART2 = "#ff7f0e"
+C_TRANS = "#2ca02c"
+C_MERGE = "#7f7f7f"
+C_PLAIN = "#444444"
+FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff3df", "concat": "#eeeeee",
+        "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2"}
+MAX_EXPANDED_BLOCKS = 6
+
+
+def _shape(s) -> str:
+    return "\u00d7".join(str(d) for d in s)
+
+
+def _q(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
+    fam = cfg.family
+    if fam in ("densenet", "peleenet"):
+        return f"dense block \u00d7{repeats}\\ngrowth {cfg.growth_rate[i]}"
+    if fam == "darknet":
+        return f"dark block \u00d7{repeats}"
+    if fam == "resnext":
+        return f"ResNeXt bottleneck \u00d7{repeats}\\ngroups {cfg.groups[i]}"
+    return f"bottleneck \u00d7{repeats}"
+
+
+def _block_units(sp: StagePlan) -> list:
+    """Block-level units of a stage: (unit name, input shape, output shape, layer count)."""
+    prefix = f"{sp.name}.block."
+    units: dict = {}
+    for op in sp.ops:
+        if not op.path.startswith(prefix):
+            continue
+        unit = op.path[len(prefix):].split(".")[0]
+        if unit not in units:
+            units[unit] = [op.in_shape, op.out_shape, 0]
+        units[unit][1] = op.out_shape
+        units[unit][2] += 1
+    return [(name, v[0], v[1], v[2]) for name, v in units.items()]
+
+
+def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool = True) -> str:
+    """The DOT text of ``cfg``. ``expand`` names stages (``"stages.1"``) shown at block level;
+    ``expand=("all",)`` expands every stage."""
+    plan = plan_network(cfg)
+    lines = [
+        "digraph cspnet {",
+        f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=11, nodesep=0.25, ranksep=0.3"
+        + (f", label={_q(_title(cfg))}, labelloc=t" if title else "") + "];",
+        "  node [shape=box, style=\"rounded,filled\", fontname=Helvetica, fontsize=10, fillcolor=white];",
+        "  edge [fontname=Helvetica, fontsize=9, color=\"#444444\"];",
+        f"  input [label={_q('input ' + _shape(plan.input_shape))}, shape=plaintext, style=\"\"];",
+    ]
+    prev = "input"
+    stage_idx = 0
+    for sp in plan.stages:
+        if sp.kind == "stem":
+            lines.append(f"  stem [label={_q('stem')}, fillcolor=\"{FILL['stem']}\"];")
+            lines.append(f"  {prev} -> stem;")
+            prev = "stem"
+            prev_shape = sp.output_shape
+            continue
+        if sp.kind == "head":
+            label = "head: " + ("BN-ReLU, " if any(o.kind == "bn" for o in sp.ops) else "") + \
+                f"global avg pool, linear {cfg.num_classes}"
+            lines.append(f"  head [label={_q(label)}, fillcolor=\"{FILL['head']}\"];")
+            lines.append(f"  {prev} -> head [label={_q(_shape(prev_shape))}];")
+            lines.append(f"  output [label={_q('logits ' + str(cfg.num_classes))}, shape=plaintext, style=\"\"];")
+            lines.append("  head -> output;")
+            continue
+        expanded = "all" in expand or sp.name in expand
+        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded)
+        stage_idx += 1
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _title(cfg: CSPConfig) -> str:
+    return f"{cfg.name}: {cfg.family}, fusion={cfg.fusion}, split_ratio={cfg.split_ratio:g}, input {cfg.input_size}"
+
+
+def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool):
+    sid = f"s{i}"
+    taps = sp.taps
+    out = [f"  subgraph cluster_{sid} {{",
+           f"    label={_q(f'stage {i + 1} ({sp.name}) \u2014 {sp.fusion}')}; style=\"rounded,dashed\"; "
+           "color=\"#999999\"; fontsize=10;"]
+    edges = []
+
+    def node(name, label, kind, shape=None):
+        extra = f", shape={shape}" if shape else ""
+        out.append(f"    {sid}_{name} [label={_q(label)}, fillcolor=\"{FILL.get(kind, 'white')}\"{extra}];")
+        return f"{sid}_{name}"
+
+    cur, cur_shape = prev, prev_shape
+    if "down" in taps:
+        n = node("down", "3\u00d73 conv, stride 2 (downsample)", "down")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
+        cur, cur_shape = n, taps["down"]
+    if "expand" in taps:
+        n = node("expand", "1\u00d71 conv (expand)", "expand")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
+        cur, cur_shape = n, taps["expand"]
+    part1_src = None
+    if "part2" in taps:
+        n = node("split", "split", "split", shape="diamond")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
+        part1_src = n
+        cur, cur_shape = n, taps["part2"]
+        block_edge_color = C_PART2
+    else:
+        block_edge_color = C_PLAIN
+
+    # block path
+    if expanded:
+        units = _block_units(sp)
+        shown = units
+        if len(units) > MAX_EXPANDED_BLOCKS:
+            shown = units[:3] + [None] + units[-2:]
+        for k, u in enumerate(shown):
+            if u is None:
+                n = node(f"b{k}", f"\u2026 {len(units) - 5} more blocks \u2026", "block", shape="plaintext")
+                edges.append(f"  {cur} -> {n} [style=dotted, color=\"{block_edge_color}\"];")
+                cur = n
+                continue
+            name, ishape, oshape, nlayers = u
+            n = node(f"b{k}", f"{name}\\n{nlayers} layers", "block")
+            edges.append(f"  {cur} -> {n} [label={_q(_shape(ishape))}, color=\"{block_edge_color}\"];")
+            cur, cur_shape = n, oshape
+        cur_shape = taps.get("block", cur_shape)
+    else:
+        n = node("block", _block_label(cfg, i, sp.repeats), "block")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\", penwidth=1.6];")
+        cur, cur_shape = n, taps.get("block", cur_shape)
+
+    if "partial_transition" in taps:
+        n = node("ptrans", "partial transition\\n1\u00d71 conv" + (", 2\u00d72 avg pool" if
+                 taps["partial_transition"][1] < taps["block"][1] else ""), "partial_transition")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
+        cur, cur_shape = n, taps["partial_transition"]
+    if "concat" in taps:
+        n = node("concat", "concat", "concat", shape="circle")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
+        if part1_src:
+            p1 = taps["part1"]
+            pooled = p1[1] != taps["concat"][1]
+            lab = _shape(p1) + (" \u2192 2\u00d72 avg pool" if pooled else "")
+            edges.append(f"  {part1_src} -> {n} [label={_q('part 1: ' + lab)}, color=\"{C_PART1}\", "
+                         f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed];")
+        cur, cur_shape = n, taps["concat"]
+    if "transition" in taps:
+        pooled = taps["transition"][1] < cur_shape[1]
+        n = node("trans", "transition\\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), "transition")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_TRANS}\"];")
+        cur, cur_shape = n, taps["transition"]
+    out.append("  }")
+    lines.extend(out)
+    lines.extend(edges)
+    return cur, taps["output"]
+
+
+def legend_dot() -> str:
+    """A tiny legend explaining the colours."""
+    return "\n".join([
+        "digraph legend {", "  rankdir=LR; node [shape=plaintext, fontname=Helvetica, fontsize=10];",
+        "  a [label=\"\"]; b [label=\"part 1 (bypass)\"]; c [label=\"\"]; d [label=\"part 2 (block path)\"];",
+        f"  a -> b [color=\"{C_PART1}\", style=dashed, penwidth=1.6];",
+        f"  c -> d [color=\"{C_PART2}\", penwidth=1.6];", "}"])

@@ -1,0 +1,321 @@
+"""Measured latency: whole model and per stage, CPU always, CUDA when there is one.
+
+Method (timm's benchmark.py, plus per-stage timing): warm-up runs, then ``runs`` timed runs;
+median, p10 and p90; CUDA events on the GPU (timing the GPU, not the Python launch loop) and
+``perf_counter`` on the CPU.  Per-stage times come from events (or clock reads) at the stage
+boundaries of one extra set of runs, so they do not perturb the whole-model numbers.
+
+Runs on one device never overlap: ``DEVICE_QUEUE`` serialises them (overlapping runs corrupt each
+other's numbers), reports the queue position, and lets a waiting request be cancelled.
+"""
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+
+from cspnet import CSPConfig, build_model, plan_network
+
+from .counting import count
+
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MAX_BATCH = 1024
+
+
+class BenchmarkError(Exception):
+    """A benchmark that could not run (bad request, no such device, out of memory): a message."""
+
+
+class Cancelled(BenchmarkError):
+    pass
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    device: str = "cpu"
+    batch_sizes: tuple = (1,)
+    dtype: str = "fp32"
+    channels_last: bool = False
+    cuda_graphs: bool = False
+    compile: bool = False
+    warmup: int = 3
+    runs: int = 10
+    per_stage: bool = True
+
+    def validate(self):
+        if self.device not in ("cpu", "cuda"):
+            raise BenchmarkError(f"device: {self.device!r} is not allowed; allowed: cpu, cuda")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise BenchmarkError("device: cuda was asked for but no CUDA GPU is available here; use cpu")
+        if self.dtype not in DTYPES:
+            raise BenchmarkError(f"dtype: {self.dtype!r} is not allowed; allowed: {', '.join(DTYPES)}")
+        if not self.batch_sizes or any((not isinstance(b, int)) or not 1 <= b <= MAX_BATCH for b in self.batch_sizes):
+            raise BenchmarkError(f"batch: {self.batch_sizes!r}; allowed integers 1 to {MAX_BATCH}")
+        if not 1 <= self.runs <= 1000 or not 0 <= self.warmup <= 100:
+            raise BenchmarkError("runs: allowed 1 to 1000 (warmup 0 to 100)")
+        if self.cuda_graphs and self.device != "cuda":
+            raise BenchmarkError("cuda_graphs: only on device cuda")
+
+
+def environment(device: str) -> dict:
+    env = {"torch": torch.__version__, "device": device, "threads": torch.get_num_threads()}
+    if device == "cuda":
+        env["device_name"] = torch.cuda.get_device_name()
+        env["cuda"] = torch.version.cuda
+    else:
+        import platform
+
+        env["device_name"] = platform.processor() or platform.machine()
+        env["gpu_available"] = torch.cuda.is_available()
+    return env
+
+
+# --------------------------------------------------------------------------- queue
+class DeviceQueue:
+    """FIFO per device: one benchmark at a time per device, with positions for waiting requests."""
+
+    def __init__(self):
+        self._cv = threading.Condition()
+        self._queues: dict = {}
+
+    def position(self, device: str, ticket) -> int:
+        q = self._queues.get(device, deque())
+        return list(q).index(ticket) if ticket in q else -1
+
+    def waiting(self, device: str) -> int:
+        return len(self._queues.get(device, ()))
+
+    @contextmanager
+    def slot(self, device: str, on_wait: Callable[[int], None] | None = None,
+             cancelled: Callable[[], bool] | None = None, timeout: float = 600.0):
+        ticket = object()
+        with self._cv:
+            q = self._queues.setdefault(device, deque())
+            q.append(ticket)
+            deadline = time.monotonic() + timeout
+            try:
+                while q[0] is not ticket:
+                    if on_wait:
+                        on_wait(list(q).index(ticket))
+                    if cancelled and cancelled():
+                        raise Cancelled("cancelled while waiting for the device")
+                    if time.monotonic() > deadline:
+                        raise BenchmarkError(f"timed out after {timeout:.0f} s waiting for {device}")
+                    self._cv.wait(0.1)
+            except BaseException:
+                q.remove(ticket)
+                self._cv.notify_all()
+                raise
+        try:
+            yield
+        finally:
+            with self._cv:
+                q.remove(ticket)
+                self._cv.notify_all()
+
+
+DEVICE_QUEUE = DeviceQueue()
+
+
+# --------------------------------------------------------------------------- timing
+def _percentiles(times_ms: list) -> dict:
+    s = sorted(times_ms)
+    n = len(s)
+
+    def pct(p):
+        if n == 1:
+            return s[0]
+        k = (n - 1) * p
+        lo, hi = int(k), min(int(k) + 1, n - 1)
+        return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+    return {"median_ms": statistics.median(s), "p10_ms": pct(0.10), "p90_ms": pct(0.90),
+            "min_ms": s[0], "runs": n}
+
+
+class _Timer:
+    """Marks time points: CUDA events on a GPU, perf_counter on a CPU."""
+
+    def __init__(self, device: str):
+        self.cuda = device == "cuda"
+
+    def mark(self):
+        if self.cuda:
+            e = torch.cuda.Event(enable_timing=True)
+            e.record()
+            return e
+        return time.perf_counter()
+
+    def elapsed_ms(self, a, b) -> float:
+        if self.cuda:
+            return a.elapsed_time(b)
+        return (b - a) * 1000.0
+
+    def sync(self):
+        if self.cuda:
+            torch.cuda.synchronize()
+
+
+def _parts(model):
+    return [("stem", model.stem)] + [(f"stages.{i}", s) for i, s in enumerate(model.stages)] + \
+        [("head", model.head)]
+
+
+def _time_whole(fn, x, timer, warmup, runs, tick):
+    for _ in range(warmup):
+        fn(x)
+        tick()
+    timer.sync()
+    times = []
+    for _ in range(runs):
+        a = timer.mark()
+        fn(x)
+        b = timer.mark()
+        timer.sync()
+        times.append(timer.elapsed_ms(a, b))
+        tick()
+    return times
+
+
+def _time_stages(model, x, timer, runs, autocast):
+    parts = _parts(model)
+    per = {name: [] for name, _ in parts}
+    for _ in range(runs):
+        with autocast:
+            y = x
+            marks = [timer.mark()]
+            for _, mod in parts:
+                y = mod(y)
+                marks.append(timer.mark())
+        timer.sync()
+        for (name, _), a, b in zip(parts, marks, marks[1:]):
+            per[name].append(timer.elapsed_ms(a, b))
+    return {name: statistics.median(v) for name, v in per.items()}
+
+
+def benchmark(cfg: CSPConfig, req: BenchRequest = BenchRequest(),
+              progress: Callable[[float, str], None] | None = None,
+              cancelled: Callable[[], bool] | None = None,
+              on_wait: Callable[[int], None] | None = None) -> dict:
+    """Measure ``cfg`` under ``req``. Returns a JSON-safe record; raises BenchmarkError with a message."""
+    req.validate()
+    with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):
+        return _measure(cfg, req, progress, cancelled)
+
+
+def _measure(cfg, req, progress, cancelled):
+    macs = count(plan_network(cfg), "macs")
+    progress = progress or (lambda f, msg: None)
+    try:
+        return _benchmark(cfg, req, macs, progress, cancelled)
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        raise BenchmarkError(f"out of GPU memory at batch {max(req.batch_sizes)}; "
+                             "lower the batch size (the GPU stays usable)") from None
+    finally:
+        if req.device == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _benchmark(cfg, req, macs, progress, cancelled):
+    device = torch.device(req.device)
+    progress(0.0, "building the model")
+    model = build_model(cfg).to(device)
+    if req.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    fn = model
+    if req.compile:
+        fn = torch.compile(model)
+    amp_dtype = DTYPES[req.dtype]
+    total_steps = len(req.batch_sizes) * (req.warmup + req.runs)
+    done = [0]
+
+    def tick():
+        done[0] += 1
+        if cancelled and cancelled():
+            raise Cancelled("cancelled")
+        progress(min(done[0] / max(total_steps, 1), 1.0), f"run {done[0]} of {total_steps}")
+
+    timer = _Timer(req.device)
+    results = []
+    for bs in req.batch_sizes:
+        x = torch.randn(bs, 3, cfg.input_size, cfg.input_size, device=device)
+        if req.channels_last:
+            x = x.to(memory_format=torch.channels_last)
+        autocast = torch.autocast(req.device, dtype=amp_dtype) if amp_dtype else nullcontext()
+
+        def run(inp, fn=fn, autocast=autocast):
+            with autocast:
+                return fn(inp)
+
+        with torch.inference_mode():
+            call = run
+            if req.cuda_graphs:
+                call = _cuda_graph(run, x)
+            times = _time_whole(call, x, timer, req.warmup, req.runs, tick)
+            stats = _percentiles(times)
+            stage_ms = None
+            if req.per_stage:
+                stage_ms = _time_stages(model, x, timer, max(3, min(req.runs, 10)),
+                                        torch.autocast(req.device, dtype=amp_dtype) if amp_dtype else nullcontext())
+        sec = stats["median_ms"] / 1000.0
+        results.append({
+            "batch": bs, **stats,
+            "throughput_img_s": bs / sec if sec > 0 else None,
+            "achieved_tflops": (2.0 * macs * bs / sec / 1e12) if sec > 0 else None,
+            "per_stage_ms": stage_ms,
+        })
+    progress(1.0, "done")
+    return {
+        "name": cfg.name, "config": cfg.to_dict(), "request": asdict(req), "macs": macs,
+        "environment": environment(req.device),
+        "note": ("measured on the CPU; no GPU here" if req.device == "cpu" and not torch.cuda.is_available()
+                 else f"measured on {req.device}"),
+        "results": results,
+    }
+
+
+def _cuda_graph(run, x):
+    """Capture ``run(x)`` once in a CUDA graph; replays time GPU work without launch overhead."""
+    static_x = x.clone()
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            run(static_x)
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        static_y = run(static_x)
+
+    def replay(inp):
+        g.replay()
+        return static_y
+
+    return replay
+
+
+def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress=None, cancelled=None,
+                    on_wait=None) -> dict:
+    """The design and its plain twin, measured back to back in one queue slot."""
+    req.validate()
+    twin = cfg.twin()
+    half = (lambda f, m: progress(f / 2, f"design: {m}")) if progress else None
+    half2 = (lambda f, m: progress(0.5 + f / 2, f"plain twin: {m}")) if progress else None
+    with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):  # one slot: same conditions
+        design = _measure(cfg, req, half, cancelled)
+        plain = _measure(twin, req, half2, cancelled) if twin != cfg else design
+    rows = []
+    for a, b in zip(design["results"], plain["results"]):
+        rows.append({
+            "batch": a["batch"], "design_ms": a["median_ms"], "twin_ms": b["median_ms"],
+            "time_delta_pct": 100.0 * (a["median_ms"] - b["median_ms"]) / b["median_ms"],
+            "macs_delta_pct": 100.0 * (design["macs"] - plain["macs"]) / plain["macs"],
+        })
+    return {"design": design, "twin": plain, "comparison": rows}

@@ -1,0 +1,111 @@
+"""Sweeps: vary one or two knobs over ranges and count every design analytically.
+
+A design that is invalid at some grid point (a branch rounded to 0 channels, say) becomes a row
+with its error message rather than stopping the sweep.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+
+from cspnet import CSPConfig, ConfigError, plan_network
+
+from .counting import all_activations, cio, count
+from .design import ALL_FIELDS, FLOAT_FIELDS, FLOAT_LIST_FIELDS, parse_value, with_changes
+
+MAX_SWEEP_DESIGNS = 20_000
+MAX_LATENCY_DESIGNS = 12
+SWEEP_METRICS = ("params", "macs", "fvcore_macs", "cio", "activations")
+
+
+def parse_vary(spec: str) -> tuple[str, list]:
+    """``key=start:stop:step`` (inclusive stop) or ``key=v1,v2,...`` -> (key, values)."""
+    if "=" not in spec:
+        raise ConfigError("--vary", f"{spec!r} is not key=start:stop:step or key=v1,v2")
+    key, text = (t.strip() for t in spec.split("=", 1))
+    if key not in ALL_FIELDS:
+        raise ConfigError(key, f"unknown field; allowed: {', '.join(ALL_FIELDS)}")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ConfigError(key, f"range {text!r} must be start:stop:step")
+        is_float = key in FLOAT_FIELDS or key in FLOAT_LIST_FIELDS
+        conv = float if is_float else int
+        try:
+            start, stop, step = (conv(p) for p in parts)
+        except ValueError:
+            raise ConfigError(key, f"range {text!r} needs {'numbers' if is_float else 'integers'}") from None
+        if step <= 0 or stop < start:
+            raise ConfigError(key, f"range {text!r}: need step > 0 and stop >= start")
+        n = int((stop - start) / step + 1e-9) + 1
+        if n > MAX_SWEEP_DESIGNS:
+            raise ConfigError(key, f"{n} values; allowed at most {MAX_SWEEP_DESIGNS}")
+        values = [round(start + i * step, 10) if is_float else start + i * step for i in range(n)]
+    else:
+        values = [parse_value(key, v) for v in text.split(",") if v.strip()] if key not in (
+            "repeats",) else [parse_value(key, v) for v in text.split(";") if v.strip()]
+    if not values:
+        raise ConfigError(key, "no values to sweep")
+    return key, values
+
+
+def design_metrics(cfg: CSPConfig) -> dict:
+    plan = plan_network(cfg)
+    return {"params": plan.params, "macs": count(plan, "macs"), "fvcore_macs": count(plan, "fvcore"),
+            "cio": cio(plan), "activations": all_activations(plan)}
+
+
+def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
+    """One row per grid point: the varied values, the metrics, and ``error`` for invalid designs."""
+    if not 1 <= len(axes) <= 2:
+        raise ConfigError("--vary", f"{len(axes)} knobs; vary one or two")
+    n = 1
+    for _, vals in axes:
+        n *= len(vals)
+    if n > MAX_SWEEP_DESIGNS:
+        raise ConfigError("--vary", f"{n} designs; allowed at most {MAX_SWEEP_DESIGNS}")
+    keys = [k for k, _ in axes]
+    rows = []
+    twin_cache: dict = {}
+    for combo in itertools.product(*[v for _, v in axes]):
+        row = {k: (",".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in zip(keys, combo)}
+        try:
+            cfg = with_changes(base, dict(zip(keys, combo)))
+            row.update(design_metrics(cfg))
+            row["error"] = ""
+            if with_twin and cfg.is_csp:
+                tk = cfg.twin().key()
+                if tk not in twin_cache:
+                    twin_cache[tk] = design_metrics(cfg.twin())
+                for m in ("params", "macs", "cio"):
+                    row[f"{m}_vs_twin_pct"] = 100.0 * (row[m] - twin_cache[tk][m]) / twin_cache[tk][m]
+        except ConfigError as exc:
+            row.update({m: None for m in SWEEP_METRICS})
+            row["error"] = str(exc)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=None) -> pd.DataFrame:
+    """Measure a bounded number of designs (at most MAX_LATENCY_DESIGNS) with progress."""
+    from .latency import BenchmarkError, benchmark
+
+    grid = sweep(base, axes)
+    valid = grid[grid["error"] == ""]
+    if len(valid) > MAX_LATENCY_DESIGNS:
+        raise ConfigError("--vary", f"{len(valid)} designs to measure; allowed at most {MAX_LATENCY_DESIGNS}")
+    keys = [k for k, _ in axes]
+    out = []
+    for i, (_, row) in enumerate(valid.iterrows()):
+        changes = {k: parse_value(k, str(row[k])) for k in keys}
+        cfg = with_changes(base, changes)
+        cb = (lambda f, m, i=i: progress((i + f) / len(valid), m)) if progress else None
+        try:
+            rec = benchmark(cfg, req, cb, cancelled)
+            ms = rec["results"][0]["median_ms"]
+            err = ""
+        except BenchmarkError as exc:
+            ms, err = None, str(exc)
+        out.append({**{k: row[k] for k in keys}, "macs": row["macs"], "median_ms": ms, "error": err})
+    return pd.DataFrame(out)
