@@ -1,0 +1,453 @@
+"""Published ImageNet accuracy / compute numbers for CSPNet and its base networks, with sources.
+
+The data set is ``explorer/data/published.csv`` (121 rows, one source per row; described in
+``explorer/data/PUBLISHED.md``). This module loads it with typed columns and adds derived ones:
+
+* ``gmacs``: the published ``compute`` normalised to giga multiply-accumulates by :func:`to_gmacs`
+  (``compute`` and ``compute_unit`` are left exactly as the source gives them);
+* ``gmacs_note``: why ``gmacs`` is missing where it is;
+* ``res``: the integer input resolution at which the *compute* applies, parsed from ``input_res``;
+* ``is_csp`` (bool), ``is_exact`` and ``approximate`` (from ``value_status``);
+* ``source_group``: a short label for the source (``timm``, ``torchvision``, ...), so that only
+  like is plotted with like;
+* ``preset`` / ``preset_note``: this project's preset that builds the same network, or None.
+
+Pure Python + pandas: no Streamlit, no torch.
+"""
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+DATA_PATH = Path(__file__).resolve().parent / "data" / "published.csv"
+
+COLUMNS = (
+    "model", "family", "is_csp", "variant", "params_M", "compute", "compute_unit",
+    "compute_meaning", "gmacs_equiv", "input_res", "top1", "top5", "value_status", "eval_notes",
+    "source", "source_locator", "notes",
+)
+FLOAT_COLUMNS = ("params_M", "compute", "gmacs_equiv", "top1", "top5")
+
+# --------------------------------------------------------------------------- units
+# Every compute_unit string found in the data, and the factor that turns a value in that unit into
+# GMACs (1e9 multiply-accumulates). ``None`` would mark a unit that is known but whose convention
+# cannot be verified (to_gmacs returns None for it). A string not listed here raises ValueError,
+# so a new row with a new unit cannot be silently mis-normalised.
+UNIT_TO_GMACS: dict[str, float | None] = {
+    # Darknet / CSPNet paper + README: 2 FLOPs per multiply-accumulate (src/convolutional_layer.c
+    # l.bflops = 2 * nweights * out_h * out_w / 1e9), so GMACs = BFLOPs / 2.
+    "BFLOPs": 0.5,
+    # timm results/benchmark-*.csv infer_gmacs: deepspeed/fvcore profiler, 1 per MAC.
+    "GMACs": 1.0,
+    # torchvision Weights meta `_ops` ("GFLOPS"): numerically GMACs (ResNet-50 4.089, not ~8.2).
+    "GFLOPS (torchvision)": 1.0,
+    # mmpretrain metafile "Flops(G)": mmcv counter, 1 per MAC (computed at 224).
+    "GFLOPs (mmcv; really GMACs)": 1.0,
+    # tomotana14/CSPPeleeNet.pytorch: thop MACs, in millions.
+    "MMACs (thop)": 1e-3,
+    # Robert-JunWang/PeleeNet README "FLOPs" 508 M: multiply-accumulates (Pelee#73), in millions.
+    "MFLOPs (Pelee README; MACs)": 1e-3,
+}
+
+UNIT_MEANING = {
+    "BFLOPs": "Darknet billions of FLOPs, 2 per multiply-accumulate -> GMACs = value / 2",
+    "GMACs": "timm infer_gmacs, 1 per multiply-accumulate -> GMACs = value",
+    "GFLOPS (torchvision)": "torchvision _ops, really multiply-accumulates -> GMACs = value",
+    "GFLOPs (mmcv; really GMACs)": "mmcv 'FLOPs', 1 per multiply-accumulate -> GMACs = value",
+    "MMACs (thop)": "thop millions of multiply-accumulates -> GMACs = value / 1000",
+    "MFLOPs (Pelee README; MACs)": "PeleeNet README 'FLOPs' in millions, really MACs -> GMACs = value / 1000",
+}
+
+# Rows whose unit is known but whose counting convention could not be verified for that row:
+# model -> reason. Their ``gmacs`` is left empty (as the reference's gmacs_equiv is).
+UNVERIFIED_COMPUTE = {
+    "HarDNet-138s": "13.4 was copied from the HarDNet paper into the CSPNet README's BFLOPs column; "
+                    "whether it is 2 x MAC (Darknet style) or MACs was not verified",
+}
+
+# --------------------------------------------------------------------------- statuses
+VALUE_STATUSES = {
+    "exact": "copied verbatim from the cited source (error rates converted as 100 - err)",
+    "compute_from_base_row": "training-recipe variant: the source gives accuracy only; params and "
+                             "BFLOPs copied from the base model's row (same layer topology)",
+    "approx_from_figure": "read off the plot in CSPNet paper Figure 4 (approximate)",
+    "derived_from_text_pct": "computed from rounded percentages in the CSPNet paper text about "
+                             "Table 1, relative to PeleeNet 1.017 BFLOPs / 70.7 % (approximate)",
+}
+APPROX_STATUSES = frozenset({"approx_from_figure", "derived_from_text_pct"})
+
+# --------------------------------------------------------------------------- sources
+# (prefix of the `source` text, short group label). First match wins; unknown raises.
+SOURCE_GROUPS = (
+    ("CSPNet paper", "CSPNet paper/README"),
+    ("WongKinYiu/CrossStagePartialNetworks", "CSPNet paper/README"),
+    ("huggingface/pytorch-image-models", "timm"),
+    ("pytorch/vision", "torchvision"),
+    ("open-mmlab/mmpretrain", "mmpretrain"),
+    ("DenseNet paper", "DenseNet paper"),
+    ("liuzhuang13/DenseNet", "DenseNet README (official Torch models)"),
+    ("Robert-JunWang/PeleeNet", "PeleeNet README (official)"),
+    ("ResNeXt paper", "ResNeXt paper"),
+    ("tomotana14/CSPPeleeNet.pytorch", "tomotana14 CSPPeleeNet.pytorch (unofficial)"),
+)
+
+# --------------------------------------------------------------------------- presets
+# Published model name -> (preset, note). A preset is given only where it builds the same network
+# (layer topology: depths, widths, block type, CSP fusion). Training recipe, evaluation protocol and
+# the activation function are not part of the match; the note says where they differ.
+_DARKNET_RETRAIN = "same topology; trained by the CSPNet authors in Darknet (LReLU, 1-GPU recipe)"
+_CSP_DARKNET_CFG = ("Darknet cfg from the CSPNet authors; timm's port of the same design has "
+                    "slightly different params ({})")
+_RECIPE = "training-recipe variant of {} (same architecture; params/BFLOPs copied from the base row)"
+
+PRESET_MAP: dict[str, tuple[str | None, str]] = {
+    # ---- PeleeNet family, CSPNet paper / README (Darknet retrains)
+    "PeleeNet": ("peleenet", _DARKNET_RETRAIN + " (official PeleeNet uses ReLU)"),
+    "CSPPeleeNet": ("csppeleenet", _DARKNET_RETRAIN + "; the authors' cfg was never released"),
+    "CSP (fusion last) PeleeNet": ("csppeleenet_fusion_last", _DARKNET_RETRAIN + "; numbers approximate (Fig. 4)"),
+    "CSP (fusion first) PeleeNet": ("csppeleenet_fusion_first", _DARKNET_RETRAIN + "; numbers approximate (Fig. 4)"),
+    "PeleeNet-swish": ("peleenet", "activation differs: swish (activation='silu')"),
+    "PeleeNet-mish": ("peleenet", "activation differs: Mish (activation='mish')"),
+    "CSPPeleeNet-swish": ("csppeleenet", "activation differs: swish (activation='silu')"),
+    "CSPPeleeNet-mish": ("csppeleenet", "activation differs: Mish (activation='mish')"),
+    "PeleeNet-swish-SE": (None, "adds SE modules: not built by peleenet"),
+    "CSPPeleeNet-swish-SE": (None, "adds SE modules: not built by csppeleenet"),
+    "SparsePeleeNet (SPeleeNet)": (None, "SparseNet-style connections: no preset"),
+    "PeleeNeXt": (None, "group-conv PeleeNet: no preset"),
+    "CSP (fusion last) PeleeNet, gamma=0.25": (
+        None, "partial ratio gamma=0.25 (if gamma is the bypass share, as inferred: "
+              "csppeleenet_fusion_last with split_ratio=0.75); not a preset"),
+    "CSPPeleeNet, gamma=0.25": (
+        None, "partial ratio gamma=0.25 (if gamma is the bypass share, as inferred: "
+              "csppeleenet with split_ratio=0.75); not a preset"),
+    "CSPPeleeNet Ref.": (None, "CSP PeleeNet reference backbone, no cfg published"),
+    "CSPPeleeNetb Ref.": (None, "CSP PeleeNet reference backbone (b), no cfg published"),
+    "PeleeNet (official)": ("peleenet", "official PeleeNet"),
+    "PeleeNet (tomotana14 reimpl.)": (
+        None, "unofficial reimplementation (2.802M params, 513.9M MACs vs official 2.8M / 508M); "
+              "not verified to be the same network as the peleenet preset"),
+    "CSPPeleeNet gamma=0.5 (tomotana14 reimpl.)": (
+        None, "unofficial CSPPeleeNet with a different architecture from the paper's "
+              "(more MACs than PeleeNet); not the csppeleenet preset"),
+    "CSPPeleeNetLight gamma=0.5 (tomotana14 reimpl.)": (None, "unofficial variant: no preset"),
+    # ---- Darknet family
+    "DarkNet-53": ("darknet53", "pjreddie darknet53.cfg, the original Darknet-53 (41.57M params; "
+                                "timm port 41.61M); trained by the CSPNet authors in Darknet"),
+    "CSPDarkNet-53": ("cspdarknet53", _CSP_DARKNET_CFG.format("27.61M vs timm 27.64M")),
+    "CSPDarkNet-53 [CutMix+Mosaic+LabelSmoothing (csdarknet53-gamma.cfg)]": (
+        "cspdarknet53", _RECIPE.format("CSPDarkNet-53")),
+    "CSPDarkNet-53 [CutMix+Mosaic+LabelSmoothing+Mish (csdarknet53-omega.cfg)]": (
+        "cspdarknet53", _RECIPE.format("CSPDarkNet-53") + "; activation differs: Mish (activation='mish')"),
+    "CSPDarkNet-53-Elastic": (None, "ELASTIC scale policy: no preset"),
+    "Darknet Ref.": (None, "Darknet reference model: no preset"),
+    "darknet53.c2ns_in1k": ("darknet53", "timm Darknet-53"),
+    "darknetaa53.c2ns_in1k": (None, "anti-aliased downsampling: not built by darknet53"),
+    "cspdarknet53.ra_in1k": ("cspdarknet53", "timm cspdarknet53"),
+    "cspdarknet50_3rdparty_8xb32_in1k (=timm cspdarknet53)": ("cspdarknet53", "timm cspdarknet53 weights"),
+    # ---- ResNet family
+    "ResNet-50 (Darknet)": (
+        None, "pjreddie resnet50.cfg (22.73M params), NOT torchvision ResNet-50 (25.56M): "
+              "a different network, so not the resnet50 preset"),
+    "ResNet-10 (Darknet)": (None, "Darknet resnet10.cfg: no preset"),
+    "CSPResNet-10": (None, "CSP version of Darknet ResNet-10: no preset"),
+    "ResNet-152": (None, "literature row: no resnet152 preset"),
+    "CSPResNet-50": ("cspresnet50", _CSP_DARKNET_CFG.format("21.57M vs timm 21.62M")
+                     + "; depths 3-3-5-2"),
+    "CSPResNet-50 [CutMix+Mosaic+LabelSmoothing (csresnet50-gamma.cfg)]": (
+        "cspresnet50", _RECIPE.format("CSPResNet-50")),
+    "CSPResNet-50 [CutMix+Mosaic+LabelSmoothing+Mish (csresnet50-omega.cfg)]": (
+        "cspresnet50", _RECIPE.format("CSPResNet-50") + "; activation differs: Mish (activation='mish')"),
+    "CSPResNet-50-Elastic": (None, "ELASTIC scale policy: no preset"),
+    "cspresnet50.ra_in1k": ("cspresnet50", "timm cspresnet50"),
+    "cspresnet50_3rdparty_8xb32_in1k (=timm cspresnet50)": ("cspresnet50", "timm cspresnet50 weights"),
+    "resnet50.tv_in1k": ("resnet50", "torchvision ResNet-50 V1 weights evaluated by timm"),
+    "resnet50.tv2_in1k": ("resnet50", "torchvision ResNet-50 V2 weights evaluated by timm"),
+    "resnet50 (torchvision IMAGENET1K_V1)": ("resnet50", "torchvision ResNet-50"),
+    "resnet50 (torchvision IMAGENET1K_V2)": ("resnet50", "torchvision ResNet-50, 2022 recipe"),
+    "ResNet-50 (ResNeXt paper baseline)": (
+        "resnet50", "fb.resnet.torch ResNet-50 (stride in the 3x3, 25.5M params / 4.1 GFLOPs per the "
+                    "ResNeXt paper), the same layer layout as torchvision's; not a Darknet model"),
+    # ---- ResNeXt family
+    "ResNeXt-50 (Darknet)": (
+        None, "pjreddie resnext50.cfg (22.19M params), NOT torchvision resnext50_32x4d (25.03M): "
+              "a different network, so not the resnext50_32x4d preset"),
+    "CSPResNeXt-50": ("cspresnext50", _CSP_DARKNET_CFG.format("20.50M vs timm 20.57M")
+                      + "; depths 3-3-5-2"),
+    "CSPResNeXt-50 [MixUp]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [CutMix]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [CutMix+MixUp]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [Mosaic]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [Blurring]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [Label smoothing]": ("cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [Swish activation]": (
+        "cspresnext50", _RECIPE.format("CSPResNeXt-50") + "; activation differs: swish (activation='silu')"),
+    "CSPResNeXt-50 [Mish activation]": (
+        "cspresnext50", _RECIPE.format("CSPResNeXt-50") + "; activation differs: Mish (activation='mish')"),
+    "CSPResNeXt-50 [CutMix+Mosaic+LabelSmoothing (csresnext50-gamma.cfg)]": (
+        "cspresnext50", _RECIPE.format("CSPResNeXt-50")),
+    "CSPResNeXt-50 [CutMix+Mosaic+LabelSmoothing+Mish (csresnext50-omega.cfg)]": (
+        "cspresnext50", _RECIPE.format("CSPResNeXt-50") + "; activation differs: Mish (activation='mish')"),
+    "CSPResNeXt-50-Elastic": (None, "ELASTIC scale policy: no preset"),
+    "CSPResNeXt-50+Elastic": (None, "ELASTIC variant, no cfg published: no preset"),
+    "cspresnext50.ra_in1k": ("cspresnext50", "timm cspresnext50"),
+    "cspresnext50 (timm, old eval @224)": ("cspresnext50", "timm cspresnext50, evaluated at 224"),
+    "cspresnext50_3rdparty_8xb32_in1k (=timm cspresnext50)": ("cspresnext50", "timm cspresnext50 weights"),
+    "resnext50_32x4d.tv_in1k": ("resnext50_32x4d", "torchvision V1 weights evaluated by timm"),
+    "resnext50_32x4d.tv2_in1k": ("resnext50_32x4d", "torchvision V2 weights evaluated by timm"),
+    "resnext50_32x4d (torchvision IMAGENET1K_V1)": ("resnext50_32x4d", "torchvision ResNeXt-50 32x4d"),
+    "resnext50_32x4d (torchvision IMAGENET1K_V2)": ("resnext50_32x4d", "torchvision ResNeXt-50 32x4d, 2022 recipe"),
+    "ResNeXt-50 32x4d (paper)": ("resnext50_32x4d", "the ResNeXt paper's model, which torchvision implements"),
+    # ---- DenseNet family
+    "densenet121 (torchvision IMAGENET1K_V1)": ("densenet121", "torchvision DenseNet-121"),
+    "densenet169 (torchvision IMAGENET1K_V1)": ("densenet169", "torchvision DenseNet-169"),
+    "densenet201 (torchvision IMAGENET1K_V1)": ("densenet201", "torchvision DenseNet-201"),
+    "densenet161 (torchvision IMAGENET1K_V1)": ("densenet161", "torchvision DenseNet-161"),
+    "densenet121.tv_in1k": ("densenet121", "torchvision weights evaluated by timm"),
+    "densenet169.tv_in1k": ("densenet169", "torchvision weights evaluated by timm"),
+    "densenet201.tv_in1k": ("densenet201", "torchvision weights evaluated by timm"),
+    "densenet161.tv_in1k": ("densenet161", "torchvision weights evaluated by timm"),
+    "DenseNet-121 (paper, single-crop)": ("densenet121", "DenseNet-BC k=32"),
+    "DenseNet-121 (paper, 10-crop)": ("densenet121", "DenseNet-BC k=32; 10-crop accuracy"),
+    "DenseNet-169 (paper, single-crop)": ("densenet169", "DenseNet-BC k=32"),
+    "DenseNet-169 (paper, 10-crop)": ("densenet169", "DenseNet-BC k=32; 10-crop accuracy"),
+    "DenseNet-201 (paper, single-crop)": ("densenet201", "DenseNet-BC k=32"),
+    "DenseNet-201 (paper, 10-crop)": ("densenet201", "DenseNet-BC k=32; 10-crop accuracy"),
+    "DenseNet-264 (paper, single-crop)": (None, "no densenet264 preset"),
+    "DenseNet-264 (paper, 10-crop)": (None, "no densenet264 preset"),
+    "DenseNet-264-32": (None, "literature row: no densenet264 preset"),
+    "DenseNet-121 (official Torch model)": ("densenet121", "official LuaTorch model (torchvision ported it)"),
+    "DenseNet-169 (official Torch model)": ("densenet169", "official LuaTorch model (torchvision ported it)"),
+    "DenseNet-201 (official Torch model)": ("densenet201", "official LuaTorch model (torchvision ported it)"),
+    "DenseNet-161 (k=48) (official Torch model)": ("densenet161", "official LuaTorch model (torchvision ported it)"),
+    "DenseNet-201+Elastic": (None, "ELASTIC variant: no preset"),
+    "CSPDenseNet-201+Elastic": (None, "CSP + ELASTIC variant, no cfg published: no preset"),
+    "CSPDenseNet Ref.": (None, "CSP DenseNet reference backbone, no cfg published"),
+    "CSPDenseNetb Ref.": (None, "CSP DenseNet reference backbone (b), no cfg published"),
+    # ---- timm CrossStage3 (cs3*): concat -> single transition (fusion-first-like, YOLOv5 C3)
+    **{m: (None, "timm CrossStage3 design (YOLOv5-C3-like, focus/SE/EdgeResidual variants): no preset")
+       for m in (
+           "cs3darknet_focus_s.ra4_e3600_r256_in1k", "cs3darknet_m.c2ns_in1k",
+           "cs3darknet_focus_m.c2ns_in1k", "cs3darknet_l.c2ns_in1k", "cs3darknet_focus_l.c2ns_in1k",
+           "cs3sedarknet_l.c2ns_in1k", "cs3darknet_x.c2ns_in1k", "cs3sedarknet_x.c2ns_in1k",
+           "cs3edgenet_x.c2_in1k", "cs3se_edgenet_x.c2ns_in1k")},
+    # ---- other families (comparison rows): no preset
+    "HarDNet-138s": (None, "HarDNet: no preset (literature row)"),
+    "Res2NetLite-72": (None, "Res2Net: no preset"),
+    "EfficientNet-B0* (Darknet)": (None, "EfficientNet: no preset"),
+    "EfficientNet-B0 (official code, bs256)": (None, "EfficientNet: no preset"),
+    "MobileNet-v2 (Darknet)": (None, "MobileNetV2: no preset"),
+    "CSPMobileNet-v2": (None, "MobileNetV2: no preset"),
+    "MixNet-M-GPU": (None, "MixNet: no preset"),
+}
+_NO_PRESET_NOTE = "no preset builds this architecture"
+
+# Every preset name the map can produce (for checks against cspnet.presets).
+MAPPED_PRESETS = frozenset(p for p, _ in PRESET_MAP.values() if p is not None)
+
+
+def preset_for(model: str) -> tuple[str | None, str]:
+    """(preset name or None, note) for a published model name."""
+    return PRESET_MAP.get(model, (None, _NO_PRESET_NOTE))
+
+
+# --------------------------------------------------------------------------- normalisation
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def to_gmacs(value, unit) -> float | None:
+    """Normalise a published compute ``value`` given in ``unit`` to GMACs (1e9 multiply-accumulates).
+
+    ``unit`` must be one of :data:`UNIT_TO_GMACS` (exact strings from the data set); any other unit
+    raises ``ValueError``. Returns None when there is no value, or when the unit is known but its
+    convention could not be verified.
+    """
+    unit_s = "" if _is_missing(unit) else str(unit).strip()
+    if _is_missing(value):
+        if unit_s and unit_s not in UNIT_TO_GMACS:
+            raise ValueError(f"unknown compute unit {unit!r}; known: {', '.join(UNIT_TO_GMACS)}")
+        return None
+    if not unit_s:
+        raise ValueError(f"compute value {value!r} has no unit")
+    if unit_s not in UNIT_TO_GMACS:
+        raise ValueError(f"unknown compute unit {unit!r}; known: {', '.join(UNIT_TO_GMACS)}")
+    factor = UNIT_TO_GMACS[unit_s]
+    if factor is None:
+        return None
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"compute value {value!r} is not a finite non-negative number")
+    return v * factor
+
+
+# --------------------------------------------------------------------------- resolution
+_CORRESPONDS = re.compile(r"corresponds to (\d+) input")
+_LEADING_INT = re.compile(r"^\s*(\d+)\b")
+
+
+def parse_res(text) -> int | None:
+    """The input resolution at which the compute applies, from the ``input_res`` text.
+
+    "224 (inferred: ...)" -> 224, "256 (cfg)" -> 256, "not stated ..." -> None. The mmpretrain rows
+    ("256 crop (resize 288) for accuracy; FLOPs figure corresponds to 224 input") give 224: their
+    compute was counted at 224 although their accuracy is at a 256 crop.
+    """
+    if _is_missing(text):
+        return None
+    s = str(text).strip()
+    if s.lower().startswith("not stated"):
+        return None
+    m = _CORRESPONDS.search(s)
+    if m:
+        return int(m.group(1))
+    m = _LEADING_INT.match(s)
+    if m:
+        return int(m.group(1))
+    raise ValueError(f"cannot parse an input resolution from {text!r}")
+
+
+def source_group(source: str) -> str:
+    for prefix, group in SOURCE_GROUPS:
+        if str(source).startswith(prefix):
+            return group
+    raise ValueError(f"unknown source {source!r}: add it to SOURCE_GROUPS")
+
+
+# --------------------------------------------------------------------------- loading
+def _parse_bool(value: str) -> bool:
+    v = str(value).strip().lower()
+    if v == "yes":
+        return True
+    if v == "no":
+        return False
+    raise ValueError(f"is_csp must be 'yes' or 'no', got {value!r}")
+
+
+@lru_cache(maxsize=1)
+def _load() -> pd.DataFrame:
+    raw = pd.read_csv(DATA_PATH, dtype=str, keep_default_na=False, encoding="utf-8")
+    if tuple(raw.columns) != COLUMNS:
+        raise ValueError(f"{DATA_PATH.name}: unexpected columns {list(raw.columns)}")
+    df = raw.copy()
+    for col in FLOAT_COLUMNS:
+        text = raw[col].str.strip()
+        df[col] = pd.to_numeric(text.where(text != ""), errors="raise").astype("float64")
+    df["is_csp"] = raw["is_csp"].map(_parse_bool).astype(bool)
+    bad = sorted(set(raw["value_status"]) - set(VALUE_STATUSES))
+    if bad:
+        raise ValueError(f"unknown value_status {bad}; known: {', '.join(VALUE_STATUSES)}")
+
+    gmacs, notes = [], []
+    for model, value, unit in zip(df["model"], df["compute"], df["compute_unit"]):
+        g = to_gmacs(value, unit)
+        note = ""
+        if model in UNVERIFIED_COMPUTE:
+            g, note = None, UNVERIFIED_COMPUTE[model]
+        elif g is None:
+            note = "no compute given by this source"
+        gmacs.append(math.nan if g is None else g)
+        notes.append(note)
+    df["gmacs"] = pd.Series(gmacs, index=df.index, dtype="float64")
+    df["gmacs_note"] = notes
+    df["res"] = pd.array([parse_res(t) for t in raw["input_res"]], dtype="Int64")
+    df["is_exact"] = (df["value_status"] == "exact").astype(bool)
+    df["approximate"] = df["value_status"].isin(APPROX_STATUSES).astype(bool)
+    df["source_group"] = [source_group(s) for s in df["source"]]
+    mapped = [preset_for(m) for m in df["model"]]
+    df["preset"] = pd.Series([p for p, _ in mapped], index=df.index, dtype=object)
+    df["preset_note"] = [n for _, n in mapped]
+    return df
+
+
+def load_published() -> pd.DataFrame:
+    """The data set as a DataFrame (a fresh copy each call; parsed once per process)."""
+    return _load().copy(deep=True)
+
+
+# --------------------------------------------------------------------------- queries
+def families() -> list[str]:
+    return sorted(_load()["family"].unique().tolist())
+
+
+def sources() -> list[str]:
+    """Distinct ``source`` texts, in order of first appearance."""
+    return list(dict.fromkeys(_load()["source"]))
+
+
+def source_groups() -> list[str]:
+    """Distinct short source labels, in order of first appearance."""
+    return list(dict.fromkeys(_load()["source_group"]))
+
+
+def _as_list(value) -> list:
+    if isinstance(value, (str, int)) or not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
+def filter_published(df: pd.DataFrame | None = None, family=None, source=None, resolution=None,
+                     csp: bool | None = None) -> pd.DataFrame:
+    """Rows of ``df`` (default: the whole data set) matching every given filter.
+
+    ``family``: a family name or several; ``source``: ``source`` texts or ``source_group`` labels;
+    ``resolution``: one or several integers matched against ``res``; ``csp``: True/False.
+    Unknown family/source names raise ``ValueError`` (so a CLI typo is not an empty result).
+    """
+    out = load_published() if df is None else df
+    mask = pd.Series(True, index=out.index)
+    if family is not None:
+        fams = _as_list(family)
+        unknown = [f for f in fams if f not in set(families())]
+        if unknown:
+            raise ValueError(f"unknown family {unknown}; known: {', '.join(families())}")
+        mask &= out["family"].isin(fams)
+    if source is not None:
+        srcs = _as_list(source)
+        known = set(sources()) | set(source_groups())
+        unknown = [s for s in srcs if s not in known]
+        if unknown:
+            raise ValueError(f"unknown source {unknown}; known groups: {', '.join(source_groups())}")
+        mask &= out["source"].isin(srcs) | out["source_group"].isin(srcs)
+    if resolution is not None:
+        res = [int(r) for r in _as_list(resolution)]
+        mask &= out["res"].isin(res).fillna(False).astype(bool)
+    if csp is not None:
+        mask &= out["is_csp"] == bool(csp)
+    return out[mask].copy()
+
+
+# --------------------------------------------------------------------------- export
+def _json_safe(value):
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar -> Python
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def published_records(family=None) -> list[dict]:
+    """The data set (optionally one family or several) as JSON-safe dicts: NaN/NA -> None."""
+    df = filter_published(family=family)
+    cols = list(df.columns)
+    return [{c: _json_safe(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
+
+
+def published_csv(family=None) -> str:
+    """The data set (optionally filtered by family) with the derived columns, as CSV text."""
+    return filter_published(family=family).to_csv(index=False)
