@@ -6,7 +6,7 @@ preset; the live trace (``explorer.trace``) checks these numbers against the rea
 from __future__ import annotations
 
 from cspnet import CSPConfig, plan_network
-from cspnet.plan import TAP_LABELS
+from cspnet.plan import TAP_LABELS, TAP_ORDER
 
 from .counting import CONVENTIONS, all_activations, cio, conv_activations, count, stage_counts
 
@@ -86,15 +86,21 @@ def compare_with_twin(cfg: CSPConfig, batch: int = 1) -> dict:
 
 
 def stage_table(summary: dict, convention: str = "macs") -> list:
-    """Flat rows (one per stage) for tables and CSV: shapes as 'CxHxW' per tap point."""
-    rows = []
+    """Flat rows (one per stage) for tables and CSV: shapes as 'CxHxW' per tap point.
+
+    Tap columns follow the forward order (``cspnet.plan.TAP_ORDER``); a tap a stage lacks is ''.
+    """
     conv_key = {"macs": "macs", "fvcore": "fvcore_macs"}.get(convention, "macs")
     factor = 2 if convention in ("flops", "bflops") else 1
+    present = {tap for st in summary["stages"] for tap in st["shapes"]}
+    taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
+    rows = []
     for st in summary["stages"]:
         row = {"stage": st["name"], "fusion": st["fusion"] if st["kind"] == "stage" else "",
                "repeats": st["repeats"] or ""}
-        for tap, shape in st["shapes"].items():
-            row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape)
+        for tap in taps:
+            shape = st["shapes"].get(tap)
+            row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""
         row["params"] = st["params"]
         row[CONVENTIONS[convention].label] = st[conv_key] * factor
         row["CIO (elements)"] = st["cio"]
