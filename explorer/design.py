@@ -6,6 +6,7 @@ validates the same way and reports the same ``ConfigError`` naming the field.
 from __future__ import annotations
 
 import math
+import re
 import os
 from dataclasses import fields
 
@@ -44,7 +45,7 @@ def parse_value(field: str, text: str):
         return _int(field, text)
     if field in FLOAT_FIELDS:
         return _float(field, text)
-    parts = [p for p in text.replace("-", ",").replace(" ", ",").split(",") if p]
+    parts = [p for p in re.split(r"[,;\s]+|(?<=\d)-(?=\d)", text) if p]  # 6,12,24,16 or 6-12-24-16
     if not parts:
         raise ConfigError(field, "empty; give one value or one per stage, e.g. 6,12,24,16")
     conv = _int if field in INT_LIST_FIELDS else _float

@@ -98,9 +98,9 @@ def _title(cfg: CSPConfig) -> str:
 def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool):
     sid = f"s{i}"
     taps = sp.taps
+    cluster_label = _q(f"stage {i + 1} ({sp.name}) \u2014 {sp.fusion}")
     out = [f"  subgraph cluster_{sid} {{",
-           f"    label={_q(f'stage {i + 1} ({sp.name}) \u2014 {sp.fusion}')}; style=\"rounded,dashed\"; "
-           "color=\"#999999\"; fontsize=10;"]
+           f"    label={cluster_label}; style=\"rounded,dashed\"; color=\"#999999\"; fontsize=10;"]
     edges = []
 
     def node(name, label, kind, shape=None):

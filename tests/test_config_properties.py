@@ -1,0 +1,129 @@
+"""Property-based tests: every valid random design builds and runs with the predicted shapes;
+every invalid one raises ConfigError and nothing else."""
+import json
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cspnet import CSPConfig, ConfigError, FUSIONS, build_model, count_params, plan_network
+from cspnet.families import FAMILIES
+from tests.plan_check import hooked_tap_shapes
+
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def small_designs(draw):
+    family = draw(st.sampled_from(sorted(FAMILIES)))
+    n = draw(st.integers(1, 4))
+    repeats = tuple(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)))
+    kw = dict(family=family, repeats=repeats, fusion=draw(st.sampled_from(FUSIONS)),
+              split_ratio=draw(st.sampled_from([0.25, 0.5, 0.75, 1.0])),
+              transition_ratio=draw(st.sampled_from([0.5, 0.8, 1.0])),
+              input_size=draw(st.sampled_from([64, 96, 128])), num_classes=draw(st.integers(2, 20)))
+    if family in ("densenet", "peleenet"):
+        kw.update(growth_rate=draw(st.sampled_from([4, 8, 12])), stem_channels=draw(st.sampled_from([8, 16, 32])),
+                  compression=draw(st.sampled_from([0.5, 1.0])))
+        if family == "densenet":
+            kw.update(bn_size=draw(st.sampled_from([1, 2, 4])))
+        else:
+            kw.update(bn_size=1, stem_channels=32)
+    else:
+        base = draw(st.sampled_from([16, 32]))
+        kw.update(widths=tuple(base * 2 ** i for i in range(n)), stem_channels=16, stem_kernel=3,
+                  stem_stride=2, stem_pool="none", strides=(1,) + (2,) * (n - 1) if family != "darknet" else 2)
+        if family == "resnext":
+            kw.update(groups=4, width_per_group=4, bottle_ratio=1.0)
+        elif family == "resnet":
+            kw.update(bottle_ratio=0.5, expand_ratio=2.0 if kw["fusion"] != "none" else 1.0)
+        else:
+            kw.update(bottle_ratio=0.5)
+    return kw
+
+
+@FAST
+@given(small_designs())
+def test_valid_random_designs_build_and_run_as_planned(kw):
+    try:
+        cfg = CSPConfig(**kw)
+    except ConfigError:
+        return  # some random combinations are legitimately invalid (e.g. a zero-width branch)
+    plan = plan_network(cfg)
+    model = build_model(cfg)
+    assert count_params(model) == plan.params
+    x = torch.randn(1, 3, cfg.input_size, cfg.input_size)
+    seen, out = hooked_tap_shapes(model.eval(), plan, x)
+    assert tuple(out.shape) == (1, cfg.num_classes)
+    assert torch.isfinite(out).all()
+    for sp in plan.stages:
+        if sp.kind == "stage":
+            for tap, shape in sp.taps.items():
+                if tap not in ("input", "output"):
+                    assert seen[sp.name][tap] == tuple(shape)
+
+
+BAD_VALUES = {
+    "split_ratio": [0.0, -0.1, 1.01, float("nan"), "half", None, True],
+    "growth_rate": [0, -4, 2.5, "x", [32, 0, 32, 32]],
+    "repeats": [(), 0, (6, -1), (6, 12, 24, 16, 1, 1, 1, 1, 1), "6,12", (1.5,)],
+    "family": ["vgg", 3, None],
+    "fusion": ["first", "", None],
+    "input_size": [0, 8, 100000, 224.0],
+    "transition_ratio": [0, -1, 10],
+    "compression": [0, 1.5],
+    "stem_channels": [0, -1],
+    "widths": [-1],
+    "last_transition": ["yes", 1],
+    "num_classes": [0],
+}
+
+
+@pytest.mark.parametrize("field,value", [(f, v) for f, vs in BAD_VALUES.items() for v in vs])
+def test_invalid_field_raises_config_error_naming_the_field(field, value):
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig(**{field: value})
+    assert exc.value.field in (field, "design", "json", "input_size", "split_ratio", "compression")
+    assert str(exc.value).startswith(exc.value.field)
+
+
+@FAST
+@given(st.dictionaries(st.sampled_from(list(BAD_VALUES) + ["name", "bn_size", "groups"]),
+                       st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
+                                 st.floats(allow_nan=True), st.text(max_size=5),
+                                 st.lists(st.integers(-3, 100), max_size=9)), max_size=4))
+def test_random_input_only_ever_raises_config_error(changes):
+    try:
+        CSPConfig.from_dict(changes)
+    except ConfigError:
+        pass
+
+
+def test_small_input_names_input_size_and_the_smallest_allowed():
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig(input_size=16)
+    assert exc.value.field == "input_size"
+    assert "smallest allowed" in str(exc.value)
+
+
+def test_too_large_design_is_refused_with_the_bound():
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig(growth_rate=1024, repeats=(64, 64, 64, 64), bn_size=16)
+    assert exc.value.field in ("design", "bn_size")
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig(input_size=1024, growth_rate=64, repeats=(12, 24, 64, 32))
+    assert exc.value.field == "design" and "bound" in str(exc.value)
+
+
+def test_json_round_trip_and_bad_json():
+    cfg = CSPConfig(fusion="csp", split_ratio=0.75, growth_rate=(12, 16, 24, 32))
+    assert CSPConfig.from_json(cfg.to_json()) == cfg
+    doc = json.loads(cfg.to_json())
+    assert doc["version"] == 1
+    for bad in ["{", "[]", '{"version": 2, "config": {}}', '{"version": 1}',
+                '{"version": 1, "config": {"evil": 1}}', '{"version": 1, "config": {}, "x": 1}',
+                '{"version": 1, "config": {"split_ratio": NaN}}', "[" * 100000, b"\xff\xfe"]:
+        with pytest.raises(ConfigError) as exc:
+            CSPConfig.from_json(bad)
+        assert exc.value.field in ("json", "split_ratio")
