@@ -65,6 +65,7 @@ class CSPConfig:
     stem_kernel: int = 7
     stem_stride: int = 2
     stem_pool: str = "max"
+    stem_norm: bool = True     # BatchNorm + activation after the stem conv (torchvision: yes)
     # stages
     repeats: tuple = (6, 12, 24, 16)
     widths: Any = 0            # resnet/resnext/darknet: stage output channels (0 = unused)
@@ -81,6 +82,7 @@ class CSPConfig:
     transition_ratio: float = 1.0
     compression: float = 0.5
     last_transition: bool = False
+    head_norm: bool = True     # densenet/peleenet: BatchNorm + activation before the pooling head
     activation: str = "relu"
     # input / output
     input_size: int = 224
@@ -103,6 +105,8 @@ class CSPConfig:
         _check_int(self, "input_size", *INPUT_SIZE_RANGE)
         _check_int(self, "num_classes", 1, 100_000)
         _check_bool(self, "last_transition")
+        _check_bool(self, "stem_norm")
+        _check_bool(self, "head_norm")
         _check_float(self, "split_ratio", 0.0, 1.0, low_open=True)
         _check_float(self, "transition_ratio", 0.0, 4.0, low_open=True)
         _check_float(self, "compression", 0.0, 1.0, low_open=True)

@@ -15,7 +15,7 @@ from cspnet.config import MAX_JSON_CHARS
 
 INT_FIELDS = {"stem_channels", "stem_kernel", "stem_stride", "input_size", "num_classes"}
 FLOAT_FIELDS = {"split_ratio", "transition_ratio", "compression"}
-BOOL_FIELDS = {"last_transition"}
+BOOL_FIELDS = {"last_transition", "stem_norm", "head_norm"}
 STR_FIELDS = {"family", "name", "fusion", "stem_pool", "activation"}
 INT_LIST_FIELDS = {"repeats", "widths", "strides", "growth_rate", "bn_size", "groups", "width_per_group"}
 FLOAT_LIST_FIELDS = {"bottle_ratio", "expand_ratio"}

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cspnet import CSPConfig, ConfigError, FUSIONS, build_model, count_params, plan_network
 from cspnet.families import FAMILIES
-from tests.plan_check import hooked_tap_shapes
+from plan_check import hooked_tap_shapes
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

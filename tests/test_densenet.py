@@ -31,10 +31,9 @@ DENSENET121_MACS = 2_834_161_664
 # torch): sum(p.numel()) and FlopCounterMode / 2 at 1x3x224x224.
 WALKTHROUGH_ARTICLE_PARAMS = 1_274_934
 WALKTHROUGH_ARTICLE_MACS = 543_934_612
-# Our preset has the same channels, shapes and conv/linear layers, plus torchvision's BatchNorm
-# after the stem conv (norm0, 2 x 64) and before the head's pooling (norm5, 2 x 290), which the
-# article leaves out: 1,274,934 + 128 + 580 = 1,275,642 is the count we assert.
-WALKTHROUGH_PARAMS = WALKTHROUGH_ARTICLE_PARAMS + 2 * 64 + 2 * 290
+# Our preset turns off the stem and head BatchNorms (stem_norm/head_norm False) as the article's
+# code has none: the count is the article's exactly.
+WALKTHROUGH_PARAMS = WALKTHROUGH_ARTICLE_PARAMS
 # The shapes the article's notebook prints (Codeblock 11 output), stage by stage.
 WALKTHROUGH_TAPS = [
     {"part1": (32, 56, 56), "part2": (32, 56, 56), "block": (104, 56, 56), "partial_transition": (83, 56, 56),
@@ -126,10 +125,12 @@ def test_walkthrough_preset():
     assert (cfg.fusion, cfg.growth_rate, cfg.bn_size, cfg.repeats) == ("csp", (12,) * 4, (4,) * 4, (6, 12, 24, 16))
     assert (cfg.split_ratio, cfg.transition_ratio, cfg.compression, cfg.last_transition) == (0.5, 0.8, 0.5, False)
     plan = plan_network(cfg)
-    assert count_params(build_model(cfg, device="meta")) == plan.params == WALKTHROUGH_PARAMS == 1_275_642
-    # the difference to the article is exactly the two BatchNorms it leaves out
-    extra = sum(o.params for o in plan.ops if o.path in ("stem.norm0", "head.norm"))
-    assert plan.params - extra == WALKTHROUGH_ARTICLE_PARAMS
+    assert count_params(build_model(cfg, device="meta")) == plan.params == WALKTHROUGH_PARAMS == 1_274_934
+    assert not any(o.path in ("stem.norm0", "head.norm") for o in plan.ops)
+    # torchvision-style BatchNorms back on: +2x64 (norm0) +2x290 (norm5), same multiply-adds
+    with_bn = plan_network(cfg.replace(stem_norm=True, head_norm=True))
+    assert with_bn.params == WALKTHROUGH_ARTICLE_PARAMS + 2 * 64 + 2 * 290
+    assert with_bn.macs == plan.macs
     assert plan.macs == WALKTHROUGH_ARTICLE_MACS  # BN is not a multiply-add: identical
     for i, taps in enumerate(WALKTHROUGH_TAPS):
         got = plan.stage(f"stages.{i}").taps

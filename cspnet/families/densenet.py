@@ -220,8 +220,9 @@ def _stem(cfg) -> nn.Sequential:
     k = cfg.stem_kernel
     stem = nn.Sequential()
     stem.add_module("conv0", nn.Conv2d(3, cfg.stem_channels, k, cfg.stem_stride, k // 2, bias=False))
-    stem.add_module("norm0", nn.BatchNorm2d(cfg.stem_channels))
-    stem.add_module("relu0", make_act(cfg.activation))
+    if cfg.stem_norm:
+        stem.add_module("norm0", nn.BatchNorm2d(cfg.stem_channels))
+        stem.add_module("relu0", make_act(cfg.activation))
     if cfg.stem_pool == "max":
         stem.add_module("pool0", nn.MaxPool2d(3, 2, 1))
     return stem
@@ -231,7 +232,8 @@ def build(cfg):
     """The real modules: (stem, [stage modules], head)."""
     stages = [DenseStage(cfg, i, ch) for i, ch in enumerate(_all_stage_channels(cfg))]
     c_out = _all_stage_channels(cfg)[-1]["output"]
-    return _stem(cfg), stages, ClassifierHead(c_out, cfg.num_classes, norm_act=cfg.activation)
+    head = ClassifierHead(c_out, cfg.num_classes, norm_act=cfg.activation if cfg.head_norm else None)
+    return _stem(cfg), stages, head
 
 
 # --------------------------------------------------------------------------- analytic plan
@@ -300,8 +302,9 @@ def plan(cfg, input_size: int) -> list:
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, input_size, input_size))
     s = b.conv("conv0", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
-    s = b.bn("norm0", s)
-    s = b.act("relu0", s)
+    if cfg.stem_norm:
+        s = b.bn("norm0", s)
+        s = b.act("relu0", s)
     if cfg.stem_pool == "max":
         s = b.maxpool("pool0", s, 3, 2, 1)
     b.tap("output", s)
@@ -310,7 +313,7 @@ def plan(cfg, input_size: int) -> list:
         sp, s = _plan_stage(cfg, i, ch, s)
         out.append(sp)
     hb = PlanBuilder("head", "head")
-    plan_head(hb, s, cfg.num_classes, norm_act=True)
+    plan_head(hb, s, cfg.num_classes, norm_act=cfg.head_norm)
     out.append(hb.stage)
     return out
 
@@ -381,22 +384,20 @@ PRESETS = (
     Preset(
         name="cspdensenet_walkthrough",
         config={**_BASE, "repeats": (6, 12, 24, 16), "growth_rate": 12, "bn_size": 4, "fusion": "csp",
-                "split_ratio": 0.5, "transition_ratio": 0.8, "compression": 0.5, "last_transition": False},
+                "split_ratio": 0.5, "transition_ratio": 0.8, "compression": 0.5, "last_transition": False,
+                "stem_norm": False, "head_norm": False},
         description="The from-scratch CSPDenseNet of the article 'CSPNet Paper Walkthrough: Just Better, No "
                     "Tradeoffs' (Muhammad Ardi, Towards Data Science, May 2026): DenseNet stem (7x7/2 conv to 64, "
-                    "3x3/2 max pool), growth 12 with 4 x growth bottlenecks, blocks 6-12-24-16, split 0.5, "
-                    "partial transition 0.8, compression 0.5, no transition after the last concat, global "
-                    "average pool and a 1000-way linear layer. Same channels, shapes and multiply-adds as the "
-                    "article's code; 708 more parameters (1,275,642 vs the article's 1,274,934), because this "
-                    "family keeps torchvision's BatchNorm+ReLU after the stem conv (+128) and before the "
-                    "pooling head (+580), which the article's code leaves out. The article's dropout (p=0.2, no "
-                    "parameters) and its new-features-first concat order (a channel permutation) are not "
-                    "reproduced.",
+                    "3x3/2 max pool; like the article's code, no BatchNorm after the stem conv), growth 12 with "
+                    "4 x growth bottlenecks, blocks 6-12-24-16, split 0.5, partial transition 0.8, compression "
+                    "0.5, no transition after the last concat, global average pool (no BatchNorm before it) and "
+                    "a 1000-way linear layer. The article's dropout (p=0.2, no parameters) and its "
+                    "new-features-first concat order (a channel permutation) change no count.",
         reference="CSPNet Paper Walkthrough (Towards Data Science), notebook "
                   "MuhammadArdiPutra/medium_articles 'Deep Learning From Scratch/CSPNet.ipynb'",
-        reference_params=None,
-        source=f"the article prints no parameter count; its code, run as published, has {_WALKTHROUGH_PARAMS:,} "
-               "parameters and 543,934,612 conv+linear multiply-adds at 224x224",
+        reference_params=_WALKTHROUGH_PARAMS,
+        source="the article prints no parameter count; its code, run as published: sum(p.numel()) = "
+               f"{_WALKTHROUGH_PARAMS:,} and 543,934,612 conv+linear multiply-adds at 224x224",
     ),
 )
 
@@ -412,6 +413,6 @@ FAMILY = Family(
                                 "transition_ratio": 1.0}.items() if k != "family"},
     fields=("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "growth_rate", "bn_size",
             "fusion", "split_ratio", "transition_ratio", "compression", "last_transition", "activation",
-            "input_size", "num_classes"),
+            "input_size", "num_classes", "stem_norm", "head_norm"),
     presets=PRESETS,
 )
