@@ -23,6 +23,7 @@ FAMILIES = {
     "resnet": ("cspnet.families.resnet", "RESNET"),
     "resnext": ("cspnet.families.resnet", "RESNEXT"),
     "darknet": ("cspnet.families.darknet", "FAMILY"),
+    "peleenet": ("cspnet.families.peleenet", "FAMILY"),
 }
 
 
