@@ -83,8 +83,11 @@ def cmd_presets(args):
     elif args.csv:
         _print_csv(rows)
     else:
-        _print_table([{k: r[k] for k in ("name", "family", "fusion", "input_size", "params",
-                                         "reference_params", "macs", "reference")} for r in rows])
+        _print_table([{"name": r["name"], "family": r["family"], "fusion": r["fusion"], "input": r["input_size"],
+                       "params": f"{r['params']:,}",
+                       "reference params": f"{r['reference_params']:,}" if r["reference_params"] else "-",
+                       "exact": ("yes" if r["params"] == r["reference_params"] else "NO") if r["reference_params"] else "",
+                       "MACs": f"{r['macs']:,}", "reference": r["reference"][:60]} for r in rows])
 
 
 def cmd_summary(args):
