@@ -5,7 +5,7 @@ preset; the live trace (``explorer.trace``) checks these numbers against the rea
 """
 from __future__ import annotations
 
-from cspnet import CSPConfig, plan_network
+from cspnet import CSPConfig, ConfigError, plan_network
 from cspnet.plan import TAP_LABELS, TAP_ORDER
 
 from .counting import CONVENTIONS, all_activations, cio, conv_activations, count, stage_counts
@@ -107,4 +107,39 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
         row["activations (elements)"] = st["activations"]
         row["share of MACs"] = round(st["macs_share"], 4)
         rows.append(row)
+    return rows
+
+
+def block_rows(cfg: CSPConfig, stage: str) -> list:
+    """Per-block rows of one stage (on demand): each block unit's input/output shape and counts.
+
+    Layers outside the repeated blocks (split, transitions, concat) are grouped under their own
+    submodule name, so the rows add up to the stage's totals.
+    """
+    plan = plan_network(cfg)
+    names = [st.name for st in plan.stages]
+    if stage not in names:
+        raise ConfigError("stage", f"{stage!r} is not a stage of this design; allowed: {', '.join(names)}")
+    sp = plan.stage(stage)
+    prefix = f"{sp.name}."
+    units: dict = {}
+    for op in sp.ops:
+        rest = op.path[len(prefix):] if op.path.startswith(prefix) else op.path
+        parts = rest.split(".")
+        unit = ".".join(parts[:2]) if parts[0] == "block" and len(parts) > 1 else parts[0]
+        first_in = op.out_shape if (op.kind == "cat" and unit.startswith("block.")) else op.in_shape
+        u = units.setdefault(unit, {"unit": unit, "input": first_in, "output": op.out_shape, "layers": 0,
+                                    "params": 0, "macs": 0, "fvcore_macs": 0, "cio": 0, "activations": 0})
+        u["output"] = op.out_shape
+        u["layers"] += 1
+        u["params"] += op.params
+        u["macs"] += CONVENTIONS["macs"].per_op(op)
+        u["fvcore_macs"] += CONVENTIONS["fvcore"].per_op(op)
+        u["cio"] += (op.in_elements + op.out_elements) if op.kind == "conv" else 0
+        u["activations"] += op.out_elements
+    rows = []
+    for u in units.values():
+        u["input"] = "x".join(map(str, u["input"]))
+        u["output"] = "x".join(map(str, u["output"]))
+        rows.append(u)
     return rows

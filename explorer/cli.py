@@ -100,10 +100,16 @@ def cmd_summary(args):
         from .trace import live_trace
 
         s["trace"] = live_trace(cfg)
-    if args.json:
+    if args.json and not args.blocks:
         out = dict(s)
         out["twin"] = {"config": cmp["twin_config"], "deltas": cmp["deltas"]}
         _print_json(out)
+        return
+    if args.blocks:
+        from .analysis import block_rows
+
+        rows = block_rows(cfg, args.blocks)
+        _print_json(rows) if args.json else (_print_csv(rows) if args.csv else _print_table(rows))
         return
     rows = stage_table(s, args.convention)
     if args.csv:
@@ -248,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch", type=int, default=1, help="batch size for activation memory")
     sp.add_argument("--convention", default="macs", choices=["macs", "fvcore", "flops", "bflops"])
     sp.add_argument("--trace", action="store_true", help="also build the model and check with hooks + fvcore")
+    sp.add_argument("--blocks", metavar="STAGE", default=None,
+                    help="per-block rows of one stage instead, e.g. --blocks stages.2")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
@@ -314,6 +322,12 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not bad input: still one line, never a traceback
+        print(f"error: internal error ({type(exc).__name__}: {str(exc)[:200]}); please report it",
+              file=sys.stderr)
+        return 1
     return EXIT_USAGE
 
 

@@ -93,20 +93,28 @@ def _part_names(model) -> list:
 
 
 def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
-    """Build, hook and count the real model (CPU, batch 1). Timings of each step are included."""
+    """Build the real model, read every tap point's shape from forward hooks, count its parameters,
+    and (optionally) run fvcore on it.
+
+    Shapes and parameters come from a model built on the ``meta`` device, so even a large design
+    allocates nothing; fvcore needs real tensors and runs on a CPU build (batch 1).
+    """
     t0 = time.perf_counter()
     plan = plan_network(cfg)
-    model = build_model(cfg)
+    meta_model = build_model(cfg, device="meta")
+    x_meta = torch.empty(1, 3, cfg.input_size, cfg.input_size, device="meta")
     t_build = time.perf_counter() - t0
-    x = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
     t1 = time.perf_counter()
-    shapes = hooked_shapes(model, plan, x)
+    shapes = hooked_shapes(meta_model, plan, x_meta)
     t_forward = time.perf_counter() - t1
     t2 = time.perf_counter()
-    fv = fvcore_count(model, x) if with_fvcore else None
+    fv = None
+    if with_fvcore:
+        model = build_model(cfg)
+        fv = fvcore_count(model, torch.zeros(1, 3, cfg.input_size, cfg.input_size))
     t_fvcore = time.perf_counter() - t2
     return {
-        "params": count_params(model),
+        "params": count_params(meta_model),
         "shapes": {k: {t: list(s) for t, s in v.items()} for k, v in shapes.items()},
         "fvcore": fv,
         "seconds": {"build": t_build, "hooked_forward": t_forward, "fvcore": t_fvcore,

@@ -108,3 +108,31 @@ def test_reconcile_explains_the_whole_difference():
     assert all(r["agree"].values())
     assert r["difference"] == r["explained"]
     assert "aten::max_pool2d" in r["not_counted_by_either"]
+
+
+@pytest.mark.parametrize("name,stage", [("cspdensenet121", "stages.1"), ("cspresnet50", "stages.2"),
+                                        ("darknet53", "stages.0"), ("peleenet", "stages.3")])
+def test_block_rows_add_up_to_the_stage(name, stage):
+    from explorer.analysis import block_rows
+
+    cfg = get_preset(name)
+    rows = block_rows(cfg, stage)
+    st = next(s for s in summarize(cfg)["stages"] if s["name"] == stage)
+    for key in ("params", "macs", "fvcore_macs", "cio", "activations"):
+        assert sum(r[key] for r in rows) == st[key], key
+    assert len([r for r in rows if r["unit"].startswith("block.")]) >= cfg.repeats[int(stage[-1])]
+
+
+def test_block_rows_unknown_stage_is_a_config_error():
+    from cspnet import ConfigError
+    from explorer.analysis import block_rows
+
+    with pytest.raises(ConfigError, match="allowed: stem"):
+        block_rows(get_preset("densenet121"), "stages.7")
+
+
+def test_live_trace_shapes_on_meta_allocate_nothing_for_large_designs():
+    cfg = get_preset("densenet201", input_size=640)
+    t = live_trace(cfg, with_fvcore=False)
+    assert t["fvcore"] is None and t["params"] == 20_013_928
+    assert t["shapes"]["stages.3"]["output"] == [1920, 20, 20]
