@@ -47,6 +47,7 @@ class BenchRequest:
     warmup: int = 3
     runs: int = 10
     per_stage: bool = True
+    max_seconds: float = 300.0  # a run that takes longer is stopped (nobody waits forever)
 
     def validate(self):
         if self.device not in ("cpu", "cuda"):
@@ -59,6 +60,8 @@ class BenchRequest:
             raise BenchmarkError(f"batch: {self.batch_sizes!r}; allowed integers 1 to {MAX_BATCH}")
         if not 1 <= self.runs <= 1000 or not 0 <= self.warmup <= 100:
             raise BenchmarkError("runs: allowed 1 to 1000 (warmup 0 to 100)")
+        if not 1 <= self.max_seconds <= 3600:
+            raise BenchmarkError("max_seconds: allowed 1 to 3600")
         if self.cuda_graphs and self.device != "cuda":
             raise BenchmarkError("cuda_graphs: only on device cuda")
 
@@ -235,11 +238,15 @@ def _benchmark(cfg, req, macs, progress, cancelled):
     amp_dtype = DTYPES[req.dtype]
     total_steps = len(req.batch_sizes) * (req.warmup + req.runs)
     done = [0]
+    deadline = time.monotonic() + req.max_seconds
 
     def tick():
         done[0] += 1
         if cancelled and cancelled():
             raise Cancelled("cancelled")
+        if time.monotonic() > deadline:
+            raise BenchmarkError(f"stopped after {req.max_seconds:.0f} s (max_seconds); use fewer runs or "
+                                 "smaller batches")
         progress(min(done[0] / max(total_steps, 1), 1.0), f"run {done[0]} of {total_steps}")
 
     timer = _Timer(req.device)

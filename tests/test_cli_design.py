@@ -256,3 +256,25 @@ def test_cancel_while_waiting():
     release.set()
     t.join()
     assert DEVICE_QUEUE.waiting("cancel-device") == 0
+
+
+def test_benchmark_stops_at_its_time_limit():
+    req = BenchRequest(batch_sizes=(1,), warmup=0, runs=1000, per_stage=False, max_seconds=1)
+    t = time.monotonic()
+    with pytest.raises(BenchmarkError, match="stopped after 1 s"):
+        benchmark(get_preset("densenet121", input_size=64), req)
+    assert time.monotonic() - t < 30
+
+
+def test_cancel_during_a_run():
+    from explorer.latency import Cancelled
+
+    calls = [0]
+
+    def cancelled():
+        calls[0] += 1
+        return calls[0] > 3
+
+    with pytest.raises(Cancelled):
+        benchmark(TINY, BenchRequest(warmup=2, runs=50, per_stage=False), cancelled=cancelled)
+    assert DEVICE_QUEUE.waiting("cpu") == 0
