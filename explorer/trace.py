@@ -19,8 +19,9 @@ from cspnet.plan import tap_module
 from .counting import count, op_kind_totals
 
 
-def hooked_shapes(model, plan, x) -> dict:
-    """stage name -> {tap: (C, H, W)} as seen by forward hooks on the tap-point modules."""
+def hooked_shapes(model, plan, x, return_output: bool = False):
+    """stage name -> {tap: (C, H, W)} as seen by forward hooks on the tap-point modules
+    (and the model's output too, with ``return_output``)."""
     seen: dict = {}
     handles = []
     for sp in plan.stages:
@@ -46,11 +47,11 @@ def hooked_shapes(model, plan, x) -> dict:
             handles.append(mod.register_forward_hook(hook))
     try:
         with torch.inference_mode():
-            model(x)
+            out = model(x)
     finally:
         for h in handles:
             h.remove()
-    return seen
+    return (seen, out) if return_output else seen
 
 
 def fvcore_count(model, x) -> dict:

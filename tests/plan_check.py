@@ -5,34 +5,12 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from cspnet import build_model, count_params, plan_network
-from cspnet.plan import tap_module
+from explorer.trace import hooked_shapes
 
 
 def hooked_tap_shapes(model, plan, x):
-    """Run ``x`` through ``model`` with hooks on every planned tap point; return name -> {tap: CHW}."""
-    seen: dict = {}
-    handles = []
-    for sp in plan.stages:
-        if sp.kind != "stage":
-            continue
-        stage_mod = model.get_submodule(sp.name)
-        for tap in sp.taps:
-            if tap in ("input", "output"):
-                continue
-            mod_name, idx = tap_module(tap)
-            mod = stage_mod.get_submodule(mod_name)
-
-            def hook(_m, _inp, out, key=(sp.name, tap), idx=idx):
-                t = out[idx] if idx is not None else out
-                seen.setdefault(key[0], {})[key[1]] = tuple(t.shape[1:])
-
-            handles.append(mod.register_forward_hook(hook))
-    try:
-        out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return seen, out
+    """Run ``x`` through ``model`` with hooks on every planned tap point; return (name -> {tap: CHW}, out)."""
+    return hooked_shapes(model, plan, x, return_output=True)
 
 
 def assert_plan_matches_model(cfg, check_macs: bool = True):
