@@ -240,6 +240,80 @@ def cmd_onnx(args):
     print(f"wrote {args.output} ({len(data):,} bytes); open it in Netron", file=sys.stderr)
 
 
+# --------------------------------------------------------------------------- the paper vs this tool
+def _fmt(v, nd=2):
+    return "" if v is None else f"{v:+.{nd}f}"
+
+
+def cmd_published(args):
+    from .published import families, published_csv, published_records
+
+    fam = args.family or None
+    if fam is not None:
+        unknown = [f for f in fam if f not in families()]
+        if unknown:
+            raise CLIError(f"published: --family: unknown {', '.join(map(repr, unknown))}; "
+                           f"known: {', '.join(families())}")
+    if args.csv:
+        sys.stdout.write(published_csv(family=fam))
+        return
+    rows = published_records(family=fam)
+    if args.json:
+        _print_json(rows)
+        return
+    _print_table([{**{k: r[k] for k in ("model", "family", "params_M", "compute", "compute_unit")},
+                   "res": "" if r["res"] is None else str(r["res"]),
+                   **{k: r[k] for k in ("top1", "value_status", "source_group", "preset")}} for r in rows])
+
+
+def cmd_reproduce(args):
+    from .reproduce import reproduce, reproduce_table
+
+    records = reproduce()
+    if args.json:
+        _print_json(records)
+    elif args.csv:
+        _print_csv(reproduce_table(records))
+    else:
+        rows = reproduce_table(records)
+        _print_table([{k: v for k, v in r.items() if k != "reason"} for r in rows])
+        print("\nreasons:")
+        for r in rows:
+            if r["reason"]:
+                print(f"  {r['model']}: {r['reason']}")
+
+
+def cmd_claims(args):
+    from .reproduce import claims
+
+    result = claims(measure=not args.no_latency)
+    if args.json:
+        _print_json(result)
+        return
+    for c in result:
+        print(f"* {c['claim']}\n  verdict: {c['verdict']}\n  {c['reason']}\n  ({c['accuracy']})\n")
+
+
+def cmd_ablation(args):
+    from .reproduce import fusion_ablation
+
+    a = fusion_ablation()
+    if args.json:
+        _print_json(a)
+        return
+    b = a["base"]
+    print(f"CSPNet paper Figure 4 (compute) vs this tool; base {b['label']}: this tool {b['macs'] / 1e6:.1f}M MACs "
+          f"= {b['bflops']:.3f} BFLOPs, paper {b['paper_bflops']} BFLOPs at 224x224")
+    _print_table([{"variant": r["label"], "preset": r["preset"], "BFLOPs (tool)": round(r["bflops"], 3),
+                   "change (tool) %": _fmt(r["tool_delta_pct"], 1), "BFLOPs (paper)": r["paper_bflops"],
+                   "change (paper) %": _fmt(r["paper_delta_pct"], 1), "paper top-1 delta": r["paper_top1_delta"],
+                   "paper value": r["paper_status"]} for r in a["rows"]])
+    print(f"\ncheapest first: tool {a['ordering']['tool']}; paper {a['ordering']['paper']}")
+    for r in a["rows"]:
+        print(f"\n{r['label']}: {r['why']}")
+    print("\n" + "\n".join(a["notes"]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m explorer", description="CSPNet Explorer command line")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -302,6 +376,30 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_sweep)
+
+    sp = sub.add_parser("published", help="the published accuracy/compute data set, with sources")
+    sp.add_argument("--family", action="append", default=[], metavar="FAMILY",
+                    help="only this family (repeatable), e.g. --family PeleeNet")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--csv", action="store_true")
+    sp.set_defaults(func=cmd_published)
+
+    sp = sub.add_parser("reproduce", help="every published row a preset builds: published vs this tool's count "
+                                          "at the same resolution and in the same convention")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true")
+    g.add_argument("--csv", action="store_true")
+    sp.set_defaults(func=cmd_reproduce)
+
+    sp = sub.add_parser("claims", help="the common CSPNet claims, what this tool computes/measures, and a verdict")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--no-latency", action="store_true", help="skip the CPU latency measurement")
+    sp.set_defaults(func=cmd_claims)
+
+    sp = sub.add_parser("ablation", help="the paper's Figure 4 fusion ablation (compute) vs this tool")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_ablation)
     return p
 
 

@@ -150,10 +150,10 @@ def validate(cfg) -> None:
         for j, (n_in, inter) in enumerate(ch["layers"]):
             if inter >= 1:
                 continue
-            if int(cfg.growth_rate[i] // 2 * cfg.bn_size[i] / 4) * 4 < 1:
-                raise ConfigError("bn_size", f"{name}: int(growth_rate/2 x bn_size / 4) x 4 = int({cfg.growth_rate[i] // 2}"
-                                  f" x {cfg.bn_size[i]} / 4) x 4 = 0 bottleneck channels; allowed: growth_rate/2 "
-                                  "x bn_size >= 4")
+            half, width = cfg.growth_rate[i] // 2, cfg.bn_size[i]
+            if int(half * width / 4) * 4 < 1:
+                raise ConfigError("bn_size", f"{name}: int(growth_rate/2 x bn_size / 4) x 4 = int({half} x {width} / 4)"
+                                  " x 4 = 0 bottleneck channels; allowed: growth_rate/2 x bn_size >= 4")
             knob = "split_ratio" if cfg.fusion != "none" else ("stem_channels" if i == 0 else "compression")
             raise ConfigError(knob, f"{name} dense layer {j + 1} has {n_in} input channels, so PeleeNet's rule "
                               f"int({n_in} / 8) x 4 leaves its bottleneck with 0 channels; every dense layer needs "
