@@ -1,0 +1,43 @@
+"""How the analytic numbers compare with a live trace of the real model (``explorer.trace``).
+
+Pure Python: takes the dicts of :func:`explorer.analysis.summarize` and
+:func:`explorer.trace.live_trace` and lists what agrees and what does not.
+"""
+from __future__ import annotations
+
+from cspnet.plan import TAP_LABELS
+
+
+def trace_agreement(summary: dict, trace: dict) -> dict:
+    """Rows comparing parameters, fvcore MACs and every tap point's shape; ``agree`` overall."""
+    rows = [{"quantity": "parameters", "analytic": summary["params"], "live trace": trace["params"],
+             "agree": summary["params"] == trace["params"]}]
+    fv = trace.get("fvcore")
+    if fv is not None:
+        rows.append({"quantity": "fvcore MACs (FlopCountAnalysis on the model)",
+                     "analytic": summary["fvcore_macs"], "live trace": fv["total"],
+                     "agree": summary["fvcore_macs"] == fv["total"]})
+    shape_total = shape_ok = 0
+    mismatches = []
+    for st in summary["stages"]:
+        seen = trace["shapes"].get(st["name"])
+        if seen is None:
+            continue
+        for tap, shape in st["shapes"].items():
+            if tap not in seen:
+                continue
+            shape_total += 1
+            if list(seen[tap]) == list(shape):
+                shape_ok += 1
+            else:
+                mismatches.append(f"{st['name']} {TAP_LABELS.get(tap, tap)}: analytic "
+                                  f"{'x'.join(map(str, shape))}, traced {'x'.join(map(str, seen[tap]))}")
+    rows.append({"quantity": "tap-point shapes (forward hooks)", "analytic": shape_total,
+                 "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})
+    return {
+        "rows": rows,
+        "agree": all(r["agree"] for r in rows),
+        "shape_mismatches": mismatches,
+        "unsupported_ops": dict(fv["unsupported_ops"]) if fv else {},
+        "seconds": trace.get("seconds", {}),
+    }
