@@ -1,17 +1,394 @@
-"""CSPNet Explorer: Streamlit entry point (the presets overview until the full pages land)."""
+"""CSPNet Explorer, Design page (the Streamlit entry point; the other pages are in pages/).
+
+Knobs on the left, live analytic numbers on the right: the design against its plain twin, the
+per-stage table in a chosen counting convention, memory, downloads, and an optional live trace of
+the real model.  Widgets and layout only: numbers come from explorer/.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
 import pandas as pd
 import streamlit as st
 
-from cspnet import all_presets, get_preset, plan_network
+from app_ui import state
+from app_ui.fmt import gib, pct, si
+from app_ui.messages import guard
+from cspnet import ConfigError, all_presets, get_preset
+from cspnet.config import ACTIVATIONS, FUSION_LABELS, FUSIONS, STEM_POOLS
+from cspnet.families import FAMILIES, get_family
+from explorer import st_cache
+from explorer.counting import CONVENTIONS
+from explorer.design import with_changes
 
-st.set_page_config(page_title="CSPNet Explorer", layout="wide")
-st.title("CSPNet Explorer")
-st.caption("Does a Cross Stage Partial design pay off, and why? Presets and their exact parameter counts.")
+# field -> (label, widget kind, help). kinds: text (one value or one per stage), int, float,
+# select, check. Only the fields the family reads (Family.fields) are shown.
+KNOBS = {
+    "repeats": ("Repeats per stage", "text", "Blocks (dense layers, bottlenecks) in each stage, comma "
+                "separated: 6,12,24,16 is DenseNet-121. The number of values is the number of stages."),
+    "growth_rate": ("Growth rate k", "text", "Channels each dense layer adds. One value, or one per stage."),
+    "bn_size": ("Bottleneck size (x k)", "text", "Dense layer 1x1 bottleneck width = bn_size x growth rate."),
+    "widths": ("Stage widths (output channels)", "text", "Output channels of each stage, one per stage."),
+    "strides": ("Stage strides", "text", "Stride of each stage's first block (1 or 2), one value or one per stage."),
+    "bottle_ratio": ("Bottleneck ratio", "text", "Bottleneck width = block width x ratio. One value or one per stage."),
+    "groups": ("Groups (3x3 conv)", "text", "ResNeXt cardinality. One value or one per stage."),
+    "width_per_group": ("Width per group", "text", "ResNeXt bottleneck width = groups x width per group."),
+    "expand_ratio": ("Expand ratio (CSP)", "text", "CSP stages: channels split = round(width x ratio)."),
+    "fusion": ("Fusion strategy", "select", "Where the two parts meet again (CSPNet paper Fig. 3). "
+               "'none' is the plain network."),
+    "split_ratio": ("Split ratio (share through the block)", "float", "Fraction of a stage's channels "
+                    "sent through the block (part 2). The paper's partial ratio gamma = 1 - split ratio "
+                    "is the share that bypasses it."),
+    "transition_ratio": ("Partial transition ratio", "float", "The partial transition on the block path "
+                         "outputs floor(block output x ratio) channels."),
+    "compression": ("Compression (DenseNet transition)", "float", "The transition after the concat keeps "
+                    "floor(channels x compression) channels; DenseNet uses 0.5."),
+    "last_transition": ("Transition after the last stage", "check", "DenseNet has none; CSPDenseNet can add one."),
+    "input_size": ("Input size (pixels)", "int", "Square input resolution. Compute scales with its square."),
+    "stem_channels": ("Stem channels", "int", "Output channels of the stem convolution."),
+    "stem_kernel": ("Stem kernel", "int", "Kernel size of the stem convolution."),
+    "stem_stride": ("Stem stride", "int", "Stride of the stem convolution."),
+    "stem_pool": ("Stem pooling", "select", "3x3 max pool after the stem, or none."),
+    "activation": ("Activation", "select", "Activation function of every conv unit."),
+    "num_classes": ("Classes", "int", "Outputs of the classifier."),
+}
+MAIN_KNOBS = ("fusion", "split_ratio", "growth_rate", "bn_size", "repeats", "widths", "strides",
+              "bottle_ratio", "groups", "width_per_group", "expand_ratio", "transition_ratio",
+              "compression", "last_transition", "input_size")
+ADVANCED_KNOBS = ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "activation", "num_classes")
+SELECT_OPTIONS = {"fusion": FUSIONS, "stem_pool": STEM_POOLS, "activation": ACTIVATIONS}
+FLOAT_STEP = {"split_ratio": 0.05, "transition_ratio": 0.05, "compression": 0.05}
+INT_STEP = {"input_size": 32, "stem_channels": 8, "stem_kernel": 2, "stem_stride": 1, "num_classes": 1}
+METRIC_HELP = {
+    "params": "Learnable parameters (weights, BatchNorm affine, biases).",
+    "macs": "Multiply-accumulates of conv and linear layers at batch 1 (= FlopCounterMode / 2).",
+    "fvcore_macs": "fvcore FlopCountAnalysis convention (timm's published GMACs): adds BatchNorm and pooling terms.",
+    "cio": "Memory traffic as the CSPNet paper measures it: input + output elements of every conv (batch 1).",
+    "activations": "Elements written by every layer in one forward pass (batch 1).",
+}
 
-rows = []
-for name, p in all_presets().items():
-    cfg = get_preset(name)
-    rows.append({"preset": name, "family": cfg.family, "fusion": cfg.fusion, "input": cfg.input_size,
-                 "params": plan_network(cfg).params, "reference params": p.reference_params,
-                 "reference": p.reference})
-st.dataframe(pd.DataFrame(rows), hide_index=True, key="presets_table")
+
+def knob_key(name: str) -> str:
+    return f"knob_{name}"
+
+
+def widget_value(cfg, name):
+    """A config field as its widget holds it."""
+    from explorer.knobs import display_value
+
+    kind = KNOBS[name][1]
+    v = getattr(cfg, name)
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind in ("select", "check"):
+        return v
+    return display_value(cfg, name)
+
+
+def widget_text(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return "" if value is None else str(value)
+
+
+# ----------------------------------------------------------------------------- callbacks
+def on_knob(name: str) -> None:
+    from explorer.knobs import apply_edits
+
+    ss = st.session_state
+    cfg = state.design()
+    pending = dict(ss.get(state.K_PENDING, {}))
+    pending[name] = widget_text(name, ss.get(knob_key(name)))
+    try:
+        out = apply_edits(cfg, pending, latest=name)
+    except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+        ss[state.K_PENDING] = pending
+        ss[state.K_ERRORS] = {name: {"message": f"{name}: {type(exc).__name__}: {exc}", "field": name,
+                                     "nearest": None}}
+        return
+    if out.changed:
+        state.set_design(out.cfg, external=False, keep_preset=True)
+        ss[state.K_REV] = ss.get(state.K_REV, 0) + 1  # refill the widgets that are not pending
+    ss[state.K_PENDING], ss[state.K_ERRORS] = out.pending, out.errors
+
+
+def on_preset() -> None:
+    name = st.session_state.get("pick_preset")
+    if name in all_presets():
+        state.set_design(get_preset(name), name)
+
+
+def on_family() -> None:
+    fam = st.session_state.get("knob_family")
+    cfg = state.design()
+    if fam == cfg.family:
+        return
+    try:
+        state.set_design(with_changes(cfg, {"family": fam}), None)
+    except ConfigError as exc:
+        st.session_state[state.K_ERRORS] = {"family": {"message": str(exc), "field": "family", "nearest": None}}
+
+
+def on_use_nearest() -> None:
+    ss = st.session_state
+    for name, err in dict(ss.get(state.K_ERRORS, {})).items():
+        if err.get("nearest") is not None and name in KNOBS:
+            v = err["nearest"]
+            kind = KNOBS[name][1]
+            ss[knob_key(name)] = int(v) if kind == "int" else float(v) if kind == "float" else v
+            on_knob(name)
+
+
+def on_discard() -> None:
+    ss = st.session_state
+    ss[state.K_PENDING], ss[state.K_ERRORS] = {}, {}
+    ss[state.K_REV] = ss.get(state.K_REV, 0) + 1
+
+
+# ----------------------------------------------------------------------------- widgets
+def sync_widgets(cfg) -> None:
+    """Fill the widgets from the design when it was replaced (or on the page's first run);
+    a widget whose edit is pending keeps what the user typed."""
+    ss = st.session_state
+    rev = ss.get(state.K_REV, 0)
+    force = ss.get("knobs_rev") != rev
+    ss["knobs_rev"] = rev
+    pending = ss.get(state.K_PENDING, {})
+    for name in KNOBS:
+        key = knob_key(name)
+        if name in pending:
+            continue
+        if force or key not in ss:
+            ss[key] = widget_value(cfg, name)
+    if force or "knob_family" not in ss:
+        ss["knob_family"] = cfg.family
+    p = state.preset()
+    if force or "pick_preset" not in ss:
+        ss["pick_preset"] = p if p in all_presets() else None
+
+
+def knob(name: str, where=st) -> None:
+    label, kind, help_text = KNOBS[name]
+    key = knob_key(name)
+    kw = dict(key=key, help=help_text, on_change=on_knob, args=(name,))
+    if kind == "text":
+        where.text_input(label, **kw)
+    elif kind == "int":
+        where.number_input(label, step=INT_STEP.get(name, 1), format="%d", **kw)
+    elif kind == "float":
+        where.number_input(label, step=FLOAT_STEP.get(name, 0.05), format="%.3f", **kw)
+    elif kind == "select":
+        opts = SELECT_OPTIONS[name]
+        fmt = (lambda v: FUSION_LABELS.get(v, v)) if name == "fusion" else str
+        where.selectbox(label, opts, format_func=fmt, **kw)
+    elif kind == "check":
+        where.checkbox(label, **kw)
+    err = st.session_state.get(state.K_ERRORS, {}).get(name)
+    if err:
+        near = f" Nearest valid value: **{err['nearest']}**." if err.get("nearest") is not None else ""
+        where.error(f"{err['message']}.{near} The numbers show the last valid design.",
+                    icon=":material/error:")
+
+
+def knob_panel(cfg) -> None:
+    fam = get_family(cfg.family)
+    presets = all_presets()
+    st.selectbox("Preset", list(presets), key="pick_preset", on_change=on_preset, index=None,
+                 placeholder="custom design", help="Load a named design: a paper or library model.")
+    p = state.preset()
+    if p in presets:
+        modified = get_preset(p) != cfg
+        st.caption(("Modified from: " if modified else "") + (presets[p].description or presets[p].reference))
+    st.selectbox("Family", list(FAMILIES), key="knob_family", on_change=on_family,
+                 help="Switching family starts from that family's default design.")
+    fields = set(fam.fields)
+    for name in MAIN_KNOBS:
+        if name not in fields:
+            continue
+        if name == "split_ratio":
+            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+            knob(name, c1)
+            c2.markdown(f"paper's **γ = {cfg.gamma:.3g}**", help="CSPNet's partial ratio: the share of "
+                        "channels that bypasses the block (γ = 1 − split ratio).")
+        else:
+            knob(name)
+    st.number_input("Batch (for memory)", min_value=1, max_value=1024, step=1, key="batch",
+                    help="Memory below is for this many images at once.")
+    with st.expander("Stem, head and activation"):
+        for name in ADVANCED_KNOBS:
+            if name in fields:
+                knob(name)
+
+
+# ----------------------------------------------------------------------------- results
+SHORT_LABELS = {"params": "Params", "macs": "MACs", "fvcore_macs": "fvcore MACs", "cio": "CIO",
+                "activations": "Activations"}
+
+
+def metrics_row(cmp: dict) -> None:
+    d = cmp["deltas"]
+    is_csp = cmp["design"]["fusion"] != "none"
+    cols = st.columns(len(d))
+    for col, (key, m) in zip(cols, d.items()):
+        delta = pct(m["delta_pct"]) if is_csp else None
+        sign = "+" if m["delta"] > 0 else ""
+        col.metric(SHORT_LABELS.get(key, m["label"]), si(m["design"]), delta=delta, delta_color="inverse",
+                   help=f"**{m['label']}**: {METRIC_HELP.get(key, '')}  \nThis design: {m['design']:,}; "
+                        f"plain twin: {m['twin']:,} ({sign}{m['delta']:,}).")
+    if is_csp:
+        st.caption("Deltas: against the **plain twin**, the same design with fusion 'none' (no split, no "
+                   "partial transition). Green is lower. MACs at batch 1; hover a number for exact values.")
+    else:
+        st.caption("This design is the plain network (fusion 'none'): pick a fusion strategy to see "
+                   "what CSP changes.")
+
+
+def memory_table(design: dict) -> None:
+    mem = design["memory"]
+    b = mem["batch"]
+    df = pd.DataFrame([
+        {"": "parameters", "fp32": gib(mem["param_bytes"]["fp32"]), "bf16": gib(mem["param_bytes"]["bf16"])},
+        {"": f"activations (batch {b})", "fp32": gib(mem["activation_bytes"]["fp32"]),
+         "bf16": gib(mem["activation_bytes"]["bf16"])},
+    ])
+    st.dataframe(df, hide_index=True, key="memory_table", width="content")
+    st.caption(mem["note"])
+
+
+def stage_section(cfg, design: dict) -> list:
+    from explorer.analysis import stage_table
+
+    conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
+                    format_func=lambda k: CONVENTIONS[k].label)
+    c = CONVENTIONS[conv]
+    total = design["conventions"][conv]["value"]
+    st.caption(f"**{c.label}**: total {si(total, c.unit)}. Includes: {c.includes}")
+    rows = stage_table(design, conv)
+    df = pd.DataFrame(rows)
+    df = df[[col for col in df.columns if not (df[col].astype(str) == "").all()]]
+    for col in df.columns:  # text columns mixing '' and numbers (e.g. repeats of stem/head)
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].astype(str)
+    view = st.segmented_control("Table", ["counts", "shapes"], key="table_view", default="counts", required=True,
+                                format_func={"counts": "Counts per stage",
+                                             "shapes": "Shapes at each tap point (C x H x W)"}.get,
+                                help="The CSV download has both.")
+    shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
+                  and col not in ("stage", "fusion", "repeats")]
+    if view == "shapes":
+        df = df[["stage"] + shape_cols]
+    else:
+        df = df[[col for col in df.columns if col not in shape_cols or col == "stage output"]]
+    num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != "share of MACs"]
+    colcfg = {col: st.column_config.NumberColumn(col, format="localized") for col in num_cols}
+    if "share of MACs" in df.columns:
+        colcfg["share of MACs"] = st.column_config.ProgressColumn("share of MACs", min_value=0.0, max_value=1.0,
+                                                                  format="percent")
+    st.dataframe(df, hide_index=True, key="stage_table", column_config=colcfg, width="stretch")
+    return rows
+
+
+def downloads(cfg, rows: list) -> None:
+    from explorer.export import config_json_bytes, csv_bytes
+
+    c1, c2 = st.columns(2)
+    with guard("Config export", c1):
+        c1.download_button("Config JSON", config_json_bytes(cfg), file_name=f"{cfg.name}.json",
+                           mime="application/json", key="dl_config", on_click="ignore",
+                           icon=":material/download:", width="stretch")
+    with guard("Table export", c2):
+        c2.download_button("Stage table CSV", csv_bytes(rows), file_name=f"{cfg.name}_stages.csv",
+                           mime="text/csv", key="dl_csv", on_click="ignore", icon=":material/download:",
+                           width="stretch")
+
+
+def share_link() -> None:
+    q = state.query()
+    base = ""
+    try:
+        base = (st.context.url or "").split("?")[0]
+    except Exception:  # noqa: BLE001 - older Streamlit: a relative link is still useful
+        base = ""
+    st.code(f"{base}?{urlencode(q, safe=',')}", language=None, wrap_lines=True)
+    st.caption("The address bar holds the same link: it reopens this design on any page.")
+
+
+def live_trace_section(cfg, design: dict) -> None:
+    from explorer.agreement import trace_agreement
+
+    on = st.toggle("Verify with a live trace", key="verify_trace",
+                   help="Builds the real PyTorch model, runs it once with forward hooks and fvcore, "
+                        "and compares with the analytic numbers above. Takes seconds; reruns on every change.")
+    if not on:
+        return
+    with guard("Live trace"):
+        with st.status("Building the model, tracing it and counting with fvcore…", expanded=False) as status:
+            tr = st_cache.live_trace(cfg.key())
+            agr = trace_agreement(design, tr)
+            status.update(label=("Live trace agrees with the analytic numbers" if agr["agree"]
+                                 else "Live trace DISAGREES with the analytic numbers"),
+                          state="complete" if agr["agree"] else "error", expanded=True)
+            df = pd.DataFrame(agr["rows"])
+            df["agree"] = df["agree"].map({True: "yes", False: "NO"})
+            st.dataframe(df, hide_index=True, key="trace_table",
+                         column_config={"analytic": st.column_config.NumberColumn(format="localized"),
+                                        "live trace": st.column_config.NumberColumn(format="localized")})
+            if agr["shape_mismatches"]:
+                st.warning("Shape mismatches: " + "; ".join(agr["shape_mismatches"][:10]))
+            s = agr["seconds"]
+            st.caption(f"build {s.get('build', 0):.2f} s, hooked forward {s.get('hooked_forward', 0):.2f} s, "
+                       f"fvcore {s.get('fvcore', 0):.2f} s. Ops fvcore does not count (0 by convention): "
+                       + (", ".join(f"{k} x{v}" for k, v in agr["unsupported_ops"].items()) or "none"))
+
+
+# ----------------------------------------------------------------------------- page
+def main() -> None:
+    cfg = state.page_setup("Design", ":material/tune:")
+    st.title("Design")
+    st.caption("Does a Cross Stage Partial design pay off? Change a knob: the numbers are computed "
+               "analytically from the design in milliseconds, and compared with the plain twin.")
+    if "batch" not in st.session_state:
+        st.session_state["batch"] = 1
+    sync_widgets(cfg)
+    errors = st.session_state.get(state.K_ERRORS, {})
+    if errors:
+        with st.container(border=True):
+            n = len(errors)
+            st.warning(f"{n} knob value{'s are' if n > 1 else ' is'} not valid ("
+                       + ", ".join(f"**{k}**" for k in errors) + "): the numbers below show the last valid "
+                       "design until the value is fixed. The reason is shown under the knob.",
+                       icon=":material/warning:")
+            b1, b2 = st.columns(2)
+            if any(e.get("nearest") is not None for e in errors.values()):
+                b1.button("Use the nearest valid values", key="use_nearest", on_click=on_use_nearest)
+            b2.button("Discard the invalid edits", key="discard_edits", on_click=on_discard)
+
+    left, right = st.columns([1, 2.6], gap="large")
+    with left:
+        with guard("Knobs"):
+            knob_panel(cfg)
+    with right:
+        with guard("Analysis"):
+            batch = int(st.session_state.get("batch") or 1)
+            cmp = st_cache.compare(cfg.key(), batch)
+            design = cmp["design"]
+            st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
+            metrics_row(cmp)
+            st.markdown("##### Per stage")
+            rows = stage_section(cfg, design)
+            m1, m2 = st.columns([1, 1], gap="large")
+            with m1:
+                st.markdown("##### Memory")
+                memory_table(design)
+            with m2:
+                st.markdown("##### Download and share")
+                downloads(cfg, rows)
+                share_link()
+            live_trace_section(cfg, design)
+
+
+main()

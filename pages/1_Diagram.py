@@ -1,0 +1,127 @@
+"""Diagram page: the current design as a Graphviz diagram, stage level with chosen stages expanded,
+a colour legend, and exports (DOT, SVG, PNG, ONNX)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui import state
+from app_ui.fmt import si
+from app_ui.messages import guard
+from cspnet import plan_network
+from explorer import st_cache
+from explorer.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
+from explorer.export import MIME, dot_available, render_dot
+
+LAYOUTS = {"TB": "top to bottom", "LR": "left to right"}
+
+
+def stage_options(cfg) -> list:
+    return [sp.name for sp in plan_network(cfg).stages if sp.kind == "stage"]
+
+
+def stage_label(name: str) -> str:
+    if name == "all":
+        return "all stages"
+    i = int(name.split(".")[1])
+    return f"stage {i + 1} ({name})"
+
+
+def legend() -> None:
+    def swatch(fill: str, text: str) -> str:
+        return (f"<span style='display:inline-block;width:0.9em;height:0.9em;background:{fill};"
+                f"border:1px solid #999;border-radius:3px;vertical-align:middle'></span>&nbsp;{text}")
+
+    def line(color: str, text: str, dashed: bool = False) -> str:
+        style = "dashed" if dashed else "solid"
+        return (f"<span style='display:inline-block;width:2.2em;border-top:3px {style} {color};"
+                f"vertical-align:middle'></span>&nbsp;<span style='color:{color}'>{text}</span>")
+
+    items = [
+        line(C_PART1, "part 1: bypasses the block", dashed=True),
+        line(C_PART2, "part 2: through the block"),
+        line(C_TRANS, "into the transition"),
+        line(C_MERGE, "plain data flow"),
+        swatch(FILL["split"], "split (diamond)"),
+        swatch(FILL["block"], "blocks"),
+        swatch(FILL["partial_transition"], "(partial) transition"),
+        swatch(FILL["concat"], "concat (circle)"),
+    ]
+    st.markdown("##### Legend")
+    st.markdown("<br>".join(items), unsafe_allow_html=True)
+    st.caption("Edge labels are tensor shapes C×H×W at batch 1. Dashed boxes are stages; in a plain "
+               "stage (fusion 'none') everything goes through the block.")
+
+
+def exports(cfg, dot: str, expand: tuple) -> None:
+    st.markdown("##### Export")
+    stem = f"{cfg.name}" + ("_expanded" if expand else "")
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
+    c1.download_button("DOT", dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
+                       key="dl_dot", on_click="ignore", icon=":material/download:", width="stretch")
+    if dot_available():
+        c2.download_button("SVG", lambda: render_dot(dot, "svg"), file_name=f"{stem}.svg", mime=MIME["svg"],
+                           key="dl_svg", on_click="ignore", icon=":material/download:", width="stretch")
+        c3.download_button("PNG", lambda: render_dot(dot, "png"), file_name=f"{stem}.png", mime=MIME["png"],
+                           key="dl_png", on_click="ignore", icon=":material/download:", width="stretch")
+    else:
+        c2.info("SVG/PNG need Graphviz's `dot` (apt-get install graphviz); DOT works without it.")
+    with c4:
+        onnx_export(cfg)
+
+
+def onnx_export(cfg) -> None:
+    """ONNX is built only on request (it builds and exports the real model: seconds)."""
+    key = cfg.key()
+    ss = st.session_state
+    if ss.get("onnx_ready") != key:
+        if st.button("Prepare ONNX", key="onnx_prepare", icon=":material/memory:", width="stretch",
+                     help="Builds the model (random weights) and exports it for Netron. Takes seconds."):
+            with guard("ONNX export"):
+                with st.status("Building the model and exporting ONNX…", expanded=False) as status:
+                    data = st_cache.onnx(key)
+                    status.update(label=f"ONNX ready ({len(data) / 2**20:.0f} MiB)", state="complete")
+                ss["onnx_ready"] = key
+    if ss.get("onnx_ready") == key:
+        with guard("ONNX export"):
+            data = st_cache.onnx(key)
+            st.download_button(f"ONNX ({len(data) / 2**20:.0f} MiB)", data, file_name=f"{cfg.name}.onnx",
+                               mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
+                               icon=":material/download:", width="stretch")
+
+
+def main() -> None:
+    cfg = state.page_setup("Diagram", ":material/account_tree:")
+    st.title("Diagram")
+    st.caption("The design stage by stage: where the channels split, what goes through the block, "
+               "and where the two parts meet. Expand stages to see their blocks.")
+    with guard("Diagram"):
+        names = stage_options(cfg)
+        c1, c2 = st.columns([3, 1])
+        options = ["all"] + names
+        kept = [n for n in st.session_state.get("diagram_expand", []) if n in options]
+        if kept != st.session_state.get("diagram_expand", []):
+            st.session_state["diagram_expand"] = kept  # stages of a previous, deeper design
+        chosen = c1.multiselect("Expand to block level", options, key="diagram_expand",
+                                format_func=stage_label, placeholder="stage level (no stage expanded)",
+                                help="Long runs of blocks are shortened in the middle so deep stages stay readable.")
+        rankdir = c2.radio("Layout", list(LAYOUTS), key="diagram_layout", format_func=LAYOUTS.get,
+                           horizontal=True)
+        expand = ("all",) if "all" in chosen else tuple(n for n in chosen if n in names)
+        dot = st_cache.dot(cfg.key(), expand, rankdir)
+        summary = st_cache.summary(cfg.key())
+        info = (f"{cfg.name}: {len(names)} stages, {si(summary['params'])} parameters, "
+                f"{si(summary['macs'], 'MAC')} at {cfg.input_size}×{cfg.input_size}.")
+        if rankdir == "TB":  # tall and narrow: legend and exports beside it
+            left, right = st.columns([2.2, 1], gap="large")
+        else:  # wide: everything above it
+            left = right = st.container()
+        with right:
+            st.caption(info)
+            legend()
+            exports(cfg, dot, expand)
+        with left:
+            with st.container(border=True, key="diagram_box"):
+                st.graphviz_chart(dot, width="content" if rankdir == "TB" else "stretch")
+
+main()

@@ -1,0 +1,93 @@
+"""Tradeoff page: published ImageNet top-1 against compute, with the current design and its plain
+twin placed at their computed compute (their accuracy is unknown). Click a published model that
+has a preset to load it on the Design page."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui import state
+from app_ui.messages import guard
+from cspnet import all_presets, get_preset
+from explorer import st_cache
+from explorer.charts import plottable, selected_presets, tradeoff_figure
+from explorer.published import filter_published
+
+TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
+                 "source_group", "preset", "gmacs_note"]
+
+
+def filters(df):
+    c1, c2, c3 = st.columns([2, 2, 1])
+    groups = list(dict.fromkeys(df["source_group"]))
+    fams = sorted(df["family"].unique())
+    res = sorted(int(r) for r in df["res"].dropna().unique())
+    sel_src = c1.multiselect("Source", groups, key="to_source", placeholder="all sources")
+    sel_fam = c2.multiselect("Family", fams, key="to_family", placeholder="all families")
+    sel_res = c3.multiselect("Resolution (px)", res, key="to_res", placeholder="any",
+                             help="The input size at which the published compute was counted.")
+    return (sel_src or None), (sel_fam or None), (sel_res or None)
+
+
+def handle_click(event) -> None:
+    """A click on a published point with a preset loads it on the Design page."""
+    sel = getattr(event, "selection", None) or (event.get("selection") if isinstance(event, dict) else None)
+    picks = selected_presets(sel)
+    if not picks:
+        return
+    presets = all_presets()
+    for preset, model in picks:
+        if preset and preset in presets:
+            state.set_design(get_preset(preset), preset)
+            st.switch_page("app.py", query_params=state.query())
+    preset, model = picks[0]
+    if preset:
+        st.warning(f"{model}: its preset '{preset}' is not available in this build.", icon=":material/info:")
+    else:
+        st.info(f"{model}: no preset builds this architecture, so it cannot be loaded.", icon=":material/info:")
+
+
+def main() -> None:
+    cfg = state.page_setup("Tradeoff", ":material/scatter_plot:")
+    st.title("Tradeoff")
+    st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
+               "unit its source uses. Your design and its plain twin are placed at the compute this "
+               "app counts for them; nobody has trained them, so their accuracy is unknown.")
+    with guard("Published data"):
+        df = st_cache.published()
+        src, fam, res = filters(df)
+        c1, c2 = st.columns([2, 1])
+        color_by = c1.radio("Colour by", ["family", "source_group"], key="to_color", horizontal=True,
+                            format_func=lambda k: k.replace("_", " "))
+        if "to_logx" not in st.session_state:
+            st.session_state["to_logx"] = True
+        log_x = c2.toggle("Log compute axis", key="to_logx")
+        shown = filter_published(df, family=fam, source=src, resolution=res)
+        cmp = st_cache.compare(cfg.key(), 1)
+        d, t = cmp["design"], cmp["twin"]
+        design_spec = {"gmacs": d["fvcore_macs"] / 1e9, "label": f"your design ({cfg.name})",
+                       "detail": f"fvcore convention at {cfg.input_size} px"}
+        twin_spec = None
+        if cfg.is_csp:
+            twin_spec = {"gmacs": t["fvcore_macs"] / 1e9, "label": "its plain twin",
+                         "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px"}
+        fig = tradeoff_figure(shown, design_spec, twin_spec, color_by=color_by, log_x=log_x)
+        event = st.plotly_chart(
+            fig, key="tradeoff_chart", on_select="rerun", selection_mode="points", width="stretch",
+            config={"displaylogo": False,
+                    "toImageButtonOptions": {"format": "svg", "filename": "cspnet_accuracy_vs_compute"}})
+        handle_click(event)
+        pts = plottable(shown)
+        st.caption(
+            f"{len(pts)} of {len(shown)} selected rows have both compute and top-1 and are plotted "
+            f"({len(df)} rows in the data set). Larger markers have a preset: click one to load it. "
+            "Outlined markers are CSP models; faded ones are approximate values (read off a figure). "
+            f"Your design: {design_spec['gmacs']:.3g} GMACs"
+            + (f", its plain twin {twin_spec['gmacs']:.3g} GMACs" if twin_spec else "")
+            + f" at {cfg.input_size} px; compare with points at the same resolution.")
+        if st.toggle("Show the rows as a table", key="to_table"):
+            st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
+                         column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),
+                                        "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f")})
+
+
+main()

@@ -1,0 +1,222 @@
+"""The Streamlit pages through AppTest: they run, knobs change numbers, errors keep the last valid
+design, and the URL opens a design. (Layout, navigation labels and downloads: tests/test_e2e.py.)"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from cspnet import get_preset
+from explorer.analysis import summarize
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/1_Diagram.py", "pages/2_Tradeoff.py"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def app(params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return m.value
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+def table(at: AppTest, column: str = "stage"):
+    """The first data frame with ``column`` (AppTest does not expose keys of st.dataframe)."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def no_problem(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# ----------------------------------------------------------------------------- every page
+def test_design_page_runs_with_metrics_table_and_downloads():
+    at = app()
+    no_problem(at)
+    assert at.title[0].value == "Design"
+    assert [m.label for m in at.metric] == ["Params", "MACs", "fvcore MACs", "CIO", "Activations"]
+    assert metric(at, "Params") == "8.57 M"  # cspdensenet121, the default design
+    assert at.metric[0].delta.startswith("+7.4")  # against the plain twin (densenet121)
+    assert table(at)["stage"].tolist()[:2] == ["stem", "stages.0"]
+    assert {b.key for b in at.get("download_button")} >= {"dl_config", "dl_csv"}
+    assert at.query_params.get("preset") in (["cspdensenet121"], "cspdensenet121")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_other_pages_run(page):
+    at = app()
+    at.switch_page(page).run()
+    no_problem(at)
+    assert at.title[0].value == Path(page).stem.split("_", 1)[1]
+
+
+def test_every_preset_opens_on_every_page():
+    from cspnet import preset_names
+
+    for name in preset_names():
+        at = app({"preset": name})
+        no_problem(at)
+        for page in PAGES:
+            at.switch_page(page).run()
+            no_problem(at)
+
+
+# ----------------------------------------------------------------------------- knobs
+def test_changing_knobs_changes_the_metrics():
+    at = app({"preset": "densenet201"})
+    p0, m0 = metric(at, "Params"), metric(at, "MACs")
+    assert p0 == "20 M"
+    at.text_input(key="knob_growth_rate").set_value("40").run()
+    no_problem(at)
+    p1 = metric(at, "Params")
+    assert p1 != p0
+    assert p1 == f"{summarize(get_preset('densenet201').replace(growth_rate=40))['params'] / 1e6:.3g} M"
+    at.selectbox(key="knob_fusion").set_value("fusion_last").run()
+    no_problem(at)
+    assert metric(at, "MACs") != m0
+    assert at.metric[1].delta  # now CSP: a delta against the plain twin
+    at.number_input(key="knob_split_ratio").set_value(0.25).run()
+    no_problem(at)
+    assert any("γ = 0.75" in m.value for m in at.markdown)
+    at.text_input(key="knob_repeats").set_value("6,12,24").run()  # fewer stages: growth rate follows
+    no_problem(at)
+    assert len(table(at)) == 5  # stem, 3 stages, head
+
+
+def test_bad_value_shows_why_keeps_typed_value_and_last_valid_design():
+    at = app({"preset": "cspdensenet201"})
+    before = [m.value for m in at.metric]
+    at.text_input(key="knob_growth_rate").set_value("0").run()
+    assert not at.exception
+    msgs = [e.value for e in at.error]
+    assert any("growth_rate" in m and "Nearest valid value: **1**" in m for m in msgs), msgs
+    assert at.text_input(key="knob_growth_rate").value == "0"
+    assert [m.value for m in at.metric] == before
+    assert "growth_rate" not in at.query_params  # the URL keeps the last valid design
+    # the other knobs still work while one is invalid
+    at.number_input(key="knob_input_size").set_value(256).run()
+    assert [m.value for m in at.metric] != before
+    assert at.text_input(key="knob_growth_rate").value == "0"
+    # one click applies the nearest valid value
+    at.button(key="use_nearest").click().run()
+    no_problem(at)
+    assert at.text_input(key="knob_growth_rate").value == "1"
+
+
+def test_split_ratio_that_leaves_no_channels_names_the_field():
+    at = app({"preset": "cspdensenet121"})
+    at.number_input(key="knob_split_ratio").set_value(0.001).run()
+    assert not at.exception
+    assert any("split_ratio" in e.value and "Nearest valid value" in e.value for e in at.error)
+    at.button(key="discard_edits").click().run()
+    no_problem(at)
+    assert at.number_input(key="knob_split_ratio").value == 0.5
+
+
+def test_preset_and_family_switch_refill_the_widgets():
+    at = app()
+    at.selectbox(key="pick_preset").set_value("cspresnext50").run()
+    no_problem(at)
+    assert at.text_input(key="knob_width_per_group").value == "4,8,16,32"
+    assert metric(at, "Params") == "20.6 M"
+    at.selectbox(key="knob_family").set_value("densenet").run()
+    no_problem(at)
+    assert at.text_input(key="knob_growth_rate").value == "32"
+    with pytest.raises(KeyError):
+        at.text_input(key="knob_widths")
+
+
+def test_convention_switch_changes_the_table():
+    at = app({"preset": "cspdarknet53"})
+    at.radio(key="convention").set_value("bflops").run()
+    no_problem(at)
+    assert "Darknet BFLOPs (CSPNet paper)" in table(at).columns
+    at.segmented_control(key="table_view").set_value("shapes").run()
+    no_problem(at)
+    assert "part 1 (bypass)" in table(at).columns
+
+
+# ----------------------------------------------------------------------------- URL state
+def test_url_query_params_open_a_design():
+    at = app({"preset": "cspdensenet201", "growth_rate": "40", "split_ratio": "0.25"})
+    no_problem(at)
+    cfg = get_preset("cspdensenet201").replace(growth_rate=40, split_ratio=0.25)
+    assert metric(at, "Params") == f"{summarize(cfg)['params'] / 1e6:.3g} M"
+    assert at.text_input(key="knob_growth_rate").value == "40"
+    assert at.number_input(key="knob_split_ratio").value == 0.25
+
+
+@pytest.mark.parametrize("params", [{"preset": "nosuchnet"}, {"growth_rate": "abc"},
+                                    {"split_ratio": "7"}, {"bogus": "1"}])
+def test_bad_url_shows_a_message_and_the_default_design(params):
+    at = app(params)
+    assert not at.exception
+    assert any("could not be opened" in e.value for e in at.error)
+    assert metric(at, "Params") == "8.57 M"
+
+
+def test_live_trace_agrees():
+    at = app({"preset": "cspdensenet_walkthrough", "input_size": "64"})
+    at.toggle(key="verify_trace").set_value(True).run()
+    no_problem(at)
+    df = table(at, "quantity")
+    assert list(df["agree"]) == ["yes"] * len(df)
+
+
+# ----------------------------------------------------------------------------- other pages
+def test_diagram_expands_stages():
+    at = app({"preset": "cspdensenet201"})
+    at.switch_page("pages/1_Diagram.py").run()
+    no_problem(at)
+    spec = at.get("graphviz_chart")[0].proto.spec
+    assert spec.startswith("digraph cspnet") and "more blocks" not in spec
+    at.multiselect(key="diagram_expand").set_value(["stages.2"]).run()
+    no_problem(at)
+    assert "more blocks" in at.get("graphviz_chart")[0].proto.spec
+    assert {b.key for b in at.get("download_button")} >= {"dl_dot", "dl_svg", "dl_png"}
+
+
+def test_diagram_onnx_is_built_only_on_request():
+    at = app({"preset": "cspdensenet_walkthrough", "input_size": "64"})
+    at.switch_page("pages/1_Diagram.py").run()
+    assert "dl_onnx" not in {b.key for b in at.get("download_button")}
+    at.button(key="onnx_prepare").click().run()
+    no_problem(at)
+    assert "dl_onnx" in {b.key for b in at.get("download_button")}
+
+
+def test_tradeoff_places_design_without_accuracy_and_filters():
+    at = app({"preset": "cspdarknet53"})
+    at.switch_page("pages/2_Tradeoff.py").run()
+    no_problem(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    lines = [t for t in fig["data"] if "accuracy unknown" in (t.get("name") or "")]
+    assert len(lines) == 2  # the design and its plain twin
+    gm = summarize(get_preset("cspdarknet53"))["fvcore_macs"] / 1e9
+    assert any(t["x"] == [pytest.approx(gm), pytest.approx(gm)] for t in lines)
+    at.multiselect(key="to_family").set_value(["DenseNet"]).run()
+    no_problem(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = {t.get("name") for t in fig["data"] if t.get("mode") == "markers" and t.get("x") != [None]}
+    assert names == {"DenseNet"}
