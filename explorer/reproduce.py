@@ -628,22 +628,28 @@ def _claim_densenet(df) -> dict:
 
 
 def measure_latency(presets=("resnet50", "cspresnet50"), input_size: int = 256, batch: int = 1,
-                    rounds: int = 3, warmup: int = 2, runs: int = 5) -> dict:
-    """Median CPU latency (fp32) of each preset, interleaved over ``rounds`` to share drift."""
+                    rounds: int = 5, warmup: int = 2, runs: int = 5) -> dict:
+    """CPU latency (fp32) of each preset, interleaved over ``rounds`` so that drift and other load hit
+    both alike.  Reports the median of the round medians and the fastest single run; on a shared
+    machine the fastest run is the one least disturbed by other work."""
     from .latency import BenchRequest, benchmark
 
     req = BenchRequest(device="cpu", batch_sizes=(batch,), dtype="fp32", warmup=warmup, runs=runs, per_stage=False)
-    per: dict = {p: [] for p in presets}
+    medians: dict = {p: [] for p in presets}
+    minima: dict = {p: [] for p in presets}
     env = None
     for _ in range(rounds):
         for p in presets:
             rec = benchmark(get_preset(p, input_size=input_size), req)
-            per[p].append(rec["results"][0]["median_ms"])
+            medians[p].append(rec["results"][0]["median_ms"])
+            minima[p].append(rec["results"][0]["min_ms"])
             env = rec["environment"]
-    return {"median_ms": {p: statistics.median(v) for p, v in per.items()}, "round_medians_ms": per,
+    spread = {p: max(v) / min(v) - 1.0 for p, v in medians.items()}
+    return {"median_ms": {p: statistics.median(v) for p, v in medians.items()},
+            "min_ms": {p: min(v) for p, v in minima.items()},
+            "round_medians_ms": medians, "round_spread": spread, "noisy": any(v > 0.25 for v in spread.values()),
             "input_size": input_size, "batch": batch, "dtype": "fp32", "device": "cpu", "environment": env,
-            "method": f"{rounds} interleaved rounds of {warmup} warm-up + {runs} timed runs each; median of the "
-                      "round medians"}
+            "method": f"{rounds} interleaved rounds of {warmup} warm-up + {runs} timed runs per model"}
 
 
 def _claim_latency(measure: bool) -> dict:
@@ -666,22 +672,27 @@ def _claim_latency(measure: bool) -> dict:
                          f"conv+linear MACs against resnet50 at {res}x{res}; {base_note}. MACs are not latency.")
         return out
     lat = measure_latency(input_size=res)
-    ms = lat["median_ms"]
-    pct = _pct(ms["cspresnet50"], ms["resnet50"])
-    out["computed"].update(measured=True, latency=lat, latency_delta_pct=pct)
-    if pct <= -13:
+    fast, med = lat["min_ms"], lat["median_ms"]
+    pct = _pct(fast["cspresnet50"], fast["resnet50"])
+    pct_med = _pct(med["cspresnet50"], med["resnet50"])
+    out["computed"].update(measured=True, latency=lat, latency_delta_pct=pct, latency_delta_pct_median=pct_med)
+    # "about 18%": both estimators at -13% or better -> holds; both above -3% -> does not hold here
+    if max(pct, pct_med) <= -13:
         verdict = "holds"
-    elif pct < -3:
-        verdict = "holds in part"
-    else:
+    elif min(pct, pct_med) >= -3:
         verdict = "does not hold here"
+    else:
+        verdict = "holds in part"
     env = lat["environment"] or {}
+    noise = (" The machine was busy (round medians varied by more than 25%), so read both numbers with care."
+             if lat["noisy"] else "")
     out["verdict"] = verdict
     out["reason"] = (f"Measured here on the CPU ({env.get('device_name', 'cpu')}, {env.get('threads', '?')} threads, "
-                     f"torch {env.get('torch', '?')}), batch {lat['batch']}, fp32, {res}x{res}: resnet50 "
-                     f"{ms['resnet50']:.1f} ms, cspresnet50 {ms['cspresnet50']:.1f} ms ({pct:+.1f}%); MACs "
-                     f"{macs_pct:+.1f}%. {base_note[0].upper() + base_note[1:]}. Latency depends on the hardware, "
-                     "batch size and precision; this is one measurement, not the paper's setting.")
+                     f"torch {env.get('torch', '?')}), batch {lat['batch']}, fp32, {res}x{res}: fastest run resnet50 "
+                     f"{fast['resnet50']:.1f} ms, cspresnet50 {fast['cspresnet50']:.1f} ms ({pct:+.1f}%); median "
+                     f"{med['resnet50']:.1f} vs {med['cspresnet50']:.1f} ms ({pct_med:+.1f}%); MACs {macs_pct:+.1f}%."
+                     f"{noise} {base_note[0].upper() + base_note[1:]}. Latency depends on the hardware, batch size "
+                     "and precision; this is one measurement, not the paper's setting.")
     return out
 
 

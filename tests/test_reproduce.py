@@ -216,3 +216,22 @@ def test_cli_bad_family_is_one_line(capsys):
 def test_cli_bad_flag_is_one_line(capsys):
     rc, _, err = run_cli(capsys, "reproduce", "--json", "--csv")
     assert rc == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("fast,median,verdict", [
+    ((100, 80), (100, 82), "holds"),
+    ((100, 80), (100, 95), "holds in part"),
+    ((100, 99), (100, 101), "does not hold here"),
+])
+def test_latency_verdict_uses_both_estimators(monkeypatch, fast, median, verdict):
+    import explorer.reproduce as R
+
+    def fake(**_kw):
+        return {"min_ms": dict(zip(("resnet50", "cspresnet50"), fast)),
+                "median_ms": dict(zip(("resnet50", "cspresnet50"), median)), "noisy": False, "batch": 1,
+                "environment": {"device_name": "test", "threads": 2, "torch": "x"}}
+
+    monkeypatch.setattr(R, "measure_latency", fake)
+    c = R._claim_latency(measure=True)
+    assert c["verdict"] == verdict and c["computed"]["measured"] is True
+    assert "batch 1, fp32" in c["reason"]
