@@ -45,9 +45,10 @@ def _conv_linear(op) -> int:
 
 
 def _mmcv(op) -> int:
-    """mmcv's get_model_complexity_info (the counter behind mmpretrain's 'Flops(G)'): conv and
-    linear MACs, BatchNorm 2 per element (affine), activations 1 per element, max/avg/global
-    pooling 1 per *input* element; add and concat 0."""
+    """mmcv's get_model_complexity_info convention: conv and linear MACs, BatchNorm 2 per element
+    (affine), activations 1 per element, max/avg/global pooling 1 per *input* element; add and
+    concat 0.  It reproduces mmpretrain's three CSPNet 'Flops(G)' (5.04, 3.48, 3.11 at 224) to the
+    printed digit, where fvcore gives 5.03, 3.48, 3.10."""
     if op.kind in ("conv", "linear"):
         return op.macs
     if op.kind == "bn":
@@ -259,6 +260,8 @@ def fusion_ablation() -> dict:
             "last read off the Figure 4 plot (approximate); the gamma = 0.25 points derived from the text's "
             "rounded percentages (approximate).",
             "gamma is taken as the bypass share (split_ratio = 1 - gamma), as inferred from the paper's numbers.",
+            "pool_first_delta_pct: the variant with every pooled transition's 1x1 conv moved after its 2x2 pool "
+            "(a what-if layout, not a preset), against the plain PeleeNet.",
             "The authors' CSPPeleeNet cfgs were never released (WongKinYiu/CrossStagePartialNetworks#25), so "
             "these presets are this tool's reading of Fig. 3 with PeleeNet's channel-keeping transitions.",
             ACCURACY_NOTE,
@@ -364,10 +367,10 @@ def _row_reason(r: dict, plan, value: float | None, ablation: dict, order: dict)
         return "same network and convention (fvcore at the row's resolution)"
     if group == "mmpretrain":
         fv = _CONVENTIONS["fvcore"][1](plan) / 1e9
-        return (f"mmpretrain's 'Flops' come from mmcv's counter, which also counts activations (1 per element) "
-                f"and pooling, unlike fvcore ({fv:.3f} G here); in mmcv's convention this tool gives "
-                f"{value:.3f} G, the published {r['compute']}. Counted at 224 although the accuracy is at a "
-                "256 crop for two of the three models.")
+        return (f"mmpretrain's 'Flops' follow mmcv's counting, which also counts activations (1 per element) "
+                f"and pooling, unlike fvcore ({fv:.3f} G here); in that convention this tool gives "
+                f"{value:.3f} G, which rounds to the published {r['compute']}. Counted at 224 although the "
+                "accuracy is at a 256 crop for two of the three models.")
     if group == "torchvision":
         return "same network; torchvision's 'GFLOPS' are conv+linear multiply-adds"
     if group == "PeleeNet README (official)":
