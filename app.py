@@ -56,6 +56,8 @@ MAIN_KNOBS = ("fusion", "split_ratio", "growth_rate", "bn_size", "repeats", "wid
               "bottle_ratio", "groups", "width_per_group", "expand_ratio", "transition_ratio",
               "compression", "last_transition", "input_size")
 ADVANCED_KNOBS = ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "activation", "num_classes")
+FUSION_SHORT = {"none": "none: plain network (Fig. 3a)", "csp": "csp: full CSP (Fig. 3b)",
+                "fusion_first": "fusion first (Fig. 3c)", "fusion_last": "fusion last (Fig. 3d)"}
 SELECT_OPTIONS = {"fusion": FUSIONS, "stem_pool": STEM_POOLS, "activation": ACTIVATIONS}
 FLOAT_STEP = {"split_ratio": 0.05, "transition_ratio": 0.05, "compression": 0.05}
 INT_STEP = {"input_size": 32, "stem_channels": 8, "stem_kernel": 2, "stem_stride": 1, "num_classes": 1}
@@ -183,8 +185,10 @@ def knob(name: str, where=st) -> None:
         where.number_input(label, step=FLOAT_STEP.get(name, 0.05), format="%.3f", **kw)
     elif kind == "select":
         opts = SELECT_OPTIONS[name]
-        fmt = (lambda v: FUSION_LABELS.get(v, v)) if name == "fusion" else str
+        fmt = (lambda v: FUSION_SHORT.get(v, v)) if name == "fusion" else str
         where.selectbox(label, opts, format_func=fmt, **kw)
+        if name == "fusion":
+            where.caption(FUSION_LABELS.get(st.session_state.get(key), ""))
     elif kind == "check":
         where.checkbox(label, **kw)
     err = st.session_state.get(state.K_ERRORS, {}).get(name)
@@ -283,6 +287,9 @@ def stage_section(cfg, design: dict) -> list:
         df = df[["stage"] + shape_cols]
     else:
         df = df[[col for col in df.columns if col not in shape_cols or col == "stage output"]]
+        share = [c for c in df.columns if c == "share of MACs"]
+        rest = [c for c in df.columns if c not in share]
+        df = df[rest[:6] + share + rest[6:]]  # stage..conv count, then the share bar, then CIO, activations
     num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != "share of MACs"]
     colcfg = {col: st.column_config.NumberColumn(col, format="localized") for col in num_cols}
     if "share of MACs" in df.columns:

@@ -101,8 +101,9 @@ def tradeoff_figure(df: pd.DataFrame, design: dict | None = None, twin: dict | N
         xaxis_title="compute (GMACs, normalised from each source's unit)",
         yaxis_title="ImageNet top-1 accuracy (%)",
         legend_title_text=color_by.replace("_", " "),
-        hovermode="closest", clickmode="event+select", height=560,
+        hovermode="closest", clickmode="event+select", height=640,
         margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0, font=dict(size=11)),
     )
     fig.update_yaxes(range=[y_lo - 1.5, y_hi + 1.5])
     if log_x:

@@ -55,8 +55,8 @@ def legend() -> None:
 def exports(cfg, dot: str, expand: tuple) -> None:
     st.markdown("##### Export")
     stem = f"{cfg.name}" + ("_expanded" if expand else "")
-    c1, c2 = st.columns(2)
-    c3, c4 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
+    c4 = st.container()
     c1.download_button("DOT", dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
                        key="dl_dot", on_click="ignore", icon=":material/download:", width="stretch")
     if dot_available():

@@ -1,0 +1,125 @@
+"""Browser-measured responsiveness of the app (prints figures; not a test).
+
+    python benchmarks/bench_app.py [--runs 7] [--preset densenet201]
+
+1. App ready time: from launching `streamlit run app.py` to the Design page showing its numbers
+   in headless Chromium (the first session pays for the imports: torch, the engine).
+2. Knob latency: on the given preset, type a new growth rate, press Enter, and wait (polled every
+   animation frame) until the Params metric shows a new value. Targets: ready < 5 s, knob < 1.5 s.
+
+Needs Debian's chromium and playwright (the e2e test requirements).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PARAMS_JS = """() => { for (const m of document.querySelectorAll("[data-testid='stMetric']")) {
+  if (m.innerText.startsWith('Params')) { const v = m.querySelector("[data-testid='stMetricValue']");
+  return v ? v.innerText : null; } } return null; }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("streamlit exited early")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise SystemExit("streamlit did not become healthy")
+
+
+def params_value(page):
+    return page.evaluate(PARAMS_JS)
+
+
+def wait_numbers(page, timeout_ms: float = 60_000) -> None:
+    page.wait_for_function(f"() => ({PARAMS_JS})() !== null", polling="raf", timeout=timeout_ms)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--preset", default="densenet201")
+    args = ap.parse_args(argv)
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium not found (apt-get install chromium)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        proc = start_server(port)
+        try:
+            wait_healthy(url, proc)
+            t_health = time.perf_counter() - t0
+            page.goto(f"{url}/")
+            wait_numbers(page)
+            t_ready = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            page.goto(f"{url}/?preset={args.preset}")
+            wait_numbers(page)
+            page.wait_for_selector(READY)
+            t_reload = time.perf_counter() - t1
+
+            box = page.locator(".st-key-knob_growth_rate input")
+            values = [40, 24, 48, 16, 36, 28, 44, 20, 52, 12]
+            times = []
+            for i in range(args.runs):
+                before = params_value(page)
+                box.fill(str(values[i % len(values)]))
+                t = time.perf_counter()
+                box.press("Enter")
+                page.wait_for_function(f"(b) => {{ const v = ({PARAMS_JS})(); return v !== null && v !== b; }}",
+                                       arg=before, polling="raf", timeout=30_000)
+                times.append(time.perf_counter() - t)
+                page.wait_for_selector(READY)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            browser.close()
+
+    print(f"server healthy after start        {t_health:6.2f} s")
+    print(f"app ready (Design numbers shown)  {t_ready:6.2f} s   (target < 5 s)")
+    print(f"warm page load ({args.preset})   {t_reload:6.2f} s")
+    print(f"knob -> new numbers, {args.preset}, {len(times)} runs: median {statistics.median(times):.3f} s, "
+          f"min {min(times):.3f} s, max {max(times):.3f} s   (target < 1.5 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

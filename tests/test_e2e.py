@@ -1,0 +1,242 @@
+"""End-to-end: a real `streamlit run app.py` driven by Playwright in Debian's headless Chromium.
+
+Checks what AppTest cannot: the sidebar navigation labels, URL state in the browser, the diagram
+actually drawn, downloads and their content. Screenshots of every page go to
+artifacts/screenshots/ (gitignored). Run with `pytest -m e2e`; skipped when chromium is missing.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium")
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+PAGES = {"Design": "", "Diagram": "Diagram", "Tradeoff": "Tradeoff"}
+TIMES: dict = {}
+
+
+def _nav_labels() -> list:
+    from app_ui.state import existing_pages
+
+    return [label for _, label, _ in existing_pages()]
+
+
+NAV_LABELS = _nav_labels()  # every page present, including those written after this test
+
+if CHROMIUM is None:
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect  # noqa: E402  (after the skip: needs playwright)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("streamlit did not become healthy in 60 s")
+        time.sleep(0.1)
+    TIMES["server_healthy_s"] = time.perf_counter() - t0
+    TIMES["t0"] = t0
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1440, "height": 1000}, "accept_downloads": True}
+
+
+def wait_ready(page: Page, timeout: float = 60_000) -> None:
+    page.wait_for_selector(READY, timeout=timeout)
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stPageLink']", timeout=timeout)
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_ready(page)
+
+
+def metric_value(page: Page, label: str) -> str:
+    m = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return m.get_by_test_id("stMetricValue").inner_text()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Full height of the main area (Streamlit scrolls inside it, not the document)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    h = page.evaluate("() => { const m = document.querySelector(\"[data-testid='stMain']\");"
+                      " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(h, size["height"]), 7000))})
+    page.wait_for_timeout(400)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def test_app_ready_and_every_page_has_its_nav_label(page: Page, app_url):
+    open_page(page, app_url + "/")
+    expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=60_000)
+    TIMES.setdefault("first_page_ready_s", time.perf_counter() - TIMES["t0"])
+    for label, path in PAGES.items():
+        open_page(page, f"{app_url}/{path}")
+        nav = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+        for other in NAV_LABELS:
+            expect(nav.filter(has_text=other)).to_have_count(1)
+        labels = [t.strip() for t in nav.all_inner_texts()]
+        assert "app" not in labels and not any(t[:1].isdigit() for t in labels), labels  # not file-derived
+        expect(page.locator("h1").first).to_have_text(label)
+        if label == "Diagram":
+            expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_be_visible(timeout=30_000)
+        if label == "Tradeoff":
+            expect(page.locator(".js-plotly-plot .scatterlayer .points path").first).to_be_visible(timeout=30_000)
+        assert page.get_by_test_id("stException").count() == 0
+        screenshot(page, label.lower())
+    # navigating by the sidebar keeps the design in the URL
+    open_page(page, f"{app_url}/?preset=densenet201")
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(has_text="Diagram").click()
+    page.wait_for_url(re.compile(r"/Diagram\?preset=densenet201"))
+    wait_ready(page)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("densenet201")
+
+
+def test_knob_change_updates_numbers_fast_and_the_url(page: Page, app_url):
+    open_page(page, f"{app_url}/?preset=densenet201")
+    before = metric_value(page, "Params")
+    assert before == "20 M"
+    box = page.locator(".st-key-knob_growth_rate input")
+    box.fill("40")
+    t = time.perf_counter()
+    box.press("Enter")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Params").get_by_test_id("stMetricValue")) \
+        .not_to_have_text(before, timeout=10_000)
+    TIMES["knob_to_numbers_s"] = time.perf_counter() - t
+    page.wait_for_url(re.compile(r"growth_rate=40"))
+    after = metric_value(page, "Params")
+    # a bad value: the message names the field, the last valid design stays
+    box.fill("0")
+    box.press("Enter")
+    err = page.get_by_test_id("stAlert").filter(has_text="Nearest valid value")
+    expect(err.first).to_be_visible(timeout=10_000)
+    expect(err.first).to_contain_text("growth_rate: 0")
+    assert metric_value(page, "Params") == after
+    expect(box).to_have_value("0")
+    screenshot(page, "design_invalid_value")
+    # the shared link reopens the same design in a fresh tab
+    shared = page.url
+    other = page.context.new_page()
+    open_page(other, re.sub(r"growth_rate=0", "growth_rate=40", shared))
+    assert metric_value(other, "Params") == after
+    expect(other.locator(".st-key-knob_growth_rate input")).to_have_value("40")
+    other.close()
+
+
+def test_shared_url_opens_the_same_design_and_bad_urls_explain(page: Page, app_url):
+    open_page(page, f"{app_url}/?preset=cspdarknet53&split_ratio=0.25")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("cspdarknet53")
+    # (a number input can show 0.000 for a moment on a cold server before its value arrives)
+    expect(page.locator(".st-key-knob_split_ratio input")).to_have_value("0.250")
+    screenshot(page, "design_cspdarknet53")
+    open_page(page, f"{app_url}/?preset=nosuchnet")
+    expect(page.get_by_test_id("stAlert").filter(has_text="could not be opened").first).to_be_visible()
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_diagram_downloads_svg_and_dot(page: Page, app_url):
+    open_page(page, f"{app_url}/Diagram?preset=cspdensenet201")
+    expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_be_visible(timeout=30_000)
+    for label, check in (("DOT", lambda t: t.startswith("digraph cspnet") and "stages.3" in t),
+                         ("SVG", lambda t: "<svg" in t and "concat" in t and "stage 4" in t)):
+        btn = page.get_by_test_id("stDownloadButton").filter(has_text=label).locator("button")
+        with page.expect_download(timeout=30_000) as dl:
+            btn.click()
+        text = Path(dl.value.path()).read_text(encoding="utf-8")
+        assert dl.value.suggested_filename.endswith("." + label.lower())
+        assert check(text), text[:300]
+    # deep design expanded to block level stays readable: look at the screenshot
+    ms = page.locator(".st-key-diagram_expand input").first
+    ms.click()
+    ms.fill("all stages")
+    ms.press("Enter")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_contain_text("more blocks", timeout=30_000)
+    screenshot(page, "diagram_cspdensenet201_expanded")
+
+
+def test_tradeoff_click_loads_preset(page: Page, app_url):
+    open_page(page, f"{app_url}/Tradeoff?preset=cspdensenet121")
+    plot = page.locator(".js-plotly-plot").first
+    expect(plot.locator(".scatterlayer .points path").first).to_be_visible(timeout=30_000)
+    # the pixel position of the published point for densenet201 (timm), from plotly's own data
+    xy = page.evaluate("""() => {
+        const gd = document.querySelector('.js-plotly-plot');
+        const L = gd._fullLayout;
+        for (const tr of gd._fullData) {
+          if (!tr.customdata) continue;
+          for (let i = 0; i < tr.customdata.length; i++) {
+            if (tr.customdata[i][1] === 'densenet201') {
+              const r = gd.getBoundingClientRect();
+              return [r.left + L.xaxis._offset + L.xaxis.c2p(tr.x[i]), r.top + L.yaxis._offset + L.yaxis.c2p(tr.y[i])];
+            }
+          }
+        }
+        return null; }""")
+    assert xy, "no published point with the densenet201 preset"
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_url(re.compile(r"/\?preset=densenet201$"), timeout=30_000)
+    wait_ready(page)
+    expect(page.locator("h1").first).to_have_text("Design")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("densenet201")
+
+
+def test_report_times(app_url):
+    """Not a timed test: prints what the browser measured (benchmarks/bench_app.py measures it properly)."""
+    print("\nE2E timings:", {k: round(v, 3) for k, v in TIMES.items() if k != "t0"})
