@@ -1,0 +1,428 @@
+"""Plotly figures (and their plain-words captions) for the Latency, Sweep and Learn pages.
+
+Pure functions of plain data (engine records, data frames, lists): no Streamlit.  Every builder
+returns a ``go.Figure``.  Clickable figures carry ``customdata`` that the page reads back from a
+plotly selection to open the clicked design.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+DESIGN_COLOR = "#d62728"
+TWIN_COLOR = "#555555"
+MACS_COLOR = "#1f77b4"
+TIME_COLOR = "#ff7f0e"
+INVALID_COLOR = "#9e9e9e"
+PAPER_COLOR = "#7f7f7f"
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#393b79")
+MARGIN = dict(l=10, r=10, t=50, b=10)
+MAX_CELL_TEXT = 150          # heatmaps with at most this many cells print their values
+
+# When time and MACs move apart by less than this many percentage points, say they agree.
+FOLLOW_TOLERANCE_PTS = 3.0
+
+
+def si(v, unit: str = "", digits: int = 3) -> str:
+    """8570408 -> '8.57 M' (plain SI, for hover text)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    a = abs(v)
+    for f, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= f:
+            return f"{v / f:.{digits}g} {p}{unit}".rstrip()
+    return f"{v:.{digits}g} {unit}".rstrip()
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font=dict(size=13, color="#666666"))
+    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=300, margin=MARGIN)
+    return fig
+
+
+# =========================================================================== latency
+def _series(rec: dict) -> list:
+    return sorted(rec.get("results", []), key=lambda r: r["batch"])
+
+
+def is_plain(record: dict) -> bool:
+    """True when the design has no CSP (its twin is itself: one model was measured)."""
+    return record["design"].get("config", {}).get("fusion", "none") == "none"
+
+
+def latency_curve(record: dict, per_image: bool = False) -> go.Figure:
+    """Median time against batch size, with the p10-p90 band, for the design and its plain twin."""
+    fig = go.Figure()
+    series = [("design", record["design"], DESIGN_COLOR, "solid")]
+    if not is_plain(record):
+        series.append(("plain twin", record["twin"], TWIN_COLOR, "dash"))
+    unit = "ms per image" if per_image else "ms per batch"
+    batches = set()
+    for label, rec, color, dash in series:
+        rows = _series(rec)
+        xs = [r["batch"] for r in rows]
+        batches.update(xs)
+        div = [r["batch"] if per_image else 1 for r in rows]
+        med = [r["median_ms"] / d for r, d in zip(rows, div)]
+        lo = [r["p10_ms"] / d for r, d in zip(rows, div)]
+        hi = [r["p90_ms"] / d for r, d in zip(rows, div)]
+        name = f"{label}: {rec.get('name', '')}"
+        fig.add_trace(go.Scatter(x=xs, y=hi, mode="lines", line=dict(width=0), showlegend=False,
+                                 hoverinfo="skip", legendgroup=label))
+        fig.add_trace(go.Scatter(x=xs, y=lo, mode="lines", line=dict(width=0), fill="tonexty",
+                                 fillcolor=_rgba(color, 0.18), name=f"{label} p10-p90", hoverinfo="skip",
+                                 legendgroup=label))
+        fig.add_trace(go.Scatter(
+            x=xs, y=med, mode="lines+markers", name=name, legendgroup=label,
+            line=dict(color=color, dash=dash, width=2), marker=dict(size=7),
+            hovertext=[f"<b>{label}</b> batch {x}<br>median {m:.3g} {unit}<br>p10 {a:.3g}, p90 {b:.3g}"
+                       f"<br>{r['runs']} runs" for x, m, a, b, r in zip(xs, med, lo, hi, rows)],
+            hoverinfo="text"))
+    ticks = sorted(batches)
+    fig.update_layout(title="Time against batch size (median, band: p10 to p90 of the runs)",
+                      xaxis_title="batch size", yaxis_title=unit, hovermode="closest", height=420,
+                      margin=MARGIN, legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
+    return fig
+
+
+def stage_bars(record: dict, batch: int) -> go.Figure:
+    """Median time of every part (stem, stages, head) at one batch size: design vs plain twin."""
+    def per_stage(rec):
+        for r in _series(rec):
+            if r["batch"] == batch:
+                return r.get("per_stage_ms") or {}
+        return {}
+
+    d = per_stage(record["design"])
+    if not d:
+        return _empty("Time per stage", f"no per-stage times at batch {batch}")
+    fig = go.Figure()
+    names = list(d)
+    fig.add_trace(go.Bar(x=names, y=[d[n] for n in names], name=f"design: {record['design'].get('name', '')}",
+                         marker_color=DESIGN_COLOR,
+                         hovertemplate="%{x}: %{y:.3g} ms<extra>design</extra>"))
+    if not is_plain(record):
+        t = per_stage(record["twin"])
+        fig.add_trace(go.Bar(x=names, y=[t.get(n) for n in names], name="plain twin", marker_color=TWIN_COLOR,
+                             hovertemplate="%{x}: %{y:.3g} ms<extra>plain twin</extra>"))
+    fig.update_layout(title=f"Time per stage at batch {batch} (median)", barmode="group",
+                      yaxis_title="ms", height=380, margin=MARGIN,
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.3))
+    return fig
+
+
+def savings_figure(record: dict) -> go.Figure:
+    """MACs change and time change against the plain twin, side by side for every batch size."""
+    rows = record.get("comparison", [])
+    if not rows or is_plain(record):
+        return _empty("Savings against the plain twin", "the design is plain (fusion 'none'): nothing to compare")
+    xs = [f"batch {r['batch']}" for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=xs, y=[r["macs_delta_pct"] for r in rows], name="MACs change",
+                         marker_color=MACS_COLOR, text=[f"{r['macs_delta_pct']:+.1f} %" for r in rows],
+                         textposition="outside", hovertemplate="%{x}: MACs %{y:+.1f} %<extra></extra>"))
+    fig.add_trace(go.Bar(x=xs, y=[r["time_delta_pct"] for r in rows], name="time change (median)",
+                         marker_color=TIME_COLOR, text=[f"{r['time_delta_pct']:+.1f} %" for r in rows],
+                         textposition="outside", hovertemplate="%{x}: time %{y:+.1f} %<extra></extra>"))
+    fig.add_hline(y=0, line_color="#333333", line_width=1)
+    fig.update_layout(title="Design against its plain twin: MACs change and time change (negative = saving)",
+                      barmode="group", yaxis_title="% against the plain twin", height=380, margin=MARGIN,
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.3))
+    return fig
+
+
+def _band(rec: dict, batch: int):
+    for r in _series(rec):
+        if r["batch"] == batch:
+            return r["p10_ms"], r["p90_ms"], r["median_ms"]
+    return None
+
+
+def savings_verdicts(record: dict) -> list:
+    """Plain-words sentences, one per batch size, saying whether time follows MACs.
+
+    E.g. "Batch 1: MACs -13.0 % but time +5.0 %: the saving in arithmetic does not show up as
+    time (at small batches the run is launch- and memory-bound)".
+    """
+    if is_plain(record):
+        return ["The design is plain (fusion 'none'), so it is its own twin: only one model was measured. "
+                "Pick a fusion strategy on the Design page to compare CSP with the plain network."]
+    out = []
+    for r in record.get("comparison", []):
+        b, dm, dt = r["batch"], r["macs_delta_pct"], r["time_delta_pct"]
+        head = f"Batch {b}: MACs {dm:+.1f} %"
+        bd, bt = _band(record["design"], b), _band(record["twin"], b)
+        overlap = bool(bd and bt and bd[0] <= bt[1] and bt[0] <= bd[1])
+        noise = (" The p10-p90 bands of the two overlap, so the time difference is within run-to-run noise; "
+                 "more runs would tell." if overlap else "")
+        if abs(dm) < 0.5:
+            out.append(f"{head} (the same arithmetic), time {dt:+.1f} %." + noise)
+        elif dm < 0 and dt >= 0:
+            out.append(f"{head} but time {dt:+.1f} %: fewer MACs did not make it faster. "
+                       + ("At small batches the run is launch- and memory-bound: the extra split, concat and "
+                          "transition layers cost time that the saved arithmetic does not pay back."
+                          if b <= 8 else "The extra split, concat and transition layers and their memory "
+                          "traffic cost more than the saved arithmetic.") + noise)
+        elif dm > 0 and dt <= 0:
+            out.append(f"{head} but time {dt:+.1f} %: more arithmetic, yet not slower; the layers it adds run "
+                       "efficiently (wide, compute-bound convs), or time is dominated by other layers." + noise)
+        elif dm < 0:  # both negative
+            if dt < dm - FOLLOW_TOLERANCE_PTS:
+                out.append(f"{head} and time {dt:+.1f} %: time falls more than MACs, e.g. because less memory "
+                           "is moved (narrower dense layers read fewer channels)." + noise)
+            elif dt > dm + FOLLOW_TOLERANCE_PTS:
+                share = 100.0 * dt / dm
+                out.append(f"{head} but time only {dt:+.1f} %: about {share:.0f} % of the MAC saving shows up "
+                           "as time; the rest is lost to memory traffic and per-layer overhead." + noise)
+            else:
+                out.append(f"{head} and time {dt:+.1f} %: time follows MACs." + noise)
+        else:  # both positive
+            if abs(dt - dm) <= FOLLOW_TOLERANCE_PTS:
+                out.append(f"{head} and time {dt:+.1f} %: time follows MACs (both up)." + noise)
+            else:
+                out.append(f"{head} and time {dt:+.1f} %: both up, but by different amounts." + noise)
+    return out
+
+
+def record_caption(record: dict) -> str:
+    """Where and how it was measured: device name, torch version, request."""
+    env = record["design"].get("environment", {})
+    req = record["design"].get("request", {})
+    bits = [f"device {env.get('device', '?')} ({env.get('device_name', '?')})",
+            f"torch {env.get('torch', '?')}"]
+    if env.get("cuda"):
+        bits.append(f"CUDA {env['cuda']}")
+    if env.get("threads"):
+        bits.append(f"{env['threads']} CPU threads")
+    bits.append(f"{req.get('dtype', 'fp32')}" + (", channels_last" if req.get("channels_last") else ""))
+    bits.append(f"{req.get('warmup', '?')} warm-up + {req.get('runs', '?')} timed runs per batch size")
+    return "; ".join(bits) + f". {record['design'].get('note', '')}."
+
+
+# =========================================================================== sweeps
+def _is_numeric(values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _label(v) -> str:
+    """A grid value as text: what axes show and what a click hands back (``parse_value`` reads it)."""
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return str(v)
+
+
+def _uniq(seq) -> list:
+    return list(dict.fromkeys(seq))
+
+
+def _valid(df: pd.DataFrame) -> pd.Series:
+    return df["error"].fillna("") == ""
+
+
+def _point_hover(row, keys, value_col, value_label, pct: bool) -> str:
+    head = "<br>".join(f"{k} = {_label(row[k])}" for k in keys)
+    err = row.get("error") or ""
+    if err:
+        return f"{head}<br><b>invalid design</b><br>{_wrap(err)}"
+    v = row[value_col]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return f"{head}<br>{value_label}: n/a"
+    txt = f"{v:+.2f} %" if pct else si(v)
+    return f"{head}<br><b>{value_label}: {txt}</b><br>click to open this design on the Design page"
+
+
+def _wrap(text: str, width: int = 60) -> str:
+    words, lines, cur = str(text).split(), [], ""
+    for w in words:
+        if len(cur) + len(w) + 1 > width and cur:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    if cur:
+        lines.append(cur)
+    return "<br>".join(lines)
+
+
+def sweep_heatmap(df: pd.DataFrame, x_key: str, y_key: str, value_col: str, value_label: str,
+                  pct: bool = False) -> go.Figure:
+    """A heatmap of ``value_col`` over two knobs.  Invalid designs are gaps marked with a grey x
+    whose hover gives the reason.  Every cell carries customdata ``[x label, y label]``."""
+    xs = _uniq(df[x_key].tolist())
+    ys = _uniq(df[y_key].tolist())
+    xl, yl = [_label(v) for v in xs], [_label(v) for v in ys]
+    z = [[None] * len(xs) for _ in ys]
+    text = [[""] * len(xs) for _ in ys]
+    cells = {}
+    for _, row in df.iterrows():
+        i, j = ys.index(row[y_key]), xs.index(row[x_key])
+        cells[(i, j)] = row
+        v = row.get(value_col)
+        if (row.get("error") or "") == "" and v is not None and not (isinstance(v, float) and math.isnan(v)):
+            z[i][j] = float(v)
+            text[i][j] = f"{v:+.1f}%" if pct else si(v, digits=3)
+    fig = go.Figure()
+    show_text = len(xs) * len(ys) <= MAX_CELL_TEXT
+    heat = dict(z=z, x=xl, y=yl, hoverinfo="skip", colorbar=dict(title=value_label if not pct else "%"),
+                colorscale="RdBu_r" if pct else "Viridis", xgap=1, ygap=1)
+    if pct:
+        vals = [v for r in z for v in r if v is not None]
+        m = max((abs(v) for v in vals), default=1.0) or 1.0
+        heat.update(zmid=0, zmin=-m, zmax=m)
+    if show_text:
+        heat.update(text=text, texttemplate="%{text}", textfont=dict(size=10))
+    fig.add_trace(go.Heatmap(**heat))
+    # the hover/click layer: one marker per cell (invisible when valid, a grey x when invalid)
+    for valid in (True, False):
+        pts = [(i, j, r) for (i, j), r in cells.items() if ((r.get("error") or "") == "") == valid]
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[xl[j] for i, j, _ in pts], y=[yl[i] for i, j, _ in pts], mode="markers",
+            name="design" if valid else "invalid design (hover for the reason)", showlegend=not valid,
+            marker=dict(symbol="square" if valid else "x", size=18 if valid else 11,
+                        color="rgba(0,0,0,0)" if valid else INVALID_COLOR, line=dict(width=0)),
+            customdata=[[xl[j], yl[i]] for i, j, _ in pts],
+            hovertext=[_point_hover(r, [x_key, y_key], value_col, value_label, pct) for _, _, r in pts],
+            hoverinfo="text"))
+    fig.update_layout(
+        title=f"{value_label} over {x_key} and {y_key}", xaxis_title=x_key, yaxis_title=y_key,
+        height=max(380, min(760, 120 + 34 * len(ys))), margin=MARGIN, clickmode="event+select",
+        hovermode="closest", legend=dict(orientation="h", yanchor="bottom", y=-0.25))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def sweep_lines(df: pd.DataFrame, x_key: str, value_col: str, value_label: str, pct: bool = False,
+                series_key: str | None = None) -> go.Figure:
+    """``value_col`` against one knob (one line per ``series_key`` value, if given).  Invalid
+    designs are gaps in the line, drawn as grey x at the bottom with the reason on hover.
+    Every point carries customdata ``[x label]`` or ``[x label, series label]``."""
+    xs_all = _uniq(df[x_key].tolist())
+    numeric = _is_numeric(xs_all)
+    fig = go.Figure()
+    groups = [(None, df)] if series_key is None else [(s, df[df[series_key] == s])
+                                                       for s in _uniq(df[series_key].tolist())]
+    valid_vals = pd.to_numeric(df.loc[_valid(df), value_col], errors="coerce").dropna()
+    floor = float(valid_vals.min()) if len(valid_vals) else 0.0
+    keys = [x_key] + ([series_key] if series_key else [])
+    invalid_x, invalid_y, invalid_cd, invalid_hover = [], [], [], []
+    for gi, (s, sub) in enumerate(groups):
+        xs, ys, cd, hover = [], [], [], []
+        for _, row in sub.iterrows():
+            xv = row[x_key] if numeric else _label(row[x_key])
+            lab = [_label(row[x_key])] + ([_label(s)] if series_key else [])
+            ok = (row.get("error") or "") == ""
+            v = row.get(value_col)
+            if ok and v is not None and not (isinstance(v, float) and math.isnan(v)):
+                xs.append(xv)
+                ys.append(float(v))
+            else:
+                xs.append(xv)
+                ys.append(None)  # a gap
+                invalid_x.append(xv)
+                invalid_y.append(floor)
+                invalid_cd.append(lab)
+                invalid_hover.append(_point_hover(row, keys, value_col, value_label, pct))
+            cd.append(lab)
+            hover.append(_point_hover(row, keys, value_col, value_label, pct))
+        name = value_label if series_key is None else f"{series_key} = {_label(s)}"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, connectgaps=False,
+                                 line=dict(color=PALETTE[gi % len(PALETTE)], width=2), marker=dict(size=8),
+                                 customdata=cd, hovertext=hover, hoverinfo="text"))
+    if invalid_x:
+        fig.add_trace(go.Scatter(x=invalid_x, y=invalid_y, mode="markers",
+                                 name="invalid design (hover for the reason)",
+                                 marker=dict(symbol="x", size=11, color=INVALID_COLOR),
+                                 customdata=invalid_cd, hovertext=invalid_hover, hoverinfo="text"))
+    if pct:
+        fig.add_hline(y=0, line_color="#333333", line_width=1)
+    fig.update_layout(title=f"{value_label} against {x_key}", xaxis_title=x_key,
+                      yaxis_title=("% vs plain twin" if pct else value_label), height=440, margin=MARGIN,
+                      clickmode="event+select", hovermode="closest",
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.3))
+    if not numeric:
+        fig.update_xaxes(type="category")
+    return fig
+
+
+def latency_sweep_figure(df: pd.DataFrame, keys: list) -> go.Figure:
+    """Measured median time against MACs for a small sweep; each point labelled by its knob values."""
+    ok = df[(df["error"].fillna("") == "") & df["median_ms"].notna()]
+    if ok.empty:
+        return _empty("Measured time against MACs", "no design could be measured")
+    labels = [", ".join(f"{k}={_label(r[k])}" for k in keys) for _, r in ok.iterrows()]
+    fig = go.Figure(go.Scatter(
+        x=ok["macs"].tolist(), y=ok["median_ms"].tolist(), mode="markers+text", text=labels,
+        textposition="top center", marker=dict(size=10, color=DESIGN_COLOR),
+        hovertext=[f"{lab}<br>{si(m, 'MAC')}<br>median {t:.3g} ms" for lab, m, t in
+                   zip(labels, ok["macs"], ok["median_ms"])], hoverinfo="text", name="measured"))
+    fig.update_layout(title="Measured time against MACs: does time follow the arithmetic?",
+                      xaxis_title="MACs (conv + linear, batch 1)", yaxis_title="median ms", height=420,
+                      margin=MARGIN)
+    return fig
+
+
+def selected_cells(selection: dict | None) -> list:
+    """The customdata lists of the clicked/selected points of a sweep figure, in order."""
+    out = []
+    for p in (selection or {}).get("points", []) or []:
+        cd = p.get("customdata")
+        if isinstance(cd, (list, tuple)) and cd:
+            out.append([str(x) for x in cd])
+    return out
+
+
+# =========================================================================== lesson
+def reads_figure(reads: list) -> go.Figure:
+    """How many dense layers read each feature map x0 ... x_{m-1} (lesson step 1)."""
+    names = [f"x{i}" for i in range(len(reads))]
+    fig = go.Figure(go.Bar(x=names, y=reads, marker_color=[PALETTE[1]] + [PALETTE[7]] * (len(reads) - 1),
+                           text=reads, textposition="outside",
+                           hovertemplate="%{x} is read by %{y} later layers<extra></extra>"))
+    fig.update_layout(title="Layers that read each feature map (each one sends gradient back into it)",
+                      xaxis_title="feature map (x0 = block input)", yaxis_title="reading layers", height=300,
+                      margin=MARGIN)
+    fig.update_yaxes(range=[0, max(reads or [1]) * 1.25])
+    return fig
+
+
+def fusion_figure(rows: list, chosen: str | None = None) -> go.Figure:
+    """Compute change of each fusion strategy: the lesson's stage, this app's CSPPeleeNet presets
+    and the paper's Fig. 4 (published), side by side."""
+    rows = [r for r in rows if r["fusion"] != "none"]
+    xs = [r["name"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=xs, y=[r["stage_macs_pct"] for r in rows], name="lesson stage, MACs (computed)",
+                         marker_color=MACS_COLOR, marker_line=dict(
+                             width=[3 if r["fusion"] == chosen else 0 for r in rows], color="#111111"),
+                         text=[f"{r['stage_macs_pct']:+.1f} %" for r in rows], textposition="outside"))
+    if any(r.get("pelee_macs_pct") is not None for r in rows):
+        fig.add_trace(go.Bar(x=xs, y=[r.get("pelee_macs_pct") for r in rows],
+                             name="CSPPeleeNet presets vs PeleeNet (computed by this app)",
+                             marker_color=TIME_COLOR,
+                             text=[("" if r.get("pelee_macs_pct") is None else f"{r['pelee_macs_pct']:+.1f} %")
+                                   for r in rows], textposition="outside"))
+    fig.add_trace(go.Bar(x=xs, y=[r.get("paper_compute_pct") for r in rows],
+                         name="paper Fig. 4, CSPPeleeNet vs PeleeNet (published)", marker_color=PAPER_COLOR,
+                         marker_pattern_shape="/",
+                         text=[("" if r.get("paper_compute_pct") is None else f"{r['paper_compute_pct']:+.0f} %")
+                               for r in rows], textposition="outside"))
+    fig.add_hline(y=0, line_color="#333333", line_width=1)
+    fig.update_layout(title="Compute change against the plain network (negative = saving)", barmode="group",
+                      yaxis_title="% change", height=380, margin=MARGIN,
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.45))
+    return fig
