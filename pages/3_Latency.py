@@ -1,0 +1,217 @@
+"""Latency page: measure the current design and its plain twin on the CPU (or a CUDA GPU).
+
+Never measures on a rerun by itself: a button starts it, a progress bar follows the engine's
+progress callback (and the queue position while another user's benchmark holds the device), and
+Cancel, leaving the page, or a time limit stops it.  Results live in this session only; latency is
+never cached.  Shows the batch-size curve, per-stage times, and MACs savings against time savings
+in plain words.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from app_ui import state
+from app_ui.fmt import si
+from app_ui.messages import guard
+from explorer.figures import latency_curve, record_caption, savings_figure, savings_verdicts, stage_bars
+from explorer.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, compare_latency
+
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+DTYPES = {"fp32": "fp32", "bf16": "bf16 (autocast)"}
+MAX_SECONDS = 600          # a benchmark is stopped after this long, whoever started it
+K_RESULT = "lat_result"
+K_CANCEL = "lat_cancel_flag"
+K_RUNNING = "lat_running"
+
+
+def init_state() -> None:
+    ss = st.session_state
+    for key, value in (("lat_batches", [1, 8]), ("lat_dtype", "fp32"), ("lat_cl", False), ("lat_runs", 10),
+                       ("lat_warmup", 3), ("lat_device", "cpu"), ("lat_per_image", False)):
+        if key not in ss:
+            ss[key] = value
+
+
+def on_cancel() -> None:
+    st.session_state[K_CANCEL] = True
+
+
+def controls(cfg) -> BenchRequest | None:
+    cuda = torch.cuda.is_available()
+    devices = ["cpu", "cuda"] if cuda else ["cpu"]
+    if st.session_state.get("lat_device") not in devices:
+        st.session_state["lat_device"] = "cpu"
+    c1, c2, c3 = st.columns([1.2, 2.4, 1.4])
+    device = c1.radio("Device", devices, key="lat_device", horizontal=True,
+                      format_func=lambda d: "GPU (cuda)" if d == "cuda" else "CPU",
+                      help="CUDA is offered only when PyTorch sees a GPU.")
+    if cuda:
+        c1.caption(f"GPU: {torch.cuda.get_device_name()}")
+    else:
+        c1.caption("No CUDA GPU here: **only the CPU is measured.**")
+    batches = c2.multiselect("Batch sizes", BATCHES, key="lat_batches", placeholder="pick at least one",
+                             help="Each batch size is measured for the design and for its plain twin.")
+    dtype = c3.radio("dtype", list(DTYPES), key="lat_dtype", format_func=DTYPES.get, horizontal=True,
+                     help="bf16 runs under torch.autocast; on many CPUs it is slower than fp32.")
+    d1, d2, d3 = st.columns([1.2, 1.2, 2.4])
+    runs = d1.number_input("Timed runs", min_value=1, max_value=200, step=1, key="lat_runs",
+                           help="Per batch size and model. Median, p10 and p90 are taken over them.")
+    warmup = d2.number_input("Warm-up runs", min_value=0, max_value=20, step=1, key="lat_warmup")
+    channels_last = d3.toggle("channels_last memory format", key="lat_cl",
+                              help="NHWC tensors; often faster for convolutions on GPUs and with oneDNN.")
+    if not batches:
+        st.warning("Pick at least one batch size.", icon=":material/warning:")
+        return None
+    return BenchRequest(device=device, batch_sizes=tuple(sorted(int(b) for b in batches)), dtype=dtype,
+                        channels_last=bool(channels_last), warmup=int(warmup), runs=int(runs))
+
+
+def work_caption(cfg, req: BenchRequest) -> None:
+    cmp = state_compare(cfg)
+    macs_d, macs_t = cmp["design"]["macs"], cmp["twin"]["macs"]
+    runs = req.warmup + req.runs + max(3, min(req.runs, 10))  # + the per-stage runs
+    total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if cfg.is_csp else 0))
+    waiting = DEVICE_QUEUE.waiting(req.device)
+    st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image" + (f", plain twin {si(macs_t, 'MAC')}" if cfg.is_csp else "")
+               + f". This measurement does about {si(total, 'MAC')} of arithmetic in all"
+               + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
+               + f". It stops by itself after {MAX_SECONDS // 60} minutes.")
+
+
+def state_compare(cfg) -> dict:
+    from explorer import st_cache
+
+    return st_cache.compare(cfg.key(), 1)
+
+
+def measure(cfg, req: BenchRequest) -> None:
+    """Run the benchmark now (the user pressed the button), with progress, queue position and Cancel."""
+    ss = st.session_state
+    ss[K_CANCEL] = False
+    deadline = time.monotonic() + MAX_SECONDS
+    with st.status(f"Measuring {cfg.name} and its plain twin on {req.device}…", expanded=True) as status:
+        st.button("Cancel", key="lat_cancel", on_click=on_cancel, icon=":material/stop_circle:",
+                  help="Stops the benchmark at the next run. Leaving the page stops it too.")
+        bar = st.progress(0.0, text="waiting for the device")
+        queue_box = st.empty()
+        last = {"pos": None, "t": 0.0}
+        t_wait = time.monotonic()
+
+        def progress(f: float, msg: str) -> None:
+            if last["pos"] is not None:
+                queue_box.empty()
+                last["pos"] = None
+            bar.progress(min(max(f, 0.0), 1.0), text=f"{msg} ({f:.0%})")
+
+        def on_wait(position: int) -> None:
+            now = time.monotonic()
+            if position != last["pos"] or now - last["t"] >= 1.0:  # at most one update a second
+                last["pos"], last["t"] = position, now
+                queue_box.info(f"Another benchmark is using the {req.device}: {position} ahead of you in the "
+                               f"queue (waiting {now - t_wait:.0f} s). Press Cancel to give up.",
+                               icon=":material/hourglass_top:")
+
+        def cancelled() -> bool:
+            return bool(ss.get(K_CANCEL)) or time.monotonic() > deadline
+
+        ss[K_RUNNING] = True  # stays True if the run is interrupted (a rerun or the session ending)
+        t0 = time.perf_counter()
+        try:
+            record = compare_latency(cfg, req, progress=progress, cancelled=cancelled, on_wait=on_wait)
+        except Cancelled:
+            ss[K_RUNNING] = False
+            why = "time limit reached" if time.monotonic() > deadline else "cancelled"
+            status.update(label=f"Benchmark stopped: {why}", state="error", expanded=False)
+            return
+        except BenchmarkError as exc:
+            ss[K_RUNNING] = False
+            status.update(label="Benchmark could not run", state="error", expanded=True)
+            st.error(str(exc), icon=":material/error:")
+            return
+        ss[K_RUNNING] = False
+        queue_box.empty()
+        ss[K_RESULT] = {"key": cfg.key(), "name": cfg.name, "record": record,
+                        "at": time.strftime("%H:%M:%S"), "seconds": time.perf_counter() - t0}
+        status.update(label=f"Measured in {time.perf_counter() - t0:.1f} s", state="complete", expanded=False)
+
+
+def results_table(record: dict) -> pd.DataFrame:
+    rows = []
+    twin = {r["batch"]: r for r in record["twin"]["results"]}
+    for r in record["design"]["results"]:
+        t = twin.get(r["batch"], {})
+        c = next((x for x in record["comparison"] if x["batch"] == r["batch"]), {})
+        rows.append({"batch": r["batch"], "design median ms": r["median_ms"], "design p10": r["p10_ms"],
+                     "design p90": r["p90_ms"], "twin median ms": t.get("median_ms"),
+                     "time change %": c.get("time_delta_pct"), "MACs change %": c.get("macs_delta_pct"),
+                     "design images/s": r.get("throughput_img_s")})
+    return pd.DataFrame(rows)
+
+
+def show_results(cfg) -> None:
+    res = st.session_state.get(K_RESULT)
+    if not res:
+        st.info("Nothing measured yet in this session. Choose the settings and press **Measure**.",
+                icon=":material/timer:")
+        return
+    record = res["record"]
+    if res["key"] != cfg.key():
+        st.info(f"These results are for an earlier design ({res['name']}), not the current one: press Measure "
+                "to measure the current design.", icon=":material/history:")
+    st.markdown(f"##### Results ({res['name']}, measured at {res['at']})")
+    st.caption(record_caption(record))
+    st.markdown("\n".join(f"- {s}" for s in savings_verdicts(record)))
+    per_image = st.toggle("Time per image instead of per batch", key="lat_per_image")
+    st.plotly_chart(latency_curve(record, per_image=per_image), key="lat_curve", width="stretch",
+                    config={"displaylogo": False})
+    c1, c2 = st.columns(2)
+    with c1:
+        st.plotly_chart(savings_figure(record), key="lat_savings", width="stretch", config={"displaylogo": False})
+    with c2:
+        batches = [r["batch"] for r in record["design"]["results"]]
+        if st.session_state.get("lat_stage_batch") not in batches:
+            st.session_state["lat_stage_batch"] = batches[0]
+        b = st.selectbox("Per-stage times at batch", batches, key="lat_stage_batch")
+        st.plotly_chart(stage_bars(record, b), key="lat_stages", width="stretch", config={"displaylogo": False})
+    st.dataframe(results_table(record), hide_index=True, key="lat_table", width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
+                                ("design median ms", "design p10", "design p90", "twin median ms")}
+                 | {c: st.column_config.NumberColumn(format="%+.1f") for c in ("time change %", "MACs change %")}
+                 | {"design images/s": st.column_config.NumberColumn(format="%.1f")})
+    st.download_button("Record (JSON)", json.dumps(record, indent=1).encode("utf-8"),
+                       file_name=f"latency_{res['name']}.json", mime="application/json", key="lat_dl",
+                       on_click="ignore", icon=":material/download:")
+
+
+def main() -> None:
+    cfg = state.page_setup("Latency", ":material/timer:")
+    st.title("Latency")
+    st.caption("Fewer MACs is not the same as less time. Measure the current design against its plain twin "
+               "(the same network without CSP) and see where the arithmetic saving turns into a time saving.")
+    init_state()
+    ss = st.session_state
+    was_running, was_cancelled = ss.pop(K_RUNNING, False), ss.pop(K_CANCEL, False)
+    if was_cancelled:
+        st.info("The benchmark was cancelled; nothing is running now.", icon=":material/stop_circle:")
+    elif was_running:
+        st.info("The last benchmark was interrupted (a setting changed while it ran, or the page was left); "
+                "press Measure to start again.", icon=":material/info:")
+    with guard("Latency"):
+        req = controls(cfg)
+        if req is not None:
+            work_caption(cfg, req)
+            if not cfg.is_csp:
+                st.caption("The current design is plain (fusion 'none'): it is its own twin, so only one model "
+                           "is measured.")
+            if st.button("Measure", key="lat_start", type="primary", icon=":material/play_arrow:"):
+                measure(cfg, req)
+        st.divider()
+        show_results(cfg)
+
+
+main()

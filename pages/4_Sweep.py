@@ -1,0 +1,324 @@
+"""Sweep page: parameters, MACs and memory traffic of the current design over one or two knobs.
+
+Heatmap (two knobs) or lines (one knob, or one line per value of the second); invalid grid points
+are gaps with their reason on hover; a click opens that design on the Design page.  An optional,
+small latency sweep runs behind a button.  Counting is analytic (explorer.sweep).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import pandas as pd
+import streamlit as st
+
+from app_ui import page_cache, state
+from app_ui.messages import guard
+from cspnet import ConfigError
+from cspnet.families import get_family
+from explorer.design import parse_value, with_changes
+from explorer.figures import latency_sweep_figure, selected_cells, sweep_heatmap, sweep_lines
+from explorer.sweep import MAX_LATENCY_DESIGNS
+
+MAX_POINTS = 1000  # grid points the page computes (explorer.sweep allows more, the CLI uses them)
+MAX_LATENCY_SECONDS = 600
+
+SWEEPABLE = ("split_ratio", "growth_rate", "transition_ratio", "compression", "repeats", "widths", "bn_size",
+             "bottle_ratio", "groups", "width_per_group", "expand_ratio", "input_size", "stem_channels", "fusion")
+KNOB_HELP = {
+    "repeats": "Whole stage lists separated by ';', e.g. 6,12,24,16; 3,6,12,8.",
+    "widths": "One value per grid point, used for every stage (a range like 64:512:64 or a list 64,128).",
+    "fusion": "Any of none, fusion_first, fusion_last, csp, separated by commas.",
+}
+METRICS = {
+    "params": "Parameters",
+    "macs": "MACs / FLOPs",
+    "cio": "Memory traffic (CIO, elements)",
+    "activations": "Activations (elements)",
+}
+CONVENTIONS = {"macs": "MACs (conv + linear)", "fvcore": "fvcore / timm GMACs", "flops": "FLOPs = 2 x MACs"}
+PCT_AVAILABLE = {"params", "macs", "cio"}  # explorer.sweep's *_vs_twin_pct columns
+
+
+def default_range(name: str, cfg) -> str:
+    """A sensible first range for a knob, around the design's value."""
+    if name == "repeats":
+        r = cfg.repeats
+        half = ",".join(str(max(1, x // 2)) for x in r)
+        more = ",".join(str(min(64, x + max(1, x // 2))) for x in r)
+        return f"{half}; {','.join(map(str, r))}; {more}"
+    if name == "widths":
+        w = max(cfg.widths) if any(cfg.widths) else 256
+        return f"{max(8, w // 4)}:{w}:{max(8, w // 4)}"
+    return {
+        "split_ratio": "0.1:1.0:0.1", "transition_ratio": "0.25:2.0:0.25", "compression": "0.25:1.0:0.25",
+        "growth_rate": "8:64:8", "bn_size": "1:8:1", "bottle_ratio": "0.125:1.0:0.125",
+        "groups": "1,2,4,8,16,32,64", "width_per_group": "1,2,4,8,16", "expand_ratio": "0.5:2.0:0.25",
+        "input_size": "128:384:32", "stem_channels": "16:128:16", "fusion": "none,fusion_first,fusion_last,csp",
+    }.get(name, "")
+
+
+def knob_options(cfg) -> list:
+    fields = set(get_family(cfg.family).fields)
+    return [k for k in SWEEPABLE if k in fields]
+
+
+def range_input(slot: int, name: str, cfg, where) -> str:
+    key = f"sw_range_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = default_range(name, cfg)
+    return where.text_input(f"Values of {name}", key=key,
+                            help="start:stop:step (stop included) or a list v1,v2,... "
+                                 + KNOB_HELP.get(name, ""))
+
+
+def controls(cfg):
+    """The knobs, their ranges and the metric; returns (specs, metric settings) or None on errors."""
+    opts = knob_options(cfg)
+    ss = st.session_state
+    if ss.get("sw_knob1") not in opts:
+        ss["sw_knob1"] = "split_ratio" if "split_ratio" in opts else opts[0]
+    if ss.get("sw_knob2") is None:
+        ss["sw_knob2"] = "growth_rate" if "growth_rate" in opts else "(none)"
+    c1, c2 = st.columns(2)
+    k1 = c1.selectbox("First knob (x axis)", opts, key="sw_knob1", help="A field of the design's family.")
+    r1 = range_input(1, k1, cfg, c1)
+    second = ["(none)"] + [o for o in opts if o != k1]
+    if ss.get("sw_knob2") not in second:  # the first knob took it, or another family
+        ss["sw_knob2"] = "(none)"
+    k2 = c2.selectbox("Second knob (optional)", second, key="sw_knob2",
+                      help="Two knobs give a heatmap (or one line per value of the second knob).")
+    r2 = range_input(2, k2, cfg, c2) if k2 != "(none)" else None
+    m1, m2, m3 = st.columns([2, 2, 1.2], vertical_alignment="bottom")
+    metric = m1.radio("Metric", list(METRICS), key="sw_metric", format_func=METRICS.get, horizontal=True)
+    conv = m2.radio("Counting convention", list(CONVENTIONS), key="sw_convention", format_func=CONVENTIONS.get,
+                    horizontal=True, disabled=metric != "macs",
+                    help="Only for MACs: fvcore adds BatchNorm and pooling terms, FLOPs doubles the MACs.")
+    pct_ok = metric in PCT_AVAILABLE and not (metric == "macs" and conv == "fvcore")
+    pct = m3.toggle("% vs plain twin", key="sw_pct", disabled=not pct_ok,
+                    help="Each design against the same design with fusion 'none'. Available for "
+                         "parameters, conv+linear MACs/FLOPs and CIO.")
+    return (k1, r1, None if k2 == "(none)" else k2, r2), (metric, conv, pct and pct_ok)
+
+
+def parse_specs(k1, r1, k2, r2):
+    """Validated 'key=range' specs, or None after showing the error (the message names the field)."""
+    if k2 is not None and k2 == k1:
+        st.error("Pick two different knobs (or '(none)' for the second).", icon=":material/error:")
+        return None
+    specs = [f"{k1}={r1}"] + ([f"{k2}={r2}"] if k2 else [])
+    n = 1
+    for spec, key in zip(specs, [k1, k2]):
+        try:
+            _, vals = page_cache.axes_from_specs(spec, None)[0]
+        except ConfigError as exc:
+            st.error(f"Range of **{key}** is not valid: {exc}", icon=":material/error:")
+            return None
+        n *= len(vals)
+    if n > MAX_POINTS:
+        st.error(f"The grid has {n:,} designs; this page computes at most {MAX_POINTS:,}. Use a larger step or "
+                 "fewer values (the CLI `python -m explorer sweep` goes further).", icon=":material/error:")
+        return None
+    return specs[0], (specs[1] if k2 else None)
+
+
+def compute(cfg, spec1, spec2, with_twin) -> pd.DataFrame:
+    axes = page_cache.axes_from_specs(spec1, spec2)
+    n1 = len(axes[0][1])
+    chunks = [(s, min(s + page_cache.SWEEP_CHUNK, n1)) for s in range(0, n1, page_cache.SWEEP_CHUNK)]
+    total = n1 * (len(axes[1][1]) if len(axes) > 1 else 1)
+    bar = st.progress(0.0, text=f"Counting {total:,} designs…") if total > 150 else None
+    parts = []
+    for i, (a, b) in enumerate(chunks):
+        parts.append(page_cache.sweep_chunk(cfg.key(), spec1, spec2, a, b, with_twin))
+        if bar:
+            bar.progress((i + 1) / len(chunks), text=f"Counting designs… {min(b * total // n1, total):,} of {total:,}")
+    if bar:
+        bar.empty()
+    return pd.concat(parts, ignore_index=True)
+
+
+def value_column(df: pd.DataFrame, metric: str, conv: str, pct: bool, cfg, keys) -> tuple[pd.DataFrame, str, str]:
+    """(frame with the plotted column, column name, label)."""
+    df = df.copy()
+    if metric == "macs":
+        base = {"macs": "macs", "fvcore": "fvcore_macs", "flops": "macs"}[conv]
+        label = CONVENTIONS[conv]
+        if conv == "flops":
+            df["flops"] = df["macs"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else 2 * v)
+            base = "flops"
+    else:
+        base, label = metric, METRICS[metric]
+    if not pct:
+        return df, base, label
+    col = f"{'macs' if metric == 'macs' else metric}_vs_twin_pct"
+    if col not in df.columns:
+        df[col] = None
+    # a plain design (fusion 'none') is its own twin: 0 %
+    plain = (df["error"] == "") & df[col].isna()
+    if "fusion" in keys:
+        plain &= df["fusion"] == "none"
+    elif cfg.is_csp:
+        plain &= False
+    df.loc[plain, col] = 0.0
+    return df, col, f"{label}, % vs plain twin"
+
+
+def handle_click(event, cfg, keys) -> None:
+    sel = getattr(event, "selection", None) or (event.get("selection") if isinstance(event, dict) else None)
+    cells = selected_cells(sel)
+    if not cells:
+        return
+    labels = cells[0]
+    try:
+        changes = {k: parse_value(k, lab) for k, lab in zip(keys, labels)}
+        new = with_changes(cfg, changes)
+    except ConfigError as exc:
+        st.warning(f"That grid point is not a valid design: {exc}", icon=":material/info:")
+        return
+    state.set_design(new, state.preset())
+    st.switch_page("app.py", query_params=state.query())
+
+
+def chart(df, keys, col, label, pct, cfg) -> None:
+    k1 = keys[0]
+    k2 = keys[1] if len(keys) > 1 else None
+    kind = "lines"
+    if k2:
+        kind = st.segmented_control("Chart", ["heatmap", "lines"], key="sw_chart_kind", default="heatmap",
+                                    help="Lines: one line per value of the second knob.") or "heatmap"
+    if k2 and kind == "heatmap":
+        fig = sweep_heatmap(df, k1, k2, col, label, pct=pct)
+    else:
+        fig = sweep_lines(df, k1, col, label, pct=pct, series_key=k2)
+    event = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points", width="stretch",
+                            config={"displaylogo": False,
+                                    "toImageButtonOptions": {"format": "svg", "filename": f"sweep_{'_'.join(keys)}"}})
+    handle_click(event, cfg, keys)
+
+
+def summary(df, keys, col, label, pct) -> None:
+    ok = df[df["error"] == ""]
+    bad = df[df["error"] != ""]
+    msg = f"{len(df):,} designs: {len(ok):,} valid"
+    if len(bad):
+        reasons = bad["error"].str.split(":").str[0].value_counts()
+        msg += (f", {len(bad):,} invalid (grey x; hover for the reason; fields at fault: "
+                + ", ".join(f"{k} x{v}" for k, v in reasons.items()) + ")")
+    vals = pd.to_numeric(ok[col], errors="coerce").dropna()
+    if len(vals):
+        lo, hi = ok.loc[vals.idxmin()], ok.loc[vals.idxmax()]
+
+        def where(r):
+            return ", ".join(f"{k} = {r[k]}" for k in keys)
+
+        fmt = (lambda v: f"{v:+.2f} %") if pct else (lambda v: f"{v:,.0f}")
+        msg += f". Lowest {label}: {fmt(vals.min())} at {where(lo)}; highest: {fmt(vals.max())} at {where(hi)}."
+    st.caption(msg + " Click a cell or point to open that design on the Design page.")
+
+
+def latency_section(cfg, spec1, spec2, keys, df) -> None:
+    from explorer.latency import BenchmarkError, BenchRequest
+    import torch
+
+    if not st.toggle("Measure latency of a few designs", key="sw_lat_on",
+                     help=f"Builds and times each valid design of the grid (at most {MAX_LATENCY_DESIGNS})."):
+        return
+    valid = int((df["error"] == "").sum())
+    for key, value in (("sw_lat_batch", 1), ("sw_lat_runs", 5)):
+        if key not in st.session_state:
+            st.session_state[key] = value
+    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    c1, c2, c3 = st.columns(3)
+    device = c1.radio("Device", devices, key="sw_lat_device", horizontal=True)
+    if len(devices) == 1:
+        c1.caption("No CUDA GPU here: only the CPU is measured.")
+    batch = c2.number_input("Batch", 1, 256, key="sw_lat_batch", step=1)
+    runs = c3.number_input("Timed runs", 1, 50, key="sw_lat_runs", step=1)
+    if valid > MAX_LATENCY_DESIGNS:
+        st.info(f"The grid has {valid} valid designs; the latency sweep measures at most {MAX_LATENCY_DESIGNS}. "
+                "Narrow the ranges above.", icon=":material/info:")
+        return
+    ss = st.session_state
+    if ss.pop("sw_lat_running", False):
+        st.info("The last latency sweep was interrupted (a widget changed or Cancel was pressed).",
+                icon=":material/info:")
+    if st.button(f"Measure {valid} design{'s' if valid != 1 else ''}", key="sw_lat_start", type="primary",
+                 icon=":material/timer:"):
+        req = BenchRequest(device=device, batch_sizes=(int(batch),), runs=int(runs), warmup=2, per_stage=False)
+        ss["sw_lat_cancel"] = False
+        deadline = time.monotonic() + MAX_LATENCY_SECONDS
+        with guard("Latency sweep"):
+            with st.status(f"Measuring {valid} designs on {device}…", expanded=True) as status:
+                st.button("Cancel", key="sw_lat_cancel_btn", on_click=lambda: ss.update(sw_lat_cancel=True))
+                bar = st.progress(0.0, text="starting")
+
+                def progress(f, msg):
+                    bar.progress(min(max(f, 0.0), 1.0), text=f"{msg} ({f:.0%})")
+
+                def cancelled():
+                    return bool(ss.get("sw_lat_cancel")) or time.monotonic() > deadline
+
+                ss["sw_lat_running"] = True  # stays True if the run is interrupted (rerun, session end)
+                from explorer.sweep import latency_sweep
+
+                t0 = time.perf_counter()
+                try:
+                    out = latency_sweep(cfg, page_cache.axes_from_specs(spec1, spec2), req, progress, cancelled)
+                except (BenchmarkError, ConfigError) as exc:
+                    status.update(label=f"Latency sweep stopped: {exc}", state="error")
+                    out = None
+                ss["sw_lat_running"] = False
+                if out is not None and cancelled():
+                    status.update(label="Latency sweep cancelled: the designs measured before are shown",
+                                  state="error", expanded=False)
+                    ss["sw_lat_result"] = {"key": (cfg.key(), spec1, spec2), "df": out, "req": req}
+                    out = None
+                if out is not None:
+                    ss["sw_lat_result"] = {"key": (cfg.key(), spec1, spec2), "df": out, "req": req}
+                    status.update(label=f"Measured {len(out)} designs in {time.perf_counter() - t0:.1f} s",
+                                  state="complete", expanded=False)
+    res = ss.get("sw_lat_result")
+    if res and res["key"] == (cfg.key(), spec1, spec2):
+        out = res["df"]
+        st.plotly_chart(latency_sweep_figure(out, keys), key="sw_lat_chart", width="stretch")
+        req = res["req"]
+        st.caption(f"{req.device}, batch {req.batch_sizes[0]}, {req.runs} timed runs per design, fp32. "
+                   "Time is measured, MACs counted: where the points leave a straight line, time does not "
+                   "follow the arithmetic.")
+        bad = out[out["error"] != ""]
+        if len(bad):
+            st.warning(f"{len(bad)} design(s) could not be measured: " + "; ".join(bad["error"].head(3)),
+                       icon=":material/warning:")
+        st.dataframe(out, hide_index=True, key="sw_lat_table", width="stretch")
+
+
+def main() -> None:
+    cfg = state.page_setup("Sweep", ":material/stacked_line_chart:")
+    st.title("Sweep")
+    st.caption(f"Vary one or two knobs of the current design ({cfg.name}, {cfg.family}) and see how parameters, "
+               "MACs and memory traffic move. Every grid point is counted analytically in milliseconds.")
+    with guard("Sweep"):
+        (k1, r1, k2, r2), (metric, conv, pct) = controls(cfg)
+        specs = parse_specs(k1, r1, k2, r2)
+        if specs is None:
+            return
+        spec1, spec2 = specs
+        keys = [k1] + ([k2] if k2 else [])
+        df = compute(cfg, spec1, spec2, with_twin=pct)
+        df, col, label = value_column(df, metric, conv, pct, cfg, keys)
+        if pct and not cfg.is_csp and "fusion" not in keys:
+            st.info("The current design is plain (fusion 'none'), so every point is its own twin (0 %). Pick a "
+                    "fusion on the Design page, or sweep 'fusion'.", icon=":material/info:")
+        chart(df, keys, col, label, pct, cfg)
+        summary(df, keys, col, label, pct)
+        c1, c2 = st.columns([1, 3])
+        c1.download_button("Grid as CSV", df.to_csv(index=False).encode("utf-8"), file_name=f"sweep_{'_'.join(keys)}.csv",
+                           mime="text/csv", key="sw_csv", on_click="ignore", icon=":material/download:")
+        if c2.toggle("Show the grid as a table", key="sw_table"):
+            st.dataframe(df, hide_index=True, key="sw_rows", width="stretch")
+        st.divider()
+        latency_section(cfg, spec1, spec2, keys, df)
+
+
+main()
