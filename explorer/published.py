@@ -120,11 +120,11 @@ PRESET_MAP: dict[str, tuple[str | None, str]] = {
     "SparsePeleeNet (SPeleeNet)": (None, "SparseNet-style connections: no preset"),
     "PeleeNeXt": (None, "group-conv PeleeNet: no preset"),
     "CSP (fusion last) PeleeNet, gamma=0.25": (
-        None, "partial ratio gamma=0.25 (if gamma is the bypass share, as inferred: "
-              "csppeleenet_fusion_last with split_ratio=0.75); not a preset"),
+        "csppeleenet_fusion_last_gamma025", "partial ratio gamma=0.25, read as the bypass share (an inference, "
+        "see PUBLISHED.md): split_ratio=0.75"),
     "CSPPeleeNet, gamma=0.25": (
-        None, "partial ratio gamma=0.25 (if gamma is the bypass share, as inferred: "
-              "csppeleenet with split_ratio=0.75); not a preset"),
+        "csppeleenet_gamma025", "partial ratio gamma=0.25, read as the bypass share (an inference, see "
+        "PUBLISHED.md): split_ratio=0.75"),
     "CSPPeleeNet Ref.": (None, "CSP PeleeNet reference backbone, no cfg published"),
     "CSPPeleeNetb Ref.": (None, "CSP PeleeNet reference backbone (b), no cfg published"),
     "PeleeNet (official)": ("peleenet", "official PeleeNet"),

@@ -356,7 +356,9 @@ def _row_reason(r: dict, plan, value: float | None, ablation: dict, order: dict)
                          "its channel-keeping partial transition adds a full-resolution 1x1 conv to every stage "
                          "(see fusion_ablation())")
             else:
-                text += (" (the paper's value is read off the Figure 4 plot, approximate); cheapest first, this "
+                how = ("derived from the text's rounded percentage" if r.get("value_status") == "derived_from_text_pct"
+                       else "read off the Figure 4 plot")
+                text += (f" (the paper's value is {how}, approximate); cheapest first, this "
                          f"tool orders the fusions {' < '.join(order['tool'])}, the paper "
                          f"{' < '.join(order['paper'])} (see fusion_ablation())")
             return text

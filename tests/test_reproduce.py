@@ -151,7 +151,7 @@ def test_darknet_base_is_torchvision_without_projection_shortcuts(preset, model,
 
 def test_biggest_differences_have_specific_reasons(records):
     big = sorted((r for r in records if r["compute_diff_pct"] is not None), key=lambda r: -abs(r["compute_diff_pct"]))
-    assert big[0]["preset"] == "csppeleenet"
+    assert big[0]["preset"].startswith("csppeleenet")  # the full-CSP PeleeNet layouts (see reproduce.py)
     for r in big[:8]:
         assert len(r["reason"]) > 60, r["model"]
 
