@@ -2,6 +2,9 @@
 a colour legend, and exports (DOT, SVG, PNG, ONNX)."""
 from __future__ import annotations
 
+import base64
+import re
+
 import streamlit as st
 
 from app_ui import state
@@ -26,7 +29,7 @@ def stage_label(name: str) -> str:
     return f"stage {i + 1} ({name})"
 
 
-def legend() -> None:
+def legend(compact: bool = False) -> None:
     def swatch(fill: str, text: str) -> str:
         return (f"<span style='display:inline-block;width:0.9em;height:0.9em;background:{fill};"
                 f"border:1px solid #999;border-radius:3px;vertical-align:middle'></span>&nbsp;{text}")
@@ -46,8 +49,9 @@ def legend() -> None:
         swatch(FILL["partial_transition"], "(partial) transition"),
         swatch(FILL["concat"], "concat (circle)"),
     ]
-    st.markdown("##### Legend")
-    st.markdown("<br>".join(items), unsafe_allow_html=True)
+    if not compact:
+        st.markdown("##### Legend")
+    st.markdown(("&emsp;" if compact else "<br>").join(items), unsafe_allow_html=True)
     st.caption("Edge labels are tensor shapes C×H×W at batch 1. Dashed boxes are stages; in a plain "
                "stage (fusion 'none') everything goes through the block.")
 
@@ -90,6 +94,19 @@ def onnx_export(cfg) -> None:
                                icon=":material/download:", width="stretch")
 
 
+def wide_diagram(dot: str) -> None:
+    """A left-to-right diagram is wider than the page: shown at its natural size with a horizontal
+    scroll bar (st.graphviz_chart would shrink it to the page width, too small to read)."""
+    svg = st_cache.render(dot, "svg")
+    m = re.search(rb'<svg width="(\d+)pt" height="(\d+)pt"', svg)
+    w, h = (int(int(m.group(1)) * 4 / 3), int(int(m.group(2)) * 4 / 3)) if m else (None, None)
+    size = f"width:{w}px; height:{h}px; max-width:none;" if w else ""
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    st.html(f"<div style='overflow-x:auto; padding-bottom:6px'><img src='{src}' style='{size}' "
+            "alt='network diagram, left to right'></div>")
+    st.caption("Scroll sideways to follow the network.")
+
+
 def main() -> None:
     cfg = state.page_setup("Diagram", ":material/account_tree:")
     st.title("Diagram")
@@ -118,10 +135,13 @@ def main() -> None:
             left = right = st.container()
         with right:
             st.caption(info)
-            legend()
+            legend(compact=rankdir != "TB")
             exports(cfg, dot, expand)
         with left:
             with st.container(border=True, key="diagram_box"):
-                st.graphviz_chart(dot, width="content" if rankdir == "TB" else "stretch")
+                if rankdir == "LR" and dot_available():
+                    wide_diagram(dot)
+                else:
+                    st.graphviz_chart(dot, width="content")
 
 main()

@@ -211,6 +211,18 @@ def test_diagram_downloads_svg_and_dot(page: Page, app_url):
     screenshot(page, "diagram_cspdensenet201_expanded")
 
 
+def test_live_trace_and_left_to_right_diagram(page: Page, app_url):
+    open_page(page, f"{app_url}/?preset=cspdensenet_walkthrough&input_size=64")
+    page.locator(".st-key-verify_trace label").first.click()
+    expect(page.get_by_test_id("stExpander").filter(has_text="agrees").first).to_be_visible(timeout=60_000)
+    screenshot(page, "design_live_trace")
+    open_page(page, f"{app_url}/Diagram?preset=cspdarknet53")
+    page.locator(".st-key-diagram_layout").get_by_text("left to right").click()
+    expect(page.locator(".st-key-diagram_box img").first).to_be_visible(timeout=30_000)
+    page.wait_for_selector(READY)
+    screenshot(page, "diagram_cspdarknet53_left_to_right")
+
+
 def test_tradeoff_click_loads_preset(page: Page, app_url):
     open_page(page, f"{app_url}/Tradeoff?preset=cspdensenet121")
     plot = page.locator(".js-plotly-plot").first
