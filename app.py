@@ -93,7 +93,7 @@ def widget_text(name: str, value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value)
+        return repr(round(value, 6))  # +/- steps leave float noise (0.30000000000000004)
     return "" if value is None else str(value)
 
 

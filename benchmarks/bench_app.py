@@ -4,8 +4,8 @@
 
 1. App ready time: from launching `streamlit run app.py` to the Design page showing its numbers
    in headless Chromium (the first session pays for the imports: torch, the engine).
-2. Knob latency: on the given preset, type a new growth rate, press Enter, and wait (polled every
-   animation frame) until the Params metric shows a new value. Targets: ready < 5 s, knob < 1.5 s.
+2. Knob latency: on the given preset, type a new growth rate (input size for non-DenseNets), press
+   Enter, and wait (polled every animation frame) until the Params (or MACs) metric shows a new value. Targets: ready < 5 s, knob < 1.5 s.
 
 Needs Debian's chromium and playwright (the e2e test requirements).
 """
@@ -25,9 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-PARAMS_JS = """() => { for (const m of document.querySelectorAll("[data-testid='stMetric']")) {
-  if (m.innerText.startsWith('Params')) { const v = m.querySelector("[data-testid='stMetricValue']");
-  return v ? v.innerText : null; } } return null; }"""
+
+
+def metric_js(label: str) -> str:
+    """JS returning the shown value of the metric whose label starts with ``label`` (or null)."""
+    return ("() => { for (const m of document.querySelectorAll(\"[data-testid='stMetric']\")) {"
+            f" if (m.innerText.startsWith('{label}')) {{"
+            " const v = m.querySelector(\"[data-testid='stMetricValue']\"); return v ? v.innerText : null; } }"
+            " return null; }")
+
+
+PARAMS_JS = metric_js("Params")
 
 
 def free_port() -> int:
@@ -58,8 +66,14 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     raise SystemExit("streamlit did not become healthy")
 
 
-def params_value(page):
-    return page.evaluate(PARAMS_JS)
+def knob_for(preset: str) -> tuple[str, str, list]:
+    """The knob to turn: the growth rate for DenseNets, the input size for the others."""
+    sys.path.insert(0, str(ROOT))
+    from cspnet import get_preset
+
+    if get_preset(preset).family == "densenet":
+        return "growth_rate", "Params", [40, 24, 48, 16, 36, 28, 44, 20, 52, 12]
+    return "input_size", "MACs", [288, 224, 320, 192, 256, 160, 352, 128, 384, 96]
 
 
 def wait_numbers(page, timeout_ms: float = 60_000) -> None:
@@ -96,15 +110,16 @@ def main(argv=None) -> int:
             page.wait_for_selector(READY)
             t_reload = time.perf_counter() - t1
 
-            box = page.locator(".st-key-knob_growth_rate input")
-            values = [40, 24, 48, 16, 36, 28, 44, 20, 52, 12]
+            knob, label, values = knob_for(args.preset)
+            js = metric_js(label)
+            box = page.locator(f".st-key-knob_{knob} input")
             times = []
             for i in range(args.runs):
-                before = params_value(page)
+                before = page.evaluate(js)
                 box.fill(str(values[i % len(values)]))
                 t = time.perf_counter()
                 box.press("Enter")
-                page.wait_for_function(f"(b) => {{ const v = ({PARAMS_JS})(); return v !== null && v !== b; }}",
+                page.wait_for_function(f"(b) => {{ const v = ({js})(); return v !== null && v !== b; }}",
                                        arg=before, polling="raf", timeout=30_000)
                 times.append(time.perf_counter() - t)
                 page.wait_for_selector(READY)
