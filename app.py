@@ -130,7 +130,7 @@ def on_family() -> None:
     if fam == cfg.family:
         return
     try:
-        state.set_design(with_changes(cfg, {"family": fam}), None)
+        state.set_design(with_changes(cfg, {"family": fam, "name": f"custom_{fam}"}), None)
     except ConfigError as exc:
         st.session_state[state.K_ERRORS] = {"family": {"message": str(exc), "field": "family", "nearest": None}}
 

@@ -143,6 +143,7 @@ def test_preset_and_family_switch_refill_the_widgets():
     at.selectbox(key="knob_family").set_value("densenet").run()
     no_problem(at)
     assert at.text_input(key="knob_growth_rate").value == "32"
+    assert at.subheader[0].value.startswith("custom_densenet")  # not the old preset's name
     with pytest.raises(KeyError):
         at.text_input(key="knob_widths")
 
