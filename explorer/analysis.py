@@ -97,7 +97,7 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     rows = []
     for st in summary["stages"]:
         row = {"stage": st["name"], "fusion": st["fusion"] if st["kind"] == "stage" else "",
-               "repeats": st["repeats"] or ""}
+               "repeats": st["repeats"] or None}
         for tap in taps:
             shape = st["shapes"].get(tap)
             row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""

@@ -26,17 +26,19 @@ def _shape(s) -> str:
 
 
 def _q(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT quoted string; real newlines in ``text`` become DOT line breaks."""
+    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + text + '"'
 
 
 def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
     fam = cfg.family
     if fam in ("densenet", "peleenet"):
-        return f"dense block \u00d7{repeats}\\ngrowth {cfg.growth_rate[i]}"
+        return f"dense block \u00d7{repeats}\ngrowth {cfg.growth_rate[i]}"
     if fam == "darknet":
         return f"dark block \u00d7{repeats}"
     if fam == "resnext":
-        return f"ResNeXt bottleneck \u00d7{repeats}\\ngroups {cfg.groups[i]}"
+        return f"ResNeXt bottleneck \u00d7{repeats}\ngroups {cfg.groups[i]}"
     return f"bottleneck \u00d7{repeats}"
 
 
@@ -49,7 +51,8 @@ def _block_units(sp: StagePlan) -> list:
             continue
         unit = op.path[len(prefix):].split(".")[0]
         if unit not in units:
-            units[unit] = [op.in_shape, op.out_shape, 0]
+            # a dense layer starts with the concat of its inputs: its input is that concat's output
+            units[unit] = [op.out_shape if op.kind == "cat" else op.in_shape, op.out_shape, 0]
         units[unit][1] = op.out_shape
         units[unit][2] += 1
     return [(name, v[0], v[1], v[2]) for name, v in units.items()]
@@ -139,8 +142,8 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
                 edges.append(f"  {cur} -> {n} [style=dotted, color=\"{block_edge_color}\"];")
                 cur = n
                 continue
-            name, ishape, oshape, nlayers = u
-            n = node(f"b{k}", f"{name}\\n{nlayers} layers", "block")
+            name, ishape, oshape, _ = u
+            n = node(f"b{k}", f"{name}\n\u2192 {_shape(oshape)}", "block")
             edges.append(f"  {cur} -> {n} [label={_q(_shape(ishape))}, color=\"{block_edge_color}\"];")
             cur, cur_shape = n, oshape
         cur_shape = taps.get("block", cur_shape)
@@ -150,7 +153,7 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         cur, cur_shape = n, taps.get("block", cur_shape)
 
     if "partial_transition" in taps:
-        n = node("ptrans", "partial transition\\n1\u00d71 conv" + (", 2\u00d72 avg pool" if
+        n = node("ptrans", "partial transition\n1\u00d71 conv" + (", 2\u00d72 avg pool" if
                  taps["partial_transition"][1] < taps["block"][1] else ""), "partial_transition")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
         cur, cur_shape = n, taps["partial_transition"]
@@ -166,7 +169,7 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         cur, cur_shape = n, taps["concat"]
     if "transition" in taps:
         pooled = taps["transition"][1] < cur_shape[1]
-        n = node("trans", "transition\\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), "transition")
+        n = node("trans", "transition\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), "transition")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_TRANS}\"];")
         cur, cur_shape = n, taps["transition"]
     out.append("  }")
