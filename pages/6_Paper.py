@@ -1,0 +1,298 @@
+"""Paper vs tool page: the CSPNet paper's numbers against what this tool counts.
+
+1. Fusion ablation (paper Figure 4, PeleeNet): this tool's compute change beside the paper's, with
+   the reasons explorer.reproduce gives.
+2. Every published row a preset builds: published params and compute against this tool's count at
+   the row's resolution and in its convention; filterable; any row's design opens on the Design page.
+3. The claims people quote, with verdicts; latency is measured only on request (never cached).
+4. Downloads of the table.
+
+Widgets and layout only: the numbers come from explorer.reproduce (cached in app_ui.paper_cache),
+the figures and tables from explorer.paper_figures.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import streamlit as st
+
+from app_ui import paper_cache, state
+from app_ui.messages import error_text, guard
+from cspnet import all_presets, get_preset
+from explorer import paper_figures as pf
+from explorer import reproduce as rp
+from explorer import st_cache
+
+K_MEASURED = "paper_measured"       # {"claims": [...], "seconds": float, "at": "HH:MM:SS"} (this session only)
+K_MEASURE_ERROR = "paper_measure_error"
+LATENCY_SETUP = ("resnet50 against cspresnet50, batch size 1, fp32, 256x256 input, on this machine's CPU; "
+                 "5 interleaved rounds of 2 warm-up + 5 timed runs per model")
+PCT = "%+.1f %%"
+
+
+# --------------------------------------------------------------------------- 1. ablation
+def section_ablation() -> None:
+    st.header("Fusion ablation (paper Figure 4, PeleeNet)", anchor="fusion-ablation")
+    with guard("The fusion ablation"):
+        abl = paper_cache.ablation()
+        base = abl["base"]
+        st.caption(f"Compute of each CSPPeleeNet variant against the plain PeleeNet at 224x224. This tool counts "
+                   f"conv+linear multiply-adds (PeleeNet: {base['macs'] / 1e6:.1f} M MACs = {base['bflops']:.3f} "
+                   f"BFLOPs); the paper counts Darknet BFLOPs (PeleeNet: {base['paper_bflops']} BFLOPs). Only the "
+                   "relative change is compared.")
+        what_if = st.toggle("Show the what-if layout (transition after the 2x2 pool)", value=True,
+                            key="paper_whatif",
+                            help="This tool's count if every pooled transition's 1x1 conv ran after its 2x2 average "
+                                 "pool: a layout hypothesis, not a preset.")
+        st.plotly_chart(pf.ablation_figure(abl, what_if=what_if), key="paper_ablation_chart", width="stretch",
+                        config={"displaylogo": False})
+        st.markdown("\n".join(f"- {s}" for s in pf.ablation_summary(abl)))
+        frame = pf.ablation_frame(abl)
+        cols = ["variant", "tool MMACs", "tool change %", "paper BFLOPs", "paper change %", "paper value",
+                "difference (pts)", "what-if: transition after the pool %", "paper top-1 change (pts)"]
+        st.dataframe(frame[cols], key="paper_ablation_table", hide_index=True, width="stretch", column_config={
+            "tool MMACs": st.column_config.NumberColumn("this tool (M MACs)", format="%.1f"),
+            "tool change %": st.column_config.NumberColumn("this tool vs PeleeNet", format=PCT),
+            "paper BFLOPs": st.column_config.NumberColumn("paper (BFLOPs)", format="%.3f"),
+            "paper change %": st.column_config.NumberColumn("paper vs PeleeNet", format=PCT),
+            "paper value": st.column_config.TextColumn("paper value", help="exact: from the paper's text/README; "
+                                                       "approximate: read off Figure 4 or derived from rounded %"),
+            "difference (pts)": st.column_config.NumberColumn("tool - paper (points)", format="%+.1f"),
+            "what-if: transition after the pool %": st.column_config.NumberColumn(
+                "what-if layout", format=PCT, help="Every pooled transition's 1x1 conv after its 2x2 pool (a "
+                "hypothesis about the full-CSP layout; shown for every variant, against the unchanged PeleeNet)."),
+            "paper top-1 change (pts)": st.column_config.NumberColumn(
+                "paper top-1 change (cited)", format="%+.1f", help="From the paper; never computed here."),
+        })
+        st.markdown("**Why each variant differs** (the reasons `explorer.reproduce` gives)")
+        for r in abl["rows"]:
+            with st.expander(f"{r['label']}: this tool {r['tool_delta_pct']:+.1f}%, paper "
+                             f"{r['paper_delta_pct']:+.1f}%", expanded=r["preset"] == "csppeleenet"):
+                st.markdown(r["why"])
+        with st.expander("About these numbers"):
+            st.markdown("\n".join(f"- {n}" for n in abl["notes"]) + f"\n- Conventions: {abl['conventions']}.")
+
+
+# --------------------------------------------------------------------------- 2. published vs tool
+def section_reproduce():
+    """Returns (records, full frame, mask of the rows shown) for the downloads, or None."""
+    st.header("Published vs this tool", anchor="published-vs-tool")
+    st.caption("Every published row whose preset builds the same network: the published params and compute "
+               "exactly as the source gives them (with its unit), and this tool's count at the row's input "
+               "resolution and in the row's convention (the CSPNet README counts conv weights only; Darknet "
+               "BFLOPs are 2 per multiply-add; mmpretrain's counter adds activations and pooling).")
+    out = None
+    with guard("The published-vs-tool table"):
+        records = paper_cache.reproduce_records()
+        frame = pf.reproduce_frame(records, st_cache.published())
+        c1, c2, c3 = st.columns([2, 3, 1.4], vertical_alignment="bottom")
+        fams = sorted(f for f in frame["family"].dropna().unique())
+        groups = list(dict.fromkeys(frame["source"]))
+        sel_fam = c1.multiselect("Family", fams, key="paper_family", placeholder="all families")
+        sel_src = c2.multiselect("Source", groups, key="paper_source", placeholder="all sources")
+        with_compute = c3.toggle("Only rows with compute", key="paper_with_compute",
+                                 help="Hide the rows whose source gives accuracy only (no params, no compute).")
+        mask = pf.filter_mask(frame, sel_fam, sel_src, with_compute)
+        shown = frame[mask].reset_index(drop=True)
+        close = shown["compute diff %"].abs() <= 1.0
+        n_cmp = int(shown["compute diff %"].notna().sum())
+        st.caption(f"{len(shown)} of {len(frame)} rows. Compute within 1% of the published value: "
+                   f"{int(close.sum())} of the {n_cmp} rows shown that have compute.")
+        st.dataframe(shown, key="paper_repro_table", hide_index=True, width="stretch", height=420, placeholder="–",
+                     column_config={
+                         "res": st.column_config.NumberColumn("res (px)", format="%d"),
+                         "params published (M)": st.column_config.NumberColumn(format="%.3f"),
+                         "params tool (M)": st.column_config.NumberColumn(
+                             format="%.3f", help="In the source's convention (see 'params convention')."),
+                         "params diff %": st.column_config.NumberColumn(format="%+.2f %%"),
+                         "compute published": st.column_config.NumberColumn(format="%.4g",
+                                                                            help="As published, in 'unit'."),
+                         "compute tool": st.column_config.NumberColumn(
+                             format="%.4g", help="This tool's count in the same unit and convention."),
+                         "compute diff %": st.column_config.NumberColumn(format="%+.2f %%"),
+                         "rounds to published": st.column_config.CheckboxColumn(
+                             help="This tool's number, rounded to the digits the source printed, equals it."),
+                         "reason": st.column_config.TextColumn(width="large"),
+                     })
+        open_design(shown)
+        out = (records, frame, mask)
+    return out
+
+
+def open_design(shown) -> None:
+    """Pick a row shown; its preset (at the row's resolution) becomes the current design."""
+    options: dict = {}
+    for _, row in shown.iterrows():
+        options.setdefault(pf.row_label(row), (row["preset"], int(row["res"])))
+    if not options:
+        st.info("No rows match these filters.", icon=":material/filter_alt_off:")
+        return
+    c1, c2 = st.columns([4, 1.3], vertical_alignment="bottom")
+    label = c1.selectbox("Open a row's design", list(options), key="paper_open_row",
+                         help="The row's preset at the row's input resolution, so the Design page shows the "
+                              "numbers counted here.")
+    pick = shown[[pf.row_label(r) == label for _, r in shown.iterrows()]]
+    if not pick.empty and pick.iloc[0]["reason"]:
+        st.caption(f"Why this row differs: {pick.iloc[0]['reason']}")
+    if c2.button("Open on the Design page", key="paper_open_btn", icon=":material/tune:", width="stretch"):
+        preset, res = options.get(label, (None, None))
+        if preset not in all_presets():
+            st.warning(f"The preset '{preset}' is not available in this build.", icon=":material/info:")
+            return
+        state.set_design(get_preset(preset, input_size=res), preset)
+        st.switch_page("app.py", query_params=state.query())
+
+
+# --------------------------------------------------------------------------- 3. claims
+def run_measurement() -> None:
+    """claims(measure=True) in a worker thread while this run shows the elapsed time; errors become messages."""
+    ss = st.session_state
+    ss[K_MEASURE_ERROR] = None
+    t0 = time.monotonic()
+    with st.status("Measuring latency on the CPU…", expanded=True) as status:
+        st.write(f"Measuring {LATENCY_SETUP}. The compute-only claims are recomputed too. If another benchmark is using "
+                 "the CPU, this one waits for it.")
+        bar = st.progress(0.0, text="starting")
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paper-claims")
+        try:
+            fut = pool.submit(rp.claims, True)
+            while not fut.done():
+                el = time.monotonic() - t0
+                bar.progress(min(0.95, el / (el + 15.0)), text=f"running for {el:.0f} s")
+                time.sleep(0.25)
+            result = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+            ss[K_MEASURE_ERROR] = error_text(exc)
+            status.update(label="The latency measurement failed", state="error", expanded=True)
+            st.error(f"The latency measurement failed: {error_text(exc)}", icon=":material/error:")
+            return
+        finally:
+            pool.shutdown(wait=False)
+        el = time.monotonic() - t0
+        ss[K_MEASURED] = {"claims": result, "seconds": el, "at": time.strftime("%H:%M:%S")}
+        bar.progress(1.0, text=f"done in {el:.1f} s")
+        status.update(label=f"Measured in {el:.1f} s", state="complete", expanded=False)
+
+
+def show_claim(i: int, c: dict) -> None:
+    with st.container(border=True, key=f"paper_claim_{i}"):
+        t1, t2 = st.columns([5, 1.4], vertical_alignment="center")
+        t1.markdown(f"**{c.get('claim', '?')}**")
+        verdict = c.get("verdict", "?")
+        color, icon = pf.verdict_badge(verdict)
+        with t2:
+            st.badge(verdict, color=color, icon=icon)
+        if c.get("source"):
+            st.caption(f"Source: {c['source']}")
+        lat = (c.get("computed") or {}).get("latency")
+        if lat:
+            fast, med = lat.get("min_ms", {}), lat.get("median_ms", {})
+            m1, m2, m3 = st.columns(3)
+            m1.metric("resnet50, fastest run", f"{fast.get('resnet50', float('nan')):.1f} ms",
+                      help=f"Median of the rounds: {med.get('resnet50', float('nan')):.1f} ms")
+            m2.metric("cspresnet50, fastest run", f"{fast.get('cspresnet50', float('nan')):.1f} ms",
+                      help=f"Median of the rounds: {med.get('cspresnet50', float('nan')):.1f} ms")
+            d = c["computed"].get("latency_delta_pct")
+            m3.metric("change", "n/a" if d is None else f"{d:+.1f} %",
+                      help=f"batch {lat.get('batch')}, {lat.get('dtype')}, {lat.get('device')}, "
+                           f"{lat.get('input_size')}x{lat.get('input_size')}; {lat.get('method')}")
+        st.markdown(c.get("reason", ""))
+        tables = pf.computed_tables(c.get("computed") or {})
+        if tables:
+            with st.expander("Computed numbers"):
+                for title, df in tables:
+                    if title != "numbers":
+                        st.markdown(f"*{title}*")
+                    st.dataframe(df, hide_index=True, width="stretch", key=f"paper_claim_{i}_{title}")
+        st.caption(f":material/info: {c.get('accuracy') or rp.ACCURACY_NOTE}")
+
+
+def section_claims() -> list | None:
+    st.header("Claims checker", anchor="claims")
+    st.caption("The claims people quote about CSPNet, each with what this tool computes and a verdict. "
+               + rp.ACCURACY_NOTE)
+    ss = st.session_state
+    c1, c2, c3 = st.columns([1.4, 1.2, 4], vertical_alignment="center")
+    pressed = c1.button("Measure latency here", key="paper_measure", icon=":material/timer:", type="primary",
+                        help=f"Runs the claims with a real measurement: {LATENCY_SETUP}. Takes some seconds; "
+                             "never cached.")
+    if ss.get(K_MEASURED):
+        if c2.button("Clear the measurement", key="paper_measure_clear", icon=":material/delete:"):
+            ss[K_MEASURED] = None
+            ss[K_MEASURE_ERROR] = None
+            st.rerun()
+    gpu = _gpu_note()
+    c3.caption(f"Measures {LATENCY_SETUP}.{gpu}")
+    if pressed:
+        run_measurement()
+    elif ss.get(K_MEASURE_ERROR):
+        st.error(f"The last latency measurement failed: {ss[K_MEASURE_ERROR]}", icon=":material/error:")
+    measured = ss.get(K_MEASURED)
+    claims = None
+    if measured:
+        st.caption(f"Latency measured at {measured['at']} (took {measured['seconds']:.1f} s), in this session only.")
+        claims = measured["claims"]
+    else:
+        with guard("The claims"):
+            claims = paper_cache.analytic_claims()
+    for i, c in enumerate(claims or []):
+        with guard(f"Claim {i + 1}"):
+            show_claim(i, c)
+    return claims
+
+
+def _gpu_note() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return (f" A GPU is present ({torch.cuda.get_device_name()}), but this claim is measured on the CPU; "
+                    "the Latency page measures on the GPU.")
+    except Exception:  # noqa: BLE001 - only a note
+        pass
+    return " No GPU here: the CPU is measured."
+
+
+# --------------------------------------------------------------------------- 4. downloads
+def section_downloads(repro, claims) -> None:
+    st.header("Downloads", anchor="downloads")
+    with guard("The downloads"):
+        if repro is None:
+            st.info("The table could not be built, so there is nothing to download.", icon=":material/info:")
+            return
+        records, frame, mask = repro
+        only_shown = st.toggle("Only the rows shown above", key="paper_dl_filtered",
+                               help="Otherwise every published row with a preset.")
+        keep = mask if only_shown else mask | True
+        fams = list(frame["family"])
+        recs = [dict(r, family=f) for r, f, k in zip(records, fams, keep) if k]
+        c1, c2, c3 = st.columns(3)
+        c1.download_button(f"Table as CSV ({int(keep.sum())} rows)", pf.frame_csv(frame[keep]),
+                           file_name="cspnet_paper_vs_tool.csv", mime="text/csv", key="paper_dl_csv",
+                           icon=":material/download:", width="stretch", on_click="ignore")
+        c2.download_button(f"Table as JSON ({len(recs)} records)", pf.records_json(recs),
+                           file_name="cspnet_paper_vs_tool.json", mime="application/json", key="paper_dl_json",
+                           icon=":material/download:", width="stretch", on_click="ignore",
+                           help="Every field of explorer.reproduce.reproduce(), with the alternative conventions.")
+        if claims:
+            c3.download_button("Claims as JSON", pf.records_json(claims), file_name="cspnet_claims.json",
+                               mime="application/json", key="paper_dl_claims", icon=":material/download:",
+                               width="stretch", on_click="ignore")
+
+
+def main() -> None:
+    state.page_setup("Paper vs tool", ":material/menu_book:")
+    st.title("Paper vs tool")
+    st.caption("The CSPNet paper's (and other sources') published numbers against what this tool counts for the "
+               "same networks, and the claims people quote, checked. Published values are read from the data "
+               "set, never copied; accuracy is always cited, never computed.")
+    st.markdown("[Fusion ablation](#fusion-ablation) · [Published vs this tool](#published-vs-tool) · "
+                "[Claims checker](#claims) · [Downloads](#downloads)")
+    section_ablation()
+    repro = section_reproduce()
+    claims = section_claims()
+    section_downloads(repro, claims)
+
+
+main()
