@@ -20,6 +20,6 @@ if $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2
 else
   cp requirements.txt /tmp/cspnet-requirements.txt
 fi
-$PY -m pip install -q --disable-pip-version-check -r /tmp/cspnet-requirements.txt
-[[ "${1:-}" == "--dev" ]] && $PY -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+$PY -m pip install -q --disable-pip-version-check --root-user-action=ignore -r /tmp/cspnet-requirements.txt
+[[ "${1:-}" == "--dev" ]] && $PY -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
 exit 0

@@ -52,7 +52,7 @@ import math
 import torch
 from torch import nn
 
-from ..blocks import ClassifierHead, Concat, Split, make_act, plan_head
+from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder, conv_out
 from . import Family, Preset
@@ -238,48 +238,15 @@ class Transition(nn.Sequential):
             self.pool = nn.AvgPool2d(2, 2)
 
 
-class PeleeStage(nn.Module):
+class PeleeStage(DenseCSPStage):
     """One stage: a two-way dense block with the fusion's split / transitions / concat around it."""
 
     def __init__(self, cfg, i: int, ch: dict):
-        super().__init__()
-        self.fusion = cfg.fusion
-        act, pool, growth = cfg.activation, ch["pool"], cfg.growth_rate[i]
+        act, growth = cfg.activation, cfg.growth_rate[i]
         block = nn.Sequential()
         for j, (n_in, inter) in enumerate(ch["layers"]):
             block.add_module(f"denselayer{j + 1}", TwoWayDenseLayer(n_in, inter, growth, act))
-        if self.fusion != "none":
-            self.split = Split(ch["part1"])
-        self.block = block
-        if self.fusion == "none":
-            if ch["transition"] is not None:
-                self.transition = Transition(ch["block"], ch["transition"], act, pool)
-            return
-        if self.fusion == "csp":
-            self.partial_transition = Transition(ch["block"], ch["partial_transition"], act, pool=False)
-        if self.fusion == "fusion_last":
-            self.transition = Transition(ch["block"], ch["transition"], act, pool)
-            if pool and ch["part1"] > 0:
-                self.part1_pool = nn.AvgPool2d(2, 2)
-        self.concat = Concat()
-        if self.fusion in ("csp", "fusion_first") and ch["transition"] is not None:
-            self.transition = Transition(ch["concat"], ch["transition"], act, pool)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fusion == "none":
-            x = self.block(x)
-            return self.transition(x) if hasattr(self, "transition") else x
-        part1, part2 = self.split(x)
-        y = self.block(part2)
-        if self.fusion == "fusion_last":
-            y = self.transition(y)
-            if hasattr(self, "part1_pool"):
-                part1 = self.part1_pool(part1)
-            return self.concat(part1, y)
-        if self.fusion == "csp":
-            y = self.partial_transition(y)
-        x = self.concat(part1, y)
-        return self.transition(x) if hasattr(self, "transition") else x
+        super().__init__(cfg.fusion, ch, block, lambda c_in, c_out, pool: Transition(c_in, c_out, act, pool))
 
 
 def build(cfg):
