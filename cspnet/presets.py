@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from .config import CSPConfig
 from .errors import ConfigError
-from .families import FAMILIES, Preset, get_family
+from .families import FAMILIES, get_family
 
 
 @lru_cache(maxsize=1)

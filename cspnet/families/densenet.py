@@ -34,6 +34,7 @@ from torch import nn
 from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder
+from ._dense import check_transition_widths
 from . import Family, Preset
 
 # The widest 1x1 bottleneck (bn_size x growth_rate) a dense layer may have.
@@ -106,20 +107,7 @@ def validate(cfg) -> None:
             if ch["part1"] < 1 and cfg.split_ratio < 1.0:  # unreachable with exact floats; kept as a guard
                 raise ConfigError("split_ratio", f"{cfg.split_ratio!r} leaves {name} part 1 (bypass) with 0 of "
                                   f"{ch['input']} channels; use split_ratio 1.0 for no bypass, or a smaller ratio")
-        pt = ch.get("partial_transition")
-        if pt is not None and pt < 1:
-            raise ConfigError("transition_ratio", f"{cfg.transition_ratio!r} leaves {name} partial transition with "
-                              f"floor({ch['block']} x {cfg.transition_ratio}) = 0 channels; allowed range: "
-                              f"at least {1 / ch['block']:.4g}")
-        t = ch.get("transition")
-        if t is not None and t < 1:
-            if cfg.fusion == "fusion_last":
-                raise ConfigError("transition_ratio", f"{cfg.transition_ratio!r} leaves {name} transition with "
-                                  f"floor({ch['block']} x {cfg.transition_ratio}) = 0 channels; allowed range: "
-                                  f"at least {1 / ch['block']:.4g}")
-            src = ch["concat"] if "concat" in ch else ch["block"]
-            raise ConfigError("compression", f"{cfg.compression!r} leaves {name} transition with "
-                              f"floor({src} x {cfg.compression}) = 0 channels; allowed range: at least {1 / src:.4g}")
+        check_transition_widths(cfg, name, ch)
 
 
 # --------------------------------------------------------------------------- modules

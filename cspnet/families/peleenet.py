@@ -55,6 +55,7 @@ from torch import nn
 from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder, conv_out
+from ._dense import check_transition_widths
 from . import Family, Preset
 
 
@@ -158,20 +159,7 @@ def validate(cfg) -> None:
             raise ConfigError(knob, f"{name} dense layer {j + 1} has {n_in} input channels, so PeleeNet's rule "
                               f"int({n_in} / 8) x 4 leaves its bottleneck with 0 channels; every dense layer needs "
                               "at least 8 input channels")
-        pt = ch.get("partial_transition")
-        if pt is not None and pt < 1:
-            raise ConfigError("transition_ratio", f"{cfg.transition_ratio!r} leaves {name} partial transition with "
-                              f"floor({ch['block']} x {cfg.transition_ratio}) = 0 channels; allowed range: "
-                              f"at least {1 / ch['block']:.4g}")
-        t = ch.get("transition")
-        if t is not None and t < 1:
-            if cfg.fusion == "fusion_last":
-                raise ConfigError("transition_ratio", f"{cfg.transition_ratio!r} leaves {name} transition with "
-                                  f"floor({ch['block']} x {cfg.transition_ratio}) = 0 channels; allowed range: "
-                                  f"at least {1 / ch['block']:.4g}")
-            src = ch["concat"] if "concat" in ch else ch["block"]
-            raise ConfigError("compression", f"{cfg.compression!r} leaves {name} transition with "
-                              f"floor({src} x {cfg.compression}) = 0 channels; allowed range: at least {1 / src:.4g}")
+        check_transition_widths(cfg, name, ch)
 
 
 # --------------------------------------------------------------------------- modules
