@@ -221,6 +221,13 @@ def _measure(cfg, req, progress, cancelled):
         torch.cuda.empty_cache()
         raise BenchmarkError(f"out of GPU memory at batch {max(req.batch_sizes)}; "
                              "lower the batch size (the GPU stays usable)") from None
+    except BenchmarkError:
+        raise
+    except Exception as exc:
+        if req.compile:  # inductor needs a working C++/Triton toolchain; say so instead of a traceback
+            raise BenchmarkError(f"torch.compile failed here ({type(exc).__name__}: {str(exc)[:160]}); "
+                                 "measure without compile") from None
+        raise
     finally:
         if req.device == "cuda":
             torch.cuda.empty_cache()
