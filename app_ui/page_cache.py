@@ -41,10 +41,11 @@ def lesson_step(step_key: str, values: tuple) -> dict:
 
     vals = dict(values)
     numbers, text, err = lesson.safe_step(step_key, vals)
-    out = {"numbers": numbers, "takeaway": text, "error": err, "diagram": None, "stage_dot": None,
+    out = {"numbers": numbers, "takeaway": text, "error": err, "dense_graph": None, "stage_dot": None,
            "design_key": None}
     if err is None:
-        out["diagram"] = lesson.step_diagram(step_key, vals)
+        cfg = lesson.step_design(step_key, vals)
+        out["dense_graph"] = lesson.dense_graph(cfg) if step_key in ("dense", "split") else None
         out["stage_dot"] = lesson.stage_dot(step_key, vals)
         out["design_key"] = lesson.step_design(step_key, vals).key()
     return out

@@ -90,10 +90,12 @@ def latency_curve(record: dict, per_image: bool = False) -> go.Figure:
                        f"<br>{r['runs']} runs" for x, m, a, b, r in zip(xs, med, lo, hi, rows)],
             hoverinfo="text"))
     ticks = sorted(batches)
-    fig.update_layout(title="Time against batch size (median, band: p10 to p90 of the runs)",
+    fig.update_layout(title="Time against batch size (median; band: p10 to p90 of the runs; log scales)",
                       xaxis_title="batch size", yaxis_title=unit, hovermode="closest", height=420,
                       margin=MARGIN, legend=dict(orientation="h", yanchor="bottom", y=-0.35))
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[str(t) for t in ticks])
+    # batch sizes span orders of magnitude, and one slow run must not flatten the rest
+    fig.update_yaxes(type="log", dtick="D2", tickformat="~g")
     return fig
 
 
@@ -137,8 +139,8 @@ def savings_figure(record: dict) -> go.Figure:
                          marker_color=TIME_COLOR, text=[f"{r['time_delta_pct']:+.1f} %" for r in rows],
                          textposition="outside", hovertemplate="%{x}: time %{y:+.1f} %<extra></extra>"))
     fig.add_hline(y=0, line_color="#333333", line_width=1)
-    fig.update_layout(title="Design against its plain twin: MACs change and time change (negative = saving)",
-                      barmode="group", yaxis_title="% against the plain twin", height=380, margin=MARGIN,
+    fig.update_layout(title="MACs change and time change against the plain twin",
+                      barmode="group", yaxis_title="% vs plain twin (negative = saving)", height=380, margin=MARGIN,
                       legend=dict(orientation="h", yanchor="bottom", y=-0.3))
     return fig
 
@@ -397,6 +399,58 @@ def reads_figure(reads: list) -> go.Figure:
                       xaxis_title="feature map (x0 = block input)", yaxis_title="reading layers", height=300,
                       margin=MARGIN)
     fig.update_yaxes(range=[0, max(reads or [1]) * 1.25])
+    return fig
+
+
+def dense_arcs_figure(graph: dict) -> go.Figure:
+    """The dense block as an arc diagram (lesson steps 1-2): its feature maps in a row, one arc per
+    read (orange from the block input, grey between layers), higher for longer reach; in a CSP
+    stage part 1 runs underneath, dashed blue, straight into the concat."""
+    import numpy as np
+
+    nodes, edges = graph["nodes"], graph["edges"]
+    n = len(nodes)
+    fig = go.Figure()
+    t = np.linspace(0, np.pi, 40)
+    for a, b in sorted(edges, key=lambda e: e[0] == 0):  # the block input's arcs on top
+        span = b - a
+        h = 0.35 + 0.28 * span
+        xs = a + (b - a) * (1 - np.cos(t)) / 2
+        ys = 0.22 + h * np.sin(t)
+        first = a == 0
+        fig.add_trace(go.Scatter(
+            x=xs.tolist(), y=ys.tolist(), mode="lines", showlegend=False,
+            line=dict(color=PALETTE[1] if first else "rgba(110,110,110,0.55)", width=2.2 if first else 1.3),
+            hoverinfo="text", hovertext=f"{nodes[b]['label']} reads {nodes[a]['label']}"))
+    colors = {"input": "#e6f0fa", "layer": "#ffe8cc", "concat": "#eeeeee"}
+    fig.add_trace(go.Scatter(
+        x=list(range(n)), y=[0] * n, mode="markers+text", showlegend=False,
+        marker=dict(symbol="square", size=34, color=[colors[nd["kind"]] for nd in nodes],
+                    line=dict(color="#333333", width=1)),
+        text=[nd["label"].replace("layer ", "L") for nd in nodes], textfont=dict(size=11),
+        hovertext=[f"{nd['label']}: {nd['detail']}" for nd in nodes], hoverinfo="text"))
+    for i, nd in enumerate(nodes):
+        fig.add_annotation(x=i, y=-0.42, text=nd["detail"], showarrow=False, font=dict(size=10, color="#555555"))
+    y_lo = -0.75
+    if graph.get("part1"):
+        fig.add_trace(go.Scatter(x=[-0.6, n - 1], y=[-0.95, -0.95], mode="lines", showlegend=False,
+                                 line=dict(color="#1f77b4", dash="dash", width=2.5), hoverinfo="text",
+                                 hovertext=f"part 1: {graph['part1']} ch bypass the block"))
+        fig.add_annotation(x=n - 1, y=-0.95, ax=n - 1, ay=-0.25, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=0, arrowcolor="#1f77b4", arrowwidth=2.5)
+        fig.add_annotation(x=-0.6, y=-0.95, text=f"part 1 x0': {graph['part1']} ch bypass the block",
+                           showarrow=False, xanchor="left", yanchor="top", yshift=-4,
+                           font=dict(size=11, color="#1f77b4"))
+        y_lo = -1.35
+    top = 0.22 + 0.35 + 0.28 * (n - 1) + 0.2
+    hidden = graph.get("hidden_layers", 0)
+    title = "Inside the dense block: every arc is one read of an earlier feature map"
+    if hidden:
+        title += f" ({hidden} more layers not drawn)"
+    fig.update_layout(title=title, height=300 if not graph.get("part1") else 340, margin=dict(l=10, r=10, t=40, b=10),
+                      plot_bgcolor="rgba(0,0,0,0)", hovermode="closest")
+    fig.update_xaxes(visible=False, range=[-0.8, n - 0.4])
+    fig.update_yaxes(visible=False, range=[y_lo, top])
     return fig
 
 

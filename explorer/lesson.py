@@ -24,7 +24,7 @@ from cspnet import CSPConfig, ConfigError, all_presets, get_preset, plan_network
 
 from .analysis import compare_with_twin, summarize
 from .counting import cio
-from .diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL, to_dot
+from .diagram import to_dot
 
 STAGE = "stages.0"
 
@@ -314,10 +314,10 @@ def _numbers_split(cfg, v):
     c = sp.taps["input"][0]
     m = len(layers)
     return [
-        Number("Part 1 channels (bypass)", part1, help=f"{c} - floor({c} x split ratio)."),
-        Number("Part 2 channels (through the block)", part2, help=f"floor({c} x split ratio)."),
+        Number("Part 1: bypass channels", part1, help=f"{c} - floor({c} x split ratio)."),
+        Number("Part 2: block channels", part2, help=f"floor({c} x split ratio)."),
         Number("Paper's γ", round(1.0 - cfg.split_ratio, 4), help="γ = 1 − split ratio: the bypass share."),
-        Number("Base channels read by the dense layers", part2 * m, delta_pct=_pct(part2 * m, c * m),
+        Number("Base channels read by the layers", part2 * m, delta_pct=_pct(part2 * m, c * m),
                help=f"part 2 x m layers; the plain block's layers read all {c} x {m}."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
                help="Change against the same stage without CSP (fusion 'none')."),
@@ -492,60 +492,29 @@ def stage_dot(step_key: str, values: dict) -> str:
     return to_dot(step_design(step_key, values), title=False)
 
 
-def _q(text) -> str:
-    """A DOT string literal; a backslash is kept as is, so ``\\n`` breaks the line."""
-    return '"' + str(text).replace('"', '\\"') + '"'
-
-
-def connectivity_dot(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> str:
-    """The dense connectivity of the lesson's stage: an edge from every feature map to every layer
-    that reads it; in a CSP stage part 1 bypasses the block (dashed blue)."""
+def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
+    """The dense connectivity of the lesson's stage as plain data, read from the plan: nodes (the
+    block input, the first ``max_layers`` dense layers, the concat) and one edge per read; in a CSP
+    stage, part 1's channels bypass the block into the concat."""
     layers = dense_layers(cfg)
     sp = _stage(cfg)
     shown = layers[:max_layers]
-    m = len(layers)
     part1 = sp.taps.get("part1")
     x0 = sp.taps.get("part2", sp.taps["input"])
-    lines = ["digraph dense {",
-             "  graph [rankdir=LR, fontname=Helvetica, fontsize=10, nodesep=0.15, ranksep=0.35];",
-             "  node [shape=box, style=\"rounded,filled\", fontname=Helvetica, fontsize=10, fillcolor=white];",
-             "  edge [color=\"#999999\", arrowsize=0.5];"]
-    first = "x0''" if part1 else "x0"
-    in_fill = FILL["split"] if part1 else FILL["stem"]
-    in_label = f"{first}\\n{x0[0]} ch"
-    lines.append(f"  in [label={_q(in_label)}, fillcolor=\"{in_fill}\"];")
-    feats = ["in"]
+    nodes = [{"id": "x0", "label": ("x0''" if part1 else "x0"), "detail": f"{x0[0]} ch in", "kind": "input"}]
     for L in shown:
-        j = L["layer"]
-        label = f"layer {j}\\nreads {L['in_channels']} ch"
-        lines.append(f"  L{j} [label={_q(label)}, fillcolor=\"{FILL['block']}\"];")
-        for k, src in enumerate(feats):
-            color = C_PART2 if k == 0 else C_MERGE
-            lines.append(f"  {src} -> L{j} [color=\"{color}\"];")
-        feats.append(f"L{j}")
-    lab = "concat" if m <= max_layers else f"concat\\n({m - max_layers} more layers not drawn)"
-    lines.append(f"  cat [label={_q(lab)}, shape=box, fillcolor=\"{FILL['concat']}\"];")
-    for k, src in enumerate(feats):
-        color = C_PART2 if k == 0 else C_MERGE
-        lines.append(f"  {src} -> cat [color=\"{color}\"];")
-    if part1:
-        p1_label = f"part 1 x0'\\n{part1[0]} ch (bypass)"
-        lines.append(f"  p1 [label={_q(p1_label)}, fillcolor=\"{FILL['split']}\"];")
-        lines.append(f"  p1 -> cat [color=\"{C_PART1}\", style=dashed, penwidth=1.6];")
-    if "partial_transition" in sp.taps:
-        lines.append(f"  note [label=\"then the partial transition, concat with part 1, transition\", "
-                     f"shape=plaintext, style=\"\", fontcolor=\"{C_TRANS}\"];")
-        lines.append("  cat -> note [style=invis];")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def step_diagram(step_key: str, values: dict) -> str:
-    """The step's main diagram: the dense connectivity for steps 1-2, the stage otherwise."""
-    cfg = step_design(step_key, values)
-    if step_key in ("dense", "split"):
-        return connectivity_dot(cfg)
-    return to_dot(cfg, title=False)
+        nodes.append({"id": f"L{L['layer']}", "label": f"layer {L['layer']}",
+                      "detail": f"reads {L['in_channels']} ch", "kind": "layer"})
+    nodes.append({"id": "cat", "label": "concat", "kind": "concat",
+                  "detail": f"{sp.taps['block'][0]} ch out"})
+    edges = []
+    for k, L in enumerate(shown):  # layer k+1 reads x0 and the outputs of layers 1..k
+        for i in range(min(L["reads"], k + 1)):
+            edges.append((i, k + 1))
+    last = len(nodes) - 1
+    edges += [(i, last) for i in range(last)]
+    return {"nodes": nodes, "edges": edges, "hidden_layers": len(layers) - len(shown),
+            "part1": part1[0] if part1 else None}
 
 
 # --------------------------------------------------------------------------- source code

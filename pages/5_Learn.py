@@ -16,7 +16,7 @@ from app_ui.messages import guard
 from explorer import lesson
 from explorer.design import to_query
 from explorer.st_cache import config_from_key
-from explorer.figures import fusion_figure, reads_figure
+from explorer.figures import dense_arcs_figure, fusion_figure, reads_figure
 
 SHORT = {"dense": "1 · Dense block", "split": "2 · Split", "transition": "3 · Partial transition",
          "fusion": "4 · Fusion", "cio": "5 · Memory traffic"}
@@ -65,7 +65,7 @@ def fmt_number(n) -> str:
 
 
 def numbers(nums) -> None:
-    per_row = 3
+    per_row = 2
     for i in range(0, len(nums), per_row):
         cols = st.columns(per_row)
         for col, n in zip(cols, nums[i:i + per_row]):
@@ -76,36 +76,33 @@ def numbers(nums) -> None:
 
 def open_button(step_key: str, design_key: str) -> None:
     cfg = config_from_key(design_key)
-    c1, c2 = st.columns([1, 2], vertical_alignment="center")
-    if c1.button("Open this design on the Design page", key=f"learn_open_{step_key}", icon=":material/tune:",
-                 help="Replaces the current design with this step's small design."):
+    if st.button("Open this design on the Design page", key=f"learn_open_{step_key}", icon=":material/tune:",
+                 width="stretch", help="Replaces the current design with this step's small design."):
         state.set_design(cfg, None)
         st.switch_page("app.py", query_params=state.query())
-    c2.caption("Link to this step's design: `?" + urlencode(to_query(cfg), safe=",") + "`")
+    st.markdown(f"<small>or [open it in a new tab](./?{urlencode(to_query(cfg), safe=',')}) "
+                "(a link to share with the class)</small>", unsafe_allow_html=True)
 
 
-def step_extras(step_key: str, values: dict) -> None:
-    if step_key == "dense":
-        cfg = lesson.step_design("dense", values)
-        st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
-                        config={"displaylogo": False})
-    elif step_key == "fusion":
-        rows = page_cache.lesson_fusion_rows()
-        st.plotly_chart(fusion_figure(rows, chosen=values.get("fusion")), key="learn_fusion_chart", width="stretch",
-                        config={"displaylogo": False})
-        st.markdown(lesson.fusion_verdict(rows))
-        st.caption(f"Published numbers: {lesson.PAPER_SOURCE}. The paper also reports top-1: fusion first "
-                   f"{lesson.PAPER_FIG4['fusion_first']['top1_pts']:+.1f}, fusion last "
-                   f"{lesson.PAPER_FIG4['fusion_last']['top1_pts']:+.1f}, CSP {lesson.PAPER_FIG4['csp']['top1_pts']:+.1f} "
-                   "points. Accuracy cannot be computed here: nothing is trained.")
-    elif step_key == "cio":
-        st.latex(r"\mathrm{CIO}_{\text{dense}} = c\,m + \frac{(m^2+m)\,d}{2} \qquad "
-                 r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,d}{2}")
-        f = lesson.cio_formula(int(values["c"]), int(values["m"]), int(values["d"]))
-        c, m, d = int(values["c"]), int(values["m"]), int(values["d"])
-        st.caption(f"Here: {c}·{m} + ({m}²+{m})·{d}/2 = {f['dense']:,.0f} against ({c}·{m} + ({m}²+{m})·{d})/2 = "
-                   f"{f['partial']:,.0f} channels per pixel. The 'real' number counts what the engine counts for "
-                   "the built block: its 1x1 bottleneck convs too, at the stage's 56x56 feature maps.")
+def cio_formulas(values: dict) -> None:
+    c, m, d = int(values["c"]), int(values["m"]), int(values["d"])
+    f = lesson.cio_formula(c, m, d)
+    st.latex(r"\mathrm{CIO}_{\text{dense}} = c\,m + \frac{(m^2+m)\,d}{2} = " + f"{f['dense']:,.0f}".replace(",", "{,}"))
+    st.latex(r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,d}{2} = "
+             + f"{f['partial']:,.0f}".replace(",", "{,}"))
+    st.caption(f"Here c = {c}, m = {m}, d = {d}, in channels per pixel. The 'real' number below is what the engine "
+               "counts for the built block: its 1x1 bottleneck convs too, at the stage's 56x56 feature maps.")
+
+
+def fusion_extras(values: dict) -> None:
+    rows = page_cache.lesson_fusion_rows()
+    st.plotly_chart(fusion_figure(rows, chosen=values.get("fusion")), key="learn_fusion_chart", width="stretch",
+                    config={"displaylogo": False})
+    st.markdown(lesson.fusion_verdict(rows))
+    st.caption(f"Published numbers: {lesson.PAPER_SOURCE}. The paper also reports top-1: fusion first "
+               f"{lesson.PAPER_FIG4['fusion_first']['top1_pts']:+.1f}, fusion last "
+               f"{lesson.PAPER_FIG4['fusion_last']['top1_pts']:+.1f}, CSP {lesson.PAPER_FIG4['csp']['top1_pts']:+.1f} "
+               "points. Accuracy cannot be computed here: nothing is trained.")
 
 
 def main() -> None:
@@ -131,28 +128,37 @@ def main() -> None:
         st.subheader(step.title)
         st.markdown(step.intro)
         st.caption(f"In the paper: {step.paper}. The design: {step.design_text}.")
-        left, right = st.columns([1.25, 1], gap="large")
+        left, right = st.columns([1.3, 1], gap="large")
         with left:
             values = step_controls(step)
             out = page_cache.lesson_step(step.key, tuple(sorted(values.items())))
             if out["error"]:
                 st.error(out["error"], icon=":material/error:")
                 return
+            if step.key == "cio":
+                cio_formulas(values)
             numbers(out["numbers"])
             st.info(out["takeaway"], icon=":material/lightbulb:")
-            step_extras(step.key, values)
+            if step.key == "dense":
+                cfg = lesson.step_design("dense", values)
+                st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
+                                config={"displaylogo": False})
         with right:
             with st.container(border=True, key="learn_diagram_box"):
-                st.graphviz_chart(out["diagram"], width="content")
-                if step.key in ("dense", "split"):
-                    st.caption("Every arrow is a read: each layer reads every earlier feature map. Orange: the block "
-                               "input; dashed blue: part 1, which bypasses the block.")
-                    if st.toggle("Show the whole stage as the Diagram page draws it", key=f"learn_stage_{step.key}"):
-                        st.graphviz_chart(out["stage_dot"], width="content")
-                else:
-                    st.caption("The stage as the Diagram page draws it: blue dashed is part 1 (bypass), orange the "
-                               "block path, green the transition.")
+                st.graphviz_chart(out["stage_dot"], width="content")
+                st.caption("The small design as the Diagram page draws it: dashed blue is part 1 (the bypass), "
+                           "orange the block path, green the transitions; edges carry C×H×W.")
             open_button(step.key, out["design_key"])
+        if out["dense_graph"]:
+            with st.container(border=True, key="learn_reads_box"):
+                st.plotly_chart(dense_arcs_figure(out["dense_graph"]), key=f"learn_arcs_{step.key}", width="stretch",
+                                config={"displaylogo": False, "displayModeBar": False})
+                st.caption("Each layer reads every earlier feature map (orange arcs: the block input x0, read by "
+                           "every layer); the concat reads them all"
+                           + ("; dashed blue: part 1, which bypasses the block." if step.key == "split" else ".")
+                           + " Hover an arc to see who reads what.")
+        if step.key == "fusion":
+            fusion_extras(values)
         st.divider()
         if st.toggle("Show the real source of the stage class (cspnet/families/densenet.py)", key="learn_source"):
             st.code(lesson.stage_source(), language="python", line_numbers=True)

@@ -11,7 +11,7 @@ from cspnet import CSPConfig, ConfigError, plan_network
 from explorer import lesson
 from explorer.design import parse_value
 from explorer.figures import (
-    fusion_figure, latency_curve, latency_sweep_figure, reads_figure, record_caption, savings_figure,
+    dense_arcs_figure, fusion_figure, latency_curve, latency_sweep_figure, reads_figure, record_caption, savings_figure,
     savings_verdicts, selected_cells, stage_bars, sweep_heatmap, sweep_lines,
 )
 from explorer.sweep import parse_vary, sweep
@@ -38,7 +38,6 @@ def test_every_step_builds_a_one_stage_design_with_numbers_text_and_diagrams(ste
     assert all(isinstance(n.value, (int, float)) for n in nums)
     text = lesson.takeaway(step, vals)
     assert len(text) > 40
-    _dot_ok(lesson.step_diagram(step, vals))
     _dot_ok(lesson.stage_dot(step, vals))
     s = lesson.get_step(step)
     assert s.title and s.intro and s.paper and s.controls
@@ -60,7 +59,7 @@ def test_dense_step_counts_come_from_the_plan_and_match_the_dense_block_arithmet
 def test_a_slider_moves_the_numbers():
     a = {n.label: n.value for n in lesson.step_numbers("split", {"split_ratio": 0.5})}
     b = {n.label: n.value for n in lesson.step_numbers("split", {"split_ratio": 0.25})}
-    assert a["Part 2 channels (through the block)"] == 32 and b["Part 2 channels (through the block)"] == 16
+    assert a["Part 2: block channels"] == 32 and b["Part 2: block channels"] == 16
     assert b["Stage MACs"] < a["Stage MACs"]
     assert b["Paper's γ"] == 0.75
     t1 = {n.label: n.value for n in lesson.step_numbers("transition", {"transition_ratio": 1.0})}
@@ -114,17 +113,20 @@ def test_fusion_rows_compare_computed_and_published_numbers():
     assert "fusion last" in text and "%" in text
 
 
-def test_connectivity_diagram_draws_every_read():
+def test_dense_graph_has_every_read_and_the_arc_figure_draws_them():
     for m in (1, 3, 6):
-        cfg = lesson.step_design("dense", {"layers": m})
-        dot = lesson.connectivity_dot(cfg)
-        edges = [ln for ln in dot.splitlines() if "->" in ln]
-        assert len(edges) == m * (m + 1) // 2 + (m + 1)  # reads into layers + everything into the concat
-    cfg = lesson.step_design("split", {"split_ratio": 0.5})
-    dot = lesson.connectivity_dot(cfg)
-    assert "part 1" in dot and "style=dashed" in dot and "\\\\n" not in dot
-    big = lesson.connectivity_dot(lesson.step_design("dense", {"layers": 16}))
-    assert "8 more layers not drawn" in big
+        g = lesson.dense_graph(lesson.step_design("dense", {"layers": m}))
+        assert [n["id"] for n in g["nodes"]] == ["x0"] + [f"L{j}" for j in range(1, m + 1)] + ["cat"]
+        assert len(g["edges"]) == m * (m + 1) // 2 + (m + 1)  # reads into layers + everything into the concat
+        assert g["part1"] is None and g["hidden_layers"] == 0
+        fig = dense_arcs_figure(g)
+        assert len([t for t in fig.data if t.mode == "lines"]) == len(g["edges"])
+    g = lesson.dense_graph(lesson.step_design("split", {"split_ratio": 0.5}))
+    assert g["part1"] == 32 and g["nodes"][0]["detail"] == "32 ch in"
+    fig = dense_arcs_figure(g)
+    assert any(t.line.dash == "dash" for t in fig.data if t.mode == "lines")
+    big = lesson.dense_graph(lesson.step_design("dense", {"layers": 16}))
+    assert big["hidden_layers"] == 8 and "8 more layers not drawn" in dense_arcs_figure(big).layout.title.text
 
 
 def test_invalid_values_become_a_message():

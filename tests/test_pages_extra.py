@@ -132,9 +132,9 @@ def test_lesson_slider_changes_a_number_and_steps_move():
     at.button(key="learn_next").click().run()
     no_errors(at)
     assert at.subheader[0].value.startswith("2.")
-    before = metric(at, "Part 2 channels (through the block)")
+    before = metric(at, "Part 2: block channels")
     at.slider(key="learn_split_split_ratio").set_value(0.25).run()
-    assert metric(at, "Part 2 channels (through the block)") != before == "32"
+    assert metric(at, "Part 2: block channels") != before == "32"
     assert metric(at, "Paper's γ") == "0.75"
     for expected in ("3.", "4.", "5."):
         at.button(key="learn_next").click().run()
