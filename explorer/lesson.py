@@ -519,10 +519,20 @@ def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
 
 # --------------------------------------------------------------------------- source code
 def stage_source() -> str:
-    """The real source of the stage class the lesson's designs are built from."""
+    """The real source of the stage class the lesson's designs are built from, with its cspnet
+    base classes (where the split, transitions and concat live), base class first."""
+    import os
+
     from cspnet.families.densenet import DenseStage
 
-    return inspect.getsource(DenseStage)
+    root = os.path.dirname(os.path.dirname(inspect.getsourcefile(DenseStage)))
+    parts = []
+    for cls in reversed(DenseStage.__mro__):
+        if not cls.__module__.startswith("cspnet"):
+            continue
+        path = os.path.relpath(inspect.getsourcefile(cls), os.path.dirname(root))
+        parts.append(f"# {path}\n" + inspect.getsource(cls))
+    return "\n\n".join(parts)
 
 
 def safe_step(step_key: str, values: dict):

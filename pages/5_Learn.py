@@ -160,7 +160,7 @@ def main() -> None:
         if step.key == "fusion":
             fusion_extras(values)
         st.divider()
-        if st.toggle("Show the real source of the stage class (cspnet/families/densenet.py)", key="learn_source"):
+        if st.toggle("Show the real source of the stage class (cspnet)", key="learn_source"):
             st.code(lesson.stage_source(), language="python", line_numbers=True)
 
 
