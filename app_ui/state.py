@@ -36,6 +36,7 @@ PAGES = (
     ("pages/3_Latency.py", "Latency", ":material/timer:"),
     ("pages/4_Sweep.py", "Sweep", ":material/stacked_line_chart:"),
     ("pages/5_Learn.py", "Learn", ":material/school:"),
+    ("pages/6_Paper.py", "Paper vs tool", ":material/menu_book:"),
 )
 
 
