@@ -24,6 +24,9 @@ MAX_CELL_TEXT = 150          # heatmaps with at most this many cells print their
 
 # When time and MACs move apart by less than this many percentage points, say they agree.
 FOLLOW_TOLERANCE_PTS = 3.0
+# A gap this large between the time change and the MACs change is more likely a busy machine
+# during one of the two back-to-back measurements than the architecture.
+SUSPECT_GAP_PTS = 50.0
 
 
 def si(v, unit: str = "", digits: int = 3) -> str:
@@ -169,6 +172,10 @@ def savings_verdicts(record: dict) -> list:
         overlap = bool(bd and bt and bd[0] <= bt[1] and bt[0] <= bd[1])
         noise = (" The p10-p90 bands of the two overlap, so the time difference is within run-to-run noise; "
                  "more runs would tell." if overlap else "")
+        if not overlap and abs(dt - dm) > SUSPECT_GAP_PTS:
+            noise = (f" A gap of {abs(dt - dm):.0f} points between time and MACs is suspicious: the two models are "
+                     "measured one after the other, so a machine busy with other work during one of them shows up "
+                     "like this. Measure again (more runs) before trusting it.")
         if abs(dm) < 0.5:
             out.append(f"{head} (the same arithmetic), time {dt:+.1f} %." + noise)
         elif dm < 0 and dt >= 0:

@@ -37,7 +37,8 @@ POINT_JS = """(args) => {
       const cd = tr.customdata[i];
       if (String(cd[0]) === label && (second === null || String(cd[1]) === second)) {
         const r = gd.getBoundingClientRect();
-        return [r.left + L.xaxis._offset + L.xaxis.d2p(tr.x[i]), r.top + L.yaxis._offset + L.yaxis.d2p(tr.y[i])];
+        const px = (ax, v) => ax._offset + ax.l2p(ax.d2l(v));  // d2p is wrong for category axes
+        return [r.left + px(L.xaxis, tr.x[i]), r.top + px(L.yaxis, tr.y[i])];
       }
     }
   }
@@ -128,14 +129,31 @@ def test_sweep_page_range_error_and_click_to_open(page: Page, app_url):
     g.press("Enter")
     page.wait_for_function("() => document.querySelector('.js-plotly-plot') && "
                            "document.querySelector('.js-plotly-plot').data[0].y.length === 3", timeout=15_000)
+    settle(page)
+    # a click on a heatmap cell opens that design on the Design page
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    xy = page.evaluate(POINT_JS, ["0.5", "16"])
+    assert xy, "no heatmap cell for split_ratio 0.5, growth_rate 16"
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_url(re.compile(r"/\?.*growth_rate=16"), timeout=30_000)
     wait_ready(page)
-    # one knob: lines with a gap
+    expect(page.locator("h1").first).to_have_text("Design")
+    assert page.locator(".st-key-knob_growth_rate input").input_value() == "16"
+    # back to the sweep (the design is now growth 16): one knob gives lines; a click on a point opens it
+    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(has_text="Sweep").click()
+    page.wait_for_url(re.compile(r"/Sweep\?"), timeout=30_000)
+    wait_ready(page)
     page.locator(".st-key-sw_knob2").click()
     page.get_by_role("option", name="(none)").click()
     page.wait_for_function("() => document.querySelector('.js-plotly-plot') && "
                            "document.querySelector('.js-plotly-plot').data[0].type === 'scatter'", timeout=15_000)
-    wait_ready(page)
+    box = page.locator(".st-key-sw_range_split_ratio input")
+    box.fill("0.05,0.25,0.5,0.75")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot') && "
+                           "document.querySelector('.js-plotly-plot').data[0].x.length === 4", timeout=15_000)
     shot(page, "sweep_lines")
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     xy = page.evaluate(POINT_JS, ["0.25", None])
     assert xy, "no point for split_ratio 0.25"
     page.mouse.click(xy[0], xy[1])

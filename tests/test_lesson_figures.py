@@ -196,6 +196,8 @@ def test_savings_verdicts_say_where_time_does_not_follow_macs():
     assert v[0].startswith("Batch 1: MACs -13.0 % but time +5.0 %") and "launch- and memory-bound" in v[0]
     assert v[1].startswith("Batch 64: MACs -13.0 % and time -13.0 %: time follows MACs")
     assert "only -2.0 %" in v[2] and "15 % of the MAC saving" in v[2]
+    busy = _record({8: 18.5}, {8: 0.8})
+    assert "suspicious" in savings_verdicts(busy)[0] and "Measure again" in savings_verdicts(busy)[0]
     noisy = _record({1: 10.5}, {1: 10.0}, spread=0.2)
     assert "within run-to-run noise" in savings_verdicts(noisy)[0]
     plain = {"design": _rec("p", "none", {1: 3.0}), "twin": _rec("p", "none", {1: 3.0}), "comparison": []}
