@@ -80,7 +80,8 @@ def work_caption(cfg, req: BenchRequest) -> None:
     st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image" + (f", plain twin {si(macs_t, 'MAC')}" if cfg.is_csp else "")
                + f". This measurement does about {si(total, 'MAC')} of arithmetic in all"
                + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
-               + f". It stops by itself after {MAX_SECONDS // 60} minutes.")
+               + f". Each model's measurement stops by itself after {req.max_seconds / 60:.0f} minutes, the whole "
+               f"request (waiting included) after {MAX_SECONDS // 60}.")
 
 
 def state_compare(cfg) -> dict:
