@@ -209,14 +209,14 @@ def benchmark(cfg: CSPConfig, req: BenchRequest = BenchRequest(),
     """Measure ``cfg`` under ``req``. Returns a JSON-safe record; raises BenchmarkError with a message."""
     req.validate()
     with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):
-        return _measure(cfg, req, progress, cancelled)
+        return _measure([cfg], req, progress, cancelled)[0]
 
 
-def _measure(cfg, req, progress, cancelled):
-    macs = count(plan_network(cfg), "macs")
+def _measure(cfgs, req, progress, cancelled, rounds: int = 1) -> list:
+    """Records for ``cfgs`` measured together (interleaved in ``rounds``); errors become messages."""
     progress = progress or (lambda f, msg: None)
     try:
-        return _benchmark(cfg, req, macs, progress, cancelled)
+        return _benchmark(cfgs, req, progress, cancelled, rounds)
     except torch.cuda.OutOfMemoryError:
         torch.cuda.empty_cache()
         raise BenchmarkError(f"out of GPU memory at batch {max(req.batch_sizes)}; "
@@ -233,17 +233,20 @@ def _measure(cfg, req, progress, cancelled):
             torch.cuda.empty_cache()
 
 
-def _benchmark(cfg, req, macs, progress, cancelled):
+def _benchmark(cfgs, req, progress, cancelled, rounds):
+    """Time every config at every batch size. With several configs, the timed runs alternate between
+    them in ``rounds`` so that drift on a busy machine hits all of them alike."""
     device = torch.device(req.device)
-    progress(0.0, "building the model")
-    model = build_model(cfg).to(device)
-    if req.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    fn = model
-    if req.compile:
-        fn = torch.compile(model)
+    progress(0.0, "building the model" + ("s" if len(cfgs) > 1 else ""))
+    entries = []
+    for cfg in cfgs:
+        model = build_model(cfg).to(device)
+        if req.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        entries.append((cfg, model, torch.compile(model) if req.compile else model,
+                        count(plan_network(cfg), "macs")))
     amp_dtype = DTYPES[req.dtype]
-    total_steps = len(req.batch_sizes) * (req.warmup + req.runs)
+    total_steps = len(req.batch_sizes) * len(cfgs) * (req.warmup + req.runs)
     done = [0]
     deadline = time.monotonic() + req.max_seconds
 
@@ -256,43 +259,50 @@ def _benchmark(cfg, req, macs, progress, cancelled):
                                  "smaller batches")
         progress(min(done[0] / max(total_steps, 1), 1.0), f"run {done[0]} of {total_steps}")
 
+    def autocast():
+        return torch.autocast(req.device, dtype=amp_dtype) if amp_dtype else nullcontext()
+
     timer = _Timer(req.device)
-    results = []
+    rounds = max(1, min(rounds, req.runs))
+    per_round = [req.runs // rounds + (1 if r < req.runs % rounds else 0) for r in range(rounds)]
+    results = [[] for _ in entries]
     for bs in req.batch_sizes:
-        x = torch.randn(bs, 3, cfg.input_size, cfg.input_size, device=device)
+        size = cfgs[0].input_size
+        x = torch.randn(bs, 3, size, size, device=device)
         if req.channels_last:
             x = x.to(memory_format=torch.channels_last)
-        autocast = torch.autocast(req.device, dtype=amp_dtype) if amp_dtype else nullcontext()
-
-        def run(inp, fn=fn, autocast=autocast):
-            with autocast:
-                return fn(inp)
-
         with torch.inference_mode():
-            call = run
-            if req.cuda_graphs:
-                call = _cuda_graph(run, x)
-            times = _time_whole(call, x, timer, req.warmup, req.runs, tick)
-            stats = _percentiles(times)
-            stage_ms = None
-            if req.per_stage:
-                stage_ms = _time_stages(model, x, timer, max(3, min(req.runs, 10)),
-                                        torch.autocast(req.device, dtype=amp_dtype) if amp_dtype else nullcontext())
-        sec = stats["median_ms"] / 1000.0
-        results.append({
-            "batch": bs, **stats,
-            "throughput_img_s": bs / sec if sec > 0 else None,
-            "achieved_tflops": (2.0 * macs * bs / sec / 1e12) if sec > 0 else None,
-            "per_stage_ms": stage_ms,
-        })
+            calls = []
+            for _, model, fn, _ in entries:
+                def run(inp, fn=fn):
+                    with autocast():
+                        return fn(inp)
+                calls.append(_cuda_graph(run, x) if req.cuda_graphs else run)
+            for call in calls:
+                _time_whole(call, x, timer, req.warmup, 0, tick)
+            times = [[] for _ in calls]
+            for n in per_round:
+                for k, call in enumerate(calls):
+                    times[k] += _time_whole(call, x, timer, 0, n, tick)
+            for k, (cfg, model, _, macs) in enumerate(entries):
+                stats = _percentiles(times[k])
+                stage_ms = (_time_stages(model, x, timer, max(3, min(req.runs, 10)), autocast())
+                            if req.per_stage else None)
+                sec = stats["median_ms"] / 1000.0
+                results[k].append({
+                    "batch": bs, **stats,
+                    "throughput_img_s": bs / sec if sec > 0 else None,
+                    "achieved_tflops": (2.0 * macs * bs / sec / 1e12) if sec > 0 else None,
+                    "per_stage_ms": stage_ms,
+                })
     progress(1.0, "done")
-    return {
-        "name": cfg.name, "config": cfg.to_dict(), "request": asdict(req), "macs": macs,
-        "environment": environment(req.device),
-        "note": ("measured on the CPU; no GPU here" if req.device == "cpu" and not torch.cuda.is_available()
-                 else f"measured on {req.device}"),
-        "results": results,
-    }
+    note = ("measured on the CPU; no GPU here" if req.device == "cpu" and not torch.cuda.is_available()
+            else f"measured on {req.device}")
+    if len(cfgs) > 1:
+        note += f"; timed runs alternate between the models in {rounds} rounds"
+    return [{"name": cfg.name, "config": cfg.to_dict(), "request": asdict(req), "macs": macs,
+             "environment": environment(req.device), "note": note, "results": results[k]}
+            for k, (cfg, _, _, macs) in enumerate(entries)]
 
 
 def _cuda_graph(run, x):
@@ -316,15 +326,16 @@ def _cuda_graph(run, x):
 
 
 def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress=None, cancelled=None,
-                    on_wait=None) -> dict:
-    """The design and its plain twin, measured back to back in one queue slot."""
+                    on_wait=None, rounds: int = 5) -> dict:
+    """The design and its plain twin in one queue slot, their timed runs alternating in ``rounds``
+    (so a busy machine's drift hits both alike)."""
     req.validate()
     twin = cfg.twin()
-    half = (lambda f, m: progress(f / 2, f"design: {m}")) if progress else None
-    half2 = (lambda f, m: progress(0.5 + f / 2, f"plain twin: {m}")) if progress else None
     with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):  # one slot: same conditions
-        design = _measure(cfg, req, half, cancelled)
-        plain = _measure(twin, req, half2, cancelled) if twin != cfg else design
+        if twin == cfg:
+            design = plain = _measure([cfg], req, progress, cancelled)[0]
+        else:
+            design, plain = _measure([cfg, twin], req, progress, cancelled, rounds=rounds)
     rows = []
     for a, b in zip(design["results"], plain["results"]):
         rows.append({

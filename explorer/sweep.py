@@ -97,7 +97,11 @@ def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=Non
         raise ConfigError("--vary", f"{len(valid)} designs to measure; allowed at most {MAX_LATENCY_DESIGNS}")
     keys = [k for k, _ in axes]
     out = []
+    from .latency import Cancelled
+
     for i, (_, row) in enumerate(valid.iterrows()):
+        if cancelled and cancelled():
+            raise Cancelled("cancelled")
         changes = {k: parse_value(k, str(row[k])) for k in keys}
         cfg = with_changes(base, changes)
         cb = (lambda f, m, i=i: progress((i + f) / len(valid), m)) if progress else None

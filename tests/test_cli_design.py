@@ -201,9 +201,13 @@ def test_cpu_benchmark_record():
 
 
 def test_twin_latency_comparison():
-    rec = compare_latency(TINY, BenchRequest(warmup=1, runs=3))
+    seen = []
+    rec = compare_latency(TINY, BenchRequest(warmup=1, runs=4), progress=lambda f, m: seen.append(f), rounds=2)
     assert rec["twin"]["config"]["fusion"] == "none"
     assert len(rec["comparison"]) == 1
+    assert "alternate between the models in 2 rounds" in rec["design"]["note"]
+    assert rec["design"]["results"][0]["runs"] == rec["twin"]["results"][0]["runs"] == 4
+    assert seen == sorted(seen) and seen[-1] == 1.0
 
 
 def test_cuda_request_without_gpu_is_a_message():
