@@ -5,11 +5,50 @@ stable across reruns.  Every cache has ``max_entries``.  Nothing here draws anyt
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import threading
+from contextlib import contextmanager
 
 import streamlit as st
 
 from cspnet import CSPConfig
+
+
+# Building a real model (live trace, ONNX export) allocates its weights and runs it: up to
+# MAX_PARAMS x 4 bytes plus MAX_ACTIVATION_BYTES for the largest design allowed, 0.4-0.8 GiB for
+# the presets.  Without a limit, a class toggling the live trace at once built 30 models together
+# (server RSS 5.1 GiB, measured by benchmarks/load_test.py --trace-prob).  One build at a time in
+# the process bounds that memory for any number of users; the others wait their turn (cached
+# results are returned without waiting).
+BUILD_SLOT = threading.BoundedSemaphore(1)
+
+
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+@contextmanager
+def build_slot():
+    """One real-model build at a time; afterwards the freed memory goes back to the OS.
+
+    Each session's script runs in its own thread, and glibc keeps what a thread freed in that
+    thread's arena: without the trim, builds in different sessions left up to a build's peak
+    (0.4-0.8 GiB) resident per arena (2.2 GiB after the load test's sessions had closed).
+    """
+    with BUILD_SLOT:
+        try:
+            yield
+        finally:
+            if _TRIM is not None:
+                _TRIM(0)
 
 
 def config_from_key(key: str) -> CSPConfig:
@@ -36,7 +75,8 @@ def live_trace(cfg_key: str) -> dict:
     """explorer.trace.live_trace: builds the real model; seconds."""
     from .trace import live_trace as _live_trace
 
-    return _live_trace(config_from_key(cfg_key))
+    with build_slot():
+        return _live_trace(config_from_key(cfg_key))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -59,7 +99,8 @@ def onnx(cfg_key: str) -> bytes:
     """explorer.export.onnx_bytes: builds and exports the model (bytes are immutable: no copies)."""
     from .export import onnx_bytes
 
-    return onnx_bytes(config_from_key(cfg_key))
+    with build_slot():
+        return onnx_bytes(config_from_key(cfg_key))
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
