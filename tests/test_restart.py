@@ -1,0 +1,109 @@
+"""The server restarts cleanly, and a shared link still opens the same design after a restart.
+
+Starts `streamlit run app.py` on 127.0.0.1, opens a shared link to a non-default design (a preset
+with changed fields), stops the server (SIGTERM), starts it again on the same port and opens the
+same link: the same design, the same numbers.  The tab that was open during the restart
+reconnects by itself and shows the same design too.  Run with `pytest -m e2e`.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from test_e2e import (  # noqa: F401  (fixtures are used by name)
+    _free_port, browser_context_args, browser_type_launch_args, wait_ready,
+)
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = "?preset=cspdarknet53&split_ratio=0.25&input_size=320&transition_ratio=0.75"
+METRICS_JS = ("() => Array.from(document.querySelectorAll(\"[data-testid='stMetricValue']\"))"
+              ".map(e => e.innerText.trim())")
+
+
+def start(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                if r.read().strip() == b"ok":
+                    return proc
+        except OSError:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("streamlit did not become healthy in 60 s")
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> tuple[int, str]:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate(timeout=5)
+        raise AssertionError(f"streamlit did not stop within 15 s of SIGTERM:\n{out}") from None
+    return proc.returncode, out
+
+
+def shown(page: Page) -> dict:
+    """What the Design page shows of its design: the metrics, the heading, the knobs, the URL."""
+    page.wait_for_function(f"() => ({METRICS_JS})().length === 5", timeout=60_000)
+    wait_ready(page)
+    return {"metrics": page.evaluate(METRICS_JS),
+            "heading": page.get_by_test_id("stMain").locator("h3").first.inner_text(),
+            "split_ratio": page.locator(".st-key-knob_split_ratio input").input_value(),
+            "input_size": page.locator(".st-key-knob_input_size input").input_value(),
+            "query": page.evaluate("() => location.search")}
+
+
+@pytest.fixture
+def port():
+    return _free_port()
+
+
+def test_shared_link_opens_the_same_design_after_a_restart(page: Page, port):
+    url = f"http://127.0.0.1:{port}/{SHARED}"
+    proc = start(port)
+    try:
+        page.goto(url)
+        before = shown(page)
+    finally:
+        rc, out = stop(proc)
+    assert before["metrics"] and before["split_ratio"] == "0.250" and before["input_size"] == "320"
+    assert "cspdarknet53" in before["heading"] and "input 320" in before["heading"]
+    assert rc in (0, -15), f"streamlit ended with {rc}:\n{out}"
+    assert "Traceback" not in out, out
+
+    proc = start(port)  # the same port: the shared link is the same
+    try:
+        # the tab left open reconnects to the new server and shows the same design
+        expect(page.get_by_test_id("stMetricValue").first).to_be_visible(timeout=60_000)
+        page.wait_for_function(f"(want) => JSON.stringify(({METRICS_JS})()) === JSON.stringify(want)",
+                               arg=before["metrics"], timeout=60_000)
+        other = page.context.new_page()
+        other.goto(url)
+        after = shown(other)
+        assert after == before
+        assert other.get_by_test_id("stException").count() == 0
+        assert other.get_by_test_id("stAlertContentError").count() == 0
+        other.close()
+    finally:
+        rc, out = stop(proc)
+    assert rc in (0, -15), f"streamlit ended with {rc}:\n{out}"
+    assert "Traceback" not in out, out
