@@ -200,18 +200,28 @@ def _machine_busy() -> tuple[int, int]:
 
 @dataclass
 class Sampler:
-    """Samples every second: RSS of the server tree (the streamlit process and its children) and of
-    this script's tree (playwright's driver, chromium), CPU seconds of both, memory in use."""
+    """Samples every second: RSS of the server tree (the streamlit process and its children, e.g.
+    Graphviz's dot) and of this script's tree (playwright's driver, chromium), CPU seconds of both,
+    memory in use."""
 
     server_pid: int | None
-    samples: list = field(default_factory=list)  # (t, server_rss, client_rss, machine_used)
+    samples: list = field(default_factory=list)  # (t, server_rss, client_rss, machine_used, server_procs)
     cpu: dict = field(default_factory=lambda: {"server": 0.0, "client": 0.0})
     busy: list = field(default_factory=list)     # [(busy, total) first, last] of /proc/stat
     _last: dict = field(default_factory=dict)    # pid -> cpu ticks at the last sample
 
+    def _exe(self, pid: int) -> str | None:
+        try:
+            return os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return None
+
     def sample(self) -> tuple:
         table = _proc_table()
         server = _tree(table, self.server_pid) if self.server_pid else set()
+        # a child caught between (v)fork and exec still maps the server's memory: not counted twice
+        exe = self._exe(self.server_pid) if self.server_pid else None
+        server = {p for p in server if p == self.server_pid or self._exe(p) != exe}
         client = _tree(table, os.getpid()) - server
         hz = os.sysconf("SC_CLK_TCK")
         first = not self._last
@@ -222,7 +232,7 @@ class Sampler:
                     self.cpu[group] += max(0, ticks - self._last.get(p, 0)) / hz
         self._last = {p: table[p][2] for p in server | client}
         row = (time.monotonic(), sum(table[p][1] for p in server), sum(table[p][1] for p in client),
-               _machine_used())
+               _machine_used(), len(server))
         self.samples.append(row)
         b = _machine_busy()
         self.busy = [self.busy[0] if self.busy else b, b]
@@ -915,6 +925,7 @@ async def run_load(args) -> dict:
         "machine_busy_pct": round(100 * (b1 - b0) / max(t1_ - t0_, 1), 1),
         "server_alive_at_end": alive,
         "rss_samples": len(sampler.samples),
+        "server_rss_timeline_mib": [[round(x[0] - s0[0], 1), round(x[1] / 2**20, 1), x[4]] for x in sampler.samples],
     }
 
 
