@@ -10,6 +10,7 @@ Run with `pytest -m e2e`.
 from __future__ import annotations
 
 import asyncio
+import threading
 import sys
 import time
 import urllib.request
@@ -86,6 +87,25 @@ async def scenario(base: str) -> dict:
     return {"shown": shown, "slowest": slowest, "closes": closes, "other_open": other_open, "stats": stats}
 
 
+def run_in_own_loop(make_coro):
+    """asyncio.run in a fresh thread: a Playwright sync fixture from an earlier test may own a running
+    loop on this thread, and asyncio.run refuses to nest."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(make_coro())
+        except BaseException as e:  # re-raised on the test's thread
+            result["error"] = e
+
+    t = threading.Thread(target=target, name="hostile-ws")
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def test_hostile_widget_values_and_frames(tmp_path):
     port = lt.free_port()
     base = f"http://127.0.0.1:{port}"
@@ -93,7 +113,7 @@ def test_hostile_widget_values_and_frames(tmp_path):
     proc = lt.start_server(port, log)
     try:
         lt.wait_healthy(base, proc)
-        r = asyncio.run(asyncio.wait_for(scenario(base), 240))
+        r = run_in_own_loop(lambda: asyncio.wait_for(scenario(base), 240))
         assert healthy(base)
         assert proc.poll() is None
     finally:
