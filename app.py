@@ -304,11 +304,12 @@ def downloads(cfg, rows: list) -> None:
 
     c1, c2 = st.columns(2)
     with guard("Config export", c1):
-        c1.download_button("Config JSON", config_json_bytes(cfg), file_name=f"{cfg.name}.json",
+        # callables: built on click, so no copy waits in Streamlit's media store for every session
+        c1.download_button("Config JSON", lambda: config_json_bytes(cfg), file_name=f"{cfg.name}.json",
                            mime="application/json", key="dl_config", on_click="ignore",
                            icon=":material/download:", width="stretch")
     with guard("Table export", c2):
-        c2.download_button("Stage table CSV", csv_bytes(rows), file_name=f"{cfg.name}_stages.csv",
+        c2.download_button("Stage table CSV", lambda: csv_bytes(rows), file_name=f"{cfg.name}_stages.csv",
                            mime="text/csv", key="dl_csv", on_click="ignore", icon=":material/download:",
                            width="stretch")
 

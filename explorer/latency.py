@@ -22,6 +22,7 @@ import torch
 
 from cspnet import CSPConfig, build_model, plan_network
 
+from .budget import BENCH_BUDGET, estimate, gib, largest_batch
 from .counting import count
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -208,8 +209,25 @@ def benchmark(cfg: CSPConfig, req: BenchRequest = BenchRequest(),
               on_wait: Callable[[int], None] | None = None) -> dict:
     """Measure ``cfg`` under ``req``. Returns a JSON-safe record; raises BenchmarkError with a message."""
     req.validate()
+    check_memory([cfg], req)
     with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):
         return _measure([cfg], req, progress, cancelled)[0]
+
+
+def check_memory(cfgs: list, req: BenchRequest, budget: int | None = None) -> None:
+    """Refuse, before anything is built, a CPU benchmark whose memory estimate (explorer.budget:
+    every model's weights plus the largest batch's working set) exceeds the budget.  On a GPU an
+    out-of-memory error is caught instead and becomes a message."""
+    if req.device != "cpu":
+        return
+    budget = BENCH_BUDGET if budget is None else budget
+    est = estimate(list(cfgs), max(req.batch_sizes), req.dtype)
+    if est.total > budget:
+        fits = largest_batch(list(cfgs), budget, req.dtype)
+        hint = (f"batches up to {fits} fit" if fits >= 1 else "even batch 1 does not fit: lower input_size or the widths")
+        raise BenchmarkError(f"batch: {max(req.batch_sizes)} needs about {gib(est.total)} of memory "
+                             f"({len(cfgs)} model(s), weights {gib(est.weights)}); this server's CPU benchmarks "
+                             f"are limited to {gib(budget)} (CSPNET_BENCH_BUDGET_GIB sets it); {hint}")
 
 
 def _measure(cfgs, req, progress, cancelled, rounds: int = 1) -> list:
@@ -331,6 +349,7 @@ def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress
     (so a busy machine's drift hits both alike)."""
     req.validate()
     twin = cfg.twin()
+    check_memory([cfg] if twin == cfg else [cfg, twin], req)
     with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):  # one slot: same conditions
         if twin == cfg:
             design = plain = _measure([cfg], req, progress, cancelled)[0]

@@ -15,6 +15,8 @@ import streamlit as st
 
 from cspnet import CSPConfig
 
+from .budget import check_build
+
 
 # Building a real model (live trace, ONNX export) allocates its weights and runs it: up to
 # MAX_PARAMS x 4 bytes plus MAX_ACTIVATION_BYTES for the largest design allowed, 0.4-0.8 GiB for
@@ -75,8 +77,10 @@ def live_trace(cfg_key: str) -> dict:
     """explorer.trace.live_trace: builds the real model; seconds."""
     from .trace import live_trace as _live_trace
 
+    cfg = config_from_key(cfg_key)
+    check_build(cfg)  # before anything is allocated
     with build_slot():
-        return _live_trace(config_from_key(cfg_key))
+        return _live_trace(cfg)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -94,13 +98,17 @@ def render(dot_text: str, fmt: str) -> bytes:
     return render_dot(dot_text, fmt)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def onnx(cfg_key: str) -> bytes:
-    """explorer.export.onnx_bytes: builds and exports the model (bytes are immutable: no copies)."""
+    """explorer.export.onnx_bytes: builds and exports the model (bytes are immutable: no copies).
+
+    One entry: the file is as large as the weights (up to the build budget)."""
     from .export import onnx_bytes
 
+    cfg = config_from_key(cfg_key)
+    check_build(cfg)  # before anything is allocated
     with build_slot():
-        return onnx_bytes(config_from_key(cfg_key))
+        return onnx_bytes(cfg)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

@@ -61,7 +61,7 @@ def exports(cfg, dot: str, expand: tuple) -> None:
     stem = f"{cfg.name}" + ("_expanded" if expand else "")
     c1, c2, c3 = st.columns(3)
     c4 = st.container()
-    c1.download_button("DOT", dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
+    c1.download_button("DOT", lambda: dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
                        key="dl_dot", on_click="ignore", icon=":material/download:", width="stretch")
     if dot_available():
         c2.download_button("SVG", lambda: render_dot(dot, "svg"), file_name=f"{stem}.svg", mime=MIME["svg"],
@@ -75,7 +75,12 @@ def exports(cfg, dot: str, expand: tuple) -> None:
 
 
 def onnx_export(cfg) -> None:
-    """ONNX is built only on request (it builds and exports the real model: seconds)."""
+    """ONNX is built only on request (it builds and exports the real model: seconds).
+
+    Designs whose build would exceed the server's build budget are refused before anything is
+    allocated (explorer.st_cache).  The download is a callable: the bytes come from the bounded cache when clicked, so
+    no session keeps its own copy in Streamlit's media store.
+    """
     key = cfg.key()
     ss = st.session_state
     if ss.get("onnx_ready") != key:
@@ -83,15 +88,13 @@ def onnx_export(cfg) -> None:
                      help="Builds the model (random weights) and exports it for Netron. Takes seconds."):
             with guard("ONNX export"):
                 with st.status("Building the model and exporting ONNX…", expanded=False) as status:
-                    data = st_cache.onnx(key)
-                    status.update(label=f"ONNX ready ({len(data) / 2**20:.0f} MiB)", state="complete")
-                ss["onnx_ready"] = key
+                    size = len(st_cache.onnx(key))
+                    status.update(label=f"ONNX ready ({size / 2**20:.0f} MiB)", state="complete")
+                ss["onnx_ready"], ss["onnx_size"] = key, size
     if ss.get("onnx_ready") == key:
-        with guard("ONNX export"):
-            data = st_cache.onnx(key)
-            st.download_button(f"ONNX ({len(data) / 2**20:.0f} MiB)", data, file_name=f"{cfg.name}.onnx",
-                               mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
-                               icon=":material/download:", width="stretch")
+        st.download_button(f"ONNX ({ss.get('onnx_size', 0) / 2**20:.0f} MiB)", lambda: st_cache.onnx(key),
+                           file_name=f"{cfg.name}.onnx", mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
+                           icon=":material/download:", width="stretch")
 
 
 def wide_diagram(dot: str) -> None:

@@ -19,7 +19,7 @@ from app_ui import state
 from app_ui.fmt import si
 from app_ui.messages import guard
 from explorer.figures import latency_curve, record_caption, savings_figure, savings_verdicts, stage_bars
-from explorer.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, compare_latency
+from explorer.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, check_memory, compare_latency
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 DTYPES = {"fp32": "fp32", "bf16": "bf16 (autocast)"}
@@ -82,6 +82,15 @@ def work_caption(cfg, req: BenchRequest) -> None:
                + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
                + f". Each model's measurement stops by itself after {req.max_seconds / 60:.0f} minutes, the whole "
                f"request (waiting included) after {MAX_SECONDS // 60}.")
+
+
+def memory_problem(cfg, req: BenchRequest) -> str | None:
+    """Said before Measure is pressed: the request's memory estimate is over this server's budget."""
+    try:
+        check_memory([cfg] if cfg.twin() == cfg else [cfg, cfg.twin()], req)
+    except BenchmarkError as exc:
+        return f"{exc}. Measure would refuse it."
+    return None
 
 
 def state_compare(cfg) -> dict:
@@ -206,6 +215,9 @@ def main() -> None:
         req = controls(cfg)
         if req is not None:
             work_caption(cfg, req)
+            too_big = memory_problem(cfg, req)
+            if too_big:
+                st.warning(too_big, icon=":material/memory:")
             if not cfg.is_csp:
                 st.caption("The current design is plain (fusion 'none'): it is its own twin, so only one model "
                            "is measured.")

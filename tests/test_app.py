@@ -221,3 +221,21 @@ def test_tradeoff_places_design_without_accuracy_and_filters():
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = {t.get("name") for t in fig["data"] if t.get("mode") == "markers" and t.get("x") != [None]}
     assert names == {"DenseNet"}
+
+
+def test_builds_over_the_servers_budget_are_refused_with_the_bound(monkeypatch):
+    import explorer.budget as budget
+    import explorer.trace as trace
+
+    monkeypatch.setattr(budget, "BUILD_BUDGET", 512 * 2**20)  # below the fixed allowance: nothing fits
+    monkeypatch.setattr(trace, "build_model", lambda *a, **k: pytest.fail("a model was built"))
+    at = app({"preset": "cspdensenet_walkthrough", "input_size": "64"})
+    at.toggle(key="verify_trace").set_value(True).run()
+    assert not at.exception
+    assert any("Live trace: design: the real model needs" in e.value and "up to 0.5 GiB" in e.value for e in at.error), [e.value for e in at.error]
+    assert metric(at, "Params")  # the analytic numbers stay
+    at.switch_page("pages/1_Diagram.py").run()
+    at.button(key="onnx_prepare").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("ONNX export: design:") and "up to 0.5 GiB" in e.value for e in at.error), [e.value for e in at.error]
+    assert "dl_onnx" not in {b.key for b in at.get("download_button")}

@@ -211,6 +211,22 @@ def test_diagram_downloads_svg_and_dot(page: Page, app_url):
     screenshot(page, "diagram_cspdensenet201_expanded")
 
 
+def test_onnx_is_prepared_on_request_and_downloads_a_valid_model(page: Page, app_url):
+    import onnx
+
+    open_page(page, f"{app_url}/Diagram?preset=cspdensenet_walkthrough&input_size=64")
+    page.get_by_role("button", name="Prepare ONNX").click()
+    btn = page.get_by_test_id("stDownloadButton").filter(has_text="ONNX (").locator("button")
+    expect(btn).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=60_000) as dl:  # the bytes come from the bounded cache on click
+        btn.click()
+    assert dl.value.suggested_filename == "cspdensenet_walkthrough.onnx"
+    model = onnx.load(dl.value.path())
+    onnx.checker.check_model(model)
+    assert [i.name for i in model.graph.input] == ["input"]
+    assert page.get_by_test_id("stException").count() == 0
+
+
 def test_live_trace_and_left_to_right_diagram(page: Page, app_url):
     open_page(page, f"{app_url}/?preset=cspdensenet_walkthrough&input_size=64")
     page.locator(".st-key-verify_trace label").first.click()

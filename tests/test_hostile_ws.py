@@ -10,8 +10,9 @@ Run with `pytest -m e2e`.
 from __future__ import annotations
 
 import asyncio
-import threading
+import os
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -106,7 +107,22 @@ def run_in_own_loop(make_coro):
     return result["value"]
 
 
+SKIP_DIRS = {".git", "__pycache__", ".pytest_cache", ".hypothesis"}
+
+
+def project_files() -> dict:
+    """Every file under the project (what a server that writes files would change) with its mtime."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        for f in filenames:
+            path = os.path.join(dirpath, f)
+            out[path] = os.stat(path).st_mtime_ns
+    return out
+
+
 def test_hostile_widget_values_and_frames(tmp_path):
+    before = project_files()
     port = lt.free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -124,6 +140,8 @@ def test_hostile_widget_values_and_frames(tmp_path):
         assert metrics, (key, str(value)[:40], errors)  # the last valid design's numbers stay
         assert not any(e.startswith("exception") for e in errors), (key, str(value)[:40], errors)
     assert r["slowest"] < 10, r["slowest"]
+    after = project_files()  # nothing written into the project (the server's log is under tmp_path)
+    assert after == before, sorted(set(after.items()) ^ set(before.items()))[:10]
     # junk: protocol error; a text frame: closed (Streamlit raises after closing: 1006); too big
     assert r["closes"][0] == 1002 and r["closes"][1] in (1000, 1003, 1006) and r["closes"][2] == 1009, r["closes"]
     assert r["other_open"] < 10

@@ -206,3 +206,23 @@ def test_latency_plain_design_cancel_and_interrupt_messages():
     at.session_state["lat_running"] = True
     at.run()
     assert any("interrupted" in i.value for i in at.info)
+
+
+def test_latency_says_before_measuring_when_a_batch_is_over_the_memory_budget(monkeypatch):
+    import explorer.latency as latency
+    from explorer.budget import estimate
+
+    cfg = CSPConfig(family="densenet", name="wide", repeats=(2, 2), growth_rate=32, stem_channels=64,
+                    input_size=224, num_classes=10)
+    bound = estimate(cfg, 8).total + 2**20  # the default batches (1, 8) fit, 256 does not
+    monkeypatch.setattr(latency, "BENCH_BUDGET", bound)
+    at = open_app(cfg)
+    at.switch_page(LATENCY).run()
+    assert not at.warning or not any("Measure would refuse" in w.value for w in at.warning)
+    at.multiselect(key="lat_batches").set_value([1, 256]).run()
+    msgs = [w.value for w in at.warning if "Measure would refuse" in w.value]
+    assert msgs and msgs[0].startswith("batch: 256 needs about") and f"limited to {bound / 2**30:.1f} GiB" in msgs[0], msgs
+    monkeypatch.setattr(latency, "build_model", lambda *a, **k: pytest.fail("a model was built"))
+    at.button(key="lat_start").click().run()
+    assert not at.exception
+    assert any(e.value.startswith("batch: 256") for e in at.error), [e.value for e in at.error]
