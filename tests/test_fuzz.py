@@ -9,7 +9,7 @@ def test_url_and_json_decoders_only_raise_config_error(capsys, monkeypatch):
     spec = importlib.util.spec_from_file_location("fuzz_decoders", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    monkeypatch.setattr("sys.argv", ["fuzz_decoders.py", "--n", "1500", "--seed", "7"])
+    monkeypatch.setattr("sys.argv", ["fuzz_decoders.py", "--n", "4000", "--seed", "7"])
     rc = mod.main()
     out = capsys.readouterr().out
     assert "other exceptions: 0" in out, out

@@ -324,3 +324,12 @@ def test_random_designs_plan_matches_model(family, fusion, n, data):
         return
     event("built")
     assert_plan_matches_model(cfg)
+
+
+@pytest.mark.parametrize("name", ["cspresnet50", "cspresnext50", "cspdarknet53"])
+@pytest.mark.parametrize("ratio", [1e-300, 1e-3])
+def test_an_expand_ratio_that_rounds_to_no_channels_names_the_field(name, ratio):
+    # found by benchmarks/fuzz_decoders.py: C rounded to 0 skipped the split check (ZeroDivisionError)
+    with pytest.raises(ConfigError) as e:
+        get_preset(name).replace(expand_ratio=ratio)
+    assert e.value.field == "expand_ratio" and "allowed expand_ratio >=" in str(e.value)

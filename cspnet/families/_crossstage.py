@@ -107,7 +107,7 @@ def check_layouts(cfg, layouts, mid_field: str) -> None:
     """Checks common to the three families; ``mid_field`` names the field that sets block widths."""
     for i, lay in enumerate(layouts):
         where = f"stage {i}"
-        if lay.expand_ch:
+        if lay.fusion != "none":  # a CSP stage (expand_ch can round to 0 for a tiny expand_ratio)
             width = cfg.widths[i]
             if lay.expand_ch < 2:
                 raise ConfigError("expand_ratio", f"{where}: width {width} x expand_ratio {cfg.expand_ratio[i]:g} "
@@ -123,7 +123,7 @@ def check_layouts(cfg, layouts, mid_field: str) -> None:
                                   f"{1 / lay.part2:.3g} here")
         if lay.mid < 1:
             raise ConfigError(mid_field, f"{where}: {getattr(cfg, mid_field)[i]:g} gives a bottleneck width of "
-                              f"{lay.mid} for {lay.block_ch} channels; allowed > {0.5 / lay.block_ch:.3g} here")
+                              f"{lay.mid} for {lay.block_ch} channels; allowed > {0.5 / max(lay.block_ch, 1):.3g} here")
         if lay.down_ch and lay.down_groups > 1:
             for what, n in (("input", lay.in_ch), ("output", lay.down_ch)):
                 if n % lay.down_groups:
