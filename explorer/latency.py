@@ -225,9 +225,10 @@ def check_memory(cfgs: list, req: BenchRequest, budget: int | None = None) -> No
     if est.total > budget:
         fits = largest_batch(list(cfgs), budget, req.dtype)
         hint = (f"batches up to {fits} fit" if fits >= 1 else "even batch 1 does not fit: lower input_size or the widths")
-        raise BenchmarkError(f"batch: {max(req.batch_sizes)} needs about {gib(est.total)} of memory "
-                             f"({len(cfgs)} model(s), weights {gib(est.weights)}); this server's CPU benchmarks "
-                             f"are limited to {gib(budget)} (CSPNET_BENCH_BUDGET_GIB sets it); {hint}")
+        models = "the design and its twin" if len(cfgs) == 2 else "one model"
+        raise BenchmarkError(f"batch: {max(req.batch_sizes)} needs about {gib(est.total)} of memory ({models}, "
+                             f"weights {gib(est.weights)}); CPU benchmarks here are limited to "
+                             f"{gib(budget)} (CSPNET_BENCH_BUDGET_GIB sets it); {hint}")
 
 
 def _measure(cfgs, req, progress, cancelled, rounds: int = 1) -> list:
