@@ -59,9 +59,8 @@ class User:
             fm = ForwardMsg()
             fm.ParseFromString(await self.ws.recv())
             kind = fm.WhichOneof("type")
-            if kind in ("new_session", "navigation"):
-                pages = fm.new_session.app_pages if kind == "new_session" else fm.navigation.app_pages
-                self.pages.update({p.page_name: p.page_script_hash for p in pages})
+            if lt.note_pages(self.pages, fm):
+                pass
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                 el = fm.delta.new_element
                 sub = getattr(el, el.WhichOneof("type"))

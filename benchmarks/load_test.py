@@ -248,6 +248,16 @@ class Sampler:
 
 
 # ----------------------------------------------------------------------------- server
+def note_pages(pages: dict, fm) -> bool:
+    """Record the app's page hashes (page name -> script hash) from a new_session or navigation message."""
+    kind = fm.WhichOneof("type")
+    if kind not in ("new_session", "navigation"):
+        return False
+    app_pages = fm.new_session.app_pages if kind == "new_session" else fm.navigation.app_pages
+    pages.update({p.page_name: p.page_script_hash for p in app_pages})
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -626,9 +636,8 @@ class WsSession(BaseSession):
                 fm = ForwardMsg()
                 fm.ParseFromString(await self.ws.recv())
                 kind = fm.WhichOneof("type")
-                if kind in ("new_session", "navigation"):
-                    pages = fm.new_session.app_pages if kind == "new_session" else fm.navigation.app_pages
-                    self.pages.update({p.page_name: p.page_script_hash for p in pages})
+                if note_pages(self.pages, fm):
+                    pass
                 elif kind == "page_info_changed":
                     self.qs = fm.page_info_changed.query_string
                 elif kind == "delta" and fm.delta.WhichOneof("type") == "add_block":
