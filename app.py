@@ -18,6 +18,7 @@ from cspnet import ConfigError, all_presets, get_preset
 from cspnet.config import ACTIVATIONS, FUSION_LABELS, FUSIONS, STEM_POOLS
 from cspnet.families import FAMILIES, get_family
 from explorer import st_cache
+from explorer.budget import check_build
 from explorer.counting import CONVENTIONS
 from explorer.design import with_changes
 
@@ -334,6 +335,7 @@ def live_trace_section(cfg, design: dict) -> None:
     if not on:
         return
     with guard("Live trace"):
+        check_build(cfg)  # a refusal is a plain message, not a failed status box
         with st.status("Building the model, tracing it and counting with fvcore…", expanded=False) as status:
             tr = st_cache.live_trace(cfg.key())
             agr = trace_agreement(design, tr)

@@ -12,6 +12,7 @@ from app_ui.fmt import si
 from app_ui.messages import guard
 from cspnet import plan_network
 from explorer import st_cache
+from explorer.budget import check_build
 from explorer.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
 from explorer.export import MIME, dot_available, render_dot
 
@@ -78,8 +79,8 @@ def onnx_export(cfg) -> None:
     """ONNX is built only on request (it builds and exports the real model: seconds).
 
     Designs whose build would exceed the server's build budget are refused before anything is
-    allocated (explorer.st_cache).  The download is a callable: the bytes come from the bounded cache when clicked, so
-    no session keeps its own copy in Streamlit's media store.
+    allocated (explorer.st_cache).  The download is a callable: the bytes come from the bounded
+    cache when clicked, so no session keeps its own copy in Streamlit's media store.
     """
     key = cfg.key()
     ss = st.session_state
@@ -87,10 +88,12 @@ def onnx_export(cfg) -> None:
         if st.button("Prepare ONNX", key="onnx_prepare", icon=":material/memory:", width="stretch",
                      help="Builds the model (random weights) and exports it for Netron. Takes seconds."):
             with guard("ONNX export"):
+                check_build(cfg)  # a refusal is a plain message, not a failed status box
                 with st.status("Building the model and exporting ONNX…", expanded=False) as status:
                     size = len(st_cache.onnx(key))
                     status.update(label=f"ONNX ready ({size / 2**20:.0f} MiB)", state="complete")
                 ss["onnx_ready"], ss["onnx_size"] = key, size
+                st.rerun()  # now only the download button (a rerun passes through guard; an error stays shown)
     if ss.get("onnx_ready") == key:
         st.download_button(f"ONNX ({ss.get('onnx_size', 0) / 2**20:.0f} MiB)", lambda: st_cache.onnx(key),
                            file_name=f"{cfg.name}.onnx", mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
