@@ -1,7 +1,49 @@
-"""Checks shared by the two dense families (DenseNet and PeleeNet)."""
+"""Channel arithmetic and checks shared by the two dense families (DenseNet and PeleeNet)."""
 from __future__ import annotations
 
+import math
+
 from ..errors import ConfigError
+from ..plan import PlanBuilder
+
+
+def split(c: int, ratio: float) -> tuple[int, int]:
+    """(part1, part2) for ``c`` channels: part2 = floor(c x ratio) goes through the block."""
+    part2 = c if ratio >= 1.0 else math.floor(c * ratio)
+    return c - part2, part2
+
+
+def merge_channels(cfg, ch: dict) -> dict:
+    """Complete a stage's channels after its dense block (``ch["block"]``, and ``part1`` when split):
+    the partial transition, the concat, the transition and the output, by ``cfg.fusion``."""
+    keep_last = not ch["last"] or cfg.last_transition
+    if cfg.fusion == "none":
+        ch["transition"] = math.floor(ch["block"] * cfg.compression) if keep_last else None
+        ch["output"] = ch["transition"] if ch["transition"] is not None else ch["block"]
+        return ch
+    if cfg.fusion == "fusion_last":
+        ch["transition"] = math.floor(ch["block"] * cfg.transition_ratio)
+        ch["concat"] = ch["part1"] + ch["transition"]
+        ch["output"] = ch["concat"]
+        return ch
+    if cfg.fusion == "csp":
+        ch["partial_transition"] = math.floor(ch["block"] * cfg.transition_ratio)
+        ch["concat"] = ch["part1"] + ch["partial_transition"]
+    else:  # fusion_first
+        ch["concat"] = ch["part1"] + ch["block"]
+    ch["transition"] = math.floor(ch["concat"] * cfg.compression) if keep_last else None
+    ch["output"] = ch["transition"] if ch["transition"] is not None else ch["concat"]
+    return ch
+
+
+def all_stage_channels(cfg, stage_channels) -> list:
+    """``stage_channels(cfg, i, c)`` for every stage, each fed the previous stage's output."""
+    out, c = [], cfg.stem_channels
+    for i in range(cfg.num_stages):
+        ch = stage_channels(cfg, i, c)
+        out.append(ch)
+        c = ch["output"]
+    return out
 
 
 def check_transition_widths(cfg, name: str, ch: dict) -> None:
@@ -25,3 +67,41 @@ def check_transition_widths(cfg, name: str, ch: dict) -> None:
         raise ConfigError("compression", f"{cfg.compression!r} leaves {name} transition with "
                           f"floor({src} x {cfg.compression}) = 0 channels; allowed range for this stage: "
                           f"at least {1 / src:.4g}")
+
+
+def plan_dense_stage(cfg, i: int, ch: dict, s, block, transition):
+    """The plan of one dense-family stage with its tap points, wired by ``cfg.fusion``.
+
+    ``block(b, shape)`` records the stage's dense block; ``transition(b, name, shape, out_ch, pool)``
+    records a (partial) transition.  Returns (StagePlan, output shape).
+    """
+    b = PlanBuilder(f"stages.{i}", "stage", fusion=cfg.fusion)
+    b.stage.repeats = cfg.repeats[i]
+    b.tap("input", s)
+    pool = ch["pool"]
+    if cfg.fusion == "none":
+        s = b.tap("block", block(b, s))
+        if ch["transition"] is not None:
+            s = b.tap("transition", transition(b, "transition", s, ch["transition"], pool))
+        b.tap("output", s)
+        return b.stage, s
+    _, h, w = s
+    p1, p2 = (ch["part1"], h, w), (ch["part2"], h, w)
+    if cfg.split_ratio < 1.0:  # split_ratio 1.0: part 1 is deliberately empty, so it is no tap
+        b.tap("part1", p1)
+    b.tap("part2", p2)
+    y = b.tap("block", block(b, p2))
+    if cfg.fusion == "fusion_last":
+        y = b.tap("transition", transition(b, "transition", y, ch["transition"], pool))
+        if pool and ch["part1"] > 0:
+            p1 = b.avgpool("part1_pool", p1, 2, 2)
+        s = b.tap("concat", b.cat("concat", [p1, y]))
+        b.tap("output", s)
+        return b.stage, s
+    if cfg.fusion == "csp":
+        y = b.tap("partial_transition", transition(b, "partial_transition", y, ch["partial_transition"], False))
+    s = b.tap("concat", b.cat("concat", [p1, y]))
+    if ch["transition"] is not None:
+        s = b.tap("transition", transition(b, "transition", s, ch["transition"], pool))
+    b.tap("output", s)
+    return b.stage, s

@@ -26,7 +26,6 @@ every other zero-width branch is a ``ConfigError``.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -34,7 +33,7 @@ from torch import nn
 from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder
-from ._dense import check_transition_widths
+from ._dense import all_stage_channels, check_transition_widths, merge_channels, plan_dense_stage, split
 from . import Family, Preset
 
 # The widest 1x1 bottleneck (bn_size x growth_rate) a dense layer may have.
@@ -42,48 +41,21 @@ MAX_BOTTLENECK = 4096
 
 
 # --------------------------------------------------------------------------- channel arithmetic
-def _split(c: int, ratio: float) -> tuple[int, int]:
-    """(part1, part2) for ``c`` channels: part2 = floor(c x ratio) goes through the block."""
-    part2 = c if ratio >= 1.0 else math.floor(c * ratio)
-    return c - part2, part2
-
-
 def _stage_channels(cfg, i: int, c: int) -> dict:
     """Channel counts of stage ``i`` with ``c`` input channels (shared by validate, plan, build)."""
     last = i == cfg.num_stages - 1
     growth, repeats = cfg.growth_rate[i], cfg.repeats[i]
-    fusion = cfg.fusion
     ch = {"input": c, "last": last, "pool": not last}
-    if fusion == "none":
-        ch["block_in"] = c
-        ch["block"] = c + repeats * growth
-        ch["transition"] = math.floor(ch["block"] * cfg.compression) if (not last or cfg.last_transition) else None
-        ch["output"] = ch["transition"] if ch["transition"] is not None else ch["block"]
-        return ch
-    part1, part2 = _split(c, cfg.split_ratio)
-    ch.update(part1=part1, part2=part2, block_in=part2, block=part2 + repeats * growth)
-    if fusion == "fusion_last":
-        ch["transition"] = math.floor(ch["block"] * cfg.transition_ratio)
-        ch["concat"] = part1 + ch["transition"]
-        ch["output"] = ch["concat"]
-        return ch
-    if fusion == "csp":
-        ch["partial_transition"] = math.floor(ch["block"] * cfg.transition_ratio)
-        ch["concat"] = part1 + ch["partial_transition"]
-    else:  # fusion_first
-        ch["concat"] = part1 + ch["block"]
-    ch["transition"] = math.floor(ch["concat"] * cfg.compression) if (not last or cfg.last_transition) else None
-    ch["output"] = ch["transition"] if ch["transition"] is not None else ch["concat"]
-    return ch
+    if cfg.fusion == "none":
+        ch.update(block_in=c, block=c + repeats * growth)
+    else:
+        part1, part2 = split(c, cfg.split_ratio)
+        ch.update(part1=part1, part2=part2, block_in=part2, block=part2 + repeats * growth)
+    return merge_channels(cfg, ch)
 
 
 def _all_stage_channels(cfg) -> list:
-    out, c = [], cfg.stem_channels
-    for i in range(cfg.num_stages):
-        ch = _stage_channels(cfg, i, c)
-        out.append(ch)
-        c = ch["output"]
-    return out
+    return all_stage_channels(cfg, _stage_channels)
 
 
 # --------------------------------------------------------------------------- validation
@@ -217,39 +189,8 @@ def _plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
 
 
 def _plan_stage(cfg, i: int, ch: dict, s):
-    name = f"stages.{i}"
-    b = PlanBuilder(name, "stage", fusion=cfg.fusion)
-    b.stage.repeats = cfg.repeats[i]
-    b.tap("input", s)
-    block = lambda x: _plan_block(b, x, cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i])  # noqa: E731
-    pool = ch["pool"]
-    if cfg.fusion == "none":
-        s = b.tap("block", block(s))
-        if ch["transition"] is not None:
-            s = b.tap("transition", _plan_transition(b, "transition", s, ch["transition"], pool))
-        b.tap("output", s)
-        return b.stage, s
-    _, h, w = s
-    p1, p2 = (ch["part1"], h, w), (ch["part2"], h, w)
-    if cfg.split_ratio < 1.0:  # split_ratio 1.0: part 1 is deliberately empty, so it is no tap
-        b.tap("part1", p1)
-    b.tap("part2", p2)
-    y = b.tap("block", block(p2))
-    if cfg.fusion == "fusion_last":
-        y = b.tap("transition", _plan_transition(b, "transition", y, ch["transition"], pool))
-        if pool and ch["part1"] > 0:
-            p1 = b.avgpool("part1_pool", p1, 2, 2)
-        s = b.tap("concat", b.cat("concat", [p1, y]))
-        b.tap("output", s)
-        return b.stage, s
-    if cfg.fusion == "csp":
-        y = b.tap("partial_transition", _plan_transition(b, "partial_transition", y, ch["partial_transition"],
-                                                         False))
-    s = b.tap("concat", b.cat("concat", [p1, y]))
-    if ch["transition"] is not None:
-        s = b.tap("transition", _plan_transition(b, "transition", s, ch["transition"], pool))
-    b.tap("output", s)
-    return b.stage, s
+    block = lambda b, x: _plan_block(b, x, cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i])  # noqa: E731
+    return plan_dense_stage(cfg, i, ch, s, block, _plan_transition)
 
 
 def plan(cfg, input_size: int) -> list:
