@@ -1,7 +1,6 @@
 """The pure helpers behind the pages: knob edits, the tradeoff chart, trace agreement."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from cspnet import ConfigError, get_preset

@@ -11,9 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from test_e2e import (  # noqa: F401  (fixtures are used by name)
-    app_url, browser_context_args, browser_type_launch_args, metric_value, open_page, screenshot, wait_ready,
-)
+from e2e_helpers import metric_value, open_page, screenshot, wait_ready  # noqa: E402
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

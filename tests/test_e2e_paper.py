@@ -9,9 +9,7 @@ import re
 
 import pytest
 
-from test_e2e import (  # noqa: F401  (fixtures are used by name)
-    app_url, browser_context_args, browser_type_launch_args, open_page, screenshot, wait_ready,
-)
+from e2e_helpers import open_page, screenshot, wait_ready  # noqa: E402
 
 from playwright.sync_api import Page, expect  # noqa: E402
 

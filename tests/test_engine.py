@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from cspnet import CSPConfig, build_model, get_preset, plan_network, preset_names
+from cspnet import build_model, get_preset, plan_network, preset_names
 from explorer.analysis import compare_with_twin, stage_table, summarize
 from explorer.counting import CONVENTIONS, cio, count
 from explorer.trace import flop_counter_count, fvcore_count, live_trace, reconcile

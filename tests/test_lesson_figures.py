@@ -7,7 +7,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from cspnet import CSPConfig, ConfigError, plan_network
+from cspnet import CSPConfig, ConfigError
 from explorer import lesson
 from explorer.design import parse_value
 from explorer.figures import (

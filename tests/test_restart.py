@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_e2e import (  # noqa: F401  (fixtures are used by name)
-    _free_port, browser_context_args, browser_type_launch_args, wait_ready,
-)
+from e2e_helpers import free_port, wait_ready  # noqa: E402
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
@@ -74,7 +72,7 @@ def shown(page: Page) -> dict:
 
 @pytest.fixture
 def port():
-    return _free_port()
+    return free_port()
 
 
 def test_shared_link_opens_the_same_design_after_a_restart(page: Page, port):

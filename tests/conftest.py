@@ -1,0 +1,26 @@
+"""Fixtures shared by the end-to-end test files: one `streamlit run` for all of them, and Debian's
+Chromium for pytest-playwright.  (Unit tests request none of these.)"""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    from e2e_helpers import start_app, stop_app
+
+    proc, url = start_app()
+    yield url
+    stop_app(proc)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1440, "height": 1000}, "accept_downloads": True}
