@@ -18,11 +18,11 @@ from cspnet import CSPConfig
 from .budget import check_build
 
 
-# Building a real model (live trace, ONNX export) allocates its weights and runs it: up to
-# MAX_PARAMS x 4 bytes plus MAX_ACTIVATION_BYTES for the largest design allowed, 0.4-0.8 GiB for
-# the presets.  Without a limit, a class toggling the live trace at once built 30 models together
-# (server RSS 5.1 GiB, measured by benchmarks/load_test.py --trace-prob).  One build at a time in
-# the process bounds that memory for any number of users; the others wait their turn (cached
+# Building a real model (live trace, ONNX export) allocates its weights and runs it.  Each build is
+# first checked against the build budget (explorer/budget.py: refused before anything is allocated),
+# and builds run one at a time: a class toggling the live trace at once built 30 models together
+# before this (server RSS 5.1 GiB, measured by benchmarks/load_test.py --trace-prob).  One build at a
+# time in the process bounds that memory for any number of users; the others wait their turn (cached
 # results are returned without waiting).
 BUILD_SLOT = threading.BoundedSemaphore(1)
 
