@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load_test import CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -36,34 +34,6 @@ def metric_js(label: str) -> str:
 
 
 PARAMS_JS = metric_js("Params")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("streamlit exited early")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.02)
-    raise SystemExit("streamlit did not become healthy")
 
 
 def knob_for(preset: str) -> tuple[str, str, list]:
@@ -99,7 +69,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         proc = start_server(port)
         try:
-            wait_healthy(url, proc)
+            wait_healthy(url, proc, poll=0.02)  # fine polling: this times the app-ready figure
             t_health = time.perf_counter() - t0
             page.goto(f"{url}/")
             wait_numbers(page)
@@ -124,8 +94,7 @@ def main(argv=None) -> int:
                 times.append(time.perf_counter() - t)
                 page.wait_for_selector(READY)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop_server(proc)
             browser.close()
 
     print(f"server healthy after start        {t_health:6.2f} s")

@@ -272,7 +272,7 @@ def start_server(port: int, log_path: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60, poll: float = 0.05) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -283,7 +283,7 @@ def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60) -
                     return
         except OSError:
             pass
-        time.sleep(0.05)
+        time.sleep(poll)
     raise SystemExit(f"streamlit at {url} did not become healthy in {timeout:.0f} s")
 
 

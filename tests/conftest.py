@@ -6,12 +6,12 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    from e2e_helpers import start_app, stop_app
+def app_url(tmp_path_factory):
+    from e2e_helpers import start_app, stop_server
 
-    proc, url = start_app()
+    proc, url = start_app(tmp_path_factory.mktemp("server") / "server.log")
     yield url
-    stop_app(proc)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

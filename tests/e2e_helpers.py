@@ -5,64 +5,40 @@ The fixtures that use these live in tests/conftest.py, so every e2e file shares 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from load_test import CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402,F401
+
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium")
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMES: dict = {}  # server and page timings, printed by test_e2e.py
+TIMES: dict = {}  # the first server's and page's timings, printed by test_e2e.py
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app():
-    """`streamlit run app.py` on a free loopback port; returns (process, url) once it is healthy."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_app(log_path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on loopback (benchmarks/load_test.py's launcher), on ``port`` or a free
+    one; returns (process, url) once it is healthy.  The server's output goes to the file
+    ``log_path``, so a chatty server never blocks on a full pipe."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not become healthy in 60 s")
-        time.sleep(0.1)
-    TIMES["server_healthy_s"] = time.perf_counter() - t0
-    TIMES["t0"] = t0
-    return proc, url
-
-
-def stop_app(proc) -> None:
-    proc.terminate()
+    t0 = time.perf_counter()
+    proc = start_server(port, log_path)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        wait_healthy(url, proc)
+    except SystemExit as exc:  # the launcher's script-style exit, as a test error with the log
+        stop_server(proc)
+        raise RuntimeError(f"{exc}:\n{log_path.read_text()}") from None
+    TIMES.setdefault("server_healthy_s", time.perf_counter() - t0)
+    TIMES.setdefault("t0", t0)
+    return proc, url
 
 
 def wait_ready(page: Page, timeout: float = 60_000) -> None:

@@ -8,14 +8,11 @@ reconnects by itself and shows the same design too.  Run with `pytest -m e2e`.
 from __future__ import annotations
 
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from e2e_helpers import free_port, wait_ready  # noqa: E402
+from e2e_helpers import free_port, start_app, wait_ready  # noqa: E402
 
 from playwright.sync_api import Page, expect  # noqa: E402
 
@@ -27,36 +24,20 @@ METRICS_JS = ("() => Array.from(document.querySelectorAll(\"[data-testid='stMetr
               ".map(e => e.innerText.trim())")
 
 
-def start(port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
-                if r.read().strip() == b"ok":
-                    return proc
-        except OSError:
-            pass
-        if time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("streamlit did not become healthy in 60 s")
-        time.sleep(0.1)
+def start(port: int, log: Path) -> subprocess.Popen:
+    return start_app(log, port)[0]
 
 
-def stop(proc: subprocess.Popen) -> tuple[int, str]:
+def stop(proc: subprocess.Popen, log: Path) -> tuple[int, str]:
+    """SIGTERM; the server must be gone within 15 s. Returns its exit status and its output."""
     proc.terminate()
     try:
-        out, _ = proc.communicate(timeout=15)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate(timeout=5)
-        raise AssertionError(f"streamlit did not stop within 15 s of SIGTERM:\n{out}") from None
-    return proc.returncode, out
+        proc.wait(timeout=5)
+        raise AssertionError(f"streamlit did not stop within 15 s of SIGTERM:\n{log.read_text()}") from None
+    return proc.returncode, log.read_text()
 
 
 def shown(page: Page) -> dict:
@@ -75,20 +56,21 @@ def port():
     return free_port()
 
 
-def test_shared_link_opens_the_same_design_after_a_restart(page: Page, port):
+def test_shared_link_opens_the_same_design_after_a_restart(page: Page, port, tmp_path):
     url = f"http://127.0.0.1:{port}/{SHARED}"
-    proc = start(port)
+    log = tmp_path / "server.log"
+    proc = start(port, log)
     try:
         page.goto(url)
         before = shown(page)
     finally:
-        rc, out = stop(proc)
+        rc, out = stop(proc, log)
     assert before["metrics"] and before["split_ratio"] == "0.250" and before["input_size"] == "320"
     assert "cspdarknet53" in before["heading"] and "input 320" in before["heading"]
     assert rc in (0, -15), f"streamlit ended with {rc}:\n{out}"
     assert "Traceback" not in out, out
 
-    proc = start(port)  # the same port: the shared link is the same
+    proc = start(port, log)  # the same port: the shared link is the same
     try:
         # the tab left open reconnects to the new server and shows the same design
         expect(page.get_by_test_id("stMetricValue").first).to_be_visible(timeout=60_000)
@@ -102,6 +84,6 @@ def test_shared_link_opens_the_same_design_after_a_restart(page: Page, port):
         assert other.get_by_test_id("stAlertContentError").count() == 0
         other.close()
     finally:
-        rc, out = stop(proc)
+        rc, out = stop(proc, log)
     assert rc in (0, -15), f"streamlit ended with {rc}:\n{out}"
     assert "Traceback" not in out, out
