@@ -17,9 +17,9 @@ from app_ui.messages import guard
 from cspnet import ConfigError, all_presets, get_preset
 from cspnet.config import ACTIVATIONS, FUSION_LABELS, FUSIONS, STEM_POOLS
 from cspnet.families import FAMILIES, get_family
-from explorer import st_cache
-from explorer.budget import check_build
-from explorer.counting import CONVENTIONS
+from app_ui import cache
+from explorer.real.budget import check_build
+from explorer.counts.conventions import CONVENTIONS
 from explorer.design import with_changes
 
 # field -> (label, widget kind, help). kinds: text (one value or one per stage), int, float,
@@ -77,7 +77,7 @@ def knob_key(name: str) -> str:
 
 def widget_value(cfg, name):
     """A config field as its widget holds it."""
-    from explorer.knobs import display_value
+    from explorer.design.edits import display_value
 
     kind = KNOBS[name][1]
     v = getattr(cfg, name)
@@ -100,7 +100,7 @@ def widget_text(name: str, value) -> str:
 
 # ----------------------------------------------------------------------------- callbacks
 def on_knob(name: str) -> None:
-    from explorer.knobs import apply_edits
+    from explorer.design.edits import apply_edits
 
     ss = st.session_state
     cfg = state.design()
@@ -265,7 +265,7 @@ def memory_table(design: dict) -> None:
 
 
 def stage_section(cfg, design: dict) -> list:
-    from explorer.analysis import stage_table
+    from explorer.counts.analysis import stage_table
 
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
                     format_func=lambda k: CONVENTIONS[k].label)
@@ -301,7 +301,7 @@ def stage_section(cfg, design: dict) -> list:
 
 
 def downloads(cfg, rows: list) -> None:
-    from explorer.export import config_json_bytes, csv_bytes
+    from explorer.real.export import config_json_bytes, csv_bytes
 
     c1, c2 = st.columns(2)
     with guard("Config export", c1):
@@ -327,7 +327,7 @@ def share_link() -> None:
 
 
 def live_trace_section(cfg, design: dict) -> None:
-    from explorer.agreement import trace_agreement
+    from explorer.real.agreement import trace_agreement
 
     on = st.toggle("Verify with a live trace", key="verify_trace",
                    help="Builds the real PyTorch model, runs it once with forward hooks and fvcore, "
@@ -337,7 +337,7 @@ def live_trace_section(cfg, design: dict) -> None:
     with guard("Live trace"):
         check_build(cfg)  # a refusal is a plain message, not a failed status box
         with st.status("Building the model, tracing it and counting with fvcore…", expanded=False) as status:
-            tr = st_cache.live_trace(cfg.key())
+            tr = cache.live_trace(cfg.key())
             agr = trace_agreement(design, tr)
             status.update(label=("Live trace agrees with the analytic numbers" if agr["agree"]
                                  else "Live trace DISAGREES with the analytic numbers"),
@@ -384,7 +384,7 @@ def main() -> None:
     with right:
         with guard("Analysis"):
             batch = int(st.session_state.get("batch") or 1)
-            cmp = st_cache.compare(cfg.key(), batch)
+            cmp = cache.compare(cfg.key(), batch)
             design = cmp["design"]
             st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
             metrics_row(cmp)

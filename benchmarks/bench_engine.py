@@ -21,10 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 from cspnet import build_model, get_preset, plan_network, preset_names  # noqa: E402
-from explorer.analysis import summarize  # noqa: E402
-from explorer.counting import count  # noqa: E402
-from explorer.sweep import parse_vary, sweep  # noqa: E402
-from explorer.trace import fvcore_count, live_trace  # noqa: E402
+from explorer.counts.analysis import summarize  # noqa: E402
+from explorer.counts.conventions import count  # noqa: E402
+from explorer.counts.sweep import parse_vary, sweep  # noqa: E402
+from explorer.real.trace import fvcore_count, live_trace  # noqa: E402
 
 
 def best_of(fn, n):

@@ -3,7 +3,7 @@
     python benchmarks/bench_vs_timm.py [--device cuda] [--batch 1,8,64] [--dtype fp32,bf16] [--runs 50]
 
 For each batch size and dtype, our ``cspresnet50`` and ``resnet50`` and timm's models of the same
-name are timed with explorer.latency's method (warm-up, CUDA events or perf_counter, median of N),
+name are timed with explorer.real.latency's method (warm-up, CUDA events or perf_counter, median of N),
 interleaved round-robin so drift hits all four alike.  Prints a Markdown table for the README.
 timm is needed only here (it is not a project requirement); without it the script says so.
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 from cspnet import build_model, count_params, get_preset  # noqa: E402
-from explorer.latency import DTYPES, _cuda_graph, _percentiles, _Timer  # noqa: E402
+from explorer.real.latency import DTYPES, _cuda_graph, _percentiles, _Timer  # noqa: E402
 
 PAIRS = ("cspresnet50", "resnet50")
 

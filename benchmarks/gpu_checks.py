@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch  # noqa: E402
 
 from cspnet import get_preset  # noqa: E402
-from explorer.latency import BenchmarkError, BenchRequest, benchmark, compare_latency  # noqa: E402
+from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency  # noqa: E402
 
 
 def main():

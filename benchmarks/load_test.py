@@ -92,9 +92,9 @@ class Expected:
     def __init__(self):
         from app_ui.fmt import si
         from cspnet import all_presets, get_preset
-        from explorer.analysis import compare_with_twin, summarize
+        from explorer.counts.analysis import compare_with_twin, summarize
         from explorer.design import to_query
-        from explorer.knobs import apply_edits
+        from explorer.design.edits import apply_edits
 
         self._si, self._cmp, self._sum = si, compare_with_twin, summarize
         self._to_query, self._apply = to_query, apply_edits

@@ -44,7 +44,7 @@ def main() -> int:
     ap.add_argument("--cases", default=DEFAULT, help="preset:batch,... (default: %(default)s)")
     args = ap.parse_args()
     from cspnet import get_preset
-    from explorer.budget import SAFETY, SLACK, activation_peak, estimate
+    from explorer.real.budget import SAFETY, SLACK, activation_peak, estimate
 
     print(f"SAFETY {SAFETY}, SLACK {SLACK / 2**20:.0f} MiB; MiB above the process's footprint after `import torch`")
     print(f"{'preset':26s} {'batch':>5s} {'measured':>9s} {'estimate':>9s} {'traced act/img':>15s} {'measured/img':>13s}")

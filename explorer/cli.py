@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _design(args):
-    from .design import apply_overrides, load_design, with_changes
+    from explorer.design.text import apply_overrides, load_design, with_changes
 
     cfg = load_design(args.design)
     cfg = apply_overrides(cfg, args.set)
@@ -66,7 +66,7 @@ def _print_table(rows):
 # --------------------------------------------------------------------------- commands
 def cmd_presets(args):
     from cspnet import plan_network
-    from .counting import count
+    from explorer.counts.conventions import count
 
     rows = []
     for name, p in all_presets().items():
@@ -91,13 +91,13 @@ def cmd_presets(args):
 
 
 def cmd_summary(args):
-    from .analysis import compare_with_twin, stage_table
+    from explorer.counts.analysis import compare_with_twin, stage_table
 
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
     s = cmp["design"]
     if args.trace:
-        from .trace import live_trace
+        from explorer.real.trace import live_trace
 
         s["trace"] = live_trace(cfg)
     if args.json and not args.blocks:
@@ -106,7 +106,7 @@ def cmd_summary(args):
         _print_json(out)
         return
     if args.blocks:
-        from .analysis import block_rows
+        from explorer.counts.analysis import block_rows
 
         rows = block_rows(cfg, args.blocks)
         _print_json(rows) if args.json else (_print_csv(rows) if args.csv else _print_table(rows))
@@ -130,7 +130,7 @@ def cmd_summary(args):
 
 
 def cmd_reconcile(args):
-    from .trace import reconcile
+    from explorer.real.trace import reconcile
 
     cfg = _design(args)
     _print_json(reconcile(cfg)) if args.json else _print_reconcile(reconcile(cfg))
@@ -157,7 +157,7 @@ def _int_list(field, text):
 
 
 def cmd_bench(args):
-    from .latency import BenchmarkError, BenchRequest, benchmark, compare_latency
+    from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency
 
     cfg = _design(args)
     req = BenchRequest(device=args.device, batch_sizes=_int_list("batch", args.batch), dtype=args.dtype,
@@ -190,7 +190,7 @@ def cmd_bench(args):
 
 
 def cmd_sweep(args):
-    from .sweep import parse_vary, sweep
+    from explorer.counts.sweep import parse_vary, sweep
 
     cfg = _design(args)
     if not args.vary:
@@ -206,7 +206,7 @@ def cmd_sweep(args):
 
 
 def cmd_diagram(args):
-    from .export import ExportError, diagram_bytes
+    from explorer.real.export import ExportError, diagram_bytes
 
     cfg = _design(args)
     expand = tuple(args.expand or ())
@@ -226,7 +226,7 @@ def cmd_diagram(args):
 
 
 def cmd_onnx(args):
-    from .export import ExportError, onnx_bytes
+    from explorer.real.export import ExportError, onnx_bytes
 
     cfg = _design(args)
     try:
@@ -246,7 +246,7 @@ def _fmt(v, nd=2):
 
 
 def cmd_published(args):
-    from .published import families, published_csv, published_records
+    from explorer.paper.published import families, published_csv, published_records
 
     fam = args.family or None
     if fam is not None:
@@ -267,7 +267,7 @@ def cmd_published(args):
 
 
 def cmd_reproduce(args):
-    from .reproduce import reproduce, reproduce_table
+    from explorer.paper.reproduce import reproduce, reproduce_table
 
     records = reproduce()
     if args.json:
@@ -284,7 +284,7 @@ def cmd_reproduce(args):
 
 
 def cmd_claims(args):
-    from .reproduce import claims
+    from explorer.paper.reproduce import claims
 
     result = claims(measure=not args.no_latency)
     if args.json:
@@ -295,7 +295,7 @@ def cmd_claims(args):
 
 
 def cmd_ablation(args):
-    from .reproduce import fusion_ablation
+    from explorer.paper.reproduce import fusion_ablation
 
     a = fusion_ablation()
     if args.json:

@@ -10,7 +10,7 @@ first dense block: 64 input channels at 56x56, 6 layers, growth rate 32):
 5. memory traffic: the paper's CIO formula for a dense block and a partial dense block.
 
 Every number shown is computed here from the engine (``cspnet.plan_network``,
-``explorer.analysis``, ``explorer.counting``) for the values the learner picked: nothing is a
+``explorer.counts.analysis``, ``explorer.counts.conventions``) for the values the learner picked: nothing is a
 stored result except the paper's own published numbers (``PAPER_FIG4``), which are labelled as such.
 The page (``pages/5_Learn.py``) only lays this out.
 """
@@ -22,9 +22,9 @@ from types import SimpleNamespace
 
 from cspnet import CSPConfig, ConfigError, all_presets, get_preset, plan_network
 
-from .analysis import compare_with_twin, summarize
-from .counting import cio
-from .diagram import to_dot
+from explorer.counts.analysis import compare_with_twin, summarize
+from explorer.counts.conventions import cio
+from explorer.counts.diagram import to_dot
 
 STAGE = "stages.0"
 

@@ -11,10 +11,10 @@ from app_ui import state
 from app_ui.fmt import si
 from app_ui.messages import guard
 from cspnet import plan_network
-from explorer import st_cache
-from explorer.budget import check_build
-from explorer.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
-from explorer.export import MIME, dot_available, render_dot
+from app_ui import cache
+from explorer.real.budget import check_build
+from explorer.counts.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
+from explorer.real.export import MIME, dot_available, render_dot
 
 LAYOUTS = {"TB": "top to bottom", "LR": "left to right"}
 
@@ -79,7 +79,7 @@ def onnx_export(cfg) -> None:
     """ONNX is built only on request (it builds and exports the real model: seconds).
 
     Designs whose build would exceed the server's build budget are refused before anything is
-    allocated (explorer.st_cache).  The download is a callable: the bytes come from the bounded
+    allocated (app_ui.cache).  The download is a callable: the bytes come from the bounded
     cache when clicked, so no session keeps its own copy in Streamlit's media store.
     """
     key = cfg.key()
@@ -90,12 +90,12 @@ def onnx_export(cfg) -> None:
             with guard("ONNX export"):
                 check_build(cfg)  # a refusal is a plain message, not a failed status box
                 with st.status("Building the model and exporting ONNX…", expanded=False) as status:
-                    size = len(st_cache.onnx(key))
+                    size = len(cache.onnx(key))
                     status.update(label=f"ONNX ready ({size / 2**20:.0f} MiB)", state="complete")
                 ss["onnx_ready"], ss["onnx_size"] = key, size
                 st.rerun()  # now only the download button (a rerun passes through guard; an error stays shown)
     if ss.get("onnx_ready") == key:
-        st.download_button(f"ONNX ({ss.get('onnx_size', 0) / 2**20:.0f} MiB)", lambda: st_cache.onnx(key),
+        st.download_button(f"ONNX ({ss.get('onnx_size', 0) / 2**20:.0f} MiB)", lambda: cache.onnx(key),
                            file_name=f"{cfg.name}.onnx", mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
                            icon=":material/download:", width="stretch")
 
@@ -103,7 +103,7 @@ def onnx_export(cfg) -> None:
 def wide_diagram(dot: str) -> None:
     """A left-to-right diagram is wider than the page: shown at its natural size with a horizontal
     scroll bar (st.graphviz_chart would shrink it to the page width, too small to read)."""
-    svg = st_cache.render(dot, "svg")
+    svg = cache.render(dot, "svg")
     m = re.search(rb'<svg width="(\d+)pt" height="(\d+)pt"', svg)
     w, h = (int(int(m.group(1)) * 4 / 3), int(int(m.group(2)) * 4 / 3)) if m else (None, None)
     size = f"width:{w}px; height:{h}px; max-width:none;" if w else ""
@@ -131,8 +131,8 @@ def main() -> None:
         rankdir = c2.radio("Layout", list(LAYOUTS), key="diagram_layout", format_func=LAYOUTS.get,
                            horizontal=True)
         expand = ("all",) if "all" in chosen else tuple(n for n in chosen if n in names)
-        dot = st_cache.dot(cfg.key(), expand, rankdir)
-        summary = st_cache.summary(cfg.key())
+        dot = cache.dot(cfg.key(), expand, rankdir)
+        summary = cache.summary(cfg.key())
         info = (f"{cfg.name}: {len(names)} stages, {si(summary['params'])} parameters, "
                 f"{si(summary['macs'], 'MAC')} at {cfg.input_size}×{cfg.input_size}.")
         if rankdir == "TB":  # tall and narrow: legend and exports beside it

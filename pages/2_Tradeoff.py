@@ -8,9 +8,9 @@ import streamlit as st
 from app_ui import state
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
-from explorer import st_cache
-from explorer.charts import plottable, selected_presets, tradeoff_figure
-from explorer.published import filter_published
+from app_ui import cache
+from app_ui.charts import plottable, selected_presets, tradeoff_figure
+from explorer.paper.published import filter_published
 
 TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
                  "source_group", "preset", "gmacs_note"]
@@ -53,7 +53,7 @@ def main() -> None:
                "unit its source uses. Your design and its plain twin are placed at the compute this "
                "app counts for them; nobody has trained them, so their accuracy is unknown.")
     with guard("Published data"):
-        df = st_cache.published()
+        df = cache.published()
         src, fam, res = filters(df)
         c1, c2 = st.columns([2, 1])
         color_by = c1.radio("Colour by", ["family", "source_group"], key="to_color", horizontal=True,
@@ -62,7 +62,7 @@ def main() -> None:
             st.session_state["to_logx"] = True
         log_x = c2.toggle("Log compute axis", key="to_logx")
         shown = filter_published(df, family=fam, source=src, resolution=res)
-        cmp = st_cache.compare(cfg.key(), 1)
+        cmp = cache.compare(cfg.key(), 1)
         d, t = cmp["design"], cmp["twin"]
         design_spec = {"gmacs": d["fvcore_macs"] / 1e9, "label": f"your design ({cfg.name})",
                        "detail": f"fvcore convention at {cfg.input_size} px"}

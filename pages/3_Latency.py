@@ -18,8 +18,8 @@ import torch
 from app_ui import state
 from app_ui.fmt import si
 from app_ui.messages import guard
-from explorer.figures import latency_curve, record_caption, savings_figure, savings_verdicts, stage_bars
-from explorer.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, check_memory, compare_latency
+from app_ui.figures import latency_curve, record_caption, savings_figure, savings_verdicts, stage_bars
+from explorer.real.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, check_memory, compare_latency
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 DTYPES = {"fp32": "fp32", "bf16": "bf16 (autocast)"}
@@ -94,9 +94,9 @@ def memory_problem(cfg, req: BenchRequest) -> str | None:
 
 
 def state_compare(cfg) -> dict:
-    from explorer import st_cache
+    from app_ui import cache
 
-    return st_cache.compare(cfg.key(), 1)
+    return cache.compare(cfg.key(), 1)
 
 
 def measure(cfg, req: BenchRequest) -> None:

@@ -2,7 +2,7 @@
 
 Heatmap (two knobs) or lines (one knob, or one line per value of the second); invalid grid points
 are gaps with their reason on hover; a click opens that design on the Design page.  An optional,
-small latency sweep runs behind a button.  Counting is analytic (explorer.sweep).
+small latency sweep runs behind a button.  Counting is analytic (explorer.counts.sweep).
 """
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app_ui import page_cache, state
+from app_ui import cache, state
 from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.families import get_family
 from explorer.design import parse_value, with_changes
-from explorer.figures import latency_sweep_figure, selected_cells, sweep_heatmap, sweep_lines
-from explorer.sweep import MAX_LATENCY_DESIGNS
+from app_ui.figures import latency_sweep_figure, selected_cells, sweep_heatmap, sweep_lines
+from explorer.counts.sweep import MAX_LATENCY_DESIGNS
 
-MAX_POINTS = 1000  # grid points the page computes (explorer.sweep allows more, the CLI uses them)
+MAX_POINTS = 1000  # grid points the page computes (explorer.counts.sweep allows more, the CLI uses them)
 MAX_LATENCY_SECONDS = 600
 
 SWEEPABLE = ("split_ratio", "growth_rate", "transition_ratio", "compression", "repeats", "widths", "bn_size",
@@ -37,7 +37,7 @@ METRICS = {
     "activations": "Activations (elements)",
 }
 CONVENTIONS = {"macs": "MACs (conv + linear)", "fvcore": "fvcore / timm GMACs", "flops": "FLOPs = 2 x MACs"}
-PCT_AVAILABLE = {"params", "macs", "cio"}  # explorer.sweep's *_vs_twin_pct columns
+PCT_AVAILABLE = {"params", "macs", "cio"}  # explorer.counts.sweep's *_vs_twin_pct columns
 
 
 def default_range(name: str, cfg) -> str:
@@ -110,7 +110,7 @@ def parse_specs(k1, r1, k2, r2):
     n = 1
     for spec, key in zip(specs, [k1, k2]):
         try:
-            _, vals = page_cache.axes_from_specs(spec, None)[0]
+            _, vals = cache.axes_from_specs(spec, None)[0]
         except ConfigError as exc:
             st.error(f"Range of **{key}** is not valid: {exc}", icon=":material/error:")
             return None
@@ -123,14 +123,14 @@ def parse_specs(k1, r1, k2, r2):
 
 
 def compute(cfg, spec1, spec2, with_twin) -> pd.DataFrame:
-    axes = page_cache.axes_from_specs(spec1, spec2)
+    axes = cache.axes_from_specs(spec1, spec2)
     n1 = len(axes[0][1])
-    chunks = [(s, min(s + page_cache.SWEEP_CHUNK, n1)) for s in range(0, n1, page_cache.SWEEP_CHUNK)]
+    chunks = [(s, min(s + cache.SWEEP_CHUNK, n1)) for s in range(0, n1, cache.SWEEP_CHUNK)]
     total = n1 * (len(axes[1][1]) if len(axes) > 1 else 1)
     bar = st.progress(0.0, text=f"Counting {total:,} designs…") if total > 150 else None
     parts = []
     for i, (a, b) in enumerate(chunks):
-        parts.append(page_cache.sweep_chunk(cfg.key(), spec1, spec2, a, b, with_twin))
+        parts.append(cache.sweep_chunk(cfg.key(), spec1, spec2, a, b, with_twin))
         if bar:
             bar.progress((i + 1) / len(chunks), text=f"Counting designs… {min(b * total // n1, total):,} of {total:,}")
     if bar:
@@ -218,7 +218,7 @@ def summary(df, keys, col, label, pct) -> None:
 
 
 def latency_section(cfg, spec1, spec2, keys, df) -> None:
-    from explorer.latency import BenchmarkError, BenchRequest
+    from explorer.real.latency import BenchmarkError, BenchRequest
     import torch
 
     if not st.toggle("Measure latency of a few designs", key="sw_lat_on",
@@ -260,11 +260,11 @@ def latency_section(cfg, spec1, spec2, keys, df) -> None:
                     return bool(ss.get("sw_lat_cancel")) or time.monotonic() > deadline
 
                 ss["sw_lat_running"] = True  # stays True if the run is interrupted (rerun, session end)
-                from explorer.sweep import latency_sweep
+                from explorer.counts.sweep import latency_sweep
 
                 t0 = time.perf_counter()
                 try:
-                    out = latency_sweep(cfg, page_cache.axes_from_specs(spec1, spec2), req, progress, cancelled)
+                    out = latency_sweep(cfg, cache.axes_from_specs(spec1, spec2), req, progress, cancelled)
                 except (BenchmarkError, ConfigError) as exc:
                     status.update(label=f"Latency sweep stopped: {exc}", state="error")
                     out = None

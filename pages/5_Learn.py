@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from app_ui import page_cache, state
+from app_ui import cache, state
 from app_ui.fmt import si
 from app_ui.messages import guard
 from explorer import lesson
 from explorer.design import to_query
-from explorer.st_cache import config_from_key
-from explorer.figures import dense_arcs_figure, fusion_figure, reads_figure
+from app_ui.cache import config_from_key
+from app_ui.figures import dense_arcs_figure, fusion_figure, reads_figure
 
 SHORT = {"dense": "1 · Dense block", "split": "2 · Split", "transition": "3 · Partial transition",
          "fusion": "4 · Fusion", "cio": "5 · Memory traffic"}
@@ -95,7 +95,7 @@ def cio_formulas(values: dict) -> None:
 
 
 def fusion_extras(values: dict) -> None:
-    rows = page_cache.lesson_fusion_rows()
+    rows = cache.lesson_fusion_rows()
     st.plotly_chart(fusion_figure(rows, chosen=values.get("fusion")), key="learn_fusion_chart", width="stretch",
                     config={"displaylogo": False})
     st.markdown(lesson.fusion_verdict(rows))
@@ -131,7 +131,7 @@ def main() -> None:
         left, right = st.columns([1.3, 1], gap="large")
         with left:
             values = step_controls(step)
-            out = page_cache.lesson_step(step.key, tuple(sorted(values.items())))
+            out = cache.lesson_step(step.key, tuple(sorted(values.items())))
             if out["error"]:
                 st.error(out["error"], icon=":material/error:")
                 return

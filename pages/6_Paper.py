@@ -1,13 +1,13 @@
 """Paper vs tool page: the CSPNet paper's numbers against what this tool counts.
 
 1. Fusion ablation (paper Figure 4, PeleeNet): this tool's compute change beside the paper's, with
-   the reasons explorer.reproduce gives.
+   the reasons explorer.paper.reproduce gives.
 2. Every published row a preset builds: published params and compute against this tool's count at
    the row's resolution and in its convention; filterable; any row's design opens on the Design page.
 3. The claims people quote, with verdicts; latency is measured only on request (never cached).
 4. Downloads of the table.
 
-Widgets and layout only: the numbers come from explorer.reproduce (cached in app_ui.paper_cache),
+Widgets and layout only: the numbers come from explorer.paper.reproduce (cached in app_ui.cache),
 the figures and tables from explorer.paper_figures.
 """
 from __future__ import annotations
@@ -17,12 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 
-from app_ui import paper_cache, state
+from app_ui import cache, state
 from app_ui.messages import error_text, guard
 from cspnet import all_presets, get_preset
-from explorer import paper_figures as pf
-from explorer import reproduce as rp
-from explorer import st_cache
+from app_ui import paper_figures as pf
+from explorer.paper import reproduce as rp
 
 K_MEASURED = "paper_measured"       # {"claims": [...], "seconds": float, "at": "HH:MM:SS"} (this session only)
 K_MEASURE_ERROR = "paper_measure_error"
@@ -35,7 +34,7 @@ PCT = "%+.1f %%"
 def section_ablation() -> None:
     st.header("Fusion ablation (paper Figure 4, PeleeNet)", anchor="fusion-ablation")
     with guard("The fusion ablation"):
-        abl = paper_cache.ablation()
+        abl = cache.ablation()
         base = abl["base"]
         st.caption(f"Compute of each CSPPeleeNet variant against the plain PeleeNet at 224x224. This tool counts "
                    f"conv+linear multiply-adds (PeleeNet: {base['macs'] / 1e6:.1f} M MACs = {base['bflops']:.3f} "
@@ -65,7 +64,7 @@ def section_ablation() -> None:
             "paper top-1 change (pts)": st.column_config.NumberColumn(
                 "paper top-1 change (cited)", format="%+.1f", help="From the paper; never computed here."),
         })
-        st.markdown("**Why each variant differs** (the reasons `explorer.reproduce` gives)")
+        st.markdown("**Why each variant differs** (the reasons `explorer.paper.reproduce` gives)")
         for r in abl["rows"]:
             with st.expander(f"{r['label']}: this tool {r['tool_delta_pct']:+.1f}%, paper "
                              f"{r['paper_delta_pct']:+.1f}%", expanded=r["preset"] == "csppeleenet"):
@@ -84,8 +83,8 @@ def section_reproduce():
                "BFLOPs are 2 per multiply-add; mmpretrain's counter adds activations and pooling).")
     out = None
     with guard("The published-vs-tool table"):
-        records = paper_cache.reproduce_records()
-        frame = pf.reproduce_frame(records, st_cache.published())
+        records = cache.reproduce_records()
+        frame = pf.reproduce_frame(records, cache.published())
         c1, c2, c3 = st.columns([2, 3, 1.4], vertical_alignment="bottom")
         fams = sorted(f for f in frame["family"].dropna().unique())
         groups = list(dict.fromkeys(frame["source"]))
@@ -235,7 +234,7 @@ def section_claims() -> list | None:
         claims = measured["claims"]
     else:
         with guard("The claims"):
-            claims = paper_cache.analytic_claims()
+            claims = cache.analytic_claims()
     for i, c in enumerate(claims or []):
         with guard(f"Claim {i + 1}"):
             show_claim(i, c)

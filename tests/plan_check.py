@@ -5,7 +5,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from cspnet import build_model, count_params, plan_network
-from explorer.trace import hooked_shapes
+from explorer.real.trace import hooked_shapes
 
 
 def hooked_tap_shapes(model, plan, x):

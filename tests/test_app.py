@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from cspnet import get_preset
-from explorer.analysis import summarize
+from explorer.counts.analysis import summarize
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/1_Diagram.py", "pages/2_Tradeoff.py"]
@@ -224,8 +224,8 @@ def test_tradeoff_places_design_without_accuracy_and_filters():
 
 
 def test_builds_over_the_servers_budget_are_refused_with_the_bound(monkeypatch):
-    import explorer.budget as budget
-    import explorer.trace as trace
+    import explorer.real.budget as budget
+    import explorer.real.trace as trace
 
     monkeypatch.setattr(budget, "BUILD_BUDGET", 512 * 2**20)  # below the fixed allowance: nothing fits
     monkeypatch.setattr(trace, "build_model", lambda *a, **k: pytest.fail("a model was built"))

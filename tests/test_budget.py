@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import explorer.latency as latency
+import explorer.real.latency as latency
 from cspnet import ConfigError, get_preset, plan_network
 from cspnet.plan import numel
-from explorer import budget
-from explorer.latency import BenchmarkError, BenchRequest
+from explorer.real import budget
+from explorer.real.latency import BenchmarkError, BenchRequest
 
 
 @pytest.mark.parametrize("name", ["densenet121", "cspdensenet_walkthrough", "cspresnet50", "cspdarknet53", "peleenet"])

@@ -8,12 +8,12 @@ import time
 import pytest
 
 from cspnet import CSPConfig, ConfigError, get_preset, preset_names
-from explorer import design as D
+from explorer.design import text as D
 from explorer.cli import main
-from explorer.diagram import to_dot
-from explorer.export import ExportError, dot_available, render_dot
-from explorer.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, benchmark, compare_latency
-from explorer.sweep import parse_vary, sweep
+from explorer.counts.diagram import to_dot
+from explorer.real.export import ExportError, dot_available, render_dot
+from explorer.real.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, benchmark, compare_latency
+from explorer.counts.sweep import parse_vary, sweep
 
 
 def run_cli(capsys, *args):
@@ -243,7 +243,7 @@ def test_device_queue_serialises_runs_and_reports_positions():
 
 
 def test_cancel_while_waiting():
-    from explorer.latency import Cancelled
+    from explorer.real.latency import Cancelled
 
     release = threading.Event()
 
@@ -271,7 +271,7 @@ def test_benchmark_stops_at_its_time_limit():
 
 
 def test_cancel_during_a_run():
-    from explorer.latency import Cancelled
+    from explorer.real.latency import Cancelled
 
     calls = [0]
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from cspnet import build_model, get_preset, plan_network, preset_names
-from explorer.analysis import compare_with_twin, stage_table, summarize
-from explorer.counting import CONVENTIONS, cio, count
-from explorer.trace import flop_counter_count, fvcore_count, live_trace, reconcile
+from explorer.counts.analysis import compare_with_twin, stage_table, summarize
+from explorer.counts.conventions import CONVENTIONS, cio, count
+from explorer.real.trace import flop_counter_count, fvcore_count, live_trace, reconcile
 
 # Published fvcore/timm GMACs (peers.md: reproduced exactly by fvcore): densenet121@224 2.87,
 # resnet50@224 4.11, cspresnet50@256 4.54, cspdarknet53@256 6.57 (timm benchmark CSVs, infer_gmacs).
@@ -113,7 +113,7 @@ def test_reconcile_explains_the_whole_difference():
 @pytest.mark.parametrize("name,stage", [("cspdensenet121", "stages.1"), ("cspresnet50", "stages.2"),
                                         ("darknet53", "stages.0"), ("peleenet", "stages.3")])
 def test_block_rows_add_up_to_the_stage(name, stage):
-    from explorer.analysis import block_rows
+    from explorer.counts.analysis import block_rows
 
     cfg = get_preset(name)
     rows = block_rows(cfg, stage)
@@ -125,7 +125,7 @@ def test_block_rows_add_up_to_the_stage(name, stage):
 
 def test_block_rows_unknown_stage_is_a_config_error():
     from cspnet import ConfigError
-    from explorer.analysis import block_rows
+    from explorer.counts.analysis import block_rows
 
     with pytest.raises(ConfigError, match="allowed: stem"):
         block_rows(get_preset("densenet121"), "stages.7")

@@ -1,4 +1,4 @@
-"""Pure tests of explorer/lesson.py (the guided lesson) and explorer/figures.py (page figures)."""
+"""Pure tests of explorer/lesson.py (the guided lesson) and app_ui/figures.py (page figures)."""
 from __future__ import annotations
 
 import shutil
@@ -10,11 +10,11 @@ import pytest
 from cspnet import CSPConfig, ConfigError
 from explorer import lesson
 from explorer.design import parse_value
-from explorer.figures import (
+from app_ui.figures import (
     dense_arcs_figure, fusion_figure, latency_curve, latency_sweep_figure, reads_figure, record_caption, savings_figure,
     savings_verdicts, selected_cells, stage_bars, sweep_heatmap, sweep_lines,
 )
-from explorer.sweep import parse_vary, sweep
+from explorer.counts.sweep import parse_vary, sweep
 
 TINY = CSPConfig(family="densenet", name="tiny", repeats=(2,), growth_rate=8, stem_channels=16, input_size=32,
                  fusion="csp", num_classes=10)

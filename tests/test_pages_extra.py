@@ -209,8 +209,8 @@ def test_latency_plain_design_cancel_and_interrupt_messages():
 
 
 def test_latency_says_before_measuring_when_a_batch_is_over_the_memory_budget(monkeypatch):
-    import explorer.latency as latency
-    from explorer.budget import estimate
+    import explorer.real.latency as latency
+    from explorer.real.budget import estimate
 
     cfg = CSPConfig(family="densenet", name="wide", repeats=(2, 2), growth_rate=32, stem_channels=64,
                     input_size=224, num_classes=10)

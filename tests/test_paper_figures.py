@@ -1,4 +1,4 @@
-"""explorer.paper_figures: the Paper page's figure, tables, filters and downloads (pure, no Streamlit)."""
+"""app_ui.paper_figures: the Paper page's figure, tables, filters and downloads (pure, no Streamlit)."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from explorer import paper_figures as pf
-from explorer.published import load_published
-from explorer.reproduce import VERDICTS, claims, fusion_ablation, reproduce, reproduce_table
+from app_ui import paper_figures as pf
+from explorer.paper.published import load_published
+from explorer.paper.reproduce import VERDICTS, claims, fusion_ablation, reproduce, reproduce_table
 
 
 @pytest.fixture(scope="module")

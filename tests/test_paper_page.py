@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import reproduce as rp
+from explorer.paper import reproduce as rp
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAPER = "pages/6_Paper.py"

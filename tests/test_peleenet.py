@@ -12,8 +12,8 @@ from torch import nn
 from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
 from cspnet.families import FAMILIES
 from cspnet.families.peleenet import FAMILY, PRESETS, _all_stage_channels, inter_channels
-from explorer.counting import count
-from explorer.published import MAPPED_PRESETS
+from explorer.counts.conventions import count
+from explorer.paper.published import MAPPED_PRESETS
 from plan_check import assert_plan_matches_model
 
 # Robert-JunWang/PeleeNet peleenet.py (the official PyTorch model, PeleeNet() with its defaults:
@@ -50,7 +50,7 @@ def test_registered():
     assert FAMILY.name == "peleenet"
     assert {"peleenet", "csppeleenet", "csppeleenet_fusion_first", "csppeleenet_fusion_last",
             "csppeleenet_gamma025", "csppeleenet_fusion_last_gamma025"} == set(BY_NAME)
-    # every PeleeNet preset name that explorer.published maps a row to exists here
+    # every PeleeNet preset name that explorer.paper.published maps a row to exists here
     assert {p for p in MAPPED_PRESETS if "pelee" in p} <= set(BY_NAME)
     for p in PRESETS:
         assert p.config["family"] == "peleenet" and p.description and p.reference

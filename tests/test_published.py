@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from explorer import published as pub
-from explorer.published import (
+from explorer.paper import published as pub
+from explorer.paper.published import (
     APPROX_STATUSES, MAPPED_PRESETS, PRESET_MAP, UNIT_TO_GMACS, VALUE_STATUSES, families,
     filter_published, load_published, parse_res, published_csv, published_records, sources,
     to_gmacs,

@@ -8,9 +8,9 @@ import pytest
 
 from cspnet import get_preset, plan_network
 from explorer.cli import main
-from explorer.counting import count
-from explorer.published import load_published
-from explorer.reproduce import (
+from explorer.counts.conventions import count
+from explorer.paper.published import load_published
+from explorer.paper.reproduce import (
     ABLATION, VERDICTS, _stage1_darknet_delta, claims, conv_linear_weights, darknet_base_bflops, fusion_ablation,
     measure_latency, pool_first_macs, reproduce, reproduce_table,
 )
@@ -224,7 +224,7 @@ def test_cli_bad_flag_is_one_line(capsys):
     ((100, 99), (100, 101), "does not hold here"),
 ])
 def test_latency_verdict_uses_both_estimators(monkeypatch, fast, median, verdict):
-    import explorer.reproduce as R
+    import explorer.paper.reproduce as R
 
     def fake(**_kw):
         return {"min_ms": dict(zip(("resnet50", "cspresnet50"), fast)),

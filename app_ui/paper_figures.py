@@ -1,6 +1,6 @@
 """Figures and tables for the "Paper vs tool" page (pages/6_Paper.py).
 
-Pure functions of the plain records that :mod:`explorer.reproduce` returns (``fusion_ablation()``,
+Pure functions of the plain records that :mod:`explorer.paper.reproduce` returns (``fusion_ablation()``,
 ``reproduce()``, ``claims()``): no Streamlit, no computation of their own beyond reshaping,
 formatting and filtering.  Every figure builder returns a ``go.Figure``.
 """

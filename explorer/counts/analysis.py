@@ -1,14 +1,14 @@
 """Per-stage summary of a design and its comparison with the plain twin, from the analytic plan.
 
 Everything here is computed from the config alone (no model build), in well under 5 ms for any
-preset; the live trace (``explorer.trace``) checks these numbers against the real model.
+preset; the live trace (``explorer.real.trace``) checks these numbers against the real model.
 """
 from __future__ import annotations
 
 from cspnet import CSPConfig, ConfigError, plan_network
 from cspnet.plan import TAP_LABELS, TAP_ORDER
 
-from .counting import CONVENTIONS, all_activations, cio, conv_activations, count, stage_counts
+from explorer.counts.conventions import CONVENTIONS, all_activations, cio, conv_activations, count, stage_counts
 
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 

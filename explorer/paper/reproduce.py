@@ -4,7 +4,7 @@ builds, and the claims people quote.  Pure Python (no Streamlit); latency only i
 * :func:`fusion_ablation` -- the compute side of the paper's Figure 4 (CSPPeleeNet fusion
   strategies) and its two gamma = 0.25 points: this tool's count against the paper's, with where the
   difference comes from.
-* :func:`reproduce` -- every published row whose ``preset`` (``explorer.published``) builds the
+* :func:`reproduce` -- every published row whose ``preset`` (``explorer.paper.published``) builds the
   same network: the published params and compute next to this tool's count *at the row's input
   resolution* and *in the row's counting convention*, the difference in %, and why.
 * :func:`claims` -- the common claims, each with what this tool computes (or measures) and a
@@ -31,8 +31,8 @@ from functools import lru_cache
 
 from cspnet import get_preset, plan_network
 
-from .counting import count
-from .published import load_published
+from explorer.counts.conventions import count
+from explorer.paper.published import load_published
 
 VERDICTS = ("holds", "holds in part", "does not hold here", "not measured")
 ACCURACY_NOTE = ("Accuracy is never computed by this tool (it trains nothing); top-1 values are cited "
@@ -585,7 +585,7 @@ DENSENET201_TARGET_PCT = -24.0
 
 
 def _claim_densenet(df) -> dict:
-    from .sweep import sweep
+    from explorer.counts.sweep import sweep
 
     base = count(_plan("densenet201", 224), "macs")
     presets = {p: _pct(count(_plan(p, 224), "macs"), base)
@@ -637,7 +637,7 @@ def measure_latency(presets=("resnet50", "cspresnet50"), input_size: int = 256, 
     """CPU latency (fp32) of each preset, interleaved over ``rounds`` so that drift and other load hit
     both alike.  Reports the median of the round medians and the fastest single run; on a shared
     machine the fastest run is the one least disturbed by other work."""
-    from .latency import BenchRequest, benchmark
+    from explorer.real.latency import BenchRequest, benchmark
 
     req = BenchRequest(device="cpu", batch_sizes=(batch,), dtype="fp32", warmup=warmup, runs=runs, per_stage=False)
     medians: dict = {p: [] for p in presets}

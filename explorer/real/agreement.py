@@ -1,4 +1,4 @@
-"""How the analytic numbers compare with a live trace of the real model (``explorer.trace``).
+"""How the analytic numbers compare with a live trace of the real model (``explorer.real.trace``).
 
 Pure Python: takes the dicts of :func:`explorer.analysis.summarize` and
 :func:`explorer.trace.live_trace` and lists what agrees and what does not.

@@ -22,8 +22,8 @@ import torch
 
 from cspnet import CSPConfig, build_model, plan_network
 
-from .budget import BENCH_BUDGET, estimate, gib, largest_batch
-from .counting import count
+from explorer.real.budget import BENCH_BUDGET, estimate, gib, largest_batch
+from explorer.counts.conventions import count
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MAX_BATCH = 1024
@@ -215,7 +215,7 @@ def benchmark(cfg: CSPConfig, req: BenchRequest = BenchRequest(),
 
 
 def check_memory(cfgs: list, req: BenchRequest, budget: int | None = None) -> None:
-    """Refuse, before anything is built, a CPU benchmark whose memory estimate (explorer.budget:
+    """Refuse, before anything is built, a CPU benchmark whose memory estimate (explorer.real.budget:
     every model's weights plus the largest batch's working set) exceeds the budget.  On a GPU an
     out-of-memory error is caught instead and becomes a message."""
     if req.device != "cpu":

@@ -1,7 +1,7 @@
 """Plotly figures for the app, built from plain data (no Streamlit).
 
 ``tradeoff_figure``: published ImageNet top-1 against compute (GMACs, normalised from each
-source's unit by ``explorer.published``), with the user's design and its plain twin drawn at their
+source's unit by ``explorer.paper.published``), with the user's design and its plain twin drawn at their
 computed compute as vertical lines: their accuracy is unknown (nobody trained them), so they get
 no y value.
 """

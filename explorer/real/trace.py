@@ -1,6 +1,6 @@
 """The live trace: build the real model, run it with hooks, and count with fvcore and FlopCounterMode.
 
-This is the check on the analytic numbers (``explorer.analysis``): every tap point's shape is read
+This is the check on the analytic numbers (``explorer.counts.analysis``): every tap point's shape is read
 from a forward hook on the built model, parameters are counted from the module, and the two
 reference counters are run on the same model.  ``reconcile`` explains why the counters differ.
 """
@@ -16,7 +16,7 @@ import torch
 from cspnet import CSPConfig, build_model, count_params, plan_network
 from cspnet.plan import tap_module
 
-from .counting import count, op_kind_totals
+from explorer.counts.conventions import count, op_kind_totals
 
 
 def hooked_shapes(model, plan, x, return_output: bool = False):

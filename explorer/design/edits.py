@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from cspnet import CSPConfig, ConfigError
 from cspnet.config import STAGE_FIELDS
 
-from .design import FLOAT_FIELDS, FLOAT_LIST_FIELDS, INT_FIELDS, INT_LIST_FIELDS, format_value, parse_value
+from explorer.design.text import FLOAT_FIELDS, FLOAT_LIST_FIELDS, INT_FIELDS, INT_LIST_FIELDS, format_value, parse_value
 
 MAX_BISECT_STEPS = 40
 
@@ -70,7 +70,7 @@ def _changes(cfg: CSPConfig, parsed: dict) -> dict:
 
 def try_changes(cfg: CSPConfig, parsed: dict) -> CSPConfig:
     """``cfg`` with parsed edits applied (stage-count aware). Raises ConfigError."""
-    from .design import with_changes
+    from explorer.design.text import with_changes
 
     return with_changes(cfg, _changes(cfg, parsed))
 

@@ -11,8 +11,8 @@ import pandas as pd
 
 from cspnet import CSPConfig, ConfigError, plan_network
 
-from .counting import all_activations, cio, count
-from .design import ALL_FIELDS, FLOAT_FIELDS, FLOAT_LIST_FIELDS, parse_value, with_changes
+from explorer.counts.conventions import all_activations, cio, count
+from explorer.design.text import ALL_FIELDS, FLOAT_FIELDS, FLOAT_LIST_FIELDS, parse_value, with_changes
 
 MAX_SWEEP_DESIGNS = 20_000
 MAX_LATENCY_DESIGNS = 12
@@ -89,7 +89,7 @@ def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
 
 def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=None) -> pd.DataFrame:
     """Measure a bounded number of designs (at most MAX_LATENCY_DESIGNS) with progress."""
-    from .latency import BenchmarkError, benchmark
+    from explorer.real.latency import BenchmarkError, benchmark
 
     grid = sweep(base, axes)
     valid = grid[grid["error"] == ""]
@@ -97,7 +97,7 @@ def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=Non
         raise ConfigError("--vary", f"{len(valid)} designs to measure; allowed at most {MAX_LATENCY_DESIGNS}")
     keys = [k for k, _ in axes]
     out = []
-    from .latency import Cancelled
+    from explorer.real.latency import Cancelled
 
     for i, (_, row) in enumerate(valid.iterrows()):
         if cancelled and cancelled():

@@ -50,7 +50,7 @@ def render_dot(dot: str, fmt: str) -> bytes:
 
 
 def diagram_bytes(cfg: CSPConfig, fmt: str, expand: tuple = ()) -> bytes:
-    from .diagram import to_dot
+    from explorer.counts.diagram import to_dot
 
     return render_dot(to_dot(cfg, expand=expand), fmt)
 

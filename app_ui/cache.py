@@ -1,0 +1,195 @@
+"""The app's bounded caches around the engine: one module for every page.
+
+Keys are canonical config strings (``CSPConfig.key()``), never config objects, so cache keys stay
+stable across reruns.  Every cache has ``max_entries``.  Nothing here draws anything.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import threading
+from contextlib import contextmanager
+
+import pandas as pd
+import streamlit as st
+
+from cspnet import CSPConfig
+
+from explorer.real.budget import check_build
+
+
+# Building a real model (live trace, ONNX export) allocates its weights and runs it.  Each build is
+# first checked against the build budget (explorer/budget.py: refused before anything is allocated),
+# and builds run one at a time: a class toggling the live trace at once built 30 models together
+# before this (server RSS 5.1 GiB, measured by benchmarks/load_test.py --trace-prob).  One build at a
+# time in the process bounds that memory for any number of users; the others wait their turn (cached
+# results are returned without waiting).
+BUILD_SLOT = threading.BoundedSemaphore(1)
+
+
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+@contextmanager
+def build_slot():
+    """One real-model build at a time; afterwards the freed memory goes back to the OS.
+
+    Each session's script runs in its own thread, and glibc keeps what a thread freed in that
+    thread's arena: without the trim, builds in different sessions left up to a build's peak
+    (0.4-0.8 GiB) resident per arena (2.2 GiB after the load test's sessions had closed).
+    """
+    with BUILD_SLOT:
+        try:
+            yield
+        finally:
+            if _TRIM is not None:
+                _TRIM(0)
+
+
+def config_from_key(key: str) -> CSPConfig:
+    return CSPConfig.from_dict(json.loads(key))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def compare(cfg_key: str, batch: int) -> dict:
+    """explorer.analysis.compare_with_twin (analytic, milliseconds)."""
+    from explorer.counts.analysis import compare_with_twin
+
+    return compare_with_twin(config_from_key(cfg_key), batch)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def summary(cfg_key: str) -> dict:
+    from explorer.counts.analysis import summarize
+
+    return summarize(config_from_key(cfg_key))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def live_trace(cfg_key: str) -> dict:
+    """explorer.trace.live_trace: builds the real model; seconds."""
+    from explorer.real.trace import live_trace as _live_trace
+
+    cfg = config_from_key(cfg_key)
+    check_build(cfg)  # before anything is allocated
+    with build_slot():
+        return _live_trace(cfg)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dot(cfg_key: str, expand: tuple, rankdir: str = "TB") -> str:
+    from explorer.counts.diagram import to_dot
+
+    return to_dot(config_from_key(cfg_key), expand=expand, rankdir=rankdir)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def render(dot_text: str, fmt: str) -> bytes:
+    """explorer.export.render_dot (Graphviz ``dot``); raises ExportError."""
+    from explorer.real.export import render_dot
+
+    return render_dot(dot_text, fmt)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def onnx(cfg_key: str) -> bytes:
+    """explorer.export.onnx_bytes: builds and exports the model (bytes are immutable: no copies).
+
+    One entry: the file is as large as the weights (up to the build budget)."""
+    from explorer.real.export import onnx_bytes
+
+    cfg = config_from_key(cfg_key)
+    check_build(cfg)  # before anything is allocated
+    with build_slot():
+        return onnx_bytes(cfg)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def published():
+    from explorer.paper.published import load_published
+
+    return load_published()
+
+
+# ----------------------------------------------------------------------------- Sweep and Learn
+SWEEP_CHUNK = 25  # first-knob values per cached chunk (the page shows progress between chunks)
+
+
+def axes_from_specs(spec1: str, spec2: str | None) -> list:
+    """``["key=range", ...]`` -> ``[(key, values), ...]`` (explorer.sweep.parse_vary; ConfigError)."""
+    from explorer.counts.sweep import parse_vary
+
+    axes = [parse_vary(spec1)]
+    if spec2:
+        axes.append(parse_vary(spec2))
+    return axes
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def sweep_chunk(cfg_key: str, spec1: str, spec2: str | None, start: int, stop: int, with_twin: bool) -> pd.DataFrame:
+    """Rows ``start:stop`` of the first knob's values, crossed with the second knob's values."""
+    from explorer.counts.sweep import sweep
+
+    axes = axes_from_specs(spec1, spec2)
+    (k1, v1), rest = axes[0], axes[1:]
+    return sweep(config_from_key(cfg_key), [(k1, v1[start:stop])] + rest, with_twin=with_twin)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def lesson_step(step_key: str, values: tuple) -> dict:
+    """Numbers, sentence and diagram of one lesson step for the learner's values (milliseconds;
+    cached so that moving between steps is instant)."""
+    from explorer import lesson
+
+    vals = dict(values)
+    numbers, text, err = lesson.safe_step(step_key, vals)
+    out = {"numbers": numbers, "takeaway": text, "error": err, "dense_graph": None, "stage_dot": None,
+           "design_key": None}
+    if err is None:
+        cfg = lesson.step_design(step_key, vals)
+        out["dense_graph"] = lesson.dense_graph(cfg) if step_key in ("dense", "split") else None
+        out["stage_dot"] = lesson.stage_dot(step_key, vals)
+        out["design_key"] = lesson.step_design(step_key, vals).key()
+    return out
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def lesson_fusion_rows() -> list:
+    from explorer import lesson
+
+    return lesson.fusion_rows()
+
+
+# ----------------------------------------------------------------------------- Paper vs tool
+# Each result depends on nothing but the code and the published data set: one entry each.
+# Latency is never cached: claims(measure=True) is run by the page for one press of its button.
+@st.cache_data(max_entries=1, show_spinner=False)
+def ablation() -> dict:
+    """explorer.reproduce.fusion_ablation (builds and counts six PeleeNet variants; about a second)."""
+    from explorer.paper.reproduce import fusion_ablation
+
+    return fusion_ablation()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def reproduce_records() -> list:
+    """explorer.reproduce.reproduce: every published row with a preset, against this tool."""
+    from explorer.paper.reproduce import reproduce
+
+    return reproduce()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def analytic_claims() -> list:
+    """explorer.reproduce.claims(measure=False): compute only, no latency (a few seconds)."""
+    from explorer.paper.reproduce import claims
+
+    return claims(measure=False)

@@ -1,0 +1,1 @@
+"""Paper tier: the published data set and the reproduction of its numbers with this tool."""

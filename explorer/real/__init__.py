@@ -1,0 +1,1 @@
+"""Real-model tier: builds the PyTorch model (live trace, agreement, memory budget, latency, exports)."""
