@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, fields
-from typing import Any
 
 from .errors import ConfigError
+from .families import FAMILIES, get_family
+from .fields import knob, specs_of
 
 CONFIG_VERSION = 1
 
@@ -37,14 +37,14 @@ FUSION_LABELS = {
     "fusion_first": "fusion first: concat -> transition (Fig. 3c)",
     "fusion_last": "fusion last: transition on block path -> concat (Fig. 3d)",
 }
+FUSION_SHORT = {"none": "none: plain network (Fig. 3a)", "csp": "csp: full CSP (Fig. 3b)",
+                "fusion_first": "fusion first (Fig. 3c)", "fusion_last": "fusion last (Fig. 3d)"}
 ACTIVATIONS = ("relu", "leaky_relu", "silu", "mish")
 STEM_POOLS = ("max", "none")
 
-# Per-stage fields: a scalar fills all stages, a sequence sets each stage.
-STAGE_FIELDS = (
-    "widths", "strides", "growth_rate", "bn_size", "bottle_ratio", "groups", "width_per_group",
-    "expand_ratio",
-)
+# Who reads what (the families that read a field; None in a declaration: every family).
+DENSE = ("densenet", "peleenet")
+CROSS = ("resnet", "resnext", "darknet")
 
 # Safety bounds: designs beyond these are refused before anything is allocated.
 MAX_STAGES = 8
@@ -54,81 +54,101 @@ MAX_ACTIVATION_BYTES = 4 * 1024**3  # fp32 activations of one image (batch 1)
 INPUT_SIZE_RANGE = (16, 1024)
 
 
+def _repeats_sweep(cfg) -> str:
+    r = cfg.repeats
+    half = ",".join(str(max(1, x // 2)) for x in r)
+    more = ",".join(str(min(MAX_REPEATS, x + max(1, x // 2))) for x in r)
+    return f"{half}; {','.join(map(str, r))}; {more}"
+
+
+def _widths_sweep(cfg) -> str:
+    w = max(cfg.widths) if any(cfg.widths) else 256
+    return f"{max(8, w // 4)}:{w}:{max(8, w // 4)}"
+
+
 @dataclass(frozen=True)
 class CSPConfig:
-    """A network design. See the module docstring and README for every field's meaning."""
+    """A network design: every field is declared once here, with its metadata (``cspnet.fields``)."""
 
-    family: str = "densenet"
-    name: str = "custom"
+    family: str = knob("densenet", "choice", "Family", "Switching family starts from that family's default design.",
+                       choices=lambda: tuple(FAMILIES), group="identity")
+    name: str = knob("custom", "text", "Name", "The design's name.", max_len=80, group="identity")
     # stem
-    stem_channels: int = 64
-    stem_kernel: int = 7
-    stem_stride: int = 2
-    stem_pool: str = "max"
-    stem_norm: bool = True     # BatchNorm + activation after the stem conv (torchvision: yes)
+    stem_channels: int = knob(64, "int", "Stem channels", "Output channels of the stem convolution.",
+                              lo=1, hi=4096, step=8, group="advanced", sweep="16:128:16")
+    stem_kernel: int = knob(7, "int", "Stem kernel", "Kernel size of the stem convolution.",
+                            lo=1, hi=11, step=2, group="advanced")
+    stem_stride: int = knob(2, "int", "Stem stride", "Stride of the stem convolution.",
+                            lo=1, hi=4, step=1, group="advanced")
+    stem_pool: str = knob("max", "choice", "Stem pooling", "3x3 max pool after the stem, or none.",
+                          choices=STEM_POOLS, group="advanced")
+    stem_norm: bool = knob(True, "bool", "BatchNorm after the stem conv",
+                           "BatchNorm + activation after the stem conv (torchvision: yes).",
+                           families=("densenet",), group="advanced")
     # stages
-    repeats: tuple = (6, 12, 24, 16)
-    widths: Any = 0            # resnet/resnext/darknet: stage output channels (0 = unused)
-    strides: Any = 2           # resnet/resnext/darknet: stride of each stage
-    growth_rate: Any = 32      # densenet/peleenet: channels added per dense layer
-    bn_size: Any = 4           # densenet: bottleneck width = bn_size x growth_rate
-    bottle_ratio: Any = 0.25   # resnet/darknet: bottleneck width = block width x bottle_ratio
-    groups: Any = 1            # resnext: groups of the 3x3 conv
-    width_per_group: Any = 4   # resnext: bottleneck width = groups x width_per_group
-    expand_ratio: Any = 1.0    # resnet/darknet CSP: split channels C = round(width x expand_ratio)
+    repeats: tuple = knob((6, 12, 24, 16), "int", "Repeats per stage",
+                          "Blocks (dense layers, bottlenecks) in each stage, comma separated: 6,12,24,16 is "
+                          "DenseNet-121. The number of values is the number of stages.",
+                          lo=1, hi=MAX_REPEATS, stages=True, sweep=_repeats_sweep)
+    widths: tuple = knob(0, "int", "Stage widths (output channels)", "Output channels of each stage, one per stage.",
+                         families=CROSS, per_stage=True, lo=0, hi=8192, sweep=_widths_sweep)
+    strides: tuple = knob(2, "int", "Stage strides",
+                          "Stride of each stage's first block (1 or 2), one value or one per stage.",
+                          families=CROSS, per_stage=True, lo=1, hi=2)
+    growth_rate: tuple = knob(32, "int", "Growth rate k", "Channels each dense layer adds. One value, or one per stage.",
+                              families=DENSE, per_stage=True, lo=1, hi=1024, sweep="8:64:8")
+    bn_size: tuple = knob(4, "int", "Bottleneck size (x k)",
+                          "Dense layer 1x1 bottleneck width = bn_size x growth rate (PeleeNet: its bottleneck "
+                          "width factor).", families=DENSE, per_stage=True, lo=1, hi=16, sweep="1:8:1")
+    bottle_ratio: tuple = knob(0.25, "float", "Bottleneck ratio",
+                               "Bottleneck width = block width x ratio. One value or one per stage.",
+                               families=("resnet", "darknet"), per_stage=True, lo=0.0, hi=4.0, low_open=True,
+                               sweep="0.125:1.0:0.125")
+    groups: tuple = knob(1, "int", "Groups (3x3 conv)", "ResNeXt cardinality. One value or one per stage.",
+                         families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16,32,64")
+    width_per_group: tuple = knob(4, "int", "Width per group", "ResNeXt bottleneck width = groups x width per group.",
+                                  families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16")
+    expand_ratio: tuple = knob(1.0, "float", "Expand ratio (CSP)", "CSP stages: channels split = round(width x ratio).",
+                               families=CROSS, per_stage=True, lo=0.0, hi=4.0, low_open=True, csp_only=True,
+                               sweep="0.5:2.0:0.25")
     # CSP knobs
-    fusion: str = "none"
-    split_ratio: float = 0.5
-    transition_ratio: float = 1.0
-    compression: float = 0.5
-    last_transition: bool = False
-    head_norm: bool = True     # densenet/peleenet: BatchNorm + activation before the pooling head
-    activation: str = "relu"
+    fusion: str = knob("none", "choice", "Fusion strategy",
+                       "Where the two parts meet again (CSPNet paper Fig. 3). 'none' is the plain network.",
+                       choices=FUSIONS, choice_labels=FUSION_SHORT, sweep="none,fusion_first,fusion_last,csp")
+    split_ratio: float = knob(0.5, "float", "Split ratio (share through the block)",
+                              "Fraction of a stage's channels sent through the block (part 2). The paper's partial "
+                              "ratio gamma = 1 - split ratio is the share that bypasses it.",
+                              lo=0.0, hi=1.0, low_open=True, step=0.05, csp_only=True, sweep="0.1:1.0:0.1")
+    transition_ratio: float = knob(1.0, "float", "Partial transition ratio",
+                                   "The partial transition on the block path outputs floor(block output x ratio) "
+                                   "channels.", lo=0.0, hi=4.0, low_open=True, step=0.05, csp_only=True,
+                                   sweep="0.25:2.0:0.25")
+    compression: float = knob(0.5, "float", "Compression (DenseNet transition)",
+                              "The transition after the concat keeps floor(channels x compression) channels; "
+                              "DenseNet uses 0.5.", families=DENSE, lo=0.0, hi=1.0, low_open=True, step=0.05,
+                              sweep="0.25:1.0:0.25")
+    last_transition: bool = knob(False, "bool", "Transition after the last stage",
+                                 "DenseNet has none; CSPDenseNet can add one.", families=DENSE)
+    head_norm: bool = knob(True, "bool", "BatchNorm before the head",
+                           "BatchNorm + activation before the pooling head (torchvision's norm5).",
+                           families=DENSE, group="advanced")
+    activation: str = knob("relu", "choice", "Activation", "Activation function of every conv unit.",
+                           choices=ACTIVATIONS, group="advanced")
     # input / output
-    input_size: int = 224
-    num_classes: int = 1000
+    input_size: int = knob(224, "int", "Input size (pixels)", "Square input resolution. Compute scales with its square.",
+                           lo=INPUT_SIZE_RANGE[0], hi=INPUT_SIZE_RANGE[1], step=32, sweep="128:384:32")
+    num_classes: int = knob(1000, "int", "Classes", "Outputs of the classifier.", lo=1, hi=100_000, step=1,
+                            group="advanced")
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self):
-        from .families import get_family  # local import: families import this module
-
-        fam = self.family
-        if not isinstance(fam, str) or fam not in _family_names():
-            raise ConfigError("family", f"unknown family {fam!r}; allowed: {', '.join(_family_names())}")
-        _check_str(self, "name", max_len=80)
-        _check_choice(self, "fusion", FUSIONS)
-        _check_choice(self, "stem_pool", STEM_POOLS)
-        _check_choice(self, "activation", ACTIVATIONS)
-        _check_int(self, "stem_channels", 1, 4096)
-        _check_int(self, "stem_kernel", 1, 11)
-        _check_int(self, "stem_stride", 1, 4)
-        _check_int(self, "input_size", *INPUT_SIZE_RANGE)
-        _check_int(self, "num_classes", 1, 100_000)
-        _check_bool(self, "last_transition")
-        _check_bool(self, "stem_norm")
-        _check_bool(self, "head_norm")
-        _check_float(self, "split_ratio", 0.0, 1.0, low_open=True)
-        _check_float(self, "transition_ratio", 0.0, 4.0, low_open=True)
-        _check_float(self, "compression", 0.0, 1.0, low_open=True)
-
-        repeats = _as_tuple(self.repeats, "repeats")
-        if not repeats:
-            raise ConfigError("repeats", "empty; give at least one stage (e.g. 6,12,24,16)")
-        if len(repeats) > MAX_STAGES:
-            raise ConfigError("repeats", f"{len(repeats)} stages; allowed 1 to {MAX_STAGES}")
-        for i, r in enumerate(repeats):
-            if not _is_int(r) or not 1 <= r <= MAX_REPEATS:
-                raise ConfigError("repeats", f"stage {i} has {r!r}; allowed integers 1 to {MAX_REPEATS}")
-        object.__setattr__(self, "repeats", tuple(int(r) for r in repeats))
-        n = len(repeats)
-        for name, kind, lo, hi in (
-            ("widths", int, 0, 8192), ("strides", int, 1, 2), ("growth_rate", int, 1, 1024),
-            ("bn_size", int, 1, 16), ("bottle_ratio", float, 0.0, 4.0), ("groups", int, 1, 1024),
-            ("width_per_group", int, 1, 1024), ("expand_ratio", float, 0.0, 4.0),
-        ):
-            object.__setattr__(self, name, _broadcast(self, name, n, kind, lo, hi))
-
-        get_family(fam).validate(self)
+        specs = FIELDS
+        # the family first (it decides what else is read), then the stage count, then the rest
+        specs["family"].check_value(self.family)
+        n = len(specs["repeats"].check(self.repeats, MAX_STAGES))
+        for name, spec in specs.items():
+            object.__setattr__(self, name, spec.check(getattr(self, name), MAX_STAGES if spec.stages else n))
+        get_family(self.family).validate(self)
         _check_size(self)
 
     # ------------------------------------------------------------------ conveniences
@@ -160,8 +180,16 @@ class CSPConfig:
         return out
 
     def key(self) -> str:
-        """A canonical string for caching and comparison."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A canonical string for caching and comparison (computed once per config)."""
+        k = self.__dict__.get("_key")
+        if k is None:
+            k = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+            self.__dict__["_key"] = k  # a frozen dataclass: cache beside the fields, not through __setattr__
+        return k
+
+    def plan_key(self) -> tuple:
+        """What the analytic plan depends on: every field but the name (hashable)."""
+        return tuple(getattr(self, n) for n in PLAN_FIELDS)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps({"version": CONFIG_VERSION, "config": self.to_dict()}, indent=indent)
@@ -218,88 +246,11 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not allowed")
 
 
-def _family_names():
-    from .families import FAMILIES
-
-    return tuple(FAMILIES)
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v) -> bool:
-    return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
-
-
-def _check_int(cfg, name, lo, hi):
-    v = getattr(cfg, name)
-    if not _is_int(v) or not lo <= v <= hi:
-        raise ConfigError(name, f"{v!r} is not allowed; allowed integers {lo} to {hi}")
-
-
-def _check_float(cfg, name, lo, hi, low_open=False):
-    v = getattr(cfg, name)
-    ok = _is_num(v) and (lo < v if low_open else lo <= v) and v <= hi
-    if not ok:
-        rng = f"({lo}, {hi}]" if low_open else f"[{lo}, {hi}]"
-        raise ConfigError(name, f"{v!r} is not allowed; allowed range {rng}")
-    object.__setattr__(cfg, name, float(v))
-
-
-def _check_bool(cfg, name):
-    v = getattr(cfg, name)
-    if not isinstance(v, bool):
-        raise ConfigError(name, f"{v!r} is not allowed; allowed: true or false")
-
-
-def _check_choice(cfg, name, choices):
-    v = getattr(cfg, name)
-    if v not in choices:
-        raise ConfigError(name, f"{v!r} is not allowed; allowed: {', '.join(choices)}")
-
-
-def _check_str(cfg, name, max_len):
-    v = getattr(cfg, name)
-    if not isinstance(v, str) or len(v) > max_len:
-        raise ConfigError(name, f"must be text of at most {max_len} characters")
-
-
-def _as_tuple(v, name):
-    if isinstance(v, (list, tuple)):
-        return tuple(v)
-    if _is_int(v):
-        return (v,)
-    raise ConfigError(name, f"{v!r} is not allowed; give an integer or a list of integers")
-
-
-def _broadcast(cfg, name, n, kind, lo, hi):
-    v = getattr(cfg, name)
-    vals = tuple(v) if isinstance(v, (list, tuple)) else (v,) * n
-    if len(vals) == 1 and n > 1:
-        vals = vals * n
-    if len(vals) != n:
-        raise ConfigError(name, f"{len(vals)} values for {n} stages; give one value or {n}")
-    out = []
-    for i, x in enumerate(vals):
-        if kind is int:
-            ok = _is_int(x) and lo <= x <= hi
-            rng = f"integers {lo} to {hi}"
-        else:
-            ok = _is_num(x) and lo < x <= hi
-            rng = f"range ({lo}, {hi}]"
-        if not ok:
-            where = f"stage {i} has " if n > 1 and isinstance(v, (list, tuple)) else ""
-            raise ConfigError(name, f"{where}{x!r}; allowed {rng}")
-        out.append(kind(x))
-    return tuple(out)
-
-
 def _check_size(cfg):
     """Whole-design checks via the analytic plan: spatial sizes, zero-width branches, size bounds."""
     from .plan import plan_network
 
-    plan = plan_network(cfg, validate=False)
+    plan = plan_network(cfg)  # memoized: the plan every later caller of this design reuses
     for stage in plan.stages:
         for tap, (c, h, w) in stage.taps.items():
             if h < 1 or w < 1:
@@ -326,7 +277,7 @@ def min_input_size(cfg: CSPConfig) -> int:
     from .plan import plan_network
 
     def ok(size):
-        p = plan_network(cfg, input_size=size, validate=False)
+        p = plan_network(cfg, input_size=size, memo=False)
         return all(h >= 1 and w >= 1 for s in p.stages for (_, h, w) in s.taps.values())
 
     lo, hi = 1, INPUT_SIZE_RANGE[1]
@@ -339,3 +290,8 @@ def min_input_size(cfg: CSPConfig) -> int:
         else:
             lo = mid + 1
     return max(lo, INPUT_SIZE_RANGE[0])
+
+
+FIELDS = specs_of(CSPConfig)       # name -> FieldSpec, in declaration order
+STAGE_FIELDS = tuple(n for n, f in FIELDS.items() if f.per_stage)
+PLAN_FIELDS = tuple(n for n in FIELDS if n != "name")

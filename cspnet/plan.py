@@ -9,6 +9,8 @@ built model's modules, so a plan row and a hooked module can be matched by name.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -225,14 +227,39 @@ class PlanBuilder:
         return self._add(Op("add", self._path(path), tuple(s), tuple(s)))
 
 
-def plan_network(cfg, input_size: int | None = None, validate: bool = True) -> NetPlan:
+# Memoized plans: one plan per design (and input size), whoever asks for it.  A config plans itself
+# once when it is constructed (validation reads the plan), and every later caller (analysis, twin
+# comparison, sweeps, diagrams, the app's caches rebuilding a config from its key) gets the same
+# object.  Plans are read-only by convention.  Bounded; thread-safe (the app's sessions are threads).
+MAX_MEMO_PLANS = 256
+_MEMO: OrderedDict = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+
+
+def plan_network(cfg, input_size: int | None = None, memo: bool = True) -> NetPlan:
     """The analytic plan of ``cfg`` (optionally at another input size).
 
-    ``validate=False`` is used by the config's own validation; callers normally keep the default,
-    which is a no-op because a constructed ``CSPConfig`` is already valid.
+    ``memo=False`` plans without reading or filling the memo (e.g. a search over input sizes).
     """
     from .families import get_family
 
     size = cfg.input_size if input_size is None else input_size
-    stages = get_family(cfg.family).plan(cfg, size)
-    return NetPlan(input_shape=(3, size, size), stages=stages)
+    key = (cfg.plan_key(), size) if memo else None
+    if key is not None:
+        with _MEMO_LOCK:
+            hit = _MEMO.get(key)
+            if hit is not None:
+                _MEMO.move_to_end(key)
+                return hit
+    plan = NetPlan(input_shape=(3, size, size), stages=get_family(cfg.family).plan(cfg, size))
+    if key is not None:
+        with _MEMO_LOCK:
+            _MEMO[key] = plan
+            while len(_MEMO) > MAX_MEMO_PLANS:
+                _MEMO.popitem(last=False)
+    return plan
+
+
+def clear_plan_memo() -> None:
+    with _MEMO_LOCK:
+        _MEMO.clear()

@@ -12,7 +12,8 @@ import pandas as pd
 from cspnet import CSPConfig, ConfigError, plan_network
 
 from explorer.counts.conventions import all_activations, cio, count
-from explorer.design.text import ALL_FIELDS, FLOAT_FIELDS, FLOAT_LIST_FIELDS, parse_value, with_changes
+from cspnet.config import FIELDS
+from explorer.design.text import ALL_FIELDS, parse_value, with_changes
 
 MAX_SWEEP_DESIGNS = 20_000
 MAX_LATENCY_DESIGNS = 12
@@ -30,7 +31,7 @@ def parse_vary(spec: str) -> tuple[str, list]:
         parts = text.split(":")
         if len(parts) != 3:
             raise ConfigError(key, f"range {text!r} must be start:stop:step")
-        is_float = key in FLOAT_FIELDS or key in FLOAT_LIST_FIELDS
+        is_float = FIELDS[key].kind == "float"
         conv = float if is_float else int
         try:
             start, stop, step = (conv(p) for p in parts)

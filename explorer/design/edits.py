@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cspnet import CSPConfig, ConfigError
-from cspnet.config import STAGE_FIELDS
+from cspnet.config import FIELDS, STAGE_FIELDS
 
-from explorer.design.text import FLOAT_FIELDS, FLOAT_LIST_FIELDS, INT_FIELDS, INT_LIST_FIELDS, format_value, parse_value
+from explorer.design.text import format_value, parse_value
 
 MAX_BISECT_STEPS = 40
 
@@ -116,9 +116,8 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
     (text fields, unparsable text, a changed number of values).
     """
     others = {k: v for k, v in (others or {}).items() if k != name}
-    integer = name in INT_FIELDS or name in INT_LIST_FIELDS
-    numeric = integer or name in FLOAT_FIELDS or name in FLOAT_LIST_FIELDS
-    if not numeric:
+    spec = FIELDS.get(name)
+    if spec is None or not spec.is_number:
         return None
     try:
         typed = parse_value(name, text)
@@ -141,14 +140,14 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
     if not isinstance(current, tuple):  # scalar field
         if isinstance(typed, tuple):
             return None
-        return format_value(_bisect(check, typed, current, integer))
+        return format_value(_bisect(check, typed, current, spec.is_integer))
     # per-stage field (or repeats): element by element
     n = len(current)
     vals = list(typed) if isinstance(typed, tuple) else [typed] * n
     if len(vals) != n:
         return None
     if len(set(current)) == 1 and len(set(vals)) == 1 and name != "repeats":  # keep one value
-        v = _bisect(lambda x: check(x), vals[0], current[0], integer)
+        v = _bisect(lambda x: check(x), vals[0], current[0], spec.is_integer)
         return format_value(v) if check(v) else None
     cand = list(vals)
     for i in range(n):
@@ -160,7 +159,7 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
 
         if not ok_i(current[i]):
             return None
-        cand[i] = _bisect(ok_i, vals[i], current[i], integer)
+        cand[i] = _bisect(ok_i, vals[i], current[i], spec.is_integer)
     result = tuple(cand)
     return format_value(result) if check(result) else None
 

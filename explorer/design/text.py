@@ -8,49 +8,43 @@ from __future__ import annotations
 import math
 import re
 import os
-from dataclasses import fields
 
 from cspnet import CSPConfig, ConfigError, all_presets, get_preset
-from cspnet.config import MAX_JSON_CHARS
+from cspnet.config import FIELDS, MAX_JSON_CHARS
 
-INT_FIELDS = {"stem_channels", "stem_kernel", "stem_stride", "input_size", "num_classes"}
-FLOAT_FIELDS = {"split_ratio", "transition_ratio", "compression"}
-BOOL_FIELDS = {"last_transition", "stem_norm", "head_norm"}
-STR_FIELDS = {"family", "name", "fusion", "stem_pool", "activation"}
-INT_LIST_FIELDS = {"repeats", "widths", "strides", "growth_rate", "bn_size", "groups", "width_per_group"}
-FLOAT_LIST_FIELDS = {"bottle_ratio", "expand_ratio"}
-ALL_FIELDS = [f.name for f in fields(CSPConfig)]
+ALL_FIELDS = list(FIELDS)
 MAX_VALUE_CHARS = 200
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 def parse_value(field: str, text: str):
-    """Parse one field's value from text; raise ConfigError naming the field."""
-    if field not in ALL_FIELDS:
+    """Parse one field's value from text, by the field's declaration; raise ConfigError naming it."""
+    spec = FIELDS.get(field)
+    if spec is None:
         raise ConfigError(field, f"unknown field; allowed: {', '.join(ALL_FIELDS)}")
     if not isinstance(text, str):
         raise ConfigError(field, f"expected text, got {type(text).__name__}")
     text = text.strip()
     if len(text) > MAX_VALUE_CHARS:
         raise ConfigError(field, f"value of {len(text)} characters; allowed at most {MAX_VALUE_CHARS}")
-    if field in STR_FIELDS:
+    if spec.kind in ("text", "choice"):
         return text
-    if field in BOOL_FIELDS:
+    if spec.kind == "bool":
         low = text.lower()
-        if low in ("1", "true", "yes", "on"):
+        if low in TRUE_WORDS:
             return True
-        if low in ("0", "false", "no", "off"):
+        if low in FALSE_WORDS:
             return False
         raise ConfigError(field, f"{text!r} is not allowed; allowed: true or false")
-    if field in INT_FIELDS:
-        return _int(field, text)
-    if field in FLOAT_FIELDS:
-        return _float(field, text)
+    conv = _int if spec.kind == "int" else _float
+    if not (spec.per_stage or spec.stages):
+        return conv(field, text)
     parts = [p for p in re.split(r"[,;\s]+|(?<=\d)-(?=\d)", text) if p]  # 6,12,24,16 or 6-12-24-16
     if not parts:
         raise ConfigError(field, "empty; give one value or one per stage, e.g. 6,12,24,16")
-    conv = _int if field in INT_LIST_FIELDS else _float
     vals = tuple(conv(field, p) for p in parts)
-    return vals[0] if len(vals) == 1 and field != "repeats" else vals
+    return vals[0] if len(vals) == 1 and not spec.stages else vals
 
 
 def _int(field, text):

@@ -1,0 +1,170 @@
+"""What a design field is: its kind, bounds, who reads it and how a UI shows it, declared once.
+
+Every field of :class:`cspnet.config.CSPConfig` is declared with :func:`knob`, which stores a
+:class:`FieldSpec` in the dataclass field's metadata.  Everything that needs to know about a field
+reads that spec instead of keeping its own list:
+
+* validation (``CSPConfig.__post_init__``: kind, bounds, one-value-or-per-stage broadcasting);
+* text parsing (``explorer.design.text.parse_value``: the CLI's ``--set``, URL parameters, JSON);
+* the Design page's widgets (label, help, step, main or advanced group, which families show it);
+* the Sweep page's knob list and default ranges (``sweep``);
+* the lesson's controls that are config fields (label, help, bounds);
+* the README's field table (:func:`field_table`, checked by a test).
+
+Adding a knob is one ``knob(...)`` line in ``CSPConfig`` plus the family code that reads it.
+Pure Python: no torch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+KINDS = ("int", "float", "bool", "choice", "text")
+GROUPS = ("identity", "main", "advanced")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One design field. ``name`` is filled in from the dataclass field it annotates."""
+
+    kind: str                                  # int | float | bool | choice | text
+    label: str
+    help: str
+    families: tuple | None = None              # the families that read it; None: every family
+    per_stage: bool = False                    # one value (all stages) or one per stage
+    stages: bool = False                       # this field's length sets the number of stages (repeats)
+    lo: float | None = None
+    hi: float | None = None
+    low_open: bool = False                     # lo itself is not allowed
+    choices: tuple | Callable[[], tuple] = ()  # allowed values of a choice field (or a function giving them)
+    choice_labels: dict | None = None          # value -> short label for a widget
+    step: float | None = None                  # a number widget's +/- step
+    group: str = "main"                        # identity (family, name) | main | advanced
+    csp_only: bool = False                     # acts only in CSP stages (fusion != none)
+    sweep: str | Callable | None = None        # default sweep range, or f(cfg) -> range; None: not sweepable
+    max_len: int = 0                           # text fields: longest allowed text
+    name: str = ""
+
+    # ---------------------------------------------------------------- who reads it
+    def reads(self, family: str) -> bool:
+        return self.families is None or family in self.families
+
+    @property
+    def sweepable(self) -> bool:
+        return self.sweep is not None
+
+    def default_sweep(self, cfg) -> str:
+        return self.sweep(cfg) if callable(self.sweep) else (self.sweep or "")
+
+    def allowed_choices(self) -> tuple:
+        return tuple(self.choices()) if callable(self.choices) else tuple(self.choices)
+
+    # ---------------------------------------------------------------- allowed values, in words
+    @property
+    def is_integer(self) -> bool:
+        return self.kind == "int"
+
+    @property
+    def is_number(self) -> bool:
+        return self.kind in ("int", "float")
+
+    def allowed(self) -> str:
+        """The allowed values, as error messages and the README say them."""
+        if self.kind == "int":
+            return f"integers {_num(self.lo)} to {_num(self.hi)}"
+        if self.kind == "float":
+            left = "(" if self.low_open else "["
+            return f"range {left}{_num(self.lo)}, {_num(self.hi)}]"
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return ", ".join(map(str, self.allowed_choices()))
+        return f"text of at most {self.max_len} characters"
+
+    # ---------------------------------------------------------------- validation of one value
+    def check_value(self, v, where: str | None = None) -> Any:
+        """``v`` converted to the field's type; raises ConfigError naming the field and the range.
+
+        ``where`` ("stage 2 has ") locates one value of a per-stage list in the message."""
+        if self.is_number:
+            ok = (_is_int(v) and self.lo <= v <= self.hi) if self.kind == "int" else (
+                _is_num(v) and (self.lo < v if self.low_open else self.lo <= v) and v <= self.hi)
+            if not ok:
+                said = f"{v!r} is not allowed" if where is None else f"{where}{v!r}"
+                raise ConfigError(self.name, f"{said}; allowed {self.allowed()}")
+            return int(v) if self.kind == "int" else float(v)
+        if self.kind == "bool":
+            if not isinstance(v, bool):
+                raise ConfigError(self.name, f"{v!r} is not allowed; allowed: true or false")
+            return v
+        if self.kind == "choice":
+            if not isinstance(v, str) or v not in self.allowed_choices():
+                raise ConfigError(self.name, f"{v!r} is not allowed; allowed: {self.allowed()}")
+            return v
+        if not isinstance(v, str) or len(v) > self.max_len:
+            raise ConfigError(self.name, f"must be text of at most {self.max_len} characters")
+        return v
+
+    def check(self, v, n_stages: int) -> Any:
+        """The field's value after construction: per-stage fields become a tuple of ``n_stages``."""
+        if self.stages:
+            vals = _as_tuple(self.name, v)
+            if not vals:
+                raise ConfigError(self.name, "empty; give at least one stage (e.g. 6,12,24,16)")
+            if len(vals) > n_stages:
+                raise ConfigError(self.name, f"{len(vals)} stages; allowed 1 to {n_stages}")
+            return tuple(self.check_value(x, f"stage {i} has ") for i, x in enumerate(vals))
+        if not self.per_stage:
+            return self.check_value(v)
+        vals = tuple(v) if isinstance(v, (list, tuple)) else (v,) * n_stages
+        if len(vals) == 1 and n_stages > 1:
+            vals = vals * n_stages
+        if len(vals) != n_stages:
+            raise ConfigError(self.name, f"{len(vals)} values for {n_stages} stages; give one value or {n_stages}")
+        listed = n_stages > 1 and isinstance(v, (list, tuple))
+        return tuple(self.check_value(x, f"stage {i} has " if listed else "") for i, x in enumerate(vals))
+
+
+def knob(default, kind: str, label: str, help: str, **spec) -> dataclasses.Field:
+    """A dataclass field whose metadata holds its :class:`FieldSpec` (see the module docstring)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown field kind {kind!r}")
+    return dataclasses.field(default=default, metadata={"spec": FieldSpec(kind, label, help, **spec)})
+
+
+def specs_of(cls) -> dict:
+    """``{name: FieldSpec}`` of a dataclass declared with :func:`knob`, in declaration order."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        spec = f.metadata.get("spec")
+        if spec is None:
+            raise TypeError(f"{cls.__name__}.{f.name} is not declared with knob()")
+        if spec.group not in GROUPS:
+            raise ValueError(f"{f.name}: unknown group {spec.group!r}")
+        out[f.name] = dataclasses.replace(spec, name=f.name)
+    return out
+
+
+# --------------------------------------------------------------------------- small helpers
+def _num(x) -> str:
+    return str(x)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _as_tuple(name: str, v) -> tuple:
+    if isinstance(v, (list, tuple)):
+        return tuple(v)
+    if _is_int(v):
+        return (v,)
+    raise ConfigError(name, f"{v!r} is not allowed; give an integer or a list of integers")
