@@ -15,15 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from cspnet import CSPConfig
-
 from explorer.real.budget import check_build
 
-
 # Building a real model (live trace, ONNX export) allocates its weights and runs it.  Each build is
-# first checked against the build budget (explorer/budget.py: refused before anything is allocated),
-# and builds run one at a time: a class toggling the live trace at once built 30 models together
-# before this (server RSS 5.1 GiB, measured by benchmarks/load_test.py --trace-prob).  One build at a
-# time in the process bounds that memory for any number of users; the others wait their turn (cached
+# first checked against the build budget (explorer/real/budget.py: refused before anything is
+# allocated), and builds run one at a time: a class toggling the live trace at once would otherwise
+# build as many models together (README, "Serving a classroom", has the load-test figures).  One
+# build at a time bounds that memory for any number of users; the others wait their turn (cached
 # results are returned without waiting).
 BUILD_SLOT = threading.BoundedSemaphore(1)
 
@@ -43,8 +41,8 @@ def build_slot():
     """One real-model build at a time; afterwards the freed memory goes back to the OS.
 
     Each session's script runs in its own thread, and glibc keeps what a thread freed in that
-    thread's arena: without the trim, builds in different sessions left up to a build's peak
-    (0.4-0.8 GiB) resident per arena (2.2 GiB after the load test's sessions had closed).
+    thread's arena: without the trim, builds in different sessions leave up to a build's peak
+    resident per arena, long after the sessions closed.
     """
     with BUILD_SLOT:
         try:

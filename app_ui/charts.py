@@ -86,7 +86,8 @@ def tradeoff_figure(df: pd.DataFrame, design: dict | None = None, twin: dict | N
     for spec, color, dash, at_top in ((twin, TWIN_COLOR, "dot", False), (design, DESIGN_COLOR, "dash", True)):
         if not spec:
             continue
-        text = (f"<b>{spec['label']}</b><br>{spec['gmacs']:.3g} GMACs (computed){'<br>' + spec['detail'] if spec.get('detail') else ''}"
+        detail = f"<br>{spec['detail']}" if spec.get("detail") else ""
+        text = (f"<b>{spec['label']}</b><br>{spec['gmacs']:.3g} GMACs (computed){detail}"
                 "<br>accuracy unknown: this design was not trained")
         fig.add_trace(go.Scatter(
             x=[spec["gmacs"], spec["gmacs"]], y=[y_lo, y_hi], mode="lines",

@@ -1,4 +1,5 @@
-"""Plotly figures (and their plain-words captions) for the Latency, Sweep and Learn pages.
+"""Plotly figures (and their captions) for the Latency, Sweep and Learn pages; the plain-words verdicts
+on a latency comparison are :mod:`explorer.real.verdicts`.
 
 Pure functions of plain data (engine records, data frames, lists): no Streamlit.  Every builder
 returns a ``go.Figure``.  Clickable figures carry ``customdata`` that the page reads back from a
@@ -11,6 +12,9 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from explorer.fmt import si
+from explorer.real.verdicts import is_plain
+
 DESIGN_COLOR = "#d62728"
 TWIN_COLOR = "#555555"
 MACS_COLOR = "#1f77b4"
@@ -21,23 +25,6 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#393b79")
 MARGIN = dict(l=10, r=10, t=50, b=10)
 MAX_CELL_TEXT = 150          # heatmaps with at most this many cells print their values
-
-# When time and MACs move apart by less than this many percentage points, say they agree.
-FOLLOW_TOLERANCE_PTS = 3.0
-# A gap this large between the time change and the MACs change is more likely a busy machine
-# during one of the two back-to-back measurements than the architecture.
-SUSPECT_GAP_PTS = 50.0
-
-
-def si(v, unit: str = "", digits: int = 3) -> str:
-    """8570408 -> '8.57 M' (plain SI, for hover text)."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    a = abs(v)
-    for f, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if a >= f:
-            return f"{v / f:.{digits}g} {p}{unit}".rstrip()
-    return f"{v:.{digits}g} {unit}".rstrip()
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -57,11 +44,6 @@ def _empty(title: str, message: str) -> go.Figure:
 # =========================================================================== latency
 def _series(rec: dict) -> list:
     return sorted(rec.get("results", []), key=lambda r: r["batch"])
-
-
-def is_plain(record: dict) -> bool:
-    """True when the design has no CSP (its twin is itself: one model was measured)."""
-    return record["design"].get("config", {}).get("fusion", "none") == "none"
 
 
 def latency_curve(record: dict, per_image: bool = False) -> go.Figure:
@@ -146,63 +128,6 @@ def savings_figure(record: dict) -> go.Figure:
                       barmode="group", yaxis_title="% vs plain twin (negative = saving)", height=380, margin=MARGIN,
                       legend=dict(orientation="h", yanchor="bottom", y=-0.3))
     return fig
-
-
-def _band(rec: dict, batch: int):
-    for r in _series(rec):
-        if r["batch"] == batch:
-            return r["p10_ms"], r["p90_ms"], r["median_ms"]
-    return None
-
-
-def savings_verdicts(record: dict) -> list:
-    """Plain-words sentences, one per batch size, saying whether time follows MACs.
-
-    E.g. "Batch 1: MACs -13.0 % but time +5.0 %: the saving in arithmetic does not show up as
-    time (at small batches the run is launch- and memory-bound)".
-    """
-    if is_plain(record):
-        return ["The design is plain (fusion 'none'), so it is its own twin: only one model was measured. "
-                "Pick a fusion strategy on the Design page to compare CSP with the plain network."]
-    out = []
-    for r in record.get("comparison", []):
-        b, dm, dt = r["batch"], r["macs_delta_pct"], r["time_delta_pct"]
-        head = f"Batch {b}: MACs {dm:+.1f} %"
-        bd, bt = _band(record["design"], b), _band(record["twin"], b)
-        overlap = bool(bd and bt and bd[0] <= bt[1] and bt[0] <= bd[1])
-        noise = (" The p10-p90 bands of the two overlap, so the time difference is within run-to-run noise; "
-                 "more runs would tell." if overlap else "")
-        if not overlap and abs(dt - dm) > SUSPECT_GAP_PTS:
-            noise = (f" A gap of {abs(dt - dm):.0f} points between time and MACs is suspicious: the two models are "
-                     "measured one after the other, so a machine busy with other work during one of them shows up "
-                     "like this. Measure again (more runs) before trusting it.")
-        if abs(dm) < 0.5:
-            out.append(f"{head} (the same arithmetic), time {dt:+.1f} %." + noise)
-        elif dm < 0 and dt >= 0:
-            out.append(f"{head} but time {dt:+.1f} %: fewer MACs did not make it faster. "
-                       + ("At small batches the run is launch- and memory-bound: the extra split, concat and "
-                          "transition layers cost time that the saved arithmetic does not pay back."
-                          if b <= 8 else "The extra split, concat and transition layers and their memory "
-                          "traffic cost more than the saved arithmetic.") + noise)
-        elif dm > 0 and dt <= 0:
-            out.append(f"{head} but time {dt:+.1f} %: more arithmetic, yet not slower; the layers it adds run "
-                       "efficiently (wide, compute-bound convs), or time is dominated by other layers." + noise)
-        elif dm < 0:  # both negative
-            if dt < dm - FOLLOW_TOLERANCE_PTS:
-                out.append(f"{head} and time {dt:+.1f} %: time falls more than MACs, e.g. because less memory "
-                           "is moved (narrower dense layers read fewer channels)." + noise)
-            elif dt > dm + FOLLOW_TOLERANCE_PTS:
-                share = 100.0 * dt / dm
-                out.append(f"{head} but time only {dt:+.1f} %: about {share:.0f} % of the MAC saving shows up "
-                           "as time; the rest is lost to memory traffic and per-layer overhead." + noise)
-            else:
-                out.append(f"{head} and time {dt:+.1f} %: time follows MACs." + noise)
-        else:  # both positive
-            if abs(dt - dm) <= FOLLOW_TOLERANCE_PTS:
-                out.append(f"{head} and time {dt:+.1f} %: time follows MACs (both up)." + noise)
-            else:
-                out.append(f"{head} and time {dt:+.1f} %: both up, but by different amounts." + noise)
-    return out
 
 
 def record_caption(record: dict) -> str:

@@ -27,7 +27,7 @@ def guard(what: str, where=None):
     try:
         yield
     except ConfigError as exc:
-        where.error(f"{what}: {exc}", icon=":material/error:")
+        where.error(f"{what}: {exc}")
     except Exception as exc:  # noqa: BLE001 - the point is that the page never shows a traceback
         log.exception("%s failed", what)
-        where.error(f"{what} failed: {error_text(exc)}", icon=":material/error:")
+        where.error(f"{what} failed: {error_text(exc)}")

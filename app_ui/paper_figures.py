@@ -1,4 +1,4 @@
-"""Figures and tables for the "Paper vs tool" page (pages/6_Paper.py).
+"""Figures and tables for the "Paper vs tool" page (pages/Paper.py).
 
 Pure functions of the plain records that :mod:`explorer.paper.reproduce` returns (``fusion_ablation()``,
 ``reproduce()``, ``claims()``): no Streamlit, no computation of their own beyond reshaping,
@@ -12,23 +12,25 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from explorer.fmt import json_safe
+from explorer.paper.published import APPROX_STATUSES
+
 TOOL_COLOR = "#1f77b4"
 PAPER_COLOR = "#7f7f7f"
 WHATIF_COLOR = "#aec7e8"
-APPROX_STATUSES = frozenset({"approx_from_figure", "derived_from_text_pct"})
 
-# verdict -> (badge colour, material icon); the verdicts are explorer.reproduce.VERDICTS
+# verdict -> badge colour; the verdicts are explorer.paper.reproduce.VERDICTS (no icons: they need a web font)
 VERDICT_BADGES = {
-    "holds": ("green", ":material/check_circle:"),
-    "holds in part": ("orange", ":material/contrast:"),
-    "does not hold here": ("red", ":material/cancel:"),
-    "not measured": ("gray", ":material/schedule:"),
+    "holds": "green",
+    "holds in part": "orange",
+    "does not hold here": "red",
+    "not measured": "gray",
 }
 
 
-def verdict_badge(verdict: str) -> tuple[str, str]:
-    """(colour, icon) of a verdict's badge; an unknown verdict gets a neutral one."""
-    return VERDICT_BADGES.get(verdict, ("blue", ":material/help:"))
+def verdict_badge(verdict: str) -> str:
+    """The colour of a verdict's badge; an unknown verdict gets a neutral one."""
+    return VERDICT_BADGES.get(verdict, "blue")
 
 
 def _num(v) -> float | None:
@@ -187,7 +189,7 @@ def _families(records: list, published: pd.DataFrame | None) -> list:
 
 
 def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.DataFrame:
-    """:func:`explorer.reproduce.reproduce` records as one flat table (with the published family)."""
+    """:func:`explorer.paper.reproduce.reproduce` records as one flat table (with the published family)."""
     fams = _families(records, published)
     rows = []
     for r, fam in zip(records, fams):
@@ -226,34 +228,9 @@ def filter_mask(frame: pd.DataFrame, families=None, sources=None, with_compute: 
     return mask
 
 
-def filter_reproduce(frame: pd.DataFrame, families=None, sources=None, with_compute: bool = False) -> pd.DataFrame:
-    """The matching rows of a :func:`reproduce_frame` table (see :func:`filter_mask`)."""
-    return frame[filter_mask(frame, families, sources, with_compute)].reset_index(drop=True)
-
-
 def row_label(row) -> str:
     """'CSPResNet-50 (timm, 256 px) -> cspresnet50' for a preset picker."""
     return f"{row['model']} ({row['source']}, {int(row['res'])} px) -> {row['preset']}"
-
-
-def _json_default(v):
-    if hasattr(v, "item"):
-        return v.item()
-    return str(v)
-
-
-def _json_safe(v):
-    if isinstance(v, dict):
-        return {str(k): _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if v is pd.NA:
-        return None
-    return v
 
 
 def frame_csv(frame: pd.DataFrame) -> str:
@@ -262,7 +239,7 @@ def frame_csv(frame: pd.DataFrame) -> str:
 
 def records_json(records: list) -> str:
     """Records (e.g. ``reproduce()``) as strict JSON: NaN -> null."""
-    return json.dumps(_json_safe(records), indent=1, allow_nan=False, default=_json_default)
+    return json.dumps(json_safe(records), indent=1, allow_nan=False, default=str)
 
 
 # --------------------------------------------------------------------------- claims
@@ -317,6 +294,6 @@ def claims_frame(claims: list) -> pd.DataFrame:
                         columns=["claim", "verdict", "source", "reason", "accuracy"])
 
 
-__all__ = ["ablation_frame", "ablation_figure", "ablation_summary", "reproduce_frame", "filter_mask", "filter_reproduce",
+__all__ = ["ablation_frame", "ablation_figure", "ablation_summary", "reproduce_frame", "filter_mask",
            "row_label", "frame_csv", "records_json", "computed_tables", "claims_frame", "verdict_badge",
            "VERDICT_BADGES", "REPRODUCE_COLUMNS"]

@@ -1,4 +1,5 @@
-"""The current design: kept in session_state, mirrored in the URL, shared by every page.
+"""The current design: kept in session_state, mirrored in the URL, shared by every page; and the
+frame the router (app.py) draws around every page.
 
 * ``design_cfg`` is always the last *valid* design (a ``CSPConfig``); ``design_preset`` the preset
   it started from (keeps URLs short: the preset plus the fields that differ).
@@ -10,17 +11,20 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
-from pathlib import Path
+import types
+from typing import NoReturn
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cspnet import CSPConfig, all_presets, get_preset
 from explorer.design import from_query, to_query
 
 from .messages import error_text
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PRESET = "cspdensenet121"
 
 K_CFG = "design_cfg"
@@ -30,16 +34,8 @@ K_URL_ERROR = "design_url_error"
 K_PENDING = "knob_pending"
 K_ERRORS = "knob_errors"
 
-# (script path relative to app.py, label, icon); pages whose file is absent are not listed
-PAGES = (
-    ("app.py", "Design", ":material/tune:"),
-    ("pages/1_Diagram.py", "Diagram", ":material/account_tree:"),
-    ("pages/2_Tradeoff.py", "Tradeoff", ":material/scatter_plot:"),
-    ("pages/3_Latency.py", "Latency", ":material/timer:"),
-    ("pages/4_Sweep.py", "Sweep", ":material/stacked_line_chart:"),
-    ("pages/5_Learn.py", "Learn", ":material/school:"),
-    ("pages/6_Paper.py", "Paper vs tool", ":material/menu_book:"),
-)
+# the Design page, as st.navigation registers it (app.py): where a click elsewhere opens a design
+DESIGN_PAGE = "pages/Design.py"
 
 
 def default_design() -> tuple[CSPConfig, str]:
@@ -104,55 +100,84 @@ def sync_url() -> None:
 
 _FROZEN_PAGES: set = set()
 _FREEZE_LOCK = threading.Lock()
+_FROZEN_MODULES = [0]      # len(sys.modules) at the last freeze
+NEW_MODULES_TO_FREEZE = 100  # torch alone brings some 1,000 modules; a page's own imports far fewer
 
 
 def freeze_long_lived(page: str) -> None:
-    """Once per page and process: move the objects alive now (the modules this page imported:
-    torch, pandas, the engine) into the GC's permanent generation.
+    """After a page's first run, and after a wave of imports: move the objects alive now (the
+    modules imported so far: torch, pandas, the engine) into the GC's permanent generation.
 
     Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``).  With
-    torch and pandas loaded that walks some 200,000 long-lived objects: about 0.15 s of CPU per
-    rerun, under the GIL, for every session (measured: 0.17 s of 0.2 s server CPU per knob change,
-    so 30 users turning knobs saturated the server).  Frozen objects are still freed by reference
+    torch and pandas loaded that walks a few hundred thousand long-lived objects on every rerun,
+    under the GIL, for every session: most of the server's CPU per knob change, enough for a class
+    turning knobs to saturate it (figures in the README).  Frozen objects are still freed by reference
     counting; the collection after each run then walks only what the scripts made.  At most one
-    freeze per page, so what it keeps is bounded.
+    freeze per page, plus one each time NEW_MODULES_TO_FREEZE more modules were imported (torch is
+    imported on demand: a live trace, a diagram export), so what it keeps is bounded.
     """
-    if page in _FROZEN_PAGES:
+    if page in _FROZEN_PAGES and len(sys.modules) < _FROZEN_MODULES[0] + NEW_MODULES_TO_FREEZE:
         return
     with _FREEZE_LOCK:
-        if page not in _FROZEN_PAGES:
+        if page not in _FROZEN_PAGES or len(sys.modules) >= _FROZEN_MODULES[0] + NEW_MODULES_TO_FREEZE:
             _FROZEN_PAGES.add(page)
+            _FROZEN_MODULES[0] = len(sys.modules)
             gc.collect()
             gc.freeze()
 
 
-def existing_pages() -> list:
-    return [p for p in PAGES if (ROOT / p[0]).exists()]
+def open_on_design_page() -> NoReturn:
+    """Show the current design on the Design page (after ``set_design``), its URL included."""
+    st.switch_page(DESIGN_PAGE, query_params=query())
 
 
-def page_setup(title: str, icon: str | None = None) -> CSPConfig:
-    """Every page starts here: page config, the design, the URL, the sidebar navigation."""
-    st.set_page_config(page_title=f"{title} · CSPNet Explorer", page_icon=icon or ":material/hub:",
-                       layout="wide")
-    freeze_long_lived(title)
+# ----------------------------------------------------------------------------- the router's frame
+def legacy_run() -> bool:
+    """Whether this is Streamlit's legacy multipage run; if it is, the router (app.py) runs here in
+    its place, and the caller (app.py, or a page) returns at once.  The first call of app.py and of
+    every page.
+
+    Why: a folder named ``pages/`` next to app.py makes Streamlit set the class attribute
+    ``PagesManager.uses_pages_directory`` at process start, and while it is True the script
+    runner takes its v1 path (``_mpa_v1`` in streamlit/runtime/scriptrunner/script_runner.py):
+    it routes the URL itself over the files of pages/ and runs the file it found *directly* (a
+    page without app.py: no frame, no sidebar, no design).  ``st.navigation`` sets the attribute
+    to False, so only the first script run of a server process is affected (and every AppTest
+    run: AppTest resets the attribute).  Here that run leaves the v1 path: the attribute becomes
+    False and app.py runs in place of what v1 started, so st.navigation routes the request and
+    runs the page inside the frame, in this same run.  (Not ``st.rerun()``: a rerun drops a
+    button's click, and would lose the page when v1 had not found it.)
+
+    v1 must find every page a URL names, or it shows "Page not found" before app.py runs: so
+    each page's file name equals its ``url_path`` (pages/Diagram.py is served at /Diagram).
+    """
+    if not PagesManager.uses_pages_directory:
+        return False
+    PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    main_script = ctx.pages_manager.main_script_path
+    module = types.ModuleType("__main__")
+    module.__dict__["__file__"] = main_script
+    exec(ctx.pages_manager.get_page_script_byte_code(main_script), module.__dict__)  # noqa: S102 - app.py
+    return True
+
+
+def frame() -> None:
+    """What every page shows around it, drawn once by the router before the page runs: the design
+    (from the URL on a session's first run), the URL kept in step with it, the sidebar summary, and a
+    message when the link's design could not be opened."""
     ensure_design()
     sync_url()
-    _sidebar(title)
+    _sidebar()
     err = st.session_state.get(K_URL_ERROR)
     if err:
         st.error(f"The link's design could not be opened ({err}). Showing the default design "
-                 "instead.", icon=":material/link_off:")
-    return design()
+                 "instead.")
 
 
-def _sidebar(current: str) -> None:
-    cfg, q = design(), query()
+def _sidebar() -> None:
+    cfg = design()
     with st.sidebar:
-        st.markdown("### CSPNet Explorer")
-        for path, label, icon in existing_pages():
-            st.page_link(path, label=label, icon=icon, query_params=q, disabled=False,
-                         help=f"{label} page (keeps the current design)")
-        st.divider()
         p = preset()
         modified = p is not None and p in all_presets() and get_preset(p) != cfg
         st.caption("Current design")

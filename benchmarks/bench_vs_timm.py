@@ -17,10 +17,10 @@ from contextlib import nullcontext
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
+import torch
 
-from cspnet import build_model, count_params, get_preset  # noqa: E402
-from explorer.real.latency import DTYPES, _cuda_graph, _percentiles, _Timer  # noqa: E402
+from cspnet import build_model, count_params, get_preset
+from explorer.real.latency import DTYPES, _cuda_graph, _percentiles, _Timer
 
 PAIRS = ("cspresnet50", "resnet50")
 

@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cspnet import CSPConfig, ConfigError, get_preset, preset_names  # noqa: E402
-from explorer.design import ALL_FIELDS, from_query, to_query  # noqa: E402
+from cspnet import ConfigError, CSPConfig, get_preset, preset_names
+from explorer.design import ALL_FIELDS, from_query, to_query
 
 JUNK = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "true", "null", "[]", "{}", "1,2,3", "6-12-24-16",
         "\x00", "\u202e", "A" * 10_000, "1" * 400, "0.5", "1.0000001", "9" * 30, "csp", "densenet",

@@ -11,10 +11,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import torch  # noqa: E402
+import torch
 
-from cspnet import get_preset  # noqa: E402
-from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency  # noqa: E402
+from cspnet import get_preset
+from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency
 
 
 def main():

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import load_test as lt  # noqa: E402
+import load_test as lt  # its websocket helpers and /proc sampler
+from app_ui.launch import free_port, start_server, stop_server, wait_healthy
 
 T0 = time.perf_counter()
 
@@ -82,10 +83,10 @@ class User:
 async def main() -> int:
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-    port = lt.free_port()
+    port = free_port()
     host = f"127.0.0.1:{port}"
-    proc = lt.start_server(port)
-    lt.wait_healthy(f"http://{host}", proc)
+    proc = start_server(port)
+    wait_healthy(f"http://{host}", proc)
     sampler = lt.Sampler(proc.pid)
     ok = True
     try:
@@ -131,7 +132,7 @@ async def main() -> int:
         ok &= idle < 1.0
         await b.ws.close()
     finally:
-        lt.stop_server(proc)
+        stop_server(proc)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -33,13 +33,10 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +45,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# the launcher shared with the tests and the other benchmarks
+from app_ui.launch import CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402
+
 HAS_DOT = shutil.which("dot") is not None  # same machine as the server (loopback)
 ERROR_SEL = "[data-testid='stException'], [data-testid='stAlertContentError']"
 
@@ -90,11 +88,11 @@ class Expected:
     """What the app must show for a design: computed here with the same engine and formatting."""
 
     def __init__(self):
-        from app_ui.fmt import si
         from cspnet import all_presets, get_preset
         from explorer.counts.analysis import compare_with_twin, summarize
         from explorer.design import to_query
         from explorer.design.edits import apply_edits
+        from explorer.fmt import si
 
         self._si, self._cmp, self._sum = si, compare_with_twin, summarize
         self._to_query, self._apply = to_query, apply_edits
@@ -256,45 +254,6 @@ def note_pages(pages: dict, fm) -> bool:
     app_pages = fm.new_session.app_pages if kind == "new_session" else fm.navigation.app_pages
     pages.update({p.page_name: p.page_script_hash for p in app_pages})
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log_path: Path | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    out = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60, poll: float = 0.05) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"streamlit exited early (rc {proc.returncode})")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                if r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(poll)
-    raise SystemExit(f"streamlit at {url} did not become healthy in {timeout:.0f} s")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -480,7 +439,8 @@ class BrowserSession(BaseSession):
         if self.args.shots:
             Path(self.args.shots).mkdir(parents=True, exist_ok=True)
             try:
-                await self.page.screenshot(path=str(Path(self.args.shots) / f"s{self.sid}_{what}_{time.time():.0f}.png"))
+                shot = Path(self.args.shots) / f"s{self.sid}_{what}_{time.time():.0f}.png"
+                await self.page.screenshot(path=str(shot))
             except Exception:  # noqa: BLE001 - only a debugging aid
                 pass
 
@@ -550,7 +510,7 @@ class BrowserSession(BaseSession):
 
     async def visit_diagram(self) -> None:
         p = self.page
-        nav = p.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+        nav = p.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink")
         head, tail = self.exp.diagram_info(self.cfg)
         try:
             t = time.perf_counter()
@@ -949,7 +909,8 @@ def report(r: dict) -> str:
     opened = sum(r["sessions_opened"].values())
     lines = [
         f"sessions                       {opened}/{r['sessions']} opened ({r['browser_sessions']} in chromium, "
-        f"{r['ws_sessions']} over the websocket protocol)\n                               in {r['open_phase_s']} s, then turned knobs for "
+        f"{r['ws_sessions']} over the websocket protocol)\n"
+        f"                               in {r['open_phase_s']} s, then turned knobs for "
         f"{r['ran_s']} s (think {r['think_s'][0]:g}-{r['think_s'][1]:g} s; {r['cpus']} CPUs)",
         f"knob changes                   {r['knob_changes']} ({r['knob_changes_per_s']}/s), Diagram visits "
         f"{r['diagram_visits']}, layout changes {r['diagram_layout_changes']}, checks {r['checks']}",
@@ -972,7 +933,8 @@ def report(r: dict) -> str:
         f"after the sessions closed {r['server_rss_after_close_mib']} MiB",
         f"CPU                            server {r['server_cpu_pct']} %, load generator (chromium, this script) "
         f"{r['client_cpu_pct']} % of one core; machine busy {r['machine_busy_pct']} % of {r['cpus']} cores",
-        f"machine memory in use          {r['machine_used_idle_mib']} MiB before, peak {r['machine_used_peak_mib']} MiB",
+        f"machine memory in use          {r['machine_used_idle_mib']} MiB before, "
+        f"peak {r['machine_used_peak_mib']} MiB",
     ]
     for s in r["error_samples"][:8]:
         lines.append(f"  error: {' | '.join(s.splitlines()[:2])[:300]}")

@@ -47,7 +47,8 @@ def main() -> int:
     from explorer.real.budget import SAFETY, SLACK, activation_peak, estimate
 
     print(f"SAFETY {SAFETY}, SLACK {SLACK / 2**20:.0f} MiB; MiB above the process's footprint after `import torch`")
-    print(f"{'preset':26s} {'batch':>5s} {'measured':>9s} {'estimate':>9s} {'traced act/img':>15s} {'measured/img':>13s}")
+    print(f"{'preset':26s} {'batch':>5s} {'measured':>9s} {'estimate':>9s} {'traced act/img':>15s} "
+          f"{'measured/img':>13s}")
     worst, bad = 0.0, 0
     for case in args.cases.split(","):
         name, batch = case.split(":")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from .errors import ConfigError
 from .families import FAMILIES, get_family
 from .fields import knob, specs_of
+from .plan import plan_network
 
 CONFIG_VERSION = 1
 
@@ -70,75 +71,98 @@ def _widths_sweep(cfg) -> str:
 class CSPConfig:
     """A network design: every field is declared once here, with its metadata (``cspnet.fields``)."""
 
-    family: str = knob("densenet", "choice", "Family", "Switching family starts from that family's default design.",
-                       choices=lambda: tuple(FAMILIES), group="identity")
+    # identity
+    family: str = knob(
+        "densenet", "choice", "Family", "Switching family starts from that family's default design.",
+        choices=lambda: tuple(FAMILIES), group="identity")
     name: str = knob("custom", "text", "Name", "The design's name.", max_len=80, group="identity")
-    # stem
-    stem_channels: int = knob(64, "int", "Stem channels", "Output channels of the stem convolution.",
-                              lo=1, hi=4096, step=8, group="advanced", sweep="16:128:16")
-    stem_kernel: int = knob(7, "int", "Stem kernel", "Kernel size of the stem convolution.",
-                            lo=1, hi=11, step=2, group="advanced")
-    stem_stride: int = knob(2, "int", "Stem stride", "Stride of the stem convolution.",
-                            lo=1, hi=4, step=1, group="advanced")
-    stem_pool: str = knob("max", "choice", "Stem pooling", "3x3 max pool after the stem, or none.",
-                          choices=STEM_POOLS, group="advanced")
-    stem_norm: bool = knob(True, "bool", "BatchNorm after the stem conv",
-                           "BatchNorm + activation after the stem conv (torchvision: yes).",
-                           families=("densenet",), group="advanced")
-    # stages
-    repeats: tuple = knob((6, 12, 24, 16), "int", "Repeats per stage",
-                          "Blocks (dense layers, bottlenecks) in each stage, comma separated: 6,12,24,16 is "
-                          "DenseNet-121. The number of values is the number of stages.",
-                          lo=1, hi=MAX_REPEATS, stages=True, sweep=_repeats_sweep)
-    widths: tuple = knob(0, "int", "Stage widths (output channels)", "Output channels of each stage, one per stage.",
-                         families=CROSS, per_stage=True, lo=0, hi=8192, sweep=_widths_sweep)
-    strides: tuple = knob(2, "int", "Stage strides",
-                          "Stride of each stage's first block (1 or 2), one value or one per stage.",
-                          families=CROSS, per_stage=True, lo=1, hi=2)
-    growth_rate: tuple = knob(32, "int", "Growth rate k", "Channels each dense layer adds. One value, or one per stage.",
-                              families=DENSE, per_stage=True, lo=1, hi=1024, sweep="8:64:8")
-    bn_size: tuple = knob(4, "int", "Bottleneck size (x k)",
-                          "Dense layer 1x1 bottleneck width = bn_size x growth rate (PeleeNet: its bottleneck "
-                          "width factor).", families=DENSE, per_stage=True, lo=1, hi=16, sweep="1:8:1")
-    bottle_ratio: tuple = knob(0.25, "float", "Bottleneck ratio",
-                               "Bottleneck width = block width x ratio. One value or one per stage.",
-                               families=("resnet", "darknet"), per_stage=True, lo=0.0, hi=4.0, low_open=True,
-                               sweep="0.125:1.0:0.125")
-    groups: tuple = knob(1, "int", "Groups (3x3 conv)", "ResNeXt cardinality. One value or one per stage.",
-                         families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16,32,64")
-    width_per_group: tuple = knob(4, "int", "Width per group", "ResNeXt bottleneck width = groups x width per group.",
-                                  families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16")
-    expand_ratio: tuple = knob(1.0, "float", "Expand ratio (CSP)", "CSP stages: channels split = round(width x ratio).",
-                               families=CROSS, per_stage=True, lo=0.0, hi=4.0, low_open=True, csp_only=True,
-                               sweep="0.5:2.0:0.25")
-    # CSP knobs
-    fusion: str = knob("none", "choice", "Fusion strategy",
-                       "Where the two parts meet again (CSPNet paper Fig. 3). 'none' is the plain network.",
-                       choices=FUSIONS, choice_labels=FUSION_SHORT, sweep="none,fusion_first,fusion_last,csp")
-    split_ratio: float = knob(0.5, "float", "Split ratio (share through the block)",
-                              "Fraction of a stage's channels sent through the block (part 2). The paper's partial "
-                              "ratio gamma = 1 - split ratio is the share that bypasses it.",
-                              lo=0.0, hi=1.0, low_open=True, step=0.05, csp_only=True, sweep="0.1:1.0:0.1")
-    transition_ratio: float = knob(1.0, "float", "Partial transition ratio",
-                                   "The partial transition on the block path outputs floor(block output x ratio) "
-                                   "channels.", lo=0.0, hi=4.0, low_open=True, step=0.05, csp_only=True,
-                                   sweep="0.25:2.0:0.25")
-    compression: float = knob(0.5, "float", "Compression (DenseNet transition)",
-                              "The transition after the concat keeps floor(channels x compression) channels; "
-                              "DenseNet uses 0.5.", families=DENSE, lo=0.0, hi=1.0, low_open=True, step=0.05,
-                              sweep="0.25:1.0:0.25")
-    last_transition: bool = knob(False, "bool", "Transition after the last stage",
-                                 "DenseNet has none; CSPDenseNet can add one.", families=DENSE)
-    head_norm: bool = knob(True, "bool", "BatchNorm before the head",
-                           "BatchNorm + activation before the pooling head (torchvision's norm5).",
-                           families=DENSE, group="advanced")
-    activation: str = knob("relu", "choice", "Activation", "Activation function of every conv unit.",
-                           choices=ACTIVATIONS, group="advanced")
-    # input / output
-    input_size: int = knob(224, "int", "Input size (pixels)", "Square input resolution. Compute scales with its square.",
-                           lo=INPUT_SIZE_RANGE[0], hi=INPUT_SIZE_RANGE[1], step=32, sweep="128:384:32")
-    num_classes: int = knob(1000, "int", "Classes", "Outputs of the classifier.", lo=1, hi=100_000, step=1,
-                            group="advanced")
+
+    # main knobs, in the order the Design page shows them
+    fusion: str = knob(
+        "none", "choice", "Fusion strategy",
+        "Where the two parts meet again (CSPNet paper Fig. 3): none = the plain base network (3a); "
+        "csp = partial transition, concat, transition (3b); fusion_first = concat, transition (3c); "
+        "fusion_last = transition on the block path, concat (3d).",
+        choices=FUSIONS, choice_labels=FUSION_SHORT, sweep="none,fusion_first,fusion_last,csp")
+    split_ratio: float = knob(
+        0.5, "float", "Split ratio (share through the block)",
+        "Share of a stage's channels C sent through the block: part 2 = floor(C x split ratio) goes "
+        "through, part 1 = C - part 2 bypasses it. The paper's partial ratio gamma = 1 - split ratio is "
+        "the bypass share.",
+        lo=0.0, hi=1.0, low_open=True, step=0.05, csp_only=True, sweep="0.1:1.0:0.1")
+    growth_rate: tuple = knob(
+        32, "int", "Growth rate k", "Channels each dense layer adds. One value, or one per stage.",
+        families=DENSE, per_stage=True, lo=1, hi=1024, sweep="8:64:8")
+    bn_size: tuple = knob(
+        4, "int", "Bottleneck size (x k)",
+        "DenseNet: a dense layer's 1x1 bottleneck width = bn_size x growth rate (torchvision: 4). "
+        "PeleeNet: its bottleneck-width factor (1,2,4,4).",
+        families=DENSE, per_stage=True, lo=1, hi=16, sweep="1:8:1")
+    repeats: tuple = knob(
+        (6, 12, 24, 16), "int", "Repeats per stage",
+        "Blocks (dense layers, bottlenecks) in each stage, comma separated: 6,12,24,16 is DenseNet-121. "
+        "The number of values is the number of stages.",
+        lo=1, hi=MAX_REPEATS, stages=True, sweep=_repeats_sweep)
+    widths: tuple = knob(
+        0, "int", "Stage widths (output channels)",
+        "Output channels of each stage, one per stage (e.g. 256,512,1024,2048).",
+        families=CROSS, per_stage=True, lo=0, hi=8192, sweep=_widths_sweep)
+    strides: tuple = knob(
+        2, "int", "Stage strides", "Stride of each stage's first block (1 or 2), one value or one per stage.",
+        families=CROSS, per_stage=True, lo=1, hi=2)
+    bottle_ratio: tuple = knob(
+        0.25, "float", "Bottleneck ratio",
+        "Bottleneck width = block width x ratio (torchvision ResNet-50: 0.25). One value or one per stage.",
+        families=("resnet", "darknet"), per_stage=True, lo=0.0, hi=4.0, low_open=True, sweep="0.125:1.0:0.125")
+    groups: tuple = knob(
+        1, "int", "Groups (3x3 conv)", "ResNeXt cardinality. One value or one per stage.",
+        families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16,32,64")
+    width_per_group: tuple = knob(
+        4, "int", "Width per group", "ResNeXt bottleneck width = groups x width per group.",
+        families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16")
+    expand_ratio: tuple = knob(
+        1.0, "float", "Expand ratio (CSP)", "A CSP stage splits C = round(width x ratio) channels (timm).",
+        families=CROSS, per_stage=True, lo=0.0, hi=4.0, low_open=True, csp_only=True, sweep="0.5:2.0:0.25")
+    transition_ratio: float = knob(
+        1.0, "float", "Partial transition ratio",
+        "The partial transition on the block path outputs floor(block output x ratio) channels (in "
+        "fusion last it is the stage's only transition).",
+        lo=0.0, hi=4.0, low_open=True, step=0.05, csp_only=True, sweep="0.25:2.0:0.25")
+    compression: float = knob(
+        0.5, "float", "Compression (DenseNet transition)",
+        "The transition after the concat keeps floor(channels x compression) channels (DenseNet: 0.5, "
+        "PeleeNet: 1.0).",
+        families=DENSE, lo=0.0, hi=1.0, low_open=True, step=0.05, sweep="0.25:1.0:0.25")
+    last_transition: bool = knob(
+        False, "bool", "Transition after the last stage",
+        "Keep a (non-pooling) transition after the last stage. DenseNet has none; PeleeNet has one.",
+        families=DENSE)
+    input_size: int = knob(
+        224, "int", "Input size (pixels)", "Square input resolution. Compute scales with its square.",
+        lo=INPUT_SIZE_RANGE[0], hi=INPUT_SIZE_RANGE[1], step=32, sweep="128:384:32")
+
+    # stem, head, activation, classes (the Design page's advanced group)
+    stem_channels: int = knob(
+        64, "int", "Stem channels", "Output channels of the stem convolution.",
+        lo=1, hi=4096, step=8, group="advanced", sweep="16:128:16")
+    stem_kernel: int = knob(
+        7, "int", "Stem kernel", "Kernel size of the stem convolution.", lo=1, hi=11, step=2, group="advanced")
+    stem_stride: int = knob(
+        2, "int", "Stem stride", "Stride of the stem convolution.", lo=1, hi=4, step=1, group="advanced")
+    stem_pool: str = knob(
+        "max", "choice", "Stem pooling", "3x3 max pool after the stem, or none.",
+        choices=STEM_POOLS, group="advanced")
+    stem_norm: bool = knob(
+        True, "bool", "BatchNorm after the stem conv", "BatchNorm + activation after the stem conv (torchvision: yes).",
+        families=("densenet",), group="advanced")
+    head_norm: bool = knob(
+        True, "bool", "BatchNorm before the head",
+        "BatchNorm + activation before the pooling head (torchvision's norm5).", families=DENSE, group="advanced")
+    activation: str = knob(
+        "relu", "choice", "Activation", "The activation of every conv unit (timm's CSP models: leaky_relu).",
+        choices=ACTIVATIONS, group="advanced")
+    num_classes: int = knob(
+        1000, "int", "Classes", "Outputs of the classifier.", lo=1, hi=100_000, step=1, group="advanced")
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self):
@@ -235,7 +259,8 @@ class CSPConfig:
             raise ConfigError("json", f"version {version!r} is not supported; this tool reads version {CONFIG_VERSION}")
         extra = sorted(set(doc) - {"version", "config"})
         if extra:
-            raise ConfigError("json", f"unknown top-level key(s) {', '.join(map(str, extra[:5]))}; allowed: version, config")
+            raise ConfigError("json", f"unknown top-level key(s) {', '.join(map(str, extra[:5]))}; "
+                              "allowed: version, config")
         return cls.from_dict(doc.get("config"))
 
 
@@ -248,8 +273,6 @@ def _reject_constant(name):
 
 def _check_size(cfg):
     """Whole-design checks via the analytic plan: spatial sizes, zero-width branches, size bounds."""
-    from .plan import plan_network
-
     plan = plan_network(cfg)  # memoized: the plan every later caller of this design reuses
     for stage in plan.stages:
         for tap, (c, h, w) in stage.taps.items():
@@ -274,8 +297,6 @@ def _channel_field(tap: str) -> str:
 
 def min_input_size(cfg: CSPConfig) -> int:
     """The smallest input size for which every tap point keeps a spatial size of at least 1."""
-    from .plan import plan_network
-
     def ok(size):
         p = plan_network(cfg, input_size=size, memo=False)
         return all(h >= 1 and w >= 1 for s in p.stages for (_, h, w) in s.taps.values())
@@ -295,3 +316,10 @@ def min_input_size(cfg: CSPConfig) -> int:
 FIELDS = specs_of(CSPConfig)       # name -> FieldSpec, in declaration order
 STAGE_FIELDS = tuple(n for n, f in FIELDS.items() if f.per_stage)
 PLAN_FIELDS = tuple(n for n in FIELDS if n != "name")
+
+
+def family_fields(family: str) -> tuple:
+    """The names of the fields ``family`` reads (``FIELDS[name].reads(family)``), in declaration order.
+
+    Every family reads the identity fields (``family``, ``name``) and the fields declared for all."""
+    return tuple(n for n, spec in FIELDS.items() if spec.reads(family))

@@ -168,3 +168,30 @@ def _as_tuple(name: str, v) -> tuple:
     if _is_int(v):
         return (v,)
     raise ConfigError(name, f"{v!r} is not allowed; give an integer or a list of integers")
+
+
+# --------------------------------------------------------------------------- documentation
+def field_rows(specs: dict) -> list:
+    """One row per field, for the README's table and ``explorer fields``."""
+    rows = []
+    for name, f in specs.items():
+        rows.append({
+            "field": name,
+            "families": "all" if f.families is None else ", ".join(f.families),
+            "values": ("one or one per stage: " if f.per_stage else "one per stage: " if f.stages else "")
+                      + f.allowed(),
+            "csp_only": f.csp_only,
+            "sweepable": f.sweepable,
+            "label": f.label,
+            "help": f.help,
+        })
+    return rows
+
+
+def field_table(specs: dict) -> str:
+    """The README's field table (markdown), generated from the declarations."""
+    lines = ["| field | families | allowed | meaning |", "|---|---|---|---|"]
+    for r in field_rows(specs):
+        csp = " (CSP stages only)" if r["csp_only"] else ""
+        lines.append(f"| `{r['field']}` | {r['families']} | {r['values']} | {r['label']}{csp}: {r['help']} |")
+    return "\n".join(lines)

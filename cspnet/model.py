@@ -1,4 +1,8 @@
-"""Assemble a family's pieces into one model with stable, design-following module names."""
+"""Assemble a family's pieces into one model with stable, design-following module names.
+
+Imports torch; ``cspnet`` imports this module only when ``build_model``, ``CSPNetModel`` or
+``count_params`` is first used.  Plan twin of the whole model: ``cspnet.plan.plan_network``.
+"""
 from __future__ import annotations
 
 import torch

@@ -1,8 +1,11 @@
 """The analytic plan of a network: every layer and every tap point's shape, from the config alone.
 
-A family module describes its network twice, side by side: once as ``nn.Module`` classes (what
-runs) and once as a plan built with :class:`PlanBuilder` (what the analytic counter reads).  Tests
-check that the two agree on every shape, parameter and multiply-add.
+Every network piece is described twice, in parallel files: once as ``nn.Module`` classes (what
+runs, ``cspnet/nn/*.py``) and once as a plan built with :class:`PlanBuilder` (what the analytic
+counter reads, ``cspnet/families/*.py``); see ``cspnet/families/__init__.py``.  Tests check that the
+two agree on every shape, parameter and multiply-add.  The builder's layer methods are the plan
+twins of single layers (``conv_bn_act`` of ``cspnet.nn._common.ConvNormAct``, ``cat`` of ``Concat``).
+Pure Python: no torch.
 
 Shapes are ``(C, H, W)`` for batch 1.  Module paths (``Op.path``) are the dotted names of the
 built model's modules, so a plan row and a hooked module can be matched by name.
@@ -13,6 +16,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
+
+from .families import get_family
 
 Shape = tuple  # (C, H, W)
 
@@ -54,55 +59,123 @@ def numel(shape: Shape) -> int:
     return n
 
 
-@dataclass(frozen=True)
+# Per op kind, a stage keeps running totals of these (in this order): everything a counting convention
+# needs is linear in them, so counting a stage or a plan costs a few additions per kind, not a pass
+# over its ops (explorer.counts.conventions).  ``window_elements`` = kernel^2 x output elements.
+TOTALS = ("layers", "params", "macs", "in_elements", "out_elements", "window_elements")
+
+
 class Op:
-    """One layer of the plan.
+    """One layer of the plan (read-only by convention).
 
     kind: conv | bn | act | linear | maxpool | avgpool | gap | cat | add
     in_shape: the (first) input; for ``cat`` the list of inputs is ``in_shapes``.
     macs: multiply-accumulates (conv and linear only, bias not counted, as fvcore).
+    ``in_elements`` (all inputs) and ``out_elements`` are computed once, here.
     """
 
-    kind: str
-    path: str
-    in_shape: Shape
-    out_shape: Shape
-    params: int = 0
-    macs: int = 0
-    kernel: int = 0
-    stride: int = 1
-    groups: int = 1
-    in_shapes: tuple = ()
+    __slots__ = ("kind", "path", "in_shape", "out_shape", "params", "macs", "kernel", "stride", "groups",
+                 "in_shapes", "in_elements", "out_elements")
 
-    @property
-    def in_elements(self) -> int:
-        if self.in_shapes:
-            return sum(numel(s) for s in self.in_shapes)
-        return numel(self.in_shape)
+    def __init__(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
+                 kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = ()):
+        self.kind, self.path, self.in_shape, self.out_shape = kind, path, in_shape, out_shape
+        self.params, self.macs, self.kernel, self.stride, self.groups = params, macs, kernel, stride, groups
+        self.in_shapes = in_shapes
+        c, h, w = out_shape
+        self.out_elements = c * h * w
+        if in_shapes:
+            self.in_elements = sum(x[0] * x[1] * x[2] for x in in_shapes)
+        else:
+            c, h, w = in_shape
+            self.in_elements = c * h * w
 
-    @property
-    def out_elements(self) -> int:
-        return numel(self.out_shape)
+    def _key(self) -> tuple:
+        return (self.kind, self.path, self.in_shape, self.out_shape, self.params, self.macs, self.kernel,
+                self.stride, self.groups, self.in_shapes)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Op) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Op({self.kind!r}, {self.path!r}, {self.in_shape}, {self.out_shape}, params={self.params}, "
+                f"macs={self.macs})")
+
+
+def add_to_totals(by_kind: dict, op: Op) -> None:
+    """Add one op to per-kind totals (``TOTALS`` order)."""
+    t = by_kind.get(op.kind)
+    if t is None:
+        t = by_kind[op.kind] = [0, 0, 0, 0, 0, 0]
+    t[0] += 1
+    t[1] += op.params
+    t[2] += op.macs
+    t[3] += op.in_elements
+    t[4] += op.out_elements
+    if op.kernel:
+        t[5] += op.kernel * op.kernel * op.out_elements
+
+
+def kind_totals(ops: Iterable[Op]) -> dict:
+    """op kind -> [TOTALS...] of any list of ops."""
+    by_kind: dict = {}
+    for op in ops:
+        add_to_totals(by_kind, op)
+    return by_kind
+
+
+def _merge_totals(parts) -> dict:
+    out: dict = {}
+    for by_kind in parts:
+        for kind, t in by_kind.items():
+            acc = out.get(kind)
+            if acc is None:
+                out[kind] = list(t)
+            else:
+                for i, v in enumerate(t):
+                    acc[i] += v
+    return out
 
 
 @dataclass
 class StagePlan:
-    """A stem, a stage or the head: its tap-point shapes and its layers."""
+    """A stem, a stage or the head: its tap-point shapes, its layers and their totals per op kind.
+
+    Planning records each layer as a plain row and keeps the per-kind totals as it goes; the
+    :class:`Op` objects are made when ``ops`` is first read (diagrams, block tables, traces), so
+    validation, summaries and sweeps, which read only totals and taps, never pay for them.
+    """
 
     name: str                      # "stem", "stages.0", ..., "head"
     kind: str                      # "stem" | "stage" | "head"
     fusion: str = "none"
     taps: dict = field(default_factory=dict)   # tap -> (C, H, W), in forward order
-    ops: list = field(default_factory=list)
     repeats: int = 0
+    by_kind: dict = field(default_factory=dict)  # op kind -> [TOTALS...], kept by PlanBuilder
+    rows: list = field(default_factory=list, repr=False)  # (prefix, Op arguments...) per layer
+
+    @property
+    def ops(self) -> list:
+        made = self.__dict__.get("_ops")
+        if made is None or len(made) != len(self.rows):
+            made = self.__dict__["_ops"] = [Op(k, f"{pre}.{path}" if pre else path, *rest)
+                                            for pre, k, path, *rest in self.rows]
+        return made
+
+    def total(self, what: str) -> int:
+        i = TOTALS.index(what)
+        return sum(t[i] for t in self.by_kind.values())
 
     @property
     def params(self) -> int:
-        return sum(o.params for o in self.ops)
+        return self.total("params")
 
     @property
     def macs(self) -> int:
-        return sum(o.macs for o in self.ops)
+        return self.total("macs")
 
     @property
     def output_shape(self) -> Shape:
@@ -115,12 +188,24 @@ class NetPlan:
     stages: list                   # [stem, stages.0 ..., head]
 
     @property
+    def by_kind(self) -> dict:
+        """op kind -> [TOTALS...] over the whole network (computed once)."""
+        merged = self.__dict__.get("_by_kind")
+        if merged is None:
+            merged = self.__dict__["_by_kind"] = _merge_totals(s.by_kind for s in self.stages)
+        return merged
+
+    def total(self, what: str) -> int:
+        i = TOTALS.index(what)
+        return sum(t[i] for t in self.by_kind.values())
+
+    @property
     def params(self) -> int:
-        return sum(s.params for s in self.stages)
+        return self.total("params")
 
     @property
     def macs(self) -> int:
-        return sum(s.macs for s in self.stages)
+        return self.total("macs")
 
     @property
     def ops(self) -> Iterable[Op]:
@@ -130,7 +215,7 @@ class NetPlan:
     @property
     def activation_elements(self) -> int:
         """Elements written by every layer in one forward pass at batch 1."""
-        return sum(o.out_elements for o in self.ops)
+        return self.total("out_elements")
 
     @property
     def output_shape(self) -> Shape:
@@ -154,12 +239,28 @@ class PlanBuilder:
         self.stage = StagePlan(name=name, kind=kind, fusion=fusion)
         self.prefix = name if prefix is None else prefix
 
-    def _path(self, path: str) -> str:
-        return f"{self.prefix}.{path}" if self.prefix else path
-
-    def _add(self, op: Op) -> Shape:
-        self.stage.ops.append(op)
-        return op.out_shape
+    def _add(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
+             kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), in_elements: int = 0) -> Shape:
+        """Record one layer (an :class:`Op`'s arguments) and add it to the per-kind totals."""
+        st = self.stage
+        st.rows.append((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
+                        in_shapes))
+        c, h, w = out_shape
+        out_el = c * h * w
+        if not in_elements:
+            c, h, w = in_shape
+            in_elements = c * h * w
+        t = st.by_kind.get(kind)
+        if t is None:
+            t = st.by_kind[kind] = [0, 0, 0, 0, 0, 0]
+        t[0] += 1
+        t[1] += params
+        t[2] += macs
+        t[3] += in_elements
+        t[4] += out_el
+        if kernel:
+            t[5] += kernel * kernel * out_el
+        return out_shape
 
     def tap(self, name: str, shape: Shape) -> Shape:
         self.stage.taps[name] = tuple(shape)
@@ -174,14 +275,15 @@ class PlanBuilder:
         weight = out_ch * (c // groups) * kernel * kernel
         params = weight + (out_ch if bias else 0)
         macs = weight * max(ho, 0) * max(wo, 0)
-        return self._add(Op("conv", self._path(path), tuple(s), (out_ch, ho, wo), params, macs,
-                            kernel, stride, groups))
+        return self._add("conv", path, tuple(s), (out_ch, ho, wo), params, macs, kernel, stride, groups)
 
     def bn(self, path, s: Shape) -> Shape:
-        return self._add(Op("bn", self._path(path), tuple(s), tuple(s), 2 * s[0]))
+        s = tuple(s)
+        return self._add("bn", path, s, s, 2 * s[0], in_elements=s[0] * s[1] * s[2])
 
     def act(self, path, s: Shape) -> Shape:
-        return self._add(Op("act", self._path(path), tuple(s), tuple(s)))
+        s = tuple(s)
+        return self._add("act", path, s, s, in_elements=s[0] * s[1] * s[2])
 
     def conv_bn_act(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                     act: bool = True, names=("conv", "bn", "act"), padding: int | None = None) -> Shape:
@@ -200,7 +302,7 @@ class PlanBuilder:
             wo = -(-(w + 2 * padding - kernel) // stride) + 1
         else:
             ho, wo = conv_out(h, kernel, stride, padding), conv_out(w, kernel, stride, padding)
-        return self._add(Op(kind, self._path(path), tuple(s), (c, ho, wo), kernel=kernel, stride=stride))
+        return self._add(kind, path, tuple(s), (c, ho, wo), kernel=kernel, stride=stride)
 
     def maxpool(self, path, s, kernel, stride, padding=0, ceil_mode=False):
         return self.pool(path, s, "maxpool", kernel, stride, padding, ceil_mode)
@@ -209,22 +311,26 @@ class PlanBuilder:
         return self.pool(path, s, "avgpool", kernel, stride, padding)
 
     def gap(self, path, s: Shape) -> Shape:
-        return self._add(Op("gap", self._path(path), tuple(s), (s[0], 1, 1)))
+        return self._add("gap", path, tuple(s), (s[0], 1, 1))
 
     def linear(self, path, s: Shape, out_features: int, bias: bool = True) -> Shape:
         c = numel(s)
         params = c * out_features + (out_features if bias else 0)
-        return self._add(Op("linear", self._path(path), tuple(s), (out_features, 1, 1), params,
-                            c * out_features))
+        return self._add("linear", path, tuple(s), (out_features, 1, 1), params, c * out_features)
 
     def cat(self, path, shapes: list) -> Shape:
-        shapes = [tuple(x) for x in shapes if x[0] > 0]
-        c = sum(x[0] for x in shapes)
-        out = (c, shapes[0][1], shapes[0][2])
-        return self._add(Op("cat", self._path(path), shapes[0], out, in_shapes=tuple(shapes)))
+        shapes = tuple(map(tuple, shapes))
+        chans = [x[0] for x in shapes]
+        if min(chans) <= 0:  # an empty part (e.g. part 1 at split ratio 1.0) is not concatenated
+            shapes = tuple(x for x in shapes if x[0] > 0)
+            chans = [x[0] for x in shapes]
+        _, h, w = shapes[0]
+        c = sum(chans)
+        return self._add("cat", path, shapes[0], (c, h, w), in_shapes=shapes, in_elements=c * h * w)
 
     def add(self, path, s: Shape) -> Shape:
-        return self._add(Op("add", self._path(path), tuple(s), tuple(s)))
+        s = tuple(s)
+        return self._add("add", path, s, s)
 
 
 # Memoized plans: one plan per design (and input size), whoever asks for it.  A config plans itself
@@ -241,8 +347,6 @@ def plan_network(cfg, input_size: int | None = None, memo: bool = True) -> NetPl
 
     ``memo=False`` plans without reading or filling the memo (e.g. a search over input sizes).
     """
-    from .families import get_family
-
     size = cfg.input_size if input_size is None else input_size
     key = (cfg.plan_key(), size) if memo else None
     if key is not None:

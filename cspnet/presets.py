@@ -1,4 +1,9 @@
-"""Named designs gathered from every family: ``get_preset("densenet121")`` -> CSPConfig."""
+"""Named designs gathered from every family: ``get_preset("densenet121")`` -> CSPConfig.
+
+Each family keeps its presets as a data table (``PRESETS`` in ``cspnet/families/<family>.py``, built
+with ``cspnet.families.preset_table``); their descriptions are in ``cspnet/preset_text.py``.
+Pure Python: no torch.
+"""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -15,7 +20,7 @@ def all_presets() -> dict:
     for fam_name in FAMILIES:
         for p in get_family(fam_name).presets:
             if p.name in out:
-                continue  # resnet and resnext share a module; keep the first
+                continue  # a name two families list: keep the first
             out[p.name] = p
     return out
 

@@ -5,12 +5,13 @@ Bad input exits with code 2 and one line on stderr naming the field; never a tra
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 
-from cspnet import ConfigError, all_presets, count_params
+from cspnet import ConfigError, all_presets
+from cspnet.families import FAMILIES
+from explorer.fmt import json_safe
+from explorer.real.export import csv_bytes
 
 EXIT_USAGE = 2
 
@@ -42,18 +43,11 @@ def _add_design_args(p):
 
 
 def _print_json(obj):
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    print(json.dumps(json_safe(obj), indent=2, allow_nan=False))
 
 
 def _print_csv(rows):
-    if not rows:
-        return
-    buf = io.StringIO()
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    w.writerows(rows)
-    sys.stdout.write(buf.getvalue())
+    sys.stdout.write(csv_bytes(rows).decode("utf-8"))
 
 
 def _print_table(rows):
@@ -86,8 +80,26 @@ def cmd_presets(args):
         _print_table([{"name": r["name"], "family": r["family"], "fusion": r["fusion"], "input": r["input_size"],
                        "params": f"{r['params']:,}",
                        "reference params": f"{r['reference_params']:,}" if r["reference_params"] else "-",
-                       "exact": ("yes" if r["params"] == r["reference_params"] else "NO") if r["reference_params"] else "",
+                       "exact": ("" if not r["reference_params"] else
+                                 "yes" if r["params"] == r["reference_params"] else "NO"),
                        "MACs": f"{r['macs']:,}", "reference": r["reference"][:60]} for r in rows])
+
+
+def cmd_fields(args):
+    from cspnet.config import FIELDS
+    from cspnet.fields import field_rows, field_table
+
+    specs = FIELDS if not args.family else {n: f for n, f in FIELDS.items() if f.reads(args.family)}
+    if args.markdown:
+        print(field_table(specs))
+        return
+    rows = field_rows(specs)
+    if args.json:
+        _print_json(rows)
+    elif args.csv:
+        _print_csv(rows)
+    else:
+        _print_table([{k: r[k] for k in ("field", "families", "values", "label")} for r in rows])
 
 
 def cmd_summary(args):
@@ -165,7 +177,8 @@ def cmd_bench(args):
                        compile=args.compile, warmup=args.warmup, runs=args.runs)
     progress = None
     if not args.json and sys.stderr.isatty():
-        progress = lambda f, m: print(f"\r{f * 100:5.1f}% {m:40s}", end="", file=sys.stderr)
+        def progress(f, m):
+            print(f"\r{f * 100:5.1f}% {m:40s}", end="", file=sys.stderr)
     try:
         rec = compare_latency(cfg, req, progress) if args.twin else benchmark(cfg, req, progress)
     except BenchmarkError as exc:
@@ -200,7 +213,7 @@ def cmd_sweep(args):
     if args.csv:
         sys.stdout.write(df.to_csv(index=False))
     elif args.json:
-        _print_json(json.loads(df.to_json(orient="records")))
+        _print_json(df.to_dict(orient="records"))
     else:
         print(df.to_string(index=False))
 
@@ -323,6 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_presets)
 
+    sp = sub.add_parser("fields", help="the design fields (knobs): who reads them, allowed values, meaning")
+    sp.add_argument("--family", choices=list(FAMILIES), help="only the fields this family reads")
+    fmt = sp.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    fmt.add_argument("--markdown", action="store_true", help="the README's field table")
+    sp.set_defaults(func=cmd_fields)
+
     sp = sub.add_parser("summary", help="per-stage shapes, params, MACs, CIO, memory, deltas vs the plain twin")
     _add_design_args(sp)
     sp.add_argument("--batch", type=int, default=1, help="batch size for activation memory")
@@ -429,4 +450,4 @@ def main(argv=None) -> int:
     return EXIT_USAGE
 
 
-__all__ = ["main", "build_parser", "count_params"]
+__all__ = ["main", "build_parser"]

@@ -12,7 +12,7 @@ first dense block: 64 input channels at 56x56, 6 layers, growth rate 32):
 Every number shown is computed here from the engine (``cspnet.plan_network``,
 ``explorer.counts.analysis``, ``explorer.counts.conventions``) for the values the learner picked: nothing is a
 stored result except the paper's own published numbers (``PAPER_FIG4``), which are labelled as such.
-The page (``pages/5_Learn.py``) only lays this out.
+The page (``pages/Learn.py``) only lays this out.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import inspect
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from cspnet import CSPConfig, ConfigError, all_presets, get_preset, plan_network
-
+from cspnet import ConfigError, CSPConfig, all_presets, get_preset, plan_network
+from cspnet.config import FIELDS
 from explorer.counts.analysis import compare_with_twin, summarize
 from explorer.counts.conventions import cio
 from explorer.counts.diagram import to_dot
@@ -211,8 +211,9 @@ STEPS = (
         "that goes *through* the block; the paper's partial ratio **γ** is the share that "
         "*bypasses* it, γ = 1 − split ratio (the paper does not say which side γ measures; its "
         "Table 1 numbers fit the bypass share).",
-        (Control("split_ratio", "Split ratio (share through the block)", "slider", 0.5, 0.05, 1.0, 0.05,
-                 "0.5 is the paper's default: half the channels enter the block."),),
+        # a narrower range than the field's (0, 1]: thinner splits leave part 2 almost no channels
+        (Control("split_ratio", FIELDS["split_ratio"].label, "slider", 0.5, 0.05, 1.0, 0.05,
+                 FIELDS["split_ratio"].help + " 0.5 is the paper's default: half the channels enter the block."),),
         "the same stage as CSPDenseNet (fusion 'csp', partial transition keeping its width)",
         "Sec. 3.1, Fig. 2b, Eqs. 3-4 (partial dense block)",
     ),
@@ -224,8 +225,9 @@ STEPS = (
         "pass through that partial transition: the two paths' gradients are integrated separately, "
         "so neither side receives the other's duplicated gradient.  The **partial transition "
         "ratio** sets how many channels it keeps (1.0 keeps the block's width, as CSPDenseNet does).",
-        (Control("transition_ratio", "Partial transition ratio", "slider", 1.0, 0.25, 2.0, 0.25,
-                 "The partial transition outputs floor(block output x ratio) channels."),),
+        # a narrower range than the field's (0, 4]: the ratios the lesson's stage shows well
+        (Control("transition_ratio", FIELDS["transition_ratio"].label, "slider", 1.0, 0.25, 2.0, 0.25,
+                 FIELDS["transition_ratio"].help),),
         "the CSPDenseNet stage (fusion 'csp', split ratio 0.5) with a transition after the concat",
         "Sec. 3.1, Fig. 2b, Eqs. 5-6 (partial transition layer)",
     ),
@@ -237,8 +239,8 @@ STEPS = (
         "path and concatenates afterwards, with nothing after the concat: the gradient flow is "
         "truncated, nothing is reused.  **Full CSP** (CSPDenseNet) does both: a partial transition, "
         "the concat, then a transition.  The paper measured all three on PeleeNet (Fig. 4).",
-        (Control("fusion", "Fusion strategy", "select", "csp", options=FUSION_ORDER,
-                 help="The paper's Fig. 3: (a) plain, (b) CSP, (c) fusion first, (d) fusion last."),),
+        (Control("fusion", FIELDS["fusion"].label, "select", "csp", options=FUSION_ORDER,
+                 help=FIELDS["fusion"].help + " (a) plain, (b) CSP, (c) fusion first, (d) fusion last."),),
         "the lesson's stage with each fusion strategy (fusion last's transition halves the block "
         "path, like the cspdensenet*_fusion_last presets)",
         "Sec. 3.1, Fig. 3 (fusion strategies) and Fig. 4 (their effect on CSPPeleeNet)",
@@ -291,7 +293,7 @@ def _twin_stage(cfg):
 def _numbers_dense(cfg, v):
     layers = dense_layers(cfg)
     reads = feature_reads(cfg)
-    st = _stage_summary(summarize(cfg))
+    stage = _stage_summary(summarize(cfg))
     m = len(layers)
     return [
         Number("Layers that read x₀", reads[0], help="Every dense layer reads the block input, so its "
@@ -300,8 +302,8 @@ def _numbers_dense(cfg, v):
                help="Layer j reads j earlier feature maps: m(m+1)/2 reads in all (counted from the plan)."),
         Number("Input channels of the last layer", layers[-1]["in_channels"] if m else 0,
                help="c + (m-1)·d: each layer reads every earlier feature map."),
-        Number("Stage MACs", st["macs"], "MAC", help="Multiply-accumulates of the stage at batch 1."),
-        Number("Stage parameters", st["params"], help="Learnable parameters of the stage."),
+        Number("Stage MACs", stage["macs"], "MAC", help="Multiply-accumulates of the stage at batch 1."),
+        Number("Stage parameters", stage["params"], help="Learnable parameters of the stage."),
     ]
 
 
@@ -523,7 +525,7 @@ def stage_source() -> str:
     base classes (where the split, transitions and concat live), base class first."""
     import os
 
-    from cspnet.families.densenet import DenseStage
+    from cspnet.nn.densenet import DenseStage
 
     root = os.path.dirname(os.path.dirname(inspect.getsourcefile(DenseStage)))
     parts = []

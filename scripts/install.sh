@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the app (and, with --dev, the tests) need on a fresh Debian machine.
+# Install what the app (and, with --dev, the tests and the linter) need on a fresh Debian machine.
 # System packages: graphviz (the `dot` binary renders SVG/PNG diagrams); with --dev also chromium
 # (the end-to-end browser tests drive Debian's chromium through Playwright).
 set -euo pipefail
@@ -20,6 +20,11 @@ if $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2
 else
   cp requirements.txt /tmp/cspnet-requirements.txt
 fi
-$PY -m pip install -q --disable-pip-version-check --root-user-action=ignore -r /tmp/cspnet-requirements.txt
-[[ "${1:-}" == "--dev" ]] && $PY -m pip install -q --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
+PIP=($PY -m pip install -q --disable-pip-version-check --root-user-action=ignore)
+"${PIP[@]}" -r /tmp/cspnet-requirements.txt
+# the project itself, editable (pyproject.toml): the `cspnet-explorer` command; its dependencies are
+# the ones just installed (--no-deps keeps a CUDA torch and the CPU pin as chosen above)
+"${PIP[@]}" --no-deps -e .
+# --dev: the test and lint tools (pytest, hypothesis, playwright, ruff)
+if [[ "${1:-}" == "--dev" ]]; then "${PIP[@]}" -r requirements-dev.txt; fi
 exit 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from app_ui.launch import CHROMIUM_ARGS, stop_server
+
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
-    from e2e_helpers import start_app, stop_server
+    from e2e_helpers import start_app  # (imports playwright: only when an e2e test asks)
 
     proc, url = start_app(tmp_path_factory.mktemp("server") / "server.log")
     yield url
@@ -16,7 +18,7 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    from e2e_helpers import CHROMIUM, CHROMIUM_ARGS
+    from e2e_helpers import CHROMIUM
 
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 

@@ -6,44 +6,36 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page
 
+from app_ui.launch import free_port, start_server, stop_server, wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from load_test import CHROMIUM_ARGS, free_port, start_server, stop_server, wait_healthy  # noqa: E402,F401
-
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = shutil.which("chromium")
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-TIMES: dict = {}  # the first server's and page's timings, printed by test_e2e.py
 
 
 def start_app(log_path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on loopback (benchmarks/load_test.py's launcher), on ``port`` or a free
+    """`streamlit run app.py` on loopback (app_ui/launch.py's launcher), on ``port`` or a free
     one; returns (process, url) once it is healthy.  The server's output goes to the file
     ``log_path``, so a chatty server never blocks on a full pipe."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    t0 = time.perf_counter()
     proc = start_server(port, log_path)
     try:
         wait_healthy(url, proc)
     except SystemExit as exc:  # the launcher's script-style exit, as a test error with the log
         stop_server(proc)
         raise RuntimeError(f"{exc}:\n{log_path.read_text()}") from None
-    TIMES.setdefault("server_healthy_s", time.perf_counter() - t0)
-    TIMES.setdefault("t0", t0)
     return proc, url
 
 
 def wait_ready(page: Page, timeout: float = 60_000) -> None:
     page.wait_for_selector(READY, timeout=timeout)
-    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stPageLink']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stSidebar'] [data-testid='stSidebarNavLink']", timeout=timeout)
 
 
 def open_page(page: Page, url: str) -> None:

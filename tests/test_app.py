@@ -13,7 +13,7 @@ from cspnet import get_preset
 from explorer.counts.analysis import summarize
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/1_Diagram.py", "pages/2_Tradeoff.py"]
+PAGES = {"pages/Diagram.py": "Diagram", "pages/Tradeoff.py": "Tradeoff"}  # page file -> title
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +68,7 @@ def test_other_pages_run(page):
     at = app()
     at.switch_page(page).run()
     no_problem(at)
-    assert at.title[0].value == Path(page).stem.split("_", 1)[1]
+    assert at.title[0].value == PAGES[page]
 
 
 def test_every_preset_opens_on_every_page():
@@ -80,6 +80,18 @@ def test_every_preset_opens_on_every_page():
         for page in PAGES:
             at.switch_page(page).run()
             no_problem(at)
+
+
+def test_every_page_file_is_named_as_its_url_path():
+    """Streamlit's legacy first run routes a URL by file name (app_ui.state.legacy_run)."""
+    import ast
+
+    pages = [node for node in ast.walk(ast.parse(Path(APP).read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"]
+    assert len(pages) == 7
+    for node in pages:
+        kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+        assert Path(node.args[0].value).stem == kw["url_path"], ast.unparse(node)
 
 
 # ----------------------------------------------------------------------------- knobs
@@ -188,7 +200,7 @@ def test_live_trace_agrees():
 # ----------------------------------------------------------------------------- other pages
 def test_diagram_expands_stages():
     at = app({"preset": "cspdensenet201"})
-    at.switch_page("pages/1_Diagram.py").run()
+    at.switch_page("pages/Diagram.py").run()
     no_problem(at)
     spec = at.get("graphviz_chart")[0].proto.spec
     assert spec.startswith("digraph cspnet") and "more blocks" not in spec
@@ -200,7 +212,7 @@ def test_diagram_expands_stages():
 
 def test_diagram_onnx_is_built_only_on_request():
     at = app({"preset": "cspdensenet_walkthrough", "input_size": "64"})
-    at.switch_page("pages/1_Diagram.py").run()
+    at.switch_page("pages/Diagram.py").run()
     assert "dl_onnx" not in {b.key for b in at.get("download_button")}
     at.button(key="onnx_prepare").click().run()
     no_problem(at)
@@ -209,7 +221,7 @@ def test_diagram_onnx_is_built_only_on_request():
 
 def test_tradeoff_places_design_without_accuracy_and_filters():
     at = app({"preset": "cspdarknet53"})
-    at.switch_page("pages/2_Tradeoff.py").run()
+    at.switch_page("pages/Tradeoff.py").run()
     no_problem(at)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     lines = [t for t in fig["data"] if "accuracy unknown" in (t.get("name") or "")]
@@ -232,10 +244,12 @@ def test_builds_over_the_servers_budget_are_refused_with_the_bound(monkeypatch):
     at = app({"preset": "cspdensenet_walkthrough", "input_size": "64"})
     at.toggle(key="verify_trace").set_value(True).run()
     assert not at.exception
-    assert any("Live trace: design: the real model needs" in e.value and "up to 0.5 GiB" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("Live trace: design: the real model needs" in e.value and "up to 0.5 GiB" in e.value
+               for e in at.error), [e.value for e in at.error]
     assert metric(at, "Params")  # the analytic numbers stay
-    at.switch_page("pages/1_Diagram.py").run()
+    at.switch_page("pages/Diagram.py").run()
     at.button(key="onnx_prepare").click().run()
     assert not at.exception
-    assert any(e.value.startswith("ONNX export: design:") and "up to 0.5 GiB" in e.value for e in at.error), [e.value for e in at.error]
+    assert any(e.value.startswith("ONNX export: design:") and "up to 0.5 GiB" in e.value
+               for e in at.error), [e.value for e in at.error]
     assert "dl_onnx" not in {b.key for b in at.get("download_button")}

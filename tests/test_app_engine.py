@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from cspnet import ConfigError, get_preset
-from explorer.real.agreement import trace_agreement
-from explorer.counts.analysis import summarize
 from app_ui.charts import plottable, selected_presets, tradeoff_figure
+from cspnet import ConfigError, get_preset
+from explorer.counts.analysis import summarize
 from explorer.design import with_changes
 from explorer.design.edits import apply_edits, display_value, nearest_valid
 from explorer.paper.published import load_published
+from explorer.real.agreement import trace_agreement
 
 
 # ----------------------------------------------------------------------------- knobs

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from cspnet import CSPConfig, ConfigError, get_preset, preset_names
-from explorer.design import text as D
+from cspnet import ConfigError, CSPConfig, get_preset, preset_names
 from explorer.cli import main
 from explorer.counts.diagram import to_dot
+from explorer.counts.sweep import parse_vary, sweep
+from explorer.design import text as D
 from explorer.real.export import ExportError, dot_available, render_dot
 from explorer.real.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, benchmark, compare_latency
-from explorer.counts.sweep import parse_vary, sweep
 
 
 def run_cli(capsys, *args):

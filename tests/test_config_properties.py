@@ -7,8 +7,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cspnet import CSPConfig, ConfigError, FUSIONS, build_model, count_params, plan_network
-from cspnet.families import FAMILIES
+from cspnet import FUSIONS, ConfigError, CSPConfig, build_model, count_params, plan_network
+from cspnet.config import FIELDS, family_fields
+from cspnet.families import FAMILIES, get_family
 from plan_check import hooked_tap_shapes
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -127,3 +128,36 @@ def test_json_round_trip_and_bad_json():
         with pytest.raises(ConfigError) as exc:
             CSPConfig.from_json(bad)
         assert exc.value.field in ("json", "split_ratio")
+
+
+# The ``fields=`` tuples the Family objects declared before each field declared its own readers
+# (``FieldSpec.families``); a literal copy, so that the move changes no family's field set.
+OLD_FAMILY_FIELDS = {
+    "densenet": ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "growth_rate", "bn_size",
+                 "fusion", "split_ratio", "transition_ratio", "compression", "last_transition", "activation",
+                 "input_size", "num_classes", "stem_norm", "head_norm"),
+    "peleenet": ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "growth_rate", "bn_size",
+                 "fusion", "split_ratio", "transition_ratio", "compression", "last_transition", "head_norm",
+                 "activation", "input_size", "num_classes"),
+    "resnet": ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "widths", "strides",
+               "expand_ratio", "fusion", "split_ratio", "transition_ratio", "activation", "input_size",
+               "num_classes", "bottle_ratio"),
+    "resnext": ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "widths", "strides",
+                "expand_ratio", "fusion", "split_ratio", "transition_ratio", "activation", "input_size",
+                "num_classes", "groups", "width_per_group"),
+    "darknet": ("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "widths", "strides",
+                "expand_ratio", "fusion", "split_ratio", "transition_ratio", "activation", "input_size",
+                "num_classes", "bottle_ratio"),
+}
+IDENTITY = ("family", "name")  # every family reads these; the old tuples left them out
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_family_fields_equal_the_old_family_declarations(family):
+    fields = family_fields(family)
+    assert fields[:2] == IDENTITY and {n for n, s in FIELDS.items() if s.group == "identity"} == set(IDENTITY)
+    assert set(fields) - set(IDENTITY) == set(OLD_FAMILY_FIELDS[family])
+    assert list(fields) == [n for n in FIELDS if n in fields]           # declaration order
+    assert all(FIELDS[n].reads(family) for n in fields)
+    assert set(get_family(family).defaults) <= set(fields)             # a default design sets only read fields
+    assert not hasattr(get_family(family), "fields")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from cspnet import ConfigError, CSPConfig, build_model, count_params, plan_network
+from cspnet import ConfigError, CSPConfig, build_model, count_params, family_fields, plan_network
 from cspnet.families.densenet import FAMILY, PRESETS
 from plan_check import assert_plan_matches_model
 
@@ -214,7 +214,7 @@ def test_split_ratio_one_has_no_bypass(fusion):
 
 def test_family_object():
     assert FAMILY.name == "densenet"
-    for f in FAMILY.fields:
+    for f in family_fields(FAMILY.name):
         assert hasattr(CSPConfig, f) or f in {x.name for x in CSPConfig.__dataclass_fields__.values()}
     cfg = CSPConfig(family="densenet", **FAMILY.defaults)
     assert plan_network(cfg).params == TORCHVISION_PARAMS["densenet121"]

@@ -10,12 +10,10 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-
-from e2e_helpers import metric_value, open_page, screenshot, wait_ready  # noqa: E402
-
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from cspnet import CSPConfig
+from e2e_helpers import metric_value, open_page, screenshot, wait_ready  # noqa: E402
 from explorer.design import to_query
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +136,7 @@ def test_sweep_page_range_error_and_click_to_open(page: Page, app_url):
     expect(page.locator("h1").first).to_have_text("Design")
     assert page.locator(".st-key-knob_growth_rate input").input_value() == "16"
     # back to the sweep (the design is now growth 16): one knob gives lines; a click on a point opens it
-    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(has_text="Sweep").click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink").filter(has_text="Sweep").click()
     page.wait_for_url(re.compile(r"/Sweep\?"), timeout=30_000)
     wait_ready(page)
     page.locator(".st-key-sw_knob2").click()

@@ -8,10 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Page, expect  # noqa: E402
 
 from e2e_helpers import open_page, screenshot, wait_ready  # noqa: E402
-
-from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -19,9 +18,9 @@ LABEL = "Paper vs tool"
 
 
 def test_paper_page_opens_with_its_nav_label_ablation_and_claims(page: Page, app_url):
-    open_page(page, f"{app_url}/Paper")  # v1 multipage: pages/6_Paper.py is served at /Paper
+    open_page(page, f"{app_url}/Paper")  # pages/Paper.py, url_path "Paper" (app.py)
     assert re.search(r"/Paper(\?|$)", page.url), page.url
-    nav = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink")
+    nav = page.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink")
     expect(nav.filter(has_text=LABEL)).to_have_count(1)
     expect(page.locator("h1").first).to_have_text(LABEL)
     # the ablation chart is drawn, with its bars
@@ -36,7 +35,7 @@ def test_paper_page_opens_with_its_nav_label_ablation_and_claims(page: Page, app
     screenshot(page, "paper")
     # the sidebar link leads back here from another page
     open_page(page, f"{app_url}/")
-    page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(has_text=LABEL).click()
+    page.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink").filter(has_text=LABEL).click()
     page.wait_for_url(re.compile(r"/Paper(\?|$)"))
     wait_ready(page)
     expect(page.locator("h1").first).to_have_text(LABEL)

@@ -16,13 +16,16 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from app_ui.launch import free_port, start_server, stop_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import load_test as lt  # noqa: E402
+import load_test as lt  # noqa: E402  (the load test's Streamlit-protocol client: WsSession, Expected, Stats)
 
 pytestmark = pytest.mark.e2e
 websockets = pytest.importorskip("websockets")
@@ -70,7 +73,7 @@ async def scenario(base: str) -> dict:
     # junk on the wire: each closes only that connection
     closes = []
     for frame in (b"\x00\xff" * 50, "a text frame", b"\x0a" + b"\xff" * (64 * 2**20)):
-        ws = await websockets.connect(f"ws://{lt.urlsplit(base).netloc}/_stcore/stream", subprotocols=["streamlit"],
+        ws = await websockets.connect(f"ws://{urlsplit(base).netloc}/_stcore/stream", subprotocols=["streamlit"],
                                       max_size=None)
         try:
             await ws.send(frame)
@@ -123,17 +126,17 @@ def project_files() -> dict:
 
 def test_hostile_widget_values_and_frames(tmp_path):
     before = project_files()
-    port = lt.free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
-    proc = lt.start_server(port, log)
+    proc = start_server(port, log)
     try:
-        lt.wait_healthy(base, proc)
+        wait_healthy(base, proc)
         r = run_in_own_loop(lambda: asyncio.wait_for(scenario(base), 240))
         assert healthy(base)
         assert proc.poll() is None
     finally:
-        lt.stop_server(proc)
+        stop_server(proc)
     for key, value, errors, metrics in r["shown"]:
         if isinstance(value, str) and key == "knob_input_size":
             continue  # no browser sends text for a number: Streamlit's error, in that session only

@@ -7,14 +7,24 @@ import subprocess
 import pandas as pd
 import pytest
 
-from cspnet import CSPConfig, ConfigError
-from explorer import lesson
-from explorer.design import parse_value
 from app_ui.figures import (
-    dense_arcs_figure, fusion_figure, latency_curve, latency_sweep_figure, reads_figure, record_caption, savings_figure,
-    savings_verdicts, selected_cells, stage_bars, sweep_heatmap, sweep_lines,
+    dense_arcs_figure,
+    fusion_figure,
+    latency_curve,
+    latency_sweep_figure,
+    reads_figure,
+    record_caption,
+    savings_figure,
+    selected_cells,
+    stage_bars,
+    sweep_heatmap,
+    sweep_lines,
 )
+from cspnet import ConfigError, CSPConfig
+from explorer import lesson
 from explorer.counts.sweep import parse_vary, sweep
+from explorer.design import parse_value
+from explorer.real.verdicts import savings_verdicts
 
 TINY = CSPConfig(family="densenet", name="tiny", repeats=(2,), growth_rate=8, stem_channels=16, input_size=32,
                  fusion="csp", num_classes=10)
@@ -220,7 +230,8 @@ def test_sweep_heatmap_gaps_reasons_and_clickable_cells():
     assert (df["error"] != "").sum() == 3  # split 0.05 leaves floor(16 x 0.05) = 0 channels
     fig = sweep_heatmap(df, "split_ratio", "growth_rate", "macs", "MACs")
     heat = fig.data[0]
-    assert heat.type == "heatmap" and list(heat.x) == ["0.05", "0.25", "0.5", "0.75"] and list(heat.y) == ["4", "8", "12"]
+    assert heat.type == "heatmap"
+    assert list(heat.x) == ["0.05", "0.25", "0.5", "0.75"] and list(heat.y) == ["4", "8", "12"]
     assert all(row[0] is None for row in heat.z) and all(v is not None for row in heat.z for v in row[1:])
     invalid = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "x"][0]
     assert len(invalid.x) == 3 and all("split_ratio: " in h for h in invalid.hovertext)

@@ -17,7 +17,7 @@ from explorer.design import to_query
 TINY = CSPConfig(family="densenet", name="tiny", repeats=(2,), growth_rate=8, stem_channels=16, input_size=32,
                  fusion="csp", num_classes=10)
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-LATENCY, SWEEP, LEARN = "pages/3_Latency.py", "pages/4_Sweep.py", "pages/5_Learn.py"
+LATENCY, SWEEP, LEARN = "pages/Latency.py", "pages/Sweep.py", "pages/Learn.py"
 
 
 def open_app(cfg: CSPConfig | None = TINY) -> AppTest:
@@ -221,7 +221,8 @@ def test_latency_says_before_measuring_when_a_batch_is_over_the_memory_budget(mo
     assert not at.warning or not any("Measure would refuse" in w.value for w in at.warning)
     at.multiselect(key="lat_batches").set_value([1, 256]).run()
     msgs = [w.value for w in at.warning if "Measure would refuse" in w.value]
-    assert msgs and msgs[0].startswith("batch: 256 needs about") and f"limited to {bound / 2**30:.1f} GiB" in msgs[0], msgs
+    assert msgs and msgs[0].startswith("batch: 256 needs about"), msgs
+    assert f"limited to {bound / 2**30:.1f} GiB" in msgs[0], msgs
     monkeypatch.setattr(latency, "build_model", lambda *a, **k: pytest.fail("a model was built"))
     at.button(key="lat_start").click().run()
     assert not at.exception

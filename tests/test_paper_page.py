@@ -1,4 +1,4 @@
-"""AppTest tests of the "Paper vs tool" page (pages/6_Paper.py).
+"""AppTest tests of the "Paper vs tool" page (pages/Paper.py).
 
 Starts from the entry point (app.py), as AppTest wants for multipage apps, then switches page.  The
 latency measurement is replaced by a fake (monkeypatched ``explorer.reproduce.claims``) so that these
@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.paper import reproduce as rp
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAPER = "pages/6_Paper.py"
+PAPER = "pages/Paper.py"
 
 
 def open_paper() -> AppTest:

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
+from cspnet import ConfigError, CSPConfig, build_model, count_params, family_fields, get_preset, plan_network
 from cspnet.families import FAMILIES
-from cspnet.families.peleenet import FAMILY, PRESETS, _all_stage_channels, inter_channels
+from cspnet.families.peleenet import FAMILY, PRESETS, all_stage_channels, inter_channels
 from explorer.counts.conventions import count
 from explorer.paper.published import MAPPED_PRESETS
 from plan_check import assert_plan_matches_model
@@ -73,7 +73,7 @@ def test_official_macs_at_224():
 
 
 def test_official_bottleneck_arithmetic():
-    ch = [[inter for _, inter in stage["layers"]] for stage in _all_stage_channels(get_preset("peleenet"))]
+    ch = [[inter for _, inter in stage["layers"]] for stage in all_stage_channels(get_preset("peleenet"))]
     assert ch == OFFICIAL_INTER
     # the official rule: int(growth/2 x width / 4) x 4, halved to int(n_in / 8) x 4 when > n_in / 2
     assert inter_channels(256, 32, 4) == 64
@@ -171,7 +171,7 @@ def test_options(fusion):
 def test_family_defaults_build_peleenet():
     cfg = CSPConfig(family="peleenet", **FAMILY.defaults)
     assert plan_network(cfg).params == OFFICIAL_PARAMS
-    for f in FAMILY.fields:
+    for f in family_fields(FAMILY.name):
         assert f in CSPConfig.__dataclass_fields__
 
 

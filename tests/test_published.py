@@ -12,12 +12,24 @@ import pytest
 
 from explorer.paper import published as pub
 from explorer.paper.published import (
-    APPROX_STATUSES, MAPPED_PRESETS, PRESET_MAP, UNIT_TO_GMACS, VALUE_STATUSES, families,
-    filter_published, load_published, parse_res, published_csv, published_records, sources,
+    APPROX_STATUSES,
+    MAPPED_PRESETS,
+    PRESET_MAP,
+    UNIT_TO_GMACS,
+    VALUE_STATUSES,
+    families,
+    filter_published,
+    load_published,
+    parse_res,
+    published_csv,
+    published_records,
+    sources,
     to_gmacs,
 )
 
-REFERENCE = Path("/work/shared/reference/published.csv")
+# the vetted reference copy, next to the project: <project>/../shared/reference/
+REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+REFERENCE = REFERENCE_DIR / "published.csv"
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +60,11 @@ def test_shape_and_columns(df):
     assert str(df["res"].dtype) == "Int64"
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="vetted reference copy not available here")
 def test_data_file_is_the_vetted_reference():
+    if not REFERENCE_DIR.is_dir():
+        pytest.fail(f"the vetted reference folder {REFERENCE_DIR} is missing: the shared reference data "
+                    "must sit next to the project (../shared/reference/ from the project root)", pytrace=False)
+    assert REFERENCE.is_file(), f"{REFERENCE} is missing from the shared reference folder"
     assert pub.DATA_PATH.read_bytes() == REFERENCE.read_bytes()
 
 

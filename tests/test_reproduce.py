@@ -11,8 +11,17 @@ from explorer.cli import main
 from explorer.counts.conventions import count
 from explorer.paper.published import load_published
 from explorer.paper.reproduce import (
-    ABLATION, VERDICTS, _stage1_darknet_delta, claims, conv_linear_weights, darknet_base_bflops, fusion_ablation,
-    measure_latency, pool_first_macs, reproduce, reproduce_table,
+    ABLATION,
+    VERDICTS,
+    _stage1_darknet_delta,
+    claims,
+    conv_linear_weights,
+    darknet_base_bflops,
+    fusion_ablation,
+    measure_latency,
+    pool_first_macs,
+    reproduce,
+    reproduce_table,
 )
 
 

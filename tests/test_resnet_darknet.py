@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
-from cspnet.blocks import Concat
+from cspnet.config import family_fields
 from cspnet.families import get_family
-from cspnet.families._crossstage import Bottleneck, DarkBlock
+from cspnet.nn._blocks import Bottleneck, DarkBlock
+from cspnet.nn._common import Concat
 from cspnet.plan import TAP_ORDER
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain directory on sys.path
@@ -229,7 +230,7 @@ def test_small_cpu_forward(family, fusion):
 def test_family_defaults_fields_and_presets(family):
     fam = get_family(family)
     known = set(CSPConfig.__dataclass_fields__)
-    assert set(fam.fields) <= known and set(fam.defaults) <= set(fam.fields)
+    assert set(family_fields(family)) <= known and set(fam.defaults) <= set(family_fields(family))
     for fusion in FUSIONS:
         cfg = CSPConfig(family=family, **dict(fam.defaults, fusion=fusion))
         assert plan_network(cfg).params > 0

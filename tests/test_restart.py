@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
-from e2e_helpers import free_port, start_app, wait_ready  # noqa: E402
-
-from playwright.sync_api import Page, expect  # noqa: E402
+from app_ui.launch import free_port
+from e2e_helpers import start_app, wait_ready
 
 pytestmark = pytest.mark.e2e
 

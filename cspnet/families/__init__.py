@@ -1,21 +1,62 @@
-"""The registry of network families.
+"""The registry of network families, and the layout of the library.
 
-A family is one module under ``cspnet/families/`` that defines a :class:`Family` object named
-``FAMILY`` (or several, listed in ``FAMILIES`` below) with four pieces:
+A family is a :class:`Family` object (``FAMILY`` in its module, or the attribute named in
+``FAMILIES`` below) with these pieces:
 
 * ``validate(cfg)``: family-specific checks, raising ``ConfigError`` naming the field;
 * ``plan(cfg, input_size) -> list[StagePlan]``: the analytic plan (stem, stages..., head);
-* ``build(cfg) -> (stem, [stage modules], head)``: the real ``nn.Module`` pieces;
-* ``presets``: named designs, each with its reference and (where there is one) the reference
-  implementation's exact parameter count.
+* ``build(cfg) -> (stem, [stage modules], head)``: the real ``nn.Module`` pieces (imports torch);
+* ``defaults``: the family's default design (what switching to it starts from), derived from one of
+  its presets;
+* ``presets``: named designs, a data table of :class:`Preset` rows (:func:`preset_table`), each
+  with its reference and, where there is one, the reference implementation's exact parameter count.
 
-Adding a family is one new module and one line in ``FAMILIES``.
+Which config fields a family reads is declared on the fields themselves
+(``cspnet.config.FIELDS[name].families``; ``cspnet.config.family_fields(family)``).
+
+Layout: pure Python and torch in parallel, same-named files
+-----------------------------------------------------------
+Every network piece is written twice, once as ``nn.Module`` classes (what runs) and once as a plan
+(what the analytic counter reads); tests check that they agree on every shape, parameter and
+multiply-add.  The two halves live in files of the same name in two packages::
+
+    cspnet/families/X.py   pure Python, never imports torch: channel arithmetic, validation, the
+                           plan twins (``plan_*``), presets and the Family objects
+    cspnet/nn/X.py         the nn.Module classes, each naming its plan twin in its docstring
+                           ("Plan twin: cspnet.families.X.plan_..."), and ``build(cfg)``
+
+    X = densenet      DenseNet / CSPDenseNet
+        peleenet      PeleeNet / CSPPeleeNet
+        _dense        shared by the dense families: the fusion wiring around a dense block
+                      (DenseCSPStage / plan_dense_stage), its channel arithmetic and checks
+        _crossstage   shared by ResNet, ResNeXt and Darknet: one stage layout driven by the
+                      family's CrossStageStyle flags (CrossStage / plan_stage, Stem / plan_stem)
+        _blocks       the block types of cross stages, one BLOCK_TYPES registry entry each
+                      (Bottleneck / plan_bottleneck, DarkBlock / plan_dark_block)
+        _common       shared by all: ClassifierHead / plan_head (the single-layer modules
+                      Split, Concat, ConvNormAct have their twins in cspnet.plan.PlanBuilder)
+
+``resnet.py`` and ``darknet.py`` are declarations (a CrossStageStyle, a preset table) over
+``_crossstage`` and have no ``nn/`` file.  A leading underscore marks a shared file, not a family.
+Only ``cspnet/nn/`` and ``cspnet/model.py`` import torch, and nothing imports them at module level
+except each other: a Family's ``build`` imports its ``cspnet.nn`` file when a model is built, so
+``import cspnet``, configs, presets and plans never load torch.
+
+Imports form a DAG: ``errors`` <- ``fields`` <- ``config`` -> ``plan`` -> ``families`` (this
+registry, which imports no other cspnet module but the preset texts); a family module imports
+``errors``, ``plan``, this registry and the shared ``_*`` files; it is itself loaded by name
+(``importlib``) the first time :func:`get_family` asks for it.
+
+Adding a family is one new module (plus an ``nn/`` file if it has modules of its own) and one line
+in ``FAMILIES``.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
+
+from ..preset_text import DESCRIPTIONS
 
 # family name -> (module path, attribute holding the Family)
 FAMILIES = {
@@ -45,8 +86,25 @@ class Family:
     plan: Callable
     build: Callable
     defaults: dict = field(default_factory=dict)   # field values that make a sensible design
-    fields: tuple = ()                             # config fields this family reads
     presets: tuple = ()                            # Preset objects
+
+
+def preset_table(base: dict, rows) -> tuple:
+    """Preset objects from table rows ``(name, config overrides, reference, reference_params, source)``.
+
+    Each preset's config is ``base`` (the family's common settings, ``family`` included) updated
+    with its overrides; its description is ``cspnet.preset_text.DESCRIPTIONS[name]``."""
+    return tuple(Preset(name=name, config={**base, **overrides}, description=DESCRIPTIONS[name],
+                        reference=reference, reference_params=params, source=source)
+                 for name, overrides, reference, params, source in rows)
+
+
+def preset_defaults(presets, name: str) -> dict:
+    """A family's default design: preset ``name``'s fields (without ``family``), and the CSP knobs a
+    switch to a CSP fusion starts from (split 0.5, a width-keeping partial transition)."""
+    preset = next(p for p in presets if p.name == name)
+    return {**{k: v for k, v in preset.config.items() if k != "family"}, "split_ratio": 0.5,
+            "transition_ratio": 1.0}
 
 
 _cache: dict = {}

@@ -1,9 +1,10 @@
-"""Shared machinery of the ResNet, ResNeXt and Darknet families: stem, residual blocks, stages, head.
+"""The one stage layout of the ResNet, ResNeXt and Darknet families, driven by flags (as timm's cspnet.py).
 
-Every stage is described once by a :class:`StageLayout` (its channel arithmetic, computed by the
-family from the config) and then turned into modules (:class:`CrossStage`) and into a plan
-(:func:`plan_stage`).  The two are written side by side so that they cannot drift apart; the
-tests check them against each other on every preset and fusion.
+A family of this kind is a :class:`CrossStageStyle` (a few flags) plus its presets
+(:func:`cross_stage_family`).  From the style and the config, :meth:`CrossStageStyle.layouts`
+computes every stage's :class:`StageLayout` (its channel arithmetic) once; the layout is then
+turned into a plan here (:func:`plan_stage`) and into modules in ``cspnet/nn/_crossstage.py``
+(``CrossStage``).  The tests check the two against each other on every preset and fusion.
 
 Stage layouts, by fusion (``C = round(width * expand_ratio)``, ``part2 = floor(C * split_ratio)``,
 ``part1 = C - part2``, ``P = floor(part2 * transition_ratio)``)::
@@ -16,6 +17,20 @@ Stage layouts, by fusion (``C = round(width * expand_ratio)``, ``part2 = floor(C
     fusion_last   [down] -> expand -> split -> block(part2) -> partial_transition (P)
                          -> concat [part1, P]                         (no transition after the concat)
 
+What differs between the families is declared by the style's flags:
+
+* ``block_type``: the block the stage repeats, a key of ``cspnet.families._blocks.BLOCK_TYPES``
+  (``"bottleneck"``: ResNet/ResNeXt, ``"dark"``: Darknet);
+* ``down_growth`` (timm): the strided 3x3 ``down`` conv of a CSP stage goes ``in -> width``
+  (Darknet) rather than ``in -> in`` (ResNet); a CSP stage has ``down`` only when its stride is not 1;
+* ``cross_linear`` (timm): the 1x1 ``expand`` has no activation (ResNet) or has one (Darknet);
+* ``plain_down``: a plain stage (``fusion="none"``) opens with a ``down`` conv ``in -> width`` with
+  the stride, even at stride 1 (timm ``DarkStage``), rather than striding its first block
+  (torchvision ResNet, whose first block then has a projection shortcut);
+* ``grouped``: the bottleneck width is ``groups * width_per_group`` and the 3x3 convs (blocks and
+  ``down``) have ``groups`` groups (ResNeXt), rather than ``round(block width * bottle_ratio)``
+  with no groups.
+
 ``fusion_last`` is not in timm; it is defined here by analogy with the CSPNet paper's Fig. 3d:
 the only 1x1 transition sits on the block path, before the concat, and nothing follows the
 concat.  Its stage therefore outputs ``part1 + P`` channels, **not** ``widths[i]`` (with the
@@ -26,25 +41,18 @@ The blocks of a CSP stage keep ``part2`` channels (a residual block needs equal 
 channels); timm's ``block_ratio`` is ``0.5`` with ``expand_ratio=1`` or ``1`` with
 ``expand_ratio=2`` in every preset, which is the same thing.  Module names are the tap points of
 ``cspnet.plan.TAP_ORDER``: ``down``, ``expand``, ``split``, ``block``, ``partial_transition``,
-``concat``, ``transition``.
+``concat``, ``transition``.  Pure Python.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from torch import nn
-
-from ..blocks import ClassifierHead, Concat, ConvNormAct, Split, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder
-
-CSP_FUSIONS = ("csp", "fusion_first", "fusion_last")
-COMMON_FIELDS = (
-    "stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "widths", "strides",
-    "expand_ratio", "fusion", "split_ratio", "transition_ratio", "activation", "input_size",
-    "num_classes",
-)
+from . import Family, preset_defaults
+from ._blocks import BLOCK_TYPES
+from ._common import plan_head
 
 
 # --------------------------------------------------------------------------- stage arithmetic
@@ -53,7 +61,7 @@ class StageLayout:
     """The channel arithmetic of one stage, shared by its module and its plan."""
 
     fusion: str
-    block: str          # "bottleneck" | "dark"
+    block: str          # the block type, a key of BLOCK_TYPES
     repeats: int
     in_ch: int          # stage input channels
     stride: int
@@ -86,6 +94,83 @@ def split_channels(width: int, expand_ratio: float, split_ratio: float, transiti
     partial = math.floor(part2 * transition_ratio) if fusion in ("csp", "fusion_last") else 0
     out = (c - part2) + partial if fusion == "fusion_last" else width
     return c, part2, partial, out
+
+
+@dataclass(frozen=True)
+class CrossStageStyle:
+    """How a family lays out its stages (the flags are described in the module docstring)."""
+
+    block_type: str      # a key of BLOCK_TYPES
+    down_growth: bool    # CSP stages: down conv in -> width (True) or in -> in (False)
+    cross_linear: bool   # CSP stages: no activation after the 1x1 expand
+    plain_down: bool     # plain stages: a down conv in -> width opens every stage
+    grouped: bool        # mid = groups x width_per_group, grouped 3x3 convs (else round(width x bottle_ratio))
+
+    def __post_init__(self):
+        if self.block_type not in BLOCK_TYPES:
+            raise ValueError(f"unknown block type {self.block_type!r}; known: {', '.join(BLOCK_TYPES)}")
+
+    @property
+    def mid_field(self) -> str:
+        """The config field that sets the blocks' bottleneck width (named by its errors)."""
+        return "width_per_group" if self.grouped else "bottle_ratio"
+
+    # ------------------------------------------------------------------ the layout
+    def layouts(self, cfg) -> list:
+        """The channel arithmetic of every stage."""
+        layouts, ch = [], cfg.stem_channels
+        for i, width in enumerate(cfg.widths):
+            stride = cfg.strides[i]
+            groups = cfg.groups[i] if self.grouped else 1
+
+            def mid_of(block_ch):
+                if self.grouped:
+                    return groups * cfg.width_per_group[i]
+                return int(round(block_ch * cfg.bottle_ratio[i]))
+
+            common = dict(block=self.block_type, repeats=cfg.repeats[i], in_ch=ch, stride=stride,
+                          down_groups=groups, expand_act=not self.cross_linear, groups=groups)
+            if cfg.fusion == "none":
+                lay = StageLayout(fusion="none", down_ch=width if self.plain_down else 0, expand_ch=0, part2=0,
+                                  block_ch=width, mid=mid_of(width), partial_ch=0, out_ch=width, **common)
+            else:
+                c, part2, partial, out = split_channels(width, cfg.expand_ratio[i], cfg.split_ratio,
+                                                        cfg.transition_ratio, cfg.fusion)
+                down_ch = 0 if stride == 1 else (width if self.down_growth else ch)
+                lay = StageLayout(fusion=cfg.fusion, down_ch=down_ch, expand_ch=c, part2=part2, block_ch=part2,
+                                  mid=mid_of(part2), partial_ch=partial, out_ch=out, **common)
+            layouts.append(lay)
+            ch = lay.out_ch
+        return layouts
+
+    # ------------------------------------------------------------------ the Family's pieces
+    def validate(self, cfg) -> None:
+        check_widths(cfg)
+        check_layouts(cfg, self.layouts(cfg), self.mid_field)
+
+    def plan(self, cfg, input_size: int) -> list:
+        """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn._crossstage.build``."""
+        stem = plan_stem(cfg, input_size)
+        plans, s = [stem], stem.output_shape
+        for i, lay in enumerate(self.layouts(cfg)):
+            b = PlanBuilder(f"stages.{i}", "stage", fusion=lay.fusion)
+            s = plan_stage(b, lay, s)
+            plans.append(b.stage)
+        plans.append(plan_head(cfg, s, norm_act=False))
+        return plans
+
+    def build(self, cfg):
+        """The real modules (stem, [stage modules], head): ``cspnet.nn._crossstage.build`` (imports torch)."""
+        from ..nn._crossstage import build as build_modules
+
+        return build_modules(cfg, self.layouts(cfg))
+
+
+def cross_stage_family(name: str, description: str, style: CrossStageStyle, presets: tuple,
+                       default_preset: str) -> Family:
+    """A family that is a :class:`CrossStageStyle` and a preset table (its default design: ``default_preset``)."""
+    return Family(name=name, description=description, validate=style.validate, plan=style.plan,
+                  build=style.build, defaults=preset_defaults(presets, default_preset), presets=presets)
 
 
 # --------------------------------------------------------------------------- validation
@@ -136,20 +221,9 @@ def check_layouts(cfg, layouts, mid_field: str) -> None:
                               f"{lay.mid}; nearest valid: {near}")
 
 
-# --------------------------------------------------------------------------- stem
-class Stem(nn.Sequential):
-    """conv (stem_kernel, stem_stride) -> BN -> act [-> 3x3/2 max pool]; children conv, bn, act, pool."""
-
-    def __init__(self, out_ch: int, kernel: int, stride: int, pool: str, act: str):
-        super().__init__()
-        self.conv = nn.Conv2d(3, out_ch, kernel, stride, kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(out_ch)
-        self.act = make_act(act)
-        if pool == "max":
-            self.pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-
-
+# --------------------------------------------------------------------------- plan
 def plan_stem(cfg, size: int):
+    """conv -> BN -> act [-> 3x3/2 max pool].  Module twin: ``cspnet.nn._crossstage.Stem``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     s = b.conv("conv", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
@@ -161,113 +235,8 @@ def plan_stem(cfg, size: int):
     return b.stage
 
 
-# --------------------------------------------------------------------------- blocks
-class Bottleneck(nn.Module):
-    """ResNet bottleneck: 1x1 -> 3x3 (stride, groups) -> 1x1 (no act), + shortcut, then act.
-
-    With ``stride=1`` and equal channels this is timm's CSP ``BottleneckBlock``; otherwise the
-    shortcut is torchvision's ``downsample`` (strided 1x1 conv + BN) and the stride sits on the
-    3x3 conv (ResNet v1.5).
-    """
-
-    def __init__(self, in_ch: int, out_ch: int, mid: int, stride: int = 1, groups: int = 1,
-                 act: str = "relu"):
-        super().__init__()
-        self.conv1 = ConvNormAct(in_ch, mid, 1, act=act)
-        self.conv2 = ConvNormAct(mid, mid, 3, stride, groups=groups, act=act)
-        self.conv3 = ConvNormAct(mid, out_ch, 1, act=None)
-        needs_projection = stride != 1 or in_ch != out_ch
-        self.downsample = ConvNormAct(in_ch, out_ch, 1, stride, act=None) if needs_projection else None
-        self.act = make_act(act)
-
-    def forward(self, x):
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.act(self.conv3(self.conv2(self.conv1(x))) + shortcut)
-
-    @staticmethod
-    def plan(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int):
-        x = s
-        s = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
-        s = b.conv_bn_act(f"{path}.conv2", s, mid, 3, stride, groups=groups)
-        s = b.conv_bn_act(f"{path}.conv3", s, out_ch, 1, act=False)
-        if stride != 1 or x[0] != out_ch:
-            b.conv_bn_act(f"{path}.downsample", x, out_ch, 1, stride, act=False)
-        s = b.add(path, s)
-        return b.act(f"{path}.act", s)
-
-
-class DarkBlock(nn.Module):
-    """Darknet residual block: 1x1 -> mid, 3x3 -> channels, + input (no activation after the add)."""
-
-    def __init__(self, in_ch: int, out_ch: int, mid: int, stride: int = 1, groups: int = 1,
-                 act: str = "leaky_relu"):
-        super().__init__()
-        if in_ch != out_ch or stride != 1:
-            raise ValueError("a DarkBlock keeps its channels and resolution")
-        self.conv1 = ConvNormAct(in_ch, mid, 1, act=act)
-        self.conv2 = ConvNormAct(mid, out_ch, 3, groups=groups, act=act)
-
-    def forward(self, x):
-        return self.conv2(self.conv1(x)) + x
-
-    @staticmethod
-    def plan(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int):
-        t = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
-        t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
-        return b.add(path, t)
-
-
-BLOCKS = {"bottleneck": Bottleneck, "dark": DarkBlock}
-
-
-# --------------------------------------------------------------------------- stages
-class CrossStage(nn.Module):
-    """One stage of any fusion (see the module docstring); submodules are the tap points."""
-
-    def __init__(self, lay: StageLayout, act: str):
-        super().__init__()
-        self.fusion = lay.fusion
-        ch = lay.in_ch
-        self.down = None
-        if lay.down_ch:
-            self.down = ConvNormAct(ch, lay.down_ch, 3, lay.stride, groups=lay.down_groups, act=act)
-            ch = lay.down_ch
-        if lay.fusion != "none":
-            self.expand = ConvNormAct(ch, lay.expand_ch, 1, act=act if lay.expand_act else None)
-            self.split = Split(lay.part1)
-            ch = lay.part2
-        block_cls, stride, blocks = BLOCKS[lay.block], lay.block_stride, []
-        for _ in range(lay.repeats):
-            blocks.append(block_cls(ch, lay.block_ch, lay.mid, stride, lay.groups, act))
-            ch, stride = lay.block_ch, 1
-        self.block = nn.Sequential(*blocks)
-        self.partial_transition = None
-        self.transition = None
-        if lay.partial_ch:
-            self.partial_transition = ConvNormAct(ch, lay.partial_ch, 1, act=act)
-            ch = lay.partial_ch
-        if lay.fusion != "none":
-            self.concat = Concat()
-            if lay.fusion in ("csp", "fusion_first"):
-                self.transition = ConvNormAct(lay.part1 + ch, lay.out_ch, 1, act=act)
-
-    def forward(self, x):
-        if self.down is not None:
-            x = self.down(x)
-        if self.fusion == "none":
-            return self.block(x)
-        part1, part2 = self.split(self.expand(x))
-        y = self.block(part2)
-        if self.partial_transition is not None:
-            y = self.partial_transition(y)
-        y = self.concat(part1, y)
-        if self.transition is not None:
-            y = self.transition(y)
-        return y
-
-
 def plan_stage(b: PlanBuilder, lay: StageLayout, s):
-    """The plan twin of :class:`CrossStage`."""
+    """One stage of any fusion, with its tap points.  Module twin: ``cspnet.nn._crossstage.CrossStage``."""
     b.stage.repeats = lay.repeats
     b.tap("input", s)
     if lay.down_ch:
@@ -277,7 +246,7 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
         _, h, w = s
         part1 = b.tap("part1", (lay.part1, h, w))
         s = b.tap("part2", (lay.part2, h, w))
-    plan_block, stride = BLOCKS[lay.block].plan, lay.block_stride
+    plan_block, stride = BLOCK_TYPES[lay.block].plan, lay.block_stride
     for j in range(lay.repeats):
         s = plan_block(b, f"block.{j}", s, lay.block_ch, lay.mid, stride, lay.groups)
         stride = 1
@@ -290,24 +259,3 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
     if lay.fusion in ("csp", "fusion_first"):
         s = b.tap("transition", b.conv_bn_act("transition", s, lay.out_ch, 1))
     return b.tap("output", s)
-
-
-# --------------------------------------------------------------------------- whole network
-def plan_from_layouts(cfg, size: int, layouts) -> list:
-    stem = plan_stem(cfg, size)
-    plans, s = [stem], stem.output_shape
-    for i, lay in enumerate(layouts):
-        b = PlanBuilder(f"stages.{i}", "stage", fusion=lay.fusion)
-        s = plan_stage(b, lay, s)
-        plans.append(b.stage)
-    head = PlanBuilder("head", "head")
-    plan_head(head, s, cfg.num_classes, norm_act=False)
-    plans.append(head.stage)
-    return plans
-
-
-def build_from_layouts(cfg, layouts):
-    stem = Stem(cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride, cfg.stem_pool, cfg.activation)
-    stages = [CrossStage(lay, cfg.activation) for lay in layouts]
-    head = ClassifierHead(layouts[-1].out_ch, cfg.num_classes, norm_act=None)
-    return stem, stages, head

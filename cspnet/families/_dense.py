@@ -1,4 +1,11 @@
-"""Channel arithmetic and checks shared by the two dense families (DenseNet and PeleeNet)."""
+"""What the two dense families (DenseNet and PeleeNet) share: the fusion wiring around a dense block
+(CSPNet paper Fig. 3), its channel arithmetic and its checks.  Pure Python; module twin:
+``cspnet/nn/_dense.py`` (``DenseCSPStage``).
+
+A family describes stage ``i`` as a dict of channel counts (``stage_channels(cfg, i, c)``, keys
+``input``, ``last``, ``pool``, ``block_in``, ``block`` and, when split, ``part1``, ``part2``);
+:func:`merge_channels` completes it with what the fusion puts after the block.
+"""
 from __future__ import annotations
 
 import math
@@ -7,6 +14,7 @@ from ..errors import ConfigError
 from ..plan import PlanBuilder
 
 
+# --------------------------------------------------------------------------- channel arithmetic
 def split(c: int, ratio: float) -> tuple[int, int]:
     """(part1, part2) for ``c`` channels: part2 = floor(c x ratio) goes through the block."""
     part2 = c if ratio >= 1.0 else math.floor(c * ratio)
@@ -46,12 +54,28 @@ def all_stage_channels(cfg, stage_channels) -> list:
     return out
 
 
-def check_transition_widths(cfg, name: str, ch: dict) -> None:
-    """Raise ConfigError, naming the knob at fault, when a stage's transitions round to 0 channels.
+# --------------------------------------------------------------------------- validation
+def check_stages(cfg, chans: list, check_block=None) -> None:
+    """The zero-width checks of every dense-family stage, naming the knob at fault.
 
-    (``config._check_size`` is the backstop; it would name ``compression`` for fusion_last's only
-    transition, which reads ``transition_ratio``.)
+    Per stage, in order: part 2 of a split stage, the family's ``check_block(cfg, i, name, ch)``
+    (if any), then the transitions.  (``config._check_size`` is the backstop; it would name
+    ``compression`` for fusion_last's only transition, which reads ``transition_ratio``.)
+    ``split`` never leaves part 1 empty but for ``split_ratio == 1.0``, which means no bypass.
     """
+    for i, ch in enumerate(chans):
+        name = f"stages.{i}"
+        if cfg.fusion != "none" and ch["part2"] < 1:
+            raise ConfigError("split_ratio", f"{cfg.split_ratio!r} leaves {name} part 2 (through the block) with "
+                              f"{ch['part2']} of {ch['input']} channels; allowed range: large enough that "
+                              f"floor({ch['input']} x split_ratio) >= 1")
+        if check_block is not None:
+            check_block(cfg, i, name, ch)
+        check_transition_widths(cfg, name, ch)
+
+
+def check_transition_widths(cfg, name: str, ch: dict) -> None:
+    """Raise ConfigError, naming the knob at fault, when a stage's transitions round to 0 channels."""
     pt = ch.get("partial_transition")
     if pt is not None and pt < 1:
         raise ConfigError("transition_ratio", f"{cfg.transition_ratio!r} leaves {name} partial transition with "
@@ -69,11 +93,13 @@ def check_transition_widths(cfg, name: str, ch: dict) -> None:
                           f"at least {1 / src:.4g}")
 
 
+# --------------------------------------------------------------------------- plan
 def plan_dense_stage(cfg, i: int, ch: dict, s, block, transition):
     """The plan of one dense-family stage with its tap points, wired by ``cfg.fusion``.
 
     ``block(b, shape)`` records the stage's dense block; ``transition(b, name, shape, out_ch, pool)``
     records a (partial) transition.  Returns (StagePlan, output shape).
+    Module twin: ``cspnet.nn._dense.DenseCSPStage``.
     """
     b = PlanBuilder(f"stages.{i}", "stage", fusion=cfg.fusion)
     b.stage.repeats = cfg.repeats[i]

@@ -23,25 +23,24 @@ it (CSPNet paper, Fig. 3).  All channel arithmetic floors; ``last`` is the last 
 ``part2 = floor(C x split_ratio)``, ``part1 = C - part2`` (the first channels).  ``split_ratio ==
 1.0`` sends every channel through the block (part 1 is empty and is left out of the plan's taps);
 every other zero-width branch is a ``ConfigError``.
+
+Pure Python (arithmetic, validation, plan, presets); the modules are ``cspnet/nn/densenet.py``.
 """
 from __future__ import annotations
 
-
-import torch
-from torch import nn
-
-from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder
-from ._dense import all_stage_channels, check_transition_widths, merge_channels, plan_dense_stage, split
-from . import Family, Preset
+from . import Family, preset_defaults, preset_table
+from ._common import plan_head
+from ._dense import all_stage_channels as _dense_stage_channels
+from ._dense import check_stages, merge_channels, plan_dense_stage, split
 
 # The widest 1x1 bottleneck (bn_size x growth_rate) a dense layer may have.
 MAX_BOTTLENECK = 4096
 
 
 # --------------------------------------------------------------------------- channel arithmetic
-def _stage_channels(cfg, i: int, c: int) -> dict:
+def stage_channels(cfg, i: int, c: int) -> dict:
     """Channel counts of stage ``i`` with ``c`` input channels (shared by validate, plan, build)."""
     last = i == cfg.num_stages - 1
     growth, repeats = cfg.growth_rate[i], cfg.repeats[i]
@@ -54,8 +53,8 @@ def _stage_channels(cfg, i: int, c: int) -> dict:
     return merge_channels(cfg, ch)
 
 
-def _all_stage_channels(cfg) -> list:
-    return all_stage_channels(cfg, _stage_channels)
+def all_stage_channels(cfg) -> list:
+    return _dense_stage_channels(cfg, stage_channels)
 
 
 # --------------------------------------------------------------------------- validation
@@ -67,119 +66,45 @@ def validate(cfg) -> None:
             where = f"stage {i}: " if cfg.num_stages > 1 else ""
             raise ConfigError("bn_size", f"{where}bn_size {cfg.bn_size[i]} x growth_rate {cfg.growth_rate[i]} = "
                               f"{width} bottleneck channels; allowed at most {MAX_BOTTLENECK}")
-    # Zero-width branches, named by the knob at fault (config._check_size is the backstop; it
-    # would name ``compression`` for fusion_last's transition, which reads transition_ratio).
-    for i, ch in enumerate(_all_stage_channels(cfg)):
-        name = f"stages.{i}"
-        if cfg.fusion != "none":
-            if ch["part2"] < 1:
-                raise ConfigError("split_ratio", f"{cfg.split_ratio!r} leaves {name} part 2 (through the block) with "
-                                  f"{ch['part2']} of {ch['input']} channels; allowed range: large enough that "
-                                  f"floor({ch['input']} x split_ratio) >= 1")
-            if ch["part1"] < 1 and cfg.split_ratio < 1.0:  # unreachable with exact floats; kept as a guard
-                raise ConfigError("split_ratio", f"{cfg.split_ratio!r} leaves {name} part 1 (bypass) with 0 of "
-                                  f"{ch['input']} channels; use split_ratio 1.0 for no bypass, or a smaller ratio")
-        check_transition_widths(cfg, name, ch)
-
-
-# --------------------------------------------------------------------------- modules
-class DenseLayer(nn.Module):
-    """torchvision ``_DenseLayer``: concat the inputs -> BN-act-1x1 conv -> BN-act-3x3 conv.
-
-    Takes the list of feature maps so far and returns only its ``growth_rate`` new channels.
-    """
-
-    def __init__(self, in_ch: int, growth: int, bn_size: int, act: str):
-        super().__init__()
-        self.cat = Concat()
-        self.norm1 = nn.BatchNorm2d(in_ch)
-        self.relu1 = make_act(act)
-        self.conv1 = nn.Conv2d(in_ch, bn_size * growth, 1, 1, 0, bias=False)
-        self.norm2 = nn.BatchNorm2d(bn_size * growth)
-        self.relu2 = make_act(act)
-        self.conv2 = nn.Conv2d(bn_size * growth, growth, 3, 1, 1, bias=False)
-
-    def forward(self, features: list) -> torch.Tensor:
-        x = self.cat(*features)
-        x = self.conv1(self.relu1(self.norm1(x)))
-        return self.conv2(self.relu2(self.norm2(x)))
-
-
-class DenseBlock(nn.Module):
-    """torchvision ``_DenseBlock``: ``denselayer1..N`` over a growing feature list, one concat at the end."""
-
-    def __init__(self, in_ch: int, repeats: int, growth: int, bn_size: int, act: str):
-        super().__init__()
-        for j in range(repeats):
-            self.add_module(f"denselayer{j + 1}", DenseLayer(in_ch + j * growth, growth, bn_size, act))
-        self.cat = Concat()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = [x]
-        for name, layer in self.named_children():
-            if name.startswith("denselayer"):
-                features.append(layer(features))
-        return self.cat(*features)
-
-
-class Transition(nn.Sequential):
-    """torchvision ``_Transition``: BN -> act -> 1x1 conv [-> 2x2 average pool]."""
-
-    def __init__(self, in_ch: int, out_ch: int, act: str, pool: bool):
-        super().__init__()
-        self.norm = nn.BatchNorm2d(in_ch)
-        self.relu = make_act(act)
-        self.conv = nn.Conv2d(in_ch, out_ch, 1, 1, 0, bias=False)
-        if pool:
-            self.pool = nn.AvgPool2d(2, 2)
-
-
-class DenseStage(DenseCSPStage):
-    """One stage: a dense block with the fusion's split / transitions / concat around it."""
-
-    def __init__(self, cfg, i: int, ch: dict):
-        act = cfg.activation
-        block = DenseBlock(ch["block_in"], cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i], act)
-        super().__init__(cfg.fusion, ch, block, lambda c_in, c_out, pool: Transition(c_in, c_out, act, pool))
-
-
-def _stem(cfg) -> nn.Sequential:
-    k = cfg.stem_kernel
-    stem = nn.Sequential()
-    stem.add_module("conv0", nn.Conv2d(3, cfg.stem_channels, k, cfg.stem_stride, k // 2, bias=False))
-    if cfg.stem_norm:
-        stem.add_module("norm0", nn.BatchNorm2d(cfg.stem_channels))
-        stem.add_module("relu0", make_act(cfg.activation))
-    if cfg.stem_pool == "max":
-        stem.add_module("pool0", nn.MaxPool2d(3, 2, 1))
-    return stem
-
-
-def build(cfg):
-    """The real modules: (stem, [stage modules], head)."""
-    stages = [DenseStage(cfg, i, ch) for i, ch in enumerate(_all_stage_channels(cfg))]
-    c_out = _all_stage_channels(cfg)[-1]["output"]
-    head = ClassifierHead(c_out, cfg.num_classes, norm_act=cfg.activation if cfg.head_norm else None)
-    return _stem(cfg), stages, head
+    check_stages(cfg, all_stage_channels(cfg))
 
 
 # --------------------------------------------------------------------------- analytic plan
-def _plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
+def plan_stem(cfg, size: int):
+    """``conv0`` [-> ``norm0`` -> ``relu0``] [-> ``pool0``].  Module twin: ``cspnet.nn.densenet.build_stem``."""
+    b = PlanBuilder("stem", "stem")
+    s = b.tap("input", (3, size, size))
+    s = b.conv("conv0", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
+    if cfg.stem_norm:
+        s = b.bn("norm0", s)
+        s = b.act("relu0", s)
+    if cfg.stem_pool == "max":
+        s = b.maxpool("pool0", s, 3, 2, 1)
+    b.tap("output", s)
+    return b.stage
+
+
+def plan_dense_layer(b: PlanBuilder, path: str, feats: list, growth: int, bn_size: int):
+    """Module twin: ``cspnet.nn.densenet.DenseLayer``."""
+    x = b.cat(f"{path}.cat", feats) if len(feats) > 1 else feats[0]
+    x = b.bn(f"{path}.norm1", x)
+    x = b.act(f"{path}.relu1", x)
+    x = b.conv(f"{path}.conv1", x, bn_size * growth, 1, padding=0)
+    x = b.bn(f"{path}.norm2", x)
+    x = b.act(f"{path}.relu2", x)
+    return b.conv(f"{path}.conv2", x, growth, 3, padding=1)
+
+
+def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
+    """Module twin: ``cspnet.nn.densenet.DenseBlock``."""
     feats = [tuple(s)]
     for j in range(1, repeats + 1):
-        p = f"block.denselayer{j}"
-        x = b.cat(f"{p}.cat", feats) if len(feats) > 1 else feats[0]
-        x = b.bn(f"{p}.norm1", x)
-        x = b.act(f"{p}.relu1", x)
-        x = b.conv(f"{p}.conv1", x, bn_size * growth, 1, padding=0)
-        x = b.bn(f"{p}.norm2", x)
-        x = b.act(f"{p}.relu2", x)
-        x = b.conv(f"{p}.conv2", x, growth, 3, padding=1)
-        feats.append(x)
+        feats.append(plan_dense_layer(b, f"block.denselayer{j}", feats, growth, bn_size))
     return b.cat("block.cat", feats) if len(feats) > 1 else feats[0]
 
 
-def _plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
+def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
+    """Module twin: ``cspnet.nn.densenet.Transition``."""
     s = b.bn(f"{name}.norm", s)
     s = b.act(f"{name}.relu", s)
     s = b.conv(f"{name}.conv", s, out_ch, 1, padding=0)
@@ -188,114 +113,81 @@ def _plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
     return s
 
 
-def _plan_stage(cfg, i: int, ch: dict, s):
-    block = lambda b, x: _plan_block(b, x, cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i])  # noqa: E731
-    return plan_dense_stage(cfg, i, ch, s, block, _plan_transition)
+def plan_stage(cfg, i: int, ch: dict, s):
+    """Module twin: ``cspnet.nn.densenet.DenseStage``."""
+    block = lambda b, x: plan_block(b, x, cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i])  # noqa: E731
+    return plan_dense_stage(cfg, i, ch, s, block, plan_transition)
 
 
 def plan(cfg, input_size: int) -> list:
-    """The analytic plan: [stem, stages.0 .. stages.N-1, head]."""
-    b = PlanBuilder("stem", "stem")
-    s = b.tap("input", (3, input_size, input_size))
-    s = b.conv("conv0", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
-    if cfg.stem_norm:
-        s = b.bn("norm0", s)
-        s = b.act("relu0", s)
-    if cfg.stem_pool == "max":
-        s = b.maxpool("pool0", s, 3, 2, 1)
-    b.tap("output", s)
-    out = [b.stage]
-    for i, ch in enumerate(_all_stage_channels(cfg)):
-        sp, s = _plan_stage(cfg, i, ch, s)
+    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn.densenet.build``."""
+    stem = plan_stem(cfg, input_size)
+    out, s = [stem], stem.output_shape
+    for i, ch in enumerate(all_stage_channels(cfg)):
+        sp, s = plan_stage(cfg, i, ch, s)
         out.append(sp)
-    hb = PlanBuilder("head", "head")
-    plan_head(hb, s, cfg.num_classes, norm_act=cfg.head_norm)
-    out.append(hb.stage)
+    out.append(plan_head(cfg, s, norm_act=cfg.head_norm))
     return out
 
 
-# --------------------------------------------------------------------------- presets
-_TV_SOURCE = ("torchvision/models/densenet.py (torchvision 0.29.1), sum(p.numel() for p in model.parameters()) "
-              "of torchvision.models.{name}()")
+def build(cfg):
+    """The real modules (stem, [stage modules], head): ``cspnet.nn.densenet.build`` (imports torch)."""
+    from ..nn.densenet import build as build_modules
 
+    return build_modules(cfg)
+
+
+# --------------------------------------------------------------------------- presets
 _BASE = {"family": "densenet", "stem_channels": 64, "stem_kernel": 7, "stem_stride": 2, "stem_pool": "max",
          "growth_rate": 32, "bn_size": 4, "compression": 0.5, "activation": "relu", "last_transition": False,
          "input_size": 224, "num_classes": 1000}
 
-_DEPTHS = {
-    "121": (6, 12, 24, 16),
-    "169": (6, 12, 32, 32),
-    "201": (6, 12, 48, 32),
-}
+D121, D169, D201 = (6, 12, 24, 16), (6, 12, 32, 32), (6, 12, 48, 32)
 
 
-def _tv(name, params, **kw):
-    depth = name[len("densenet"):]
-    return Preset(
-        name=name,
-        config={**_BASE, "fusion": "none", **kw},
-        description=f"DenseNet-{depth} (Huang et al. 2017), torchvision layout: growth {kw.get('growth_rate', 32)}, "
-                    f"stem {kw.get('stem_channels', 64)}, blocks {'-'.join(map(str, kw['repeats']))}, "
-                    f"bn_size 4, compression 0.5.",
-        reference=f"torchvision {name}",
-        reference_params=params,
-        source=_TV_SOURCE.format(name=name),
-    )
+def _tv(name: str, params: int, **overrides) -> tuple:
+    """A torchvision DenseNet: its parameter count is sum(p.numel()) of torchvision.models.<name>()."""
+    source = ("torchvision/models/densenet.py (torchvision 0.29.1), sum(p.numel() for p in model.parameters()) "
+              f"of torchvision.models.{name}()")
+    return name, {"fusion": "none", **overrides}, f"torchvision {name}", params, source
 
 
-_FUSION_TEXT = {
-    "csp": ("", "CSPDenseNet (paper Fig. 3b): half the channels bypass each dense block; the block output goes "
-                "through a partial transition that keeps its width (transition_ratio 1.0), is concatenated with "
-                "the bypass and compressed by the usual transition (compression 0.5, 2x2 average pool)."),
-    "fusion_first": ("_fusion_first", "fusion first (paper Fig. 3c): half the channels bypass each dense block; "
-                                      "the block output is concatenated with the bypass, then one DenseNet "
-                                      "transition (compression 0.5, 2x2 average pool)."),
-    "fusion_last": ("_fusion_last", "fusion last (paper Fig. 3d): half the channels bypass each dense block; the "
-                                    "block output goes through a DenseNet transition of its own (its width "
-                                    "reduction is transition_ratio, 0.5 here like DenseNet's compression, and a 2x2 "
-                                    "average pool), the bypass through a 2x2 average pool, then they are "
-                                    "concatenated."),
-}
-
-
-def _csp(depth: str, fusion: str) -> Preset:
-    suffix, text = _FUSION_TEXT[fusion]
-    return Preset(
-        name=f"cspdensenet{depth}{suffix}",
-        config={**_BASE, "repeats": _DEPTHS[depth], "fusion": fusion, "split_ratio": 0.5,
-                "transition_ratio": 0.5 if fusion == "fusion_last" else 1.0},
-        description=f"DenseNet-{depth} with {text} No transition after the last stage's concat.",
-        reference=f"CSPNet paper (Wang et al. 2019) applied to torchvision densenet{depth}",
-    )
+def _csp(depth: str, repeats: tuple, fusion: str) -> tuple:
+    """The CSPNet paper's fusion (Fig. 3b-d) on torchvision's DenseNet-<depth>; no reference count."""
+    suffix = "" if fusion == "csp" else f"_{fusion}"
+    overrides = {"repeats": repeats, "fusion": fusion, "split_ratio": 0.5,
+                 "transition_ratio": 0.5 if fusion == "fusion_last" else 1.0}
+    return (f"cspdensenet{depth}{suffix}", overrides,
+            f"CSPNet paper (Wang et al. 2019) applied to torchvision densenet{depth}", None, "")
 
 
 _WALKTHROUGH_PARAMS = 1_274_934  # the article's own model, see the preset's source
 
-PRESETS = (
-    _tv("densenet121", 7_978_856, repeats=_DEPTHS["121"]),
+PRESETS = preset_table(_BASE, [
+    # name, config overrides, reference, reference params, source
+    _tv("densenet121", 7_978_856, repeats=D121),
     _tv("densenet161", 28_681_000, repeats=(6, 12, 36, 24), growth_rate=48, stem_channels=96),
-    _tv("densenet169", 14_149_480, repeats=_DEPTHS["169"]),
-    _tv("densenet201", 20_013_928, repeats=_DEPTHS["201"]),
-    *(_csp(d, f) for d in ("121", "169", "201") for f in ("csp", "fusion_first", "fusion_last")),
-    Preset(
-        name="cspdensenet_walkthrough",
-        config={**_BASE, "repeats": (6, 12, 24, 16), "growth_rate": 12, "bn_size": 4, "fusion": "csp",
-                "split_ratio": 0.5, "transition_ratio": 0.8, "compression": 0.5, "last_transition": False,
-                "stem_norm": False, "head_norm": False},
-        description="The from-scratch CSPDenseNet of the article 'CSPNet Paper Walkthrough: Just Better, No "
-                    "Tradeoffs' (Muhammad Ardi, Towards Data Science, May 2026): DenseNet stem (7x7/2 conv to 64, "
-                    "3x3/2 max pool; like the article's code, no BatchNorm after the stem conv), growth 12 with "
-                    "4 x growth bottlenecks, blocks 6-12-24-16, split 0.5, partial transition 0.8, compression "
-                    "0.5, no transition after the last concat, global average pool (no BatchNorm before it) and "
-                    "a 1000-way linear layer. The article's dropout (p=0.2, no parameters) and its "
-                    "new-features-first concat order (a channel permutation) change no count.",
-        reference="CSPNet Paper Walkthrough (Towards Data Science), notebook "
-                  "MuhammadArdiPutra/medium_articles 'Deep Learning From Scratch/CSPNet.ipynb'",
-        reference_params=_WALKTHROUGH_PARAMS,
-        source="the article prints no parameter count; its code, run as published: sum(p.numel()) = "
-               f"{_WALKTHROUGH_PARAMS:,} and 543,934,612 conv+linear multiply-adds at 224x224",
-    ),
-)
+    _tv("densenet169", 14_149_480, repeats=D169),
+    _tv("densenet201", 20_013_928, repeats=D201),
+    _csp("121", D121, "csp"),
+    _csp("121", D121, "fusion_first"),
+    _csp("121", D121, "fusion_last"),
+    _csp("169", D169, "csp"),
+    _csp("169", D169, "fusion_first"),
+    _csp("169", D169, "fusion_last"),
+    _csp("201", D201, "csp"),
+    _csp("201", D201, "fusion_first"),
+    _csp("201", D201, "fusion_last"),
+    ("cspdensenet_walkthrough",
+     {"repeats": D121, "growth_rate": 12, "bn_size": 4, "fusion": "csp", "split_ratio": 0.5,
+      "transition_ratio": 0.8, "compression": 0.5, "last_transition": False, "stem_norm": False,
+      "head_norm": False},
+     "CSPNet Paper Walkthrough (Towards Data Science), notebook "
+     "MuhammadArdiPutra/medium_articles 'Deep Learning From Scratch/CSPNet.ipynb'",
+     _WALKTHROUGH_PARAMS,
+     "the article prints no parameter count; its code, run as published: sum(p.numel()) = "
+     f"{_WALKTHROUGH_PARAMS:,} and 543,934,612 conv+linear multiply-adds at 224x224"),
+])
 
 
 FAMILY = Family(
@@ -305,10 +197,6 @@ FAMILY = Family(
     validate=validate,
     plan=plan,
     build=build,
-    defaults={k: v for k, v in {**_BASE, "repeats": (6, 12, 24, 16), "fusion": "none", "split_ratio": 0.5,
-                                "transition_ratio": 1.0}.items() if k != "family"},
-    fields=("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "growth_rate", "bn_size",
-            "fusion", "split_ratio", "transition_ratio", "compression", "last_transition", "activation",
-            "input_size", "num_classes", "stem_norm", "head_norm"),
+    defaults=preset_defaults(PRESETS, "densenet121"),
     presets=PRESETS,
 )

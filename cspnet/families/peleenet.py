@@ -44,18 +44,17 @@ rule above reads the dense layer's *own* input, so in a CSP stage (whose block s
 
 The authors' CSPPeleeNet cfg was never released (WongKinYiu/CrossStagePartialNetworks#25), so the
 CSP presets are this tool's reading of the paper, not a reproduction of a published model.
+
+Pure Python (arithmetic, validation, plan, presets); the modules are ``cspnet/nn/peleenet.py``.
 """
 from __future__ import annotations
 
-
-import torch
-from torch import nn
-
-from ..blocks import ClassifierHead, Concat, DenseCSPStage, make_act, plan_head
 from ..errors import ConfigError
 from ..plan import PlanBuilder, conv_out
-from ._dense import all_stage_channels, check_transition_widths, merge_channels, plan_dense_stage, split
-from . import Family, Preset
+from . import Family, preset_defaults, preset_table
+from ._common import plan_head
+from ._dense import all_stage_channels as _dense_stage_channels
+from ._dense import check_stages, merge_channels, plan_dense_stage, split
 
 
 # --------------------------------------------------------------------------- channel arithmetic
@@ -68,7 +67,7 @@ def inter_channels(n_in: int, growth: int, bottleneck_width: int) -> int:
     return inter
 
 
-def _stage_channels(cfg, i: int, c: int) -> dict:
+def stage_channels(cfg, i: int, c: int) -> dict:
     """Channel counts of stage ``i`` with ``c`` input channels (shared by validate, plan, build)."""
     last = i == cfg.num_stages - 1
     growth, repeats, bw = cfg.growth_rate[i], cfg.repeats[i], cfg.bn_size[i]
@@ -84,8 +83,8 @@ def _stage_channels(cfg, i: int, c: int) -> dict:
     return merge_channels(cfg, ch)
 
 
-def _all_stage_channels(cfg) -> list:
-    return all_stage_channels(cfg, _stage_channels)
+def all_stage_channels(cfg) -> list:
+    return _dense_stage_channels(cfg, stage_channels)
 
 
 def _stem_sizes(cfg, size: int) -> tuple[int, int, int]:
@@ -112,166 +111,94 @@ def validate(cfg) -> None:
             raise ConfigError("input_size", f"{cfg.input_size} gives a {s1}x{s1} stem1 output, whose 2x2 max pool "
                               f"({sp}x{sp}) and 3x3 stride-2 conv ({sc}x{sc}) cannot be concatenated; use an input "
                               "size whose stem1 output is even (a multiple of 4 with the 3x3/2 stem)")
-    for i, ch in enumerate(_all_stage_channels(cfg)):
-        name = f"stages.{i}"
-        if cfg.fusion != "none":
-            if ch["part2"] < 1:
-                raise ConfigError("split_ratio", f"{cfg.split_ratio!r} leaves {name} part 2 (through the block) with "
-                                  f"{ch['part2']} of {ch['input']} channels; allowed range: large enough that "
-                                  f"floor({ch['input']} x split_ratio) >= 1")
-        for j, (n_in, inter) in enumerate(ch["layers"]):
-            if inter >= 1:
-                continue
-            half, width = cfg.growth_rate[i] // 2, cfg.bn_size[i]
-            if int(half * width / 4) * 4 < 1:
-                raise ConfigError("bn_size", f"{name}: int(growth_rate/2 x bn_size / 4) x 4 = int({half} x {width} / 4)"
-                                  " x 4 = 0 bottleneck channels; allowed: growth_rate/2 x bn_size >= 4")
-            knob = "split_ratio" if cfg.fusion != "none" else ("stem_channels" if i == 0 else "compression")
-            raise ConfigError(knob, f"{name} dense layer {j + 1} has {n_in} input channels, so PeleeNet's rule "
-                              f"int({n_in} / 8) x 4 leaves its bottleneck with 0 channels; every dense layer needs "
-                              "at least 8 input channels")
-        check_transition_widths(cfg, name, ch)
+    check_stages(cfg, all_stage_channels(cfg), _check_layers)
 
 
-# --------------------------------------------------------------------------- modules
-class BasicConv2d(nn.Sequential):
-    """The official ``BasicConv2d``: conv (no bias) -> BN -> act; children ``conv``, ``norm``, ``act``."""
-
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, padding: int = 0, act: str = "relu"):
-        super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding, bias=False)
-        self.norm = nn.BatchNorm2d(out_ch)
-        self.act = make_act(act)
-
-
-class StemBlock(nn.Module):
-    """The official ``_StemBlock``: stem1 -> [2x2 max pool | 1x1 -> 3x3/2] -> concat -> 1x1."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        c, act, k = cfg.stem_channels, cfg.activation, cfg.stem_kernel
-        self.stem1 = BasicConv2d(3, c, k, cfg.stem_stride, k // 2, act)
-        self.stem2a = BasicConv2d(c, c // 2, 1, act=act)
-        self.stem2b = BasicConv2d(c // 2, c, 3, 2, 1, act=act)
-        if cfg.stem_pool == "max":
-            self.pool = nn.MaxPool2d(2, 2)
-        self.cat = Concat()
-        self.stem3 = BasicConv2d(2 * c if cfg.stem_pool == "max" else c, c, 1, act=act)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem1(x)
-        branch2 = self.stem2b(self.stem2a(x))
-        if hasattr(self, "pool"):
-            return self.stem3(self.cat(self.pool(x), branch2))
-        return self.stem3(branch2)
-
-
-class TwoWayDenseLayer(nn.Module):
-    """The official ``_DenseLayer``: concat [x, 1x1 -> 3x3, 1x1 -> 3x3 -> 3x3] (growth/2 each)."""
-
-    def __init__(self, in_ch: int, inter: int, growth: int, act: str):
-        super().__init__()
-        half = growth // 2
-        self.branch1a = BasicConv2d(in_ch, inter, 1, act=act)
-        self.branch1b = BasicConv2d(inter, half, 3, padding=1, act=act)
-        self.branch2a = BasicConv2d(in_ch, inter, 1, act=act)
-        self.branch2b = BasicConv2d(inter, half, 3, padding=1, act=act)
-        self.branch2c = BasicConv2d(half, half, 3, padding=1, act=act)
-        self.cat = Concat()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b1 = self.branch1b(self.branch1a(x))
-        b2 = self.branch2c(self.branch2b(self.branch2a(x)))
-        return self.cat(x, b1, b2)
-
-
-class Transition(nn.Sequential):
-    """PeleeNet's transition: 1x1 ``BasicConv2d`` (conv -> BN -> act) [-> 2x2 average pool]."""
-
-    def __init__(self, in_ch: int, out_ch: int, act: str, pool: bool):
-        super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, 1, 1, 0, bias=False)
-        self.norm = nn.BatchNorm2d(out_ch)
-        self.act = make_act(act)
-        if pool:
-            self.pool = nn.AvgPool2d(2, 2)
-
-
-class PeleeStage(DenseCSPStage):
-    """One stage: a two-way dense block with the fusion's split / transitions / concat around it."""
-
-    def __init__(self, cfg, i: int, ch: dict):
-        act, growth = cfg.activation, cfg.growth_rate[i]
-        block = nn.Sequential()
-        for j, (n_in, inter) in enumerate(ch["layers"]):
-            block.add_module(f"denselayer{j + 1}", TwoWayDenseLayer(n_in, inter, growth, act))
-        super().__init__(cfg.fusion, ch, block, lambda c_in, c_out, pool: Transition(c_in, c_out, act, pool))
-
-
-def build(cfg):
-    """The real modules: (stem, [stage modules], head)."""
-    chans = _all_stage_channels(cfg)
-    stages = [PeleeStage(cfg, i, ch) for i, ch in enumerate(chans)]
-    head = ClassifierHead(chans[-1]["output"], cfg.num_classes, norm_act=cfg.activation if cfg.head_norm else None)
-    return StemBlock(cfg), stages, head
+def _check_layers(cfg, i: int, name: str, ch: dict) -> None:
+    """Every two-way dense layer of stage ``i`` needs a bottleneck of at least 1 channel."""
+    for j, (n_in, inter) in enumerate(ch["layers"]):
+        if inter >= 1:
+            continue
+        half, width = cfg.growth_rate[i] // 2, cfg.bn_size[i]
+        if int(half * width / 4) * 4 < 1:
+            raise ConfigError("bn_size", f"{name}: int(growth_rate/2 x bn_size / 4) x 4 = int({half} x {width} / 4)"
+                              " x 4 = 0 bottleneck channels; allowed: growth_rate/2 x bn_size >= 4")
+        knob = "split_ratio" if cfg.fusion != "none" else ("stem_channels" if i == 0 else "compression")
+        raise ConfigError(knob, f"{name} dense layer {j + 1} has {n_in} input channels, so PeleeNet's rule "
+                          f"int({n_in} / 8) x 4 leaves its bottleneck with 0 channels; every dense layer needs "
+                          "at least 8 input channels")
 
 
 # --------------------------------------------------------------------------- analytic plan
-def _plan_basic(b: PlanBuilder, path: str, s, out_ch: int, kernel: int, stride: int = 1, padding: int = 0):
+def plan_basic(b: PlanBuilder, path: str, s, out_ch: int, kernel: int, stride: int = 1, padding: int = 0):
+    """Module twin: ``cspnet.nn.peleenet.BasicConv2d``."""
     return b.conv_bn_act(path, s, out_ch, kernel, stride, names=("conv", "norm", "act"), padding=padding)
 
 
-def _plan_stem(cfg, size: int):
+def plan_stem(cfg, size: int):
+    """Module twin: ``cspnet.nn.peleenet.StemBlock``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     c, k = cfg.stem_channels, cfg.stem_kernel
-    x = _plan_basic(b, "stem1", s, c, k, cfg.stem_stride, k // 2)
-    y = _plan_basic(b, "stem2a", x, c // 2, 1)
-    y = _plan_basic(b, "stem2b", y, c, 3, 2, 1)
+    x = plan_basic(b, "stem1", s, c, k, cfg.stem_stride, k // 2)
+    y = plan_basic(b, "stem2a", x, c // 2, 1)
+    y = plan_basic(b, "stem2b", y, c, 3, 2, 1)
     if cfg.stem_pool == "max":
         p = b.maxpool("pool", x, 2, 2)
         y = b.cat("cat", [p, y])
-    s = _plan_basic(b, "stem3", y, c, 1)
+    s = plan_basic(b, "stem3", y, c, 1)
     b.tap("output", s)
     return b.stage
 
 
-def _plan_block(b: PlanBuilder, s, layers: list, growth: int):
+def plan_dense_layer(b: PlanBuilder, path: str, s, inter: int, growth: int):
+    """Module twin: ``cspnet.nn.peleenet.TwoWayDenseLayer``."""
     half = growth // 2
+    b1 = plan_basic(b, f"{path}.branch1a", s, inter, 1)
+    b1 = plan_basic(b, f"{path}.branch1b", b1, half, 3, padding=1)
+    b2 = plan_basic(b, f"{path}.branch2a", s, inter, 1)
+    b2 = plan_basic(b, f"{path}.branch2b", b2, half, 3, padding=1)
+    b2 = plan_basic(b, f"{path}.branch2c", b2, half, 3, padding=1)
+    return b.cat(f"{path}.cat", [s, b1, b2])
+
+
+def plan_block(b: PlanBuilder, s, layers: list, growth: int):
+    """Module twin: ``cspnet.nn.peleenet.build_block``."""
     for j, (_, inter) in enumerate(layers, start=1):
-        p = f"block.denselayer{j}"
-        b1 = _plan_basic(b, f"{p}.branch1a", s, inter, 1)
-        b1 = _plan_basic(b, f"{p}.branch1b", b1, half, 3, padding=1)
-        b2 = _plan_basic(b, f"{p}.branch2a", s, inter, 1)
-        b2 = _plan_basic(b, f"{p}.branch2b", b2, half, 3, padding=1)
-        b2 = _plan_basic(b, f"{p}.branch2c", b2, half, 3, padding=1)
-        s = b.cat(f"{p}.cat", [s, b1, b2])
+        s = plan_dense_layer(b, f"block.denselayer{j}", s, inter, growth)
     return s
 
 
-def _plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
-    s = _plan_basic(b, name, s, out_ch, 1)
+def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
+    """Module twin: ``cspnet.nn.peleenet.Transition``."""
+    s = plan_basic(b, name, s, out_ch, 1)
     if pool:
         s = b.avgpool(f"{name}.pool", s, 2, 2)
     return s
 
 
-def _plan_stage(cfg, i: int, ch: dict, s):
-    block = lambda b, x: _plan_block(b, x, ch["layers"], cfg.growth_rate[i])  # noqa: E731
-    return plan_dense_stage(cfg, i, ch, s, block, _plan_transition)
+def plan_stage(cfg, i: int, ch: dict, s):
+    """Module twin: ``cspnet.nn.peleenet.PeleeStage``."""
+    block = lambda b, x: plan_block(b, x, ch["layers"], cfg.growth_rate[i])  # noqa: E731
+    return plan_dense_stage(cfg, i, ch, s, block, plan_transition)
 
 
 def plan(cfg, input_size: int) -> list:
-    """The analytic plan: [stem, stages.0 .. stages.N-1, head]."""
-    stem = _plan_stem(cfg, input_size)
+    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn.peleenet.build``."""
+    stem = plan_stem(cfg, input_size)
     out, s = [stem], stem.output_shape
-    for i, ch in enumerate(_all_stage_channels(cfg)):
-        sp, s = _plan_stage(cfg, i, ch, s)
+    for i, ch in enumerate(all_stage_channels(cfg)):
+        sp, s = plan_stage(cfg, i, ch, s)
         out.append(sp)
-    hb = PlanBuilder("head", "head")
-    plan_head(hb, s, cfg.num_classes, norm_act=cfg.head_norm)
-    out.append(hb.stage)
+    out.append(plan_head(cfg, s, norm_act=cfg.head_norm))
     return out
+
+
+def build(cfg):
+    """The real modules (stem, [stage modules], head): ``cspnet.nn.peleenet.build`` (imports torch)."""
+    from ..nn.peleenet import build as build_modules
+
+    return build_modules(cfg)
 
 
 # --------------------------------------------------------------------------- presets
@@ -283,57 +210,28 @@ OFFICIAL_PARAMS = 2_802_248
 # README's "FLOPs 508 M" is this count of multiply-accumulates, rounded.
 OFFICIAL_MACS_224 = 507_757_568
 
-_SOURCE = ("Robert-JunWang/PeleeNet peleenet.py (official PyTorch model), sum(p.numel() for p in "
-           "PeleeNet().parameters()); README: 2.8M params, 508M FLOPs (multiply-adds)")
-
 _BASE = {"family": "peleenet", "stem_channels": 32, "stem_kernel": 3, "stem_stride": 2, "stem_pool": "max",
          "repeats": (3, 4, 8, 6), "growth_rate": 32, "bn_size": (1, 2, 4, 4), "compression": 1.0,
          "last_transition": True, "head_norm": False, "activation": "relu", "input_size": 224, "num_classes": 1000}
 
-_UNRELEASED = ("The authors' CSPPeleeNet cfg was never released, so this is the paper's design read onto "
-               "PeleeNet with this tool's stage semantics.")
+
+def _csp(name: str, fusion: str, split_ratio: float) -> tuple:
+    """The CSPNet paper's design read onto PeleeNet (the authors' cfg was never released): no reference count."""
+    return (name, {"fusion": fusion, "split_ratio": split_ratio, "transition_ratio": 1.0},
+            "CSPNet paper (Wang et al. 2019) Fig. 3/4 and Table 1, applied to the official PeleeNet", None, "")
 
 
-def _csp(name: str, fusion: str, split: float, text: str, gamma_note: str = "") -> Preset:
-    return Preset(
-        name=name,
-        config={**_BASE, "fusion": fusion, "split_ratio": split, "transition_ratio": 1.0},
-        description=f"PeleeNet with {text}{gamma_note} {_UNRELEASED}",
-        reference="CSPNet paper (Wang et al. 2019) Fig. 3/4 and Table 1, applied to the official PeleeNet",
-    )
-
-
-_CSP_TEXT = ("CSP (paper Fig. 3b): half the channels bypass each two-way dense block; the block output goes "
-             "through a channel-keeping partial transition (1x1 conv-BN-ReLU), is concatenated with the bypass "
-             "and goes through PeleeNet's channel-keeping transition (2x2 average pool after stages 1-3).")
-_FIRST_TEXT = ("fusion first (paper Fig. 3c): half the channels bypass each two-way dense block; the block "
-               "output is concatenated with the bypass, then one channel-keeping PeleeNet transition.")
-_LAST_TEXT = ("fusion last (paper Fig. 3d): half the channels bypass each two-way dense block; the block "
-              "output goes through a channel-keeping PeleeNet transition (with its 2x2 average pool), the "
-              "bypass through a 2x2 average pool, then they are concatenated; nothing after the concat.")
-_GAMMA = (" Partial ratio gamma = 0.25 (the bypass share, as inferred from the paper's -3 % / -11 %): "
-          "split_ratio 0.75, so three quarters of the channels go through the block.")
-
-PRESETS = (
-    Preset(
-        name="peleenet",
-        config={**_BASE, "fusion": "none"},
-        description="PeleeNet (Wang, Li & Ling, NeurIPS 2018), the official PyTorch model: stem block to 32 "
-                    "channels, two-way dense layers with growth 32 in blocks 3-4-8-6, bottleneck widths 1-2-4-4, "
-                    "channel-keeping 1x1 conv-BN-ReLU transitions (also after the last block), 2x2 average pool "
-                    "after stages 1-3, global average pool and a linear classifier. 224x224.",
-        reference="official PeleeNet (Robert-JunWang/PeleeNet)",
-        reference_params=OFFICIAL_PARAMS,
-        source=_SOURCE,
-    ),
-    _csp("csppeleenet", "csp", 0.5, _CSP_TEXT),
-    _csp("csppeleenet_fusion_first", "fusion_first", 0.5, _FIRST_TEXT),
-    _csp("csppeleenet_fusion_last", "fusion_last", 0.5, _LAST_TEXT),
-    _csp("csppeleenet_gamma025", "csp", 0.75, _CSP_TEXT.replace("half the channels", "a quarter of the channels"),
-         _GAMMA),
-    _csp("csppeleenet_fusion_last_gamma025", "fusion_last", 0.75,
-         _LAST_TEXT.replace("half the channels", "a quarter of the channels"), _GAMMA),
-)
+PRESETS = preset_table(_BASE, [
+    # name, config overrides, reference, reference params, source
+    ("peleenet", {"fusion": "none"}, "official PeleeNet (Robert-JunWang/PeleeNet)", OFFICIAL_PARAMS,
+     "Robert-JunWang/PeleeNet peleenet.py (official PyTorch model), sum(p.numel() for p in "
+     "PeleeNet().parameters()); README: 2.8M params, 508M FLOPs (multiply-adds)"),
+    _csp("csppeleenet", "csp", 0.5),
+    _csp("csppeleenet_fusion_first", "fusion_first", 0.5),
+    _csp("csppeleenet_fusion_last", "fusion_last", 0.5),
+    _csp("csppeleenet_gamma025", "csp", 0.75),                  # gamma = 1 - split_ratio = 0.25
+    _csp("csppeleenet_fusion_last_gamma025", "fusion_last", 0.75),
+])
 
 
 FAMILY = Family(
@@ -343,10 +241,6 @@ FAMILY = Family(
     validate=validate,
     plan=plan,
     build=build,
-    defaults={k: v for k, v in {**_BASE, "fusion": "none", "split_ratio": 0.5,
-                                "transition_ratio": 1.0}.items() if k != "family"},
-    fields=("stem_channels", "stem_kernel", "stem_stride", "stem_pool", "repeats", "growth_rate", "bn_size",
-            "fusion", "split_ratio", "transition_ratio", "compression", "last_transition", "head_norm",
-            "activation", "input_size", "num_classes"),
+    defaults=preset_defaults(PRESETS, "peleenet"),
     presets=PRESETS,
 )

@@ -1,14 +1,21 @@
 """Per-stage summary of a design and its comparison with the plain twin, from the analytic plan.
 
-Everything here is computed from the config alone (no model build), in well under 5 ms for any
-preset; the live trace (``explorer.real.trace``) checks these numbers against the real model.
+Everything here is computed from the config alone (no model build), fast enough for every rerun
+of the app; the live trace (``explorer.real.trace``) checks these numbers against the real model.
 """
 from __future__ import annotations
 
-from cspnet import CSPConfig, ConfigError, plan_network
+from cspnet import ConfigError, CSPConfig, plan_network
 from cspnet.plan import TAP_LABELS, TAP_ORDER
-
-from explorer.counts.conventions import CONVENTIONS, all_activations, cio, conv_activations, count, stage_counts
+from explorer.counts.conventions import (
+    CONVENTIONS,
+    STAGE_METRICS,
+    all_activations,
+    cio,
+    conv_activations,
+    count,
+    group_counts,
+)
 
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
@@ -28,9 +35,10 @@ def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
     macs = count(plan, "macs")
     acts = all_activations(plan)
     total_macs = max(macs, 1)
+    per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
     stages = []
     for sp in plan.stages:
-        c = stage_counts(sp)
+        c = per_stage[sp.name]
         stages.append({
             "name": sp.name,
             "kind": sp.kind,
@@ -92,22 +100,25 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     """
     conv_key = {"macs": "macs", "fvcore": "fvcore_macs"}.get(convention, "macs")
     factor = 2 if convention in ("flops", "bflops") else 1
-    present = {tap for st in summary["stages"] for tap in st["shapes"]}
+    present = {tap for stage in summary["stages"] for tap in stage["shapes"]}
     taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
     rows = []
-    for st in summary["stages"]:
-        row = {"stage": st["name"], "fusion": st["fusion"] if st["kind"] == "stage" else "",
-               "repeats": st["repeats"] or None}
+    for stage in summary["stages"]:
+        row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
+               "repeats": stage["repeats"] or None}
         for tap in taps:
-            shape = st["shapes"].get(tap)
+            shape = stage["shapes"].get(tap)
             row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""
-        row["params"] = st["params"]
-        row[CONVENTIONS[convention].label] = st[conv_key] * factor
-        row["CIO (elements)"] = st["cio"]
-        row["activations (elements)"] = st["activations"]
-        row["share of MACs"] = round(st["macs_share"], 4)
+        row["params"] = stage["params"]
+        row[CONVENTIONS[convention].label] = stage[conv_key] * factor
+        row["CIO (elements)"] = stage["cio"]
+        row["activations (elements)"] = stage["activations"]
+        row["share of MACs"] = round(stage["macs_share"], 4)
         rows.append(row)
     return rows
+
+
+BLOCK_METRICS = ("layers", "params", "macs", "fvcore_macs", "cio", "activations")
 
 
 def block_rows(cfg: CSPConfig, stage: str) -> list:
@@ -117,29 +128,26 @@ def block_rows(cfg: CSPConfig, stage: str) -> list:
     submodule name, so the rows add up to the stage's totals.
     """
     plan = plan_network(cfg)
-    names = [st.name for st in plan.stages]
+    names = [sp.name for sp in plan.stages]
     if stage not in names:
         raise ConfigError("stage", f"{stage!r} is not a stage of this design; allowed: {', '.join(names)}")
     sp = plan.stage(stage)
     prefix = f"{sp.name}."
-    units: dict = {}
-    for op in sp.ops:
+
+    def unit(op) -> str:
         rest = op.path[len(prefix):] if op.path.startswith(prefix) else op.path
         parts = rest.split(".")
-        unit = ".".join(parts[:2]) if parts[0] == "block" and len(parts) > 1 else parts[0]
-        first_in = op.out_shape if (op.kind == "cat" and unit.startswith("block.")) else op.in_shape
-        u = units.setdefault(unit, {"unit": unit, "input": first_in, "output": op.out_shape, "layers": 0,
-                                    "params": 0, "macs": 0, "fvcore_macs": 0, "cio": 0, "activations": 0})
-        u["output"] = op.out_shape
-        u["layers"] += 1
-        u["params"] += op.params
-        u["macs"] += CONVENTIONS["macs"].per_op(op)
-        u["fvcore_macs"] += CONVENTIONS["fvcore"].per_op(op)
-        u["cio"] += (op.in_elements + op.out_elements) if op.kind == "conv" else 0
-        u["activations"] += op.out_elements
+        return ".".join(parts[:2]) if parts[0] == "block" and len(parts) > 1 else parts[0]
+
+    counts = group_counts(sp.ops, by=unit, metrics=BLOCK_METRICS)
+    ends: dict = {}  # unit -> [input shape, output shape]
+    for op in sp.ops:
+        u = unit(op)
+        if u not in ends:  # a dense layer starts with the concat of its inputs: its input is that output
+            ends[u] = [op.out_shape if (op.kind == "cat" and u.startswith("block.")) else op.in_shape, None]
+        ends[u][1] = op.out_shape
     rows = []
-    for u in units.values():
-        u["input"] = "x".join(map(str, u["input"]))
-        u["output"] = "x".join(map(str, u["output"]))
-        rows.append(u)
+    for u, c in counts.items():
+        rows.append({"unit": u, "input": "x".join(map(str, ends[u][0])), "output": "x".join(map(str, ends[u][1])),
+                     **c})
     return rows

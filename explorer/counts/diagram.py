@@ -176,12 +176,3 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
     lines.extend(out)
     lines.extend(edges)
     return cur, taps["output"]
-
-
-def legend_dot() -> str:
-    """A tiny legend explaining the colours."""
-    return "\n".join([
-        "digraph legend {", "  rankdir=LR; node [shape=plaintext, fontname=Helvetica, fontsize=10];",
-        "  a [label=\"\"]; b [label=\"part 1 (bypass)\"]; c [label=\"\"]; d [label=\"part 2 (block path)\"];",
-        f"  a -> b [color=\"{C_PART1}\", style=dashed, penwidth=1.6];",
-        f"  c -> d [color=\"{C_PART2}\", penwidth=1.6];", "}"])

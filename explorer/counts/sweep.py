@@ -6,18 +6,27 @@ with its error message rather than stopping the sweep.
 from __future__ import annotations
 
 import itertools
+import math
 
 import pandas as pd
 
-from cspnet import CSPConfig, ConfigError, plan_network
-
-from explorer.counts.conventions import all_activations, cio, count
+from cspnet import ConfigError, CSPConfig, plan_network
 from cspnet.config import FIELDS
+from explorer.counts.conventions import CONVENTIONS, totals
 from explorer.design.text import ALL_FIELDS, parse_value, with_changes
 
 MAX_SWEEP_DESIGNS = 20_000
 MAX_LATENCY_DESIGNS = 12
 SWEEP_METRICS = ("params", "macs", "fvcore_macs", "cio", "activations")
+TWIN_PCT_METRICS = ("params", "macs", "cio")  # the *_vs_twin_pct columns of sweep(with_twin=True)
+# what a sweep can plot: metric -> label, and the counting conventions offered for MACs
+METRIC_LABELS = {
+    "params": "Parameters",
+    "macs": "MACs / FLOPs",
+    "cio": "Memory traffic (CIO, elements)",
+    "activations": "Activations (elements)",
+}
+CONVENTION_LABELS = {k: CONVENTIONS[k].label for k in ("macs", "fvcore", "flops")}
 
 
 def parse_vary(spec: str) -> tuple[str, list]:
@@ -52,9 +61,7 @@ def parse_vary(spec: str) -> tuple[str, list]:
 
 
 def design_metrics(cfg: CSPConfig) -> dict:
-    plan = plan_network(cfg)
-    return {"params": plan.params, "macs": count(plan, "macs"), "fvcore_macs": count(plan, "fvcore"),
-            "cio": cio(plan), "activations": all_activations(plan)}
+    return totals(plan_network(cfg), SWEEP_METRICS)
 
 
 def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
@@ -79,13 +86,46 @@ def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
                 tk = cfg.twin().key()
                 if tk not in twin_cache:
                     twin_cache[tk] = design_metrics(cfg.twin())
-                for m in ("params", "macs", "cio"):
+                for m in TWIN_PCT_METRICS:
                     row[f"{m}_vs_twin_pct"] = 100.0 * (row[m] - twin_cache[tk][m]) / twin_cache[tk][m]
         except ConfigError as exc:
             row.update({m: None for m in SWEEP_METRICS})
             row["error"] = str(exc)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def value_column(df: pd.DataFrame, metric: str, conv: str, pct: bool, cfg: CSPConfig,
+                 keys) -> tuple[pd.DataFrame, str, str]:
+    """What a sweep plots: (a copy of ``df`` with the plotted column, its name, its label).
+
+    ``metric``: a key of :data:`METRIC_LABELS`; ``conv``: for MACs, a key of
+    :data:`CONVENTION_LABELS` (FLOPs are 2 x MACs); ``pct``: the change against the plain twin,
+    where a plain design (fusion 'none', the base ``cfg`` or a swept value) is its own twin: 0 %.
+    """
+    df = df.copy()
+    if metric == "macs":
+        base = {"macs": "macs", "fvcore": "fvcore_macs", "flops": "macs"}[conv]
+        label = CONVENTION_LABELS[conv]
+        if conv == "flops":
+            df["flops"] = df["macs"].map(
+                lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else 2 * v)
+            base = "flops"
+    else:
+        base, label = metric, METRIC_LABELS[metric]
+    if not pct:
+        return df, base, label
+    col = f"{'macs' if metric == 'macs' else metric}_vs_twin_pct"
+    if col not in df.columns:
+        df[col] = None
+    # a plain design (fusion 'none') is its own twin: 0 %
+    plain = (df["error"] == "") & df[col].isna()
+    if "fusion" in keys:
+        plain &= df["fusion"] == "none"
+    elif cfg.is_csp:
+        plain &= False
+    df.loc[plain, col] = 0.0
+    return df, col, f"{label}, % vs plain twin"
 
 
 def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=None) -> pd.DataFrame:

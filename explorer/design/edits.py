@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cspnet import CSPConfig, ConfigError
+from cspnet import ConfigError, CSPConfig
 from cspnet.config import FIELDS, STAGE_FIELDS
-
 from explorer.design.text import format_value, parse_value
 
 MAX_BISECT_STEPS = 40

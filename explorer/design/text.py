@@ -6,10 +6,10 @@ validates the same way and reports the same ``ConfigError`` naming the field.
 from __future__ import annotations
 
 import math
-import re
 import os
+import re
 
-from cspnet import CSPConfig, ConfigError, all_presets, get_preset
+from cspnet import ConfigError, CSPConfig, all_presets, get_preset
 from cspnet.config import FIELDS, MAX_JSON_CHARS
 
 ALL_FIELDS = list(FIELDS)

@@ -24,6 +24,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from explorer.fmt import json_safe
+
 DATA_PATH = Path(__file__).resolve().parent / "data" / "published.csv"
 
 COLUMNS = (
@@ -429,23 +431,11 @@ def filter_published(df: pd.DataFrame | None = None, family=None, source=None, r
 
 
 # --------------------------------------------------------------------------- export
-def _json_safe(value):
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, bool):
-        return value
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()  # numpy scalar -> Python
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return value
-
-
 def published_records(family=None) -> list[dict]:
     """The data set (optionally one family or several) as JSON-safe dicts: NaN/NA -> None."""
     df = filter_published(family=family)
     cols = list(df.columns)
-    return [{c: _json_safe(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
+    return [{c: json_safe(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
 
 
 def published_csv(family=None) -> str:

@@ -10,7 +10,7 @@ builds, and the claims people quote.  Pure Python (no Streamlit); latency only i
 * :func:`claims` -- the common claims, each with what this tool computes (or measures) and a
   verdict.  Accuracy can only be cited from the published data set, never computed here.
 
-Published numbers are always read from :func:`explorer.published.load_published`, never copied.
+Published numbers are always read from :func:`explorer.paper.published.load_published`, never copied.
 Facts about the authors' Darknet cfgs (``WongKinYiu/CrossStagePartialNetworks`` ``cfg/*.cfg``,
 commit c6ba8b1) that the reasons rely on were checked by counting those cfgs layer by layer:
 
@@ -30,8 +30,8 @@ import statistics
 from functools import lru_cache
 
 from cspnet import get_preset, plan_network
-
-from explorer.counts.conventions import count
+from explorer.counts.conventions import REGISTRY, count, group_counts
+from explorer.fmt import FUSION_FIGURE, FUSION_SHORT, json_safe
 from explorer.paper.published import load_published
 
 VERDICTS = ("holds", "holds in part", "does not hold here", "not measured")
@@ -39,48 +39,8 @@ ACCURACY_NOTE = ("Accuracy is never computed by this tool (it trains nothing); t
                  "from the published data set.")
 
 
-# --------------------------------------------------------------------------- conventions
-def _conv_linear(op) -> int:
-    return op.macs if op.kind in ("conv", "linear") else 0
-
-
-def _mmcv(op) -> int:
-    """mmcv's get_model_complexity_info convention: conv and linear MACs, BatchNorm 2 per element
-    (affine), activations 1 per element, max/avg/global pooling 1 per *input* element; add and
-    concat 0.  It reproduces mmpretrain's three CSPNet 'Flops(G)' (5.04, 3.48, 3.11 at 224) to the
-    printed digit, where fvcore gives 5.03, 3.48, 3.10."""
-    if op.kind in ("conv", "linear"):
-        return op.macs
-    if op.kind == "bn":
-        return 2 * op.in_elements
-    if op.kind == "act":
-        return op.out_elements
-    if op.kind in ("maxpool", "avgpool", "gap"):
-        return op.in_elements
-    return 0
-
-
-def _darknet(op) -> int:
-    """Darknet's BFLOPs per layer (AlexeyAB darknet): conv ``2 x nweights x out_h x out_w``; max and
-    local-average pooling ``size^2 x c x out_h x out_w``; everything else 0 here."""
-    if op.kind in ("conv", "linear"):
-        return 2 * op.macs
-    if op.kind in ("maxpool", "avgpool"):
-        return op.kernel * op.kernel * op.out_elements
-    return 0
-
-
-_CONVENTIONS = {
-    "bflops": ("2 x conv+linear MACs (Darknet BFLOPs: 2 FLOPs per multiply-add)", lambda p: count(p, "bflops")),
-    "fvcore": ("fvcore / timm (conv+linear MACs, BN 2/element, global pool 1/element)", lambda p: count(p, "fvcore")),
-    "macs": ("conv+linear MACs", lambda p: count(p, "macs")),
-    "mmcv": ("mmcv counter (conv+linear MACs, BN 2/elt, activations 1/elt, pooling 1/input elt)",
-             lambda p: sum(_mmcv(o) for o in p.ops)),
-    "darknet": ("Darknet BFLOPs incl. its pooling terms (2 x MACs + k^2 x C x H x W per pooling layer)",
-                lambda p: sum(_darknet(o) for o in p.ops)),
-}
-
-# published compute_unit -> (convention key, scale to the unit, alternative conventions shown too)
+# published compute_unit -> (convention key, scale to the unit, alternative conventions shown too);
+# the keys are explorer.counts.conventions.REGISTRY's, where each convention's table is.
 UNIT_CONVENTIONS = {
     "BFLOPs": ("bflops", 1e9, ("darknet",)),
     "GMACs": ("fvcore", 1e9, ("macs",)),
@@ -111,24 +71,6 @@ def _pct(a, b):
     return 100.0 * (a - b) / b
 
 
-def _clean(v):
-    """JSON-safe scalars: NaN/NA -> None, numpy -> Python."""
-    if v is None:
-        return None
-    try:
-        import pandas as pd
-
-        if v is pd.NA:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _decimals(v: float) -> int:
     """Decimal places the published number was printed with (4.54 -> 2, 508.0 -> 0)."""
     s = repr(float(v))
@@ -145,9 +87,9 @@ def _rounds_to(tool: float, published: float) -> bool:
 # --------------------------------------------------------------------------- Figure 4 ablation
 # (label, preset, published model name).  Names are keys into the data set, not numbers.
 ABLATION = (
-    ("CSPPeleeNet (Fig. 3b)", "csppeleenet", "CSPPeleeNet"),
-    ("fusion first (Fig. 3c)", "csppeleenet_fusion_first", "CSP (fusion first) PeleeNet"),
-    ("fusion last (Fig. 3d)", "csppeleenet_fusion_last", "CSP (fusion last) PeleeNet"),
+    (f"CSPPeleeNet ({FUSION_FIGURE['csp']})", "csppeleenet", "CSPPeleeNet"),
+    (FUSION_SHORT["fusion_first"], "csppeleenet_fusion_first", "CSP (fusion first) PeleeNet"),
+    (FUSION_SHORT["fusion_last"], "csppeleenet_fusion_last", "CSP (fusion last) PeleeNet"),
     ("CSPPeleeNet, gamma = 0.25", "csppeleenet_gamma025", "CSPPeleeNet, gamma=0.25"),
     ("fusion last, gamma = 0.25", "csppeleenet_fusion_last_gamma025", "CSP (fusion last) PeleeNet, gamma=0.25"),
 )
@@ -159,7 +101,7 @@ def _published_row(df, model: str) -> dict:
     if rows.empty:
         raise KeyError(f"published data set has no row {model!r}")
     r = rows.iloc[0]
-    return {k: _clean(r[k]) for k in ("model", "params_M", "compute", "compute_unit", "res", "top1", "value_status",
+    return {k: json_safe(r[k]) for k in ("model", "params_M", "compute", "compute_unit", "res", "top1", "value_status",
                                       "source_group", "notes")}
 
 
@@ -177,12 +119,13 @@ def _component(path: str) -> str:
     return "other"
 
 
+COMPONENTS = ("stem", "dense layers", "partial transition", "transition", "head", "other")
+
+
 def mac_breakdown(plan) -> dict:
     """conv+linear MACs per component: stem, dense layers, partial transition, transition, head."""
-    out = {k: 0 for k in ("stem", "dense layers", "partial transition", "transition", "head", "other")}
-    for op in plan.ops:
-        out[_component(op.path)] += _conv_linear(op)
-    return out
+    parts = group_counts(plan, by=lambda op: _component(op.path), metrics=("macs",), keys=COMPONENTS)
+    return {k: v["macs"] for k, v in parts.items()}
 
 
 def pool_first_macs(plan) -> int:
@@ -343,7 +286,7 @@ def _row_reason(r: dict, plan, value: float | None, ablation: dict, order: dict)
             return (f"{recipe}same network (timm ports the Darknet cfg); the README counts params as conv "
                     f"weights only ({weights / 1e6:.3f}M here) and BFLOPs as 2 per multiply-add at 256x256")
         if preset == "peleenet":
-            dk = _CONVENTIONS["darknet"][1](plan) / 1e9
+            dk = count(plan, "darknet") / 1e9
             return (f"{recipe}the README counts conv weights only ({weights / 1e6:.3f}M here); Darknet's BFLOPs "
                     f"also count pooling layers (size^2 x C x H x W each): with this model's pools counted that "
                     f"way {dk:.4f}, without them (2 x MACs) {value:.4f}")
@@ -368,7 +311,7 @@ def _row_reason(r: dict, plan, value: float | None, ablation: dict, order: dict)
             return "same network and convention (fvcore at the row's resolution): rounds to the published value"
         return "same network and convention (fvcore at the row's resolution)"
     if group == "mmpretrain":
-        fv = _CONVENTIONS["fvcore"][1](plan) / 1e9
+        fv = count(plan, "fvcore") / 1e9
         return (f"mmpretrain's 'Flops' follow mmcv's counting, which also counts activations (1 per element) "
                 f"and pooling, unlike fvcore ({fv:.3f} G here); in that convention this tool gives "
                 f"{value:.3f} G, which rounds to the published {r['compute']}. Counted at 224 although the "
@@ -389,7 +332,7 @@ def reproduce() -> list[dict]:
     order = {k: [label.split(" (")[0] for label in v] for k, v in abl["ordering"].items() if k in ("tool", "paper")}
     out = []
     for _, row in df[df["preset"].notna()].iterrows():
-        r = {k: _clean(row[k]) for k in ("model", "family", "variant", "params_M", "compute", "compute_unit", "res",
+        r = {k: json_safe(row[k]) for k in ("model", "family", "variant", "params_M", "compute", "compute_unit", "res",
                                          "top1", "value_status", "source", "source_group", "preset", "preset_note")}
         res = r["res"] or 224
         plan = _plan(r["preset"], res)
@@ -412,15 +355,13 @@ def reproduce() -> list[dict]:
         value = None
         if r["compute"] is not None:
             key, scale, alts = UNIT_CONVENTIONS[r["compute_unit"]]
-            label, fn = _CONVENTIONS[key]
-            value = fn(plan) / scale
-            rec.update(convention=key, convention_label=label, compute_tool=value,
+            value = count(plan, key) / scale
+            rec.update(convention=key, convention_label=REGISTRY[key].formula, compute_tool=value,
                        compute_diff_pct=_pct(value, r["compute"]),
                        compute_rounds_to_published=_rounds_to(value, r["compute"]))
             for alt in alts:
-                alabel, afn = _CONVENTIONS[alt]
-                av = afn(plan) / scale
-                rec["alternatives"].append({"convention": alt, "label": alabel, "value": av,
+                av = count(plan, alt) / scale
+                rec["alternatives"].append({"convention": alt, "label": REGISTRY[alt].formula, "value": av,
                                             "diff_pct": _pct(av, r["compute"])})
         rec["reason"] = _row_reason(r, plan, value, ablation, order)
         out.append(rec)
@@ -443,21 +384,6 @@ def reproduce_table(records: list | None = None) -> list[dict]:
             "reason": r["reason"],
         })
     return rows
-
-
-def biggest_differences(records: list | None = None, n: int = 8) -> list[dict]:
-    """Distinct (model group, preset) rows with the largest |compute diff %|."""
-    seen, out = set(), []
-    recs = [r for r in (records if records is not None else reproduce()) if r["compute_diff_pct"] is not None]
-    for r in sorted(recs, key=lambda r: -abs(r["compute_diff_pct"])):
-        key = (r["preset"], r["source_group"], round(r["compute_diff_pct"], 3))
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(r)
-        if len(out) == n:
-            break
-    return out
 
 
 # --------------------------------------------------------------------------- claims
@@ -707,6 +633,6 @@ def claims(measure: bool = True) -> list[dict]:
     return [_claim_20(df), _claim_resnext(df), _claim_densenet(df), _claim_latency(measure)]
 
 
-__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "biggest_differences", "claims", "measure_latency",
+__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "claims", "measure_latency",
            "mac_breakdown", "pool_first_macs", "conv_linear_weights", "darknet_base_bflops", "VERDICTS",
            "UNIT_CONVENTIONS"]

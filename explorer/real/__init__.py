@@ -1,1 +1,2 @@
-"""Real-model tier: builds the PyTorch model (live trace, agreement, memory budget, latency, exports)."""
+"""Real-model tier: builds the PyTorch model (live trace, agreement, memory budget, latency and the
+plain-words verdicts on it, exports)."""

@@ -19,18 +19,18 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
                      "agree": summary["fvcore_macs"] == fv["total"]})
     shape_total = shape_ok = 0
     mismatches = []
-    for st in summary["stages"]:
-        seen = trace["shapes"].get(st["name"])
+    for stage in summary["stages"]:
+        seen = trace["shapes"].get(stage["name"])
         if seen is None:
             continue
-        for tap, shape in st["shapes"].items():
+        for tap, shape in stage["shapes"].items():
             if tap not in seen:
                 continue
             shape_total += 1
             if list(seen[tap]) == list(shape):
                 shape_ok += 1
             else:
-                mismatches.append(f"{st['name']} {TAP_LABELS.get(tap, tap)}: analytic "
+                mismatches.append(f"{stage['name']} {TAP_LABELS.get(tap, tap)}: analytic "
                                   f"{'x'.join(map(str, shape))}, traced {'x'.join(map(str, seen[tap]))}")
     rows.append({"quantity": "tap-point shapes (forward hooks)", "analytic": shape_total,
                  "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})

@@ -23,10 +23,10 @@ from functools import lru_cache
 
 from cspnet import CSPConfig, plan_network
 from cspnet.errors import ConfigError
+from explorer.fmt import GiB, gib
 
-GiB = 1024**3
 FP32 = 4
-SAFETY = 1.5          # measured peak / meta-traced peak was at most 1.2 at batch 64-96 (README)
+SAFETY = 1.5          # headroom over the traced peak for what the allocator keeps (README: measured)
 SLACK = 1 * GiB       # allocator and backend scratch, and small batches' fixed overhead
 
 
@@ -136,10 +136,6 @@ def estimate(cfgs: CSPConfig | list, batch: int = 1, dtype: str = "fp32") -> Est
     weights = sum(plan_network(c).params for c in cfgs) * weight_bytes
     per_image = int(max(activation_peak(c) for c in cfgs) * SAFETY)
     return Estimate(weights=weights, per_image=per_image, batch=batch)
-
-
-def gib(n: int) -> str:
-    return f"{n / GiB:.1f} GiB" if n >= GiB / 10 else f"{n / 2**20:.0f} MiB"
 
 
 def check_build(cfg: CSPConfig, budget: int | None = None) -> Estimate:

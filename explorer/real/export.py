@@ -14,7 +14,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from cspnet import CSPConfig, build_model
+from cspnet import CSPConfig
 
 DIAGRAM_FORMATS = ("dot", "svg", "png")
 MIME = {"dot": "text/vnd.graphviz", "svg": "image/svg+xml", "png": "image/png",
@@ -58,6 +58,8 @@ def diagram_bytes(cfg: CSPConfig, fmt: str, expand: tuple = ()) -> bytes:
 def onnx_bytes(cfg: CSPConfig, opset: int = 18) -> bytes:
     """The model as ONNX (random weights; for viewing the graph in Netron)."""
     import torch
+
+    from cspnet import build_model  # torch: only when a model is exported
 
     model = build_model(cfg)
     x = torch.zeros(1, 3, cfg.input_size, cfg.input_size)

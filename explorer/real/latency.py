@@ -21,12 +21,19 @@ from typing import Callable
 import torch
 
 from cspnet import CSPConfig, build_model, plan_network
-
-from explorer.real.budget import BENCH_BUDGET, estimate, gib, largest_batch
 from explorer.counts.conventions import count
+from explorer.fmt import gib
+from explorer.real.budget import BENCH_BUDGET, estimate, largest_batch
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MAX_BATCH = 1024
+STAGE_RUNS = (3, 10)  # the per-stage pass: as many runs as the request, but at least 3 and at most 10
+
+
+def stage_runs(runs: int) -> int:
+    """Runs of the extra per-stage timing pass for a request of ``runs`` timed runs."""
+    lo, hi = STAGE_RUNS
+    return max(lo, min(runs, hi))
 
 
 class BenchmarkError(Exception):
@@ -224,7 +231,8 @@ def check_memory(cfgs: list, req: BenchRequest, budget: int | None = None) -> No
     est = estimate(list(cfgs), max(req.batch_sizes), req.dtype)
     if est.total > budget:
         fits = largest_batch(list(cfgs), budget, req.dtype)
-        hint = (f"batches up to {fits} fit" if fits >= 1 else "even batch 1 does not fit: lower input_size or the widths")
+        hint = (f"batches up to {fits} fit" if fits >= 1
+                else "even batch 1 does not fit: lower input_size or the widths")
         models = "the design and its twin" if len(cfgs) == 2 else "one model"
         raise BenchmarkError(f"batch: {max(req.batch_sizes)} needs about {gib(est.total)} of memory ({models}, "
                              f"weights {gib(est.weights)}); CPU benchmarks here are limited to "
@@ -305,7 +313,7 @@ def _benchmark(cfgs, req, progress, cancelled, rounds):
                     times[k] += _time_whole(call, x, timer, 0, n, tick)
             for k, (cfg, model, _, macs) in enumerate(entries):
                 stats = _percentiles(times[k])
-                stage_ms = (_time_stages(model, x, timer, max(3, min(req.runs, 10)), autocast())
+                stage_ms = (_time_stages(model, x, timer, stage_runs(req.runs), autocast())
                             if req.per_stage else None)
                 sec = stats["median_ms"] / 1000.0
                 results[k].append({

@@ -15,8 +15,7 @@ import torch
 
 from cspnet import CSPConfig, build_model, count_params, plan_network
 from cspnet.plan import tap_module
-
-from explorer.counts.conventions import count, op_kind_totals
+from explorer.counts.conventions import count, group_counts
 
 
 def hooked_shapes(model, plan, x, return_output: bool = False):
@@ -133,9 +132,9 @@ def reconcile(cfg: CSPConfig) -> dict:
     x = torch.zeros(1, 3, cfg.input_size, cfg.input_size)
     fv = fvcore_count(model, x)
     fcm = flop_counter_count(model, x)
-    kinds = op_kind_totals(plan)
-    bn = 2 * kinds.get("bn", {}).get("in_elements", 0)
-    gap = kinds.get("gap", {}).get("in_elements", 0)
+    fv_by_kind = group_counts(plan, by="kind", metrics=("fvcore",))  # what fvcore's table adds per kind
+    bn = fv_by_kind.get("bn", {}).get("fvcore", 0)
+    gap = fv_by_kind.get("gap", {}).get("fvcore", 0)
     analytic_macs = count(plan, "macs")
     analytic_fv = count(plan, "fvcore")
     reasons = [

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_ui import state
+from app_ui import cache, state
+from app_ui.charts import plottable, selected_presets, tradeoff_figure
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
-from app_ui import cache
-from app_ui.charts import plottable, selected_presets, tradeoff_figure
 from explorer.paper.published import filter_published
 
 TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
@@ -38,16 +37,18 @@ def handle_click(event) -> None:
     for preset, model in picks:
         if preset and preset in presets:
             state.set_design(get_preset(preset), preset)
-            st.switch_page("app.py", query_params=state.query())
+            state.open_on_design_page()
     preset, model = picks[0]
     if preset:
-        st.warning(f"{model}: its preset '{preset}' is not available in this build.", icon=":material/info:")
+        st.warning(f"{model}: its preset '{preset}' is not available in this build.")
     else:
-        st.info(f"{model}: no preset builds this architecture, so it cannot be loaded.", icon=":material/info:")
+        st.info(f"{model}: no preset builds this architecture, so it cannot be loaded.")
 
 
 def main() -> None:
-    cfg = state.page_setup("Tradeoff", ":material/scatter_plot:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
+    cfg = state.design()
     st.title("Tradeoff")
     st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
                "unit its source uses. Your design and its plain twin are placed at the compute this "

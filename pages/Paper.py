@@ -8,7 +8,7 @@
 4. Downloads of the table.
 
 Widgets and layout only: the numbers come from explorer.paper.reproduce (cached in app_ui.cache),
-the figures and tables from explorer.paper_figures.
+the figures and tables from app_ui.paper_figures.
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import streamlit as st
 
-from app_ui import cache, state
+from app_ui import cache, paper_figures, state
 from app_ui.messages import error_text, guard
 from cspnet import all_presets, get_preset
-from app_ui import paper_figures as pf
-from explorer.paper import reproduce as rp
+from explorer.paper import reproduce
 
 K_MEASURED = "paper_measured"       # {"claims": [...], "seconds": float, "at": "HH:MM:SS"} (this session only)
 K_MEASURE_ERROR = "paper_measure_error"
@@ -44,10 +43,10 @@ def section_ablation() -> None:
                             key="paper_whatif",
                             help="This tool's count if every pooled transition's 1x1 conv ran after its 2x2 average "
                                  "pool: a layout hypothesis, not a preset.")
-        st.plotly_chart(pf.ablation_figure(abl, what_if=what_if), key="paper_ablation_chart", width="stretch",
-                        config={"displaylogo": False})
-        st.markdown("\n".join(f"- {s}" for s in pf.ablation_summary(abl)))
-        frame = pf.ablation_frame(abl)
+        st.plotly_chart(paper_figures.ablation_figure(abl, what_if=what_if), key="paper_ablation_chart",
+                        width="stretch", config={"displaylogo": False})
+        st.markdown("\n".join(f"- {s}" for s in paper_figures.ablation_summary(abl)))
+        frame = paper_figures.ablation_frame(abl)
         cols = ["variant", "tool MMACs", "tool change %", "paper BFLOPs", "paper change %", "paper value",
                 "difference (pts)", "what-if: transition after the pool %", "paper top-1 change (pts)"]
         st.dataframe(frame[cols], key="paper_ablation_table", hide_index=True, width="stretch", column_config={
@@ -84,7 +83,7 @@ def section_reproduce():
     out = None
     with guard("The published-vs-tool table"):
         records = cache.reproduce_records()
-        frame = pf.reproduce_frame(records, cache.published())
+        frame = paper_figures.reproduce_frame(records, cache.published())
         c1, c2, c3 = st.columns([2, 3, 1.4], vertical_alignment="bottom")
         fams = sorted(f for f in frame["family"].dropna().unique())
         groups = list(dict.fromkeys(frame["source"]))
@@ -92,7 +91,7 @@ def section_reproduce():
         sel_src = c2.multiselect("Source", groups, key="paper_source", placeholder="all sources")
         with_compute = c3.toggle("Only rows with compute", key="paper_with_compute",
                                  help="Hide the rows whose source gives accuracy only (no params, no compute).")
-        mask = pf.filter_mask(frame, sel_fam, sel_src, with_compute)
+        mask = paper_figures.filter_mask(frame, sel_fam, sel_src, with_compute)
         shown = frame[mask].reset_index(drop=True)
         close = shown["compute diff %"].abs() <= 1.0
         n_cmp = int(shown["compute diff %"].notna().sum())
@@ -123,24 +122,24 @@ def open_design(shown) -> None:
     """Pick a row shown; its preset (at the row's resolution) becomes the current design."""
     options: dict = {}
     for _, row in shown.iterrows():
-        options.setdefault(pf.row_label(row), (row["preset"], int(row["res"])))
+        options.setdefault(paper_figures.row_label(row), (row["preset"], int(row["res"])))
     if not options:
-        st.info("No rows match these filters.", icon=":material/filter_alt_off:")
+        st.info("No rows match these filters.")
         return
     c1, c2 = st.columns([4, 1.3], vertical_alignment="bottom")
     label = c1.selectbox("Open a row's design", list(options), key="paper_open_row",
                          help="The row's preset at the row's input resolution, so the Design page shows the "
                               "numbers counted here.")
-    pick = shown[[pf.row_label(r) == label for _, r in shown.iterrows()]]
+    pick = shown[[paper_figures.row_label(r) == label for _, r in shown.iterrows()]]
     if not pick.empty and pick.iloc[0]["reason"]:
         st.caption(f"Why this row differs: {pick.iloc[0]['reason']}")
-    if c2.button("Open on the Design page", key="paper_open_btn", icon=":material/tune:", width="stretch"):
+    if c2.button("Open on the Design page", key="paper_open_btn", width="stretch"):
         preset, res = options.get(label, (None, None))
         if preset not in all_presets():
-            st.warning(f"The preset '{preset}' is not available in this build.", icon=":material/info:")
+            st.warning(f"The preset '{preset}' is not available in this build.")
             return
         state.set_design(get_preset(preset, input_size=res), preset)
-        st.switch_page("app.py", query_params=state.query())
+        state.open_on_design_page()
 
 
 # --------------------------------------------------------------------------- 3. claims
@@ -150,12 +149,12 @@ def run_measurement() -> None:
     ss[K_MEASURE_ERROR] = None
     t0 = time.monotonic()
     with st.status("Measuring latency on the CPU…", expanded=True) as status:
-        st.write(f"Measuring {LATENCY_SETUP}. The compute-only claims are recomputed too. If another benchmark is using "
-                 "the CPU, this one waits for it.")
+        st.write(f"Measuring {LATENCY_SETUP}. The compute-only claims are recomputed too. If another benchmark is "
+                 "using the CPU, this one waits for it.")
         bar = st.progress(0.0, text="starting")
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paper-claims")
         try:
-            fut = pool.submit(rp.claims, True)
+            fut = pool.submit(reproduce.claims, True)
             while not fut.done():
                 el = time.monotonic() - t0
                 bar.progress(min(0.95, el / (el + 15.0)), text=f"running for {el:.0f} s")
@@ -164,7 +163,7 @@ def run_measurement() -> None:
         except Exception as exc:  # noqa: BLE001 - a message, never a traceback
             ss[K_MEASURE_ERROR] = error_text(exc)
             status.update(label="The latency measurement failed", state="error", expanded=True)
-            st.error(f"The latency measurement failed: {error_text(exc)}", icon=":material/error:")
+            st.error(f"The latency measurement failed: {error_text(exc)}")
             return
         finally:
             pool.shutdown(wait=False)
@@ -179,9 +178,9 @@ def show_claim(i: int, c: dict) -> None:
         t1, t2 = st.columns([5, 1.4], vertical_alignment="center")
         t1.markdown(f"**{c.get('claim', '?')}**")
         verdict = c.get("verdict", "?")
-        color, icon = pf.verdict_badge(verdict)
+        color = paper_figures.verdict_badge(verdict)
         with t2:
-            st.badge(verdict, color=color, icon=icon)
+            st.badge(verdict, color=color)
         if c.get("source"):
             st.caption(f"Source: {c['source']}")
         lat = (c.get("computed") or {}).get("latency")
@@ -194,30 +193,31 @@ def show_claim(i: int, c: dict) -> None:
                       help=f"Median of the rounds: {med.get('cspresnet50', float('nan')):.1f} ms")
             d, dm = c["computed"].get("latency_delta_pct"), c["computed"].get("latency_delta_pct_median")
             m3.metric("change (fastest run)", "n/a" if d is None else f"{d:+.1f} %",
-                      help=("" if dm is None else f"Median of the rounds: {dm:+.1f} %. ") + f"batch {lat.get('batch')}, {lat.get('dtype')}, {lat.get('device')}, "
-                           f"{lat.get('input_size')}x{lat.get('input_size')}; {lat.get('method')}")
+                      help=("" if dm is None else f"Median of the rounds: {dm:+.1f} %. ")
+                      + f"batch {lat.get('batch')}, {lat.get('dtype')}, {lat.get('device')}, "
+                        f"{lat.get('input_size')}x{lat.get('input_size')}; {lat.get('method')}")
         st.markdown(c.get("reason", ""))
-        tables = pf.computed_tables(c.get("computed") or {})
+        tables = paper_figures.computed_tables(c.get("computed") or {})
         if tables:
             with st.expander("Computed numbers"):
                 for title, df in tables:
                     if title != "numbers":
                         st.markdown(f"*{title}*")
                     st.dataframe(df, hide_index=True, width="stretch", key=f"paper_claim_{i}_{title}")
-        st.caption(f":material/info: {c.get('accuracy') or rp.ACCURACY_NOTE}")
+        st.caption(f"ℹ️ {c.get('accuracy') or reproduce.ACCURACY_NOTE}")
 
 
 def section_claims() -> list | None:
     st.header("Claims checker", anchor="claims")
     st.caption("The claims people quote about CSPNet, each with what this tool computes and a verdict. "
-               + rp.ACCURACY_NOTE)
+               + reproduce.ACCURACY_NOTE)
     ss = st.session_state
     c1, c2, c3 = st.columns([1.4, 1.2, 4], vertical_alignment="center")
-    pressed = c1.button("Measure latency here", key="paper_measure", icon=":material/timer:", type="primary",
+    pressed = c1.button("Measure latency here", key="paper_measure", type="primary",
                         help=f"Runs the claims with a real measurement: {LATENCY_SETUP}. Takes some seconds; "
                              "never cached.")
     if ss.get(K_MEASURED):
-        if c2.button("Clear the measurement", key="paper_measure_clear", icon=":material/delete:"):
+        if c2.button("Clear the measurement", key="paper_measure_clear"):
             ss[K_MEASURED] = None
             ss[K_MEASURE_ERROR] = None
             st.rerun()
@@ -226,7 +226,7 @@ def section_claims() -> list | None:
     if pressed:
         run_measurement()
     elif ss.get(K_MEASURE_ERROR):
-        st.error(f"The last latency measurement failed: {ss[K_MEASURE_ERROR]}", icon=":material/error:")
+        st.error(f"The last latency measurement failed: {ss[K_MEASURE_ERROR]}")
     measured = ss.get(K_MEASURED)
     claims = None
     if measured:
@@ -258,7 +258,7 @@ def section_downloads(repro, claims) -> None:
     st.header("Downloads", anchor="downloads")
     with guard("The downloads"):
         if repro is None:
-            st.info("The table could not be built, so there is nothing to download.", icon=":material/info:")
+            st.info("The table could not be built, so there is nothing to download.")
             return
         records, frame, mask = repro
         only_shown = st.toggle("Only the rows shown above", key="paper_dl_filtered",
@@ -267,21 +267,22 @@ def section_downloads(repro, claims) -> None:
         fams = list(frame["family"])
         recs = [dict(r, family=f) for r, f, k in zip(records, fams, keep) if k]
         c1, c2, c3 = st.columns(3)
-        c1.download_button(f"Table as CSV ({int(keep.sum())} rows)", pf.frame_csv(frame[keep]),
-                           file_name="cspnet_paper_vs_tool.csv", mime="text/csv", key="paper_dl_csv",
-                           icon=":material/download:", width="stretch", on_click="ignore")
-        c2.download_button(f"Table as JSON ({len(recs)} records)", pf.records_json(recs),
+        c1.download_button(f"Table as CSV ({int(keep.sum())} rows)", paper_figures.frame_csv(frame[keep]),
+                           file_name="cspnet_paper_vs_tool.csv", mime="text/csv", key="paper_dl_csv", width="stretch",
+                           on_click="ignore")
+        c2.download_button(f"Table as JSON ({len(recs)} records)", paper_figures.records_json(recs),
                            file_name="cspnet_paper_vs_tool.json", mime="application/json", key="paper_dl_json",
-                           icon=":material/download:", width="stretch", on_click="ignore",
+                           width="stretch", on_click="ignore",
                            help="Every field of explorer.reproduce.reproduce(), with the alternative conventions.")
         if claims:
-            c3.download_button("Claims as JSON", pf.records_json(claims), file_name="cspnet_claims.json",
-                               mime="application/json", key="paper_dl_claims", icon=":material/download:",
+            c3.download_button("Claims as JSON", paper_figures.records_json(claims), file_name="cspnet_claims.json",
+                               mime="application/json", key="paper_dl_claims",
                                width="stretch", on_click="ignore")
 
 
 def main() -> None:
-    state.page_setup("Paper vs tool", ":material/menu_book:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
     st.title("Paper vs tool")
     st.caption("The CSPNet paper's (and other sources') published numbers against what this tool counts for the "
                "same networks, and the claims people quote, checked. Published values are read from the data "

@@ -16,10 +16,19 @@ import streamlit as st
 import torch
 
 from app_ui import state
-from app_ui.fmt import si
+from app_ui.figures import latency_curve, record_caption, savings_figure, stage_bars
 from app_ui.messages import guard
-from app_ui.figures import latency_curve, record_caption, savings_figure, savings_verdicts, stage_bars
-from explorer.real.latency import DEVICE_QUEUE, BenchmarkError, BenchRequest, Cancelled, check_memory, compare_latency
+from explorer.fmt import si
+from explorer.real.latency import (
+    DEVICE_QUEUE,
+    BenchmarkError,
+    BenchRequest,
+    Cancelled,
+    check_memory,
+    compare_latency,
+    stage_runs,
+)
+from explorer.real.verdicts import savings_verdicts
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 DTYPES = {"fp32": "fp32", "bf16": "bf16 (autocast)"}
@@ -65,7 +74,7 @@ def controls(cfg) -> BenchRequest | None:
     channels_last = d3.toggle("channels_last memory format", key="lat_cl",
                               help="NHWC tensors; often faster for convolutions on GPUs and with oneDNN.")
     if not batches:
-        st.warning("Pick at least one batch size.", icon=":material/warning:")
+        st.warning("Pick at least one batch size.")
         return None
     return BenchRequest(device=device, batch_sizes=tuple(sorted(int(b) for b in batches)), dtype=dtype,
                         channels_last=bool(channels_last), warmup=int(warmup), runs=int(runs))
@@ -74,10 +83,11 @@ def controls(cfg) -> BenchRequest | None:
 def work_caption(cfg, req: BenchRequest) -> None:
     cmp = state_compare(cfg)
     macs_d, macs_t = cmp["design"]["macs"], cmp["twin"]["macs"]
-    runs = req.warmup + req.runs + max(3, min(req.runs, 10))  # + the per-stage runs
+    runs = req.warmup + req.runs + stage_runs(req.runs)  # + the per-stage runs
     total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if cfg.is_csp else 0))
     waiting = DEVICE_QUEUE.waiting(req.device)
-    st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image" + (f", plain twin {si(macs_t, 'MAC')}" if cfg.is_csp else "")
+    st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image"
+               + (f", plain twin {si(macs_t, 'MAC')}" if cfg.is_csp else "")
                + f". This measurement does about {si(total, 'MAC')} of arithmetic in all"
                + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
                + f". Each model's measurement stops by itself after {req.max_seconds / 60:.0f} minutes, the whole "
@@ -105,7 +115,7 @@ def measure(cfg, req: BenchRequest) -> None:
     ss[K_CANCEL] = False
     deadline = time.monotonic() + MAX_SECONDS
     with st.status(f"Measuring {cfg.name} and its plain twin on {req.device}…", expanded=True) as status:
-        st.button("Cancel", key="lat_cancel", on_click=on_cancel, icon=":material/stop_circle:",
+        st.button("Cancel", key="lat_cancel", on_click=on_cancel,
                   help="Stops the benchmark at the next run. Leaving the page stops it too.")
         bar = st.progress(0.0, text="waiting for the device")
         queue_box = st.empty()
@@ -123,8 +133,7 @@ def measure(cfg, req: BenchRequest) -> None:
             if position != last["pos"] or now - last["t"] >= 1.0:  # at most one update a second
                 last["pos"], last["t"] = position, now
                 queue_box.info(f"Another benchmark is using the {req.device}: {position} ahead of you in the "
-                               f"queue (waiting {now - t_wait:.0f} s). Press Cancel to give up.",
-                               icon=":material/hourglass_top:")
+                               f"queue (waiting {now - t_wait:.0f} s). Press Cancel to give up.")
 
         def cancelled() -> bool:
             return bool(ss.get(K_CANCEL)) or time.monotonic() > deadline
@@ -141,7 +150,7 @@ def measure(cfg, req: BenchRequest) -> None:
         except BenchmarkError as exc:
             ss[K_RUNNING] = False
             status.update(label="Benchmark could not run", state="error", expanded=True)
-            st.error(str(exc), icon=":material/error:")
+            st.error(str(exc))
             return
         ss[K_RUNNING] = False
         queue_box.empty()
@@ -166,13 +175,12 @@ def results_table(record: dict) -> pd.DataFrame:
 def show_results(cfg) -> None:
     res = st.session_state.get(K_RESULT)
     if not res:
-        st.info("Nothing measured yet in this session. Choose the settings and press **Measure**.",
-                icon=":material/timer:")
+        st.info("Nothing measured yet in this session. Choose the settings and press **Measure**.")
         return
     record = res["record"]
     if res["key"] != cfg.key():
         st.info(f"These results are for an earlier design ({res['name']}), not the current one: press Measure "
-                "to measure the current design.", icon=":material/history:")
+                "to measure the current design.")
     st.markdown(f"##### Results ({res['name']}, measured at {res['at']})")
     st.caption(record_caption(record))
     st.markdown("\n".join(f"- {s}" for s in savings_verdicts(record)))
@@ -195,11 +203,13 @@ def show_results(cfg) -> None:
                  | {"design images/s": st.column_config.NumberColumn(format="%.1f")})
     st.download_button("Record (JSON)", json.dumps(record, indent=1).encode("utf-8"),
                        file_name=f"latency_{res['name']}.json", mime="application/json", key="lat_dl",
-                       on_click="ignore", icon=":material/download:")
+                       on_click="ignore")
 
 
 def main() -> None:
-    cfg = state.page_setup("Latency", ":material/timer:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
+    cfg = state.design()
     st.title("Latency")
     st.caption("Fewer MACs is not the same as less time. Measure the current design against its plain twin "
                "(the same network without CSP) and see where the arithmetic saving turns into a time saving.")
@@ -207,21 +217,21 @@ def main() -> None:
     ss = st.session_state
     was_running, was_cancelled = ss.pop(K_RUNNING, False), ss.pop(K_CANCEL, False)
     if was_cancelled:
-        st.info("The benchmark was cancelled; nothing is running now.", icon=":material/stop_circle:")
+        st.info("The benchmark was cancelled; nothing is running now.")
     elif was_running:
         st.info("The last benchmark was interrupted (a setting changed while it ran, or the page was left); "
-                "press Measure to start again.", icon=":material/info:")
+                "press Measure to start again.")
     with guard("Latency"):
         req = controls(cfg)
         if req is not None:
             work_caption(cfg, req)
             too_big = memory_problem(cfg, req)
             if too_big:
-                st.warning(too_big, icon=":material/memory:")
+                st.warning(too_big)
             if not cfg.is_csp:
                 st.caption("The current design is plain (fusion 'none'): it is its own twin, so only one model "
                            "is measured.")
-            if st.button("Measure", key="lat_start", type="primary", icon=":material/play_arrow:"):
+            if st.button("Measure", key="lat_start", type="primary"):
                 measure(cfg, req)
         st.divider()
         show_results(cfg)

@@ -11,18 +11,19 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from app_ui import cache, state
-from app_ui.fmt import si
+from app_ui.cache import config_from_key
+from app_ui.figures import dense_arcs_figure, fusion_figure, reads_figure
 from app_ui.messages import guard
 from explorer import lesson
 from explorer.design import to_query
-from app_ui.cache import config_from_key
-from app_ui.figures import dense_arcs_figure, fusion_figure, reads_figure
+from explorer.fmt import si
 
 SHORT = {"dense": "1 · Dense block", "split": "2 · Split", "transition": "3 · Partial transition",
          "fusion": "4 · Fusion", "cio": "5 · Memory traffic"}
 
 
-def go(delta: int) -> None:
+def move_step(delta: int) -> None:
+    """The Back (-1) and Next (+1) buttons: the step before or after the current one."""
     keys = lesson.STEP_KEYS
     cur = st.session_state.get("learn_step") or st.session_state.get("learn_step_last") or keys[0]
     st.session_state["learn_step"] = keys[max(0, min(len(keys) - 1, keys.index(cur) + delta))]
@@ -76,10 +77,10 @@ def numbers(nums) -> None:
 
 def open_button(step_key: str, design_key: str) -> None:
     cfg = config_from_key(design_key)
-    if st.button("Open this design on the Design page", key=f"learn_open_{step_key}", icon=":material/tune:",
+    if st.button("Open this design on the Design page", key=f"learn_open_{step_key}",
                  width="stretch", help="Replaces the current design with this step's small design."):
         state.set_design(cfg, None)
-        st.switch_page("app.py", query_params=state.query())
+        state.open_on_design_page()
     st.markdown(f"<small>or [open it in a new tab](./?{urlencode(to_query(cfg), safe=',')}) "
                 "(a link to share with the class)</small>", unsafe_allow_html=True)
 
@@ -106,7 +107,8 @@ def fusion_extras(values: dict) -> None:
 
 
 def main() -> None:
-    state.page_setup("Learn", ":material/school:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
     st.title("Learn")
     st.caption("The Cross Stage Partial idea in five steps. Every number is computed live for the small design "
                "shown; move the sliders.")
@@ -119,9 +121,9 @@ def main() -> None:
                                label_visibility="collapsed")
     cur = cur or ss.get("learn_step_last") or keys[0]  # a click on the selected segment clears it
     ss["learn_step_last"] = cur
-    c2.button("Back", key="learn_prev", on_click=go, args=(-1,), icon=":material/arrow_back:", width="stretch",
+    c2.button("← Back", key="learn_prev", on_click=move_step, args=(-1,), width="stretch",
               disabled=cur == keys[0])
-    c3.button("Next", key="learn_next", on_click=go, args=(1,), icon=":material/arrow_forward:", width="stretch",
+    c3.button("Next →", key="learn_next", on_click=move_step, args=(1,), width="stretch",
               disabled=cur == keys[-1])
     step = lesson.get_step(cur)
     with guard("Lesson"):
@@ -133,12 +135,12 @@ def main() -> None:
             values = step_controls(step)
             out = cache.lesson_step(step.key, tuple(sorted(values.items())))
             if out["error"]:
-                st.error(out["error"], icon=":material/error:")
+                st.error(out["error"])
                 return
             if step.key == "cio":
                 cio_formulas(values)
             numbers(out["numbers"])
-            st.info(out["takeaway"], icon=":material/lightbulb:")
+            st.info(out["takeaway"])
             if step.key == "dense":
                 cfg = lesson.step_design("dense", values)
                 st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",

@@ -7,13 +7,12 @@ import re
 
 import streamlit as st
 
-from app_ui import state
-from app_ui.fmt import si
+from app_ui import cache, state
 from app_ui.messages import guard
 from cspnet import plan_network
-from app_ui import cache
-from explorer.real.budget import check_build
 from explorer.counts.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
+from explorer.fmt import si
+from explorer.real.budget import check_build
 from explorer.real.export import MIME, dot_available, render_dot
 
 LAYOUTS = {"TB": "top to bottom", "LR": "left to right"}
@@ -63,12 +62,12 @@ def exports(cfg, dot: str, expand: tuple) -> None:
     c1, c2, c3 = st.columns(3)
     c4 = st.container()
     c1.download_button("DOT", lambda: dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
-                       key="dl_dot", on_click="ignore", icon=":material/download:", width="stretch")
+                       key="dl_dot", on_click="ignore", width="stretch")
     if dot_available():
         c2.download_button("SVG", lambda: render_dot(dot, "svg"), file_name=f"{stem}.svg", mime=MIME["svg"],
-                           key="dl_svg", on_click="ignore", icon=":material/download:", width="stretch")
+                           key="dl_svg", on_click="ignore", width="stretch")
         c3.download_button("PNG", lambda: render_dot(dot, "png"), file_name=f"{stem}.png", mime=MIME["png"],
-                           key="dl_png", on_click="ignore", icon=":material/download:", width="stretch")
+                           key="dl_png", on_click="ignore", width="stretch")
     else:
         c2.info("SVG/PNG need Graphviz's `dot` (apt-get install graphviz); DOT works without it.")
     with c4:
@@ -85,7 +84,7 @@ def onnx_export(cfg) -> None:
     key = cfg.key()
     ss = st.session_state
     if ss.get("onnx_ready") != key:
-        if st.button("Prepare ONNX", key="onnx_prepare", icon=":material/memory:", width="stretch",
+        if st.button("Prepare ONNX", key="onnx_prepare", width="stretch",
                      help="Builds the model (random weights) and exports it for Netron. Takes seconds."):
             with guard("ONNX export"):
                 check_build(cfg)  # a refusal is a plain message, not a failed status box
@@ -97,7 +96,7 @@ def onnx_export(cfg) -> None:
     if ss.get("onnx_ready") == key:
         st.download_button(f"ONNX ({ss.get('onnx_size', 0) / 2**20:.0f} MiB)", lambda: cache.onnx(key),
                            file_name=f"{cfg.name}.onnx", mime=MIME["onnx"], key="dl_onnx", on_click="ignore",
-                           icon=":material/download:", width="stretch")
+                           width="stretch")
 
 
 def wide_diagram(dot: str) -> None:
@@ -114,7 +113,9 @@ def wide_diagram(dot: str) -> None:
 
 
 def main() -> None:
-    cfg = state.page_setup("Diagram", ":material/account_tree:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
+    cfg = state.design()
     st.title("Diagram")
     st.caption("The design stage by stage: where the channels split, what goes through the block, "
                "and where the two parts meet. Expand stages to see their blocks.")

@@ -6,67 +6,41 @@ small latency sweep runs behind a button.  Counting is analytic (explorer.counts
 """
 from __future__ import annotations
 
-import math
 import time
 
 import pandas as pd
 import streamlit as st
 
 from app_ui import cache, state
+from app_ui.figures import latency_sweep_figure, selected_cells, sweep_heatmap, sweep_lines
 from app_ui.messages import guard
 from cspnet import ConfigError
-from cspnet.families import get_family
+from cspnet.config import FIELDS
+from explorer.counts.sweep import CONVENTION_LABELS as CONVENTIONS
+from explorer.counts.sweep import MAX_LATENCY_DESIGNS, value_column
+from explorer.counts.sweep import METRIC_LABELS as METRICS
+from explorer.counts.sweep import TWIN_PCT_METRICS as PCT_AVAILABLE
 from explorer.design import parse_value, with_changes
-from app_ui.figures import latency_sweep_figure, selected_cells, sweep_heatmap, sweep_lines
-from explorer.counts.sweep import MAX_LATENCY_DESIGNS
 
 MAX_POINTS = 1000  # grid points the page computes (explorer.counts.sweep allows more, the CLI uses them)
 MAX_LATENCY_SECONDS = 600
 
-SWEEPABLE = ("split_ratio", "growth_rate", "transition_ratio", "compression", "repeats", "widths", "bn_size",
-             "bottle_ratio", "groups", "width_per_group", "expand_ratio", "input_size", "stem_channels", "fusion")
 KNOB_HELP = {
     "repeats": "Whole stage lists separated by ';', e.g. 6,12,24,16; 3,6,12,8.",
     "widths": "One value per grid point, used for every stage (a range like 64:512:64 or a list 64,128).",
     "fusion": "Any of none, fusion_first, fusion_last, csp, separated by commas.",
 }
-METRICS = {
-    "params": "Parameters",
-    "macs": "MACs / FLOPs",
-    "cio": "Memory traffic (CIO, elements)",
-    "activations": "Activations (elements)",
-}
-CONVENTIONS = {"macs": "MACs (conv + linear)", "fvcore": "fvcore / timm GMACs", "flops": "FLOPs = 2 x MACs"}
-PCT_AVAILABLE = {"params", "macs", "cio"}  # explorer.counts.sweep's *_vs_twin_pct columns
-
-
-def default_range(name: str, cfg) -> str:
-    """A sensible first range for a knob, around the design's value."""
-    if name == "repeats":
-        r = cfg.repeats
-        half = ",".join(str(max(1, x // 2)) for x in r)
-        more = ",".join(str(min(64, x + max(1, x // 2))) for x in r)
-        return f"{half}; {','.join(map(str, r))}; {more}"
-    if name == "widths":
-        w = max(cfg.widths) if any(cfg.widths) else 256
-        return f"{max(8, w // 4)}:{w}:{max(8, w // 4)}"
-    return {
-        "split_ratio": "0.1:1.0:0.1", "transition_ratio": "0.25:2.0:0.25", "compression": "0.25:1.0:0.25",
-        "growth_rate": "8:64:8", "bn_size": "1:8:1", "bottle_ratio": "0.125:1.0:0.125",
-        "groups": "1,2,4,8,16,32,64", "width_per_group": "1,2,4,8,16", "expand_ratio": "0.5:2.0:0.25",
-        "input_size": "128:384:32", "stem_channels": "16:128:16", "fusion": "none,fusion_first,fusion_last,csp",
-    }.get(name, "")
 
 
 def knob_options(cfg) -> list:
-    fields = set(get_family(cfg.family).fields)
-    return [k for k in SWEEPABLE if k in fields]
+    """The sweepable fields the design's family reads, in declaration order (cspnet.config.FIELDS)."""
+    return [n for n, f in FIELDS.items() if f.sweepable and f.reads(cfg.family)]
 
 
 def range_input(slot: int, name: str, cfg, where) -> str:
     key = f"sw_range_{name}"
     if key not in st.session_state:
-        st.session_state[key] = default_range(name, cfg)
+        st.session_state[key] = FIELDS[name].default_sweep(cfg)
     return where.text_input(f"Values of {name}", key=key,
                             help="start:stop:step (stop included) or a list v1,v2,... "
                                  + KNOB_HELP.get(name, ""))
@@ -104,7 +78,7 @@ def controls(cfg):
 def parse_specs(k1, r1, k2, r2):
     """Validated 'key=range' specs, or None after showing the error (the message names the field)."""
     if k2 is not None and k2 == k1:
-        st.error("Pick two different knobs (or '(none)' for the second).", icon=":material/error:")
+        st.error("Pick two different knobs (or '(none)' for the second).")
         return None
     specs = [f"{k1}={r1}"] + ([f"{k2}={r2}"] if k2 else [])
     n = 1
@@ -112,12 +86,12 @@ def parse_specs(k1, r1, k2, r2):
         try:
             _, vals = cache.axes_from_specs(spec, None)[0]
         except ConfigError as exc:
-            st.error(f"Range of **{key}** is not valid: {exc}", icon=":material/error:")
+            st.error(f"Range of **{key}** is not valid: {exc}")
             return None
         n *= len(vals)
     if n > MAX_POINTS:
         st.error(f"The grid has {n:,} designs; this page computes at most {MAX_POINTS:,}. Use a larger step or "
-                 "fewer values (the CLI `python -m explorer sweep` goes further).", icon=":material/error:")
+                 "fewer values (the CLI `python -m explorer sweep` goes further).")
         return None
     return specs[0], (specs[1] if k2 else None)
 
@@ -138,32 +112,6 @@ def compute(cfg, spec1, spec2, with_twin) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def value_column(df: pd.DataFrame, metric: str, conv: str, pct: bool, cfg, keys) -> tuple[pd.DataFrame, str, str]:
-    """(frame with the plotted column, column name, label)."""
-    df = df.copy()
-    if metric == "macs":
-        base = {"macs": "macs", "fvcore": "fvcore_macs", "flops": "macs"}[conv]
-        label = CONVENTIONS[conv]
-        if conv == "flops":
-            df["flops"] = df["macs"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else 2 * v)
-            base = "flops"
-    else:
-        base, label = metric, METRICS[metric]
-    if not pct:
-        return df, base, label
-    col = f"{'macs' if metric == 'macs' else metric}_vs_twin_pct"
-    if col not in df.columns:
-        df[col] = None
-    # a plain design (fusion 'none') is its own twin: 0 %
-    plain = (df["error"] == "") & df[col].isna()
-    if "fusion" in keys:
-        plain &= df["fusion"] == "none"
-    elif cfg.is_csp:
-        plain &= False
-    df.loc[plain, col] = 0.0
-    return df, col, f"{label}, % vs plain twin"
-
-
 def handle_click(event, cfg, keys) -> None:
     sel = getattr(event, "selection", None) or (event.get("selection") if isinstance(event, dict) else None)
     cells = selected_cells(sel)
@@ -174,10 +122,10 @@ def handle_click(event, cfg, keys) -> None:
         changes = {k: parse_value(k, lab) for k, lab in zip(keys, labels)}
         new = with_changes(cfg, changes)
     except ConfigError as exc:
-        st.warning(f"That grid point is not a valid design: {exc}", icon=":material/info:")
+        st.warning(f"That grid point is not a valid design: {exc}")
         return
     state.set_design(new, state.preset())
-    st.switch_page("app.py", query_params=state.query())
+    state.open_on_design_page()
 
 
 def chart(df, keys, col, label, pct, cfg) -> None:
@@ -218,8 +166,9 @@ def summary(df, keys, col, label, pct) -> None:
 
 
 def latency_section(cfg, spec1, spec2, keys, df) -> None:
-    from explorer.real.latency import BenchmarkError, BenchRequest
     import torch
+
+    from explorer.real.latency import BenchmarkError, BenchRequest
 
     if not st.toggle("Measure latency of a few designs", key="sw_lat_on",
                      help=f"Builds and times each valid design of the grid (at most {MAX_LATENCY_DESIGNS})."):
@@ -237,14 +186,12 @@ def latency_section(cfg, spec1, spec2, keys, df) -> None:
     runs = c3.number_input("Timed runs", 1, 50, key="sw_lat_runs", step=1)
     if valid > MAX_LATENCY_DESIGNS:
         st.info(f"The grid has {valid} valid designs; the latency sweep measures at most {MAX_LATENCY_DESIGNS}. "
-                "Narrow the ranges above.", icon=":material/info:")
+                "Narrow the ranges above.")
         return
     ss = st.session_state
     if ss.pop("sw_lat_running", False):
-        st.info("The last latency sweep was interrupted (a widget changed or Cancel was pressed).",
-                icon=":material/info:")
-    if st.button(f"Measure {valid} design{'s' if valid != 1 else ''}", key="sw_lat_start", type="primary",
-                 icon=":material/timer:"):
+        st.info("The last latency sweep was interrupted (a widget changed or Cancel was pressed).")
+    if st.button(f"Measure {valid} design{'s' if valid != 1 else ''}", key="sw_lat_start", type="primary"):
         req = BenchRequest(device=device, batch_sizes=(int(batch),), runs=int(runs), warmup=2, per_stage=False)
         ss["sw_lat_cancel"] = False
         deadline = time.monotonic() + MAX_LATENCY_SECONDS
@@ -288,13 +235,14 @@ def latency_section(cfg, spec1, spec2, keys, df) -> None:
                    "follow the arithmetic.")
         bad = out[out["error"] != ""]
         if len(bad):
-            st.warning(f"{len(bad)} design(s) could not be measured: " + "; ".join(bad["error"].head(3)),
-                       icon=":material/warning:")
+            st.warning(f"{len(bad)} design(s) could not be measured: " + "; ".join(bad["error"].head(3)))
         st.dataframe(out, hide_index=True, key="sw_lat_table", width="stretch")
 
 
 def main() -> None:
-    cfg = state.page_setup("Sweep", ":material/stacked_line_chart:")
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
+    cfg = state.design()
     st.title("Sweep")
     st.caption(f"Vary one or two knobs of the current design ({cfg.name}, {cfg.family}) and see how parameters, "
                "MACs and memory traffic move. Every grid point is counted analytically in milliseconds.")
@@ -309,12 +257,12 @@ def main() -> None:
         df, col, label = value_column(df, metric, conv, pct, cfg, keys)
         if pct and not cfg.is_csp and "fusion" not in keys:
             st.info("The current design is plain (fusion 'none'), so every point is its own twin (0 %). Pick a "
-                    "fusion on the Design page, or sweep 'fusion'.", icon=":material/info:")
+                    "fusion on the Design page, or sweep 'fusion'.")
         chart(df, keys, col, label, pct, cfg)
         summary(df, keys, col, label, pct)
         c1, c2 = st.columns([1, 3])
-        c1.download_button("Grid as CSV", df.to_csv(index=False).encode("utf-8"), file_name=f"sweep_{'_'.join(keys)}.csv",
-                           mime="text/csv", key="sw_csv", on_click="ignore", icon=":material/download:")
+        c1.download_button("Grid as CSV", df.to_csv(index=False).encode("utf-8"),
+                           file_name=f"sweep_{'_'.join(keys)}.csv", mime="text/csv", key="sw_csv", on_click="ignore")
         if c2.toggle("Show the grid as a table", key="sw_table"):
             st.dataframe(df, hide_index=True, key="sw_rows", width="stretch")
         st.divider()

@@ -1,0 +1,382 @@
+"""Design page (the default page, at the app's root URL; app.py is the router around it).
+
+Knobs on the left, live analytic numbers on the right: the design against its plain twin, the
+per-stage table in a chosen counting convention, memory, downloads, and an optional live trace of
+the real model.  The knobs come from the field declarations (``cspnet.config.FIELDS``): a field's
+label, help, widget kind and step are declared once, beside its validation.  Widgets and layout
+only: numbers come from explorer/.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from app_ui import cache, state
+from app_ui.messages import guard
+from cspnet import ConfigError, all_presets, get_preset
+from cspnet.config import FIELDS, FUSION_LABELS
+from cspnet.families import FAMILIES
+from explorer.counts.conventions import CONVENTIONS
+from explorer.design import with_changes
+from explorer.fmt import gib, pct, si
+
+METRIC_HELP = {
+    "params": "Learnable parameters (weights, BatchNorm affine, biases).",
+    "macs": "Multiply-accumulates of conv and linear layers at batch 1 (= FlopCounterMode / 2).",
+    "fvcore_macs": "fvcore FlopCountAnalysis convention (timm's published GMACs): adds BatchNorm and pooling terms.",
+    "cio": "Memory traffic as the CSPNet paper measures it: input + output elements of every conv (batch 1).",
+    "activations": "Elements written by every layer in one forward pass (batch 1).",
+}
+
+
+def knob_key(name: str) -> str:
+    return f"knob_{name}"
+
+
+def widget_kind(name: str) -> str:
+    """The widget a field gets: text (one value or one per stage), int, float, choice or bool."""
+    spec = FIELDS[name]
+    return "text" if spec.per_stage or spec.stages else spec.kind
+
+
+def shown_fields(family: str, group: str) -> list:
+    """The fields of a group (main, advanced) that the family reads, in declaration order."""
+    return [n for n, spec in FIELDS.items() if spec.group == group and spec.reads(family)]
+
+
+def widget_value(cfg, name):
+    """A config field as its widget holds it."""
+    from explorer.design.edits import display_value
+
+    kind = widget_kind(name)
+    v = getattr(cfg, name)
+    if kind == "int":
+        return int(v)
+    if kind == "float":
+        return float(v)
+    if kind in ("choice", "bool"):
+        return v
+    return display_value(cfg, name)
+
+
+def widget_text(name: str, value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(round(value, 6))  # +/- steps leave float noise (0.30000000000000004)
+    return "" if value is None else str(value)
+
+
+# ----------------------------------------------------------------------------- callbacks
+def on_knob(name: str) -> None:
+    from explorer.design.edits import apply_edits
+
+    ss = st.session_state
+    cfg = state.design()
+    pending = dict(ss.get(state.K_PENDING, {}))
+    pending[name] = widget_text(name, ss.get(knob_key(name)))
+    try:
+        out = apply_edits(cfg, pending, latest=name)
+    except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+        ss[state.K_PENDING] = pending
+        ss[state.K_ERRORS] = {name: {"message": f"{name}: {type(exc).__name__}: {exc}", "field": name,
+                                     "nearest": None}}
+        return
+    if out.changed:
+        state.set_design(out.cfg, external=False, keep_preset=True)
+        ss[state.K_REV] = ss.get(state.K_REV, 0) + 1  # refill the widgets that are not pending
+    ss[state.K_PENDING], ss[state.K_ERRORS] = out.pending, out.errors
+
+
+def on_preset() -> None:
+    name = st.session_state.get("pick_preset")
+    if name in all_presets():
+        state.set_design(get_preset(name), name)
+
+
+def on_family() -> None:
+    fam = st.session_state.get("knob_family")
+    cfg = state.design()
+    if fam == cfg.family:
+        return
+    try:
+        state.set_design(with_changes(cfg, {"family": fam, "name": f"custom_{fam}"}), None)
+    except ConfigError as exc:
+        st.session_state[state.K_ERRORS] = {"family": {"message": str(exc), "field": "family", "nearest": None}}
+
+
+def on_use_nearest() -> None:
+    ss = st.session_state
+    for name, err in dict(ss.get(state.K_ERRORS, {})).items():
+        if err.get("nearest") is not None and name in FIELDS:
+            v = err["nearest"]
+            kind = widget_kind(name)
+            ss[knob_key(name)] = int(v) if kind == "int" else float(v) if kind == "float" else v
+            on_knob(name)
+
+
+def on_discard() -> None:
+    ss = st.session_state
+    ss[state.K_PENDING], ss[state.K_ERRORS] = {}, {}
+    ss[state.K_REV] = ss.get(state.K_REV, 0) + 1
+
+
+# ----------------------------------------------------------------------------- widgets
+def sync_widgets(cfg) -> None:
+    """Fill the widgets from the design when it was replaced (or on the page's first run);
+    a widget whose edit is pending keeps what the user typed."""
+    ss = st.session_state
+    rev = ss.get(state.K_REV, 0)
+    force = ss.get("knobs_rev") != rev
+    ss["knobs_rev"] = rev
+    pending = ss.get(state.K_PENDING, {})
+    for name, spec in FIELDS.items():
+        if spec.group == "identity":  # the preset picker and the Family select, below
+            continue
+        key = knob_key(name)
+        if name in pending:
+            continue
+        if force or key not in ss:
+            ss[key] = widget_value(cfg, name)
+    if force or "knob_family" not in ss:
+        ss["knob_family"] = cfg.family
+    p = state.preset()
+    if force or "pick_preset" not in ss:
+        ss["pick_preset"] = p if p in all_presets() else None
+
+
+def knob(name: str, where=st) -> None:
+    """One field's widget, as its declaration says (``cspnet.config.FIELDS``)."""
+    spec = FIELDS[name]
+    kind = widget_kind(name)
+    key = knob_key(name)
+    kw = dict(key=key, help=spec.help, on_change=on_knob, args=(name,))
+    if kind == "text":
+        where.text_input(spec.label, **kw)
+    elif kind == "int":
+        where.number_input(spec.label, step=spec.step, format="%d", **kw)
+    elif kind == "float":
+        where.number_input(spec.label, step=spec.step, format="%.3f", **kw)
+    elif kind == "choice":
+        labels = spec.choice_labels or {}
+        where.selectbox(spec.label, spec.allowed_choices(), format_func=lambda v: labels.get(v, str(v)), **kw)
+        if name == "fusion":
+            where.caption(FUSION_LABELS.get(st.session_state.get(key), ""))
+    elif kind == "bool":
+        where.checkbox(spec.label, **kw)
+    err = st.session_state.get(state.K_ERRORS, {}).get(name)
+    if err:
+        near = f" Nearest valid value: **{err['nearest']}**." if err.get("nearest") is not None else ""
+        where.error(f"{err['message']}.{near} The numbers show the last valid design.")
+
+
+def knob_panel(cfg) -> None:
+    presets = all_presets()
+    st.selectbox("Preset", list(presets), key="pick_preset", on_change=on_preset, index=None,
+                 placeholder="custom design", help="Load a named design: a paper or library model.")
+    p = state.preset()
+    if p in presets:
+        modified = get_preset(p) != cfg
+        st.caption(("Modified from: " if modified else "") + (presets[p].description or presets[p].reference))
+    st.selectbox(FIELDS["family"].label, list(FAMILIES), key="knob_family", on_change=on_family,
+                 help=FIELDS["family"].help)
+    for name in shown_fields(cfg.family, "main"):
+        if name == "split_ratio":
+            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+            knob(name, c1)
+            c2.markdown(f"paper's **γ = {cfg.gamma:.3g}**", help="CSPNet's partial ratio: the share of "
+                        "channels that bypasses the block (γ = 1 − split ratio).")
+        else:
+            knob(name)
+    st.number_input("Batch (for memory)", min_value=1, max_value=1024, step=1, key="batch",
+                    help="Memory below is for this many images at once.")
+    with st.expander("Stem, head and activation"):
+        for name in shown_fields(cfg.family, "advanced"):
+            knob(name)
+
+
+# ----------------------------------------------------------------------------- results
+SHORT_LABELS = {"params": "Params", "macs": "MACs", "fvcore_macs": "fvcore MACs", "cio": "CIO",
+                "activations": "Activations"}
+
+
+def metrics_row(cmp: dict) -> None:
+    d = cmp["deltas"]
+    is_csp = cmp["design"]["fusion"] != "none"
+    cols = st.columns(len(d))
+    for col, (key, m) in zip(cols, d.items()):
+        delta = pct(m["delta_pct"]) if is_csp else None
+        sign = "+" if m["delta"] > 0 else ""
+        col.metric(SHORT_LABELS.get(key, m["label"]), si(m["design"]), delta=delta, delta_color="inverse",
+                   help=f"**{m['label']}**: {METRIC_HELP.get(key, '')}  \nThis design: {m['design']:,}; "
+                        f"plain twin: {m['twin']:,} ({sign}{m['delta']:,}).")
+    if is_csp:
+        st.caption("Deltas: against the **plain twin**, the same design with fusion 'none' (no split, no "
+                   "partial transition). Green is lower. MACs at batch 1; hover a number for exact values.")
+    else:
+        st.caption("This design is the plain network (fusion 'none'): pick a fusion strategy to see "
+                   "what CSP changes.")
+
+
+def memory_table(design: dict) -> None:
+    mem = design["memory"]
+    b = mem["batch"]
+    df = pd.DataFrame([
+        {"": "parameters", "fp32": gib(mem["param_bytes"]["fp32"]), "bf16": gib(mem["param_bytes"]["bf16"])},
+        {"": f"activations (batch {b})", "fp32": gib(mem["activation_bytes"]["fp32"]),
+         "bf16": gib(mem["activation_bytes"]["bf16"])},
+    ])
+    st.dataframe(df, hide_index=True, key="memory_table", width="content")
+    st.caption(mem["note"])
+
+
+def stage_section(cfg, design: dict) -> list:
+    from explorer.counts.analysis import stage_table
+
+    conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
+                    format_func=lambda k: CONVENTIONS[k].label)
+    c = CONVENTIONS[conv]
+    total = design["conventions"][conv]["value"]
+    st.caption(f"**{c.label}**: total {si(total, c.unit)}. Includes: {c.includes}")
+    rows = stage_table(design, conv)
+    df = pd.DataFrame(rows)
+    df = df[[col for col in df.columns if not (df[col].astype(str) == "").all()]]
+    for col in df.columns:  # text columns mixing '' and numbers (e.g. repeats of stem/head)
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].astype(str)
+    view = st.segmented_control("Table", ["counts", "shapes"], key="table_view", default="counts", required=True,
+                                format_func={"counts": "Counts per stage",
+                                             "shapes": "Shapes at each tap point (C x H x W)"}.get,
+                                help="The CSV download has both.")
+    shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
+                  and col not in ("stage", "fusion", "repeats")]
+    if view == "shapes":
+        df = df[["stage"] + shape_cols]
+    else:
+        df = df[[col for col in df.columns if col not in shape_cols or col == "stage output"]]
+        share = [c for c in df.columns if c == "share of MACs"]
+        rest = [c for c in df.columns if c not in share]
+        df = df[rest[:6] + share + rest[6:]]  # stage..conv count, then the share bar, then CIO, activations
+    num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != "share of MACs"]
+    colcfg = {col: st.column_config.NumberColumn(col, format="localized") for col in num_cols}
+    if "share of MACs" in df.columns:
+        colcfg["share of MACs"] = st.column_config.ProgressColumn("share of MACs", min_value=0.0, max_value=1.0,
+                                                                  format="percent")
+    st.dataframe(df, hide_index=True, key="stage_table", column_config=colcfg, width="stretch")
+    return rows
+
+
+def config_json(cfg) -> bytes:
+    from explorer.real.export import config_json_bytes  # (imports torch: only when clicked)
+
+    return config_json_bytes(cfg)
+
+
+def table_csv(rows: list) -> bytes:
+    from explorer.real.export import csv_bytes  # (imports torch: only when clicked)
+
+    return csv_bytes(rows)
+
+
+def downloads(cfg, rows: list) -> None:
+    c1, c2 = st.columns(2)
+    with guard("Config export", c1):
+        # callables: built on click, so no copy waits in Streamlit's media store for every session
+        c1.download_button("Config JSON", lambda: config_json(cfg), file_name=f"{cfg.name}.json",
+                           mime="application/json", key="dl_config", on_click="ignore", width="stretch")
+    with guard("Table export", c2):
+        c2.download_button("Stage table CSV", lambda: table_csv(rows), file_name=f"{cfg.name}_stages.csv",
+                           mime="text/csv", key="dl_csv", on_click="ignore", width="stretch")
+
+
+def share_link() -> None:
+    q = state.query()
+    base = ""
+    try:
+        base = (st.context.url or "").split("?")[0]
+    except Exception:  # noqa: BLE001 - older Streamlit: a relative link is still useful
+        base = ""
+    st.code(f"{base}?{urlencode(q, safe=',')}", language=None, wrap_lines=True)
+    st.caption("The address bar holds the same link: it reopens this design on any page.")
+
+
+def live_trace_section(cfg, design: dict) -> None:
+    from explorer.real.agreement import trace_agreement
+    from explorer.real.budget import check_build
+
+    on = st.toggle("Verify with a live trace", key="verify_trace",
+                   help="Builds the real PyTorch model, runs it once with forward hooks and fvcore, "
+                        "and compares with the analytic numbers above. Takes seconds; reruns on every change.")
+    if not on:
+        return
+    with guard("Live trace"):
+        check_build(cfg)  # a refusal is a plain message, not a failed status box
+        with st.status("Building the model, tracing it and counting with fvcore…", expanded=False) as status:
+            tr = cache.live_trace(cfg.key())
+            agr = trace_agreement(design, tr)
+            status.update(label=("Live trace agrees with the analytic numbers" if agr["agree"]
+                                 else "Live trace DISAGREES with the analytic numbers"),
+                          state="complete" if agr["agree"] else "error", expanded=True)
+            df = pd.DataFrame(agr["rows"])
+            df["agree"] = df["agree"].map({True: "yes", False: "NO"})
+            st.dataframe(df, hide_index=True, key="trace_table",
+                         column_config={"analytic": st.column_config.NumberColumn(format="localized"),
+                                        "live trace": st.column_config.NumberColumn(format="localized")})
+            if agr["shape_mismatches"]:
+                st.warning("Shape mismatches: " + "; ".join(agr["shape_mismatches"][:10]))
+            s = agr["seconds"]
+            st.caption(f"build {s.get('build', 0):.2f} s, hooked forward {s.get('hooked_forward', 0):.2f} s, "
+                       f"fvcore {s.get('fvcore', 0):.2f} s. Ops fvcore does not count (0 by convention): "
+                       + (", ".join(f"{k} x{v}" for k, v in agr["unsupported_ops"].items()) or "none"))
+
+
+# ----------------------------------------------------------------------------- page
+def main() -> None:
+    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
+        return
+    cfg = state.design()
+    st.title("Design")
+    st.caption("Does a Cross Stage Partial design pay off? Change a knob: the numbers are computed "
+               "analytically from the design in milliseconds, and compared with the plain twin.")
+    if "batch" not in st.session_state:
+        st.session_state["batch"] = 1
+    sync_widgets(cfg)
+    errors = st.session_state.get(state.K_ERRORS, {})
+    if errors:
+        with st.container(border=True):
+            n = len(errors)
+            st.warning(f"{n} knob value{'s are' if n > 1 else ' is'} not valid ("
+                       + ", ".join(f"**{k}**" for k in errors) + "): the numbers below show the last valid "
+                       "design until the value is fixed. The reason is shown under the knob.")
+            b1, b2 = st.columns(2)
+            if any(e.get("nearest") is not None for e in errors.values()):
+                b1.button("Use the nearest valid values", key="use_nearest", on_click=on_use_nearest)
+            b2.button("Discard the invalid edits", key="discard_edits", on_click=on_discard)
+
+    left, right = st.columns([1, 2.6], gap="large")
+    with left:
+        with guard("Knobs"):
+            knob_panel(cfg)
+    with right:
+        with guard("Analysis"):
+            batch = int(st.session_state.get("batch") or 1)
+            cmp = cache.compare(cfg.key(), batch)
+            design = cmp["design"]
+            st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
+            metrics_row(cmp)
+            st.markdown("##### Per stage")
+            rows = stage_section(cfg, design)
+            m1, m2 = st.columns([1, 1], gap="large")
+            with m1:
+                st.markdown("##### Memory")
+                memory_table(design)
+            with m2:
+                st.markdown("##### Download and share")
+                downloads(cfg, rows)
+                share_link()
+            live_trace_section(cfg, design)
+
+
+main()
