@@ -4,7 +4,7 @@ Sets the page up once (page config, the current design from the URL, the URL kep
 the design, the sidebar with the navigation and the design's summary), then runs the page the URL
 names.  The pages (pages/*.py) draw widgets and layout only; numbers come from explorer/.
 
-Each page's file name equals its ``url_path`` (see ``app_ui.state.legacy_run``); the
+Each page's file name equals its ``url_path`` (see ``app_ui.state.leave_legacy_run``); the
 URLs are those of the shared links made so far: ``/?preset=...`` (Design), ``/Diagram?...`` etc.
 No icons anywhere: a Material icon as the page icon is fetched from a font server on the internet,
 and emoji need an emoji font, which a Linux machine may lack (then they are empty boxes).
@@ -32,5 +32,5 @@ def main() -> None:
     state.freeze_long_lived(page.title)  # after the run: the modules it imported are loaded
 
 
-if not state.legacy_run():  # Streamlit's legacy first run of a process runs this file in its place
-    main()
+state.leave_legacy_run()  # Streamlit's legacy first run of a process: see app_ui.state
+main()

@@ -58,8 +58,10 @@ def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60, p
     raise SystemExit(f"streamlit at {url} did not become healthy in {timeout:.0f} s")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL after 15 s; a no-op when the server has already ended."""
+def stop_server(proc: subprocess.Popen) -> bool:
+    """SIGTERM, then SIGKILL after 15 s; a no-op when the server has already ended.
+
+    Returns False when the server had to be killed (it did not stop within 15 s of SIGTERM)."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -67,3 +69,5 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+            return False
+    return True

@@ -132,10 +132,9 @@ def open_on_design_page() -> NoReturn:
 
 
 # ----------------------------------------------------------------------------- the router's frame
-def legacy_run() -> bool:
-    """Whether this is Streamlit's legacy multipage run; if it is, the router (app.py) runs here in
-    its place, and the caller (app.py, or a page) returns at once.  The first call of app.py and of
-    every page.
+def leave_legacy_run() -> None:
+    """On Streamlit's legacy multipage run, run the router (app.py) here in its place and stop the
+    script; otherwise do nothing.  The first call of app.py and (through :func:`page`) of every page.
 
     Why: a folder named ``pages/`` next to app.py makes Streamlit set the class attribute
     ``PagesManager.uses_pages_directory`` at process start, and while it is True the script
@@ -152,14 +151,20 @@ def legacy_run() -> bool:
     each page's file name equals its ``url_path`` (pages/Diagram.py is served at /Diagram).
     """
     if not PagesManager.uses_pages_directory:
-        return False
+        return
     PagesManager.uses_pages_directory = False
     ctx = get_script_run_ctx()
     main_script = ctx.pages_manager.main_script_path
     module = types.ModuleType("__main__")
     module.__dict__["__file__"] = main_script
     exec(ctx.pages_manager.get_page_script_byte_code(main_script), module.__dict__)  # noqa: S102 - app.py
-    return True
+    st.stop()  # what v1 started (app.py or a page) must not draw again
+
+
+def page() -> CSPConfig:
+    """A page's first call: the current design (after leaving Streamlit's legacy first run)."""
+    leave_legacy_run()
+    return design()
 
 
 def frame() -> None:

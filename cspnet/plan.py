@@ -140,8 +140,24 @@ def _merge_totals(parts) -> dict:
     return out
 
 
+class _Totals:
+    """Totals of a stage or a plan from its per-kind totals (``by_kind``)."""
+
+    def total(self, what: str) -> int:
+        i = TOTALS.index(what)
+        return sum(t[i] for t in self.by_kind.values())
+
+    @property
+    def params(self) -> int:
+        return self.total("params")
+
+    @property
+    def macs(self) -> int:
+        return self.total("macs")
+
+
 @dataclass
-class StagePlan:
+class StagePlan(_Totals):
     """A stem, a stage or the head: its tap-point shapes, its layers and their totals per op kind.
 
     Planning records each layer as a plain row and keeps the per-kind totals as it goes; the
@@ -165,25 +181,13 @@ class StagePlan:
                                             for pre, k, path, *rest in self.rows]
         return made
 
-    def total(self, what: str) -> int:
-        i = TOTALS.index(what)
-        return sum(t[i] for t in self.by_kind.values())
-
-    @property
-    def params(self) -> int:
-        return self.total("params")
-
-    @property
-    def macs(self) -> int:
-        return self.total("macs")
-
     @property
     def output_shape(self) -> Shape:
         return self.taps["output"]
 
 
 @dataclass
-class NetPlan:
+class NetPlan(_Totals):
     input_shape: Shape
     stages: list                   # [stem, stages.0 ..., head]
 
@@ -194,18 +198,6 @@ class NetPlan:
         if merged is None:
             merged = self.__dict__["_by_kind"] = _merge_totals(s.by_kind for s in self.stages)
         return merged
-
-    def total(self, what: str) -> int:
-        i = TOTALS.index(what)
-        return sum(t[i] for t in self.by_kind.values())
-
-    @property
-    def params(self) -> int:
-        return self.total("params")
-
-    @property
-    def macs(self) -> int:
-        return self.total("macs")
 
     @property
     def ops(self) -> Iterable[Op]:
@@ -238,21 +230,22 @@ class PlanBuilder:
     def __init__(self, name: str, kind: str, fusion: str = "none", prefix: str | None = None):
         self.stage = StagePlan(name=name, kind=kind, fusion=fusion)
         self.prefix = name if prefix is None else prefix
+        self._record = self.stage.rows.append    # planning is a hot loop (sweeps plan 1,000s of designs)
+        self._by_kind = self.stage.by_kind
 
     def _add(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
              kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), in_elements: int = 0) -> Shape:
         """Record one layer (an :class:`Op`'s arguments) and add it to the per-kind totals."""
-        st = self.stage
-        st.rows.append((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
-                        in_shapes))
+        self._record((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
+                      in_shapes))
         c, h, w = out_shape
         out_el = c * h * w
         if not in_elements:
             c, h, w = in_shape
             in_elements = c * h * w
-        t = st.by_kind.get(kind)
+        t = self._by_kind.get(kind)
         if t is None:
-            t = st.by_kind[kind] = [0, 0, 0, 0, 0, 0]
+            t = self._by_kind[kind] = [0, 0, 0, 0, 0, 0]
         t[0] += 1
         t[1] += params
         t[2] += macs
@@ -271,19 +264,20 @@ class PlanBuilder:
         c, h, w = s
         if padding is None:
             padding = kernel // 2
-        ho, wo = conv_out(h, kernel, stride, padding), conv_out(w, kernel, stride, padding)
+        ho = (h + 2 * padding - kernel) // stride + 1   # conv_out, inlined
+        wo = (w + 2 * padding - kernel) // stride + 1
         weight = out_ch * (c // groups) * kernel * kernel
         params = weight + (out_ch if bias else 0)
         macs = weight * max(ho, 0) * max(wo, 0)
-        return self._add("conv", path, tuple(s), (out_ch, ho, wo), params, macs, kernel, stride, groups)
+        return self._add("conv", path, (c, h, w), (out_ch, ho, wo), params, macs, kernel, stride, groups)
 
     def bn(self, path, s: Shape) -> Shape:
-        s = tuple(s)
-        return self._add("bn", path, s, s, 2 * s[0], in_elements=s[0] * s[1] * s[2])
+        c, h, w = s = tuple(s)
+        return self._add("bn", path, s, s, 2 * c, 0, 0, 1, 1, (), c * h * w)
 
     def act(self, path, s: Shape) -> Shape:
-        s = tuple(s)
-        return self._add("act", path, s, s, in_elements=s[0] * s[1] * s[2])
+        c, h, w = s = tuple(s)
+        return self._add("act", path, s, s, 0, 0, 0, 1, 1, (), c * h * w)
 
     def conv_bn_act(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                     act: bool = True, names=("conv", "bn", "act"), padding: int | None = None) -> Shape:
@@ -319,7 +313,7 @@ class PlanBuilder:
         return self._add("linear", path, tuple(s), (out_features, 1, 1), params, c * out_features)
 
     def cat(self, path, shapes: list) -> Shape:
-        shapes = tuple(map(tuple, shapes))
+        shapes = tuple(shapes)   # of (C, H, W) tuples
         chans = [x[0] for x in shapes]
         if min(chans) <= 0:  # an empty part (e.g. part 1 at split ratio 1.0) is not concatenated
             shapes = tuple(x for x in shapes if x[0] > 0)

@@ -334,9 +334,7 @@ def live_trace_section(cfg, design: dict) -> None:
 
 # ----------------------------------------------------------------------------- page
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
-    cfg = state.design()
+    cfg = state.page()
     st.title("Design")
     st.caption("Does a Cross Stage Partial design pay off? Change a knob: the numbers are computed "
                "analytically from the design in milliseconds, and compared with the plain twin.")

@@ -113,9 +113,7 @@ def wide_diagram(dot: str) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
-    cfg = state.design()
+    cfg = state.page()
     st.title("Diagram")
     st.caption("The design stage by stage: where the channels split, what goes through the block, "
                "and where the two parts meet. Expand stages to see their blocks.")

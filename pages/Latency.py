@@ -207,9 +207,7 @@ def show_results(cfg) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
-    cfg = state.design()
+    cfg = state.page()
     st.title("Latency")
     st.caption("Fewer MACs is not the same as less time. Measure the current design against its plain twin "
                "(the same network without CSP) and see where the arithmetic saving turns into a time saving.")

@@ -107,8 +107,7 @@ def fusion_extras(values: dict) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
+    state.page()
     st.title("Learn")
     st.caption("The Cross Stage Partial idea in five steps. Every number is computed live for the small design "
                "shown; move the sliders.")

@@ -281,8 +281,7 @@ def section_downloads(repro, claims) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
+    state.page()
     st.title("Paper vs tool")
     st.caption("The CSPNet paper's (and other sources') published numbers against what this tool counts for the "
                "same networks, and the claims people quote, checked. Published values are read from the data "

@@ -240,9 +240,7 @@ def latency_section(cfg, spec1, spec2, keys, df) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
-    cfg = state.design()
+    cfg = state.page()
     st.title("Sweep")
     st.caption(f"Vary one or two knobs of the current design ({cfg.name}, {cfg.family}) and see how parameters, "
                "MACs and memory traffic move. Every grid point is counted analytically in milliseconds.")

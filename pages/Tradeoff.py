@@ -46,9 +46,7 @@ def handle_click(event) -> None:
 
 
 def main() -> None:
-    if state.legacy_run():  # Streamlit's legacy first run: app.py ran in its place
-        return
-    cfg = state.design()
+    cfg = state.page()
     st.title("Tradeoff")
     st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
                "unit its source uses. Your design and its plain twin are placed at the compute this "

@@ -83,7 +83,7 @@ def test_every_preset_opens_on_every_page():
 
 
 def test_every_page_file_is_named_as_its_url_path():
-    """Streamlit's legacy first run routes a URL by file name (app_ui.state.legacy_run)."""
+    """Streamlit's legacy first run routes a URL by file name (app_ui.state.leave_legacy_run)."""
     import ast
 
     pages = [node for node in ast.walk(ast.parse(Path(APP).read_text()))

@@ -189,7 +189,7 @@ def test_pages_request_nothing_outside_this_machine(page: Page, app_url):
 @pytest.mark.parametrize("path,title", [("/Diagram?preset=densenet121", "Diagram"), ("/?preset=densenet121", "Design")])
 def test_a_fresh_servers_first_request_opens_the_linked_page_in_the_frame(page: Page, tmp_path, path, title):
     """The first script run of a server process is Streamlit's legacy pages/ run (app_ui.state.
-    legacy_run): the link must still open its page, inside the router's frame, without a
+    leave_legacy_run): the link must still open its page, inside the router's frame, without a
     "Page not found" message."""
     from app_ui.launch import stop_server
     from e2e_helpers import start_app

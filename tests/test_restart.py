@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from app_ui.launch import free_port
+from app_ui.launch import free_port, stop_server
 from e2e_helpers import start_app, wait_ready
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +30,8 @@ def start(port: int, log: Path) -> subprocess.Popen:
 
 def stop(proc: subprocess.Popen, log: Path) -> tuple[int, str]:
     """SIGTERM; the server must be gone within 15 s. Returns its exit status and its output."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-        raise AssertionError(f"streamlit did not stop within 15 s of SIGTERM:\n{log.read_text()}") from None
+    if not stop_server(proc):
+        raise AssertionError(f"streamlit did not stop within 15 s of SIGTERM:\n{log.read_text()}")
     return proc.returncode, log.read_text()
 
 

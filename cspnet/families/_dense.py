@@ -12,6 +12,7 @@ import math
 
 from ..errors import ConfigError
 from ..plan import PlanBuilder
+from ._common import plan_head
 
 
 # --------------------------------------------------------------------------- channel arithmetic
@@ -131,3 +132,15 @@ def plan_dense_stage(cfg, i: int, ch: dict, s, block, transition):
         s = b.tap("transition", transition(b, "transition", s, ch["transition"], pool))
     b.tap("output", s)
     return b.stage, s
+
+
+def plan_dense_network(cfg, input_size: int, plan_stem, stage_channels, plan_stage) -> list:
+    """[stem, stages.0 .. stages.N-1, head] of a dense family: its ``plan_stem(cfg, size)``, then
+    ``plan_stage(cfg, i, ch, s)`` over ``stage_channels(cfg)``, then the classifier head."""
+    stem = plan_stem(cfg, input_size)
+    out, s = [stem], stem.output_shape
+    for i, ch in enumerate(stage_channels(cfg)):
+        sp, s = plan_stage(cfg, i, ch, s)
+        out.append(sp)
+    out.append(plan_head(cfg, s, norm_act=cfg.head_norm))
+    return out

@@ -31,9 +31,8 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..plan import PlanBuilder
 from . import Family, preset_defaults, preset_table
-from ._common import plan_head
 from ._dense import all_stage_channels as _dense_stage_channels
-from ._dense import check_stages, merge_channels, plan_dense_stage, split
+from ._dense import check_stages, merge_channels, plan_dense_network, plan_dense_stage, split
 
 # The widest 1x1 bottleneck (bn_size x growth_rate) a dense layer may have.
 MAX_BOTTLENECK = 4096
@@ -121,13 +120,7 @@ def plan_stage(cfg, i: int, ch: dict, s):
 
 def plan(cfg, input_size: int) -> list:
     """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn.densenet.build``."""
-    stem = plan_stem(cfg, input_size)
-    out, s = [stem], stem.output_shape
-    for i, ch in enumerate(all_stage_channels(cfg)):
-        sp, s = plan_stage(cfg, i, ch, s)
-        out.append(sp)
-    out.append(plan_head(cfg, s, norm_act=cfg.head_norm))
-    return out
+    return plan_dense_network(cfg, input_size, plan_stem, all_stage_channels, plan_stage)
 
 
 def build(cfg):
