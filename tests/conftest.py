@@ -1,10 +1,27 @@
-"""Fixtures shared by the end-to-end test files: one `streamlit run` for all of them, and Debian's
-Chromium for pytest-playwright.  (Unit tests request none of these.)"""
+"""Fixtures shared by several test files: the paper reproduction's results (computed once per run),
+and for the end-to-end files one `streamlit run` for all of them and Debian's Chromium for
+pytest-playwright."""
 from __future__ import annotations
 
 import pytest
 
 from app_ui.launch import CHROMIUM_ARGS, stop_server
+
+
+@pytest.fixture(scope="session")
+def ablation():
+    """explorer.paper.reproduce.fusion_ablation()"""
+    from explorer.paper.reproduce import fusion_ablation
+
+    return fusion_ablation()
+
+
+@pytest.fixture(scope="session")
+def records():
+    """explorer.paper.reproduce.reproduce(): every published row a preset builds, against this tool."""
+    from explorer.paper.reproduce import reproduce
+
+    return reproduce()
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,18 @@ def slider_keys(page: Page, key: str, presses: int, arrow: str = "ArrowRight") -
         s.press(arrow)
 
 
+def click_point_opens_design(page: Page, point: list, url: str, knob: str, shown: str) -> None:
+    """A click on the sweep figure's point (x, y) opens that design on the Design page."""
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    xy = page.evaluate(POINT_JS, point)
+    assert xy, f"no sweep point at {point}"
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_url(re.compile(url), timeout=30_000)
+    wait_ready(page)
+    expect(page.locator("h1").first).to_have_text("Design")
+    assert page.locator(f".st-key-knob_{knob} input").input_value() == shown
+
+
 def test_learn_page_sliders_move_numbers_and_open_the_design(page: Page, app_url):
     open_page(page, f"{app_url}/Learn")
     expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_be_visible(timeout=30_000)
@@ -127,14 +139,7 @@ def test_sweep_page_range_error_and_click_to_open(page: Page, app_url):
                            "document.querySelector('.js-plotly-plot').data[0].y.length === 3", timeout=15_000)
     settle(page)
     # a click on a heatmap cell opens that design on the Design page
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    xy = page.evaluate(POINT_JS, ["0.5", "16"])
-    assert xy, "no heatmap cell for split_ratio 0.5, growth_rate 16"
-    page.mouse.click(xy[0], xy[1])
-    page.wait_for_url(re.compile(r"/\?.*growth_rate=16"), timeout=30_000)
-    wait_ready(page)
-    expect(page.locator("h1").first).to_have_text("Design")
-    assert page.locator(".st-key-knob_growth_rate input").input_value() == "16"
+    click_point_opens_design(page, ["0.5", "16"], r"/\?.*growth_rate=16", "growth_rate", "16")
     # back to the sweep (the design is now growth 16): one knob gives lines; a click on a point opens it
     page.get_by_test_id("stSidebar").get_by_test_id("stSidebarNavLink").filter(has_text="Sweep").click()
     page.wait_for_url(re.compile(r"/Sweep\?"), timeout=30_000)
@@ -149,14 +154,7 @@ def test_sweep_page_range_error_and_click_to_open(page: Page, app_url):
     page.wait_for_function("() => document.querySelector('.js-plotly-plot') && "
                            "document.querySelector('.js-plotly-plot').data[0].x.length === 4", timeout=15_000)
     shot(page, "sweep_lines")
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    xy = page.evaluate(POINT_JS, ["0.25", None])
-    assert xy, "no point for split_ratio 0.25"
-    page.mouse.click(xy[0], xy[1])
-    page.wait_for_url(re.compile(r"/\?.*split_ratio=0\.25"), timeout=30_000)
-    wait_ready(page)
-    expect(page.locator("h1").first).to_have_text("Design")
-    assert page.locator(".st-key-knob_split_ratio input").input_value() == "0.250"
+    click_point_opens_design(page, ["0.25", None], r"/\?.*split_ratio=0\.25", "split_ratio", "0.250")
 
 
 def test_latency_page_measures_cancels_and_queues(page: Page, app_url):

@@ -9,17 +9,7 @@ import pytest
 
 from app_ui import paper_figures as pf
 from explorer.paper.published import load_published
-from explorer.paper.reproduce import VERDICTS, claims, fusion_ablation, reproduce, reproduce_table
-
-
-@pytest.fixture(scope="module")
-def ablation():
-    return fusion_ablation()
-
-
-@pytest.fixture(scope="module")
-def records():
-    return reproduce()
+from explorer.paper.reproduce import VERDICTS, claims, reproduce_table
 
 
 @pytest.fixture(scope="module")

@@ -17,22 +17,10 @@ from explorer.paper.reproduce import (
     claims,
     conv_linear_weights,
     darknet_base_bflops,
-    fusion_ablation,
     measure_latency,
     pool_first_macs,
-    reproduce,
     reproduce_table,
 )
-
-
-@pytest.fixture(scope="module")
-def ablation():
-    return fusion_ablation()
-
-
-@pytest.fixture(scope="module")
-def records():
-    return reproduce()
 
 
 @pytest.fixture(scope="module")
