@@ -41,6 +41,7 @@ from explorer.counts.sweep import parse_vary, sweep
 from explorer.design.edits import apply_edits
 from explorer.real.trace import fvcore_count, live_trace
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DESIGN_PAGE_DEFAULT = "cspdensenet121"  # app_ui.state.DEFAULT_PRESET (not imported: it imports streamlit)
 KNOB_EDIT = ("growth_rate", "40")       # one knob, as the Design page's text box sends it
 SWEEP_TARGET_S = 0.5
@@ -129,6 +130,23 @@ def plan_counts() -> dict:
     return {"design": DESIGN_PAGE_DEFAULT, "edit": f"{name}={text}",
             "knob_change": {**knob, "total": sum(knob.values())},
             "rerun_no_change": {**same, "total": sum(same.values())}}
+
+
+def page_plan_counts() -> dict:
+    """The same two counts for the whole Design page (every widget, the sidebar, the caches), run by
+    Streamlit's AppTest in this process: the app's default design, then the knob edit as typed."""
+    from streamlit.testing.v1 import AppTest
+
+    name, text = KNOB_EDIT
+    at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=120)
+    at.run()
+    with counting_plans() as calls:
+        at.text_input(key=f"knob_{name}").set_value(text).run()
+    knob = sum(calls.values())
+    with counting_plans() as calls:
+        at.run()
+    assert not at.exception, at.exception
+    return {"knob_change": knob, "rerun_no_change": sum(calls.values())}
 
 
 def main():
@@ -220,6 +238,9 @@ def main():
     print(f"\nanalytic plans computed (family plan calls) on the Design page, {pc['design']}:")
     print(f"  one knob change ({pc['edit']}):   {pc['knob_change']['total']}  ({parts(pc['knob_change'])})")
     print(f"  a rerun that changes nothing: {pc['rerun_no_change']['total']}  ({parts(pc['rerun_no_change'])})")
+    page = page_plan_counts()
+    print(f"  the whole Design page (AppTest): knob change {page['knob_change']}, "
+          f"rerun that changes nothing {page['rerun_no_change']}")
     print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
 
 
