@@ -2,8 +2,9 @@
 
 ``tradeoff_figure``: published ImageNet top-1 against compute (GMACs, normalised from each
 source's unit by ``explorer.paper.published``), with the user's design and its plain twin drawn at their
-computed compute as vertical lines: their accuracy is unknown (nobody trained them), so they get
-no y value.
+computed compute: as a marker at the published top-1 when the design is a preset with a published
+accuracy (``explorer.paper.published.published_accuracy``), else as a vertical line, its accuracy
+unknown (nobody trained it), with no y value.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 SYMBOLS = ("circle", "diamond", "square", "triangle-up", "x", "star", "cross", "triangle-down",
            "pentagon", "hexagon")
 DESIGN_COLOR = "#d62728"
+DESIGN_SYMBOL = "hexagram"  # a design at a published accuracy: a symbol no source group uses (SYMBOLS)
 TWIN_COLOR = "#555555"
 
 # customdata columns of every published point (the app reads them back from a click)
@@ -53,9 +55,11 @@ def _hover(row) -> str:
 
 def tradeoff_figure(df: pd.DataFrame, design: dict | None = None, twin: dict | None = None,
                     color_by: str = "family", log_x: bool = False) -> go.Figure:
-    """Published top-1 vs GMACs, one trace per ``color_by`` value, plus the design and twin lines.
+    """Published top-1 vs GMACs, one trace per ``color_by`` value, plus the design and its twin.
 
-    ``design`` / ``twin``: ``{"gmacs": float, "label": str, "detail": str}`` or None.
+    ``design`` / ``twin``: ``{"gmacs": float, "label": str, "detail": str, "published": dict | None}``
+    or None. With ``published`` (``explorer.paper.published.published_accuracy``) the design is a
+    marker (DESIGN_SYMBOL) at its published top-1; without, a vertical line (accuracy unknown).
     Each published point carries customdata (row index, preset or "", model).
     """
     pts = plottable(df)
@@ -81,10 +85,13 @@ def tradeoff_figure(df: pd.DataFrame, design: dict | None = None, twin: dict | N
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"source: {g}",
                                      legendgroup="sources", hoverinfo="skip",
                                      marker=dict(color="#888888", size=8, symbol=SYMBOLS[si_ % len(SYMBOLS)])))
-    ys = pts["top1"].tolist()
+    ys = pts["top1"].tolist() + [s["published"]["top1"] for s in (design, twin) if s and s.get("published")]
     y_lo, y_hi = (min(ys) - 1.0, max(ys) + 1.0) if ys else (60.0, 85.0)
     for spec, color, dash, at_top in ((twin, TWIN_COLOR, "dot", False), (design, DESIGN_COLOR, "dash", True)):
         if not spec:
+            continue
+        if spec.get("published"):
+            _published_marker(fig, spec, color, log_x, at_top)
             continue
         detail = f"<br>{spec['detail']}" if spec.get("detail") else ""
         text = (f"<b>{spec['label']}</b><br>{spec['gmacs']:.3g} GMACs (computed){detail}"
@@ -110,6 +117,35 @@ def tradeoff_figure(df: pd.DataFrame, design: dict | None = None, twin: dict | N
     if log_x:
         fig.update_xaxes(type="log")
     return fig
+
+
+def published_line(pub: dict) -> str:
+    """The published row a design is placed at, in words (hover and caption)."""
+    res = f"{pub['res']} px" if pub.get("res") else "resolution not stated"
+    approx = ", approximate" if pub.get("approximate") else ""
+    return f"{pub['top1']:.2f} % top-1 published by {pub['source_group']} ({pub['model']}, {res}{approx})"
+
+
+def _published_marker(fig: go.Figure, spec: dict, color: str, log_x: bool, at_top: bool) -> None:
+    """A design that is a preset with a published accuracy: a marker at (computed GMACs, published top-1)."""
+    pub = spec["published"]
+    detail = f"<br>{spec['detail']}" if spec.get("detail") else ""
+    others = len(pub.get("others") or [])
+    text = (f"<b>{spec['label']}</b><br>{spec['gmacs']:.3g} GMACs (computed){detail}"
+            f"<br>= preset {pub['preset']}: {published_line(pub)}"
+            f"<br>source: {pub['source']}"
+            f"<br>{pub['why']}" + (f" ({others} other row{'s' if others != 1 else ''} in the table)" if others else ""))
+    fig.add_trace(go.Scatter(
+        x=[spec["gmacs"]], y=[pub["top1"]], mode="markers",
+        name=f"{spec['label']} (published top-1 of {pub['preset']})",
+        marker=dict(color=color, size=20, symbol=DESIGN_SYMBOL, line=dict(width=2, color="#ffffff")),
+        hovertext=[text], hoverinfo="text",
+    ))
+    res = f", {pub['res']} px" if pub.get("res") else ""
+    fig.add_annotation(x=math.log10(spec["gmacs"]) if log_x else spec["gmacs"], y=pub["top1"], yref="y",
+                       text=f"{spec['label']}<br>{pub['top1']:.1f} % ({pub['source_group']}{res})",
+                       showarrow=True, arrowcolor=color, ax=0, ay=-42 if at_top else 42,
+                       font=dict(color=color, size=11), bgcolor="rgba(255,255,255,0.85)")
 
 
 def selected_presets(selection: dict | None) -> list:

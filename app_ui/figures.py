@@ -326,21 +326,31 @@ def reads_figure(reads: list) -> go.Figure:
     names = [f"x{i}" for i in range(len(reads))]
     fig = go.Figure(go.Bar(x=names, y=reads, marker_color=[PALETTE[1]] + [PALETTE[7]] * (len(reads) - 1),
                            text=reads, textposition="outside",
-                           hovertemplate="%{x} is read by %{y} later layers<extra></extra>"))
-    fig.update_layout(title="Layers that read each feature map (each one sends gradient back into it)",
-                      xaxis_title="feature map (x0 = block input)", yaxis_title="reading layers", height=300,
+                           hovertemplate="%{x} is read by %{y} later dense layers (and by the block's concat)"
+                                         "<extra></extra>"))
+    fig.update_layout(title="Dense layers that read each feature map (each one sends gradient back into it)",
+                      xaxis_title="feature map (x0 = block input)", yaxis_title="reading dense layers", height=300,
                       margin=MARGIN)
     fig.update_yaxes(range=[0, max(reads or [1]) * 1.25])
     return fig
 
 
+LESSON_FILL = {"input": "#e6f0fa", "layer": "#ffe8cc", "concat": "#eeeeee", "transition": "#dff3df",
+               "join": "#eeeeee"}
+PART1_COLOR = "#1f77b4"
+
+
 def dense_arcs_figure(graph: dict) -> go.Figure:
     """The dense block as an arc diagram (lesson steps 1-2): its feature maps in a row, one arc per
-    read (orange from the block input, grey between layers), higher for longer reach; in a CSP
-    stage part 1 runs underneath, dashed blue, straight into the concat."""
+    read (orange from the block input, grey between layers), higher for longer reach; then, in a
+    row with arrows, what the stage does after the block, in the model's order (``graph["after"]``:
+    partial transition, concat, transition for full CSP); in a CSP stage part 1 runs underneath,
+    dashed blue, into the concat where it joins (``graph["part1_joins"]``: after the partial
+    transition, not inside the block's own concat)."""
     import numpy as np
 
     nodes, edges = graph["nodes"], graph["edges"]
+    after = graph.get("after") or []
     n = len(nodes)
     fig = go.Figure()
     t = np.linspace(0, np.pi, 40)
@@ -354,61 +364,112 @@ def dense_arcs_figure(graph: dict) -> go.Figure:
             x=xs.tolist(), y=ys.tolist(), mode="lines", showlegend=False,
             line=dict(color=PALETTE[1] if first else "rgba(110,110,110,0.55)", width=2.2 if first else 1.3),
             hoverinfo="text", hovertext=f"{nodes[b]['label']} reads {nodes[a]['label']}"))
-    colors = {"input": "#e6f0fa", "layer": "#ffe8cc", "concat": "#eeeeee"}
     fig.add_trace(go.Scatter(
-        x=list(range(n)), y=[0] * n, mode="markers+text", showlegend=False,
-        marker=dict(symbol="square", size=34, color=[colors[nd["kind"]] for nd in nodes],
+        x=list(range(n)), y=[0] * n, mode="markers+text", showlegend=False, name="block",
+        marker=dict(symbol="square", size=34, color=[LESSON_FILL[nd["kind"]] for nd in nodes],
                     line=dict(color="#333333", width=1)),
-        text=[nd["label"].replace("layer ", "L") for nd in nodes], textfont=dict(size=11),
+        text=[nd["label"].replace("layer ", "L") for nd in nodes], textfont=dict(size=11, color="#222222"),
         hovertext=[f"{nd['label']}: {nd['detail']}" for nd in nodes], hoverinfo="text"))
     for i, nd in enumerate(nodes):
         fig.add_annotation(x=i, y=-0.42, text=nd["detail"], showarrow=False, font=dict(size=10, color="#555555"))
+    # after the block: one box per module, in the model's order, joined by arrows
+    xs_after = {a["id"]: n + 0.6 + 1.25 * j for j, a in enumerate(after)}
+    prev_x = n - 1
+    for a in after:
+        x = xs_after[a["id"]]
+        fig.add_annotation(x=x - 0.42, y=0, ax=prev_x + 0.3, ay=0, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.6,
+                           arrowcolor="#555555")
+        fig.add_annotation(x=x, y=0, text=a["label"].replace(" ", "<br>"), showarrow=False,
+                           bgcolor=LESSON_FILL[a["kind"]], bordercolor="#333333", borderwidth=1, borderpad=4,
+                           font=dict(size=10, color="#222222"),
+                           hovertext=f"{a['label']}: {a['detail']}")
+        # above the box: below it, part 1's arrow comes up into the concat
+        fig.add_annotation(x=x, y=0.42, text=a["detail"], showarrow=False, font=dict(size=10, color="#555555"))
+        prev_x = x
+    fig.add_trace(go.Scatter(  # the after-block modules, as data (and hover targets)
+        x=[xs_after[a["id"]] for a in after], y=[0] * len(after), mode="markers", showlegend=False,
+        name="after the block", marker=dict(size=30, color="rgba(0,0,0,0)"),
+        customdata=[a["id"] for a in after],
+        hovertext=[f"{a['label']}: {a['detail']}" for a in after], hoverinfo="text"))
     y_lo = -0.75
-    if graph.get("part1"):
-        fig.add_trace(go.Scatter(x=[-0.6, n - 1], y=[-0.95, -0.95], mode="lines", showlegend=False,
-                                 line=dict(color="#1f77b4", dash="dash", width=2.5), hoverinfo="text",
-                                 hovertext=f"part 1: {graph['part1']} ch bypass the block"))
-        fig.add_annotation(x=n - 1, y=-0.95, ax=n - 1, ay=-0.25, xref="x", yref="y", axref="x", ayref="y",
-                           text="", showarrow=True, arrowhead=0, arrowcolor="#1f77b4", arrowwidth=2.5)
-        fig.add_annotation(x=-0.6, y=-0.95, text=f"part 1 x0': {graph['part1']} ch bypass the block",
-                           showarrow=False, xanchor="left", yanchor="top", yshift=-4,
-                           font=dict(size=11, color="#1f77b4"))
+    join = graph.get("part1_joins")
+    if graph.get("part1") and join in xs_after:
+        jx = xs_after[join]
+        fig.add_trace(go.Scatter(x=[-0.6, jx], y=[-0.95, -0.95], mode="lines", showlegend=False,
+                                 name="part 1", line=dict(color=PART1_COLOR, dash="dash", width=2.5),
+                                 hoverinfo="text",
+                                 hovertext=f"part 1: {graph['part1']} ch bypass the block and join at the concat"))
+        fig.add_annotation(x=jx, y=-0.2, ax=jx, ay=-0.95, xref="x", yref="y", axref="x", ayref="y",
+                           text="", showarrow=True, arrowhead=2, arrowcolor=PART1_COLOR, arrowwidth=2.5)
+        where = " after the partial transition" if any(a["id"] == "ptrans" for a in after) else ""
+        fig.add_annotation(x=-0.6, y=-0.95, text=f"part 1 x0': {graph['part1']} ch bypass the block and join "
+                           f"at the concat{where}", showarrow=False, xanchor="left", yanchor="top", yshift=-4,
+                           font=dict(size=11, color=PART1_COLOR))
         y_lo = -1.35
     top = 0.22 + 0.35 + 0.28 * (n - 1) + 0.2
     hidden = graph.get("hidden_layers", 0)
     title = "Inside the dense block: every arc is one read of an earlier feature map"
     if hidden:
         title += f" ({hidden} more layers not drawn)"
+    if after:
+        title += "; then the rest of the stage, in order"
+    x_hi = (max(xs_after.values()) + 0.8) if after else n - 0.4
     fig.update_layout(title=title, height=300 if not graph.get("part1") else 340, margin=dict(l=10, r=10, t=40, b=10),
                       plot_bgcolor="rgba(0,0,0,0)", hovermode="closest")
-    fig.update_xaxes(visible=False, range=[-0.8, n - 0.4])
+    fig.update_xaxes(visible=False, range=[-0.8, x_hi])
     fig.update_yaxes(visible=False, range=[y_lo, top])
     return fig
 
 
-def fusion_figure(rows: list, chosen: str | None = None) -> go.Figure:
-    """Compute change of each fusion strategy: the lesson's stage, this app's CSPPeleeNet presets
-    and the paper's Fig. 4 (published), side by side."""
-    rows = [r for r in rows if r["fusion"] != "none"]
+def fusion_stage_figure(rows: list, chosen: str | None = None) -> go.Figure:
+    """The lesson's stage (one DenseNet-121 stage), computed: MACs, parameters and memory traffic of
+    each fusion against the plain stage, each bar labelled with the stage's output width; fusion last
+    also at the plain stage's width (its ``equal_width`` row), since at the preset's ratio it is wider."""
+    shown = []
+    for r in rows:
+        if r["fusion"] == "none":
+            continue
+        shown.append(r)
+        if r.get("equal_width"):
+            shown.append(dict(r["equal_width"], equal=True))
+    xs = [f"{r['name']}<br>{r['output_channels']} ch out"
+          + (f", ratio {r['transition_ratio']:g}" if r.get("equal") else "") for r in shown]
+    fig = go.Figure()
+    for key, label, color in (("stage_macs_pct", "MACs", MACS_COLOR), ("stage_params_pct", "parameters", PALETTE[2]),
+                              ("stage_cio_pct", "memory traffic (CIO, transitions included)", TIME_COLOR)):
+        fig.add_trace(go.Bar(
+            x=xs, y=[r[key] for r in shown], name=label, marker_color=color,
+            marker_line=dict(width=[3 if (r["fusion"] == chosen and not r.get("equal")) else 0 for r in shown],
+                             color="#111111"),
+            text=[f"{r[key]:+.1f} %" for r in shown], textposition="outside",
+            hovertemplate="%{x}: " + label + " %{y:+.1f} %<extra></extra>"))
+    plain = next((r["output_channels"] for r in rows if r["fusion"] == "none"), None)
+    fig.add_hline(y=0, line_color="#333333", line_width=1)
+    fig.update_layout(
+        title="The lesson's stage (one DenseNet-121 stage, computed): change against the plain stage"
+              + (f" ({plain} ch out)" if plain else ""),
+        barmode="group", yaxis_title="% change", height=400, margin=MARGIN,
+        legend=dict(orientation="h", yanchor="bottom", y=-0.5))
+    return fig
+
+
+def fusion_network_figure(rows: list) -> go.Figure:
+    """Whole networks: the CSPPeleeNet variants against PeleeNet, the paper's Fig. 4 (published;
+    hatched where the value is approximate) beside this app's count of the same presets."""
     xs = [r["name"] for r in rows]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=xs, y=[r["stage_macs_pct"] for r in rows], name="lesson stage, MACs (computed)",
-                         marker_color=MACS_COLOR, marker_line=dict(
-                             width=[3 if r["fusion"] == chosen else 0 for r in rows], color="#111111"),
-                         text=[f"{r['stage_macs_pct']:+.1f} %" for r in rows], textposition="outside"))
-    if any(r.get("pelee_macs_pct") is not None for r in rows):
-        fig.add_trace(go.Bar(x=xs, y=[r.get("pelee_macs_pct") for r in rows],
-                             name="CSPPeleeNet presets vs PeleeNet (computed by this app)",
-                             marker_color=TIME_COLOR,
-                             text=[("" if r.get("pelee_macs_pct") is None else f"{r['pelee_macs_pct']:+.1f} %")
-                                   for r in rows], textposition="outside"))
-    fig.add_trace(go.Bar(x=xs, y=[r.get("paper_compute_pct") for r in rows],
-                         name="paper Fig. 4, CSPPeleeNet vs PeleeNet (published)", marker_color=PAPER_COLOR,
-                         marker_pattern_shape="/",
-                         text=[("" if r.get("paper_compute_pct") is None else f"{r['paper_compute_pct']:+.0f} %")
-                               for r in rows], textposition="outside"))
+    fig.add_trace(go.Bar(x=xs, y=[r["tool_pct"] for r in rows], name="this app's count (conv + linear MACs)",
+                         marker_color=MACS_COLOR, text=[f"{r['tool_pct']:+.1f} %" for r in rows],
+                         textposition="outside", hovertemplate="%{x}: this app %{y:+.1f} %<extra></extra>"))
+    fig.add_trace(go.Bar(
+        x=xs, y=[r["paper_pct"] for r in rows], name="paper Fig. 4 (published; hatched = approximate)",
+        marker=dict(color=PAPER_COLOR, pattern=dict(shape=["/" if r["approximate"] else "" for r in rows])),
+        text=[f"{r['paper_pct']:+.1f} %" for r in rows], textposition="outside",
+        customdata=[[r["status_words"]] for r in rows],
+        hovertemplate="%{x}: paper %{y:+.1f} % (%{customdata[0]})<extra></extra>"))
     fig.add_hline(y=0, line_color="#333333", line_width=1)
-    fig.update_layout(title="Compute change against the plain network (negative = saving)", barmode="group",
-                      yaxis_title="% change", height=380, margin=MARGIN,
+    fig.update_layout(title="Whole networks: CSPPeleeNet variants against PeleeNet (compute, 224×224)",
+                      barmode="group", yaxis_title="% change", height=380, margin=MARGIN,
                       legend=dict(orientation="h", yanchor="bottom", y=-0.45))
     return fig

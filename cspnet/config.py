@@ -3,7 +3,8 @@
 Every knob the app and the CLI expose is a field of :class:`CSPConfig`; its field names are the
 names accepted by ``--set key=value`` and by the app's URL.  Per-stage fields accept a single value
 (filling every stage) or one value per stage; after construction they are always tuples of length
-``len(repeats)``.
+``len(repeats)``.  A per-stage field the family does not read (``widths`` of a DenseNet) follows the
+stage count silently (``FieldSpec.follow_stages``): it cannot make a design invalid by its length.
 
 Channel arithmetic floors everywhere (as torchvision's ``num_features // 2``):
 
@@ -171,7 +172,10 @@ class CSPConfig:
         specs["family"].check_value(self.family)
         n = len(specs["repeats"].check(self.repeats, MAX_STAGES))
         for name, spec in specs.items():
-            object.__setattr__(self, name, spec.check(getattr(self, name), MAX_STAGES if spec.stages else n))
+            v = getattr(self, name)
+            if spec.per_stage and not spec.reads(self.family):  # unread: follows the stage count silently
+                v = spec.follow_stages(v, n)
+            object.__setattr__(self, name, spec.check(v, MAX_STAGES if spec.stages else n))
         get_family(self.family).validate(self)
         _check_size(self)
 

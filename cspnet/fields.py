@@ -109,6 +109,21 @@ class FieldSpec:
             raise ConfigError(self.name, f"must be text of at most {self.max_len} characters")
         return v
 
+    def follow_stages(self, v, n_stages: int) -> Any:
+        """A per-stage value of a field the family does not read, fitted to ``n_stages`` silently.
+
+        Such a value changes nothing in the network, so it must never make a design invalid by its
+        length (a new stage count from ``repeats``): equal values become one value (it then fills
+        every stage), other lists are cut to ``n_stages`` or padded with their last value.  Each
+        value is still checked against the field's bounds by :meth:`check` (a value the user gave
+        is reported under this field's name)."""
+        if not self.per_stage or not isinstance(v, (list, tuple)) or not v or len(v) == n_stages:
+            return v
+        vals = tuple(v)
+        if len(set(map(repr, vals))) == 1:
+            return vals[0]
+        return vals[:n_stages] + (vals[-1],) * (n_stages - len(vals))
+
     def check(self, v, n_stages: int) -> Any:
         """The field's value after construction: per-stage fields become a tuple of ``n_stages``."""
         if self.stages:

@@ -26,13 +26,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _design(args):
-    from explorer.design.text import apply_overrides, load_design, with_changes
+    from explorer.design.text import apply_overrides, load_design
 
     cfg = load_design(args.design)
-    cfg = apply_overrides(cfg, args.set)
-    if getattr(args, "input_size", None) is not None:
-        cfg = with_changes(cfg, {"input_size": args.input_size})
-    return cfg
+    items = list(args.set)
+    if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
+        items.append(f"input_size={args.input_size}")
+    return apply_overrides(cfg, items)
 
 
 def _add_design_args(p):

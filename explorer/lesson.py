@@ -7,43 +7,50 @@ first dense block: 64 input channels at 56x56, 6 layers, growth rate 32):
 2. the split (part 1 bypasses, part 2 goes through the block; split ratio vs the paper's gamma);
 3. the partial transition (truncating the gradient flow);
 4. fusion first vs fusion last vs full CSP (paper Fig. 3 and Fig. 4);
-5. memory traffic: the paper's CIO formula for a dense block and a partial dense block.
+5. memory traffic: the paper's CIO formula for a dense block and a partial dense block, beside the
+   real stage's CIO with its transitions.
 
 Every number shown is computed here from the engine (``cspnet.plan_network``,
 ``explorer.counts.analysis``, ``explorer.counts.conventions``) for the values the learner picked: nothing is a
-stored result except the paper's own published numbers (``PAPER_FIG4``), which are labelled as such.
+stored result except the paper's own published numbers, read from the published data set through
+``explorer.paper.reproduce.fusion_ablation`` (the same values, with the same status, as the Paper
+page) and labelled as such.  The lesson's stage (one DenseNet-121 stage) and whole networks
+(CSPPeleeNet against PeleeNet) are kept apart: they are different scales.  The growth rate is *k*
+everywhere (as on the Design page; the paper's CIO formula writes it *d*).
 The page (``pages/Learn.py``) only lays this out.
 """
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
-from types import SimpleNamespace
+from functools import lru_cache
 
-from cspnet import ConfigError, CSPConfig, all_presets, get_preset, plan_network
+from cspnet import ConfigError, CSPConfig, plan_network
 from cspnet.config import FIELDS
 from explorer.counts.analysis import compare_with_twin, summarize
 from explorer.counts.conventions import cio
 from explorer.counts.diagram import to_dot
+from explorer.paper.published import APPROX_STATUSES
 
 STAGE = "stages.0"
 
-# DenseNet-121's first dense block: c = 64 input channels at 56x56, m = 6 layers, growth d = 32.
+# DenseNet-121's first dense block: c = 64 input channels at 56x56, m = 6 layers, growth rate k = 32.
 BASE = dict(family="densenet", name="lesson", stem_channels=64, stem_kernel=7, stem_stride=2, stem_pool="max",
             repeats=(6,), growth_rate=32, bn_size=4, compression=0.5, transition_ratio=1.0,
             split_ratio=0.5, last_transition=True, fusion="none", input_size=224, num_classes=1000)
 
-# What the paper reports (Fig. 4, CSPPeleeNet on ILSVRC2012; compute change vs PeleeNet and top-1
-# change). Published values, not computed here: see shared reference published.md section 3.
-PAPER_FIG4 = {
-    "fusion_first": {"compute_pct": -26.0, "top1_pts": -1.5, "figure": "Fig. 3c"},
-    "fusion_last": {"compute_pct": -21.0, "top1_pts": -0.1, "figure": "Fig. 3d"},
-    "csp": {"compute_pct": -13.0, "top1_pts": +0.2, "figure": "Fig. 3b"},
-}
 PAPER_SOURCE = ("CSPNet paper (Wang et al., CVPRW 2020), Fig. 4: CSPPeleeNet variants on ILSVRC2012, "
                 "compute (BFLOPs) and top-1 relative to PeleeNet")
+# the whole networks of the paper's Fig. 4 (gamma = 0.5), as this app's presets
 PELEE_PRESETS = {"csp": "csppeleenet", "fusion_first": "csppeleenet_fusion_first",
                  "fusion_last": "csppeleenet_fusion_last"}
+# how sure a published value is (explorer/paper/data/PUBLISHED.md, ``value_status``), in words
+STATUS_WORDS = {"exact": "exact, as published", "approx_from_figure": "approximate, read off Fig. 4",
+                "derived_from_text_pct": "approximate, from the text's rounded percentages"}
+PLAIN = "the plain network"
+SHORT_NAMES = {"none": "the plain network", "fusion_first": "fusion first", "fusion_last": "fusion last",
+               "csp": "full CSP"}
 FUSION_ORDER = ("none", "fusion_first", "fusion_last", "csp")
 FUSION_NAMES = {"none": "plain DenseNet (Fig. 3a)", "fusion_first": "fusion first (Fig. 3c)",
                 "fusion_last": "fusion last (Fig. 3d)", "csp": "full CSP, CSPDenseNet (Fig. 3b)"}
@@ -51,6 +58,9 @@ FUSION_NAMES = {"none": "plain DenseNet (Fig. 3a)", "fusion_first": "fusion firs
 FUSION_SETTINGS = {"none": {}, "csp": {"transition_ratio": 1.0}, "fusion_first": {},
                    "fusion_last": {"transition_ratio": 0.5}}
 MAX_DRAWN_LAYERS = 8
+# the stage's modules after its dense block, as the arc figure names them
+AFTER_BLOCK = {"partial_transition": ("ptrans", "partial transition"), "concat": ("join", "concat"),
+               "transition": ("trans", "transition")}
 
 
 # --------------------------------------------------------------------------- data types
@@ -124,8 +134,9 @@ def dense_layers(cfg: CSPConfig) -> list:
 
 def feature_reads(cfg: CSPConfig) -> list:
     """How many dense layers read each feature map x0, x1, ..., x_{m-1} of the block (from the
-    plan: layer j reads the first ``reads`` maps).  x0's count is how many layers send gradient
-    back into the block input during training."""
+    plan: layer j reads the first ``reads`` maps).  x0's count is how many dense layers send
+    gradient back into the block input during training (the block's final concat, which reads
+    every map once, is not a dense layer and is not counted)."""
     layers = dense_layers(cfg)
     m = len(layers)
     return [sum(1 for L in layers if L["reads"] > i) for i in range(m)]
@@ -139,16 +150,29 @@ def plan_cio_channels(cfg: CSPConfig) -> int:
 
 def block_cio_elements(cfg: CSPConfig) -> int:
     """The engine's CIO of the real block (every conv, the 1x1 bottlenecks included), in elements."""
+    return stage_cio_parts(cfg)["block"]
+
+
+def stage_cio_parts(cfg: CSPConfig) -> dict:
+    """The engine's CIO of the lesson's stage, in elements, by the module it is spent in:
+    ``block`` (every conv of the dense block), ``partial_transition``, ``transition`` (0 where the
+    stage has none) and ``stage`` (all of them: the stage's CIO as the Design page counts it)."""
     sp = _stage(cfg)
-    ops = [op for op in sp.ops if op.path.startswith(f"{STAGE}.block.")]
-    return cio(SimpleNamespace(ops=ops))
+    groups: dict = {"block": [], "partial_transition": [], "transition": []}
+    for op in sp.ops:
+        part = op.path[len(STAGE) + 1:].split(".")[0]
+        groups.setdefault(part, []).append(op)
+    out = {k: cio(v) for k, v in groups.items()}
+    out["stage"] = cio(sp.ops)
+    return out
 
 
-def cio_formula(c: int, m: int, d: int) -> dict:
-    """The paper's formulas: dense block ``c*m + (m^2+m)*d/2``; partial dense block (half of the
-    ``c`` base channels enter) ``((c*m) + (m^2+m)*d)/2``."""
-    dense = c * m + (m * m + m) * d / 2
-    partial = ((c * m) + (m * m + m) * d) / 2
+def cio_formula(c: int, m: int, k: int) -> dict:
+    """The paper's formulas (which write the growth rate ``k`` as *d*): dense block
+    ``c*m + (m^2+m)*k/2``; partial dense block (half of the ``c`` base channels enter)
+    ``((c*m) + (m^2+m)*k)/2``."""
+    dense = c * m + (m * m + m) * k / 2
+    partial = ((c * m) + (m * m + m) * k) / 2
     return {"dense": dense, "partial": partial, "saving_pct": 100.0 * (dense - partial) / dense if dense else 0.0,
             "bound_pct": 50.0}
 
@@ -180,8 +204,25 @@ def step_design(step_key: str, values: dict) -> CSPConfig:
         return lesson_design(fusion=f, name=f"lesson_{f}", **FUSION_SETTINGS.get(f, {}))
     if step_key == "cio":
         return lesson_design(fusion="csp" if v["partial"] else "none", stem_channels=int(v["c"]),
-                             repeats=(int(v["m"]),), growth_rate=int(v["d"]), name="lesson_cio")
+                             repeats=(int(v["m"]),), growth_rate=int(v["k"]), name="lesson_cio")
     raise KeyError(step_key)
+
+
+def equal_width_ratio(values: dict | None = None) -> float | None:
+    """The partial transition ratio at which the lesson's fusion-last stage outputs as many
+    channels as the plain stage (its width is part 1 + floor(block x ratio), the others' the
+    transition's): the shortest decimal that gives exactly that width, or None if none does."""
+    plain = _stage(step_design("fusion", {**(values or {}), "fusion": "none"})).taps["output"][0]
+    last = _stage(step_design("fusion", {**(values or {}), "fusion": "fusion_last"}))
+    part1, block = last.taps.get("part1", (0,))[0], last.taps["block"][0]
+    if plain <= part1:
+        return None
+    exact = (plain - part1) / block
+    for digits in (2, 3, 4, 6):
+        r = math.ceil(exact * 10 ** digits) / 10 ** digits
+        if part1 + math.floor(block * r) == plain:
+            return r
+    return None
 
 
 # --------------------------------------------------------------------------- steps
@@ -189,33 +230,34 @@ STEPS = (
     Step(
         "dense", "1. DenseNet's dense block and its duplicated gradients",
         "In a **dense block** every layer reads the concatenation of *all* earlier feature maps: "
-        "layer *j* sees the block input x₀ plus x₁ … x₍ⱼ₋₁₎ and adds *d* (the growth rate) new "
+        "layer *j* sees the block input x₀ plus x₁ … x₍ⱼ₋₁₎ and adds *k* (the growth rate) new "
         "channels.  That is good for feature reuse.  But it also means that during training the "
-        "gradient flowing back into x₀ is the sum of contributions from **every** layer that read "
-        "it, and those layers all saw the same features: the paper calls this a large amount of "
+        "gradient flowing back into x₀ is the sum of contributions from **every** dense layer that "
+        "read it, and those layers all saw the same features: the paper calls this a large amount of "
         "**duplicated gradient information**.  Move the slider: the number of reads grows with the "
         "square of the depth.",
         (Control("layers", "Layers m in the dense block", "slider", 6, 1, 16, 1,
                  "DenseNet-121's first block has 6, its third 24."),),
-        "one DenseNet stage: 64 input channels at 56×56 (DenseNet-121's first block), growth rate 32, "
-        "plain (fusion 'none')",
-        "Sec. 3.1, Eqs. 1-2 (DenseNet's forward and weight-update equations)",
+        "one DenseNet stage: 64 input channels at 56×56 (DenseNet-121's first block), growth rate k = 32, "
+        "as in the plain network (no split, no bypass)",
+        "Sec. 3.1, Eqs. 1-2 (DenseNet's forward pass and weight updates)",
     ),
     Step(
         "split", "2. The split: part 1 bypasses, part 2 goes through the block",
         "CSPNet splits the stage's base feature map by channel into two parts, x₀ = [x₀′, x₀″].  "
         "**Part 2** (x₀″) is the input of an ordinary dense block, the **partial dense block**; "
-        "**part 1** (x₀′) skips the block and is concatenated back at the end.  Only part 2 is "
-        "read by the dense layers, so only part 2 collects the duplicated gradients; part 1's "
-        "gradient goes straight back to the stage input.  This app's **split ratio** is the share "
-        "that goes *through* the block; the paper's partial ratio **γ** is the share that "
-        "*bypasses* it, γ = 1 − split ratio (the paper does not say which side γ measures; its "
-        "Table 1 numbers fit the bypass share).",
+        "**part 1** (x₀′) skips the block and is concatenated back after the block path's partial "
+        "transition.  Only part 2 is read by the dense layers, so only part 2 collects the "
+        "duplicated gradients; part 1's gradient goes straight back to the stage input.  This app's "
+        "**split ratio** is the share that goes *through* the block; the paper's partial ratio **γ** "
+        "is the share that *bypasses* it, γ = 1 − split ratio (the paper does not say which side γ "
+        "measures; its Table 1 numbers fit the bypass share).",
         # a narrower range than the field's (0, 1]: thinner splits leave part 2 almost no channels
         (Control("split_ratio", FIELDS["split_ratio"].label, "slider", 0.5, 0.05, 1.0, 0.05,
                  FIELDS["split_ratio"].help + " 0.5 is the paper's default: half the channels enter the block."),),
-        "the same stage as CSPDenseNet (fusion 'csp', partial transition keeping its width)",
-        "Sec. 3.1, Fig. 2b, Eqs. 3-4 (partial dense block)",
+        "the same stage with full CSP, as in CSPDenseNet: a partial transition keeping the block's width "
+        "(this app's assumption, see step 3), the concat, then the transition",
+        "Sec. 3.1, Fig. 2b, Eqs. 3-4 (partial dense block: CSPDenseNet's forward pass and weight updates)",
     ),
     Step(
         "transition", "3. The partial transition: truncating the gradient flow",
@@ -224,12 +266,15 @@ STEPS = (
         "transition (x_U = w_U ∗ [x₀′, x_T]).  The gradient that reaches the dense layers must now "
         "pass through that partial transition: the two paths' gradients are integrated separately, "
         "so neither side receives the other's duplicated gradient.  The **partial transition "
-        "ratio** sets how many channels it keeps (1.0 keeps the block's width, as CSPDenseNet does).",
+        "ratio** sets how many channels it keeps.  The paper gives no number for it, and no "
+        "CSPDenseNet or CSPPeleeNet cfg was published: that 1.0 (keep the block's width) is what "
+        "CSPDenseNet uses is **this app's assumption**, as the Paper page says.",
         # a narrower range than the field's (0, 4]: the ratios the lesson's stage shows well
         (Control("transition_ratio", FIELDS["transition_ratio"].label, "slider", 1.0, 0.25, 2.0, 0.25,
                  FIELDS["transition_ratio"].help),),
-        "the CSPDenseNet stage (fusion 'csp', split ratio 0.5) with a transition after the concat",
-        "Sec. 3.1, Fig. 2b, Eqs. 5-6 (partial transition layer)",
+        "the full-CSP stage (split ratio 0.5) with a transition after the concat",
+        "Sec. 3.1, Fig. 2b, Eqs. 3-4 (CSPDenseNet's forward pass, where x_T is the partial transition, "
+        "and its weight updates)",
     ),
     Step(
         "fusion", "4. Fusion first, fusion last, or both: where the two parts meet",
@@ -238,27 +283,31 @@ STEPS = (
         "amount of gradient information is reused.  **Fusion last** puts the transition on the block "
         "path and concatenates afterwards, with nothing after the concat: the gradient flow is "
         "truncated, nothing is reused.  **Full CSP** (CSPDenseNet) does both: a partial transition, "
-        "the concat, then a transition.  The paper measured all three on PeleeNet (Fig. 4).",
+        "the concat, then a transition.  The paper measured all three on whole PeleeNet networks "
+        "(Fig. 4); below, the lesson's one stage and those whole networks are shown apart.",
         (Control("fusion", FIELDS["fusion"].label, "select", "csp", options=FUSION_ORDER,
                  help=FIELDS["fusion"].help + " (a) plain, (b) CSP, (c) fusion first, (d) fusion last."),),
         "the lesson's stage with each fusion strategy (fusion last's transition halves the block "
-        "path, like the cspdensenet*_fusion_last presets)",
+        "path, like the cspdensenet*_fusion_last presets, so that stage outputs more channels than "
+        "the others)",
         "Sec. 3.1, Fig. 3 (fusion strategies) and Fig. 4 (their effect on CSPPeleeNet)",
     ),
     Step(
         "cio", "5. Memory traffic: the paper's CIO formula",
         "The paper measures memory traffic as **CIO**, the sum of every conv layer's input and "
         "output sizes.  Counting each dense layer as one conv, a dense block with *c* base "
-        "channels, growth rate *d* and *m* layers has CIO = **c·m + (m²+m)·d/2** (per pixel), "
+        "channels, growth rate *k* and *m* layers has CIO = **c·m + (m²+m)·k/2** (per pixel), "
         "while the partial dense block, into which only half of the base channels go, has "
-        "**((c·m) + (m²+m)·d)/2**.  Only the c·m term is halved, so the saving is at most a half: "
-        "large when the base layer is wide, small when the block is deep.",
+        "**((c·m) + (m²+m)·k)/2** (the paper writes the growth rate as *d* here).  Only the c·m "
+        "term is halved, so the saving is at most a half: large when the base layer is wide, small "
+        "when the block is deep.  The formula counts the dense block only: the table below adds "
+        "what the partial transition and the transition cost.",
         (Control("c", "Base channels c", "slider", 64, 16, 512, 16, "The stage input channels."),
          Control("m", "Layers m", "slider", 6, 1, 32, 1, "Dense layers in the block."),
-         Control("d", "Growth rate d", "slider", 32, 8, 64, 4, "Channels each layer adds."),
+         Control("k", "Growth rate k", "slider", 32, 8, 64, 4, "Channels each dense layer adds."),
          Control("partial", "Diagram: partial dense block (CSP)", "select", True, options=(True, False),
                  help="Which of the two blocks the diagram and the link show.")),
-        "one stage with c input channels, m layers and growth d: plain, or CSP with split ratio 0.5",
+        "one stage with c input channels, m layers and growth rate k: plain, or full CSP with split ratio 0.5",
         "Sec. 3.1, memory traffic (CIO, after HarDNet)",
     ),
 )
@@ -290,18 +339,25 @@ def _twin_stage(cfg):
     return _stage_summary(cmp["design"]), _stage_summary(cmp["twin"])
 
 
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    """'1 contribution', '6 contributions'."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 def _numbers_dense(cfg, v):
     layers = dense_layers(cfg)
     reads = feature_reads(cfg)
     stage = _stage_summary(summarize(cfg))
     m = len(layers)
     return [
-        Number("Layers that read x₀", reads[0], help="Every dense layer reads the block input, so its "
-               "gradient is the sum of this many contributions."),
+        Number("Dense layers that read x₀", reads[0], help="Every dense layer reads the block input, so its "
+               "gradient is the sum of this many contributions from dense layers.  The block's final concat "
+               "reads x₀ too (it is no dense layer: it adds no features, only copies them out)."),
         Number("Feature-map reads in the block", sum(L["reads"] for L in layers),
-               help="Layer j reads j earlier feature maps: m(m+1)/2 reads in all (counted from the plan)."),
+               help="Dense layer j reads j earlier feature maps: m(m+1)/2 reads in all (counted layer by "
+                    "layer from the design)."),
         Number("Input channels of the last layer", layers[-1]["in_channels"] if m else 0,
-               help="c + (m-1)·d: each layer reads every earlier feature map."),
+               help="c + (m-1)·k: each dense layer reads every earlier feature map."),
         Number("Stage MACs", stage["macs"], "MAC", help="Multiply-accumulates of the stage at batch 1."),
         Number("Stage parameters", stage["params"], help="Learnable parameters of the stage."),
     ]
@@ -322,9 +378,9 @@ def _numbers_split(cfg, v):
         Number("Base channels read by the layers", part2 * m, delta_pct=_pct(part2 * m, c * m),
                help=f"part 2 x m layers; the plain block's layers read all {c} x {m}."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
-               help="Change against the same stage without CSP (fusion 'none')."),
+               help=f"Change against the same stage without CSP ({PLAIN})."),
         Number("Stage parameters", d["params"], delta_pct=_pct(d["params"], t["params"]),
-               help="Change against the same stage without CSP (fusion 'none')."),
+               help=f"Change against the same stage without CSP ({PLAIN})."),
     ]
 
 
@@ -332,99 +388,176 @@ def _numbers_transition(cfg, v):
     sp = _stage(cfg)
     d, t = _twin_stage(cfg)
     return [
-        Number("Block output channels", sp.taps["block"][0], help="part 2 + m x growth."),
+        Number("Block output channels", sp.taps["block"][0], help="part 2 + m x growth rate k."),
         Number("Partial transition channels", sp.taps["partial_transition"][0],
                help="floor(block output x partial transition ratio)."),
         Number("Concat channels", sp.taps["concat"][0], help="part 1 + partial transition."),
         Number("Stage output channels", sp.taps["output"][0], help="floor(concat x compression 0.5)."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
-               help="Change against the same stage without CSP (fusion 'none')."),
+               help=f"Change against the same stage without CSP ({PLAIN})."),
         Number("Stage parameters", d["params"], delta_pct=_pct(d["params"], t["params"]),
-               help="Change against the same stage without CSP (fusion 'none')."),
+               help=f"Change against the same stage without CSP ({PLAIN})."),
     ]
+
+
+def _width_note(cfg) -> str:
+    """'' when the stage outputs as many channels as the plain stage; else a sentence saying so."""
+    out = _stage(cfg).taps["output"][0]
+    plain = _stage(cfg.replace(fusion="none")).taps["output"][0]
+    if out == plain:
+        return ""
+    return (f"This stage outputs {out} channels where the plain stage outputs {plain}: fusion last keeps part 1 "
+            "beside the block path's transition and has no transition after the concat to set the width, so "
+            "it is a different (wider) design, and the next stage would read more channels.")
 
 
 def _numbers_fusion(cfg, v):
     d, t = _twin_stage(cfg)
+    parts = stage_cio_parts(cfg)
+    width = _width_note(cfg)
     return [
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
-               help="Change against the plain stage (fusion 'none')."),
+               help=f"Change against the plain stage ({PLAIN}, no split)."),
         Number("Stage parameters", d["params"], delta_pct=_pct(d["params"], t["params"]),
-               help="Change against the plain stage (fusion 'none')."),
-        Number("Stage memory traffic (CIO)", d["cio"], "el", delta_pct=_pct(d["cio"], t["cio"]),
-               help="Input + output elements of every conv of the stage; change against the plain stage."),
+               help=f"Change against the plain stage ({PLAIN}, no split)."),
+        Number("Whole-stage CIO (elements)", d["cio"], "el", delta_pct=_pct(d["cio"], t["cio"]),
+               help="Memory traffic: input + output elements of every conv of the stage, transitions included "
+                    "(the dense block "
+                    f"{parts['block']:,}, the partial transition {parts['partial_transition']:,}, the transition "
+                    f"{parts['transition']:,}); change against the plain stage.  Step 5's formula counts the "
+                    "dense block only."),
         Number("Stage output channels", _stage(cfg).taps["output"][0], lower_is_better=False,
-               help="What the next stage receives."),
+               help="What the next stage receives. " + (width or "The same width as the plain stage.")),
     ]
+
+
+def cio_table(values: dict) -> list:
+    """Step 5's reconciliation: the memory traffic of the plain and the full-CSP stage, part by part,
+    from the paper's formula (the dense block only) to the real stage with its transitions.
+    Rows: {"part", "unit", "plain", "csp", "change_pct"}."""
+    v = {**defaults("cio"), **(values or {})}
+    f = cio_formula(int(v["c"]), int(v["m"]), int(v["k"]))
+    plain = stage_cio_parts(step_design("cio", {**v, "partial": False}))
+    csp = stage_cio_parts(step_design("cio", {**v, "partial": True}))
+    rows = [("dense block, the paper's formula", "channels per pixel", f["dense"], f["partial"]),
+            ("dense block, every conv (1×1 bottlenecks too)", "elements", plain["block"], csp["block"]),
+            ("partial transition (full CSP only)", "elements", plain["partial_transition"], csp["partial_transition"]),
+            ("transition after the concat", "elements", plain["transition"], csp["transition"]),
+            ("whole stage, transitions included", "elements", plain["stage"], csp["stage"])]
+    return [{"part": p, "unit": u, "plain": a, "csp": b, "change_pct": _pct(b, a)} for p, u, a, b in rows]
 
 
 def _numbers_cio(cfg, v):
-    c, m, d = int(v["c"]), int(v["m"]), int(v["d"])
-    f = cio_formula(c, m, d)
+    c, m, k = int(v["c"]), int(v["m"]), int(v["k"])
+    f = cio_formula(c, m, k)
     dense_cfg = step_design("cio", {**v, "partial": False})
     part_cfg = step_design("cio", {**v, "partial": True})
     plan_dense, plan_part = plan_cio_channels(dense_cfg), plan_cio_channels(part_cfg)
-    real_dense, real_part = block_cio_elements(dense_cfg), block_cio_elements(part_cfg)
+    plain, csp = stage_cio_parts(dense_cfg), stage_cio_parts(part_cfg)
     return [
-        Number("Dense block CIO (formula)", f["dense"], "ch", help="c·m + (m²+m)·d/2, per pixel."),
+        Number("Dense block CIO (formula)", f["dense"], "ch", help="c·m + (m²+m)·k/2, per pixel."),
         Number("Partial block CIO (formula)", f["partial"], "ch", delta_pct=-f["saving_pct"],
-               help="((c·m) + (m²+m)·d)/2, per pixel; change against the dense block."),
-        Number("Partial block CIO (from the plan)", plan_part, "ch", delta_pct=_pct(plan_part, plan_dense),
-               help="The same count read off the analytic plan's layers (floor(c/2) channels enter); "
-                    f"the dense block's plan count is {plan_dense}."),
-        Number("Real partial block CIO", real_part, "el", delta_pct=_pct(real_part, real_dense),
+               help="((c·m) + (m²+m)·k)/2, per pixel; change against the dense block."),
+        Number("Partial block CIO (counted)", plan_part, "ch",
+               delta_pct=_pct(plan_part, plan_dense),
+               help="The same count, dense layer by dense layer, computed from the design (floor(c/2) channels "
+                    f"enter); the dense block's count is {plan_dense}."),
+        Number("Real partial block CIO (elements)", csp["block"], "el", delta_pct=_pct(csp["block"], plain["block"]),
                help="The engine's CIO of the real block at its feature-map size: every conv, the 1x1 "
-                    f"bottlenecks included; the plain block has {real_dense:,} elements."),
+                    f"bottlenecks included; the plain block has {plain['block']:,} elements."),
+        Number("Whole CSP stage CIO (elements)", csp["stage"], "el",
+               delta_pct=_pct(csp["stage"], plain["stage"]),
+               help="The whole full-CSP stage, transitions included: the block, the partial transition "
+                    f"({csp['partial_transition']:,} elements, which the plain stage does not have) and the "
+                    "transition after the concat "
+                    f"({csp['transition']:,}); the plain stage has {plain['stage']:,} (its transition "
+                    f"{plain['transition']:,}).  This is step 4's CIO."),
     ]
 
 
-# --------------------------------------------------------------------------- step 4's table
+# --------------------------------------------------------------------------- step 4's tables
 def fusion_rows(values: dict | None = None) -> list:
-    """One row per fusion strategy: the lesson stage's computed changes against the plain stage,
-    the paper's Fig. 4 numbers, and this app's count for its CSPPeleeNet preset (when it exists)."""
-    presets = all_presets()
-    pelee_plain = None
-    if "peleenet" in presets:
-        pelee_plain = summarize(get_preset("peleenet"))
+    """One row per fusion strategy: the lesson's stage (one DenseNet-121 stage) against the plain
+    stage, computed.  Whole networks are :func:`network_rows`, kept apart.  The fusion-last row
+    also carries ``equal_width``: the same stage with the partial transition ratio that gives it the
+    plain stage's output width (None if no ratio does)."""
     rows = []
     for f in FUSION_ORDER:
         cfg = step_design("fusion", {"fusion": f})
-        d, t = _twin_stage(cfg)
-        row = {"fusion": f, "name": FUSION_NAMES[f],
-               "stage_macs_pct": _pct(d["macs"], t["macs"]), "stage_params_pct": _pct(d["params"], t["params"]),
-               "stage_cio_pct": _pct(d["cio"], t["cio"]),
-               "paper_compute_pct": PAPER_FIG4.get(f, {}).get("compute_pct"),
-               "paper_top1_pts": PAPER_FIG4.get(f, {}).get("top1_pts"),
-               "pelee_preset": PELEE_PRESETS.get(f), "pelee_macs_pct": None}
-        p = PELEE_PRESETS.get(f)
-        if pelee_plain is not None and p in presets:
-            s = summarize(get_preset(p))
-            row["pelee_macs_pct"] = _pct(s["bflops"], pelee_plain["bflops"])
-        rows.append(row)
+        rows.append(_stage_row(f, FUSION_NAMES[f], cfg))
+    ratio = equal_width_ratio()
+    for r in rows:
+        if r["fusion"] == "fusion_last":
+            r["equal_width"] = None if ratio is None else _stage_row(
+                "fusion_last", f"{FUSION_NAMES['fusion_last']}, equal width",
+                lesson_design(fusion="fusion_last", transition_ratio=ratio, name="lesson_fusion_last_equal_width"))
     return rows
 
 
-def fusion_verdict(rows: list) -> str:
-    """Plain words comparing the paper's Fig. 4 ordering with what this app counts."""
+def _stage_row(fusion: str, name: str, cfg: CSPConfig) -> dict:
+    d, t = _twin_stage(cfg)
+    return {"fusion": fusion, "name": name, "transition_ratio": cfg.transition_ratio,
+            "output_channels": _stage(cfg).taps["output"][0],
+            "plain_output_channels": _stage(cfg.replace(fusion="none")).taps["output"][0],
+            "stage_macs_pct": _pct(d["macs"], t["macs"]), "stage_params_pct": _pct(d["params"], t["params"]),
+            "stage_cio_pct": _pct(d["cio"], t["cio"])}
+
+
+@lru_cache(maxsize=1)
+def _ablation() -> dict:
+    from explorer.paper.reproduce import fusion_ablation
+
+    return fusion_ablation()
+
+
+def network_rows() -> list:
+    """The paper's Fig. 4 on whole networks (CSPPeleeNet variants against PeleeNet, gamma = 0.5)
+    beside this app's count of the same presets: what the Paper page shows
+    (``explorer.paper.reproduce.fusion_ablation``), with each published value's status."""
+    by_preset = {r["preset"]: r for r in _ablation()["rows"]}
+    out = []
+    for f in ("fusion_first", "fusion_last", "csp"):
+        r = by_preset[PELEE_PRESETS[f]]
+        out.append({"fusion": f, "name": FUSION_NAMES[f], "preset": r["preset"],
+                    "tool_pct": r["tool_delta_pct"], "paper_pct": r["paper_delta_pct"],
+                    "paper_status": r["paper_status"], "approximate": r["paper_status"] in APPROX_STATUSES,
+                    "status_words": STATUS_WORDS.get(r["paper_status"], r["paper_status"]),
+                    "paper_top1_pts": r["paper_top1_delta"]})
+    return out
+
+
+def paper_number(fusion: str) -> dict | None:
+    """The paper's whole-network numbers for ``fusion`` (a :func:`network_rows` row), or None."""
+    return next((r for r in network_rows() if r["fusion"] == fusion), None)
+
+
+def fusion_verdict(rows: list, network: list | None = None) -> str:
+    """Plain words: the ordering on the lesson's stage (with the width caveat), then, apart, the
+    whole networks: the paper's Fig. 4 against this app's count of the same presets."""
     r = {x["fusion"]: x for x in rows}
-    paper = [f for f in ("fusion_first", "fusion_last", "csp")]
-    ours = [f for f in paper if r[f]["pelee_macs_pct"] is not None]
-    parts = []
-    st_order = sorted(("fusion_first", "fusion_last", "csp"), key=lambda f: r[f]["stage_macs_pct"])
-    parts.append("On the lesson's stage the cheapest is " + ", then ".join(
-        f"{f.replace('_', ' ')} ({r[f]['stage_macs_pct']:+.1f} %)" for f in st_order) + ".")
-    if len(ours) == 3:
-        txt = []
-        for f in paper:
-            a, b = r[f]["paper_compute_pct"], r[f]["pelee_macs_pct"]
-            same_sign = (a < 0) == (b < 0)
-            txt.append(f"{f.replace('_', ' ')}: paper {a:+.0f} %, this app {b:+.1f} %"
-                       + ("" if same_sign else " (opposite sign)"))
-        agree = all((r[f]["paper_compute_pct"] < 0) == (r[f]["pelee_macs_pct"] < 0) for f in paper)
-        parts.append("For the whole CSPPeleeNet presets against PeleeNet (BFLOPs): " + "; ".join(txt) + ". "
+    fusions = ("fusion_first", "fusion_last", "csp")
+    st_order = sorted(fusions, key=lambda f: r[f]["stage_macs_pct"])
+    parts = ["On the lesson's stage (one DenseNet-121 stage, computed) the cheapest is " + ", then ".join(
+        f"{SHORT_NAMES[f]} ({r[f]['stage_macs_pct']:+.1f} % MACs)" for f in st_order) + "."]
+    last = r["fusion_last"]
+    if last["output_channels"] != last["plain_output_channels"]:
+        eq = last.get("equal_width")
+        parts.append(f"Fusion last outputs {last['output_channels']} channels where the others output "
+                     f"{last['plain_output_channels']}, so it is a wider design"
+                     + (f"; at equal width (partial transition ratio {eq['transition_ratio']:g}, "
+                        f"{eq['output_channels']} channels out) it changes the MACs by {eq['stage_macs_pct']:+.1f} %."
+                        if eq else "."))
+    net = network if network is not None else network_rows()
+    if net:
+        txt = [f"{SHORT_NAMES[x['fusion']]}: paper {x['paper_pct']:+.1f} % ({x['status_words']}), "
+               f"this app {x['tool_pct']:+.1f} %" + ("" if (x["paper_pct"] < 0) == (x["tool_pct"] < 0)
+                                                     else " (opposite sign)") for x in net]
+        agree = all((x["paper_pct"] < 0) == (x["tool_pct"] < 0) for x in net)
+        parts.append("Whole networks are another scale: for the CSPPeleeNet variants against PeleeNet "
+                     "(compute, 224×224): " + "; ".join(txt) + ". "
                      + ("The signs agree with the paper." if agree else
                         "Where the signs differ, this app's reading of the unreleased CSPPeleeNet layout "
-                        "does not reproduce the paper's saving (its cfg was never published)."))
+                        "does not reproduce the paper's saving (its cfg was never published; see the Paper page)."))
     return " ".join(parts)
 
 
@@ -449,10 +582,13 @@ def takeaway(step_key: str, values: dict) -> str:
     cfg = step_design(step_key, v)
     if step_key == "dense":
         reads = feature_reads(cfg)
-        m = len(reads)
-        return (f"With m = {m} layer{'s' if m != 1 else ''}, the block input x₀ is read by all {reads[0]} "
-                f"of them, so its gradient is a sum of {reads[0]} contributions from layers that saw the same "
-                f"features; the block makes {sum(reads)} feature-map reads in all (m(m+1)/2).")
+        m, n = len(reads), reads[0]
+        who = {1: "its only dense layer", 2: "both dense layers"}.get(m, f"all {m} dense layers")
+        grad = ("so its gradient gets 1 contribution from a dense layer" if n == 1 else
+                f"so its gradient is a sum of {n} contributions from dense layers that saw the same features")
+        return (f"With m = {_plural(m, 'layer')}, the block input x₀ is read by {who}, {grad} (the block's "
+                f"concat reads it too); the block makes {_plural(sum(reads), 'feature-map read')} in all "
+                "(m(m+1)/2).")
     if step_key == "split":
         sp = _stage(cfg)
         p2 = sp.taps["part2"][0]
@@ -463,7 +599,7 @@ def takeaway(step_key: str, values: dict) -> str:
                     "so every channel still collects the duplicated gradients (γ = 0).")
         return (f"Split ratio {cfg.split_ratio:g} (γ = {1 - cfg.split_ratio:g}): {p2} of {c} channels go "
                 f"through the block and collect its gradients; {p1} bypass it and get one clean gradient "
-                "from the concat.")
+                "from the concat after the partial transition.")
     if step_key == "transition":
         sp = _stage(cfg)
         d, t = _twin_stage(cfg)
@@ -476,28 +612,89 @@ def takeaway(step_key: str, values: dict) -> str:
     if step_key == "fusion":
         d, t = _twin_stage(cfg)
         f = v["fusion"]
+        out = _stage(cfg).taps["output"][0]
         if f == "none":
-            return "The plain stage: every channel goes through the dense block, then one transition."
-        p = PAPER_FIG4[f]
-        return (f"{FUSION_NAMES[f]}: {_pct(d['macs'], t['macs']):+.1f} % MACs on the lesson's stage; the paper "
-                f"reports {p['compute_pct']:+.0f} % compute and {p['top1_pts']:+.1f} top-1 for CSPPeleeNet.")
+            return (f"The plain stage: every channel goes through the dense block, then one transition "
+                    f"({out} channels out).")
+        width = _width_note(cfg)
+        text = (f"{FUSION_NAMES[f]}: {_pct(d['macs'], t['macs']):+.1f} % MACs and {_pct(d['cio'], t['cio']):+.1f} % "
+                "memory traffic on the lesson's stage (one DenseNet-121 stage"
+                + (f"). {width}" if width else f", {out} channels out like the plain stage)."))
+        p = paper_number(f)
+        if p is not None:
+            top1 = ("" if p["paper_top1_pts"] is None else
+                    f" and {p['paper_top1_pts']:+.1f} percentage points of top-1 accuracy")
+            text += (f" Whole networks are another scale: for CSPPeleeNet against PeleeNet the paper reports "
+                     f"{p['paper_pct']:+.1f} % compute ({p['status_words']}){top1}; this app counts "
+                     f"{p['tool_pct']:+.1f} % MACs for the same variant.")
+        return text
     if step_key == "cio":
-        f = cio_formula(int(v["c"]), int(v["m"]), int(v["d"]))
-        return (f"c = {int(v['c'])}, m = {int(v['m'])}, d = {int(v['d'])}: the partial block moves "
-                f"{f['saving_pct']:.1f} % less (the bound is 50 %, reached only when c·m dominates (m²+m)·d/2).")
+        c, m, k = int(v["c"]), int(v["m"]), int(v["k"])
+        f = cio_formula(c, m, k)
+        plain = stage_cio_parts(step_design("cio", {**v, "partial": False}))
+        csp = stage_cio_parts(step_design("cio", {**v, "partial": True}))
+        return (f"c = {c}, m = {m}, k = {k}: the partial block moves {f['saving_pct']:.1f} % less by the formula "
+                "(the bound is 50 %, reached only when c·m dominates (m²+m)·k/2).  Built for real, the block "
+                f"alone moves {_pct(csp['block'], plain['block']):+.1f} % (its 1×1 bottlenecks are counted too), "
+                f"and the partial transition adds {csp['partial_transition']:,} elements that the plain stage "
+                f"does not have, so the whole full-CSP stage, transitions included, moves "
+                f"{_pct(csp['stage'], plain['stage']):+.1f} % against the plain stage.")
     raise KeyError(step_key)
 
 
 # --------------------------------------------------------------------------- diagrams
 def stage_dot(step_key: str, values: dict) -> str:
-    """The step's small design as the app draws designs (explorer.diagram.to_dot), stage level."""
-    return to_dot(step_design(step_key, values), title=False)
+    """The step's small design as the app draws designs (explorer.counts.diagram.to_dot), stage level,
+    with its caption in plain words."""
+    return to_dot(step_design(step_key, values), title=False, plain_words=True)
+
+
+def diagram_caption(step_key: str, values: dict) -> str:
+    """The caption under a step's diagram: what its colours mean for *this* design (the plain
+    network has no bypass; split ratio 1 leaves part 1 empty; fusion last's transition is on the
+    block path, with nothing after the concat)."""
+    cfg = step_design(step_key, values)
+    taps = _stage(cfg).taps
+    head = "The small design as the Diagram page draws it"
+    if cfg.fusion == "none":
+        return (f"{head}: {PLAIN} has no split and no bypass, so every channel goes through the dense block "
+                "and then the transition (green box); edges carry C×H×W.")
+    bits = ["dashed blue is part 1 (the bypass)" if "part1" in taps else
+            "part 1 is empty at split ratio 1, so there is no bypass (no dashed blue line)"]
+    if cfg.fusion == "fusion_last":
+        bits.append("orange the block path, with the transition (green box) on it before the concat and nothing "
+                    "after the concat")
+    elif cfg.fusion == "fusion_first":
+        bits.append("orange the block path into the concat, green the transition after it")
+    else:
+        bits.append("orange the block path through the partial transition into the concat, green the transition "
+                    "after it")
+    return f"{head}: " + "; ".join(bits) + "; edges carry C×H×W."
+
+
+def arcs_caption(graph: dict) -> str:
+    """The caption under the arc figure, from its data."""
+    text = ("Each dense layer reads every earlier feature map (orange arcs: the block input, read by every "
+            "layer); the block's concat reads them all")
+    steps = [a["label"] for a in graph.get("after") or []]
+    if steps:
+        text += "; then the rest of the stage, in the model's order: " + " → ".join(steps)
+    if graph.get("part1_joins"):
+        text += ("; dashed blue: part 1, which bypasses the block and joins at the concat"
+                 + (" after the partial transition" if "partial transition" in steps else ""))
+    elif graph.get("split"):
+        text += "; part 1 is empty: nothing bypasses the block"
+    return text + ". Hover an arc to see who reads what."
 
 
 def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
-    """The dense connectivity of the lesson's stage as plain data, read from the plan: nodes (the
-    block input, the first ``max_layers`` dense layers, the concat) and one edge per read; in a CSP
-    stage, part 1's channels bypass the block into the concat."""
+    """The dense connectivity of the lesson's stage as plain data, read from the plan: ``nodes`` (the
+    block input, the first ``max_layers`` dense layers, the block's own concat) and one edge per
+    read; ``after``: the stage's modules after the block, in the order the model runs them (full
+    CSP: partial transition, concat, transition; fusion first: concat, transition; fusion last:
+    transition, concat); ``part1_joins``: the id of the ``after`` node where part 1 (which bypasses
+    the block) joins, None without a bypass; ``split``: whether the stage splits at all (at split
+    ratio 1 it does, but part 1 is empty)."""
     layers = dense_layers(cfg)
     sp = _stage(cfg)
     shown = layers[:max_layers]
@@ -515,8 +712,22 @@ def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
             edges.append((i, k + 1))
     last = len(nodes) - 1
     edges += [(i, last) for i in range(last)]
+    after, cur = [], sp.taps["block"]
+    for tap, shape in sp.taps.items():
+        if tap not in AFTER_BLOCK:
+            continue
+        nid, label = AFTER_BLOCK[tap]
+        if tap == "concat":
+            detail = (f"{part1[0]} + {cur[0]} = {shape[0]} ch" if part1 else f"{shape[0]} ch (part 1 empty)")
+            kind = "join"
+        else:
+            pool = ", 2×2 pool" if shape[1] < cur[1] else ""
+            detail, kind = f"{cur[0]} → {shape[0]} ch{pool}", "transition"
+        after.append({"id": nid, "label": label, "detail": detail, "kind": kind})
+        cur = shape
     return {"nodes": nodes, "edges": edges, "hidden_layers": len(layers) - len(shown),
-            "part1": part1[0] if part1 else None}
+            "part1": part1[0] if part1 else None, "after": after, "split": "part2" in sp.taps,
+            "part1_joins": "join" if part1 and any(a["id"] == "join" for a in after) else None}
 
 
 # --------------------------------------------------------------------------- source code

@@ -233,7 +233,7 @@ def memory_table(design: dict) -> None:
 
 
 def stage_section(cfg, design: dict) -> list:
-    from explorer.counts.analysis import stage_table
+    from explorer.counts.analysis import stage_frame, stage_table
 
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
                     format_func=lambda k: CONVENTIONS[k].label)
@@ -241,9 +241,9 @@ def stage_section(cfg, design: dict) -> list:
     total = design["conventions"][conv]["value"]
     st.caption(f"**{c.label}**: total {si(total, c.unit)}. Includes: {c.includes}")
     rows = stage_table(design, conv)
-    df = pd.DataFrame(rows)
+    df = stage_frame(rows)  # repeats: nullable integers, blank for the stem and the head
     df = df[[col for col in df.columns if not (df[col].astype(str) == "").all()]]
-    for col in df.columns:  # text columns mixing '' and numbers (e.g. repeats of stem/head)
+    for col in df.columns:  # text columns mixing '' and numbers
         if not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype(str)
     view = st.segmented_control("Table", ["counts", "shapes"], key="table_view", default="counts", required=True,
@@ -264,7 +264,8 @@ def stage_section(cfg, design: dict) -> list:
     if "share of MACs" in df.columns:
         colcfg["share of MACs"] = st.column_config.ProgressColumn("share of MACs", min_value=0.0, max_value=1.0,
                                                                   format="percent")
-    st.dataframe(df, hide_index=True, key="stage_table", column_config=colcfg, width="stretch")
+    st.dataframe(df, hide_index=True, key="stage_table", column_config=colcfg, width="stretch",
+                 placeholder="")  # a missing value (repeats of the stem and the head) is a blank cell
     return rows
 
 

@@ -52,8 +52,10 @@ def legend(compact: bool = False) -> None:
     if not compact:
         st.markdown("##### Legend")
     st.markdown(("&emsp;" if compact else "<br>").join(items), unsafe_allow_html=True)
-    st.caption("Edge labels are tensor shapes C×H×W at batch 1. Dashed boxes are stages; in a plain "
-               "stage (fusion 'none') everything goes through the block.")
+    st.caption("Edge labels are tensor shapes C×H×W at batch 1. Dashed boxes are stages, drawn in the order "
+               "the model runs them: full CSP is block → partial transition → concat → transition, fusion first "
+               "block → concat → transition, fusion last block → transition on the block path → concat, with "
+               "nothing after the concat. In a plain stage (no split) everything goes through the block.")
 
 
 def exports(cfg, dot: str, expand: tuple) -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_ui import cache, state
 from app_ui.cache import config_from_key
-from app_ui.figures import dense_arcs_figure, fusion_figure, reads_figure
+from app_ui.figures import dense_arcs_figure, fusion_network_figure, fusion_stage_figure, reads_figure
 from app_ui.messages import guard
 from explorer import lesson
 from explorer.design import to_query
@@ -56,8 +56,8 @@ def fmt_number(n) -> str:
     v = n.value
     if n.unit == "MAC":
         return si(v, "MAC")
-    if n.unit == "el":
-        return si(v) + " el."
+    if n.unit == "el":  # the label says "(elements)": a long unit would not fit the metric
+        return si(v)
     if n.unit == "ch":
         return f"{v:,.0f} ch"
     if isinstance(v, float) and not float(v).is_integer():
@@ -86,24 +86,61 @@ def open_button(step_key: str, design_key: str) -> None:
 
 
 def cio_formulas(values: dict) -> None:
-    c, m, d = int(values["c"]), int(values["m"]), int(values["d"])
-    f = lesson.cio_formula(c, m, d)
-    st.latex(r"\mathrm{CIO}_{\text{dense}} = c\,m + \frac{(m^2+m)\,d}{2} = " + f"{f['dense']:,.0f}".replace(",", "{,}"))
-    st.latex(r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,d}{2} = "
+    c, m, k = int(values["c"]), int(values["m"]), int(values["k"])
+    f = lesson.cio_formula(c, m, k)
+    st.latex(r"\mathrm{CIO}_{\text{dense}} = c\,m + \frac{(m^2+m)\,k}{2} = " + f"{f['dense']:,.0f}".replace(",", "{,}"))
+    st.latex(r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,k}{2} = "
              + f"{f['partial']:,.0f}".replace(",", "{,}"))
-    st.caption(f"Here c = {c}, m = {m}, d = {d}, in channels per pixel. The 'real' number below is what the engine "
-               "counts for the built block: its 1x1 bottleneck convs too, at the stage's 56x56 feature maps.")
+    st.caption(f"Here c = {c}, m = {m}, k = {k} (the growth rate, which the paper writes d in these formulas), in "
+               "channels per pixel. The 'real' numbers below are what the engine counts for the built stage: its "
+               "1x1 bottleneck convs too, at the stage's 56x56 feature maps.")
+
+
+def cio_reconciliation(values: dict) -> None:
+    """Step 5: from the formula (the dense block only) to the whole stage with its transitions."""
+    rows = lesson.cio_table(values)
+    st.markdown("**Where the memory traffic goes**: the formula counts the dense block only; the full-CSP "
+                "stage also pays for its partial transition, which the plain stage does not have.")
+    st.dataframe(
+        [{"part of the stage": r["part"], "unit": r["unit"], "plain": r["plain"], "full CSP": r["csp"],
+          "change": ("added by full CSP" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %")}
+         for r in rows],
+        key="learn_cio_table", hide_index=True, width="stretch",
+        column_config={"plain": st.column_config.NumberColumn(format="localized"),
+                       "full CSP": st.column_config.NumberColumn(format="localized"),
+                       "change": st.column_config.TextColumn("change", help="Full CSP against the plain stage.")})
 
 
 def fusion_extras(values: dict) -> None:
     rows = cache.lesson_fusion_rows()
-    st.plotly_chart(fusion_figure(rows, chosen=values.get("fusion")), key="learn_fusion_chart", width="stretch",
+    net = lesson.network_rows()
+    st.markdown("##### The lesson's stage (one DenseNet-121 stage, computed here)")
+    st.plotly_chart(fusion_stage_figure(rows, chosen=values.get("fusion")), key="learn_fusion_chart", width="stretch",
                     config={"displaylogo": False})
-    st.markdown(lesson.fusion_verdict(rows))
-    st.caption(f"Published numbers: {lesson.PAPER_SOURCE}. The paper also reports top-1: fusion first "
-               f"{lesson.PAPER_FIG4['fusion_first']['top1_pts']:+.1f}, fusion last "
-               f"{lesson.PAPER_FIG4['fusion_last']['top1_pts']:+.1f}, CSP {lesson.PAPER_FIG4['csp']['top1_pts']:+.1f} "
-               "points. Accuracy cannot be computed here: nothing is trained.")
+    last = next(r for r in rows if r["fusion"] == "fusion_last")
+    eq = last.get("equal_width")
+    if last["output_channels"] != last["plain_output_channels"]:
+        st.caption(f"The designs differ in width: fusion last outputs {last['output_channels']} channels, the others "
+                   f"{last['plain_output_channels']} (fusion last has no transition after the concat to set its "
+                   "width)." + (f" The 'equal width' bars use a partial transition ratio of "
+                                f"{eq['transition_ratio']:g} instead of {last['transition_ratio']:g} so that fusion "
+                                f"last outputs {eq['output_channels']} channels too." if eq else ""))
+    st.markdown("##### Whole networks (CSPPeleeNet variants against PeleeNet)")
+    st.plotly_chart(fusion_network_figure(net), key="learn_fusion_network_chart", width="stretch",
+                    config={"displaylogo": False})
+    st.dataframe(
+        [{"variant": r["name"], "preset": r["preset"], "this app": r["tool_pct"], "paper": r["paper_pct"],
+          "paper value": r["status_words"], "paper top-1 change": r["paper_top1_pts"]} for r in net],
+        key="learn_fusion_network_table", hide_index=True, width="stretch",
+        column_config={"this app": st.column_config.NumberColumn("this app (MACs)", format="%+.1f %%"),
+                       "paper": st.column_config.NumberColumn("paper (compute)", format="%+.1f %%"),
+                       "paper top-1 change": st.column_config.NumberColumn(
+                           "paper top-1 change (percentage points)", format="%+.1f",
+                           help="Published; never computed here: nothing is trained.")})
+    st.markdown(lesson.fusion_verdict(rows, net))
+    st.caption(f"Published numbers: {lesson.PAPER_SOURCE}, read from the same data set as the Paper page (with the "
+               "same status: exact, or approximate where read off the figure). Accuracy cannot be computed here: "
+               "nothing is trained.")
 
 
 def main() -> None:
@@ -147,19 +184,17 @@ def main() -> None:
         with right:
             with st.container(border=True, key="learn_diagram_box"):
                 st.graphviz_chart(out["stage_dot"], width="content")
-                st.caption("The small design as the Diagram page draws it: dashed blue is part 1 (the bypass), "
-                           "orange the block path, green the transitions; edges carry C×H×W.")
+                st.caption(lesson.diagram_caption(step.key, values))
             open_button(step.key, out["design_key"])
         if out["dense_graph"]:
             with st.container(border=True, key="learn_reads_box"):
                 st.plotly_chart(dense_arcs_figure(out["dense_graph"]), key=f"learn_arcs_{step.key}", width="stretch",
                                 config={"displaylogo": False, "displayModeBar": False})
-                st.caption("Each layer reads every earlier feature map (orange arcs: the block input x0, read by "
-                           "every layer); the concat reads them all"
-                           + ("; dashed blue: part 1, which bypasses the block." if step.key == "split" else ".")
-                           + " Hover an arc to see who reads what.")
+                st.caption(lesson.arcs_caption(out["dense_graph"]))
         if step.key == "fusion":
             fusion_extras(values)
+        if step.key == "cio":
+            cio_reconciliation(values)
         st.divider()
         if st.toggle("Show the real source of the stage class (cspnet)", key="learn_source"):
             st.code(lesson.stage_source(), language="python", line_numbers=True)

@@ -17,7 +17,15 @@ from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.config import FIELDS
 from explorer.counts.sweep import CONVENTION_LABELS as CONVENTIONS
-from explorer.counts.sweep import MAX_LATENCY_DESIGNS, value_column
+from explorer.counts.sweep import (
+    MAX_LATENCY_DESIGNS,
+    csp_version,
+    default_knobs,
+    idle_knobs,
+    knob_acts,
+    sweep_knobs,
+    value_column,
+)
 from explorer.counts.sweep import METRIC_LABELS as METRICS
 from explorer.counts.sweep import TWIN_PCT_METRICS as PCT_AVAILABLE
 from explorer.design import parse_value, with_changes
@@ -34,7 +42,40 @@ KNOB_HELP = {
 
 def knob_options(cfg) -> list:
     """The sweepable fields the design's family reads, in declaration order (cspnet.config.FIELDS)."""
-    return [n for n, f in FIELDS.items() if f.sweepable and f.reads(cfg.family)]
+    return sweep_knobs(cfg)
+
+
+def on_pick_knob() -> None:
+    st.session_state["sw_knobs_picked"] = True  # the user's choice: kept even where it does not act
+
+
+def on_csp_version() -> None:
+    """Switch the design to its CSP version (fusion 'csp'), so that a CSP-only knob acts."""
+    cfg = state.design()
+    try:
+        new, preset = csp_version(cfg)
+    except ConfigError as exc:
+        st.session_state["sw_csp_error"] = str(exc)
+        return
+    state.set_design(new, preset or state.preset())
+
+
+def idle_notice(cfg, keys) -> None:
+    """A CSP-only knob swept on a plain design changes nothing: say so, and offer the CSP version."""
+    idle = idle_knobs(cfg, keys)
+    if not idle:
+        return
+    names = " and ".join(f"**{k}**" for k in idle)
+    verb = "act" if len(idle) > 1 else "acts"
+    st.info(f"{names} {verb} only in CSP stages, and this design ({cfg.name}) has no CSP: its fusion is 'none' "
+            f"(the plain network), so every value of {names} gives the same design. Sweep another knob, sweep "
+            "'fusion' as the second knob, or switch the design to its CSP version.")
+    st.button("Use the CSP version of this design (fusion 'csp')", key="sw_make_csp", on_click=on_csp_version,
+              help="Sets the design's fusion to 'csp' (paper Fig. 3b: partial transition, concat, transition); "
+                   "every page then shows that design.")
+    err = st.session_state.pop("sw_csp_error", None)
+    if err:
+        st.error(f"The CSP version of this design is not valid: {err}")
 
 
 def range_input(slot: int, name: str, cfg, where) -> str:
@@ -50,19 +91,25 @@ def controls(cfg):
     """The knobs, their ranges and the metric; returns (specs, metric settings) or None on errors."""
     opts = knob_options(cfg)
     ss = st.session_state
-    if ss.get("sw_knob1") not in opts:
-        ss["sw_knob1"] = "split_ratio" if "split_ratio" in opts else opts[0]
+    first, second = default_knobs(cfg)
+    picked = ss.get("sw_knobs_picked", False)
+    if ss.get("sw_knob1") not in opts or (not picked and not knob_acts(cfg, ss["sw_knob1"])):
+        ss["sw_knob1"] = first  # a knob that acts on this design (not the split ratio of a plain one)
+        if not picked:
+            ss["sw_knob2"] = second or "(none)"
     if ss.get("sw_knob2") is None:
-        ss["sw_knob2"] = "growth_rate" if "growth_rate" in opts else "(none)"
+        ss["sw_knob2"] = second or "(none)"
     c1, c2 = st.columns(2)
-    k1 = c1.selectbox("First knob (x axis)", opts, key="sw_knob1", help="A field of the design's family.")
+    k1 = c1.selectbox("First knob (x axis)", opts, key="sw_knob1", on_change=on_pick_knob,
+                      help="A field of the design's family.")
     r1 = range_input(1, k1, cfg, c1)
     second = ["(none)"] + [o for o in opts if o != k1]
     if ss.get("sw_knob2") not in second:  # the first knob took it, or another family
         ss["sw_knob2"] = "(none)"
-    k2 = c2.selectbox("Second knob (optional)", second, key="sw_knob2",
+    k2 = c2.selectbox("Second knob (optional)", second, key="sw_knob2", on_change=on_pick_knob,
                       help="Two knobs give a heatmap (or one line per value of the second knob).")
     r2 = range_input(2, k2, cfg, c2) if k2 != "(none)" else None
+    idle_notice(cfg, [k1, None if k2 == "(none)" else k2])
     m1, m2, m3 = st.columns([2, 2, 1.2], vertical_alignment="bottom")
     metric = m1.radio("Metric", list(METRICS), key="sw_metric", format_func=METRICS.get, horizontal=True)
     conv = m2.radio("Counting convention", list(CONVENTIONS), key="sw_convention", format_func=CONVENTIONS.get,

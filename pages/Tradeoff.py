@@ -1,15 +1,16 @@
 """Tradeoff page: published ImageNet top-1 against compute, with the current design and its plain
-twin placed at their computed compute (their accuracy is unknown). Click a published model that
-has a preset to load it on the Design page."""
+twin placed at their computed compute: at the published top-1 when the design is a preset with a
+published accuracy (explorer.paper.published.published_accuracy), else as a line (accuracy unknown).
+Click a published model that has a preset to load it on the Design page."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app_ui import cache, state
-from app_ui.charts import plottable, selected_presets, tradeoff_figure
+from app_ui.charts import plottable, published_line, selected_presets, tradeoff_figure
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
-from explorer.paper.published import filter_published
+from explorer.paper.published import filter_published, published_accuracy
 
 TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
                  "source_group", "preset", "gmacs_note"]
@@ -45,12 +46,25 @@ def handle_click(event) -> None:
         st.info(f"{model}: no preset builds this architecture, so it cannot be loaded.")
 
 
+def accuracy_caption(who: str, pub: dict) -> str:
+    """Why a design is drawn at a published accuracy, and which of the preset's rows that is."""
+    text = (f"{who} is the preset **{pub['preset']}** (the same network), so it is placed at its published "
+            f"accuracy: {published_line(pub)}; {pub['why']}.")
+    others = pub["others"]
+    if others:
+        shown = "; ".join(f"{o['source_group']} {o['top1']:.2f} %" + (f" at {o['res']} px" if o["res"] else "")
+                          + (f" ({o['tag']})" if o["tag"] else "") for o in others[:4])
+        text += f" Other published rows: {shown}" + (f" and {len(others) - 4} more" if len(others) > 4 else "") + "."
+    return text
+
+
 def main() -> None:
     cfg = state.page()
     st.title("Tradeoff")
     st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
                "unit its source uses. Your design and its plain twin are placed at the compute this "
-               "app counts for them; nobody has trained them, so their accuracy is unknown.")
+               "app counts for them: at its published accuracy when a design is a preset that was trained "
+               "and published, else as a line (nobody has trained it, so its accuracy is unknown).")
     with guard("Published data"):
         df = cache.published()
         src, fam, res = filters(df)
@@ -64,11 +78,13 @@ def main() -> None:
         cmp = cache.compare(cfg.key(), 1)
         d, t = cmp["design"], cmp["twin"]
         design_spec = {"gmacs": d["fvcore_macs"] / 1e9, "label": f"your design ({cfg.name})",
-                       "detail": f"fvcore convention at {cfg.input_size} px"}
+                       "detail": f"fvcore convention at {cfg.input_size} px", "published": published_accuracy(cfg)}
         twin_spec = None
         if cfg.is_csp:
+            twin_cfg = cfg.twin()
             twin_spec = {"gmacs": t["fvcore_macs"] / 1e9, "label": "its plain twin",
-                         "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px"}
+                         "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px",
+                         "published": published_accuracy(twin_cfg)}
         fig = tradeoff_figure(shown, design_spec, twin_spec, color_by=color_by, log_x=log_x)
         event = st.plotly_chart(
             fig, key="tradeoff_chart", on_select="rerun", selection_mode="points", width="stretch",
@@ -83,6 +99,9 @@ def main() -> None:
             f"Your design: {design_spec['gmacs']:.3g} GMACs"
             + (f", its plain twin {twin_spec['gmacs']:.3g} GMACs" if twin_spec else "")
             + f" at {cfg.input_size} px; compare with points at the same resolution.")
+        for who, spec in (("Your design", design_spec), ("Its plain twin", twin_spec)):
+            if spec and spec["published"]:
+                st.caption(accuracy_caption(who, spec["published"]))
         if st.toggle("Show the rows as a table", key="to_table"):
             st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
                          column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),

@@ -146,6 +146,47 @@ def test_split_ratio_that_leaves_no_channels_names_the_field():
     assert at.number_input(key="knob_split_ratio").value == 0.5
 
 
+def test_more_stages_than_fit_name_repeats_and_the_allowed_range():
+    """8 stages of DenseNet do not fit 224 px: the error is about repeats (the knob edited), never
+    about a per-stage field the edit left with 4 values or that DenseNet does not read (widths)."""
+    at = app({"preset": "densenet121"})
+    before = metric(at, "Params")
+    at.text_input(key="knob_repeats").set_value("6,12,24,16,6,12,24,16").run()
+    assert not at.exception
+    msgs = [e.value for e in at.error]
+    assert len(msgs) == 1 and msgs[0].startswith("repeats: 8 stages are too many for input 224"), msgs
+    assert "allowed 1 to 6 stages at input 224" in msgs[0] and "Nearest valid value: **6,12,24,16,6,12**" in msgs[0]
+    assert not any(f in msgs[0] for f in ("widths", "growth_rate", "bn_size"))
+    assert metric(at, "Params") == before
+    at.button(key="use_nearest").click().run()
+    no_problem(at)
+    assert len(table(at)) == 8  # stem, 6 stages, head
+    # with a larger input, 8 stages are valid: every per-stage field follows the stage count
+    at = app({"preset": "densenet121", "input_size": "512"})
+    at.text_input(key="knob_repeats").set_value("6,12,24,16,6,12,24,16").run()
+    no_problem(at)
+    assert len(table(at)) == 10 and at.text_input(key="knob_growth_rate").value == "32"
+
+
+def test_stage_table_repeats_are_blank_for_stem_and_head():
+    at = app({"preset": "densenet121"})
+    df = table(at)
+    assert str(df["repeats"].dtype) == "Int64"  # numeric, with missing values (not the text "None")
+    assert df["repeats"].isna().tolist() == [True, False, False, False, False, True]
+    assert df["repeats"].dropna().tolist() == [6, 12, 24, 16]
+    el = next(d for d in at.dataframe if "stage" in d.value.columns)
+    assert el.proto.HasField("placeholder") and el.proto.placeholder == ""  # a missing value: a blank cell
+
+
+def test_url_with_more_stages_than_fit_names_repeats():
+    at = app({"preset": "densenet121", "repeats": "6,12,24,16,6,12,24,16"})
+    assert not at.exception
+    msgs = [e.value for e in at.error]
+    assert any("could not be opened (repeats: 8 stages are too many for input 224" in m
+               and "allowed 1 to 6 stages" in m for m in msgs), msgs
+    assert not any("widths" in m or "growth_rate" in m for m in msgs)
+
+
 def test_preset_and_family_switch_refill_the_widgets():
     at = app()
     at.selectbox(key="pick_preset").set_value("cspresnext50").run()
@@ -219,20 +260,56 @@ def test_diagram_onnx_is_built_only_on_request():
     assert "dl_onnx" in {b.key for b in at.get("download_button")}
 
 
-def test_tradeoff_places_design_without_accuracy_and_filters():
-    at = app({"preset": "cspdarknet53"})
-    at.switch_page("pages/Tradeoff.py").run()
-    no_problem(at)
+def tradeoff_traces(at: AppTest) -> tuple[list, list]:
+    """(the 'accuracy unknown' lines, the design/twin markers at a published top-1) of the chart."""
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     lines = [t for t in fig["data"] if "accuracy unknown" in (t.get("name") or "")]
-    assert len(lines) == 2  # the design and its plain twin
-    gm = summarize(get_preset("cspdarknet53"))["fvcore_macs"] / 1e9
+    stars = [t for t in fig["data"] if "published top-1 of" in (t.get("name") or "")]
+    return lines, stars
+
+
+def test_tradeoff_places_design_without_accuracy_and_filters():
+    cfg = get_preset("cspdarknet53").replace(split_ratio=0.75)  # a modified preset: nobody trained it
+    at = app({"preset": "cspdarknet53", "split_ratio": "0.75"})
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    lines, stars = tradeoff_traces(at)
+    assert len(lines) == 2 and not stars  # the design and its plain twin, accuracy unknown
+    gm = summarize(cfg)["fvcore_macs"] / 1e9
     assert any(t["x"] == [pytest.approx(gm), pytest.approx(gm)] for t in lines)
     at.multiselect(key="to_family").set_value(["DenseNet"]).run()
     no_problem(at)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    names = {t.get("name") for t in fig["data"] if t.get("mode") == "markers" and t.get("x") != [None]}
+    names = {t.get("name") for t in fig["data"] if t.get("mode") == "markers" and t.get("x") != [None]
+             and "published top-1" not in t.get("name", "")}
     assert names == {"DenseNet"}
+
+
+def test_tradeoff_places_a_published_preset_at_its_published_accuracy():
+    at = app({"preset": "densenet201"})
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    lines, stars = tradeoff_traces(at)
+    assert not lines and len(stars) == 1  # a plain design: no twin
+    gm = summarize(get_preset("densenet201"))["fvcore_macs"] / 1e9
+    assert stars[0]["x"] == [pytest.approx(gm)] and stars[0]["y"] == [pytest.approx(76.896)]
+    hover = stars[0]["hovertext"][0]
+    assert "torchvision" in hover and "224 px" in hover and "densenet201 (torchvision IMAGENET1K_V1)" in hover
+    caption = " ".join(c.value for c in at.caption)
+    assert "is the preset **densenet201**" in caption and "76.90 % top-1 published by torchvision" in caption
+    assert "one of 5 published rows at 224 px" in caption and "timm 77.28 %" in caption
+    # a CSP design: the design is unknown (a line), its plain twin is densenet201 (a star)
+    at = app({"preset": "cspdensenet201"})
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    lines, stars = tradeoff_traces(at)
+    assert [t["name"] for t in lines] == ["your design (cspdensenet201) (accuracy unknown)"]
+    assert [t["name"] for t in stars] == ["its plain twin (published top-1 of densenet201)"]
+    # at another input size: the same network, and the caption says which row is shown
+    at = app({"preset": "densenet201", "input_size": "256"})
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    assert "no published row at 256 px; shown: the row at 224 px" in " ".join(c.value for c in at.caption)
 
 
 def test_builds_over_the_servers_budget_are_refused_with_the_bound(monkeypatch):

@@ -8,7 +8,7 @@ from cspnet import ConfigError, get_preset
 from explorer.counts.analysis import summarize
 from explorer.design import with_changes
 from explorer.design.edits import apply_edits, display_value, nearest_valid
-from explorer.paper.published import load_published
+from explorer.paper.published import load_published, preset_of_design, published_accuracy
 from explorer.real.agreement import trace_agreement
 
 
@@ -95,6 +95,42 @@ def test_tradeoff_figure_draws_design_and_twin_as_lines_without_accuracy():
     cd = [c for t in pts for c in t.customdata]
     assert {c[2] for c in cd} == set(plottable(df)["model"])
     assert fig.layout.xaxis.title.text.startswith("compute (GMACs")
+
+
+def test_a_preset_with_published_rows_is_drawn_at_its_published_accuracy():
+    df = load_published()
+    pub = published_accuracy(get_preset("densenet201"))
+    fig = tradeoff_figure(df, {"gmacs": 4.3, "label": "your design", "published": pub},
+                          {"gmacs": 2.9, "label": "its plain twin", "published": None})
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert [t.name for t in lines] == ["its plain twin (accuracy unknown)"]  # only the design without one
+    star = [t for t in fig.data if (t.name or "").endswith("(published top-1 of densenet201)")]
+    assert len(star) == 1 and star[0].x == (4.3,) and star[0].y == (pytest.approx(76.896),)
+    assert "torchvision" in star[0].hovertext[0] and "224 px" in star[0].hovertext[0]
+    assert any("76.9 % (torchvision, 224 px)" in a.text for a in fig.layout.annotations)
+    assert star[0].customdata is None  # not a published point: a click on it loads nothing
+
+
+def test_published_accuracy_of_a_design():
+    pub = published_accuracy(get_preset("densenet201"))
+    assert pub["preset"] == "densenet201" and pub["model"] == "densenet201 (torchvision IMAGENET1K_V1)"
+    assert pub["res"] == 224 and pub["at_input_size"] and pub["source_group"] == "torchvision"
+    assert len(pub["others"]) == 4 and "10-crop" not in pub["model"]
+    # the name and (for a plain design) the CSP-only fields do not make another network
+    assert preset_of_design(get_preset("densenet201").replace(name="mine", split_ratio=0.3)) == "densenet201"
+    assert published_accuracy(get_preset("densenet201").replace(growth_rate=16)) is None  # a modified design
+    assert published_accuracy(get_preset("cspdensenet201")) is None  # no published row builds it
+    assert published_accuracy(get_preset("cspdensenet201").twin())["preset"] == "densenet201"
+    # another input size: the same network; the row shown says at which resolution it was published
+    pub = published_accuracy(get_preset("densenet201").replace(input_size=256))
+    assert not pub["at_input_size"] and pub["why"] == "no published row at 256 px; shown: the row at 224 px"
+    # several resolutions: the one at the design's input size
+    assert published_accuracy(get_preset("darknet53"))["res"] == 256
+    assert published_accuracy(get_preset("darknet53").replace(input_size=288))["res"] == 288
+    # rows for another activation are another network (PeleeNet-swish is not the peleenet preset)
+    assert published_accuracy(get_preset("peleenet"))["model"] == "PeleeNet (official)"
+    assert all("swish" not in o["model"] and "mish" not in o["model"]
+               for o in published_accuracy(get_preset("peleenet"))["others"])
 
 
 def test_hover_shows_the_published_value_and_unit():

@@ -63,6 +63,21 @@ def test_summary_table_and_csv(capsys):
     assert rc == 0 and out.splitlines()[0].startswith("stage,")
 
 
+def test_stage_table_repeats_are_blank_for_stem_and_head(capsys):
+    from explorer.counts.analysis import stage_frame, stage_table, summarize
+
+    rows = stage_table(summarize(get_preset("densenet121")))
+    assert [r["repeats"] for r in rows] == ["", 6, 12, 24, 16, ""]
+    df = stage_frame(rows)
+    assert str(df["repeats"].dtype) == "Int64" and df["repeats"].isna().tolist() == [True] + [False] * 4 + [True]
+    rc, out, _ = run_cli(capsys, "summary", "densenet121")
+    assert rc == 0 and "NaN" not in out and "None" not in out and "6.0" not in out
+    rc, out, _ = run_cli(capsys, "summary", "densenet121", "--csv")
+    lines = out.splitlines()
+    assert lines[1].startswith("stem,,,") and lines[2].startswith("stages.0,none,6,")
+    assert lines[-1].startswith("head,,,")
+
+
 def test_config_file_round_trip(tmp_path, capsys):
     cfg = get_preset("cspdensenet121", split_ratio=0.75)
     path = tmp_path / "design.json"
@@ -145,6 +160,77 @@ def test_bad_url_params_raise_config_error(params, field):
     assert exc.value.field == field
 
 
+# ----------------------------------------------------------------------------- errors name the field given
+EIGHT = "6,12,24,16,6,12,24,16"
+
+
+def test_cli_more_stages_than_fit_names_repeats_and_the_allowed_range(capsys):
+    rc, out, err = run_cli(capsys, "summary", "densenet121", "--set", f"repeats={EIGHT}")
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: repeats: 8 stages are too many for input 224")
+    assert "allowed 1 to 6 stages at input 224" in err and "input_size 509 or more for 8 stages" in err
+    assert not any(f in err for f in ("widths", "growth_rate", "bn_size"))
+    # at 512 px, 8 DenseNet stages fit: every per-stage field follows (growth 32 in every stage)
+    rc, out, err = run_cli(capsys, "summary", "densenet121", "--set", f"repeats={EIGHT}", "--set", "input_size=512",
+                           "--json")
+    assert rc == 0, err
+    c = json.loads(out)["config"]
+    assert c["repeats"] == [6, 12, 24, 16] * 2 and c["growth_rate"] == [32] * 8 and c["widths"] == [0] * 8
+
+
+def test_cli_new_stage_count_with_per_stage_values_names_repeats(capsys):
+    """PeleeNet's bn_size has one value per stage (1,2,4,4): a fifth stage is an error about repeats."""
+    rc, _, err = run_cli(capsys, "summary", "peleenet", "--set", "repeats=3,4,8,6,2")
+    assert rc == 2 and err.startswith("error: repeats: 5 stages, but bn_size has 4 values (1,2,4,4)")
+    assert "give bn_size as one value or 5 values too" in err
+    rc, out, err = run_cli(capsys, "summary", "peleenet", "--set", "repeats=3,4,8,6,2", "--set", "bn_size=1,2,4,4,4",
+                           "--json")
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("preset,changes,field", [
+    ("densenet121", {"repeats": (6, 12, 24, 16, 6, 12, 24, 16)}, "repeats"),
+    ("resnet50", {"repeats": (3, 4)}, "repeats"),                        # widths/strides follow or name repeats
+    ("resnet50", {"repeats": (3, 4, 6, 3, 2)}, "repeats"),
+    ("densenet201", {"growth_rate": 600}, "growth_rate"),               # a size bound: about the field given
+    ("densenet121", {"repeats": (6, 12, 24, 16, 6, 12, 24, 16), "growth_rate": 16}, "repeats"),
+])
+def test_an_error_is_about_a_field_the_user_gave(preset, changes, field):
+    try:
+        D.with_changes(get_preset(preset), changes)
+    except ConfigError as exc:
+        assert exc.field == field and str(exc).startswith(f"{field}: ")
+    else:
+        assert field == "repeats" and len(changes["repeats"]) < 4  # fewer stages can be valid
+
+
+def test_per_stage_fields_a_family_does_not_read_follow_the_stage_count():
+    """DenseNet does not read widths, strides, ...: whatever their length, they never make it invalid."""
+    cfg = CSPConfig(family="densenet", repeats=(2, 2), growth_rate=8, widths=(64, 128, 256, 512), strides=(1, 2, 2),
+                    groups=(1, 1, 1, 1, 1, 1), input_size=64)
+    assert cfg.widths == (64, 128) and cfg.strides == (1, 2) and cfg.groups == (1, 1)
+    assert CSPConfig(family="densenet", repeats=(2, 2, 2), growth_rate=8, widths=(64, 128), input_size=64).widths == \
+        (64, 128, 128)
+    # their values are still checked (the error names them: they are what the user gave)
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig(family="densenet", widths=(-1, 5))
+    assert exc.value.field == "widths"
+    # a family that reads the field still refuses a wrong number of values
+    with pytest.raises(ConfigError) as exc:
+        CSPConfig.from_dict({**get_preset("resnet50").to_dict(), "repeats": [3, 4]})
+    assert exc.value.field == "widths"
+
+
+def test_url_with_more_stages_names_repeats_and_round_trips_when_valid():
+    with pytest.raises(ConfigError) as exc:
+        D.from_query({"preset": "densenet121", "repeats": EIGHT})
+    assert exc.value.field == "repeats" and "allowed 1 to 6 stages" in str(exc.value)
+    cfg, _ = D.from_query({"preset": "densenet121", "repeats": EIGHT, "input_size": "512"})
+    q = D.to_query(cfg, "densenet121")
+    assert q == {"preset": "densenet121", "repeats": EIGHT, "input_size": "512"}  # no followers in the URL
+    assert D.from_query(q)[0] == cfg
+
+
 # ----------------------------------------------------------------------------- diagrams
 def test_dot_shows_split_bypass_and_merge_with_shapes():
     dot = to_dot(get_preset("cspdensenet121"))
@@ -183,6 +269,26 @@ def test_sweep_marks_invalid_points_instead_of_failing():
 def test_sweep_twin_columns():
     df = sweep(get_preset("cspdensenet121"), [parse_vary("split_ratio=0.5,1.0")], with_twin=True)
     assert "macs_vs_twin_pct" in df.columns
+
+
+def test_sweep_defaults_to_a_knob_that_acts():
+    from explorer.counts.sweep import csp_version, default_knobs, idle_knobs, knob_acts
+
+    plain, csp = get_preset("densenet121"), get_preset("cspdensenet121")
+    assert not knob_acts(plain, "split_ratio") and knob_acts(plain, "split_ratio", swept=("fusion",))
+    assert knob_acts(csp, "split_ratio") and not knob_acts(plain, "widths")  # DenseNet does not read widths
+    assert default_knobs(csp) == ("split_ratio", "growth_rate")
+    assert default_knobs(plain) == ("growth_rate", None)
+    assert default_knobs(get_preset("resnet50"))[0] == "widths"
+    assert idle_knobs(plain, ["split_ratio", "transition_ratio"]) == ["split_ratio", "transition_ratio"]
+    assert idle_knobs(plain, ["split_ratio", "fusion"]) == []
+    # a CSP-only knob on a plain design: every column is the same design
+    df = sweep(plain, [parse_vary("split_ratio=0.25,0.5,1.0")])
+    assert df["macs"].nunique() == 1
+    # the CSP version: the preset it equals, or the design renamed
+    assert csp_version(plain) == (csp, "cspdensenet121")
+    new, name = csp_version(get_preset("resnet50"))
+    assert name is None and new.fusion == "csp" and new.name == "resnet50 (CSP)"
 
 
 # ----------------------------------------------------------------------------- latency

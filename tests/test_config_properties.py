@@ -161,3 +161,44 @@ def test_family_fields_equal_the_old_family_declarations(family):
     assert all(FIELDS[n].reads(family) for n in fields)
     assert set(get_family(family).defaults) <= set(fields)             # a default design sets only read fields
     assert not hasattr(get_family(family), "fields")
+
+
+# --------------------------------------------------------------------------- errors name a field the change gave
+CHANGE_OTHERS = [None, ("input_size", 64), ("input_size", 512), ("growth_rate", 16), ("widths", 64),
+                 ("stem_channels", 8), ("split_ratio", 0.05), ("bn_size", (1, 2)), ("strides", (1, 2, 2, 2, 2))]
+
+
+@FAST
+@given(st.sampled_from(["densenet121", "cspdensenet201", "peleenet", "resnet50", "cspresnext50", "cspdarknet53"]),
+       st.lists(st.integers(1, 4), min_size=1, max_size=8), st.sampled_from(CHANGE_OTHERS))
+def test_a_change_is_refused_only_by_an_error_about_a_field_it_gave(preset, reps, other):
+    """A new stage count (with or without another change) is valid, or a ConfigError names a
+    changed field: never a per-stage field the change left behind or the family does not read."""
+    from cspnet import get_preset
+    from explorer.design import with_changes
+
+    changes = {"repeats": tuple(reps), **({other[0]: other[1]} if other else {})}
+    try:
+        cfg = with_changes(get_preset(preset), changes)
+    except ConfigError as exc:
+        assert exc.field in changes, str(exc)
+        assert str(exc).startswith(f"{exc.field}: ")
+        return
+    assert cfg.num_stages == len(reps)
+    assert all(len(getattr(cfg, n)) == len(reps) for n, f in FIELDS.items() if f.per_stage)
+
+
+UNREAD_VALUES = {"widths": st.integers(0, 8192), "strides": st.integers(1, 2), "groups": st.integers(1, 64),
+                 "width_per_group": st.integers(1, 64), "bottle_ratio": st.sampled_from([0.25, 0.5, 1.0]),
+                 "expand_ratio": st.sampled_from([0.5, 1.0, 2.0])}
+
+
+@FAST
+@given(st.integers(1, 4), st.dictionaries(st.sampled_from(sorted(UNREAD_VALUES)), st.integers(1, 9), max_size=4),
+       st.data())
+def test_per_stage_fields_the_family_does_not_read_never_make_a_design_invalid(n, lengths, data):
+    base = dict(family="densenet", repeats=(2,) * n, growth_rate=8, stem_channels=16, input_size=128)
+    extra = {k: tuple(data.draw(st.lists(UNREAD_VALUES[k], min_size=m, max_size=m))) for k, m in lengths.items()}
+    cfg = CSPConfig(**base, **extra)  # whatever their lengths: valid, each fitted to n stages
+    assert all(len(getattr(cfg, k)) == n for k in extra)
+    assert cfg.plan_key() != () and plan_network(cfg).params == plan_network(CSPConfig(**base)).params

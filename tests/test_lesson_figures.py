@@ -9,7 +9,8 @@ import pytest
 
 from app_ui.figures import (
     dense_arcs_figure,
-    fusion_figure,
+    fusion_network_figure,
+    fusion_stage_figure,
     latency_curve,
     latency_sweep_figure,
     reads_figure,
@@ -61,7 +62,7 @@ def test_dense_step_counts_come_from_the_plan_and_match_the_dense_block_arithmet
     layers = lesson.dense_layers(cfg)
     assert [L["in_channels"] for L in layers] == [64 + 32 * j for j in range(m)]
     nums = {n.label: n.value for n in lesson.step_numbers("dense", {"layers": m})}
-    assert nums["Layers that read x₀"] == m
+    assert nums["Dense layers that read x₀"] == m  # dense layers: the block's concat reads x0 too
     assert nums["Feature-map reads in the block"] == m * (m + 1) // 2
     assert f"m = {m}" in lesson.takeaway("dense", {"layers": m})
 
@@ -77,14 +78,14 @@ def test_a_slider_moves_the_numbers():
     assert t1["Partial transition channels"] == 224 and t2["Partial transition channels"] == 112
 
 
-@pytest.mark.parametrize("c,m,d", [(64, 6, 32), (128, 12, 32), (256, 24, 32), (32, 1, 8), (512, 3, 64)])
-def test_cio_formula_equals_the_count_read_off_the_plan(c, m, d):
-    f = lesson.cio_formula(c, m, d)
-    assert f["dense"] == c * m + (m * m + m) * d / 2
-    assert f["partial"] == (c * m + (m * m + m) * d) / 2
+@pytest.mark.parametrize("c,m,k", [(64, 6, 32), (128, 12, 32), (256, 24, 32), (32, 1, 8), (512, 3, 64)])
+def test_cio_formula_equals_the_count_read_off_the_plan(c, m, k):
+    f = lesson.cio_formula(c, m, k)
+    assert f["dense"] == c * m + (m * m + m) * k / 2
+    assert f["partial"] == (c * m + (m * m + m) * k) / 2
     assert 0 < f["saving_pct"] <= 50
-    dense = lesson.step_design("cio", {"c": c, "m": m, "d": d, "partial": False})
-    part = lesson.step_design("cio", {"c": c, "m": m, "d": d, "partial": True})
+    dense = lesson.step_design("cio", {"c": c, "m": m, "k": k, "partial": False})
+    part = lesson.step_design("cio", {"c": c, "m": m, "k": k, "partial": True})
     assert lesson.plan_cio_channels(dense) == f["dense"]
     assert lesson.plan_cio_channels(part) == f["partial"]  # c even: floor(c/2) == c/2
     assert lesson.block_cio_elements(part) < lesson.block_cio_elements(dense)
@@ -115,12 +116,19 @@ def test_fusion_rows_compare_computed_and_published_numbers():
     assert [r["fusion"] for r in rows] == list(lesson.FUSION_ORDER)
     by = {r["fusion"]: r for r in rows}
     assert by["none"]["stage_macs_pct"] == 0
-    assert by["fusion_first"]["paper_compute_pct"] == -26 and by["fusion_last"]["paper_compute_pct"] == -21
-    assert by["csp"]["paper_compute_pct"] == -13
+    # the lesson's stage rows carry no whole-network (paper) numbers: those are network_rows, apart
+    assert not any(k.startswith("paper") or k.startswith("pelee") for r in rows for k in r)
     # computed, not stored: the lesson's fusion designs really differ
     assert len({round(by[f]["stage_macs_pct"], 6) for f in ("fusion_first", "fusion_last", "csp")}) == 3
+    # issue 10: the paper's numbers are the Paper page's (fusion_ablation), with their status; the CSP
+    # value is -12.7 % (exact), no longer a rounded -13 (fusion first/last were -26/-21, now read off Fig. 4)
+    net = {r["fusion"]: r for r in lesson.network_rows()}
+    assert round(net["csp"]["paper_pct"], 1) == -12.7 and net["csp"]["paper_status"] == "exact"
+    assert round(net["fusion_first"]["paper_pct"], 1) == -25.8 and net["fusion_first"]["approximate"]
+    assert round(net["fusion_last"]["paper_pct"], 1) == -20.9 and net["fusion_last"]["approximate"]
+    assert net["csp"]["paper_top1_pts"] == 0.2
     text = lesson.fusion_verdict(rows)
-    assert "fusion last" in text and "%" in text
+    assert "fusion last" in text and "%" in text and "-12.7 % (exact" in text
 
 
 def test_dense_graph_has_every_read_and_the_arc_figure_draws_them():
@@ -135,8 +143,42 @@ def test_dense_graph_has_every_read_and_the_arc_figure_draws_them():
     assert g["part1"] == 32 and g["nodes"][0]["detail"] == "32 ch in"
     fig = dense_arcs_figure(g)
     assert any(t.line.dash == "dash" for t in fig.data if t.mode == "lines")
+    # the arcs (reads) are unchanged by what follows the block: only the dashed part-1 line is extra
+    assert len([t for t in fig.data if t.mode == "lines" and t.line.dash != "dash"]) == len(g["edges"])
     big = lesson.dense_graph(lesson.step_design("dense", {"layers": 16}))
     assert big["hidden_layers"] == 8 and "8 more layers not drawn" in dense_arcs_figure(big).layout.title.text
+
+
+@pytest.mark.parametrize("fusion,after", [("none", ["trans"]), ("csp", ["ptrans", "join", "trans"]),
+                                          ("fusion_first", ["join", "trans"]), ("fusion_last", ["trans", "join"])])
+def test_dense_graph_draws_the_rest_of_the_stage_in_the_models_order(fusion, after):
+    cfg = lesson.step_design("fusion", {"fusion": fusion})
+    g = lesson.dense_graph(cfg)
+    assert [a["id"] for a in g["after"]] == after
+    taps = [t for t in lesson._stage(cfg).taps if t in lesson.AFTER_BLOCK]  # the plan's (forward) order
+    assert [lesson.AFTER_BLOCK[t][0] for t in taps] == after
+    assert g["part1_joins"] == (None if fusion == "none" else "join")
+
+
+def test_step2_arcs_join_part1_after_the_partial_transition():
+    """Issue 10: step 2 (full CSP) once drew part 1 joining inside the dense block's own concat (the
+    fusion-first layout); part 1 joins at the stage's concat, after the partial transition."""
+    g = lesson.dense_graph(lesson.step_design("split", {}))
+    assert [a["label"] for a in g["after"]] == ["partial transition", "concat", "transition"]
+    assert g["part1_joins"] == "join" and g["after"][1]["detail"] == "32 + 224 = 256 ch"
+    fig = dense_arcs_figure(g)
+    after = next(t for t in fig.data if t.name == "after the block")
+    x = dict(zip(after.customdata, after.x))
+    block_concat = len(g["nodes"]) - 1
+    part1 = next(t for t in fig.data if t.name == "part 1")
+    assert part1.line.dash == "dash"
+    assert part1.x[-1] == x["join"] > x["ptrans"] > block_concat and x["trans"] > x["join"]
+    arrows = [a for a in fig.layout.annotations if a.arrowcolor == "#1f77b4"]
+    assert len(arrows) == 1 and arrows[0].x == x["join"] != block_concat
+    assert any("after the partial transition" in (a.text or "") for a in fig.layout.annotations)
+    assert "after the partial transition" in lesson.arcs_caption(g)
+    plain = dense_arcs_figure(lesson.dense_graph(lesson.step_design("dense", {})))
+    assert not any(t.name == "part 1" for t in plain.data)
 
 
 def test_invalid_values_become_a_message():
@@ -281,7 +323,16 @@ def test_lesson_figures():
     fig = reads_figure([6, 5, 4, 3, 2, 1])
     assert list(fig.data[0].y) == [6, 5, 4, 3, 2, 1] and list(fig.data[0].x)[0] == "x0"
     rows = lesson.fusion_rows()
-    ff = fusion_figure(rows, chosen="csp")
-    assert len(ff.data[0].x) == 3  # the plain row is the reference, not a bar
-    assert any("paper" in t.name for t in ff.data)
-    assert list(ff.data[-1].y) == [-26.0, -21.0, -13.0]
+    ff = fusion_stage_figure(rows, chosen="csp")
+    # the plain row is the reference, not a bar; fusion last twice (preset ratio, and equal width)
+    assert len(ff.data[0].x) == 4 and sum("fusion last" in x for x in ff.data[0].x) == 2
+    assert not any("paper" in t.name.lower() for t in ff.data)  # issue 10: no whole-network number here
+    assert "one DenseNet-121 stage" in ff.layout.title.text
+    assert [x.split("<br>")[1] for x in ff.data[0].x] == ["128 ch out", "144 ch out", "128 ch out, ratio 0.43",
+                                                          "128 ch out"]
+    nf = fusion_network_figure(lesson.network_rows())
+    assert "Whole networks" in nf.layout.title.text
+    # issue 10: the paper's values as on the Paper page (-12.7 %, not -13 %), hatched where approximate
+    assert list(nf.data[-1].y) == pytest.approx([-25.76, -20.94, -12.68], abs=0.01)
+    assert list(nf.data[-1].marker.pattern.shape) == ["/", "/", ""]
+    assert list(nf.data[0].y) == pytest.approx([r["tool_pct"] for r in lesson.network_rows()])

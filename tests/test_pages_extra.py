@@ -120,6 +120,42 @@ def test_sweep_latency_bound_and_small_run():
     assert at.get("plotly_chart")[-1].proto.spec and "Measured time" in figure(at, -1)["layout"]["title"]["text"]
 
 
+def open_preset(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["preset"] = name
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_sweep_on_a_plain_design_varies_a_knob_that_acts_and_offers_the_csp_version():
+    at = open_preset("densenet121")
+    at.switch_page(SWEEP).run()
+    no_errors(at)
+    assert at.selectbox(key="sw_knob1").value == "growth_rate"  # not the split ratio: it does not act
+    assert at.selectbox(key="sw_knob2").value == "(none)" and not at.info
+    ys = figure(at)["data"][0]["y"]
+    assert len(set(ys)) == len(ys)  # every column differs
+    # the user picks a CSP-only knob: a message naming it, and a button to the CSP version
+    at.selectbox(key="sw_knob1").set_value("split_ratio").run()
+    no_errors(at)
+    msgs = [i.value for i in at.info]
+    assert any("**split_ratio** acts only in CSP stages" in m and "has no CSP" in m for m in msgs), msgs
+    assert len(set(figure(at)["data"][0]["y"])) == 1  # the same design at every point
+    at.button(key="sw_make_csp").click().run()
+    no_errors(at)
+    assert not at.info and at.selectbox(key="sw_knob1").value == "split_ratio"
+    assert at.query_params.get("preset") in (["cspdensenet121"], "cspdensenet121")
+    assert len(set(figure(at)["data"][0]["y"])) > 1
+    # sweeping fusion as well: the split ratio acts on the CSP values, no message
+    at = open_preset("densenet121")
+    at.switch_page(SWEEP).run()
+    at.selectbox(key="sw_knob1").set_value("split_ratio").run()
+    at.selectbox(key="sw_knob2").set_value("fusion").run()
+    no_errors(at)
+    assert not at.info
+
+
 # --------------------------------------------------------------------------- learn
 def test_lesson_slider_changes_a_number_and_steps_move():
     at = open_app()

@@ -96,7 +96,9 @@ def compare_with_twin(cfg: CSPConfig, batch: int = 1) -> dict:
 def stage_table(summary: dict, convention: str = "macs") -> list:
     """Flat rows (one per stage) for tables and CSV: shapes as 'CxHxW' per tap point.
 
-    Tap columns follow the forward order (``cspnet.plan.TAP_ORDER``); a tap a stage lacks is ''.
+    Tap columns follow the forward order (``cspnet.plan.TAP_ORDER``); a tap a stage lacks is '',
+    and so are the fusion and the repeats of the stem and the head (no None, which tables show as
+    "None" or NaN; :func:`stage_frame` makes the repeats a nullable integer column for display).
     """
     conv_key = {"macs": "macs", "fvcore": "fvcore_macs"}.get(convention, "macs")
     factor = 2 if convention in ("flops", "bflops") else 1
@@ -105,7 +107,7 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     rows = []
     for stage in summary["stages"]:
         row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
-               "repeats": stage["repeats"] or None}
+               "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else ""}
         for tap in taps:
             shape = stage["shapes"].get(tap)
             row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""
@@ -116,6 +118,17 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
         row["share of MACs"] = round(stage["macs_share"], 4)
         rows.append(row)
     return rows
+
+
+def stage_frame(rows: list):
+    """The rows of :func:`stage_table` as a DataFrame for display: ``repeats`` a nullable integer
+    column (pandas ``Int64``), blank for the stem and the head rather than "None" or NaN."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if "repeats" in df.columns:
+        df["repeats"] = pd.array([None if v in ("", None) else int(v) for v in df["repeats"]], dtype="Int64")
+    return df
 
 
 BLOCK_METRICS = ("layers", "params", "macs", "fvcore_macs", "cio", "activations")

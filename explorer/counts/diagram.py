@@ -1,9 +1,11 @@
 """Architecture diagrams as Graphviz DOT text, from the analytic plan.
 
 Stage level by default: one cluster per stage with the CSP split, the bypass (part 1), the block
-path (part 2), the partial transition, the concat and the transition; repeated blocks are rolled up
-into one node.  Any stage can be expanded to block level (long runs of blocks are elided in the
-middle so deep stages stay readable).  Every edge carries its tensor shape ``C x H x W``.
+path (part 2), the partial transition, the concat and the transition, in the order the model runs
+them (the plan's tap order: fusion first concatenates before its transition, fusion last after its
+block-path transition, with nothing after the concat); repeated blocks are rolled up into one node.
+Any stage can be expanded to block level (long runs of blocks are elided in the middle so deep
+stages stay readable).  Every edge carries its tensor shape ``C x H x W``.
 """
 from __future__ import annotations
 
@@ -19,6 +21,10 @@ C_PLAIN = "#444444"
 FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff3df", "concat": "#eeeeee",
         "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2"}
 MAX_EXPANDED_BLOCKS = 6
+# the stage taps drawn after the block, in whichever order the plan (the model's forward) has them
+AFTER_BLOCK = ("partial_transition", "concat", "transition")
+# a stage's fusion in plain words (``plain_words=True``: the guided lesson)
+FUSION_WORDS = {"none": "plain", "csp": "full CSP", "fusion_first": "fusion first", "fusion_last": "fusion last"}
 
 
 def _shape(s) -> str:
@@ -58,9 +64,11 @@ def _block_units(sp: StagePlan) -> list:
     return [(name, v[0], v[1], v[2]) for name, v in units.items()]
 
 
-def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool = True) -> str:
+def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool = True,
+           plain_words: bool = False) -> str:
     """The DOT text of ``cfg``. ``expand`` names stages (``"stages.1"``) shown at block level;
-    ``expand=("all",)`` expands every stage."""
+    ``expand=("all",)`` expands every stage.  ``plain_words``: stage captions without the module
+    names and field values ("stage 1 \u2014 full CSP", not "stage 1 (stages.0) \u2014 csp")."""
     plan = plan_network(cfg)
     lines = [
         "digraph cspnet {",
@@ -88,7 +96,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             lines.append("  head -> output;")
             continue
         expanded = "all" in expand or sp.name in expand
-        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded)
+        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded, plain_words)
         stage_idx += 1
     lines.append("}")
     return "\n".join(lines)
@@ -98,10 +106,13 @@ def _title(cfg: CSPConfig) -> str:
     return f"{cfg.name}: {cfg.family}, fusion={cfg.fusion}, split_ratio={cfg.split_ratio:g}, input {cfg.input_size}"
 
 
-def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool):
+def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool, plain_words: bool = False):
     sid = f"s{i}"
     taps = sp.taps
-    cluster_label = _q(f"stage {i + 1} ({sp.name}) \u2014 {sp.fusion}")
+    if plain_words:
+        cluster_label = _q(f"stage {i + 1} \u2014 {FUSION_WORDS.get(sp.fusion, sp.fusion)}")
+    else:
+        cluster_label = _q(f"stage {i + 1} ({sp.name}) \u2014 {sp.fusion}")
     out = [f"  subgraph cluster_{sid} {{",
            f"    label={cluster_label}; style=\"rounded,dashed\"; color=\"#999999\"; fontsize=10;"]
     edges = []
@@ -122,7 +133,8 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         cur, cur_shape = n, taps["expand"]
     part1_src = None
     if "part2" in taps:
-        n = node("split", "split", "split", shape="diamond")
+        # split ratio 1.0 (dense families): part 1 is empty, so there is no bypass to draw
+        n = node("split", "split" if "part1" in taps else "split\n(part 1 empty)", "split", shape="diamond")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
         part1_src = n
         cur, cur_shape = n, taps["part2"]
@@ -152,26 +164,35 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\", penwidth=1.6];")
         cur, cur_shape = n, taps.get("block", cur_shape)
 
-    if "partial_transition" in taps:
-        n = node("ptrans", "partial transition\n1\u00d71 conv" + (", 2\u00d72 avg pool" if
-                 taps["partial_transition"][1] < taps["block"][1] else ""), "partial_transition")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
-        cur, cur_shape = n, taps["partial_transition"]
-    if "concat" in taps:
-        n = node("concat", "concat", "concat", shape="circle")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
-        if part1_src:
-            p1 = taps["part1"]
-            pooled = p1[1] != taps["concat"][1]
-            lab = _shape(p1) + (" \u2192 2\u00d72 avg pool" if pooled else "")
-            edges.append(f"  {part1_src} -> {n} [label={_q('part 1: ' + lab)}, color=\"{C_PART1}\", "
-                         f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed];")
-        cur, cur_shape = n, taps["concat"]
-    if "transition" in taps:
-        pooled = taps["transition"][1] < cur_shape[1]
-        n = node("trans", "transition\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), "transition")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_TRANS}\"];")
-        cur, cur_shape = n, taps["transition"]
+    # after the block, in forward order (the plan records its taps in the order the model runs
+    # its modules): full CSP partial transition -> concat -> transition; fusion first concat ->
+    # transition; fusion last transition (or partial transition) on the block path -> concat, and
+    # nothing after the concat
+    merged = False
+    for tap in [t for t in taps if t in AFTER_BLOCK]:
+        shape = taps[tap]
+        if tap == "concat":
+            n = node("concat", "concat", "concat", shape="circle")
+            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
+            if part1_src and "part1" in taps:
+                p1 = taps["part1"]
+                pooled = p1[1] != shape[1]
+                lab = _shape(p1) + (" \u2192 2\u00d72 avg pool" if pooled else "")
+                edges.append(f"  {part1_src} -> {n} [label={_q('part 1: ' + lab)}, color=\"{C_PART1}\", "
+                             f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed];")
+            merged = True
+        else:
+            pooled = shape[1] < cur_shape[1]
+            on_block_path = part1_src is not None and not merged
+            if tap == "partial_transition":
+                name, label, color = "ptrans", "partial transition", C_PART2
+            elif on_block_path:  # fusion last's only transition: on part 2's path, before the concat
+                name, label, color = "trans", "transition (block path)", C_PART2
+            else:
+                name, label, color = "trans", "transition", C_TRANS
+            n = node(name, f"{label}\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), tap)
+            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{color}\"];")
+        cur, cur_shape = n, shape
     out.append("  }")
     lines.extend(out)
     lines.extend(edges)

@@ -29,6 +29,57 @@ METRIC_LABELS = {
 CONVENTION_LABELS = {k: CONVENTIONS[k].label for k in ("macs", "fvcore", "flops")}
 
 
+# --------------------------------------------------------------------------- which knobs act
+# the first knob a sweep offers, best first, among those that act on the design (knob_acts)
+DEFAULT_FIRST_KNOBS = ("split_ratio", "growth_rate", "widths", "input_size")
+
+
+def sweep_knobs(cfg: CSPConfig) -> list:
+    """The sweepable fields the design's family reads, in declaration order (cspnet.config.FIELDS)."""
+    return [n for n, f in FIELDS.items() if f.sweepable and f.reads(cfg.family)]
+
+
+def knob_acts(cfg: CSPConfig, knob: str, swept=()) -> bool:
+    """Whether varying ``knob`` can change ``cfg``'s network: the family reads it, and a CSP-only
+    knob (``FIELDS[knob].csp_only``) needs CSP stages: fusion other than 'none' in the design, or
+    'fusion' among the ``swept`` knobs."""
+    spec = FIELDS.get(knob)
+    if spec is None or not spec.reads(cfg.family):
+        return False
+    return not (spec.csp_only and cfg.fusion == "none" and "fusion" not in swept)
+
+
+def idle_knobs(cfg: CSPConfig, keys) -> list:
+    """The ``keys`` that do not act on ``cfg`` (every grid point along them is the same design)."""
+    keys = [k for k in keys if k]
+    return [k for k in keys if not knob_acts(cfg, k, keys)]
+
+
+def default_knobs(cfg: CSPConfig) -> tuple[str, str | None]:
+    """The knobs a sweep of ``cfg`` starts with: the first of DEFAULT_FIRST_KNOBS that acts (a plain
+    design does not get the split ratio), and growth_rate second when it acts and is not the first."""
+    opts = [k for k in sweep_knobs(cfg) if knob_acts(cfg, k)] or sweep_knobs(cfg)
+    first = next((k for k in DEFAULT_FIRST_KNOBS if k in opts), opts[0])
+    second = "growth_rate" if "growth_rate" in opts and first != "growth_rate" else None
+    return first, second
+
+
+def csp_version(cfg: CSPConfig) -> tuple[CSPConfig, str | None]:
+    """``cfg`` with fusion 'csp' (paper Fig. 3b), and the preset it then equals (name aside), if any.
+
+    Its name: that preset's, else the design's with ' (CSP)'. Raises ConfigError (naming fusion)
+    when the CSP version is not a valid design."""
+    from cspnet import all_presets, get_preset
+
+    new = with_changes(cfg, {"fusion": "csp"})
+    for name in all_presets():
+        p = get_preset(name)
+        if p.family == new.family and p.replace(name=new.name) == new:
+            return p, name
+    label = cfg.name if cfg.name.endswith("(CSP)") else f"{cfg.name} (CSP)"[: FIELDS["name"].max_len]
+    return new.replace(name=label), None
+
+
 def parse_vary(spec: str) -> tuple[str, list]:
     """``key=start:stop:step`` (inclusive stop) or ``key=v1,v2,...`` -> (key, values)."""
     if "=" not in spec:

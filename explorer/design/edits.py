@@ -7,7 +7,9 @@ with the nearest valid value where one can be computed.  Pure Python: no Streaml
 Rules a form needs that the config alone does not give:
 
 * changing the number of stages (``repeats``) turns per-stage fields whose stages all hold the
-  same value back into one value, so ``growth_rate=32`` follows a new stage count;
+  same value back into one value, so ``growth_rate=32`` follows a new stage count (the rule lives
+  in ``explorer.design.text.with_changes``, shared with the URL and the CLI, and so does the rule
+  that an error names an edited field, never a field the edit made invalid);
 * several pending edits are tried together (a new stage count usually needs new ``widths`` and
   ``strides`` at the same time); when that fails, the latest edit alone is tried, so one bad
   field does not block the others;
@@ -54,24 +56,18 @@ def _parse_all(edits: dict) -> tuple[dict, dict]:
 
 
 def _changes(cfg: CSPConfig, parsed: dict) -> dict:
-    """Parsed edits plus the per-stage fields that must follow a new stage count."""
-    changes = dict(parsed)
-    reps = changes.get("repeats")
-    if isinstance(reps, tuple) and len(reps) != cfg.num_stages:
-        for name in STAGE_FIELDS:
-            if name in changes:
-                continue
-            v = getattr(cfg, name)
-            if isinstance(v, tuple) and len(set(v)) == 1:
-                changes[name] = v[0]
-    return changes
+    """Parsed edits plus the per-stage fields that must follow a new stage count
+    (``explorer.design.text.follow_stage_count``, which ``with_changes`` applies itself)."""
+    from explorer.design.text import follow_stage_count
+
+    return follow_stage_count(cfg, parsed)
 
 
 def try_changes(cfg: CSPConfig, parsed: dict) -> CSPConfig:
-    """``cfg`` with parsed edits applied (stage-count aware). Raises ConfigError."""
+    """``cfg`` with parsed edits applied (stage-count aware). Raises ConfigError naming an edited field."""
     from explorer.design.text import with_changes
 
-    return with_changes(cfg, _changes(cfg, parsed))
+    return with_changes(cfg, parsed)
 
 
 def _valid(cfg: CSPConfig, parsed: dict) -> bool:
@@ -143,6 +139,11 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
     # per-stage field (or repeats): element by element
     n = len(current)
     vals = list(typed) if isinstance(typed, tuple) else [typed] * n
+    if name == "repeats" and len(vals) > n:  # too many stages: the longest valid start of the typed list
+        for k in range(len(vals) - 1, n, -1):
+            if check(tuple(vals[:k])):
+                return format_value(tuple(vals[:k]))
+        vals = vals[:n]
     if len(vals) != n:
         return None
     if len(set(current)) == 1 and len(set(vals)) == 1 and name != "repeats":  # keep one value

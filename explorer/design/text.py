@@ -10,7 +10,7 @@ import os
 import re
 
 from cspnet import ConfigError, CSPConfig, all_presets, get_preset
-from cspnet.config import FIELDS, MAX_JSON_CHARS
+from cspnet.config import FIELDS, INPUT_SIZE_RANGE, MAX_JSON_CHARS, STAGE_FIELDS, min_input_size
 
 ALL_FIELDS = list(FIELDS)
 MAX_VALUE_CHARS = 200
@@ -77,7 +77,17 @@ def apply_overrides(cfg: CSPConfig, items) -> CSPConfig:
 
 
 def with_changes(cfg: CSPConfig, changes: dict) -> CSPConfig:
-    """``cfg`` with fields changed; switching family starts from that family's defaults."""
+    """``cfg`` with fields changed; switching family starts from that family's defaults.
+
+    The CLI's ``--set``, the URL, the sweep and the Design page's knobs all change a design here, so
+    they share two rules:
+
+    * a new number of stages (``repeats``) carries per-stage fields along: a field whose stages
+      all hold one value keeps that value for every new stage (``growth_rate=32`` follows);
+    * an error is about a field the user gave: when a change of X makes another field Y invalid
+      (the new stage count leaves Y with the old number of values, or the stages no longer fit the
+      input size), the ConfigError names X, says why, and for a stage count gives the allowed range.
+    """
     if not changes:
         return cfg
     if "family" in changes and changes["family"] != cfg.family:
@@ -89,11 +99,95 @@ def with_changes(cfg: CSPConfig, changes: dict) -> CSPConfig:
         base = {k: v for k, v in cfg.to_dict().items() if k in ("input_size", "num_classes", "fusion",
                                                                   "split_ratio", "name")}
         base.update(get_family(fam).defaults)
-        base.update(changes)
-        return CSPConfig.from_dict(base)
+        data = dict(base)
+        data.update(changes)
+        try:
+            return CSPConfig.from_dict(data)
+        except ConfigError as exc:
+            if exc.field in changes or exc.field not in _BLAMABLE:
+                raise
+            try:  # the family's default design (with what the old design carries over) is the start
+                start = CSPConfig.from_dict(base)
+            except ConfigError as start_exc:
+                raise ConfigError("family", f"{fam}: its default design does not fit this one ({start_exc})") from None
+            raise _blame(start, {k: v for k, v in changes.items() if k != "family"}, exc) from None
+    out = _try(cfg, changes)
+    if isinstance(out, ConfigError):
+        raise _blame(cfg, changes, out) from None
+    return out
+
+
+# the fields an error can be moved away from: design fields and whole-design limits
+_BLAMABLE = frozenset(FIELDS) | {"design"}
+
+
+def follow_stage_count(cfg: CSPConfig, changes: dict) -> dict:
+    """``changes`` plus the per-stage fields that follow a new stage count: a field not changed
+    whose stages all hold one value becomes that one value (it then fills every new stage).
+
+    (Per-stage fields the family does not read follow any stage count in ``CSPConfig`` itself.)"""
+    reps = changes.get("repeats")
+    if not isinstance(reps, (list, tuple)) or len(reps) == cfg.num_stages:
+        return dict(changes)
+    out = dict(changes)
+    for name in STAGE_FIELDS:
+        if name in out:
+            continue
+        v = getattr(cfg, name)
+        if isinstance(v, tuple) and len(set(v)) == 1:
+            out[name] = v[0]
+    return out
+
+
+def _try(cfg: CSPConfig, changes: dict):
+    """The changed design, or the ConfigError that refused it (returned, not raised)."""
     data = cfg.to_dict()
-    data.update(changes)
-    return CSPConfig.from_dict(data)
+    data.update(follow_stage_count(cfg, changes))
+    try:
+        return CSPConfig.from_dict(data)
+    except ConfigError as exc:
+        return exc
+
+
+def _blame(cfg: CSPConfig, changes: dict, exc: ConfigError) -> ConfigError:
+    """``exc`` (raised by applying ``changes`` to the valid ``cfg``) as an error about a changed field."""
+    given = [k for k in changes if k != "name"]
+    if exc.field in changes or exc.field not in _BLAMABLE or not given:
+        return exc
+    culprit = given[0]
+    if len(given) > 1:  # the change without which the rest is valid
+        alone = [k for k in given if not isinstance(_try(cfg, {j: changes[j] for j in changes if j != k}),
+                                                    ConfigError)]
+        culprit = alone[0] if alone else ("repeats" if "repeats" in given else given[0])
+    value = changes[culprit]
+    if culprit == "repeats" and isinstance(value, (list, tuple)) and len(value) != cfg.num_stages:
+        return _stage_count_error(cfg, changes, tuple(value), exc)
+    return ConfigError(culprit, f"{format_value(value)} is not allowed with the rest of this design: {exc}")
+
+
+def _stage_count_error(cfg: CSPConfig, changes: dict, reps: tuple, exc: ConfigError) -> ConfigError:
+    """Why ``len(reps)`` stages do not fit, and how many do: a ConfigError about ``repeats``."""
+    n = len(reps)
+    spec = FIELDS.get(exc.field)
+    if spec is not None and spec.per_stage and "values for" in exc.detail:
+        v = getattr(cfg, exc.field)
+        return ConfigError("repeats", f"{n} stages, but {exc.field} has {len(v)} values ({format_value(v)}), one "
+                                      f"per stage of the current design; give {exc.field} as one value or {n} "
+                                      f"values too, or keep {len(v)} stages")
+    fit = [k for k in range(n - 1, 0, -1) if not isinstance(_try(cfg, {**changes, "repeats": reps[:k]}), ConfigError)]
+    if exc.field == "input_size":
+        where = exc.detail.split("is too small: ", 1)[-1].split(";")[0]
+        msg = f"{n} stages are too many for input {cfg.input_size}: {where}"
+        if fit:
+            msg += f"; allowed 1 to {fit[0]} stages at input {cfg.input_size}"
+        bigger = _try(cfg, {**changes, "input_size": INPUT_SIZE_RANGE[1]})
+        if not isinstance(bigger, ConfigError):
+            msg += f"{', or' if fit else '; allowed with'} input_size {min_input_size(bigger)} or more for {n} stages"
+        return ConfigError("repeats", msg)
+    msg = f"{n} stages do not fit this design ({exc})"
+    if fit:
+        msg += f"; allowed 1 to {fit[0]} stages here"
+    return ConfigError("repeats", msg)
 
 
 def load_design(spec: str) -> CSPConfig:
@@ -128,8 +222,13 @@ def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
     if base_cfg.family != (get_preset(base_name) if base_name else CSPConfig()).family:
         q["family"] = cfg.family
     for k, v in cfg.to_dict().items():
-        if base.get(k) != v and k not in ("name", "family"):
-            q[k] = format_value(v)
+        if k in ("name", "family") or base.get(k) == v:
+            continue
+        if k in STAGE_FIELDS and len(set(v)) == 1:  # one value in every stage: written once
+            if len(set(base[k])) == 1 and base[k][0] == v[0]:
+                continue  # the same one value: it follows the stage count when the URL is read
+            v = v[0]
+        q[k] = format_value(v)
     return q
 
 

@@ -441,3 +441,120 @@ def published_records(family=None) -> list[dict]:
 def published_csv(family=None) -> str:
     """The data set (optionally filtered by family) with the derived columns, as CSV text."""
     return filter_published(family=family).to_csv(index=False)
+
+
+# --------------------------------------------------------------------------- a design's published accuracy
+# A published row maps to a preset that builds its network (PRESET_MAP); a design *is* that preset
+# when every field its family reads is the preset's, the name and the input size aside (a design
+# at another resolution is the same network: its rows are still shown, saying at which resolution).
+SAME_NETWORK_IGNORES = ("name", "input_size")
+# rows of a preset's model that are not the preset's own network as built (the note says how it differs)
+_OTHER_NETWORK_NOTES = ("activation differs",)
+# how a row's value was obtained, best first: exact, then approximate, then a training-recipe variant
+_STATUS_RANK = {"exact": 0, "approx_from_figure": 1, "derived_from_text_pct": 1, "compute_from_base_row": 2}
+
+
+def _network_key(cfg) -> tuple:
+    """What makes the network: the fields its family reads, but the name and the input size, and
+    the CSP-only fields of a plain design (fusion 'none': they act in no stage)."""
+    from cspnet.config import FIELDS, family_fields
+
+    return (cfg.family,) + tuple(
+        (n, getattr(cfg, n)) for n in family_fields(cfg.family)
+        if n not in SAME_NETWORK_IGNORES and not (FIELDS[n].csp_only and cfg.fusion == "none"))
+
+
+@lru_cache(maxsize=1)
+def _preset_networks() -> dict:
+    """network key -> the first preset (in PRESET_MAP order) with published rows that builds it."""
+    from cspnet import all_presets, get_preset
+
+    out: dict = {}
+    for name in dict.fromkeys(p for p, _ in PRESET_MAP.values() if p is not None):
+        if name in all_presets():
+            out.setdefault(_network_key(get_preset(name)), name)
+    return out
+
+
+def preset_of_design(cfg) -> str | None:
+    """The preset with published ImageNet rows whose network ``cfg`` is (see SAME_NETWORK_IGNORES), or None."""
+    return _preset_networks().get(_network_key(cfg))
+
+
+def _preferred_group(preset: str) -> str | None:
+    """The source group of the preset's own reference (torchvision for torchvision's DenseNets)."""
+    from cspnet import all_presets
+
+    ref = (all_presets()[preset].reference or "").lower()
+    for prefix, group in SOURCE_GROUPS:
+        first = group.split("/")[0].split(" ")[0].lower()
+        if prefix.lower() in ref or ref.startswith(first + " "):
+            return group
+    return None
+
+
+def published_accuracy(cfg) -> dict | None:
+    """Where to place ``cfg`` on an accuracy chart: the published ImageNet top-1 of the preset it
+    equals, or None when it equals no preset with a published accuracy.
+
+    Of several rows (sources, resolutions, protocols) the one chosen is, in order: at the design's
+    input size; exact (not read off a figure, not a training-recipe variant); single-crop; from the
+    source the preset reproduces (its reference); with a published compute; first in the data set.
+    Rows for another activation than the preset's are not the design's network and are left out.
+    Returns ``preset``, ``model``, ``top1``, ``res`` (of the row; None if not stated),
+    ``source_group``, ``source``, ``value_status``, ``approximate``, ``preset_note``, ``row`` (index
+    in the data set), ``at_input_size`` (bool), ``input_size``, ``why`` (the choice in words) and
+    ``others`` (the other rows: model, source_group, res, top1, tag: "10-crop", "approximate", ...).
+    """
+    preset = preset_of_design(cfg)
+    if preset is None:
+        return None
+    df = _load()
+    rows = df[(df["preset"] == preset) & df["top1"].notna()]
+    rows = rows[~rows["preset_note"].str.contains("|".join(_OTHER_NETWORK_NOTES), regex=True)]
+    if rows.empty:
+        return None
+    preferred = _preferred_group(preset)
+    size = int(cfg.input_size)
+
+    def rank(item):
+        pos, (i, r) = item
+        return (pd.isna(r["res"]) or int(r["res"]) != size, _STATUS_RANK.get(r["value_status"], 3),
+                "10-crop" in str(r["eval_notes"]), r["source_group"] != preferred, pd.isna(r["gmacs"]), pos)
+
+    ordered = [r for _, r in sorted(enumerate(rows.iterrows()), key=rank)]
+    i, best = ordered[0]
+    res = None if pd.isna(best["res"]) else int(best["res"])
+    at_size = res == size
+    if len(ordered) == 1:
+        why = "the only published row for this preset"
+    elif at_size:
+        n_at = sum(1 for _, r in ordered if not pd.isna(r["res"]) and int(r["res"]) == size)
+        why = (f"the only one of {len(ordered)} published rows at {size} px" if n_at == 1 else
+               f"one of {n_at} published rows at {size} px: "
+               + ("exact, single-crop, from the preset's reference source" if best["source_group"] == preferred
+                  else "the first exact single-crop one"))
+    else:
+        why = f"no published row at {size} px; shown: the row at {res} px" if res else \
+            f"no published row at {size} px; shown: a row whose resolution is not stated"
+    return {
+        "preset": preset, "model": best["model"], "top1": float(best["top1"]), "res": res,
+        "source_group": best["source_group"], "source": best["source"], "value_status": best["value_status"],
+        "approximate": bool(best["approximate"]), "preset_note": best["preset_note"], "row": int(i),
+        "at_input_size": at_size, "input_size": size, "why": why,
+        "others": [{"model": r["model"], "source_group": r["source_group"],
+                    "res": None if pd.isna(r["res"]) else int(r["res"]), "top1": float(r["top1"]),
+                    "tag": _row_tag(r)} for _, r in ordered[1:]],
+    }
+
+
+def _row_tag(r) -> str:
+    """What sets a row apart from a plain single-crop exact value ('' for none)."""
+    tags = []
+    if "10-crop" in str(r["eval_notes"]):
+        tags.append("10-crop")
+    if r["value_status"] in APPROX_STATUSES:
+        tags.append("approximate")
+    if r["value_status"] == "compute_from_base_row":
+        tags.append("training-recipe variant")
+    return ", ".join(tags)
