@@ -1,6 +1,6 @@
 """How the analytic numbers compare with a live trace of the real model (``explorer.real.trace``).
 
-Pure Python: takes the dicts of :func:`explorer.analysis.summarize` and
+Pure Python: takes the dicts of :func:`explorer.counts.analysis.summarize` and
 :func:`explorer.trace.live_trace` and lists what agrees and what does not.
 """
 from __future__ import annotations
