@@ -58,10 +58,19 @@ def config_from_key(key: str) -> CSPConfig:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def compare(cfg_key: str, batch: int) -> dict:
-    """explorer.analysis.compare_with_twin (analytic, milliseconds)."""
+    """explorer.counts.analysis.compare_with_twin (analytic, milliseconds)."""
     from explorer.counts.analysis import compare_with_twin
 
     return compare_with_twin(config_from_key(cfg_key), batch)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def compare_base(cfg_key: str, base_name: str | None, batch: int) -> dict | None:
+    """explorer.counts.analysis.compare_with_base: the design against its paper base (a preset name, at the
+    design's input size); None without a base (analytic, milliseconds)."""
+    from explorer.counts.analysis import compare_with_base
+
+    return compare_with_base(config_from_key(cfg_key), base_name, batch)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -150,13 +159,23 @@ def lesson_step(step_key: str, values: tuple) -> dict:
     vals = dict(values)
     numbers, text, err = lesson.safe_step(step_key, vals)
     out = {"numbers": numbers, "takeaway": text, "error": err, "dense_graph": None, "stage_dot": None,
-           "design_key": None}
+           "design_key": None, "predictions": (), "story": None}
     if err is None:
         cfg = lesson.step_design(step_key, vals)
         out["dense_graph"] = lesson.dense_graph(cfg) if step_key in ("dense", "split") else None
         out["stage_dot"] = lesson.stage_dot(step_key, vals)
         out["design_key"] = lesson.step_design(step_key, vals).key()
+        out["predictions"] = lesson.predictions(step_key, vals)
+        out["story"] = lesson.component_story(cfg) if step_key in ("split", "transition", "fusion") else None
     return out
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def lesson_extras() -> dict:
+    """The lesson's fixed figures' data: Fig. 4's points and the stage's MACs and CIO per layout."""
+    from explorer import lesson
+
+    return {"fig4": lesson.fig4_points(), "speed": lesson.speed_points()}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -473,3 +473,73 @@ def fusion_network_figure(rows: list) -> go.Figure:
                       barmode="group", yaxis_title="% change", height=380, margin=MARGIN,
                       legend=dict(orientation="h", yanchor="bottom", y=-0.45))
     return fig
+
+
+COMPONENT_COLORS = {"dense_1x1": "#fdae6b", "dense_3x3": "#e6550d", "partial_transition": "#9467bd",
+                    "transition": "#2ca02c", "other": "#bdbdbd"}
+
+
+def compute_story_figure(story: dict, labels: dict, unit: str = "MAC") -> go.Figure:
+    """The compute story that adds up (lesson steps 2-3): plain vs CSP stage as stacked bars, one
+    segment per component (``explorer.lesson.component_story``), each segment's change in the hover
+    and the net change in the title."""
+    fig = go.Figure()
+    xs = ["plain stage", "CSP stage"]
+    for c, label in labels.items():
+        a, b = story["twin"].get(c, 0), story["design"].get(c, 0)
+        if not a and not b:
+            continue
+        ch = b - a
+        fig.add_trace(go.Bar(
+            x=xs, y=[a, b], name=label, marker_color=COMPONENT_COLORS.get(c, PALETTE[7]),
+            text=[si(a, unit) if a else "", si(b, unit) if b else ""], textposition="inside",
+            customdata=[[si(a, unit), ""], [si(b, unit), f"{'+' if ch >= 0 else '−'}{si(abs(ch), unit)}"]],
+            hovertemplate=label + ": %{customdata[0]} %{customdata[1]}<extra></extra>"))
+    total_change = story["total_design"] - story["total_twin"]
+    fig.update_layout(
+        barmode="stack", height=380, margin=MARGIN, yaxis_title=unit + "s",
+        title=(f"Where the change comes from: {'+' if total_change >= 0 else '−'}{si(abs(total_change), unit)} "
+               f"({story['pct']:+.1f} %)"),
+        legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+    return fig
+
+
+def fig4_figure(points: list) -> go.Figure:
+    """The paper's Fig. 4 as it drew it: compute (BFLOPs) against top-1 for PeleeNet and the
+    CSPPeleeNet variants (published; open markers where approximate, read off the figure), with this
+    app's count of the same presets beside each at the same top-1 (top-1 is never computed here)."""
+    fig = go.Figure()
+    for p in points:
+        fig.add_trace(go.Scatter(x=[p["paper_bflops"], p["tool_bflops"]], y=[p["top1"], p["top1"]], mode="lines",
+                                 line=dict(color="#cccccc", dash="dot"), showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=[p["paper_bflops"] for p in points], y=[p["top1"] for p in points], mode="markers+text",
+        name="paper (published; open = approximate)", text=[p["label"] for p in points], textposition="top center",
+        marker=dict(size=12, color=PAPER_COLOR,
+                    symbol=["circle-open" if p["approximate"] else "circle" for p in points], line=dict(width=2)),
+        customdata=[[p["status"]] for p in points],
+        hovertemplate="%{text}: paper %{x:.3f} BFLOPs, top-1 %{y:.1f} % (%{customdata[0]})<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=[p["tool_bflops"] for p in points], y=[p["top1"] for p in points], mode="markers", name="this app's count",
+        marker=dict(size=11, color=MACS_COLOR, symbol="diamond"), text=[p["label"] for p in points],
+        hovertemplate="%{text}: this app %{x:.3f} BFLOPs (2 × MACs), the paper's top-1 %{y:.1f} %<extra></extra>"))
+    fig.update_layout(title="Fig. 4 as the paper drew it: compute against top-1 (PeleeNet, CSPPeleeNet variants)",
+                      xaxis_title="compute (BFLOPs at 224×224)", yaxis_title="ImageNet top-1 (%), published",
+                      height=420, margin=MARGIN, legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+    return fig
+
+
+def speed_figure(points: list) -> go.Figure:
+    """The lesson's stage in each layout: MACs against memory traffic (CIO), with its arithmetic
+    intensity (MACs per element moved) in the hover; on memory-bound hardware time follows x."""
+    fig = go.Figure(go.Scatter(
+        x=[p["cio"] for p in points], y=[p["macs"] for p in points], mode="markers+text",
+        text=[p["name"].split(" (")[0] for p in points], textposition="top center",
+        marker=dict(size=13, color=[PALETTE[i % len(PALETTE)] for i in range(len(points))]),
+        customdata=[[si(p["macs"], "MAC"), si(p["cio"]), p["intensity"] or 0] for p in points],
+        hovertemplate="%{text}: %{customdata[0]}, CIO %{customdata[1]} elements, "
+                      "%{customdata[2]:.0f} MACs per element moved<extra></extra>"))
+    fig.update_layout(title="The lesson's stage: compute (MACs) against memory traffic (CIO)",
+                      xaxis_title="memory traffic, CIO (elements): what memory-bound hardware waits for",
+                      yaxis_title="MACs: what compute-bound hardware waits for", height=380, margin=MARGIN)
+    return fig

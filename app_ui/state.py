@@ -36,6 +36,30 @@ K_ERRORS = "knob_errors"
 
 # the Design page, as st.navigation registers it (app.py): where a click elsewhere opens a design
 DESIGN_PAGE = "pages/Design.py"
+# the Learn page keeps its own params in the address, beside the design's: ``l_step``, ``l_<control>``
+# (explorer.lesson.url_params).  They are no design fields: ensure_design ignores them, and sync_url
+# keeps them while the Learn page runs (and drops them elsewhere).
+PAGE_PARAM_PREFIX = {"Learn": "l_"}
+
+
+def _page_url_path() -> str | None:
+    """The url_path of the page st.navigation picked for this run (None before it, or unknown)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    info = ctx.pages_manager.get_pages().get(ctx.page_script_hash) or {}
+    return info.get("url_pathname")
+
+
+def _own_params(params: dict) -> dict:
+    """The current page's own params (see PAGE_PARAM_PREFIX) in ``params``."""
+    prefix = PAGE_PARAM_PREFIX.get(_page_url_path() or "")
+    return {k: v for k, v in params.items() if prefix and k.startswith(prefix)}
+
+
+def _design_params(params: dict) -> dict:
+    prefixes = tuple(PAGE_PARAM_PREFIX.values())
+    return {k: v for k, v in params.items() if not k.startswith(prefixes)}
 
 
 def default_design() -> tuple[CSPConfig, str]:
@@ -49,7 +73,7 @@ def ensure_design() -> None:
     ss = st.session_state
     if K_CFG in ss:
         return
-    params = st.query_params.to_dict()
+    params = _design_params(st.query_params.to_dict())
     cfg = preset = err = None
     if params:
         try:
@@ -92,9 +116,11 @@ def query() -> dict:
 
 
 def sync_url() -> None:
-    """Write the design into the URL (only when it differs, so no needless browser updates)."""
-    q = query()
-    if st.query_params.to_dict() != q:
+    """Write the design into the URL (only when it differs, so no needless browser updates); the
+    current page's own params (PAGE_PARAM_PREFIX: the Learn page's ``l_*``) are kept."""
+    current = st.query_params.to_dict()
+    q = {**query(), **_own_params(current)}
+    if current != q:
         st.query_params.from_dict(q)
 
 

@@ -1,8 +1,8 @@
 """Named designs gathered from every family: ``get_preset("densenet121")`` -> CSPConfig.
 
 Each family keeps its presets as a data table (``PRESETS`` in ``cspnet/families/<family>.py``, built
-with ``cspnet.families.preset_table``); their descriptions are in ``cspnet/preset_text.py``.
-Pure Python: no torch.
+with ``cspnet.families.preset_table``); their descriptions are in ``cspnet/preset_text.py``.  A CSP
+preset's *paper base* (:func:`paper_base`) is a column of the same tables.  Pure Python: no torch.
 """
 from __future__ import annotations
 
@@ -37,3 +37,16 @@ def get_preset(name: str, **overrides) -> CSPConfig:
     kwargs.setdefault("name", name)
     kwargs.update(overrides)
     return CSPConfig(**kwargs)
+
+
+def paper_base(name: str | None) -> str | None:
+    """The plain preset the CSPNet paper compares preset ``name`` against (its *paper base*, the
+    ``base`` column of the preset tables: cspresnet50 -> resnet50), or None: for a plain preset, a
+    preset without a fair base, a name that is no preset, or None (a design not started from one)."""
+    p = all_presets().get(name) if isinstance(name, str) else None
+    return p.base if p is not None else None
+
+
+def base_config(name: str, input_size: int) -> CSPConfig:
+    """Paper base ``name`` (a preset) at ``input_size``: what a design at that size is compared with."""
+    return get_preset(name, input_size=input_size)

@@ -35,6 +35,14 @@ def _design(args):
     return apply_overrides(cfg, items)
 
 
+def _paper_base(args):
+    """The paper base of the preset the design spec names (``cspnet.presets.paper_base``); None for a
+    JSON file (it names no preset) or a preset without one."""
+    from cspnet.presets import paper_base
+
+    return paper_base(args.design)
+
+
 def _add_design_args(p):
     p.add_argument("design", help="a preset name (see `presets`) or a config .json file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -71,7 +79,7 @@ def cmd_presets(args):
         rows.append({"name": name, "family": cfg.family, "fusion": cfg.fusion,
                      "input_size": cfg.input_size, "params": plan.params,
                      "reference_params": p.reference_params, "macs": count(plan, "macs"),
-                     "reference": p.reference, "description": p.description})
+                     "reference": p.reference, "base": p.base, "description": p.description})
     if args.json:
         _print_json(rows)
     elif args.csv:
@@ -82,7 +90,8 @@ def cmd_presets(args):
                        "reference params": f"{r['reference_params']:,}" if r["reference_params"] else "-",
                        "exact": ("" if not r["reference_params"] else
                                  "yes" if r["params"] == r["reference_params"] else "NO"),
-                       "MACs": f"{r['macs']:,}", "reference": r["reference"][:60]} for r in rows])
+                       "MACs": f"{r['macs']:,}", "paper base": r["base"] or "-",
+                       "reference": r["reference"][:60]} for r in rows])
 
 
 def cmd_fields(args):
@@ -102,8 +111,20 @@ def cmd_fields(args):
         _print_table([{k: r[k] for k in ("field", "families", "values", "label")} for r in rows])
 
 
+def _base_block(bcmp) -> dict | None:
+    """``summary --json``'s ``base`` block: the paper base's name, input size, config and deltas."""
+    if bcmp is None:
+        return None
+    return {"name": bcmp["base_name"], "input_size": bcmp["input_size"], "config": bcmp["base_config"],
+            "deltas": bcmp["deltas"]}
+
+
+def _delta_line(deltas: dict) -> str:
+    return "   ".join(f"{v['label']} {v['delta_pct']:+.1f}%" for v in deltas.values() if v["delta_pct"] is not None)
+
+
 def cmd_summary(args):
-    from explorer.counts.analysis import compare_with_twin, stage_table
+    from explorer.counts.analysis import compare_with_base, compare_with_twin, stage_table
 
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
@@ -115,6 +136,7 @@ def cmd_summary(args):
     if args.json and not args.blocks:
         out = dict(s)
         out["twin"] = {"config": cmp["twin_config"], "deltas": cmp["deltas"]}
+        out["base"] = _base_block(compare_with_base(cfg, _paper_base(args), batch=args.batch))
         _print_json(out)
         return
     if args.blocks:
@@ -130,10 +152,11 @@ def cmd_summary(args):
     print(f"{s['name']}  family={s['family']}  fusion={s['fusion']}  input={s['input_size']}x{s['input_size']}")
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   fvcore/timm MACs {s['fvcore_macs']:,}"
           f"   CIO {s['cio']:,}")
+    base = compare_with_base(cfg, _paper_base(args), batch=args.batch)
+    if base is not None:
+        print(f"vs paper base ({base['base_name']} @{base['input_size']}): " + _delta_line(base["deltas"]))
     if cfg.is_csp:
-        d = cmp["deltas"]
-        print("vs plain twin (fusion=none): " + "   ".join(
-            f"{v['label']} {v['delta_pct']:+.1f}%" for v in d.values() if v["delta_pct"] is not None))
+        print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     _print_table(rows)
     if args.trace:
         t = s["trace"]
@@ -169,9 +192,18 @@ def _int_list(field, text):
 
 
 def cmd_bench(args):
+    from cspnet.presets import base_config
     from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency
 
     cfg = _design(args)
+    reference = None
+    if args.base:
+        base = _paper_base(args)
+        if base is None:
+            raise CLIError(f"bench: --base: {args.design!r} has no paper base (only a CSP preset named on the "
+                           "command line has one); use --twin")
+        reference = base_config(base, cfg.input_size)
+    paired = args.twin or reference is not None
     req = BenchRequest(device=args.device, batch_sizes=_int_list("batch", args.batch), dtype=args.dtype,
                        channels_last=args.channels_last, cuda_graphs=args.cuda_graphs,
                        compile=args.compile, warmup=args.warmup, runs=args.runs)
@@ -180,7 +212,7 @@ def cmd_bench(args):
         def progress(f, m):
             print(f"\r{f * 100:5.1f}% {m:40s}", end="", file=sys.stderr)
     try:
-        rec = compare_latency(cfg, req, progress) if args.twin else benchmark(cfg, req, progress)
+        rec = compare_latency(cfg, req, progress, reference=reference) if paired else benchmark(cfg, req, progress)
     except BenchmarkError as exc:
         raise CLIError(str(exc)) from None
     if progress:
@@ -188,7 +220,7 @@ def cmd_bench(args):
     if args.json:
         _print_json(rec)
         return
-    design = rec["design"] if args.twin else rec
+    design = rec["design"] if paired else rec
     env = design["environment"]
     print(f"{design['name']} on {env['device']} ({env['device_name']}), torch {env['torch']}, "
           f"dtype {req.dtype}; {design['note']}")
@@ -198,7 +230,8 @@ def cmd_bench(args):
                      "p90 ms": round(r["p90_ms"], 3), "img/s": round(r["throughput_img_s"], 1),
                      "TFLOP/s": round(r["achieved_tflops"], 3)})
     _print_table(rows)
-    if args.twin:
+    if paired:
+        print(f"against {rec['reference']['label']}:")
         _print_table(rec["comparison"])
 
 
@@ -344,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="the README's field table")
     sp.set_defaults(func=cmd_fields)
 
-    sp = sub.add_parser("summary", help="per-stage shapes, params, MACs, CIO, memory, deltas vs the plain twin")
+    sp = sub.add_parser("summary", help="per-stage shapes, params, MACs, CIO, memory, deltas vs the plain twin "
+                                        "and (a CSP preset) vs its paper base")
     _add_design_args(sp)
     sp.add_argument("--batch", type=int, default=1, help="batch size for activation memory")
     sp.add_argument("--convention", default="macs", choices=["macs", "fvcore", "flops", "bflops"])
@@ -371,7 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--compile", action="store_true", help="torch.compile the model first")
     sp.add_argument("--warmup", type=int, default=3)
     sp.add_argument("--runs", type=int, default=10)
-    sp.add_argument("--twin", action="store_true", help="also measure the plain twin in the same queue slot")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--twin", action="store_true", help="also measure the plain twin in the same queue slot")
+    g.add_argument("--base", action="store_true",
+                   help="also measure the paper base (e.g. resnet50 for cspresnet50, at the design's input size)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_bench)
 

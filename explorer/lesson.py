@@ -755,3 +755,501 @@ def safe_step(step_key: str, values: dict):
         return step_numbers(step_key, values), takeaway(step_key, values), None
     except ConfigError as exc:
         return [], "", str(exc)
+
+
+# =========================================================================== teach, not just show
+# (issue 10 part 2) predictions, checks of understanding, shareable URLs, the compute story, the
+# gradient argument and speed.  Content as data; the page lays it out.
+@dataclass(frozen=True)
+class Option:
+    text: str
+    right: bool
+    feedback: str                   # why this option is right or wrong
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    step: str
+    text: str
+    options: tuple
+    explain: str = ""               # shown after the answer, whatever it was (predictions: the surprise)
+    kind: str = "quiz"              # "quiz" (static) or "predict" (options judged from computed numbers)
+
+    @property
+    def right_index(self) -> int:
+        return next(i for i, o in enumerate(self.options) if o.right)
+
+
+def _bucket_options(value: float, buckets: list) -> tuple:
+    """Options from ``[(text, test(value) -> bool, feedback)]``: exactly the first bucket whose test
+    holds is right."""
+    hit = next(i for i, (_, test, _) in enumerate(buckets) if test(value))
+    return tuple(Option(t, i == hit, f) for i, (t, _, f) in enumerate(buckets))
+
+
+def component_story(cfg: CSPConfig, metric: str = "macs") -> dict:
+    """The lesson stage's ``metric`` per component (explorer.counts.explain.COMPONENTS), for the
+    design and its plain twin, and each component's change: the compute story that adds up.
+    ``{"design": {c: v}, "twin": {c: v}, "change": {c: v}, "total_design", "total_twin", "pct"}``."""
+    from explorer.counts.explain import COMPONENTS, breakdown
+
+    d = breakdown(cfg, STAGE, (metric,))
+    t = breakdown(cfg.twin(), STAGE, (metric,))
+    keys = [c for c in COMPONENTS] + [c for c in list(d) + list(t) if c not in COMPONENTS]
+    dv = {c: d.get(c, {}).get(metric, 0) for c in keys}
+    tv = {c: t.get(c, {}).get(metric, 0) for c in keys}
+    td, tt = sum(dv.values()), sum(tv.values())
+    return {"design": dv, "twin": tv, "change": {c: dv[c] - tv[c] for c in keys}, "total_design": td,
+            "total_twin": tt, "pct": _pct(td, tt)}
+
+
+def _story_sentence(cfg: CSPConfig) -> str:
+    """Where the stage's MAC change comes from, component by component (computed)."""
+    from explorer.fmt import si
+
+    s = component_story(cfg)
+    ch = s["change"]
+    dense = ch["dense_1x1"] + ch["dense_3x3"]
+    bits = [f"the dense layers {'save' if dense < 0 else 'add'} {si(abs(dense), 'MAC')} "
+            f"(1×1 bottlenecks {ch['dense_1x1']:+,}, 3×3 convs {ch['dense_3x3']:+,}: only the bottlenecks read the "
+            "base channels, so only they shrink)"]
+    if ch["partial_transition"]:
+        sp = _stage(cfg)
+        bits.append(f"the partial transition adds {si(ch['partial_transition'], 'MAC')} (an extra 1×1 conv "
+                    f"{sp.taps['block'][0]} → {sp.taps.get('partial_transition', sp.taps['block'])[0]} channels at "
+                    f"the full {sp.taps['block'][1]}×{sp.taps['block'][2]} resolution, which the plain stage does "
+                    "not have)")
+    if ch["transition"]:
+        bits.append(f"the transition changes by {ch['transition']:+,} MACs")
+    net = s["total_design"] - s["total_twin"]
+    text = "; ".join(bits)
+    return (text[0].upper() + text[1:] + f": net {net:+,} MACs, {s['pct']:+.1f} % against the plain stage.")
+
+
+def predictions(step_key: str, values: dict) -> tuple:
+    """The step's 'predict, then reveal' questions for the learner's ``values`` (none for step 1):
+    which option is right is computed from the engine's numbers, and so is the explanation."""
+    v = {**defaults(step_key), **(values or {})}
+    if step_key == "split":
+        cfg = step_design("split", v)
+        pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
+        r = cfg.split_ratio
+        return (Question("predict_split", "split",
+                         f"At split ratio {r:g} only part 2 goes through the dense block. Will this full-CSP stage "
+                         "need fewer MACs than the plain stage (no split)?",
+                         _bucket_options(pct, [
+                             ("Much cheaper: more than 10 % fewer MACs", lambda p: p < -10,
+                              "Most of the stage's compute is in the dense layers, and fewer channels enter them."),
+                             ("A little cheaper: up to 10 % fewer MACs", lambda p: p < 0,
+                              "Only the dense layers' 1×1 bottlenecks read the base channels; the 3×3 convs are "
+                              "unchanged."),
+                             ("Not cheaper: the same or more MACs", lambda p: True,
+                              "The split halves what the bottlenecks read, but the partial transition is a new "
+                              "conv.")]),
+                         f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg), "predict"),)
+    if step_key == "transition":
+        cfg = step_design("transition", v)
+        pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
+        even = transition_break_even()
+        return (Question("predict_transition", "transition",
+                         f"With a partial transition ratio of {cfg.transition_ratio:g}, is the CSP stage cheaper "
+                         "(fewer MACs) than the plain one?",
+                         _bucket_options(pct, [
+                             ("Yes, cheaper", lambda p: p < 0,
+                              "The partial transition is small enough here to leave part of the split's saving."),
+                             ("No, the same or more expensive", lambda p: True,
+                              "The partial transition's extra conv at full resolution costs more than the split "
+                              "saves.")]),
+                         f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg)
+                         + (f" On this stage CSP is cheaper only for partial transition ratios up to {even:g}."
+                            if even is not None else " No ratio on the slider makes it cheaper."), "predict"),)
+    if step_key == "fusion":
+        rows = {r["fusion"]: r for r in fusion_rows()}
+        net = {r["fusion"]: r for r in network_rows()}
+        three = ("fusion_first", "fusion_last", "csp")
+        cheapest = min(three, key=lambda f: rows[f]["stage_macs_pct"])
+        two = ("fusion_first", "fusion_last")
+        tops = {f: net[f]["paper_top1_pts"] for f in two}
+        best = max(two, key=lambda f: tops[f])
+        q1 = Question(
+            "predict_fusion_compute", "fusion",
+            "On the lesson's stage (one DenseNet-121 stage, counted here), which layout needs the fewest MACs?",
+            tuple(Option(FUSION_NAMES[f], f == cheapest,
+                         f"{SHORT_NAMES[f]}: {rows[f]['stage_macs_pct']:+.1f} % MACs against the plain stage"
+                         + (f", with {rows[f]['output_channels']} channels out instead of "
+                            f"{rows[f]['plain_output_channels']}" if rows[f]["output_channels"] !=
+                            rows[f]["plain_output_channels"] else "") + ".") for f in three),
+            "Full CSP pays for a partial transition and a transition; fusion first and fusion last have one "
+            "transition each. " + fusion_verdict(list(rows.values()), list(net.values())).split(". Whole")[0] + ".",
+            "predict")
+        q2 = Question(
+            "predict_fusion_accuracy", "fusion",
+            "In the paper (Fig. 4, CSPPeleeNet on ImageNet), which of the two fusions loses less top-1 accuracy?",
+            tuple(Option(FUSION_NAMES[f], f == best,
+                         f"The paper: {SHORT_NAMES[f]} {tops[f]:+.1f} percentage points of top-1 "
+                         f"({net[f]['status_words']}).") for f in two),
+            f"Fusion last {tops['fusion_last']:+.1f} points, fusion first {tops['fusion_first']:+.1f} points: in "
+            "fusion first the single transition after the concat mixes part 1's gradient with the dense layers' "
+            "(a large amount of gradient information is reused); in fusion last the gradient flow is truncated. "
+            "The paper's conclusion: 'the goal is to maximize the difference of gradient combination'.", "predict")
+        return (q1, q2)
+    if step_key == "cio":
+        c, m, k = int(v["c"]), int(v["m"]), int(v["k"])
+        f = cio_formula(c, m, k)
+        table = {r["part"]: r for r in cio_table(v)}
+        whole = table["whole stage, transitions included"]["change_pct"]
+        return (Question("predict_cio", "cio",
+                         f"With c = {c}, m = {m}, k = {k}: does the partial dense block move less memory (CIO) than "
+                         "the dense block?",
+                         _bucket_options(f["saving_pct"], [
+                             ("Yes, about half as much (it saves 40 % or more)", lambda s: s >= 40,
+                              "Only when the c·m term dominates, that is a wide base layer and a shallow block."),
+                             ("Yes, but it saves well under half (less than 40 %)", lambda s: s > 0,
+                              "The growth term (m²+m)·k/2 is the same in both blocks; only c·m is halved."),
+                             ("No, it moves as much or more", lambda s: True,
+                              "By the formula the partial block never moves more: only c·m changes, and it halves.")]),
+                         f"By the formula the partial block moves {f['saving_pct']:.1f} % less ({f['partial']:,.0f} "
+                         f"instead of {f['dense']:,.0f} channels per pixel): only c·m is halved, the growth term "
+                         f"stays. But the whole full-CSP stage, with its partial transition, moves {whole:+.1f} % "
+                         "against the plain stage.", "predict"),)
+    return ()
+
+
+def judge(question: Question, index: int | None) -> dict:
+    """The feedback for the learner's choice: ``{"answered", "right", "text"}``."""
+    if index is None or not 0 <= index < len(question.options):
+        return {"answered": False, "right": False, "text": ""}
+    o = question.options[index]
+    right = question.options[question.right_index]
+    head = "Right. " if o.right else f"Not quite: the answer is “{right.text}”. "
+    # a prediction's options are judged from the numbers: the right option's reason explains them
+    why = right.feedback if question.kind == "predict" else o.feedback
+    return {"answered": True, "right": o.right, "text": head + why + (" " + question.explain if
+                                                                       question.explain else "")}
+
+
+# ----------------------------------------------------------------------------- checks of understanding
+def _q(key, step, text, explain, *options) -> Question:
+    return Question(key, step, text, tuple(Option(t, r, f) for t, r, f in options), explain)
+
+
+QUIZ = (
+    _q("dense_readers", "dense", "In a dense block with m = 6 layers, how many dense layers read the block input x₀?",
+       "Every dense layer reads the concatenation of all earlier maps, x₀ included.",
+       ("Only the first one", False, "The first reads only x₀, but every later layer reads x₀ too."),
+       ("All 6", True, "Each dense layer reads [x₀, x₁, …, x₍ⱼ₋₁₎]: x₀ is in every one of them."),
+       ("21", False, "21 = m(m+1)/2 is the number of all feature-map reads, not the readers of x₀.")),
+    _q("dense_duplicated", "dense", "What does the paper call 'duplicated gradient information' (Eq. 2)?",
+       "Eq. 2: w′ᵢ = f(wᵢ, g₀, g₁, …, g₍ᵢ₋₁₎).",
+       ("Each layer's weight update reuses the gradients of all earlier layers' outputs g₀ … g₍ᵢ₋₁₎", True,
+        "So many layers learn from copies of the same gradient information."),
+       ("Gradients are computed twice in every training step", False,
+        "The cost of backpropagation is not the point: it is what the updates are made of."),
+       ("Each layer keeps two copies of its weights", False, "There is one set of weights per layer.")),
+    _q("dense_growth", "dense", "How does the number of feature-map reads in a dense block grow with its depth m?",
+       "Layer j reads j maps: 1 + 2 + … + m.",
+       ("Linearly, m", False, "Each layer reads more maps than the one before it."),
+       ("Quadratically, m(m+1)/2", True, "Step 1's slider shows it: 6 layers make 21 reads, 8 make 36."),
+       ("It does not depend on m", False, "Each extra layer reads all earlier maps.")),
+    _q("split_who", "split", "With split ratio 0.5, which channels collect the dense block's duplicated gradients?",
+       "x₀ = [x₀′, x₀″]: part 2 (x₀″) enters the block.",
+       ("Only part 2, the channels that go through the block", True,
+        "Only the dense layers reuse gradients, and only part 2 is read by them."),
+       ("Only part 1, the bypass", False, "Part 1 skips the block: it gets one gradient from the concat."),
+       ("Both parts equally", False, "Part 1 is never read by a dense layer.")),
+    _q("split_gamma", "split", "This app's split ratio is 0.75. What is the paper's partial ratio γ?",
+       "γ = 1 − split ratio.",
+       ("0.75", False, "The split ratio is the share that goes through the block; γ is the share that bypasses it."),
+       ("0.25", True, "A quarter of the channels bypass the block."),
+       ("1.33", False, "γ is a share of the channels, between 0 and 1.")),
+    _q("split_cost", "split", "Which convs of the dense layers get cheaper when fewer channels enter the block?",
+       "A dense layer is a 1×1 bottleneck (reads all earlier maps, writes bn_size·k) then a 3×3 conv (bn_size·k → k).",
+       ("Only the 1×1 bottlenecks", True, "They read the base channels; the 3×3 convs read the bottleneck's "
+        "bn_size·k channels, whatever the split."),
+       ("Every conv, by the split ratio", False, "The 3×3 convs read bn_size·k = 128 channels, unchanged."),
+       ("None: the split only changes the gradients", False,
+        "The bottlenecks read fewer channels: see the compute story bars.")),
+    _q("trans_where", "transition", "What does CSPDenseNet's partial transition (w_T) act on?",
+       "x_T = w_T ∗ [x₀″, x₁, …, x_k], then x_U = w_U ∗ [x₀′, x_T].",
+       ("The block path only, before the concat with part 1", True,
+        "That is why its update sees only the block's gradients, not part 1's."),
+       ("The concat of both parts", False, "That is the transition after the concat (w_U), or fusion first's."),
+       ("Part 1 only", False, "Part 1 goes straight to the concat.")),
+    _q("trans_cost", "transition", "Why can full CSP cost more MACs than the plain stage?",
+       "The compute story bars on this step show it.",
+       ("The partial transition is an extra 1×1 conv at the stage's full resolution", True,
+        "At ratio 1 it keeps the block's width: here that outweighs the bottlenecks' saving."),
+       ("It doubles the number of dense layers", False, "The block has the same m layers."),
+       ("The split makes every conv wider", False, "The split makes the bottlenecks read fewer channels.")),
+    _q("trans_eq4", "transition", "In Eq. 4, which gradients update w_U, the transition after the concat?",
+       "w′_U = f(w_U, g_{x₀′}, g_{x_T}).",
+       ("g_{x₀′} and g_{x_T}: part 1's and the partial transition's", True,
+        "The dense layers' gradients reach w_U only through x_T: the flow is truncated."),
+       ("g₀ … g_k of every dense layer", False, "That is DenseNet's transition, or fusion first's."),
+       ("None: w_U is not trained", False, "Every conv is trained.")),
+    _q("fusion_first_grad", "fusion", "In fusion first, does one weight update mix part 1's gradient with the dense "
+       "layers' gradients?", "Fusion first: x_T = w_T ∗ [x₀′, x₀″, x₁, …, x_k].",
+       ("Yes: the single transition after the concat reads both parts", True,
+        "Its update uses g_{x₀′} together with g₀″, g₁ … g_k: a large amount of gradient is reused."),
+       ("No: the transition acts on the block path only", False, "That is fusion last."),
+       ("No: part 1 has no gradient", False, "Part 1 feeds the transition, so it gets a gradient.")),
+    _q("fusion_paper", "fusion", "Why does fusion last keep accuracy better than fusion first, in the paper's words?",
+       "Sec. 3.1: 'the goal is to maximize the difference of gradient combination'.",
+       ("The gradient flow is truncated, so gradient information is not reused", True,
+        "Fusion last: top-1 drops only 0.1 %; fusion first: it drops 1.5 %."),
+       ("Fusion last has more parameters", False, "The paper credits the gradient flow, not the size."),
+       ("Fusion last computes more", False, "Both save compute in the paper's Fig. 4.")),
+    _q("fusion_width", "fusion", "In this app, why are fusion last's stage MACs not directly comparable with the "
+       "others'?", "Step 4's caption gives the equal-width variant.",
+       ("It outputs more channels: nothing after the concat sets its width", True,
+        "The next stage would read more channels; the equal-width bars compare fairly."),
+       ("It uses a different input size", False, "Every layout has the same 56×56 input."),
+       ("It has no dense block", False, "All layouts have the same partial dense block.")),
+    _q("cio_term", "cio", "Which term of the dense block's CIO, c·m + (m²+m)·k/2, does the partial block halve?",
+       "Partial: (c·m + (m²+m)·k)/2 = c·m/2 + (m²+m)·k/2.",
+       ("c·m", True, "Half of the base channels enter; the layers' own outputs are as many as before."),
+       ("(m²+m)·k/2", False, "That growth term is the same in both blocks."),
+       ("Both", False, "Then the saving would always be 50 %.")),
+    _q("cio_bound", "cio", "At most, how much CIO can the partial dense block save by the formula?",
+       "The saving is c·m/2 out of c·m + (m²+m)·k/2.",
+       ("50 %", True, "Reached only when c·m dominates: a wide base layer and a shallow block."),
+       ("100 %", False, "The dense layers still read and write their own features."),
+       ("25 %", False, "With c large against m·k it approaches 50 %.")),
+    _q("cio_latency", "cio", "Why do fewer MACs not always mean less time?",
+       "See 'Why memory traffic matters' below.",
+       ("On memory-bound hardware the time goes into moving feature maps, not multiply-adds", True,
+        "That is why the paper counts CIO, and why a design can save MACs and not time."),
+       ("MACs are always exactly proportional to time", False, "Only on compute-bound hardware, roughly."),
+       ("Because BatchNorm dominates", False, "Norms are cheap; memory traffic is the usual limit.")),
+)
+
+
+def quiz(step_key: str | None = None) -> tuple:
+    return tuple(q for q in QUIZ if step_key is None or q.step == step_key)
+
+
+def recap(answers: dict) -> dict:
+    """The score from ``answers`` ({question key: chosen index}): ``{"right", "answered", "total",
+    "revisit": [(step key, step title, question text)]}`` (wrong or unanswered, in lesson order)."""
+    right = answered = 0
+    revisit = []
+    for q in QUIZ:
+        res = judge(q, answers.get(q.key))
+        answered += res["answered"]
+        right += res["right"]
+        if not res["right"]:
+            revisit.append((q.step, get_step(q.step).title, q.text))
+    return {"right": right, "answered": answered, "total": len(QUIZ), "revisit": revisit}
+
+
+# ----------------------------------------------------------------------------- shareable URLs
+URL_PREFIX = "l_"
+
+
+def url_params(step_key: str, values: dict) -> dict:
+    """The lesson's part of the address: ``l_step`` and the step's control values (``l_<name>``)."""
+    out = {f"{URL_PREFIX}step": step_key}
+    for c in get_step(step_key).controls:
+        v = (values or {}).get(c.name, c.default)
+        out[f"{URL_PREFIX}{c.name}"] = ("1" if v else "0") if isinstance(v, bool) else f"{v:g}" if isinstance(
+            v, float) else str(v)
+    return out
+
+
+def parse_url_params(params: dict) -> tuple:
+    """(step key, {control: value}) from an address's lesson params (``l_*``); unknown or out-of-range
+    values are left out (the control keeps its default); (None, {}) without a valid ``l_step``."""
+    p = {k: (v[-1] if isinstance(v, list) and v else v) for k, v in (params or {}).items()}
+    key = p.get(f"{URL_PREFIX}step")
+    if key not in STEP_KEYS:
+        return None, {}
+    values = {}
+    for c in get_step(key).controls:
+        raw = p.get(f"{URL_PREFIX}{c.name}")
+        if raw is None:
+            continue
+        try:
+            if c.options == (True, False):
+                v = {"1": True, "true": True, "0": False, "false": False}[str(raw).lower()]
+            elif c.kind == "select":
+                if raw not in c.options:
+                    continue
+                v = raw
+            else:
+                num = float(raw)
+                if not (c.min <= num <= c.max) or abs((num - c.min) / c.step - round((num - c.min) / c.step)) > 1e-6:
+                    continue
+                is_int = all(float(x).is_integer() for x in (c.min, c.max, c.step, c.default))
+                v = int(num) if is_int else num
+        except (KeyError, ValueError):
+            continue
+        values[c.name] = v
+    return key, values
+
+
+# ----------------------------------------------------------------------------- Fig. 4 as drawn
+def fig4_points() -> list:
+    """The paper's Fig. 4: compute (BFLOPs) against top-1 for PeleeNet and the CSPPeleeNet variants
+    (published values, with their status), beside this app's BFLOPs for the same presets."""
+    a = _ablation()
+    b = a["base"]
+    out = [{"label": b["label"], "preset": b["preset"], "paper_bflops": b["paper_bflops"], "top1": b["paper_top1"],
+            "tool_bflops": b["bflops"], "status": "exact", "approximate": False}]
+    for r in a["rows"]:
+        out.append({"label": r["label"], "preset": r["preset"], "paper_bflops": r["paper_bflops"],
+                    "top1": r["paper_top1"], "tool_bflops": r["bflops"], "status": r["paper_status"],
+                    "approximate": r["paper_status"] in APPROX_STATUSES})
+    return out
+
+
+# ----------------------------------------------------------------------------- the gradient argument
+GRAD_COLORS = {"part1": "#1f77b4", "block": "#ff7f0e", "dense": "#2ca02c", "trans": "#9467bd"}
+LAYOUT_WEIGHTS = {
+    # weight -> the gradient terms its update uses (Eqs. 2 and 4, and the paper's Fig. 3 text), k = 3
+    "none": {"w_1": ["g_0"], "w_2": ["g_0", "g_1"], "w_3": ["g_0", "g_1", "g_2"],
+             "w_T": ["g_0", "g_1", "g_2", "g_3"]},
+    "csp": {"w_1": ["g_0''"], "w_2": ["g_0''", "g_1"], "w_3": ["g_0''", "g_1", "g_2"],
+            "w_T": ["g_0''", "g_1", "g_2", "g_3"], "w_U": ["g_0'", "g_T"]},
+    "fusion_first": {"w_1": ["g_0''"], "w_2": ["g_0''", "g_1"], "w_3": ["g_0''", "g_1", "g_2"],
+                     "w_T": ["g_0'", "g_0''", "g_1", "g_2", "g_3"]},
+    "fusion_last": {"w_1": ["g_0''"], "w_2": ["g_0''", "g_1"], "w_3": ["g_0''", "g_1", "g_2"],
+                    "w_T": ["g_0''", "g_1", "g_2", "g_3"]},
+}
+# the feature map each gradient belongs to, and its colour group
+GRAD_MAPS = {"g_0": ("x0", "block"), "g_0''": ("x0''", "block"), "g_0'": ("x0'", "part1"), "g_1": ("x1", "dense"),
+             "g_2": ("x2", "dense"), "g_3": ("x3", "dense"), "g_T": ("xT", "trans")}
+
+
+def grad_color(term: str) -> str:
+    return GRAD_COLORS[GRAD_MAPS[term][1]]
+
+
+def _tex_term(term: str) -> str:
+    sub = {"g_0": "0", "g_0''": "0''", "g_0'": "0'", "g_1": "1", "g_2": "2", "g_3": "k", "g_T": "T"}[term]
+    return r"{\color{" + grad_color(term) + r"}g_{" + sub + "}}"
+
+
+def update_equations() -> dict:
+    """LaTeX of the paper's weight updates: DenseNet (Eq. 2) and CSPDenseNet (Eq. 4), each gradient
+    term coloured by where it comes from (orange the block input, green the dense layers' outputs,
+    blue part 1, purple the partial transition's output)."""
+    i_terms = (r"{\color{" + GRAD_COLORS["dense"] + r"}g_1, \ldots, g_{i-1}}")
+    dense = [r"w_i' = f\big(w_i,\ " + _tex_term("g_0") + ", " + i_terms + r"\big)",
+             r"w_T' = f\big(w_T,\ " + _tex_term("g_0") + r", {\color{" + GRAD_COLORS["dense"] + r"}g_1, \ldots, g_k}"
+             + r"\big)"]
+    csp = [r"w_i' = f\big(w_i,\ " + _tex_term("g_0''") + ", " + i_terms + r"\big)",
+           r"w_T' = f\big(w_T,\ " + _tex_term("g_0''") + r", {\color{" + GRAD_COLORS["dense"]
+           + r"}g_1, \ldots, g_k}\big)",
+           r"w_U' = f\big(w_U,\ " + _tex_term("g_0'") + ", " + _tex_term("g_T") + r"\big)"]
+    return {"densenet": dense, "cspdensenet": csp}
+
+
+def gradient_dot(layout: str, weight: str) -> str:
+    """DOT: the forward graph of a k = 3 block in ``layout`` (Fig. 3), with the gradients that reach
+    ``weight`` drawn as coloured backward edges (dashed) from their feature maps to the weight."""
+    weights = LAYOUT_WEIGHTS[layout]
+    if weight not in weights:
+        weight = next(iter(weights))
+    split = layout != "none"
+    x0 = "x0''" if split else "x0"
+    n = []
+    n.append('digraph G { rankdir=LR; bgcolor="transparent"; node [fontname="Helvetica", fontsize=11, '
+             'shape=box, style="rounded,filled", fillcolor="#ffffff"]; edge [color="#888888"];')
+
+    def node(name, label, color="#ffffff", shape="box"):
+        n.append(f'"{name}" [label="{label}", fillcolor="{color}", shape={shape}];')
+
+    def edge(a, b, **kw):
+        attrs = ", ".join(f'{k}="{v}"' for k, v in kw.items())
+        n.append(f'"{a}" -> "{b}"' + (f" [{attrs}]" if attrs else "") + ";")
+
+    if split:
+        node("x0", "x0")
+        node("x0'", "x0' (part 1)")
+        node("x0''", "x0'' (part 2)")
+        edge("x0", "x0'")
+        edge("x0", "x0''")
+    else:
+        node("x0", "x0")
+    maps = [x0, "x1", "x2", "x3"]
+    for i in (1, 2, 3):
+        node(f"w_{i}", f"w_{i}", "#fde9d9")
+        node(f"x{i}", f"x{i}", shape="ellipse")
+        for j in range(i):
+            edge(maps[j], f"w_{i}")
+        edge(f"w_{i}", f"x{i}")
+    node("w_T", "w_T (transition)" if layout in ("none", "fusion_first") else "w_T (partial transition)", "#e5f5e0")
+    node("xT", "x_T", shape="ellipse")
+    if layout == "fusion_first":
+        for m in ["x0'"] + maps:
+            edge(m, "w_T")
+    else:
+        for m in maps:
+            edge(m, "w_T")
+    edge("w_T", "xT")
+    if layout == "csp":
+        node("cat", "concat", shape="circle")
+        edge("x0'", "cat")
+        edge("xT", "cat")
+        node("w_U", "w_U (transition)", "#e5f5e0")
+        edge("cat", "w_U")
+    elif layout == "fusion_last":
+        node("cat", "concat (output)", shape="circle")
+        edge("x0'", "cat")
+        edge("xT", "cat")
+    for term in weights[weight]:
+        src = GRAD_MAPS[term][0]
+        edge(src, weight, color=grad_color(term), style="dashed", penwidth="2.2", constraint="false",
+             label=term.replace("_", ""), fontcolor=grad_color(term), fontsize="10")
+    n.append(f'"{weight}" [penwidth=3, color="#d62728"];')
+    n.append("}")
+    return "\n".join(n)
+
+
+def gradient_caption(layout: str, weight: str) -> str:
+    terms = LAYOUT_WEIGHTS[layout].get(weight) or next(iter(LAYOUT_WEIGHTS[layout].values()))
+    names = ", ".join(t.replace("_", "") for t in terms)
+    mixed = any(GRAD_MAPS[t][1] == "part1" for t in terms) and any(GRAD_MAPS[t][1] in ("dense", "block")
+                                                                     for t in terms)
+    return (f"{FUSION_NAMES[layout]}: the update of {weight} uses {names}."
+            + (" Part 1's gradient is mixed with the dense layers' gradients in this one update: reused gradient "
+               "information." if mixed else ""))
+
+
+# ----------------------------------------------------------------------------- speed
+def speed_points() -> list:
+    """The lesson's stage in each layout of step 4: MACs, CIO (elements) and the arithmetic
+    intensity MACs / CIO (multiply-adds per element moved), computed."""
+    out = []
+    for f in FUSION_ORDER:
+        cfg = step_design("fusion", {"fusion": f})
+        s = _stage_summary(summarize(cfg))
+        out.append({"fusion": f, "name": FUSION_NAMES[f], "macs": s["macs"], "cio": s["cio"],
+                    "intensity": s["macs"] / s["cio"] if s["cio"] else None})
+    return out
+
+
+SPEED_TEXT = (
+    "**Why memory traffic matters.** A layer takes at least as long as its multiply-adds need on the "
+    "compute units *and* as long as its feature maps need to move through memory, whichever is longer.  "
+    "A 1×1 conv does few multiply-adds per element it reads and writes (its *arithmetic intensity* is "
+    "low), so on hardware whose memory cannot feed the compute units fast enough, such as small GPUs, CPUs "
+    "and edge devices, the time follows the memory traffic (CIO), not the MACs: that is why the paper "
+    "reports CIO next to compute.  A design that saves MACs but adds a full-resolution 1×1 conv may save "
+    "no time; one that cuts the traffic usually does.  The figure puts the lesson's stage in each layout "
+    "on the two axes; measure real latencies on the Latency page.")
+
+
+# the numbers a step's prediction is about: hidden until the learner reveals (by label)
+KEY_NUMBERS = {
+    "split": ("Stage MACs", "Stage parameters"),
+    "transition": ("Stage MACs", "Stage parameters"),
+    "fusion": ("Stage MACs", "Stage parameters", "Whole-stage CIO (elements)"),
+    "cio": ("Partial block CIO (formula)", "Partial block CIO (counted)", "Real partial block CIO (elements)",
+            "Whole CSP stage CIO (elements)"),
+}
+
+
+def is_key_number(step_key: str, label: str) -> bool:
+    return label in KEY_NUMBERS.get(step_key, ())

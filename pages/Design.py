@@ -1,6 +1,8 @@
 """Design page (the default page, at the app's root URL; app.py is the router around it).
 
-Knobs on the left, live analytic numbers on the right: the design against its plain twin, the
+Knobs on the left, live analytic numbers on the right: the design against its plain twin (the same
+knobs without CSP) and, for a design started from a CSP preset, against that preset's paper base
+(what the paper compares, e.g. resnet50 for cspresnet50, at the design's input size), the
 per-stage table in a chosen counting convention, memory, downloads, and an optional live trace of
 the real model.  The knobs come from the field declarations (``cspnet.config.FIELDS``): a field's
 label, help, widget kind and step are declared once, beside its validation.  Widgets and layout
@@ -18,6 +20,7 @@ from app_ui.messages import guard
 from cspnet import ConfigError, all_presets, get_preset
 from cspnet.config import FIELDS, FUSION_LABELS
 from cspnet.families import FAMILIES
+from cspnet.presets import paper_base
 from explorer.counts.conventions import CONVENTIONS
 from explorer.design import with_changes
 from explorer.fmt import gib, pct, si
@@ -213,11 +216,59 @@ def metrics_row(cmp: dict) -> None:
                    help=f"**{m['label']}**: {METRIC_HELP.get(key, '')}  \nThis design: {m['design']:,}; "
                         f"plain twin: {m['twin']:,} ({sign}{m['delta']:,}).")
     if is_csp:
-        st.caption("Deltas: against the **plain twin**, the same design with fusion 'none' (no split, no "
-                   "partial transition). Green is lower. MACs at batch 1; hover a number for exact values.")
+        st.caption("Deltas: against the **plain twin**, *the same knobs without CSP* (fusion 'none': no split, "
+                   "no partial transition). Green is lower. MACs at batch 1; hover a number for exact values.")
     else:
         st.caption("This design is the plain network (fusion 'none'): pick a fusion strategy to see "
                    "what CSP changes.")
+
+
+def _delta_badge(x) -> str:
+    """A delta in % as a colored badge: green lower, red higher (as the metrics' inverse deltas)."""
+    if x is None:
+        return ":gray-badge[n/a]"
+    color = "gray" if abs(x) < 0.05 else "green" if x < 0 else "red"
+    return f":{color}-badge[{pct(x)}]"
+
+
+def _field_text(cfg_dict: dict, name: str) -> str:
+    v = cfg_dict.get(name)
+    if isinstance(v, (list, tuple)):
+        return "-".join(str(x) for x in v) if len(set(v)) > 1 else str(v[0])
+    return str(v)
+
+
+def why_they_differ(cfg, bcmp: dict, preset_name: str | None) -> str:
+    """One sentence: why the paper-base deltas differ from the plain-twin deltas (or that they agree)."""
+    base = bcmp["base_name"]
+    started = preset_name if preset_name and preset_name != cfg.name else cfg.name
+    if bcmp["same_as_twin"]:
+        return (f"Here the plain twin *is* {base} (the same knobs without CSP give the paper's base network), "
+                "so the two comparisons agree.")
+    fields = bcmp["twin_differs_in"]
+    shown = [f for f in fields if f != "activation"][:3] or fields[:3]
+    twin_cfg, base_cfg = cfg.twin().to_dict(), bcmp["base_config"]
+    twin_txt = ", ".join(f"{f} {_field_text(twin_cfg, f)}" for f in shown)
+    base_txt = ", ".join(f"{f} {_field_text(base_cfg, f)}" for f in shown)
+    return (f"They differ because the twin keeps {started}'s own knobs ({twin_txt}), while the paper's base is "
+            f"the {base} that {started} replaces ({base_txt}); the paper's claim is the second comparison.")
+
+
+def base_row(cfg, bcmp: dict | None, preset_name: str | None) -> None:
+    """The design against its paper base, below the metrics: a labelled row of the same five deltas."""
+    if bcmp is None:
+        return
+    with st.container(border=True, key="base_row"):
+        st.markdown(f"**What the paper compares: vs {bcmp['base_name']} at {bcmp['input_size']} px** "
+                    f"(the paper base of {preset_name or cfg.name}, at this design's input size)")
+        d = bcmp["deltas"]
+        cols = st.columns(len(d))
+        for col, (key, m) in zip(cols, d.items()):
+            col.markdown(f"{SHORT_LABELS.get(key, m['label'])}  \n{_delta_badge(m['delta_pct'])}",
+                         help=f"**{m['label']}**: this design {m['design']:,}; {bcmp['base_name']} at "
+                              f"{bcmp['input_size']} px: {m['base']:,} ({'+' if m['delta'] > 0 else ''}"
+                              f"{m['delta']:,}).")
+        st.caption(why_they_differ(cfg, bcmp, preset_name))
 
 
 def memory_table(design: dict) -> None:
@@ -333,12 +384,33 @@ def live_trace_section(cfg, design: dict) -> None:
                        + (", ".join(f"{k} x{v}" for k, v in agr["unsupported_ops"].items()) or "none"))
 
 
+def explain_section(cfg, design: dict) -> None:
+    """Any stage's MACs, parameters or memory traffic, layer by layer, as the formula with this design's
+    values substituted (explorer.counts.explain: the same plan rows the totals above come from)."""
+    from explorer.counts.explain import METRICS as EXPLAINED
+    from explorer.counts.explain import explain
+
+    with st.expander("Explain a number: the formula behind each layer's count"):
+        stages = [sp["name"] for sp in design["stages"]]
+        c1, c2 = st.columns(2)
+        stage = c1.selectbox("Stage", stages, index=min(1, len(stages) - 1), key="explain_stage")
+        metric = c2.radio("Count", EXPLAINED, key="explain_metric", horizontal=True,
+                          format_func={"macs": "MACs", "params": "parameters", "cio": "memory traffic (CIO)"}.get)
+        rows = explain(cfg, stage, metric=metric)
+        total = sum(r["value"] for r in rows)
+        st.dataframe(pd.DataFrame(rows)[["layer", "formula", "value"]], hide_index=True, key="explain_table",
+                     column_config={"value": st.column_config.NumberColumn(format="localized")}, width="stretch")
+        st.caption(f"{len(rows)} layers, total {total:,}: the {metric} of {stage} in the table above.")
+
+
 # ----------------------------------------------------------------------------- page
 def main() -> None:
     cfg = state.page()
     st.title("Design")
     st.caption("Does a Cross Stage Partial design pay off? Change a knob: the numbers are computed "
-               "analytically from the design in milliseconds, and compared with the plain twin.")
+               "analytically from the design in milliseconds, and compared with the plain twin and, for a "
+               "CSP preset, with the network the paper compares it against.")
+    st.page_link("pages/Learn.py", label="New to CSPNet? The 15-minute lesson explains the idea with live numbers →")
     if "batch" not in st.session_state:
         st.session_state["batch"] = 1
     sync_widgets(cfg)
@@ -365,8 +437,11 @@ def main() -> None:
             design = cmp["design"]
             st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
             metrics_row(cmp)
+            started = state.preset()  # a design keeps the paper base of the preset it started from
+            base_row(cfg, cache.compare_base(cfg.key(), paper_base(started), batch), started)
             st.markdown("##### Per stage")
             rows = stage_section(cfg, design)
+            explain_section(cfg, design)
             m1, m2 = st.columns([1, 1], gap="large")
             with m1:
                 st.markdown("##### Memory")

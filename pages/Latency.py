@@ -1,4 +1,6 @@
-"""Latency page: measure the current design and its plain twin on the CPU (or a CUDA GPU).
+"""Latency page: measure the current design against a reference on the CPU (or a CUDA GPU): its
+paper base (what the paper compares, e.g. resnet50 for a design started from cspresnet50, at the
+design's input size; the default where there is one) or its plain twin (the same knobs without CSP).
 
 Never measures on a rerun by itself: a button starts it, a progress bar follows the engine's
 progress callback (and the queue position while another user's benchmark holds the device), and
@@ -18,6 +20,7 @@ import torch
 from app_ui import state
 from app_ui.figures import latency_curve, record_caption, savings_figure, stage_bars
 from app_ui.messages import guard
+from cspnet.presets import base_config, paper_base
 from explorer.fmt import si
 from explorer.real.latency import (
     DEVICE_QUEUE,
@@ -36,6 +39,7 @@ MAX_SECONDS = 600          # a benchmark is stopped after this long, whoever sta
 K_RESULT = "lat_result"
 K_CANCEL = "lat_cancel_flag"
 K_RUNNING = "lat_running"
+K_AGAINST = "lat_against"  # "base" (the paper base) or "twin"
 
 
 def init_state() -> None:
@@ -48,6 +52,28 @@ def init_state() -> None:
 
 def on_cancel() -> None:
     st.session_state[K_CANCEL] = True
+
+
+def reference_choice(cfg) -> tuple:
+    """The radio "Measure against": (kind, reference config, label).  The paper base is offered for a
+    CSP design started from a preset that has one (``cspnet.presets.paper_base``), and is the default."""
+    base = paper_base(state.preset()) if cfg.is_csp else None
+    options = ["base", "twin"] if base else ["twin"]
+    ss = st.session_state
+    if ss.get(K_AGAINST) not in options:
+        ss[K_AGAINST] = options[0]
+    if base:
+        kind = st.radio("Measure against", options, key=K_AGAINST, horizontal=True,
+                        format_func=lambda k: (f"paper base: {base} at {cfg.input_size} px (what the paper compares)"
+                                               if k == "base" else "plain twin (the same knobs without CSP)"),
+                        help=f"The paper base is {base}, the network the paper compares {state.preset()} "
+                             "against, measured at this design's input size. The plain twin is this design "
+                             "with fusion 'none': the same widths and depths, without CSP.")
+    else:
+        kind = "twin"
+    if kind == "base":
+        return "base", base_config(base, cfg.input_size), f"paper base {base}"
+    return "twin", cfg.twin(), "plain twin"
 
 
 def controls(cfg) -> BenchRequest | None:
@@ -64,7 +90,8 @@ def controls(cfg) -> BenchRequest | None:
     else:
         c1.caption("No CUDA GPU here: **only the CPU is measured.**")
     batches = c2.multiselect("Batch sizes", BATCHES, key="lat_batches", placeholder="pick at least one",
-                             help="Each batch size is measured for the design and for its plain twin.")
+                             help="Each batch size is measured for the design and for the model it is "
+                                  "measured against.")
     dtype = c3.radio("dtype", list(DTYPES), key="lat_dtype", format_func=DTYPES.get, horizontal=True,
                      help="bf16 runs under torch.autocast; on many CPUs it is slower than fp32.")
     d1, d2, d3 = st.columns([1.2, 1.2, 2.4])
@@ -80,24 +107,30 @@ def controls(cfg) -> BenchRequest | None:
                         channels_last=bool(channels_last), warmup=int(warmup), runs=int(runs))
 
 
-def work_caption(cfg, req: BenchRequest) -> None:
+def work_caption(cfg, req: BenchRequest, kind: str = "twin", label: str = "plain twin") -> None:
     cmp = state_compare(cfg)
     macs_d, macs_t = cmp["design"]["macs"], cmp["twin"]["macs"]
+    if kind == "base":
+        from app_ui import cache
+
+        macs_t = cache.compare_base(cfg.key(), paper_base(state.preset()), 1)["base"]["macs"]
+    two = cfg.is_csp or kind == "base"
     runs = req.warmup + req.runs + stage_runs(req.runs)  # + the per-stage runs
-    total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if cfg.is_csp else 0))
+    total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if two else 0))
     waiting = DEVICE_QUEUE.waiting(req.device)
     st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image"
-               + (f", plain twin {si(macs_t, 'MAC')}" if cfg.is_csp else "")
+               + (f", {label} {si(macs_t, 'MAC')}" if two else "")
                + f". This measurement does about {si(total, 'MAC')} of arithmetic in all"
                + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
                + f". Each model's measurement stops by itself after {req.max_seconds / 60:.0f} minutes, the whole "
                f"request (waiting included) after {MAX_SECONDS // 60}.")
 
 
-def memory_problem(cfg, req: BenchRequest) -> str | None:
+def memory_problem(cfg, req: BenchRequest, ref=None) -> str | None:
     """Said before Measure is pressed: the request's memory estimate is over this server's budget."""
+    ref = cfg.twin() if ref is None else ref
     try:
-        check_memory([cfg] if cfg.twin() == cfg else [cfg, cfg.twin()], req)
+        check_memory([cfg] if ref == cfg else [cfg, ref], req)
     except BenchmarkError as exc:
         return f"{exc}. Measure would refuse it."
     return None
@@ -109,12 +142,12 @@ def state_compare(cfg) -> dict:
     return cache.compare(cfg.key(), 1)
 
 
-def measure(cfg, req: BenchRequest) -> None:
+def measure(cfg, req: BenchRequest, ref=None, label: str = "plain twin") -> None:
     """Run the benchmark now (the user pressed the button), with progress, queue position and Cancel."""
     ss = st.session_state
     ss[K_CANCEL] = False
     deadline = time.monotonic() + MAX_SECONDS
-    with st.status(f"Measuring {cfg.name} and its plain twin on {req.device}…", expanded=True) as status:
+    with st.status(f"Measuring {cfg.name} and its {label} on {req.device}…", expanded=True) as status:
         st.button("Cancel", key="lat_cancel", on_click=on_cancel,
                   help="Stops the benchmark at the next run. Leaving the page stops it too.")
         bar = st.progress(0.0, text="waiting for the device")
@@ -141,7 +174,8 @@ def measure(cfg, req: BenchRequest) -> None:
         ss[K_RUNNING] = True  # stays True if the run is interrupted (a rerun or the session ending)
         t0 = time.perf_counter()
         try:
-            record = compare_latency(cfg, req, progress=progress, cancelled=cancelled, on_wait=on_wait)
+            record = compare_latency(cfg, req, progress=progress, cancelled=cancelled, on_wait=on_wait,
+                                     reference=ref, reference_label=label)
         except Cancelled:
             ss[K_RUNNING] = False
             why = "time limit reached" if time.monotonic() > deadline else "cancelled"
@@ -159,6 +193,37 @@ def measure(cfg, req: BenchRequest) -> None:
         status.update(label=f"Measured in {time.perf_counter() - t0:.1f} s", state="complete", expanded=False)
 
 
+def ref_label(record: dict) -> str:
+    """What the design was measured against: "plain twin" or e.g. "paper base resnet50"."""
+    return (record.get("reference") or {}).get("label") or "plain twin"
+
+
+def relabel(fig, record: dict):
+    """The shared latency figures say "plain twin"; a record measured against another design (the
+    paper base) gets that design's label in their legends, hovers and titles instead."""
+    label = ref_label(record)
+    if label == "plain twin":
+        return fig
+    name = record["twin"].get("name", "")
+    fig.for_each_trace(lambda t: t.update(
+        name=(t.name or "").replace(f"plain twin: {name}", label).replace("plain twin", label),
+        hovertemplate=t.hovertemplate.replace("plain twin", label) if t.hovertemplate else t.hovertemplate,
+        hovertext=[h.replace("plain twin", label) for h in t.hovertext] if isinstance(t.hovertext, tuple)
+        else t.hovertext,
+        legendgroup=(t.legendgroup or "").replace("plain twin", label) or None))
+    title = fig.layout.title.text or ""
+    fig.update_layout(title_text=title.replace("plain twin", label))
+    if fig.layout.yaxis.title.text:
+        fig.update_yaxes(title_text=fig.layout.yaxis.title.text.replace("plain twin", label))
+    return fig
+
+
+def ref_column(record: dict) -> str:
+    """The results table's column of the reference's times: "twin median ms" or e.g. "resnet50 median ms"."""
+    ref = record.get("reference") or {}
+    return "twin median ms" if ref.get("kind", "twin") == "twin" else f"{ref.get('name', 'reference')} median ms"
+
+
 def results_table(record: dict) -> pd.DataFrame:
     rows = []
     twin = {r["batch"]: r for r in record["twin"]["results"]}
@@ -166,7 +231,7 @@ def results_table(record: dict) -> pd.DataFrame:
         t = twin.get(r["batch"], {})
         c = next((x for x in record["comparison"] if x["batch"] == r["batch"]), {})
         rows.append({"batch": r["batch"], "design median ms": r["median_ms"], "design p10": r["p10_ms"],
-                     "design p90": r["p90_ms"], "twin median ms": t.get("median_ms"),
+                     "design p90": r["p90_ms"], ref_column(record): t.get("median_ms"),
                      "time change %": c.get("time_delta_pct"), "MACs change %": c.get("macs_delta_pct"),
                      "design images/s": r.get("throughput_img_s")})
     return pd.DataFrame(rows)
@@ -182,23 +247,26 @@ def show_results(cfg) -> None:
         st.info(f"These results are for an earlier design ({res['name']}), not the current one: press Measure "
                 "to measure the current design.")
     st.markdown(f"##### Results ({res['name']}, measured at {res['at']})")
-    st.caption(record_caption(record))
+    st.caption(record_caption(record)
+               + (f" Measured against the {ref_label(record)}." if ref_label(record) != "plain twin" else ""))
     st.markdown("\n".join(f"- {s}" for s in savings_verdicts(record)))
     per_image = st.toggle("Time per image instead of per batch", key="lat_per_image")
-    st.plotly_chart(latency_curve(record, per_image=per_image), key="lat_curve", width="stretch",
+    st.plotly_chart(relabel(latency_curve(record, per_image=per_image), record), key="lat_curve", width="stretch",
                     config={"displaylogo": False})
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(savings_figure(record), key="lat_savings", width="stretch", config={"displaylogo": False})
+        st.plotly_chart(relabel(savings_figure(record), record), key="lat_savings", width="stretch",
+                        config={"displaylogo": False})
     with c2:
         batches = [r["batch"] for r in record["design"]["results"]]
         if st.session_state.get("lat_stage_batch") not in batches:
             st.session_state["lat_stage_batch"] = batches[0]
         b = st.selectbox("Per-stage times at batch", batches, key="lat_stage_batch")
-        st.plotly_chart(stage_bars(record, b), key="lat_stages", width="stretch", config={"displaylogo": False})
+        st.plotly_chart(relabel(stage_bars(record, b), record), key="lat_stages", width="stretch",
+                        config={"displaylogo": False})
     st.dataframe(results_table(record), hide_index=True, key="lat_table", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
-                                ("design median ms", "design p10", "design p90", "twin median ms")}
+                                ("design median ms", "design p10", "design p90", ref_column(record))}
                  | {c: st.column_config.NumberColumn(format="%+.1f") for c in ("time change %", "MACs change %")}
                  | {"design images/s": st.column_config.NumberColumn(format="%.1f")})
     st.download_button("Record (JSON)", json.dumps(record, indent=1).encode("utf-8"),
@@ -209,8 +277,9 @@ def show_results(cfg) -> None:
 def main() -> None:
     cfg = state.page()
     st.title("Latency")
-    st.caption("Fewer MACs is not the same as less time. Measure the current design against its plain twin "
-               "(the same network without CSP) and see where the arithmetic saving turns into a time saving.")
+    st.caption("Fewer MACs is not the same as less time. Measure the current design against its paper base "
+               "(the network the paper compares it with, e.g. resnet50 for cspresnet50) or its plain twin (the "
+               "same knobs without CSP), and see where the arithmetic saving turns into a time saving.")
     init_state()
     ss = st.session_state
     was_running, was_cancelled = ss.pop(K_RUNNING, False), ss.pop(K_CANCEL, False)
@@ -220,17 +289,18 @@ def main() -> None:
         st.info("The last benchmark was interrupted (a setting changed while it ran, or the page was left); "
                 "press Measure to start again.")
     with guard("Latency"):
+        kind, ref, label = reference_choice(cfg)
         req = controls(cfg)
         if req is not None:
-            work_caption(cfg, req)
-            too_big = memory_problem(cfg, req)
+            work_caption(cfg, req, kind, label)
+            too_big = memory_problem(cfg, req, ref)
             if too_big:
                 st.warning(too_big)
             if not cfg.is_csp:
                 st.caption("The current design is plain (fusion 'none'): it is its own twin, so only one model "
                            "is measured.")
             if st.button("Measure", key="lat_start", type="primary"):
-                measure(cfg, req)
+                measure(cfg, req, ref, label)
         st.divider()
         show_results(cfg)
 

@@ -1,8 +1,12 @@
 """Learn page: a guided lesson on the CSPNet idea, in five steps, for a teacher in front of a class.
 
-Each step: the idea in words, one or more sliders, live numbers computed by the engine for a small
-design, a diagram of that design, and a button that opens the design on the Design page.  The text,
-designs and numbers live in explorer/lesson.py; this page only lays them out.
+Each step: the idea in words, one or more sliders, a prediction to commit to before the step's key
+numbers are revealed (steps 2-5), live numbers computed by the engine for a small design, a diagram
+of that design, a button that opens the design on the Design page, and a few questions to check
+understanding (a recap with the score after step 5).  The step and its slider values are in the
+address (``l_step``, ``l_<control>``), so every step can be shared.  Answers live in
+st.session_state only.  The text, questions, designs and numbers live in explorer/lesson.py (and
+explorer/counts/explain.py); this page only lays them out.
 """
 from __future__ import annotations
 
@@ -12,9 +16,18 @@ import streamlit as st
 
 from app_ui import cache, state
 from app_ui.cache import config_from_key
-from app_ui.figures import dense_arcs_figure, fusion_network_figure, fusion_stage_figure, reads_figure
+from app_ui.figures import (
+    compute_story_figure,
+    dense_arcs_figure,
+    fig4_figure,
+    fusion_network_figure,
+    fusion_stage_figure,
+    reads_figure,
+    speed_figure,
+)
 from app_ui.messages import guard
 from explorer import lesson
+from explorer.counts import explain as ex
 from explorer.design import to_query
 from explorer.fmt import si
 
@@ -65,7 +78,8 @@ def fmt_number(n) -> str:
     return f"{int(v):,}"
 
 
-def numbers(nums) -> None:
+def numbers(nums, step_key: str = "", revealed: bool = True) -> None:
+    nums = [n for n in nums if revealed or not lesson.is_key_number(step_key, n.label)]
     per_row = 2
     for i in range(0, len(nums), per_row):
         cols = st.columns(per_row)
@@ -85,12 +99,12 @@ def open_button(step_key: str, design_key: str) -> None:
                 "(a link to share with the class)</small>", unsafe_allow_html=True)
 
 
-def cio_formulas(values: dict) -> None:
+def cio_formulas(values: dict, revealed: bool = True) -> None:
     c, m, k = int(values["c"]), int(values["m"]), int(values["k"])
     f = lesson.cio_formula(c, m, k)
     st.latex(r"\mathrm{CIO}_{\text{dense}} = c\,m + \frac{(m^2+m)\,k}{2} = " + f"{f['dense']:,.0f}".replace(",", "{,}"))
-    st.latex(r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,k}{2} = "
-             + f"{f['partial']:,.0f}".replace(",", "{,}"))
+    st.latex(r"\mathrm{CIO}_{\text{partial}} = \frac{c\,m + (m^2+m)\,k}{2}"
+             + (" = " + f"{f['partial']:,.0f}".replace(",", "{,}") if revealed else r" = \;?"))
     st.caption(f"Here c = {c}, m = {m}, k = {k} (the growth rate, which the paper writes d in these formulas), in "
                "channels per pixel. The 'real' numbers below are what the engine counts for the built stage: its "
                "1x1 bottleneck convs too, at the stage's 56x56 feature maps.")
@@ -138,18 +152,206 @@ def fusion_extras(values: dict) -> None:
                            "paper top-1 change (percentage points)", format="%+.1f",
                            help="Published; never computed here: nothing is trained.")})
     st.markdown(lesson.fusion_verdict(rows, net))
+    st.plotly_chart(fig4_figure(cache.lesson_extras()["fig4"]), key="learn_fig4_chart", width="stretch",
+                    config={"displaylogo": False})
+    st.caption("Fig. 4 as the paper drew it: compute against top-1. Grey: the published values (open markers are "
+               "approximate, read off the figure or derived from the text's rounded percentages); blue diamonds: "
+               "this app's count of the same presets, at the paper's top-1 (nothing is trained here).")
     st.caption(f"Published numbers: {lesson.PAPER_SOURCE}, read from the same data set as the Paper page (with the "
                "same status: exact, or approximate where read off the figure). Accuracy cannot be computed here: "
                "nothing is trained.")
 
 
+# --------------------------------------------------------------------------- shareable URL
+def apply_url() -> None:
+    """A shared link (``/Learn?l_step=split&l_split_ratio=0.75``): open that step with those values,
+    once per address (what this page wrote itself is not applied again)."""
+    ss = st.session_state
+    params = {k: v for k, v in st.query_params.to_dict().items() if k.startswith(lesson.URL_PREFIX)}
+    if not params or params == ss.get("learn_url_written"):
+        return
+    key, values = lesson.parse_url_params(params)
+    ss["learn_url_written"] = params
+    if key is None:
+        return
+    ss["learn_step"] = ss["learn_step_last"] = key
+    for name, v in values.items():
+        ss[widget_key(key, name)] = v
+
+
+def write_url(step_key: str, values: dict) -> None:
+    """Keep the step and its slider values in the address (beside the design's params)."""
+    want = lesson.url_params(step_key, values)
+    own = {k: v for k, v in st.query_params.to_dict().items() if k.startswith(lesson.URL_PREFIX)}
+    if own != want:
+        for k in own:
+            if k not in want:
+                del st.query_params[k]
+        st.query_params.update(want)
+    st.session_state["learn_url_written"] = want
+    st.caption(f"Link to this step: [{'/Learn?' + urlencode(want)}](./Learn?{urlencode(want)}) "
+               "(the step and its slider values; answers are not in it).")
+
+
+# --------------------------------------------------------------------------- predict, then reveal
+def _stored(name: str) -> dict:
+    return st.session_state.setdefault(name, {})
+
+
+def _remember(store: str, qkey: str, wkey: str) -> None:
+    _stored(store)[qkey] = st.session_state.get(wkey)
+
+
+def choice(q, store: str, prefix: str, label_visibility: str = "visible"):
+    """A radio over the question's options, nothing chosen at first; the choice survives leaving
+    the step (kept in st.session_state[store], not only in the widget)."""
+    wkey = f"{prefix}_{q.key}"
+    saved = _stored(store).get(q.key)
+    if wkey not in st.session_state and saved is not None:
+        st.session_state[wkey] = saved
+    return st.radio(q.text, list(range(len(q.options))), index=None, key=wkey,
+                    format_func=lambda i: q.options[i].text, on_change=_remember, args=(store, q.key, wkey),
+                    label_visibility=label_visibility)
+
+
+def feedback(q, index) -> None:
+    res = lesson.judge(q, index)
+    if res["answered"]:
+        (st.success if res["right"] else st.warning)(res["text"])
+
+
+def _reveal(step_key: str) -> None:
+    st.session_state.setdefault("learn_revealed", set()).add(step_key)
+
+
+def predict_box(step_key: str, questions) -> bool:
+    """The step's prediction; returns whether the key numbers are revealed."""
+    if not questions:
+        return True
+    revealed = step_key in st.session_state.get("learn_revealed", set())
+    with st.container(border=True, key=f"learn_predict_{step_key}"):
+        st.markdown("**Predict, then reveal.** Commit to a guess before you see the numbers.")
+        picks = [choice(q, "learn_guesses", "learn_guess") for q in questions]
+        if not revealed:
+            c1, c2 = st.columns([1, 1])
+            c1.button("Reveal", key=f"learn_reveal_{step_key}", type="primary", on_click=_reveal, args=(step_key,),
+                      disabled=any(p is None for p in picks), width="stretch",
+                      help="Choose an answer first.")
+            c2.button("Just show me the numbers", key=f"learn_skip_{step_key}", on_click=_reveal, args=(step_key,),
+                      width="stretch")
+        else:
+            for q, p in zip(questions, picks):
+                if p is None:
+                    st.markdown("**You revealed without a guess.** " + q.explain)
+                else:
+                    feedback(q, p)
+    return revealed
+
+
+# --------------------------------------------------------------------------- checks of understanding
+def quiz(step_key: str) -> None:
+    qs = lesson.quiz(step_key)
+    if not qs:
+        return
+    with st.container(border=True, key=f"learn_quiz_{step_key}"):
+        st.markdown("**Check your understanding**")
+        for q in qs:
+            pick = choice(q, "learn_answers", "learn_quiz")
+            feedback(q, pick)
+
+
+def recap() -> None:
+    r = lesson.recap(_stored("learn_answers"))
+    with st.container(border=True, key="learn_recap"):
+        st.markdown("### Recap")
+        st.markdown(f"You answered **{r['answered']} of {r['total']}** questions, **{r['right']}** right. "
+                    "The lesson taught: (a) dense blocks reuse gradients (duplicated gradient information), "
+                    "(b) the split sends only part 2 through the block, (c) the partial transition truncates the "
+                    "gradient flow but costs compute, (d) where the parts meet (fusion first or last) decides how "
+                    "much gradient is reused, (e) memory traffic (CIO), not only MACs, decides speed.")
+        if r["revisit"]:
+            st.markdown("**To revisit:**\n" + "\n".join(
+                f"- {title}: {text}" for _, title, text in r["revisit"]))
+        else:
+            st.success("All right. Well done.")
+        st.caption("Your answers stay in this browser session only; nothing is stored on the server.")
+
+
+# --------------------------------------------------------------------------- explain any number
+def explain_numbers(step_key: str, values: dict) -> None:
+    cfg = lesson.step_design(step_key, values)
+    with st.expander("Explain these numbers: the formula behind each layer's count"):
+        c1, c2 = st.columns(2)
+        comps = ["(whole stage)"] + list(ex.COMPONENTS)
+        comp = c1.selectbox("Part of the stage", comps, key=f"learn_explain_comp_{step_key}",
+                            format_func=lambda c: ex.COMPONENT_LABELS.get(c, c))
+        metric = c2.selectbox("Count", list(ex.METRICS), key=f"learn_explain_metric_{step_key}",
+                              format_func={"macs": "MACs", "params": "parameters", "cio": "CIO (memory traffic)"}.get)
+        rows = ex.explain(cfg, lesson.STAGE, None if comp == "(whole stage)" else comp, metric)
+        total = sum(r["value"] for r in rows)
+        st.dataframe([{"layer": r["layer"].removeprefix(lesson.STAGE + "."), "formula": r["formula"],
+                       "value": r["value"]} for r in rows], hide_index=True, width="stretch",
+                     key=f"learn_explain_table_{step_key}",
+                     column_config={"value": st.column_config.NumberColumn(format="localized")})
+        st.caption(f"Sum: {total:,} ({cfg.name}, {lesson.STAGE}); the same plan rows the totals above are summed "
+                   "from. H_out × W_out is the output feature map; k the kernel size; CIO counts each conv's input "
+                   "and output elements.")
+
+
+def story(out: dict) -> None:
+    if not out.get("story"):
+        return
+    labels = ex.COMPONENT_LABELS
+    st.plotly_chart(compute_story_figure(out["story"], labels), key="learn_story_chart", width="stretch",
+                    config={"displaylogo": False, "displayModeBar": False})
+    ch = out["story"]["change"]
+    st.caption("The compute story, from the plan: " + "; ".join(
+        f"{labels[c]} {ch[c]:+,} MACs" for c in ex.COMPONENTS if ch.get(c)) +
+        f". They add up to the stage's {out['story']['pct']:+.1f} %.")
+
+
+# --------------------------------------------------------------------------- the gradient argument
+def gradient_argument() -> None:
+    with st.container(border=True, key="learn_gradients"):
+        st.markdown("##### The gradient argument (Eqs. 2 and 4)")
+        eq = lesson.update_equations()
+        c1, c2 = st.columns(2)
+        with c1:
+            st.markdown("**DenseNet** (Eq. 2)")
+            for line in eq["densenet"]:
+                st.latex(line)
+        with c2:
+            st.markdown("**CSPDenseNet** (Eq. 4)")
+            for line in eq["cspdensenet"]:
+                st.latex(line)
+        st.caption("Colours: orange the block input's gradient, green the dense layers' outputs', blue part 1's, "
+                   "purple the partial transition's. In DenseNet every update reuses g₀ … g₍ᵢ₋₁₎; in CSPDenseNet "
+                   "w_U never sees the dense layers' gradients directly.")
+        a, b = st.columns(2)
+        layout = a.selectbox("Layout (Fig. 3)", list(lesson.LAYOUT_WEIGHTS), key="learn_grad_layout",
+                             format_func=lesson.FUSION_NAMES.get)
+        weight = b.selectbox("Weight", list(lesson.LAYOUT_WEIGHTS[layout]), key=f"learn_grad_weight_{layout}")
+        st.graphviz_chart(lesson.gradient_dot(layout, weight), width="content")
+        st.caption(lesson.gradient_caption(layout, weight) + " Dashed coloured arrows: the gradients that reach "
+                   "the chosen weight (a block of 3 dense layers).")
+
+
+def speed() -> None:
+    with st.container(border=True, key="learn_speed"):
+        st.markdown(lesson.SPEED_TEXT)
+        st.plotly_chart(speed_figure(cache.lesson_extras()["speed"]), key="learn_speed_chart", width="stretch",
+                        config={"displaylogo": False})
+        st.page_link("pages/Latency.py", label="Measure it on the Latency page")
+
+
 def main() -> None:
     state.page()
     st.title("Learn")
-    st.caption("The Cross Stage Partial idea in five steps. Every number is computed live for the small design "
-               "shown; move the sliders.")
+    st.caption("The Cross Stage Partial idea in five steps (about 15 minutes). Predict, reveal, then check your "
+               "understanding; every number is computed live for the small design shown.")
     keys = lesson.STEP_KEYS
     ss = st.session_state
+    apply_url()
     if ss.get("learn_step") not in keys:
         ss["learn_step"] = keys[0]
     c1, c2, c3 = st.columns([8, 1, 1], vertical_alignment="bottom")
@@ -173,10 +375,14 @@ def main() -> None:
             if out["error"]:
                 st.error(out["error"])
                 return
+            revealed = predict_box(step.key, out["predictions"])
             if step.key == "cio":
-                cio_formulas(values)
-            numbers(out["numbers"])
-            st.info(out["takeaway"])
+                cio_formulas(values, revealed)
+            numbers(out["numbers"], step.key, revealed)
+            if revealed:
+                st.info(out["takeaway"])
+            else:
+                st.caption("The step's key numbers and its takeaway appear after Reveal.")
             if step.key == "dense":
                 cfg = lesson.step_design("dense", values)
                 st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
@@ -186,18 +392,30 @@ def main() -> None:
                 st.graphviz_chart(out["stage_dot"], width="content")
                 st.caption(lesson.diagram_caption(step.key, values))
             open_button(step.key, out["design_key"])
+            if revealed and step.key in ("split", "transition"):
+                story(out)
+        if revealed:
+            explain_numbers(step.key, values)
         if out["dense_graph"]:
             with st.container(border=True, key="learn_reads_box"):
                 st.plotly_chart(dense_arcs_figure(out["dense_graph"]), key=f"learn_arcs_{step.key}", width="stretch",
                                 config={"displaylogo": False, "displayModeBar": False})
                 st.caption(lesson.arcs_caption(out["dense_graph"]))
-        if step.key == "fusion":
+        if step.key == "transition":
+            gradient_argument()
+        if step.key == "fusion" and revealed:
             fusion_extras(values)
         if step.key == "cio":
-            cio_reconciliation(values)
+            if revealed:
+                cio_reconciliation(values)
+            speed()
+        quiz(step.key)
+        if step.key == keys[-1]:
+            recap()
         st.divider()
         if st.toggle("Show the real source of the stage class (cspnet)", key="learn_source"):
             st.code(lesson.stage_source(), language="python", line_numbers=True)
+        write_url(step.key, values)
 
 
 main()

@@ -24,7 +24,9 @@ from explorer.paper import reproduce
 
 K_MEASURED = "paper_measured"       # {"claims": [...], "seconds": float, "at": "HH:MM:SS"} (this session only)
 K_MEASURE_ERROR = "paper_measure_error"
-LATENCY_SETUP = ("resnet50 against cspresnet50, batch size 1, fp32, 256x256 input, on this machine's CPU; "
+# the latency claim's pair: cspresnet50 and its paper base (the preset tables' ``base`` column)
+LAT_BASE, LAT_CSP = reproduce.LATENCY_BASE, reproduce.LATENCY_CSP
+LATENCY_SETUP = (f"{LAT_BASE} against {LAT_CSP}, batch size 1, fp32, 256x256 input, on this machine's CPU; "
                  "5 interleaved rounds of 2 warm-up + 5 timed runs per model")
 PCT = "%+.1f %%"
 
@@ -187,10 +189,10 @@ def show_claim(i: int, c: dict) -> None:
         if lat:
             fast, med = lat.get("min_ms", {}), lat.get("median_ms", {})
             m1, m2, m3 = st.columns(3)
-            m1.metric("resnet50, fastest run", f"{fast.get('resnet50', float('nan')):.1f} ms",
-                      help=f"Median of the rounds: {med.get('resnet50', float('nan')):.1f} ms")
-            m2.metric("cspresnet50, fastest run", f"{fast.get('cspresnet50', float('nan')):.1f} ms",
-                      help=f"Median of the rounds: {med.get('cspresnet50', float('nan')):.1f} ms")
+            m1.metric(f"{LAT_BASE}, fastest run", f"{fast.get(LAT_BASE, float('nan')):.1f} ms",
+                      help=f"Median of the rounds: {med.get(LAT_BASE, float('nan')):.1f} ms")
+            m2.metric(f"{LAT_CSP}, fastest run", f"{fast.get(LAT_CSP, float('nan')):.1f} ms",
+                      help=f"Median of the rounds: {med.get(LAT_CSP, float('nan')):.1f} ms")
             d, dm = c["computed"].get("latency_delta_pct"), c["computed"].get("latency_delta_pct_median")
             m3.metric("change (fastest run)", "n/a" if d is None else f"{d:+.1f} %",
                       help=("" if dm is None else f"Median of the rounds: {dm:+.1f} %. ")

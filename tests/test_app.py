@@ -63,6 +63,20 @@ def test_design_page_runs_with_metrics_table_and_downloads():
     assert at.query_params.get("preset") in (["cspdensenet121"], "cspdensenet121")
 
 
+def test_explain_a_number_adds_up_to_the_stage_total_and_lesson_is_linked():
+    at = app()
+    summary = summarize(get_preset("cspdensenet121"))
+    stage = {s["name"]: s for s in summary["stages"]}["stages.0"]
+    formulas = table(at, "formula")
+    assert formulas["value"].sum() == stage["macs"] and "×" in formulas["formula"].iloc[0]
+    assert any(f"total {stage['macs']:,}" in c.value for c in at.caption)
+    at.radio(key="explain_metric").set_value("cio").run()
+    assert table(at, "formula")["value"].sum() == stage["cio"]
+    at.selectbox(key="explain_stage").set_value("stages.2").run()
+    assert table(at, "formula")["value"].sum() == {s["name"]: s for s in summary["stages"]}["stages.2"]["cio"]
+    assert any("lesson" in link.label for link in at.get("page_link"))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_other_pages_run(page):
     at = app()

@@ -9,7 +9,8 @@ A family is a :class:`Family` object (``FAMILY`` in its module, or the attribute
 * ``defaults``: the family's default design (what switching to it starts from), derived from one of
   its presets;
 * ``presets``: named designs, a data table of :class:`Preset` rows (:func:`preset_table`), each
-  with its reference and, where there is one, the reference implementation's exact parameter count.
+  with its reference, where there is one the reference implementation's exact parameter count, and
+  for a CSP design its *paper base*: the plain preset the CSPNet paper compares it against.
 
 Which config fields a family reads is declared on the fields themselves
 (``cspnet.config.FIELDS[name].families``; ``cspnet.config.family_fields(family)``).
@@ -76,6 +77,8 @@ class Preset:
     reference: str = ""               # what it reproduces, e.g. "torchvision densenet121"
     reference_params: int | None = None
     source: str = ""                  # where the reference number comes from
+    base: str | None = None           # paper base: the plain preset (same family) the CSPNet paper compares
+                                      # this design against, e.g. cspresnet50 -> resnet50; None if none
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,16 @@ class Family:
 
 
 def preset_table(base: dict, rows) -> tuple:
-    """Preset objects from table rows ``(name, config overrides, reference, reference_params, source)``.
+    """Preset objects from table rows
+    ``(name, config overrides, reference, reference_params, source, paper base)``.
 
     Each preset's config is ``base`` (the family's common settings, ``family`` included) updated
-    with its overrides; its description is ``cspnet.preset_text.DESCRIPTIONS[name]``."""
+    with its overrides; its description is ``cspnet.preset_text.DESCRIPTIONS[name]``.  The last
+    column names the plain preset the CSPNet paper compares a CSP design against (``None`` for the
+    plain presets and for a design without a fair one); ``cspnet.presets.paper_base`` reads it."""
     return tuple(Preset(name=name, config={**base, **overrides}, description=DESCRIPTIONS[name],
-                        reference=reference, reference_params=params, source=source)
-                 for name, overrides, reference, params, source in rows)
+                        reference=reference, reference_params=params, source=source, base=paper_base)
+                 for name, overrides, reference, params, source, paper_base in rows)
 
 
 def preset_defaults(presets, name: str) -> dict:

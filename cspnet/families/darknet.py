@@ -35,10 +35,11 @@ _BASE = dict(family="darknet", stem_channels=32, stem_kernel=3, stem_stride=1, s
              input_size=256)
 
 PRESETS = preset_table(_BASE, [
-    # name, config overrides, reference, reference params, source
-    ("darknet53", dict(bottle_ratio=0.5, expand_ratio=1.0, fusion="none"), "timm darknet53", 41_609_928, _TIMM),
+    # name, config overrides, reference, reference params, source, paper base
+    ("darknet53", dict(bottle_ratio=0.5, expand_ratio=1.0, fusion="none"), "timm darknet53", 41_609_928, _TIMM,
+     None),
     ("cspdarknet53", dict(bottle_ratio=(0.5, 1.0, 1.0, 1.0, 1.0), expand_ratio=(2.0, 1.0, 1.0, 1.0, 1.0),
-                          fusion="csp"), "timm cspdarknet53", 27_642_184, _TIMM),
+                          fusion="csp"), "timm cspdarknet53", 27_642_184, _TIMM, "darknet53"),
 ])
 
 FAMILY = cross_stage_family(

@@ -142,22 +142,23 @@ def _tv(name: str, params: int, **overrides) -> tuple:
     """A torchvision DenseNet: its parameter count is sum(p.numel()) of torchvision.models.<name>()."""
     source = ("torchvision/models/densenet.py (torchvision 0.29.1), sum(p.numel() for p in model.parameters()) "
               f"of torchvision.models.{name}()")
-    return name, {"fusion": "none", **overrides}, f"torchvision {name}", params, source
+    return name, {"fusion": "none", **overrides}, f"torchvision {name}", params, source, None
 
 
 def _csp(depth: str, repeats: tuple, fusion: str) -> tuple:
-    """The CSPNet paper's fusion (Fig. 3b-d) on torchvision's DenseNet-<depth>; no reference count."""
+    """The CSPNet paper's fusion (Fig. 3b-d) on torchvision's DenseNet-<depth>; no reference count; its
+    paper base is torchvision's densenet<depth>."""
     suffix = "" if fusion == "csp" else f"_{fusion}"
     overrides = {"repeats": repeats, "fusion": fusion, "split_ratio": 0.5,
                  "transition_ratio": 0.5 if fusion == "fusion_last" else 1.0}
     return (f"cspdensenet{depth}{suffix}", overrides,
-            f"CSPNet paper (Wang et al. 2019) applied to torchvision densenet{depth}", None, "")
+            f"CSPNet paper (Wang et al. 2019) applied to torchvision densenet{depth}", None, "", f"densenet{depth}")
 
 
 _WALKTHROUGH_PARAMS = 1_274_934  # the article's own model, see the preset's source
 
 PRESETS = preset_table(_BASE, [
-    # name, config overrides, reference, reference params, source
+    # name, config overrides, reference, reference params, source, paper base
     _tv("densenet121", 7_978_856, repeats=D121),
     _tv("densenet161", 28_681_000, repeats=(6, 12, 36, 24), growth_rate=48, stem_channels=96),
     _tv("densenet169", 14_149_480, repeats=D169),
@@ -179,7 +180,11 @@ PRESETS = preset_table(_BASE, [
      "MuhammadArdiPutra/medium_articles 'Deep Learning From Scratch/CSPNet.ipynb'",
      _WALKTHROUGH_PARAMS,
      "the article prints no parameter count; its code, run as published: sum(p.numel()) = "
-     f"{_WALKTHROUGH_PARAMS:,} and 543,934,612 conv+linear multiply-adds at 224x224"),
+     f"{_WALKTHROUGH_PARAMS:,} and 543,934,612 conv+linear multiply-adds at 224x224",
+     # no paper base: densenet121 is not a fair one (growth 32, not 12, over 5x the parameters; a
+     # stem and a head norm): the walkthrough's CSP changes a DenseNet-121 with growth 12 and no stem
+     # or head norm, which is its own plain twin
+     None),
 ])
 
 

@@ -209,16 +209,18 @@ _BASE = {"family": "peleenet", "stem_channels": 32, "stem_kernel": 3, "stem_stri
 
 
 def _csp(name: str, fusion: str, split_ratio: float) -> tuple:
-    """The CSPNet paper's design read onto PeleeNet (the authors' cfg was never released): no reference count."""
+    """The CSPNet paper's design read onto PeleeNet (the authors' cfg was never released): no reference
+    count; its paper base is the official PeleeNet."""
     return (name, {"fusion": fusion, "split_ratio": split_ratio, "transition_ratio": 1.0},
-            "CSPNet paper (Wang et al. 2019) Fig. 3/4 and Table 1, applied to the official PeleeNet", None, "")
+            "CSPNet paper (Wang et al. 2019) Fig. 3/4 and Table 1, applied to the official PeleeNet", None, "",
+            "peleenet")
 
 
 PRESETS = preset_table(_BASE, [
-    # name, config overrides, reference, reference params, source
+    # name, config overrides, reference, reference params, source, paper base
     ("peleenet", {"fusion": "none"}, "official PeleeNet (Robert-JunWang/PeleeNet)", OFFICIAL_PARAMS,
      "Robert-JunWang/PeleeNet peleenet.py (official PyTorch model), sum(p.numel() for p in "
-     "PeleeNet().parameters()); README: 2.8M params, 508M FLOPs (multiply-adds)"),
+     "PeleeNet().parameters()); README: 2.8M params, 508M FLOPs (multiply-adds)", None),
     _csp("csppeleenet", "csp", 0.5),
     _csp("csppeleenet_fusion_first", "fusion_first", 0.5),
     _csp("csppeleenet_fusion_last", "fusion_last", 0.5),

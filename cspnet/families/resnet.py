@@ -47,17 +47,18 @@ _CSP50 = dict(repeats=(3, 3, 5, 2), strides=(1, 2, 2, 2), fusion="csp", activati
 _RESNEXT = dict(groups=32, width_per_group=(4, 8, 16, 32), widths=(256, 512, 1024, 2048))
 
 RESNET_PRESETS = preset_table(dict(family="resnet", **_STEM), [
-    # name, config overrides, reference, reference params, source
+    # name, config overrides, reference, reference params, source, paper base
     ("resnet50", dict(_R50, widths=(256, 512, 1024, 2048), bottle_ratio=0.25),
-     "torchvision resnet50", 25_557_032, _TORCHVISION),
+     "torchvision resnet50", 25_557_032, _TORCHVISION, None),
     ("cspresnet50", dict(_CSP50, widths=(128, 256, 512, 1024), bottle_ratio=0.5, expand_ratio=2.0),
-     "timm cspresnet50", 21_616_168, _TIMM),
+     "timm cspresnet50", 21_616_168, _TIMM, "resnet50"),
 ])
 
 RESNEXT_PRESETS = preset_table(dict(family="resnext", **_STEM), [
-    # name, config overrides, reference, reference params, source
-    ("resnext50_32x4d", dict(_R50, **_RESNEXT), "torchvision resnext50_32x4d", 25_028_904, _TORCHVISION),
-    ("cspresnext50", dict(_CSP50, **_RESNEXT, expand_ratio=1.0), "timm cspresnext50", 20_569_896, _TIMM),
+    # name, config overrides, reference, reference params, source, paper base
+    ("resnext50_32x4d", dict(_R50, **_RESNEXT), "torchvision resnext50_32x4d", 25_028_904, _TORCHVISION, None),
+    ("cspresnext50", dict(_CSP50, **_RESNEXT, expand_ratio=1.0), "timm cspresnext50", 20_569_896, _TIMM,
+     "resnext50_32x4d"),
 ])
 
 RESNET = cross_stage_family(

@@ -1,12 +1,16 @@
-"""Per-stage summary of a design and its comparison with the plain twin, from the analytic plan.
+"""Per-stage summary of a design and its comparisons, from the analytic plan: with its plain twin
+(the same knobs without CSP) and with its paper base (the plain preset the CSPNet paper compares the
+design's preset against, e.g. cspresnet50 -> resnet50, at the design's input size).
 
 Everything here is computed from the config alone (no model build), fast enough for every rerun
 of the app; the live trace (``explorer.real.trace``) checks these numbers against the real model.
 """
 from __future__ import annotations
 
-from cspnet import ConfigError, CSPConfig, plan_network
+from cspnet import ConfigError, CSPConfig, family_fields, plan_network
+from cspnet.config import FIELDS
 from cspnet.plan import TAP_LABELS, TAP_ORDER
+from cspnet.presets import base_config
 from explorer.counts.conventions import (
     CONVENTIONS,
     STAGE_METRICS,
@@ -19,7 +23,7 @@ from explorer.counts.conventions import (
 
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 
-# Metrics compared against the plain twin: key -> (label, unit)
+# Metrics compared against the plain twin and the paper base: key -> (label, unit)
 METRICS = {
     "params": ("Parameters", ""),
     "macs": ("MACs (conv + linear)", "MAC"),
@@ -80,17 +84,48 @@ def memory(params: int, activations: int, batch: int) -> dict:
     }
 
 
+def deltas(design: dict, reference: dict, ref_key: str) -> dict:
+    """key -> {label, unit, design, <ref_key>, reference, delta, delta_pct}: the design's METRICS
+    against a reference summary; ``ref_key`` ("twin" or "base") names the reference's value, which
+    ``reference`` repeats so that one renderer reads both comparisons."""
+    out = {}
+    for key, (label, unit) in METRICS.items():
+        a, b = design[key], reference[key]
+        out[key] = {"label": label, "unit": unit, "design": a, ref_key: b, "reference": b, "delta": a - b,
+                    "delta_pct": (100.0 * (a - b) / b) if b else None}
+    return out
+
+
 def compare_with_twin(cfg: CSPConfig, batch: int = 1) -> dict:
     """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %."""
     design = summarize(cfg, batch)
     twin_cfg = cfg.twin()
     twin = design if twin_cfg == cfg else summarize(twin_cfg, batch)
-    deltas = {}
-    for key, (label, unit) in METRICS.items():
-        a, b = design[key], twin[key]
-        deltas[key] = {"label": label, "unit": unit, "design": a, "twin": b, "delta": a - b,
-                       "delta_pct": (100.0 * (a - b) / b) if b else None}
-    return {"design": design, "twin": twin, "deltas": deltas, "twin_config": twin_cfg.to_dict()}
+    return {"design": design, "twin": twin, "deltas": deltas(design, twin, "twin"), "twin_config": twin_cfg.to_dict()}
+
+
+def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1) -> dict | None:
+    """The design against its paper base: preset ``base_name`` (``cspnet.presets.paper_base`` of the
+    preset the design started from) at the design's input size.  The same delta structure as
+    :func:`compare_with_twin` (each delta's reference value under ``"base"``); None when there is no
+    base.  ``twin_differs_in`` lists the fields a plain network reads where the twin and the base
+    disagree (what makes the two comparisons differ); ``same_as_twin`` is True when there are none:
+    the twin *is* the base network."""
+    if not base_name:
+        return None
+    base_cfg = base_config(base_name, cfg.input_size)
+    design = summarize(cfg, batch)
+    base = summarize(base_cfg, batch)
+    twin = cfg.twin()
+    if base_cfg.family != cfg.family:
+        differs = ["family"]
+    else:  # the fields a plain network reads, where the twin and the base disagree
+        differs = [f for f in family_fields(cfg.family)
+                   if f not in ("family", "name", "fusion") and not FIELDS[f].csp_only
+                   and getattr(twin, f) != getattr(base_cfg, f)]
+    return {"design": design, "base": base, "base_name": base_name, "input_size": cfg.input_size,
+            "deltas": deltas(design, base, "base"), "base_config": base_cfg.to_dict(),
+            "twin_differs_in": differs, "same_as_twin": not differs}
 
 
 def stage_table(summary: dict, convention: str = "macs") -> list:

@@ -11,6 +11,10 @@ builds, and the claims people quote.  Pure Python (no Streamlit); latency only i
   verdict.  Accuracy can only be cited from the published data set, never computed here.
 
 Published numbers are always read from :func:`explorer.paper.published.load_published`, never copied.
+Which plain network a CSP preset is compared against (its *paper base*: cspresnet50 -> resnet50) is
+read from the preset tables (``cspnet.presets.paper_base``), the definition the Design, Latency and
+Paper pages and ``python -m explorer summary`` use too; so is the comparison at one resolution
+(``explorer.counts.analysis.compare_with_base``).
 Facts about the authors' Darknet cfgs (``WongKinYiu/CrossStagePartialNetworks`` ``cfg/*.cfg``,
 commit c6ba8b1) that the reasons rely on were checked by counting those cfgs layer by layer:
 
@@ -30,6 +34,7 @@ import statistics
 from functools import lru_cache
 
 from cspnet import get_preset, plan_network
+from cspnet.presets import paper_base
 from explorer.counts.conventions import REGISTRY, count, group_counts
 from explorer.fmt import FUSION_FIGURE, FUSION_SHORT, json_safe
 from explorer.paper.published import load_published
@@ -93,7 +98,7 @@ ABLATION = (
     ("CSPPeleeNet, gamma = 0.25", "csppeleenet_gamma025", "CSPPeleeNet, gamma=0.25"),
     ("fusion last, gamma = 0.25", "csppeleenet_fusion_last_gamma025", "CSP (fusion last) PeleeNet, gamma=0.25"),
 )
-ABLATION_BASE = ("PeleeNet", "peleenet", "PeleeNet")
+ABLATION_BASE = ("PeleeNet", paper_base("csppeleenet"), "PeleeNet")  # every ABLATION preset's paper base
 
 
 def _published_row(df, model: str) -> dict:
@@ -397,20 +402,24 @@ README_PAIRS = (
     ("MobileNet-v2 (Darknet)", "CSPMobileNet-v2"),
     ("DenseNet-201+Elastic", "CSPDenseNet-201+Elastic"),
 )
-# (CSP preset, base preset, resolution) pairs this tool can build.
-TOOL_PAIRS = (
-    ("cspdarknet53", "darknet53", 256),
-    ("cspresnext50", "resnext50_32x4d", 256),
-    ("cspresnet50", "resnet50", 256),
-    ("csppeleenet", "peleenet", 224),
-    ("csppeleenet_fusion_first", "peleenet", 224),
-    ("csppeleenet_fusion_last", "peleenet", 224),
-    ("cspdensenet121", "densenet121", 224),
-    ("cspdensenet169", "densenet169", 224),
-    ("cspdensenet201", "densenet201", 224),
-    ("cspdensenet201_fusion_first", "densenet201", 224),
-    ("cspdensenet201_fusion_last", "densenet201", 224),
-)
+# (CSP preset, base preset, resolution) pairs this tool can build; the base is the preset's paper base
+# (the ``base`` column of the preset tables).
+TOOL_PAIRS = tuple((csp, paper_base(csp), res) for csp, res in (
+    ("cspdarknet53", 256),
+    ("cspresnext50", 256),
+    ("cspresnet50", 256),
+    ("csppeleenet", 224),
+    ("csppeleenet_fusion_first", 224),
+    ("csppeleenet_fusion_last", 224),
+    ("cspdensenet121", 224),
+    ("cspdensenet169", 224),
+    ("cspdensenet201", 224),
+    ("cspdensenet201_fusion_first", 224),
+    ("cspdensenet201_fusion_last", 224),
+))
+# the designs of the latency claim: CSPResNet-50 and its paper base (ResNet-50)
+LATENCY_CSP = "cspresnet50"
+LATENCY_BASE = paper_base(LATENCY_CSP)
 
 
 def _readme_pairs(df) -> list[dict]:
@@ -424,9 +433,14 @@ def _readme_pairs(df) -> list[dict]:
 
 
 def _tool_pairs() -> list[dict]:
+    """Each TOOL_PAIRS preset against its paper base at one resolution: the Design page's comparison
+    (``compare_with_base``), conv+linear MACs."""
+    from explorer.counts.analysis import compare_with_base
+
     out = []
     for csp, base, res in TOOL_PAIRS:
-        a, b = count(_plan(csp, res), "macs"), count(_plan(base, res), "macs")
+        m = compare_with_base(get_preset(csp, input_size=res), base)["deltas"]["macs"]
+        a, b = m["design"], m["base"]
         out.append({"csp": csp, "base": base, "res": res, "csp_gmacs": a / 1e9, "base_gmacs": b / 1e9,
                     "compute_delta_pct": _pct(a, b)})
     return out
@@ -472,9 +486,10 @@ def _claim_resnext(df) -> dict:
     csp = _published_row(df, "CSPResNeXt-50")
     pub_pct = _pct(csp["compute"], base["compute"])
     res = 256
+    base_preset = paper_base("cspresnext50")  # resnext50_32x4d
     tool_csp = count(_plan("cspresnext50", res), "bflops") / 1e9
-    tool_tv = count(_plan("resnext50_32x4d", res), "bflops") / 1e9
-    dk_base = darknet_base_bflops("resnext50_32x4d", res)
+    tool_tv = count(_plan(base_preset, res), "bflops") / 1e9
+    dk_base = darknet_base_bflops(base_preset, res)
     _, dm = _stage1_darknet_delta(_plan("cspresnext50", res))
     dk_csp = tool_csp - 2 * dm / 1e9
     eq_depth = count(_plan("cspresnext50", res, repeats=(3, 4, 6, 3)), "bflops") / 1e9
@@ -499,7 +514,7 @@ def _claim_resnext(df) -> dict:
         "reason": (f"Published: {pub_pct:+.1f}%. Rebuilding both Darknet cfgs from this tool's presets (ResNeXt-50 "
                    f"without its 4 projection-shortcut convs = {dk_base:.2f} BFLOPs; CSPResNeXt-50 with the cfg's "
                    f"stage 1 = {dk_csp:.2f}) gives {computed['darknet_cfgs_from_tool']['delta_pct']:+.1f}%. Against "
-                   f"torchvision's resnext50_32x4d (which has the projection convs) timm's cspresnext50 is "
+                   f"torchvision's {base_preset} (which has the projection convs) timm's cspresnext50 is "
                    f"{computed['tool_vs_torchvision_resnext50']['delta_pct']:+.1f}%. Part of the cut comes from "
                    f"fewer blocks (3-3-5-2 instead of 3-4-6-3): at equal depth the CSP version is "
                    f"{computed['equal_depth_3_4_6_3_vs_torchvision']['delta_pct']:+.1f}%."),
@@ -513,7 +528,8 @@ DENSENET201_TARGET_PCT = -24.0
 def _claim_densenet(df) -> dict:
     from explorer.counts.sweep import sweep
 
-    base = count(_plan("densenet201", 224), "macs")
+    base_preset = paper_base("cspdensenet201")  # densenet201, every fusion's paper base
+    base = count(_plan(base_preset, 224), "macs")
     presets = {p: _pct(count(_plan(p, 224), "macs"), base)
                for p in ("cspdensenet201", "cspdensenet201_fusion_first", "cspdensenet201_fusion_last")}
     reached = [p for p, v in presets.items() if v <= DENSENET201_TARGET_PCT]
@@ -532,7 +548,7 @@ def _claim_densenet(df) -> dict:
                           "macs": int(best["macs"]), "macs_delta_pct": float(best["macs_vs_twin_pct"])})
     ff = sweep(get_preset("cspdensenet201_fusion_first"), [("split_ratio", [0.05, 0.1, 0.25])], with_twin=True)
     ff_best = float(ff["macs_vs_twin_pct"].min())
-    base_params = _plan("densenet201", 224).params
+    base_params = _plan(base_preset, 224).params
     closest = max(found, key=lambda f: f["params"]) if found else None
     pub = [p for p in _readme_pairs(df) if p["base"].startswith("DenseNet-201")]
     verdict = "holds" if reached else "does not hold here"
@@ -558,7 +574,7 @@ def _claim_densenet(df) -> dict:
     }
 
 
-def measure_latency(presets=("resnet50", "cspresnet50"), input_size: int = 256, batch: int = 1,
+def measure_latency(presets=(LATENCY_BASE, LATENCY_CSP), input_size: int = 256, batch: int = 1,
                     rounds: int = 5, warmup: int = 2, runs: int = 5) -> dict:
     """CPU latency (fp32) of each preset, interleaved over ``rounds`` so that drift and other load hit
     both alike.  Reports the median of the round medians and the fastest single run; on a shared
@@ -585,9 +601,10 @@ def measure_latency(presets=("resnet50", "cspresnet50"), input_size: int = 256, 
 
 def _claim_latency(measure: bool) -> dict:
     res = 256
-    macs = {p: count(_plan(p, res), "macs") for p in ("resnet50", "cspresnet50")}
-    macs_pct = _pct(macs["cspresnet50"], macs["resnet50"])
-    dk = darknet_base_bflops("resnet50", res)
+    csp, base = LATENCY_CSP, LATENCY_BASE  # cspresnet50 and its paper base, resnet50
+    macs = {p: count(_plan(p, res), "macs") for p in (base, csp)}
+    macs_pct = _pct(macs[csp], macs[base])
+    dk = darknet_base_bflops(base, res)
     out = {
         "claim": "Swapping ResNet-50 for CSPResNet-50 cuts inference time by about 18%",
         "source": "a commonly quoted figure (not in the published data set)",
@@ -595,17 +612,17 @@ def _claim_latency(measure: bool) -> dict:
                      "measured": False},
         "accuracy": ACCURACY_NOTE,
     }
-    base_note = (f"this tool's resnet50 is torchvision's (3-4-6-3, projection shortcuts); the paper's ResNet-50 is "
+    base_note = (f"this tool's {base} is torchvision's (3-4-6-3, projection shortcuts); the paper's ResNet-50 is "
                  f"the Darknet cfg without projection convs ({dk:.2f} BFLOPs at 256)")
     if not measure:
         out["verdict"] = "not measured"
-        out["reason"] = (f"Latency was not measured (measure=False). Compute only: cspresnet50 has {macs_pct:+.1f}% "
-                         f"conv+linear MACs against resnet50 at {res}x{res}; {base_note}. MACs are not latency.")
+        out["reason"] = (f"Latency was not measured (measure=False). Compute only: {csp} has {macs_pct:+.1f}% "
+                         f"conv+linear MACs against {base} at {res}x{res}; {base_note}. MACs are not latency.")
         return out
     lat = measure_latency(input_size=res)
     fast, med = lat["min_ms"], lat["median_ms"]
-    pct = _pct(fast["cspresnet50"], fast["resnet50"])
-    pct_med = _pct(med["cspresnet50"], med["resnet50"])
+    pct = _pct(fast[csp], fast[base])
+    pct_med = _pct(med[csp], med[base])
     out["computed"].update(measured=True, latency=lat, latency_delta_pct=pct, latency_delta_pct_median=pct_med)
     # "about 18%": both estimators at -13% or better -> holds; both above -3% -> does not hold here
     if max(pct, pct_med) <= -13:
@@ -619,9 +636,9 @@ def _claim_latency(measure: bool) -> dict:
              if lat["noisy"] else "")
     out["verdict"] = verdict
     out["reason"] = (f"Measured here on the CPU ({env.get('device_name', 'cpu')}, {env.get('threads', '?')} threads, "
-                     f"torch {env.get('torch', '?')}), batch {lat['batch']}, fp32, {res}x{res}: fastest run resnet50 "
-                     f"{fast['resnet50']:.1f} ms, cspresnet50 {fast['cspresnet50']:.1f} ms ({pct:+.1f}%); median "
-                     f"{med['resnet50']:.1f} vs {med['cspresnet50']:.1f} ms ({pct_med:+.1f}%); MACs {macs_pct:+.1f}%."
+                     f"torch {env.get('torch', '?')}), batch {lat['batch']}, fp32, {res}x{res}: fastest run {base} "
+                     f"{fast[base]:.1f} ms, {csp} {fast[csp]:.1f} ms ({pct:+.1f}%); median "
+                     f"{med[base]:.1f} vs {med[csp]:.1f} ms ({pct_med:+.1f}%); MACs {macs_pct:+.1f}%."
                      f"{noise} {base_note[0].upper() + base_note[1:]}. Latency depends on the hardware, batch size "
                      "and precision; this is one measurement, not the paper's setting.")
     return out
@@ -635,4 +652,4 @@ def claims(measure: bool = True) -> list[dict]:
 
 __all__ = ["fusion_ablation", "reproduce", "reproduce_table", "claims", "measure_latency",
            "mac_breakdown", "pool_first_macs", "conv_linear_weights", "darknet_base_bflops", "VERDICTS",
-           "UNIT_CONVENTIONS"]
+           "UNIT_CONVENTIONS", "TOOL_PAIRS", "LATENCY_CSP", "LATENCY_BASE"]

@@ -233,7 +233,7 @@ def check_memory(cfgs: list, req: BenchRequest, budget: int | None = None) -> No
         fits = largest_batch(list(cfgs), budget, req.dtype)
         hint = (f"batches up to {fits} fit" if fits >= 1
                 else "even batch 1 does not fit: lower input_size or the widths")
-        models = "the design and its twin" if len(cfgs) == 2 else "one model"
+        models = "the design and the model it is compared with" if len(cfgs) == 2 else "one model"
         raise BenchmarkError(f"batch: {max(req.batch_sizes)} needs about {gib(est.total)} of memory ({models}, "
                              f"weights {gib(est.weights)}); CPU benchmarks here are limited to "
                              f"{gib(budget)} (CSPNET_BENCH_BUDGET_GIB sets it); {hint}")
@@ -353,17 +353,29 @@ def _cuda_graph(run, x):
 
 
 def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress=None, cancelled=None,
-                    on_wait=None, rounds: int = 5) -> dict:
-    """The design and its plain twin in one queue slot, their timed runs alternating in ``rounds``
-    (so a busy machine's drift hits both alike)."""
+                    on_wait=None, rounds: int = 5, reference: CSPConfig | None = None,
+                    reference_label: str | None = None) -> dict:
+    """The design and a reference design in one queue slot, their timed runs alternating in ``rounds``
+    (so a busy machine's drift hits both alike).
+
+    ``reference`` is the design's plain twin by default (``cfg.twin()``), or any other design, e.g. its
+    paper base (``cspnet.presets.base_config``); it is measured at the design's input size.  The
+    record keeps the reference's measurement under ``"twin"`` and its times as ``twin_ms`` whatever it
+    is (the key every reader of a record knows); ``"reference"`` says what it is: ``kind`` ("twin" or
+    "other"), ``name`` and ``label`` (e.g. "plain twin", "resnet50")."""
     req.validate()
     twin = cfg.twin()
-    check_memory([cfg] if twin == cfg else [cfg, twin], req)
+    ref = twin if reference is None else reference
+    if ref.input_size != cfg.input_size:  # one input tensor feeds both models
+        ref = ref.replace(input_size=cfg.input_size)
+    kind = "twin" if ref == twin else "other"
+    label = reference_label or ("plain twin" if kind == "twin" else ref.name)
+    check_memory([cfg] if ref == cfg else [cfg, ref], req)
     with DEVICE_QUEUE.slot(req.device, on_wait=on_wait, cancelled=cancelled):  # one slot: same conditions
-        if twin == cfg:
+        if ref == cfg:
             design = plain = _measure([cfg], req, progress, cancelled)[0]
         else:
-            design, plain = _measure([cfg, twin], req, progress, cancelled, rounds=rounds)
+            design, plain = _measure([cfg, ref], req, progress, cancelled, rounds=rounds)
     rows = []
     for a, b in zip(design["results"], plain["results"]):
         rows.append({
@@ -371,4 +383,5 @@ def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress
             "time_delta_pct": 100.0 * (a["median_ms"] - b["median_ms"]) / b["median_ms"],
             "macs_delta_pct": 100.0 * (design["macs"] - plain["macs"]) / plain["macs"],
         })
-    return {"design": design, "twin": plain, "comparison": rows}
+    return {"design": design, "twin": plain, "comparison": rows,
+            "reference": {"kind": kind, "name": ref.name, "label": label}}
