@@ -126,6 +126,20 @@ def published():
     return load_published()
 
 
+@st.cache_data(max_entries=1, show_spinner=False)
+def speed():
+    from explorer.paper.speed import load_speed
+
+    return load_speed()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def speed_pairs(device: str):
+    from explorer.paper.speed import speed_pairs as pairs
+
+    return pairs(device)
+
+
 # ----------------------------------------------------------------------------- Sweep and Learn
 SWEEP_CHUNK = 25  # first-knob values per cached chunk (the page shows progress between chunks)
 

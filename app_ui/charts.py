@@ -156,3 +156,32 @@ def selected_presets(selection: dict | None) -> list:
         if isinstance(cd, (list, tuple)) and len(cd) == len(CUSTOMDATA):
             out.append((cd[1] or "", cd[2]))
     return out
+
+
+def _speed_hover(row) -> str:
+    res = "not stated" if pd.isna(row["res"]) else f"{int(row['res'])} px"
+    return "<br>".join([
+        f"<b>{row['model']}</b> (preset {row['preset']})",
+        f"top-1 {row['top1']:.2f} % at {res} ({row['source_group']})",
+        f"published throughput: {row['img_s']:.6g} img/s at {row['speed_res']} px, batch {row['batch']}",
+        f"speed source: timm {row['speed_source']}",
+    ])
+
+
+def throughput_figure(points: pd.DataFrame, device: str, color_by: str = "family") -> go.Figure:
+    """Published top-1 vs timm's published throughput (img/s) on one device, one trace per
+    ``color_by`` value; ``points`` from ``explorer.paper.speed.throughput_points``."""
+    fig = go.Figure()
+    groups = list(dict.fromkeys(points[color_by])) if len(points) else []
+    for i, g in enumerate(groups):
+        sub = points[points[color_by] == g]
+        fig.add_trace(go.Scatter(
+            x=sub["img_s"], y=sub["top1"], mode="markers", name=str(g),
+            marker={"size": 11, "color": PALETTE[i % len(PALETTE)],
+                    "line": {"width": [2 if c else 0 for c in sub["is_csp"]], "color": "#000"}},
+            hovertext=[_speed_hover(r) for _, r in sub.iterrows()], hoverinfo="text"))
+    fig.update_layout(
+        xaxis_title=f"published throughput on {device} (img/s, timm benchmark)",
+        yaxis_title="published ImageNet top-1 (%)", height=520, margin={"l": 60, "r": 20, "t": 30, "b": 60},
+        legend_title_text=color_by.replace("_", " "))
+    return fig

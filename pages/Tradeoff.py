@@ -7,10 +7,18 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import cache, state
-from app_ui.charts import plottable, published_line, selected_presets, tradeoff_figure
+from app_ui.charts import plottable, published_line, selected_presets, throughput_figure, tradeoff_figure
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
 from explorer.paper.published import filter_published, published_accuracy
+from explorer.paper.speed import throughput_points
+
+COMPUTE_AXIS = "compute (GMACs)"
+SPEED_PREFIX = "published throughput on "
+PAIR_COLUMNS = {"csp": "CSP preset", "base": "paper base", "csp_res": "CSP px", "base_res": "base px",
+                "mac_ratio": "MAC ratio CSP/base", "throughput_ratio": "throughput ratio CSP/base",
+                "csp_gmacs": "CSP GMACs (this tool)", "base_gmacs": "base GMACs (this tool)",
+                "csp_img_s": "CSP img/s", "base_img_s": "base img/s", "batch": "batch"}
 
 TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
                  "source_group", "preset", "gmacs_note"]
@@ -71,10 +79,18 @@ def main() -> None:
         c1, c2 = st.columns([2, 1])
         color_by = c1.radio("Colour by", ["family", "source_group"], key="to_color", horizontal=True,
                             format_func=lambda k: k.replace("_", " "))
+        shown = filter_published(df, family=fam, source=src, resolution=res)
+        devices = list(dict.fromkeys(cache.speed()["device"]))
+        axis = st.radio("x-axis", [COMPUTE_AXIS] + [SPEED_PREFIX + d for d in devices], key="to_axis",
+                        horizontal=True, help="Compute is this data set's normalised GMACs; throughput is "
+                        "timm's published benchmark (img/s), one device at a time.")
         if "to_logx" not in st.session_state:
             st.session_state["to_logx"] = True
-        log_x = c2.toggle("Log compute axis", key="to_logx")
-        shown = filter_published(df, family=fam, source=src, resolution=res)
+        log_x = c2.toggle("Log compute axis", key="to_logx", disabled=axis != COMPUTE_AXIS,
+                          help="Only for the compute axis.")
+        if axis != COMPUTE_AXIS:
+            speed_view(shown, axis[len(SPEED_PREFIX):], color_by)
+            return
         cmp = cache.compare(cfg.key(), 1)
         d, t = cmp["design"], cmp["twin"]
         design_spec = {"gmacs": d["fvcore_macs"] / 1e9, "label": f"your design ({cfg.name})",
@@ -106,6 +122,27 @@ def main() -> None:
             st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
                          column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),
                                         "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f")})
+
+
+def speed_view(shown, device: str, color_by: str) -> None:
+    """Published top-1 against timm's published throughput on one device, and the pair table."""
+    pts = throughput_points(shown, device)
+    st.plotly_chart(throughput_figure(pts, device, color_by=color_by), key="tradeoff_speed_chart",
+                    width="stretch", config={"displaylogo": False})
+    st.caption(f"{len(pts)} published accuracy rows of presets with a speed row on {device} (matched "
+               "through the preset; the speed row at the row's resolution, else the nearest). Throughput is "
+               "timm's measurement, not this app's; hover shows the file and batch.")
+    pairs = cache.speed_pairs(device)
+    st.subheader(f"Fewer MACs, more speed? {device}")
+    st.caption("MAC ratio: this tool's conv+linear MACs, CSP / base, each at its benchmark row's input size. "
+               "Throughput ratio: published img/s, CSP / base. A MAC ratio below 1 with a throughput ratio "
+               "not above it means the saved MACs did not turn into speed.")
+    st.dataframe(pairs[list(PAIR_COLUMNS)].rename(columns=PAIR_COLUMNS), hide_index=True, key="to_speed_pairs",
+                 width="stretch", column_config={
+                     PAIR_COLUMNS["csp_gmacs"]: st.column_config.NumberColumn(format="%.3f"),
+                     PAIR_COLUMNS["base_gmacs"]: st.column_config.NumberColumn(format="%.3f"),
+                     PAIR_COLUMNS["mac_ratio"]: st.column_config.NumberColumn(format="%.3f"),
+                     PAIR_COLUMNS["throughput_ratio"]: st.column_config.NumberColumn(format="%.3f")})
 
 
 main()

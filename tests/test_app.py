@@ -344,3 +344,23 @@ def test_builds_over_the_servers_budget_are_refused_with_the_bound(monkeypatch):
     assert any(e.value.startswith("ONNX export: design:") and "up to 0.5 GiB" in e.value
                for e in at.error), [e.value for e in at.error]
     assert "dl_onnx" not in {b.key for b in at.get("download_button")}
+
+
+def test_tradeoff_throughput_axis_shows_published_speed_and_the_pair_table():
+    at = app({"preset": "cspdarknet53"})
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    assert at.radio(key="to_axis").value == "compute (GMACs)"
+    at.radio(key="to_axis").set_value("published throughput on RTX 4090").run()
+    no_problem(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "RTX 4090" in fig["layout"]["xaxis"]["title"]["text"]
+    hovers = [h for t in fig["data"] for h in t["hovertext"]]
+    assert any("cspdarknet53" in h and "2741.47 img/s" in h and "batch 1024" in h
+               and "benchmark-infer-amp-nchw-pt291-cu128-4090.csv" in h for h in hovers)
+    tables = [d.value for d in at.dataframe if "CSP preset" in d.value.columns]
+    assert len(tables) == 1
+    pairs = tables[0].set_index("CSP preset")
+    assert pairs.loc["cspdarknet53", "paper base"] == "darknet53"
+    assert pairs.loc["cspdarknet53", "MAC ratio CSP/base"] < 1
+    assert pairs.loc["cspdarknet53", "throughput ratio CSP/base"] < 1
