@@ -337,15 +337,22 @@ def _parse_bool(value: str) -> bool:
     raise ValueError(f"is_csp must be 'yes' or 'no', got {value!r}")
 
 
+def read_table(path: Path, columns: tuple, numbers: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the CSV as text, the same with ``numbers`` columns converted: {column: dtype}); the columns
+    must be exactly ``columns``; a blank number is NaN (an error for an integer dtype)."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    if tuple(raw.columns) != tuple(columns):
+        raise ValueError(f"{path.name}: unexpected columns {list(raw.columns)}")
+    df = raw.copy()
+    for col, dtype in numbers.items():
+        text = raw[col].str.strip()
+        df[col] = pd.to_numeric(text.where(text != ""), errors="raise").astype(dtype)
+    return raw, df
+
+
 @lru_cache(maxsize=1)
 def _load() -> pd.DataFrame:
-    raw = pd.read_csv(DATA_PATH, dtype=str, keep_default_na=False, encoding="utf-8")
-    if tuple(raw.columns) != COLUMNS:
-        raise ValueError(f"{DATA_PATH.name}: unexpected columns {list(raw.columns)}")
-    df = raw.copy()
-    for col in FLOAT_COLUMNS:
-        text = raw[col].str.strip()
-        df[col] = pd.to_numeric(text.where(text != ""), errors="raise").astype("float64")
+    raw, df = read_table(DATA_PATH, COLUMNS, {col: "float64" for col in FLOAT_COLUMNS})
     df["is_csp"] = raw["is_csp"].map(_parse_bool).astype(bool)
     bad = sorted(set(raw["value_status"]) - set(VALUE_STATUSES))
     if bad:

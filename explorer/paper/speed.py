@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from explorer.paper.published import read_table
+
 DATA_PATH = Path(__file__).resolve().parent / "data" / "published_speed.csv"
 COLUMNS = ("model", "preset", "device", "precision", "layout", "batch", "img_size", "samples_per_sec",
            "step_time_ms", "source_file", "source_commit", "source_url", "note")
@@ -28,15 +30,8 @@ PAIR_COLUMNS = ("device", "csp", "base", "csp_res", "base_res", "same_res", "csp
 
 @lru_cache(maxsize=1)
 def _load() -> pd.DataFrame:
-    raw = pd.read_csv(DATA_PATH, dtype=str, keep_default_na=False, encoding="utf-8")
-    if tuple(raw.columns) != COLUMNS:
-        raise ValueError(f"{DATA_PATH.name}: unexpected columns {list(raw.columns)}")
-    df = raw.copy()
-    for col in INT_COLUMNS:
-        df[col] = pd.to_numeric(raw[col], errors="raise").astype("int64")
-    for col in FLOAT_COLUMNS:
-        df[col] = pd.to_numeric(raw[col], errors="raise").astype("float64")
-    return df
+    return read_table(DATA_PATH, COLUMNS, {**{c: "int64" for c in INT_COLUMNS},
+                                           **{c: "float64" for c in FLOAT_COLUMNS}})[1]
 
 
 def load_speed() -> pd.DataFrame:
