@@ -165,13 +165,16 @@ def fusion_extras(values: dict) -> None:
 # --------------------------------------------------------------------------- shareable URL
 def apply_url() -> None:
     """A shared link (``/Learn?l_step=split&l_split_ratio=0.75``): open that step with those values,
-    once per address (what this page wrote itself is not applied again)."""
+    once per session (opening a link starts one).  Later the address only follows the page: a rerun
+    can carry an address the browser has not updated yet, which must not move the sliders back."""
     ss = st.session_state
+    if ss.get("learn_url_applied"):
+        return
+    ss["learn_url_applied"] = True
     params = {k: v for k, v in st.query_params.to_dict().items() if k.startswith(lesson.URL_PREFIX)}
-    if not params or params == ss.get("learn_url_written"):
+    if not params:
         return
     key, values = lesson.parse_url_params(params)
-    ss["learn_url_written"] = params
     if key is None:
         return
     ss["learn_step"] = ss["learn_step_last"] = key
@@ -188,7 +191,6 @@ def write_url(step_key: str, values: dict) -> None:
             if k not in want:
                 del st.query_params[k]
         st.query_params.update(want)
-    st.session_state["learn_url_written"] = want
     st.caption(f"Link to this step: [{'/Learn?' + urlencode(want)}](./Learn?{urlencode(want)}) "
                "(the step and its slider values; answers are not in it).")
 
