@@ -185,3 +185,20 @@ def throughput_figure(points: pd.DataFrame, device: str, color_by: str = "family
         yaxis_title="published ImageNet top-1 (%)", height=520, margin={"l": 60, "r": 20, "t": 30, "b": 60},
         legend_title_text=color_by.replace("_", " "))
     return fig
+
+
+def measured_figure(points: pd.DataFrame, batch: int) -> go.Figure:
+    """Published top-1 against the latency measured here (one batch size), for the measured models
+    that have a published top-1."""
+    pts = points[(points["batch"] == batch) & points["top1"].notna()]
+    fig = go.Figure(go.Scatter(
+        x=pts["median_ms"], y=pts["top1"], mode="markers+text", text=pts["name"], textposition="top center",
+        marker=dict(size=11, color="#d62728"),
+        hovertext=[f"<b>{r['name']}</b> at {r['input_size']} px<br>{r['median_ms']:.2f} ms median, batch {batch}, "
+                   f"{r['device']} {r['dtype']} (measured here)<br>top-1 {r['top1']:.2f} %: {r['top1_source']}"
+                   for _, r in pts.iterrows()],
+        hoverinfo="text", name="measured here"))
+    fig.update_layout(xaxis_title=f"latency measured here (ms, median, batch {batch})",
+                      yaxis_title="published ImageNet top-1 (%)", height=420, margin=dict(t=30, l=60, r=20, b=50),
+                      showlegend=False)
+    return fig

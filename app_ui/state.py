@@ -33,6 +33,8 @@ K_REV = "design_rev"
 K_URL_ERROR = "design_url_error"
 K_PENDING = "knob_pending"
 K_ERRORS = "knob_errors"
+K_MEASURED = "measured_models"   # latency records of the models measured in this session (Latency page)
+MAX_MEASURED = 20
 
 # the Design page, as st.navigation registers it (app.py): where a click elsewhere opens a design
 DESIGN_PAGE = "pages/Design.py"
@@ -215,3 +217,15 @@ def _sidebar() -> None:
         st.markdown(f"**{cfg.name}**" + (" (modified)" if modified else "") +
                     f"  \n{cfg.family}, fusion `{cfg.fusion}`, split ratio {cfg.split_ratio:g}, "
                     f"input {cfg.input_size}")
+
+
+def remember_measured(record: dict) -> None:
+    """Keep the models of a Latency measurement (the design and what it was compared with) for the
+    Tradeoff page's "measured here" axis: this session only, the last MAX_MEASURED models."""
+    models = [record["design"]] + ([record["twin"]] if record["twin"]["config"] != record["design"]["config"] else [])
+    ss = st.session_state
+    ss[K_MEASURED] = (ss.get(K_MEASURED, []) + models)[-MAX_MEASURED:]
+
+
+def measured() -> list:
+    return st.session_state.get(K_MEASURED, [])

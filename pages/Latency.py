@@ -190,6 +190,7 @@ def measure(cfg, req: BenchRequest, ref=None, label: str = "plain twin") -> None
         queue_box.empty()
         ss[K_RESULT] = {"key": cfg.key(), "name": cfg.name, "record": record,
                         "at": time.strftime("%H:%M:%S"), "seconds": time.perf_counter() - t0}
+        state.remember_measured(record)
         status.update(label=f"Measured in {time.perf_counter() - t0:.1f} s", state="complete", expanded=False)
 
 

@@ -7,14 +7,22 @@ from __future__ import annotations
 import streamlit as st
 
 from app_ui import cache, state
-from app_ui.charts import plottable, published_line, selected_presets, throughput_figure, tradeoff_figure
+from app_ui.charts import (
+    measured_figure,
+    plottable,
+    published_line,
+    selected_presets,
+    throughput_figure,
+    tradeoff_figure,
+)
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
 from explorer.paper.published import filter_published, published_accuracy
-from explorer.paper.speed import throughput_points
+from explorer.paper.speed import measured_points, throughput_points
 
 COMPUTE_AXIS = "compute (GMACs)"
 SPEED_PREFIX = "published throughput on "
+MEASURED_AXIS = "latency measured here (this session)"
 PAIR_COLUMNS = {"csp": "CSP preset", "base": "paper base", "csp_res": "CSP px", "base_res": "base px",
                 "mac_ratio": "MAC ratio CSP/base", "throughput_ratio": "throughput ratio CSP/base",
                 "csp_gmacs": "CSP GMACs (this tool)", "base_gmacs": "base GMACs (this tool)",
@@ -81,13 +89,18 @@ def main() -> None:
                             format_func=lambda k: k.replace("_", " "))
         shown = filter_published(df, family=fam, source=src, resolution=res)
         devices = list(dict.fromkeys(cache.speed()["device"]))
-        axis = st.radio("x-axis", [COMPUTE_AXIS] + [SPEED_PREFIX + d for d in devices], key="to_axis",
-                        horizontal=True, help="Compute is this data set's normalised GMACs; throughput is "
-                        "timm's published benchmark (img/s), one device at a time.")
+        axes = [COMPUTE_AXIS] + [SPEED_PREFIX + d for d in devices] + ([MEASURED_AXIS] if state.measured() else [])
+        axis = st.radio("x-axis", axes, key="to_axis", horizontal=True,
+                        help="Compute is this data set's normalised GMACs; throughput is timm's published "
+                        "benchmark (img/s), one device at a time; 'measured here' shows the models timed on "
+                        "the Latency page in this session.")
         if "to_logx" not in st.session_state:
             st.session_state["to_logx"] = True
         log_x = c2.toggle("Log compute axis", key="to_logx", disabled=axis != COMPUTE_AXIS,
                           help="Only for the compute axis.")
+        if axis == MEASURED_AXIS:
+            measured_view()
+            return
         if axis != COMPUTE_AXIS:
             speed_view(shown, axis[len(SPEED_PREFIX):], color_by)
             return
@@ -122,6 +135,23 @@ def main() -> None:
             st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
                          column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),
                                         "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f")})
+
+
+def measured_view() -> None:
+    """Published top-1 against the latency measured on the Latency page in this session."""
+    pts = measured_points(state.measured())
+    batches = sorted(set(pts["batch"]))
+    batch = st.radio("Batch", batches, key="to_measured_batch", horizontal=True) if len(batches) > 1 else batches[0]
+    st.plotly_chart(measured_figure(pts, batch), key="tradeoff_measured_chart", width="stretch",
+                    config={"displaylogo": False})
+    st.caption(f"{len(set(pts['name']))} models measured in this session on the Latency page; the chart places "
+               "those that are presets with a published top-1 (the table lists all). Times are measurements on "
+               "this machine, never estimates.")
+    st.dataframe(pts, hide_index=True, key="to_measured_table", width="stretch",
+                 column_config={"median_ms": st.column_config.NumberColumn("median ms", format="%.2f"),
+                                "img_s": st.column_config.NumberColumn("img/s", format="%.1f"),
+                                "macs": st.column_config.NumberColumn("MACs", format="localized"),
+                                "top1": st.column_config.NumberColumn("published top-1 %", format="%.2f")})
 
 
 def speed_view(shown, device: str, color_by: str) -> None:

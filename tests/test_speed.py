@@ -1,6 +1,8 @@
 """The published speed data set (timm benchmark rows) and the MAC-ratio vs throughput-ratio pairs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cspnet import get_preset, plan_network
@@ -59,3 +61,40 @@ def test_throughput_points_match_published_rows_through_the_preset():
     assert set(pts["preset"]) <= set(speed["preset"])
     same = pts[pts["res"].notna() & (pts["res"] == pts["speed_res"])]
     assert len(same) > len(pts) / 2
+
+
+def test_measured_points_place_presets_at_their_published_accuracy_and_keep_the_rest():
+    from cspnet import get_preset
+    from explorer.paper.speed import measured_points
+    from explorer.real.latency import BenchRequest, compare_latency
+
+    rec = compare_latency(get_preset("cspdensenet121", input_size=64), BenchRequest(batch_sizes=(1,), runs=3, warmup=1))
+    pts = measured_points([rec["design"], rec["twin"]])
+    assert list(pts["name"]) == ["cspdensenet121", "cspdensenet121 (plain twin)"]
+    assert (pts["median_ms"] > 0).all() and (pts["batch"] == 1).all()
+    # the CSP design has no published accuracy; its twin is densenet121, which has one
+    assert pts["top1"].isna().tolist() == [True, False]
+    assert "accuracy unknown" in pts["top1_source"].iloc[0] and "densenet121" in pts["top1_source"].iloc[1].lower()
+
+
+def test_tradeoff_measured_axis_appears_after_a_measurement():
+    from streamlit.testing.v1 import AppTest
+
+    from app_ui import state
+    from cspnet import get_preset
+    from explorer.real.latency import BenchRequest, compare_latency
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/Tradeoff.py").run()
+    assert all("measured here" not in o for o in at.radio(key="to_axis").options)
+    rec = compare_latency(get_preset("densenet121", input_size=64), BenchRequest(batch_sizes=(1,), runs=3, warmup=1))
+    at.session_state[state.K_MEASURED] = [rec["design"]]
+    at.run()
+    axis = at.radio(key="to_axis")
+    measured = [o for o in axis.options if "measured here" in o]
+    assert measured, axis.options
+    axis.set_value(measured[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "latency measured here" in spec and "densenet121" in spec
+    assert any("measured in this session" in c.value for c in at.caption)

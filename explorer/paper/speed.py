@@ -104,3 +104,27 @@ def throughput_points(published: pd.DataFrame, device: str) -> pd.DataFrame:
                     "batch": int(s["batch"]), "speed_source": s["source_file"], "speed_url": s["source_url"]})
     cols = list(published.columns) + ["img_s", "speed_res", "batch", "speed_source", "speed_url"]
     return pd.DataFrame(out, columns=cols)
+
+
+def measured_points(records: list) -> pd.DataFrame:
+    """The models measured in this session (``explorer.real.latency`` records: each model's config,
+    request and results), one row per model and batch, with the published top-1 where the model is a
+    preset that has one (``published_accuracy``), else NaN ("accuracy unknown").  Never an estimate:
+    every time comes from a measurement here."""
+    from cspnet import CSPConfig
+    from explorer.paper.published import published_accuracy
+
+    rows = []
+    for rec in records:
+        cfg = CSPConfig.from_dict(rec["config"])
+        pub = published_accuracy(cfg)
+        req = rec["request"]
+        for r in rec["results"]:
+            rows.append({"name": rec["name"], "input_size": cfg.input_size, "batch": r["batch"],
+                         "device": req["device"], "dtype": req["dtype"], "median_ms": r["median_ms"],
+                         "img_s": r["throughput_img_s"], "macs": rec["macs"],
+                         "top1": pub["top1"] if pub else float("nan"),
+                         "top1_source": f"{pub['model']} ({pub['source_group']}, {pub['res']} px)" if pub else
+                         "accuracy unknown: not a preset with a published top-1"})
+    return pd.DataFrame(rows, columns=["name", "input_size", "batch", "device", "dtype", "median_ms", "img_s",
+                                       "macs", "top1", "top1_source"])
