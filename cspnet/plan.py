@@ -105,25 +105,27 @@ class Op:
                 f"macs={self.macs})")
 
 
-def add_to_totals(by_kind: dict, op: Op) -> None:
-    """Add one op to per-kind totals (``TOTALS`` order)."""
-    t = by_kind.get(op.kind)
+def add_to_totals(by_kind: dict, kind: str, params: int, macs: int, in_elements: int, out_elements: int,
+                  kernel: int) -> None:
+    """Add one layer to per-kind totals (``TOTALS`` order); PlanBuilder and :func:`kind_totals` both
+    count through here."""
+    t = by_kind.get(kind)
     if t is None:
-        t = by_kind[op.kind] = [0, 0, 0, 0, 0, 0]
+        t = by_kind[kind] = [0, 0, 0, 0, 0, 0]
     t[0] += 1
-    t[1] += op.params
-    t[2] += op.macs
-    t[3] += op.in_elements
-    t[4] += op.out_elements
-    if op.kernel:
-        t[5] += op.kernel * op.kernel * op.out_elements
+    t[1] += params
+    t[2] += macs
+    t[3] += in_elements
+    t[4] += out_elements
+    if kernel:
+        t[5] += kernel * kernel * out_elements
 
 
 def kind_totals(ops: Iterable[Op]) -> dict:
     """op kind -> [TOTALS...] of any list of ops."""
     by_kind: dict = {}
     for op in ops:
-        add_to_totals(by_kind, op)
+        add_to_totals(by_kind, op.kind, op.params, op.macs, op.in_elements, op.out_elements, op.kernel)
     return by_kind
 
 
@@ -239,20 +241,10 @@ class PlanBuilder:
         self._record((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
                       in_shapes))
         c, h, w = out_shape
-        out_el = c * h * w
         if not in_elements:
-            c, h, w = in_shape
-            in_elements = c * h * w
-        t = self._by_kind.get(kind)
-        if t is None:
-            t = self._by_kind[kind] = [0, 0, 0, 0, 0, 0]
-        t[0] += 1
-        t[1] += params
-        t[2] += macs
-        t[3] += in_elements
-        t[4] += out_el
-        if kernel:
-            t[5] += kernel * kernel * out_el
+            ci, hi, wi = in_shape
+            in_elements = ci * hi * wi
+        add_to_totals(self._by_kind, kind, params, macs, in_elements, c * h * w, kernel)
         return out_shape
 
     def tap(self, name: str, shape: Shape) -> Shape:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import inspect
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from cspnet import ConfigError, CSPConfig, plan_network
 from cspnet.config import FIELDS
@@ -32,6 +31,7 @@ from explorer.counts.analysis import compare_with_twin, summarize
 from explorer.counts.conventions import cio
 from explorer.counts.diagram import to_dot
 from explorer.paper.published import APPROX_STATUSES
+from explorer.paper.reproduce import fusion_ablation
 
 STAGE = "stages.0"
 
@@ -503,18 +503,11 @@ def _stage_row(fusion: str, name: str, cfg: CSPConfig) -> dict:
             "stage_cio_pct": _pct(d["cio"], t["cio"])}
 
 
-@lru_cache(maxsize=1)
-def _ablation() -> dict:
-    from explorer.paper.reproduce import fusion_ablation
-
-    return fusion_ablation()
-
-
 def network_rows() -> list:
     """The paper's Fig. 4 on whole networks (CSPPeleeNet variants against PeleeNet, gamma = 0.5)
     beside this app's count of the same presets: what the Paper page shows
     (``explorer.paper.reproduce.fusion_ablation``), with each published value's status."""
-    by_preset = {r["preset"]: r for r in _ablation()["rows"]}
+    by_preset = {r["preset"]: r for r in fusion_ablation()["rows"]}
     out = []
     for f in ("fusion_first", "fusion_last", "csp"):
         r = by_preset[PELEE_PRESETS[f]]
@@ -1092,7 +1085,7 @@ def parse_url_params(params: dict) -> tuple:
 def fig4_points() -> list:
     """The paper's Fig. 4: compute (BFLOPs) against top-1 for PeleeNet and the CSPPeleeNet variants
     (published values, with their status), beside this app's BFLOPs for the same presets."""
-    a = _ablation()
+    a = fusion_ablation()
     b = a["base"]
     out = [{"label": b["label"], "preset": b["preset"], "paper_bflops": b["paper_bflops"], "top1": b["paper_top1"],
             "tool_bflops": b["bflops"], "status": "exact", "approximate": False}]

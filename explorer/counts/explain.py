@@ -17,7 +17,7 @@ from typing import Callable
 
 from cspnet import CSPConfig, plan_network
 from cspnet.plan import Op
-from explorer.counts.conventions import MACS, OP_METRICS
+from explorer.counts.conventions import MACS, OP_METRICS, group_counts
 
 METRICS = ("macs", "params", "cio")
 # the parts of a stage, in the order a stacked bar shows them
@@ -40,13 +40,6 @@ def component_of(op: Op) -> str:
     if rest[0] in ("partial_transition", "transition") and op.kind == "conv":
         return rest[0]
     return "other"
-
-
-def _stage(cfg: CSPConfig, stage: str):
-    for sp in plan_network(cfg).stages:
-        if sp.name == stage:
-            return sp
-    raise KeyError(f"no stage {stage!r} in {cfg.name}")
 
 
 def _x(*factors) -> str:
@@ -74,13 +67,9 @@ def _conv_rows(op: Op) -> dict:
     return out
 
 
-def _value(op: Op, metric: str) -> int:
-    return OP_METRICS[metric](op)
-
-
 def explain_op(op: Op, metric: str) -> dict | None:
     """One row {layer, kind, metric, formula, value} for ``op``, or None where it counts 0."""
-    value = _value(op, metric)
+    value = OP_METRICS[metric](op)
     if not value:
         return None
     formula = None
@@ -115,17 +104,10 @@ def explain(cfg: CSPConfig, stage: str, component: str | None = None, metric: st
     """``[{layer, kind, metric, formula, value}]``: how ``metric`` (macs, params or cio) of
     ``stage``'s ``component`` (None: the whole stage) is counted, op by op, with the design's values
     substituted.  The values add up to the total the engine reports for the same ops."""
-    return explain_ops(_stage(cfg, stage).ops, component, metric, by)
+    return explain_ops(plan_network(cfg).stage(stage).ops, component, metric, by)
 
 
 def breakdown(cfg: CSPConfig, stage: str, metrics=METRICS, by: Callable[[Op], str] = component_of) -> dict:
     """``{component: {metric: total}}`` for every component of :data:`COMPONENTS` (zeros too), from
     the same rows :func:`explain` gives."""
-    ops = _stage(cfg, stage).ops
-    out = {c: {m: 0 for m in metrics} for c in COMPONENTS}
-    for op in ops:
-        c = by(op)
-        row = out.setdefault(c, {m: 0 for m in metrics})
-        for m in metrics:
-            row[m] += _value(op, m)
-    return out
+    return group_counts(plan_network(cfg).stage(stage), by=by, metrics=metrics, keys=COMPONENTS)

@@ -55,14 +55,6 @@ def _parse_all(edits: dict) -> tuple[dict, dict]:
     return parsed, errors
 
 
-def _changes(cfg: CSPConfig, parsed: dict) -> dict:
-    """Parsed edits plus the per-stage fields that must follow a new stage count
-    (``explorer.design.text.follow_stage_count``, which ``with_changes`` applies itself)."""
-    from explorer.design.text import follow_stage_count
-
-    return follow_stage_count(cfg, parsed)
-
-
 def try_changes(cfg: CSPConfig, parsed: dict) -> CSPConfig:
     """``cfg`` with parsed edits applied (stage-count aware). Raises ConfigError naming an edited field."""
     from explorer.design.text import with_changes

@@ -146,6 +146,7 @@ def pool_first_macs(plan) -> int:
     return total
 
 
+@lru_cache(maxsize=1)  # depends on the code and the data set only; callers read it, never change it
 def fusion_ablation() -> dict:
     """Figure 4 (and the text's gamma = 0.25 points): compute change against PeleeNet, tool vs paper."""
     df = load_published()
