@@ -47,6 +47,19 @@ STEM_POOLS = ("max", "none")
 # Who reads what (the families that read a field; None in a declaration: every family).
 DENSE = ("densenet", "peleenet")
 CROSS = ("resnet", "resnext", "darknet")
+# CSP's modern lineage (cspnet/families/lineage.py): timm CrossStage3, YOLOv5 C3, YOLOv8 C2f, YOLO11 C3k2,
+# RTMDet CSPNeXt, YOLOv7 ELAN, Scaled-YOLOv4 BottleneckCSP
+LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yolov4csp")
+STAGED = CROSS + LINEAGE          # families whose stages have explicit widths and strides
+PAPER = DENSE + CROSS             # families with a stem set by the stem_* fields (the lineage's is the source's)
+TAPS = ("last", "all")
+SPLIT_CONVS = ("one", "two", "two_bare")
+POST_CONCAT = ("none", "bn_act", "attention")
+
+
+def _lineage_blocks() -> tuple:
+    from .families._blocks import LINEAGE_BLOCKS
+    return LINEAGE_BLOCKS
 
 # Safety bounds: designs beyond these are refused before anything is allocated.
 MAX_STAGES = 8
@@ -106,15 +119,17 @@ class CSPConfig:
         lo=1, hi=MAX_REPEATS, stages=True, sweep=_repeats_sweep)
     widths: tuple = knob(
         0, "int", "Stage widths (output channels)",
-        "Output channels of each stage, one per stage (e.g. 256,512,1024,2048).",
-        families=CROSS, per_stage=True, lo=0, hi=8192, sweep=_widths_sweep)
+        "Output channels of each stage, one per stage (e.g. 256,512,1024,2048). Lineage families: the "
+        "source's base widths, before the width multiple.",
+        families=STAGED, per_stage=True, lo=0, hi=8192, sweep=_widths_sweep)
     strides: tuple = knob(
         2, "int", "Stage strides", "Stride of each stage's first block (1 or 2), one value or one per stage.",
-        families=CROSS, per_stage=True, lo=1, hi=2)
+        families=STAGED, per_stage=True, lo=1, hi=2)
     bottle_ratio: tuple = knob(
         0.25, "float", "Bottleneck ratio",
         "Bottleneck width = block width x ratio (torchvision ResNet-50: 0.25). One value or one per stage.",
-        families=("resnet", "darknet"), per_stage=True, lo=0.0, hi=4.0, low_open=True, sweep="0.125:1.0:0.125")
+        families=("resnet", "darknet") + LINEAGE, per_stage=True, lo=0.0, hi=4.0, low_open=True,
+        sweep="0.125:1.0:0.125")
     groups: tuple = knob(
         1, "int", "Groups (3x3 conv)", "ResNeXt cardinality. One value or one per stage.",
         families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16,32,64")
@@ -122,8 +137,9 @@ class CSPConfig:
         4, "int", "Width per group", "ResNeXt bottleneck width = groups x width per group.",
         families=("resnext",), per_stage=True, lo=1, hi=1024, sweep="1,2,4,8,16")
     expand_ratio: tuple = knob(
-        1.0, "float", "Expand ratio (CSP)", "A CSP stage splits C = round(width x ratio) channels (timm).",
-        families=CROSS, per_stage=True, lo=0.0, hi=4.0, low_open=True, csp_only=True, sweep="0.5:2.0:0.25")
+        1.0, "float", "Expand ratio (CSP)",
+        "A CSP stage splits C = round(width x ratio) channels (timm); C3/C2f's hidden ratio e is ratio / 2.",
+        families=STAGED, per_stage=True, lo=0.0, hi=4.0, low_open=True, csp_only=True, sweep="0.5:2.0:0.25")
     transition_ratio: float = knob(
         1.0, "float", "Partial transition ratio",
         "The partial transition on the block path outputs floor(block output x ratio) channels (in "
@@ -138,6 +154,62 @@ class CSPConfig:
         False, "bool", "Transition after the last stage",
         "Keep a (non-pooling) transition after the last stage. DenseNet has none; PeleeNet has one.",
         families=DENSE)
+    width_multiple: float = knob(
+        1.0, "float", "Width multiple",
+        "Scales every base width (stem, stages) with the source's rounding: timm make-divisible to 8, "
+        "Ultralytics ceil to 8 of min(c, channel cap) x w, mmdet int(c x w). YOLOv8n: 0.25.",
+        families=LINEAGE, lo=0.0, hi=4.0, low_open=True, step=0.25, sweep="0.25:1.5:0.25")
+    depth_multiple: float = knob(
+        1.0, "float", "Depth multiple",
+        "Scales every stage's base repeats with the source's rounding: timm int(n x d), Ultralytics and "
+        "mmdet max(round(n x d), 1). YOLOv8n: 0.33.",
+        families=LINEAGE, lo=0.0, hi=4.0, low_open=True, step=0.33, sweep="0.33,0.67,1.0,1.33")
+    max_channels: int = knob(
+        0, "int", "Channel cap (0 = none)",
+        "Ultralytics' max_channels: a base width is capped at this before the width multiple (YOLO11m: 512).",
+        families=LINEAGE, lo=0, hi=8192, step=64, group="advanced")
+    down_widths: tuple = knob(
+        0, "int", "Down-sampling widths (0 = stage width)",
+        "Output channels of each stage's strided down-sampling conv, before the width multiple; 0: the "
+        "family's rule (the stage width, or the input width in timm's CrossStage3). YOLO11: 128,256,512,1024.",
+        families=LINEAGE, per_stage=True, lo=0, hi=8192, group="advanced")
+    block_type: tuple = knob(
+        "dark", "choice", "Block type",
+        "The block each stage repeats on part 2 (one, or one per stage): dark (1x1 -> 3x3 + x: C3, "
+        "CrossStage3, BottleneckCSP), edge (3x3 -> 1x1 + x), bottleneck_3x3 (3x3 -> 3x3 + x: C2f, C3k2), "
+        "c3k (a nested C3k), cspnext (3x3, depthwise 5x5, 1x1 + x), conv_pair / conv (ELAN's plain 3x3 "
+        "convs), psa (YOLO11's attention block).",
+        families=LINEAGE, per_stage=True, choices=_lineage_blocks)
+    taps: tuple = knob(
+        "last", "choice", "Concatenated taps",
+        "Which outputs of a stage's block path are concatenated: last (the last block, as C3 and "
+        "CrossStage3) or all (part 2 and every block output, as C2f, C3k2 and ELAN: dense aggregation).",
+        families=LINEAGE, per_stage=True, choices=TAPS, sweep="last,all")
+    residual: tuple = knob(
+        True, "bool", "Residual blocks",
+        "Each block adds its input to its output (Ultralytics' shortcut, mmdet's add_identity).",
+        families=LINEAGE, per_stage=True)
+    split_convs: str = knob(
+        "one", "choice", "Split convs",
+        "How a CSP stage makes its two parts: one 1x1 conv chunked in two (C2f, CrossStage3), two 1x1 "
+        "convs (C3, CSPNeXt, ELAN), or two with a bare conv on the cross path and BN + activation after the "
+        "concat (BottleneckCSP).",
+        families=LINEAGE, choices=SPLIT_CONVS, csp_only=True)
+    post_concat: str = knob(
+        "none", "choice", "After the concat",
+        "What follows a CSP stage's concat: nothing, BN + activation (BottleneckCSP) or channel attention "
+        "(CSPNeXt: global pool, 1x1 conv, hard sigmoid, scale).",
+        families=LINEAGE, choices=POST_CONCAT, csp_only=True)
+    stem_type: str = knob(
+        "conv_3x3", "choice", "Stem",
+        "The lineage stem (widths scaled by the width multiple): two_3x3 (timm cs3darknet), focus_6x6 "
+        "(cs3darknet_focus, YOLOv5), conv_3x3 (YOLOv8, YOLO11), three_3x3 (CSPNeXt), yolov7, yolov4.",
+        families=LINEAGE, choices=lambda: tuple(__import__("cspnet.families.lineage", fromlist=["STEMS"]).STEMS),
+        group="advanced")
+    se_ratio: float = knob(
+        0.0, "float", "SE ratio in blocks (0 = none)",
+        "Squeeze-and-excitation inside dark and edge blocks (timm cs3sedarknet: 0.25 or 1/16); 0: no SE.",
+        families=LINEAGE, lo=0.0, hi=1.0, step=0.0625, group="advanced")
     input_size: int = knob(
         224, "int", "Input size (pixels)", "Square input resolution. Compute scales with its square.",
         lo=INPUT_SIZE_RANGE[0], hi=INPUT_SIZE_RANGE[1], step=32, sweep="128:384:32")
@@ -145,14 +217,16 @@ class CSPConfig:
     # stem, head, activation, classes (the Design page's advanced group)
     stem_channels: int = knob(
         64, "int", "Stem channels", "Output channels of the stem convolution.",
-        lo=1, hi=4096, step=8, group="advanced", sweep="16:128:16")
+        families=PAPER, lo=1, hi=4096, step=8, group="advanced", sweep="16:128:16")
     stem_kernel: int = knob(
-        7, "int", "Stem kernel", "Kernel size of the stem convolution.", lo=1, hi=11, step=2, group="advanced")
+        7, "int", "Stem kernel", "Kernel size of the stem convolution.", families=PAPER, lo=1, hi=11, step=2,
+        group="advanced")
     stem_stride: int = knob(
-        2, "int", "Stem stride", "Stride of the stem convolution.", lo=1, hi=4, step=1, group="advanced")
+        2, "int", "Stem stride", "Stride of the stem convolution.", families=PAPER, lo=1, hi=4, step=1,
+        group="advanced")
     stem_pool: str = knob(
         "max", "choice", "Stem pooling", "3x3 max pool after the stem, or none.",
-        choices=STEM_POOLS, group="advanced")
+        families=PAPER, choices=STEM_POOLS, group="advanced")
     stem_norm: bool = knob(
         True, "bool", "BatchNorm after the stem conv", "BatchNorm + activation after the stem conv (torchvision: yes).",
         families=("densenet",), group="advanced")

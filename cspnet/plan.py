@@ -23,17 +23,19 @@ Shape = tuple  # (C, H, W)
 
 # Tap points and the stage submodule whose output they are.  ``part1``/``part2`` are the two
 # outputs of the stage's ``split`` module; every other tap is the submodule of the same name.
-TAP_ORDER = ("input", "down", "expand", "part1", "part2", "block", "partial_transition", "concat",
-             "transition", "output")
+TAP_ORDER = ("input", "down", "spp", "expand", "part1", "part2", "block", "partial_transition", "concat",
+             "post", "transition", "output")
 TAP_LABELS = {
     "input": "stage input",
     "down": "downsampling conv",
+    "spp": "spatial pyramid pooling",
     "expand": "1x1 expansion",
     "part1": "part 1 (bypass)",
     "part2": "part 2 (through the block)",
     "block": "block output",
     "partial_transition": "partial transition",
     "concat": "concat",
+    "post": "after the concat (BN + act or channel attention)",
     "transition": "transition",
     "output": "stage output",
 }
@@ -68,9 +70,9 @@ TOTALS = ("layers", "params", "macs", "in_elements", "out_elements", "window_ele
 class Op:
     """One layer of the plan (read-only by convention).
 
-    kind: conv | bn | act | linear | maxpool | avgpool | gap | cat | add
+    kind: conv | bn | act | linear | maxpool | avgpool | gap | cat | add | mul | mean | matmul
     in_shape: the (first) input; for ``cat`` the list of inputs is ``in_shapes``.
-    macs: multiply-accumulates (conv and linear only, bias not counted, as fvcore).
+    macs: multiply-accumulates (conv, linear and matmul only, bias not counted, as fvcore).
     ``in_elements`` (all inputs) and ``out_elements`` are computed once, here.
     """
 
@@ -317,6 +319,21 @@ class PlanBuilder:
     def add(self, path, s: Shape) -> Shape:
         s = tuple(s)
         return self._add("add", path, s, s)
+
+    def mul(self, path, s: Shape) -> Shape:
+        """Elementwise scaling by a broadcast gate (SE, channel attention, attention's scale)."""
+        s = tuple(s)
+        return self._add("mul", path, s, s)
+
+    def mean(self, path, s: Shape) -> Shape:
+        """Mean over H and W (``x.mean((2, 3), keepdim=True)``, timm's SE squeeze)."""
+        return self._add("mean", path, tuple(s), (s[0], 1, 1))
+
+    def matmul(self, path, s: Shape, out_shape: Shape, macs: int, in_shapes: tuple = ()) -> Shape:
+        """A batched matrix product of activations (attention), with its multiply-accumulates."""
+        in_elements = sum(x[0] * x[1] * x[2] for x in in_shapes) if in_shapes else 0
+        return self._add("matmul", path, tuple(s), tuple(out_shape), 0, macs, in_shapes=tuple(in_shapes),
+                         in_elements=in_elements)
 
 
 # Memoized plans: one plan per design (and input size), whoever asks for it.  A config plans itself

@@ -76,3 +76,45 @@ DESCRIPTIONS = {
     "csppeleenet_fusion_last_gamma025":
         "PeleeNet with " + _PELEE_LAST.format(share="a quarter of the channels") + _GAMMA + _UNRELEASED,
 }
+
+
+# --------------------------------------------------------------------------- CSP's modern lineage
+_SCALE = {"n": "nano", "s": "small", "m": "medium", "l": "large", "x": "extra-large", "tiny": "tiny"}
+for _k in ("s", "m", "l", "x"):
+    DESCRIPTIONS[f"cs3darknet_{_k}"] = (
+        f"timm cs3darknet_{_k} ({_SCALE[_k]}): CrossStage3 stages (fusion first: 3x3 s2 down in -> in, one 1x1 "
+        "conv split in half, dark blocks on one half, concat, 1x1 transition), SiLU, two-conv stem; 256x256.")
+    DESCRIPTIONS[f"cs3darknet_focus_{_k}"] = (
+        f"timm cs3darknet_focus_{_k}: cs3darknet_{_k} with a single 6x6 stride-2 'focus' stem conv; 256x256.")
+DESCRIPTIONS["cs3sedarknet_l"] = ("timm cs3sedarknet_l: cs3darknet_l with squeeze-and-excitation (ratio 0.25) in "
+                                  "every dark block.")
+DESCRIPTIONS["cs3sedarknet_x"] = ("timm cs3sedarknet_x: cs3darknet_x with squeeze-and-excitation (ratio 1/16) in "
+                                  "every dark block.")
+DESCRIPTIONS["cs3edgenet_x"] = ("timm cs3edgenet_x: CrossStage3 with edge blocks (3x3 to 1.5x, 1x1 back, + input) at "
+                                "the x scale (width 1.25, depth 1.33).")
+DESCRIPTIONS["cs3se_edgenet_x"] = "timm cs3se_edgenet_x: cs3edgenet_x with squeeze-and-excitation (ratio 0.25)."
+for _k in ("n", "s", "m", "l", "x"):
+    DESCRIPTIONS[f"yolov5{_k}_cls"] = (
+        f"YOLOv5{_k}-cls ({_SCALE[_k]}): the YOLOv5 backbone (6x6 focus stem; four 3x3 s2 convs each followed by a "
+        "C3: two 1x1 split convs, 1x1-3x3 bottlenecks on one, concat, 1x1) and Ultralytics' Classify head (1x1 "
+        "conv to 1280, pool, linear); 224x224.")
+    DESCRIPTIONS[f"yolov8{_k}_cls"] = (
+        f"YOLOv8{_k}-cls ({_SCALE[_k]}): C2f stages (one 1x1 conv chunked in two, 3x3-3x3 bottlenecks, and the "
+        "concat of *every* tap: both halves and each bottleneck's output) and the Classify head; 224x224.")
+    DESCRIPTIONS[f"yolo11{_k}_cls"] = (
+        f"YOLO11{_k}-cls ({_SCALE[_k]}): C3k2 stages (C2f with "
+        + ("nested C3k blocks in every stage" if _k in "mlx" else "3x3-3x3 e=0.5 bottlenecks, then nested C3k blocks")
+        + ") and a C2PSA attention stage (multi-head self-attention), Classify head; 224x224.")
+for _k in ("tiny", "s", "m", "l", "x"):
+    DESCRIPTIONS[f"cspnext_{_k}"] = (
+        f"RTMDet CSPNeXt-{_k} ImageNet backbone (mmdet classification config): three-conv stem, CSPLayers with "
+        "two 1x1 split convs, 3x3 + depthwise 5x5 blocks, channel attention after the concat, SPP in the last "
+        "stage; pool + linear; 224x224.")
+DESCRIPTIONS["yolov7_backbone"] = (
+    "YOLOv7 backbone (layers 0-50 of yolov7.yaml) with a pool + linear head: ELAN stages (two 1x1 split convs, "
+    "four 3x3 convs, every second one tapped, all concatenated, 1x1) and max-pool + conv down-sampling. A "
+    "detection backbone: no published ImageNet result.")
+DESCRIPTIONS["yolov4_csp_backbone"] = (
+    "Scaled-YOLOv4 yolov4-csp backbone with a pool + linear head: BottleneckCSP stages (full CSP: bare 1x1 "
+    "partial transition, BN + Mish after the concat, 1x1 transition), Mish. A detection backbone: no published "
+    "ImageNet result.")

@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cspnet import FUSIONS, ConfigError, CSPConfig, build_model, count_params, plan_network
-from cspnet.config import FIELDS, family_fields
+from cspnet.config import FIELDS, LINEAGE, family_fields
 from cspnet.families import FAMILIES, get_family
+from cspnet.families._blocks import LINEAGE_BLOCKS
 from plan_check import hooked_tap_shapes
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -41,6 +42,16 @@ def small_designs(draw):
             kw.update(bottle_ratio=0.5, expand_ratio=2.0 if kw["fusion"] != "none" else 1.0)
         else:
             kw.update(bottle_ratio=0.5)
+        if family in LINEAGE:   # the lineage's own knobs (stem_* are not read there)
+            for k in ("stem_channels", "stem_kernel", "stem_stride", "stem_pool"):
+                kw.pop(k)
+            blocks = st.sampled_from([b for b in LINEAGE_BLOCKS if b != "psa"])
+            kw.update(block_type=tuple(draw(blocks) for _ in range(n)),
+                      taps=tuple(draw(st.sampled_from(["last", "all"])) for _ in range(n)),
+                      residual=draw(st.booleans()), split_convs=draw(st.sampled_from(["one", "two", "two_bare"])),
+                      post_concat=draw(st.sampled_from(["none", "bn_act", "attention"])),
+                      width_multiple=draw(st.sampled_from([0.25, 0.5, 1.0])),
+                      depth_multiple=draw(st.sampled_from([0.5, 1.0])))
     return kw
 
 
@@ -150,6 +161,13 @@ OLD_FAMILY_FIELDS = {
                 "num_classes", "bottle_ratio"),
 }
 IDENTITY = ("family", "name")  # every family reads these; the old tuples left them out
+
+
+LINEAGE_FIELDS = ("repeats", "widths", "strides", "expand_ratio", "fusion", "split_ratio", "transition_ratio",
+                  "activation", "input_size", "num_classes", "bottle_ratio", "width_multiple", "depth_multiple",
+                  "max_channels", "down_widths", "block_type", "taps", "residual", "split_convs", "post_concat",
+                  "stem_type", "se_ratio")
+OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS for fam in LINEAGE})
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -24,13 +24,14 @@ EDGE = re.compile(r"^  (\S+) -> (\S+)(?: \[(.*)\])?;$")
 LABEL = re.compile(r'label="([^"]*)"')
 # DOT node name suffix -> the stage submodule it draws (b0, b1, ...: the expanded block's units)
 NODE_MODULE = {"down": "down", "expand": "expand", "split": "split", "block": "block", "ptrans": "partial_transition",
-               "trans": "transition", "concat": "concat"}
+               "trans": "transition", "concat": "concat", "spp": "spp", "post": "post"}
 # what follows the block along its path, by fusion, in both layouts (dense: DenseNet/PeleeNet, whose
 # fusion-last transition is named ``transition``; cross-stage: ResNet/ResNeXt/Darknet, ``partial_transition``)
 AFTER_BLOCK = {
-    "csp": [("partial_transition", "concat", "transition")],
-    "fusion_first": [("concat", "transition")],
-    "fusion_last": [("transition", "concat"), ("partial_transition", "concat")],
+    "csp": [("partial_transition", "concat", "transition"), ("partial_transition", "concat", "post", "transition")],
+    "fusion_first": [("concat", "transition"), ("concat", "post", "transition")],
+    "fusion_last": [("transition", "concat"), ("partial_transition", "concat"),
+                    ("partial_transition", "concat", "post")],
     "none": [(), ("transition",)],
 }
 # a dense family's last stage has no transition unless ``last_transition`` (torchvision's layout)

@@ -10,6 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cspnet import CSPConfig, all_presets, get_preset
+from cspnet.config import LINEAGE
+from cspnet.families import get_family
 from cspnet.presets import base_config, paper_base
 from explorer.cli import main
 from explorer.counts.analysis import compare_with_base, compare_with_twin
@@ -26,6 +28,8 @@ EXPECTED = {
                                 "csppeleenet_gamma025", "csppeleenet_fusion_last_gamma025")},
     # growth 12 and no stem/head norm: densenet121 is not its fair base (its twin is)
     "cspdensenet_walkthrough": None,
+    # the modern lineage: no source publishes a plain (non-CSP) counterpart; compared with the plain twin
+    **{p.name: None for fam in LINEAGE for p in get_family(fam).presets},
 }
 
 

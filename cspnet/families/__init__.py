@@ -66,6 +66,13 @@ FAMILIES = {
     "resnext": ("cspnet.families.resnet", "RESNEXT"),
     "darknet": ("cspnet.families.darknet", "FAMILY"),
     "peleenet": ("cspnet.families.peleenet", "FAMILY"),
+    "cs3darknet": ("cspnet.families.lineage", "CS3DARKNET"),
+    "yolov5": ("cspnet.families.lineage", "YOLOV5_FAMILY"),
+    "yolov8": ("cspnet.families.lineage", "YOLOV8_FAMILY"),
+    "yolo11": ("cspnet.families.lineage", "YOLO11_FAMILY"),
+    "cspnext": ("cspnet.families.lineage", "CSPNEXT_FAMILY"),
+    "yolov7": ("cspnet.families.lineage", "YOLOV7_FAMILY"),
+    "yolov4csp": ("cspnet.families.lineage", "YOLOV4CSP_FAMILY"),
 }
 
 

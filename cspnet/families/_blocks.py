@@ -1,16 +1,23 @@
 """The block types a cross stage repeats (``cspnet.families._crossstage``): one registry entry each.
 
 A block type is a :class:`BlockType` in :data:`BLOCK_TYPES`: the dotted path of its ``nn.Module``
-class (in ``cspnet/nn/_blocks.py``, imported only when a model is built) and its plan twin (here).
-Both follow one contract, so a stage never needs to know which block it repeats::
+class (in ``cspnet/nn/_blocks.py``, imported only when a model is built), its plan twin (here) and
+how its inner width follows from the block's channels.  Both follow one contract, so a stage never
+needs to know which block it repeats::
 
-    module class:  cls(in_ch, out_ch, mid, stride, groups, act)
-    plan twin:     plan(b, path, shape, out_ch, mid, stride, groups) -> output shape
+    module class:  cls(in_ch, out_ch, mid, stride, groups, act, residual=True, se_ratio=0.0)
+    plan twin:     plan(b, path, shape, out_ch, mid, stride, groups, residual=True, se_ratio=0.0) -> shape
 
-``mid`` is the block's inner (bottleneck) width, ``groups`` the groups of its 3x3 conv; the first
-block of a stage gets the stage's input channels and, where the stage has no ``down`` conv, its
-stride.  Adding a block type is a module class, its plan twin and one entry in ``BLOCK_TYPES``;
-a family picks it by name (``CrossStageStyle.block_type``).  Pure Python.
+``mid`` is the block's inner width (``BlockType.mid_of(channels, bottle_ratio)``; the number of
+attention heads for ``psa``), ``groups`` the groups of its 3x3 conv; the first block of a stage gets
+the stage's input channels and, where the stage has no ``down`` conv, its stride.  ``residual``
+adds the block's input to its output where the channels allow (Ultralytics' ``shortcut``, mmdet's
+``add_identity``); ``se_ratio`` > 0 puts timm's squeeze-and-excitation inside the block (dark and
+edge blocks only).
+
+Adding a block type is a module class, its plan twin and one entry in ``BLOCK_TYPES``; a paper
+family picks it by name (``CrossStageStyle.block_type``), a lineage family by the ``block_type``
+field (the names in :data:`LINEAGE_BLOCKS`).  Pure Python.
 """
 from __future__ import annotations
 
@@ -23,19 +30,47 @@ from ..plan import PlanBuilder
 
 @dataclass(frozen=True)
 class BlockType:
-    """One block type: its module class (by dotted path) and its plan twin."""
+    """One block type: its module class (by dotted path), its plan twin and its inner width."""
 
     module: str            # "cspnet.nn._blocks.Bottleneck"
-    plan: Callable         # plan(b, path, shape, out_ch, mid, stride, groups) -> shape
+    plan: Callable         # plan(b, path, shape, out_ch, mid, stride, groups, residual, se_ratio) -> shape
     description: str = ""
+    lineage: bool = True   # offered by the lineage families' ``block_type`` field
+    takes_se: bool = False  # reads ``se_ratio``
+    mid_rule: str = "ratio"  # "ratio": round(channels x bottle_ratio); "heads": max(channels // 64, 1)
 
     def module_class(self):
         """The ``nn.Module`` class (imports torch)."""
         path, _, name = self.module.rpartition(".")
         return getattr(importlib.import_module(path), name)
 
+    def mid_of(self, channels: int, bottle_ratio: float) -> int:
+        if self.mid_rule == "heads":
+            return max(channels // 64, 1)
+        return int(round(channels * bottle_ratio))
 
-def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int):
+
+def se_channels(channels: int, ratio: float) -> int:
+    """timm's SE width: ``make_divisible(channels x ratio, 8, round_limit=0)``."""
+    return max(8, int(channels * ratio + 4) // 8 * 8)
+
+
+def plan_se(b: PlanBuilder, path: str, s, ratio: float):
+    """timm ``SEModule``: mean over H, W; 1x1 conv (bias) -> act -> 1x1 conv (bias) -> sigmoid; scale.
+
+    Module twin: ``cspnet.nn._blocks.SqueezeExcite``."""
+    c = s[0]
+    rd = se_channels(c, ratio)
+    t = b.mean(f"{path}.pool", s)
+    t = b.conv(f"{path}.fc1", t, rd, 1, bias=True)
+    t = b.act(f"{path}.act", t)
+    t = b.conv(f"{path}.fc2", t, c, 1, bias=True)
+    t = b.act(f"{path}.gate", t)
+    return b.mul(f"{path}.scale", s)
+
+
+def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                    residual: bool = True, se_ratio: float = 0.0):
     """Module twin: ``cspnet.nn._blocks.Bottleneck``."""
     x = s
     s = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
@@ -47,16 +82,133 @@ def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride:
     return b.act(f"{path}.act", s)
 
 
-def plan_dark_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int):
-    """Module twin: ``cspnet.nn._blocks.DarkBlock``."""
+def _residual(b, path, x, s, residual):
+    return b.add(path, s) if residual and x[0] == s[0] and x[1:] == s[1:] else s
+
+
+def plan_dark_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                    residual: bool = True, se_ratio: float = 0.0):
+    """1x1 -> [SE] -> 3x3, + input (no activation after the add).  Module twin: ``cspnet.nn._blocks.DarkBlock``."""
+    x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
+    if se_ratio:
+        t = plan_se(b, f"{path}.attn", t, se_ratio)
     t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
-    return b.add(path, t)
+    return _residual(b, path, x, t, residual)
+
+
+def plan_edge_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                    residual: bool = True, se_ratio: float = 0.0):
+    """3x3 -> [SE] -> 1x1, + input.  Module twin: ``cspnet.nn._blocks.EdgeBlock``."""
+    x = s
+    t = b.conv_bn_act(f"{path}.conv1", s, mid, 3, groups=groups)
+    if se_ratio:
+        t = plan_se(b, f"{path}.attn", t, se_ratio)
+    t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 1)
+    return _residual(b, path, x, t, residual)
+
+
+def plan_bottleneck_3x3(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                        residual: bool = True, se_ratio: float = 0.0):
+    """3x3 -> 3x3, + input.  Module twin: ``cspnet.nn._blocks.Bottleneck3x3``."""
+    x = s
+    t = b.conv_bn_act(f"{path}.conv1", s, mid, 3)
+    t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
+    return _residual(b, path, x, t, residual)
+
+
+def plan_c3k(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+             residual: bool = True, se_ratio: float = 0.0):
+    """A nested C3k (two 1x1 convs to ``mid``, two 3x3-3x3 bottlenecks on one, concat, 1x1 out).
+
+    Module twin: ``cspnet.nn._blocks.C3k``."""
+    t = b.conv_bn_act(f"{path}.cv1", s, mid, 1)
+    cross = b.conv_bn_act(f"{path}.cv2", s, mid, 1)
+    for j in range(2):
+        t = plan_bottleneck_3x3(b, f"{path}.m.{j}", t, mid, mid, 1, groups, residual)
+    t = b.cat(f"{path}.cat", [t, cross])
+    return b.conv_bn_act(f"{path}.cv3", t, out_ch, 1)
+
+
+def plan_cspnext_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                       residual: bool = True, se_ratio: float = 0.0):
+    """3x3 -> depthwise 5x5 -> pointwise 1x1, + input.  Module twin: ``cspnet.nn._blocks.CSPNeXtBlock``."""
+    x = s
+    t = b.conv_bn_act(f"{path}.conv1", s, mid, 3)
+    t = b.conv_bn_act(f"{path}.depthwise", t, mid, 5, groups=mid)
+    t = b.conv_bn_act(f"{path}.pointwise", t, out_ch, 1)
+    return _residual(b, path, x, t, residual)
+
+
+def plan_conv_pair(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                   residual: bool = True, se_ratio: float = 0.0):
+    """ELAN's pair of 3x3 convs (a tap after the pair) [+ input].  Module twin: ``cspnet.nn._blocks.ConvPair``."""
+    x = s
+    t = b.conv_bn_act(f"{path}.conv1", s, mid, 3, groups=groups)
+    t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
+    return _residual(b, path, x, t, residual)
+
+
+def plan_conv(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+              residual: bool = True, se_ratio: float = 0.0):
+    """One 3x3 conv (YOLOv7-tiny's ELAN taps every conv) [+ input].  Module twin: ``cspnet.nn._blocks.ConvBlock``."""
+    x = s
+    t = b.conv_bn_act(f"{path}.conv", s, out_ch, 3, groups=groups)
+    return _residual(b, path, x, t, residual)
+
+
+def psa_dims(channels: int, heads: int) -> tuple:
+    """(head_dim, key_dim, qkv channels) of YOLO11's ``Attention`` with attn_ratio 0.5."""
+    head_dim = channels // heads
+    key_dim = int(head_dim * 0.5)
+    return head_dim, key_dim, channels + 2 * key_dim * heads
+
+
+def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+             residual: bool = True, se_ratio: float = 0.0):
+    """YOLO11's PSABlock: x (+) attention(x), then x (+) FFN(x); ``mid`` is the number of heads.
+
+    Attention: 1x1 qkv (BN, no act); softmax(q^T k x scale) on ``heads`` heads of key_dim;
+    v x attn^T, plus a depthwise 3x3 positional conv of v; 1x1 projection (BN, no act).
+    FFN: 1x1 to 2c (act), 1x1 back to c (BN, no act).  Module twin: ``cspnet.nn._blocks.PSABlock``."""
+    c, h, w = s
+    n = h * w
+    head_dim, key_dim, qkv_ch = psa_dims(c, mid)
+    x = s
+    t = b.conv_bn_act(f"{path}.attn.qkv", s, qkv_ch, 1, act=False)
+    scores = b.matmul(f"{path}.attn.qk", t, (mid, n, n), mid * n * n * key_dim)
+    scores = b.mul(f"{path}.attn.scale", scores)
+    scores = b.act(f"{path}.attn.softmax", scores)
+    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n)
+    pe = b.conv_bn_act(f"{path}.attn.pe", (c, h, w), c, 3, groups=c, act=False)
+    t = b.add(f"{path}.attn.add_pe", pe)
+    t = b.conv_bn_act(f"{path}.attn.proj", t, c, 1, act=False)
+    t = _residual(b, f"{path}.add1", x, t, residual)
+    y = b.conv_bn_act(f"{path}.ffn.0", t, 2 * c, 1)
+    y = b.conv_bn_act(f"{path}.ffn.1", y, out_ch, 1, act=False)
+    return _residual(b, f"{path}.add2", t, y, residual)
 
 
 BLOCK_TYPES = {
     "bottleneck": BlockType("cspnet.nn._blocks.Bottleneck", plan_bottleneck,
-                            "ResNet bottleneck 1x1 -> 3x3 -> 1x1 + shortcut, act after the add"),
+                            "ResNet bottleneck 1x1 -> 3x3 -> 1x1 + shortcut, act after the add", lineage=False),
     "dark": BlockType("cspnet.nn._blocks.DarkBlock", plan_dark_block,
-                      "Darknet residual block 1x1 -> 3x3 + input, no act after the add"),
+                      "1x1 -> [SE] -> 3x3 + input, no act after the add (Darknet, CrossStage3, C3, BottleneckCSP)",
+                      takes_se=True),
+    "edge": BlockType("cspnet.nn._blocks.EdgeBlock", plan_edge_block,
+                      "3x3 -> [SE] -> 1x1 + input (timm cs3edgenet)", takes_se=True),
+    "bottleneck_3x3": BlockType("cspnet.nn._blocks.Bottleneck3x3", plan_bottleneck_3x3,
+                                "3x3 -> 3x3 + input (Ultralytics Bottleneck k=(3,3): C2f e=1.0, C3k2 e=0.5)"),
+    "c3k": BlockType("cspnet.nn._blocks.C3k", plan_c3k,
+                     "a nested C3k: two 1x1 convs, two 3x3-3x3 bottlenecks, concat, 1x1 (YOLO11 m/l/x)"),
+    "cspnext": BlockType("cspnet.nn._blocks.CSPNeXtBlock", plan_cspnext_block,
+                         "3x3 -> depthwise 5x5 -> 1x1 + input (RTMDet CSPNeXtBlock)"),
+    "conv_pair": BlockType("cspnet.nn._blocks.ConvPair", plan_conv_pair,
+                           "two 3x3 convs, tapped after the pair (YOLOv7 ELAN)"),
+    "conv": BlockType("cspnet.nn._blocks.ConvBlock", plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)"),
+    "psa": BlockType("cspnet.nn._blocks.PSABlock", plan_psa,
+                     "YOLO11 PSABlock: multi-head self-attention + FFN, each with a residual (C2PSA)",
+                     mid_rule="heads"),
 }
+
+LINEAGE_BLOCKS = tuple(name for name, t in BLOCK_TYPES.items() if t.lineage)

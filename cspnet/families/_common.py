@@ -9,8 +9,9 @@ from __future__ import annotations
 from ..plan import PlanBuilder, StagePlan
 
 
-def plan_head(cfg, s, norm_act: bool) -> StagePlan:
-    """The ``head`` stage: [BN + act] -> global average pool -> linear to ``cfg.num_classes``.
+def plan_head(cfg, s, norm_act: bool, conv_ch: int = 0) -> StagePlan:
+    """The ``head`` stage: [BN + act | 1x1 conv to ``conv_ch`` + BN + act] -> global average pool -> linear
+    to ``cfg.num_classes``.
 
     Module twin: ``cspnet.nn._common.ClassifierHead``."""
     b = PlanBuilder("head", "head")
@@ -18,6 +19,8 @@ def plan_head(cfg, s, norm_act: bool) -> StagePlan:
     if norm_act:
         s = b.bn("norm", s)
         s = b.act("act", s)
+    if conv_ch:
+        s = b.conv_bn_act("conv", s, conv_ch, 1)
     s = b.gap("pool", s)
     b.tap("pool", s)
     s = b.linear("fc", s, cfg.num_classes)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ..errors import ConfigError
 from ..plan import PlanBuilder
@@ -65,16 +66,25 @@ class StageLayout:
     repeats: int
     in_ch: int          # stage input channels
     stride: int
-    down_ch: int        # output of the 3x3 strided conv ``down`` (0: no such conv)
+    down_ch: int        # output of the strided ``down`` (0: no such layer)
     down_groups: int
-    expand_ch: int      # C, output of the 1x1 ``expand`` (0: plain stage, no split)
+    expand_ch: int      # C, the two parts together (0: plain stage, no split)
     expand_act: bool    # False: linear expansion (timm ``cross_linear=True``)
     part2: int          # channels through the blocks (CSP stages)
     block_ch: int       # output channels of every block
-    mid: int            # bottleneck width inside each block
+    mid: int            # inner width of each block (attention heads for ``psa``)
     groups: int         # groups of the blocks' 3x3 conv
     partial_ch: int     # output of ``partial_transition`` (0: none)
     out_ch: int         # stage output channels
+    # the lineage's choices (the defaults are the paper families' layout)
+    split: str = "one"        # one: a 1x1 ``expand`` then a slice; two: two 1x1 convs; two_bare: BottleneckCSP
+    taps: str = "last"        # last: the last block's output; all: part 2 and every block output, concatenated
+    post: str = "none"        # after the concat: none | bn_act | attention
+    down_kind: str = "conv"   # conv: a strided 3x3 conv; mp: YOLOv7's max-pool + conv pair
+    spp: bool = False         # SPP bottleneck after ``down`` (CSPNeXt's last stage)
+    residual: bool = True
+    se_ratio: float = 0.0
+    transition: bool | None = None  # a 1x1 ``transition`` ends the stage (None: by fusion, as the paper)
 
     @property
     def part1(self) -> int:
@@ -85,26 +95,99 @@ class StageLayout:
         """The first block strides only in a torchvision-style stage (no ``down``, no split)."""
         return self.stride if not self.down_ch and not self.expand_ch else 1
 
+    @property
+    def path_ch(self) -> int:
+        """Channels of the block path's output: the last block's, or every tap's together."""
+        return self.block_ch * (self.repeats + 1) if self.taps == "all" else self.block_ch
+
+    @property
+    def has_transition(self) -> bool:
+        return self.fusion in ("csp", "fusion_first") if self.transition is None else self.transition
+
 
 def split_channels(width: int, expand_ratio: float, split_ratio: float, transition_ratio: float,
-                   fusion: str) -> tuple:
-    """``(C, part2, partial_ch, out_ch)`` of a CSP stage whose nominal width is ``width``."""
+                   fusion: str, path_factor: int = 1) -> tuple:
+    """``(C, part2, partial_ch, out_ch)`` of a CSP stage whose nominal width is ``width``.
+
+    ``path_factor``: the block path's output in units of part 2 (1 + repeats where a stage taps all)."""
     c = int(round(width * expand_ratio))
     part2 = math.floor(c * split_ratio)
-    partial = math.floor(part2 * transition_ratio) if fusion in ("csp", "fusion_last") else 0
+    partial = math.floor(part2 * path_factor * transition_ratio) if fusion in ("csp", "fusion_last") else 0
     out = (c - part2) + partial if fusion == "fusion_last" else width
     return c, part2, partial, out
+
+
+# --------------------------------------------------------------------------- model-level scaling
+def _ceil8(x: float) -> int:
+    return int(math.ceil(x / 8) * 8)
+
+
+def make_divisible8(v: float) -> int:
+    """timm's ``make_divisible(v, 8)``: the nearest multiple of 8 (at least 8), +8 if under 90 % of v."""
+    new = max(8, int(v + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * v else new
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How a source scales base widths and repeats by ``width_multiple`` / ``depth_multiple``."""
+
+    name: str       # none | timm | ultralytics | mmdet
+    rule: str       # in words, for the docs and the Design page
+
+    def channels(self, c: int, cfg) -> int:
+        w = cfg.width_multiple
+        if self.name == "timm":
+            return make_divisible8(c * w)
+        if self.name == "ultralytics":
+            cap = cfg.max_channels
+            return _ceil8((min(c, cap) if cap else c) * w)
+        if self.name == "mmdet":
+            return int(c * w)
+        return c
+
+    def depth(self, n: int, cfg) -> int:
+        d = cfg.depth_multiple
+        if self.name == "timm":
+            return int(n * d)
+        if self.name == "ultralytics":
+            return max(round(n * d), 1) if n > 1 else n
+        if self.name == "mmdet":
+            return max(round(n * d), 1)
+        return n
+
+
+NO_SCALING = Scaling("none", "widths and repeats as given")
+
+
+@dataclass(frozen=True)
+class StemLayer:
+    """One layer of a lineage stem: a conv (``kind="conv"``) or a dark block (``kind="dark"``)."""
+
+    kind: str
+    out_ch: int
+    kernel: int = 3
+    stride: int = 1
+    padding: int | None = None
+    mid: int = 0
 
 
 @dataclass(frozen=True)
 class CrossStageStyle:
     """How a family lays out its stages (the flags are described in the module docstring)."""
 
-    block_type: str      # a key of BLOCK_TYPES
+    block_type: str      # a key of BLOCK_TYPES (lineage families: the ``block_type`` field instead)
     down_growth: bool    # CSP stages: down conv in -> width (True) or in -> in (False)
     cross_linear: bool   # CSP stages: no activation after the 1x1 expand
     plain_down: bool     # plain stages: a down conv in -> width opens every stage
     grouped: bool        # mid = groups x width_per_group, grouped 3x3 convs (else round(width x bottle_ratio))
+    # the lineage (cspnet/families/lineage.py): these read the lineage fields of the config
+    lineage: bool = False
+    scaling: Scaling = NO_SCALING
+    stem: Callable | None = None   # f(cfg, scaling) -> tuple of StemLayer (None: the stem_* fields)
+    head_conv: int = 0             # a 1x1 conv (BN, act) to this many channels before the pool (Ultralytics: 1280)
+    down_kind: str = "conv"        # conv | mp
+    spp_last: bool = False         # an SPP bottleneck after the last stage's down
 
     def __post_init__(self):
         if self.block_type not in BLOCK_TYPES:
@@ -116,8 +199,19 @@ class CrossStageStyle:
         return "width_per_group" if self.grouped else "bottle_ratio"
 
     # ------------------------------------------------------------------ the layout
+    def stem_layers(self, cfg) -> tuple:
+        if self.stem is None:
+            return ()
+        return self.stem(cfg, self.scaling)
+
+    def stem_out(self, cfg) -> int:
+        layers = self.stem_layers(cfg)
+        return layers[-1].out_ch if layers else cfg.stem_channels
+
     def layouts(self, cfg) -> list:
         """The channel arithmetic of every stage."""
+        if self.lineage:
+            return self._lineage_layouts(cfg)
         layouts, ch = [], cfg.stem_channels
         for i, width in enumerate(cfg.widths):
             stride = cfg.strides[i]
@@ -143,27 +237,70 @@ class CrossStageStyle:
             ch = lay.out_ch
         return layouts
 
+    def _lineage_layouts(self, cfg) -> list:
+        """Lineage stages: widths and repeats scaled as the source does, the block, taps, split and what
+        follows the concat from the config's lineage fields."""
+        sc, layouts, ch = self.scaling, [], self.stem_out(cfg)
+        last = cfg.num_stages - 1
+        for i, base in enumerate(cfg.widths):
+            width, repeats, stride = sc.channels(base, cfg), sc.depth(cfg.repeats[i], cfg), cfg.strides[i]
+            kind = BLOCK_TYPES[cfg.block_type[i]]
+            taps = cfg.taps[i]
+            down_ch = 0
+            if stride != 1:
+                explicit = cfg.down_widths[i]
+                default = width if (self.down_growth or cfg.fusion == "none") and self.down_kind == "conv" else ch
+                down_ch = sc.channels(explicit, cfg) if explicit else default
+                if self.down_kind == "mp":   # two branches of down_ch // 2 each
+                    down_ch = 2 * (down_ch // 2)
+            ch_in = down_ch or ch
+            common = dict(block=cfg.block_type[i], repeats=repeats, in_ch=ch, stride=stride, down_ch=down_ch,
+                          down_groups=1, expand_act=True, groups=1, taps=taps, down_kind=self.down_kind,
+                          spp=self.spp_last and i == last, residual=cfg.residual[i],
+                          se_ratio=cfg.se_ratio if kind.takes_se else 0.0)
+            if cfg.fusion == "none":
+                block_ch = ch_in
+                path = block_ch * (repeats + 1) if taps == "all" else block_ch
+                transition = taps == "all" or path != width
+                lay = StageLayout(fusion="none", expand_ch=0, part2=0, block_ch=block_ch,
+                                  mid=kind.mid_of(block_ch, cfg.bottle_ratio[i]), partial_ch=0,
+                                  out_ch=width if transition else path, transition=transition, **common)
+            else:
+                factor = repeats + 1 if taps == "all" else 1
+                c, part2, partial, out = split_channels(width, cfg.expand_ratio[i], cfg.split_ratio,
+                                                        cfg.transition_ratio, cfg.fusion, factor)
+                lay = StageLayout(fusion=cfg.fusion, expand_ch=c, part2=part2, block_ch=part2,
+                                  mid=kind.mid_of(part2, cfg.bottle_ratio[i]), partial_ch=partial, out_ch=out,
+                                  split=cfg.split_convs, post=cfg.post_concat, **common)
+            layouts.append(lay)
+            ch = lay.out_ch
+        return layouts
+
     # ------------------------------------------------------------------ the Family's pieces
     def validate(self, cfg) -> None:
         check_widths(cfg)
-        check_layouts(cfg, self.layouts(cfg), self.mid_field)
+        layouts = self.layouts(cfg)
+        if self.lineage:
+            check_lineage(cfg, self, layouts)
+        check_layouts(cfg, layouts, self.mid_field)
 
     def plan(self, cfg, input_size: int) -> list:
         """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn._crossstage.build``."""
-        stem = plan_stem(cfg, input_size)
+        layers = self.stem_layers(cfg)
+        stem = plan_lineage_stem(layers, input_size) if layers else plan_stem(cfg, input_size)
         plans, s = [stem], stem.output_shape
         for i, lay in enumerate(self.layouts(cfg)):
             b = PlanBuilder(f"stages.{i}", "stage", fusion=lay.fusion)
             s = plan_stage(b, lay, s)
             plans.append(b.stage)
-        plans.append(plan_head(cfg, s, norm_act=False))
+        plans.append(plan_head(cfg, s, norm_act=False, conv_ch=self.head_conv))
         return plans
 
     def build(self, cfg):
         """The real modules (stem, [stage modules], head): ``cspnet.nn._crossstage.build`` (imports torch)."""
         from ..nn._crossstage import build as build_modules
 
-        return build_modules(cfg, self.layouts(cfg))
+        return build_modules(cfg, self.layouts(cfg), self.stem_layers(cfg), self.head_conv)
 
 
 def cross_stage_family(name: str, description: str, style: CrossStageStyle, presets: tuple,
@@ -221,6 +358,37 @@ def check_layouts(cfg, layouts, mid_field: str) -> None:
                               f"{lay.mid}; nearest valid: {near}")
 
 
+def check_lineage(cfg, style, layouts) -> None:
+    """What a lineage design needs beyond the paper families' checks, naming the field at fault."""
+    sc = style.scaling
+    for i, lay in enumerate(layouts):
+        where = f"stage {i}"
+        base, width = cfg.widths[i], sc.channels(cfg.widths[i], cfg)
+        if width < 1:
+            raise ConfigError("width_multiple", f"{where}: base width {base} x {cfg.width_multiple:g} gives "
+                              f"{width} channels ({sc.rule}); allowed width_multiple >= {1 / base:.3g} here")
+        if lay.repeats < 1:
+            raise ConfigError("depth_multiple", f"{where}: {cfg.repeats[i]} repeats x {cfg.depth_multiple:g} gives "
+                              f"{lay.repeats} blocks ({sc.rule}); allowed depth_multiple >= "
+                              f"{1 / cfg.repeats[i]:.3g} here")
+        if lay.down_kind == "mp" and lay.down_ch and lay.down_ch < 2:
+            raise ConfigError("down_widths", f"{where}: the max-pool + conv down-sampling splits its "
+                              f"{lay.down_ch} output channels in two; allowed at least 2")
+        if lay.spp and lay.down_ch // 2 < 1 and lay.in_ch // 2 < 1:
+            raise ConfigError("widths", f"{where}: the SPP bottleneck needs at least 2 channels")
+        if lay.block == "psa":
+            ch, heads = lay.block_ch, lay.mid
+            if ch % heads or ch // heads < 2:
+                raise ConfigError("widths", f"{where}: the attention block has {ch} channels in {heads} head(s) "
+                                  f"(channels // 64); the channels must split evenly into heads of at least 2 "
+                                  f"(e.g. a multiple of 64)")
+    if cfg.se_ratio and not any(BLOCK_TYPES[lay.block].takes_se for lay in layouts):
+        takes = ", ".join(n for n, t in BLOCK_TYPES.items() if t.takes_se)
+        raise ConfigError("se_ratio", f"{cfg.se_ratio:g} is not allowed for block type(s) "
+                          f"{', '.join(sorted({lay.block for lay in layouts}))}: SE sits only in {takes} blocks; "
+                          "allowed 0 here")
+
+
 # --------------------------------------------------------------------------- plan
 def plan_stem(cfg, size: int):
     """conv -> BN -> act [-> 3x3/2 max pool].  Module twin: ``cspnet.nn._crossstage.Stem``."""
@@ -240,22 +408,90 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
     b.stage.repeats = lay.repeats
     b.tap("input", s)
     if lay.down_ch:
-        s = b.tap("down", b.conv_bn_act("down", s, lay.down_ch, 3, lay.stride, groups=lay.down_groups))
+        if lay.down_kind == "mp":
+            s = b.tap("down", plan_mp_down(b, "down", s, lay.down_ch))
+        else:
+            s = b.tap("down", b.conv_bn_act("down", s, lay.down_ch, 3, lay.stride, groups=lay.down_groups))
+    if lay.spp:
+        s = b.tap("spp", plan_spp(b, "spp", s, s[0]))
     if lay.fusion != "none":
-        s = b.tap("expand", b.conv_bn_act("expand", s, lay.expand_ch, 1, act=lay.expand_act))
         _, h, w = s
+        if lay.split == "one":
+            s = b.tap("expand", b.conv_bn_act("expand", s, lay.expand_ch, 1, act=lay.expand_act))
+        elif lay.split == "two":
+            b.conv_bn_act("split.cross", s, lay.part1, 1)
+            b.conv_bn_act("split.main", s, lay.part2, 1)
+        else:  # two_bare: BottleneckCSP's cross path is a bare conv, normalised after the concat
+            b.conv("split.cross", s, lay.part1, 1)
+            b.conv_bn_act("split.main", s, lay.part2, 1)
         part1 = b.tap("part1", (lay.part1, h, w))
         s = b.tap("part2", (lay.part2, h, w))
     plan_block, stride = BLOCK_TYPES[lay.block].plan, lay.block_stride
+    outs = [s]
     for j in range(lay.repeats):
-        s = plan_block(b, f"block.{j}", s, lay.block_ch, lay.mid, stride, lay.groups)
+        s = plan_block(b, f"block.{j}", s, lay.block_ch, lay.mid, stride, lay.groups, lay.residual, lay.se_ratio)
+        outs.append(s)
         stride = 1
+    if lay.taps == "all":
+        s = b.cat("block.cat", outs)
     s = b.tap("block", s)
-    if lay.fusion == "none":
-        return b.tap("output", s)
-    if lay.partial_ch:
-        s = b.tap("partial_transition", b.conv_bn_act("partial_transition", s, lay.partial_ch, 1))
-    s = b.tap("concat", b.cat("concat", [part1, s]))
-    if lay.fusion in ("csp", "fusion_first"):
+    if lay.fusion != "none":
+        if lay.partial_ch:
+            if lay.split == "two_bare":
+                s = b.tap("partial_transition", b.conv("partial_transition", s, lay.partial_ch, 1))
+            else:
+                s = b.tap("partial_transition", b.conv_bn_act("partial_transition", s, lay.partial_ch, 1))
+        s = b.tap("concat", b.cat("concat", [part1, s]))
+        if lay.post == "bn_act":
+            s = b.tap("post", b.act("post.act", b.bn("post.bn", s)))
+        elif lay.post == "attention":
+            s = b.tap("post", plan_channel_attention(b, "post", s))
+    if lay.has_transition:
         s = b.tap("transition", b.conv_bn_act("transition", s, lay.out_ch, 1))
     return b.tap("output", s)
+
+
+def plan_mp_down(b: PlanBuilder, path: str, s, out_ch: int):
+    """YOLOv7's MP down-sampling: [2x2 max pool -> 1x1] beside [1x1 -> 3x3 stride 2], concatenated.
+
+    Module twin: ``cspnet.nn._crossstage.MPDown``."""
+    half = out_ch // 2
+    a = b.maxpool(f"{path}.pool", s, 2, 2)
+    a = b.conv_bn_act(f"{path}.pool_conv", a, half, 1)
+    c = b.conv_bn_act(f"{path}.conv1", s, half, 1)
+    c = b.conv_bn_act(f"{path}.conv2", c, half, 3, 2)
+    return b.cat(f"{path}.cat", [c, a])
+
+
+def plan_spp(b: PlanBuilder, path: str, s, out_ch: int, kernels=(5, 9, 13)):
+    """mmdet's SPPBottleneck: 1x1 to c/2, max pools 5/9/13 (stride 1), concat with the input, 1x1.
+
+    Module twin: ``cspnet.nn._crossstage.SPPBottleneck``."""
+    t = b.conv_bn_act(f"{path}.conv1", s, s[0] // 2, 1)
+    pooled = [b.maxpool(f"{path}.pools.{j}", t, k, 1, k // 2) for j, k in enumerate(kernels)]
+    t = b.cat(f"{path}.cat", [t, *pooled])
+    return b.conv_bn_act(f"{path}.conv2", t, out_ch, 1)
+
+
+def plan_channel_attention(b: PlanBuilder, path: str, s):
+    """mmdet's ChannelAttention: mean over H, W (timm's port; mmdet's adaptive pool is the same
+    arithmetic, which fvcore counts and timm's mean it does not), 1x1 conv (bias), hard sigmoid, scale.
+
+    Module twin: ``cspnet.nn._crossstage.ChannelAttention``."""
+    t = b.mean(f"{path}.pool", s)
+    t = b.conv(f"{path}.fc", t, s[0], 1, bias=True)
+    b.act(f"{path}.act", t)
+    return b.mul(f"{path}.scale", s)
+
+
+def plan_lineage_stem(layers, size: int):
+    """A lineage stem: its convs (and YOLOv4-CSP's dark block).  Module twin: ``cspnet.nn._crossstage.ConvStem``."""
+    b = PlanBuilder("stem", "stem")
+    s = b.tap("input", (3, size, size))
+    for j, layer in enumerate(layers):
+        if layer.kind == "dark":
+            s = BLOCK_TYPES["dark"].plan(b, f"block{j}", s, layer.out_ch, layer.mid, 1, 1)
+        else:
+            s = b.conv_bn_act(f"conv{j}", s, layer.out_ch, layer.kernel, layer.stride, padding=layer.padding)
+    b.tap("output", s)
+    return b.stage

@@ -65,21 +65,28 @@ class ConvNormAct(nn.Sequential):
 
 
 class ClassifierHead(nn.Module):
-    """[optional norm + act] -> global average pool -> flatten -> linear.
+    """[optional norm + act | optional 1x1 conv + BN + act] -> global average pool -> flatten -> linear.
 
-    Children: ``norm``/``act`` (when ``norm_act`` is given), ``pool``, ``fc``.
+    Children: ``norm``/``act`` (when ``norm_act`` is given), ``conv`` (when ``conv_ch``: Ultralytics'
+    Classify, a 1x1 conv to 1280 channels), ``pool``, ``fc``.
     Plan twin: ``cspnet.families._common.plan_head``.
     """
 
-    def __init__(self, in_ch: int, num_classes: int, norm_act: str | None = None):
+    def __init__(self, in_ch: int, num_classes: int, norm_act: str | None = None, conv_ch: int = 0,
+                 conv_act: str = "silu"):
         super().__init__()
         if norm_act:
             self.norm = nn.BatchNorm2d(in_ch)
             self.act = make_act(norm_act)
+        if conv_ch:
+            self.conv = ConvNormAct(in_ch, conv_ch, 1, act=conv_act)
+            in_ch = conv_ch
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(in_ch, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if hasattr(self, "norm"):
             x = self.act(self.norm(x))
+        if hasattr(self, "conv"):
+            x = self.conv(x)
         return self.fc(torch.flatten(self.pool(x), 1))

@@ -1,7 +1,7 @@
 """Analytic counting from the config alone: no model build, no forward pass.
 
-Every counting convention is a table from op kind (``cspnet.plan.Op.kind``: conv, linear, bn, act,
-maxpool, avgpool, gap, cat, add) to a cost :class:`Rule`, the way fvcore's
+Every counting convention is a table from op kind (``cspnet.plan.Op.kind``: conv, linear, matmul, bn,
+act, maxpool, avgpool, gap, mean, cat, add, mul) to a cost :class:`Rule`, the way fvcore's
 ``_DEFAULT_SUPPORTED_OPS`` maps op names to handles; a kind missing from a table costs 0.  A
 convention is written as a table or as another convention with some rows changed or every row
 scaled (:meth:`Convention.derive`), so what differs between two conventions is plain to read.
@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 from cspnet.plan import Op, kind_totals
 
-OP_KINDS = ("conv", "linear", "bn", "act", "maxpool", "avgpool", "gap", "cat", "add")
+OP_KINDS = ("conv", "linear", "matmul", "bn", "act", "maxpool", "avgpool", "gap", "mean", "cat", "add", "mul")
 
 
 # --------------------------------------------------------------------------- cost rules
@@ -117,10 +117,10 @@ class Convention:
 # --------------------------------------------------------------------------- the conventions
 MACS = Convention(
     "macs", "MACs (conv + linear)", "MAC",
-    "multiply-accumulates of conv and linear layers; bias, BatchNorm, activations, pooling, add "
-    "and concat are not counted. Equals torch FlopCounterMode / 2, ptflops' aten backend, and "
-    "torchvision's '_ops' GFLOPS.",
-    rules={"conv": MAC, "linear": MAC}, formula="conv+linear MACs")
+    "multiply-accumulates of conv and linear layers (and of attention's matrix products, where a "
+    "block has them); bias, BatchNorm, activations, pooling, add, scaling and concat are not counted. "
+    "Equals torch FlopCounterMode / 2, ptflops' aten backend, and torchvision's '_ops' GFLOPS.",
+    rules={"conv": MAC, "linear": MAC, "matmul": MAC}, formula="conv+linear MACs")
 
 # fvcore's defaults: batch_norm 2/element in eval (affine), adaptive_avg_pool2d 1/input element;
 # ReLU, max/avg pool, add and cat have no handle.

@@ -10,6 +10,7 @@ stages stay readable).  Every edge carries its tensor shape ``C x H x W``.
 from __future__ import annotations
 
 from cspnet import CSPConfig, plan_network
+from cspnet.config import family_fields
 from cspnet.plan import StagePlan
 
 # colours: part 1 (bypass) blue, part 2 / block path orange, transitions green, merge grey
@@ -19,10 +20,17 @@ C_TRANS = "#2ca02c"
 C_MERGE = "#7f7f7f"
 C_PLAIN = "#444444"
 FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff3df", "concat": "#eeeeee",
-        "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2"}
+        "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2",
+        "spp": "#f2f2f2", "post": "#eeeeee"}
+# lineage: how a block type and the stage pieces are drawn
+BLOCK_WORDS = {"dark": "1×1→3×3 block", "edge": "3×3→1×1 edge block",
+               "bottleneck_3x3": "3×3→3×3 bottleneck", "c3k": "C3k block",
+               "cspnext": "3×3 + dw 5×5 block", "conv_pair": "3×3 conv pair", "conv": "3×3 conv",
+               "psa": "attention (PSA) block"}
+POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, hard sigmoid, scale)"}
 MAX_EXPANDED_BLOCKS = 6
 # the stage taps drawn after the block, in whichever order the plan (the model's forward) has them
-AFTER_BLOCK = ("partial_transition", "concat", "transition")
+AFTER_BLOCK = ("partial_transition", "concat", "post", "transition")
 # a stage's fusion in plain words (``plain_words=True``: the guided lesson)
 FUSION_WORDS = {"none": "plain", "csp": "full CSP", "fusion_first": "fusion first", "fusion_last": "fusion last"}
 
@@ -39,6 +47,13 @@ def _q(text: str) -> str:
 
 def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
     fam = cfg.family
+    if "block_type" in family_fields(fam):
+        words = f"{BLOCK_WORDS.get(cfg.block_type[i], cfg.block_type[i])} \u00d7{repeats}"
+        if cfg.se_ratio and cfg.block_type[i] in ("dark", "edge"):
+            words += " (SE)"
+        if cfg.taps[i] == "all":
+            words += f"\nevery tap concatenated ({repeats + 1})"
+        return words
     if fam in ("densenet", "peleenet"):
         return f"dense block \u00d7{repeats}\ngrowth {cfg.growth_rate[i]}"
     if fam == "darknet":
@@ -56,6 +71,8 @@ def _block_units(sp: StagePlan) -> list:
         if not op.path.startswith(prefix):
             continue
         unit = op.path[len(prefix):].split(".")[0]
+        if unit == "cat":   # the all-taps concat of C2f / ELAN: drawn as its own node
+            continue
         if unit not in units:
             # a dense layer starts with the concat of its inputs: its input is that concat's output
             units[unit] = [op.out_shape if op.kind == "cat" else op.in_shape, op.out_shape, 0]
@@ -88,7 +105,9 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             prev_shape = sp.output_shape
             continue
         if sp.kind == "head":
-            label = "head: " + ("BN-ReLU, " if any(o.kind == "bn" for o in sp.ops) else "") + \
+            conv = next((o for o in sp.ops if o.kind == "conv"), None)
+            label = "head: " + ("BN-ReLU, " if any(o.kind == "bn" for o in sp.ops) and conv is None else "") + \
+                (f"1\u00d71 conv {conv.out_shape[0]}, " if conv is not None else "") + \
                 f"global avg pool, linear {cfg.num_classes}"
             lines.append(f"  head [label={_q(label)}, fillcolor=\"{FILL['head']}\"];")
             lines.append(f"  {prev} -> head [label={_q(_shape(prev_shape))}];")
@@ -100,6 +119,10 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
         stage_idx += 1
     lines.append("}")
     return "\n".join(lines)
+
+
+def _post_kind(sp: StagePlan) -> str:
+    return "attention" if any(op.path.endswith("post.fc") for op in sp.ops) else "bn_act"
 
 
 def _title(cfg: CSPConfig) -> str:
@@ -124,9 +147,15 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
 
     cur, cur_shape = prev, prev_shape
     if "down" in taps:
-        n = node("down", "3\u00d73 conv, stride 2 (downsample)", "down")
+        mp = any(op.path.endswith("down.pool") for op in sp.ops)
+        words = "max pool + 3\u00d73 s2 conv pair (downsample)" if mp else "3\u00d73 conv, stride 2 (downsample)"
+        n = node("down", words, "down")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
         cur, cur_shape = n, taps["down"]
+    if "spp" in taps:
+        n = node("spp", "SPP: 1\u00d71, max pools 5/9/13, concat, 1\u00d71", "spp")
+        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
+        cur, cur_shape = n, taps["spp"]
     if "expand" in taps:
         n = node("expand", "1\u00d71 conv (expand)", "expand")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
@@ -134,7 +163,9 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
     part1_src = None
     if "part2" in taps:
         # split ratio 1.0 (dense families): part 1 is empty, so there is no bypass to draw
-        n = node("split", "split" if "part1" in taps else "split\n(part 1 empty)", "split", shape="diamond")
+        two = "expand" not in taps and any(op.path.startswith(f"{sp.name}.split.") for op in sp.ops)
+        n = node("split", ("split\n(two 1\u00d71 convs)" if two else "split") if "part1" in taps
+                 else "split\n(part 1 empty)", "split", shape="diamond")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
         part1_src = n
         cur, cur_shape = n, taps["part2"]
@@ -143,6 +174,7 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         block_edge_color = C_PLAIN
 
     # block path
+    all_taps = any(op.path == f"{sp.name}.block.cat" for op in sp.ops)
     if expanded:
         units = _block_units(sp)
         shown = units
@@ -158,10 +190,23 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
             n = node(f"b{k}", f"{name}\n\u2192 {_shape(oshape)}", "block")
             edges.append(f"  {cur} -> {n} [label={_q(_shape(ishape))}, color=\"{block_edge_color}\"];")
             cur, cur_shape = n, oshape
+        if all_taps:  # C2f / ELAN: part 2 and every block's output meet in one concat
+            n = node(f"b{len(shown)}", f"concat of every tap\n\u2192 {_shape(taps['block'])}", "concat")
+            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\"];")
+            for k, u in enumerate(shown[:-1]):
+                if u is not None:
+                    edges.append(f"  {sid}_b{k} -> {n} [style=dashed, color=\"{C_PART2}\"];")
+            if part1_src:
+                edges.append(f"  {part1_src} -> {n} [label={_q('part 2 tapped')}, style=dashed, "
+                             f"color=\"{C_PART2}\", fontcolor=\"{C_PART2}\"];")
+            cur = n
         cur_shape = taps.get("block", cur_shape)
     else:
         n = node("block", _block_label(cfg, i, sp.repeats), "block")
         edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\", penwidth=1.6];")
+        if all_taps and part1_src:
+            edges.append(f"  {part1_src} -> {n} [label={_q('part 2 also concatenated')}, style=dashed, "
+                         f"color=\"{C_PART2}\", fontcolor=\"{C_PART2}\"];")
         cur, cur_shape = n, taps.get("block", cur_shape)
 
     # after the block, in forward order (the plan records its taps in the order the model runs
@@ -181,6 +226,9 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
                 edges.append(f"  {part1_src} -> {n} [label={_q('part 1: ' + lab)}, color=\"{C_PART1}\", "
                              f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed];")
             merged = True
+        elif tap == "post":
+            n = node("post", POST_WORDS.get(_post_kind(sp), "after the concat"), "post")
+            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_MERGE}\"];")
         else:
             pooled = shape[1] < cur_shape[1]
             on_block_path = part1_src is not None and not merged

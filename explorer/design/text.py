@@ -28,23 +28,32 @@ def parse_value(field: str, text: str):
     text = text.strip()
     if len(text) > MAX_VALUE_CHARS:
         raise ConfigError(field, f"value of {len(text)} characters; allowed at most {MAX_VALUE_CHARS}")
-    if spec.kind in ("text", "choice"):
+    if spec.kind == "text" or (spec.kind == "choice" and not spec.per_stage):
         return text
-    if spec.kind == "bool":
-        low = text.lower()
-        if low in TRUE_WORDS:
-            return True
-        if low in FALSE_WORDS:
-            return False
-        raise ConfigError(field, f"{text!r} is not allowed; allowed: true or false")
-    conv = _int if spec.kind == "int" else _float
+    conv = {"int": _int, "float": _float, "bool": _bool, "choice": _word}[spec.kind]
     if not (spec.per_stage or spec.stages):
         return conv(field, text)
-    parts = [p for p in re.split(r"[,;\s]+|(?<=\d)-(?=\d)", text) if p]  # 6,12,24,16 or 6-12-24-16
+    if spec.kind in ("bool", "choice"):    # last,all,all or true,false
+        parts = [p for p in re.split(r"[,;\s]+", text) if p]
+    else:
+        parts = [p for p in re.split(r"[,;\s]+|(?<=\d)-(?=\d)", text) if p]  # 6,12,24,16 or 6-12-24-16
     if not parts:
         raise ConfigError(field, "empty; give one value or one per stage, e.g. 6,12,24,16")
     vals = tuple(conv(field, p) for p in parts)
     return vals[0] if len(vals) == 1 and not spec.stages else vals
+
+
+def _bool(field, text):
+    low = text.lower()
+    if low in TRUE_WORDS:
+        return True
+    if low in FALSE_WORDS:
+        return False
+    raise ConfigError(field, f"{text!r} is not allowed; allowed: true or false")
+
+
+def _word(field, text):
+    return text
 
 
 def _int(field, text):
@@ -216,7 +225,7 @@ def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
     base_name = preset if preset in all_presets() else None
     base_cfg = get_preset(base_name) if base_name else CSPConfig()
     if base_cfg.family != cfg.family:  # decoding switches family first, from that family's defaults
-        base_cfg = with_changes(base_cfg, {"family": cfg.family, "fusion": cfg.fusion})
+        base_cfg = with_changes(base_cfg, {"family": cfg.family})
     base = base_cfg.to_dict()
     q = {"preset": base_name} if base_name else {}
     if base_cfg.family != (get_preset(base_name) if base_name else CSPConfig()).family:
