@@ -180,14 +180,35 @@ class StagePlan(_Totals):
     @property
     def ops(self) -> list:
         made = self.__dict__.get("_ops")
-        if made is None or len(made) != len(self.rows):
+        if made is None or self.__dict__.get("_ops_rows") != len(self.rows):
             made = self.__dict__["_ops"] = [Op(k, f"{pre}.{path}" if pre else path, *rest)
-                                            for pre, k, path, *rest in self.rows]
+                                            for pre, k, path, *rest in _expand(self.rows)]
+            self.__dict__["_ops_rows"] = len(self.rows)
         return made
 
     @property
     def output_shape(self) -> Shape:
         return self.taps["output"]
+
+
+class _Deferred:
+    """Layers recorded later: ``record(b)`` replays them on a builder when a stage's ops are read (their
+    per-kind totals were added in closed form when they were planned: :meth:`PlanBuilder.deferred`)."""
+
+    __slots__ = ("record", "prefix")
+
+    def __init__(self, record, prefix):
+        self.record, self.prefix = record, prefix
+
+
+def _expand(rows):
+    for row in rows:
+        if isinstance(row, _Deferred):
+            b = PlanBuilder("", "", prefix=row.prefix)
+            row.record(b)
+            yield from _expand(b.stage.rows)
+        else:
+            yield row
 
 
 @dataclass
@@ -248,6 +269,22 @@ class PlanBuilder:
             in_elements = ci * hi * wi
         add_to_totals(self._by_kind, kind, params, macs, in_elements, c * h * w, kernel)
         return out_shape
+
+    def deferred(self, record, by_kind: dict, out_shape: Shape) -> Shape:
+        """Layers whose per-kind totals are known in closed form (``by_kind``, TOTALS order): the totals are
+        added now, and the layers themselves are recorded by ``record(builder)`` only when the stage's
+        ``ops`` are read.  A sweep over 1,000 DenseNets then plans each dense block in a few additions
+        instead of recording its hundreds of layers (``cspnet.families.densenet.plan_block``; a test
+        checks the closed form against ``record``)."""
+        self._record(_Deferred(record, self.prefix))
+        for kind, t in by_kind.items():
+            acc = self._by_kind.get(kind)
+            if acc is None:
+                self._by_kind[kind] = list(t)
+            else:
+                for i, v in enumerate(t):
+                    acc[i] += v
+        return tuple(out_shape)
 
     def tap(self, name: str, shape: Shape) -> Shape:
         self.stage.taps[name] = tuple(shape)

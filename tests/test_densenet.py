@@ -289,3 +289,26 @@ def test_random_designs(fusion, stem, repeats, growth, bn_size, split, tr, comp,
         assert exc.field in {"split_ratio", "transition_ratio", "compression", "input_size"}
         return
     assert_plan_matches_model(cfg)
+
+
+def test_dense_block_totals_in_closed_form_equal_recording_every_layer():
+    """Planning a dense block adds its totals in closed form (sweeps plan 1,000s of DenseNets) and records
+    its layers only when they are read: both must be what recording every layer gives."""
+    import random
+
+    from cspnet.families.densenet import block_totals, record_block
+    from cspnet.plan import PlanBuilder
+
+    rng = random.Random(0)
+    for _ in range(500):
+        s = (rng.randint(1, 300), rng.randint(1, 60), rng.randint(1, 60))
+        n, k, bs = rng.randint(0, 50), rng.randint(1, 64), rng.randint(1, 8)
+        b = PlanBuilder("stages.0", "stage")
+        record_block(b, s, n, k, bs)
+        assert b.stage.by_kind == block_totals(s, n, k, bs), (s, n, k, bs)
+    from cspnet import get_preset
+    from cspnet.plan import kind_totals
+
+    plan = plan_network(get_preset("cspdensenet121"))
+    for sp in plan.stages:     # the deferred rows, once read, give the same totals as were added
+        assert kind_totals(sp.ops) == sp.by_kind, sp.name

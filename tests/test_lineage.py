@@ -11,8 +11,8 @@ from cspnet.families._blocks import BLOCK_TYPES, LINEAGE_BLOCKS, se_channels
 from cspnet.families._crossstage import make_divisible8
 from cspnet.families.lineage import MMDET, TIMM, ULTRALYTICS
 from explorer.counts.conventions import count
-from tests.lineage_reference import NC80_PARAMS, REFERENCE
-from tests.plan_check import assert_plan_matches_model
+from lineage_reference import NC80_PARAMS, REFERENCE
+from plan_check import assert_plan_matches_model
 
 LINEAGE_PRESETS = [p for fam in LINEAGE for p in get_family(fam).presets]
 

@@ -94,12 +94,45 @@ def plan_dense_layer(b: PlanBuilder, path: str, feats: list, growth: int, bn_siz
     return b.conv(f"{path}.conv2", x, growth, 3, padding=1)
 
 
-def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
-    """Module twin: ``cspnet.nn.densenet.DenseBlock``."""
+def record_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
+    """Every layer of a dense block, one by one.  Module twin: ``cspnet.nn.densenet.DenseBlock``."""
     feats = [tuple(s)]
     for j in range(1, repeats + 1):
         feats.append(plan_dense_layer(b, f"block.denselayer{j}", feats, growth, bn_size))
     return b.cat("block.cat", feats) if len(feats) > 1 else feats[0]
+
+
+def block_totals(s, repeats: int, growth: int, bn_size: int) -> dict:
+    """The per-kind totals (``cspnet.plan.TOTALS``) of :func:`record_block`, in closed form.
+
+    Layer j (0-based) of n reads ``c_j = c0 + j k`` channels: [concat (j >= 1)], BN, act, 1x1 conv to
+    ``m = bn_size k``, BN, act, 3x3 conv to ``k`` (H, W kept); the block ends with a concat of
+    ``c0 + n k`` channels.  Sums over j use ``S = sum c_j = n c0 + k n (n - 1) / 2``."""
+    c0, h, w = s
+    n, k = repeats, growth
+    if n < 1:
+        return {}
+    m, hw = bn_size * growth, h * w
+    ssum = n * c0 + k * n * (n - 1) // 2          # sum of c_j, j = 0 .. n-1
+    cat = (ssum - c0 + c0 + n * k) * hw           # the layers' concats (j >= 1) and the block's own
+    return {
+        "cat": [n, 0, 0, cat, cat, 0],
+        "bn": [2 * n, 2 * ssum + 2 * n * m, 0, (ssum + n * m) * hw, (ssum + n * m) * hw, 0],
+        "act": [2 * n, 0, 0, (ssum + n * m) * hw, (ssum + n * m) * hw, 0],
+        "conv": [2 * n, ssum * m + n * m * k * 9, (ssum * m + n * m * k * 9) * hw, (ssum + n * m) * hw,
+                 n * (m + k) * hw, n * (m + 9 * k) * hw],
+    }
+
+
+def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
+    """A dense block: its totals in closed form, its layers recorded when read.  Module twin:
+    ``cspnet.nn.densenet.DenseBlock``."""
+    s = tuple(s)
+    if s[1] < 1 or s[2] < 1:   # a degenerate size (refused by validation): record it as it is
+        return record_block(b, s, repeats, growth, bn_size)
+    out = (s[0] + repeats * growth, s[1], s[2]) if repeats else s
+    return b.deferred(lambda sub: record_block(sub, s, repeats, growth, bn_size),
+                      block_totals(s, repeats, growth, bn_size), out)
 
 
 def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
