@@ -140,6 +140,36 @@ def speed_pairs(device: str):
     return pairs(device)
 
 
+def cpu_peaks(fresh: bool = False) -> dict:
+    """explorer.real.roofline.measure_cpu: this machine's GEMM TFLOP/s and copy GB/s.  The engine keeps
+    them for the server process (every session shares one measurement, about half a second, taken on
+    first use); ``fresh`` measures again and keeps the best figures seen (a busy machine only lowers
+    them).  Not an st.cache: a fresh measurement must replace the figures for everyone."""
+    from explorer.real.roofline import measure_cpu
+
+    return measure_cpu(fresh=fresh)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _roofline(cfg_key: str, device: str, dtype: str, batch: int, peaks: tuple | None) -> dict:
+    from explorer.real import roofline as rl
+
+    return rl.roofline(config_from_key(cfg_key), device, dtype, batch)
+
+
+def roofline(cfg_key: str, device: str, dtype: str, batch: int) -> dict:
+    """explorer.real.roofline.roofline (analytic, milliseconds), cached; a CPU roofline is keyed by the
+    CPU's current figures, so it follows a fresh measurement.  Raises RooflineError."""
+    from explorer.real import roofline as rl
+
+    peaks = None
+    if device == rl.CPU:
+        with st.spinner("Measuring this CPU's roofs (a GEMM and a memory copy)…"):
+            cpu_peaks()
+        peaks = rl.cpu_peaks_key()
+    return _roofline(cfg_key, device, dtype, batch, peaks)
+
+
 # ----------------------------------------------------------------------------- Sweep and Learn
 SWEEP_CHUNK = 25  # first-knob values per cached chunk (the page shows progress between chunks)
 

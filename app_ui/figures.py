@@ -543,3 +543,30 @@ def speed_figure(points: list) -> go.Figure:
                       xaxis_title="memory traffic, CIO (elements): what memory-bound hardware waits for",
                       yaxis_title="MACs: what compute-bound hardware waits for", height=380, margin=MARGIN)
     return fig
+
+
+def lineage_growth_figure(points: list, names: dict, chosen: int | None = None) -> go.Figure:
+    """Lesson step 6: the channels each stage's transition reads against the number of blocks n (C3 flat,
+    C2f and ELAN growing by W/2 a block), beside a dense block's output of n layers with growth W/2:
+    the same slope, part 1 below."""
+    xs = [p["blocks"] for p in points]
+    fig = go.Figure()
+    styles = {"c3": (PALETTE[0], "solid", "circle"), "c2f": (PALETTE[1], "solid", "square"),
+              "elan": (PALETTE[2], "dot", "diamond")}
+    for key, (color, dash, symbol) in styles.items():
+        fig.add_trace(go.Scatter(x=xs, y=[p[key] for p in points], mode="lines+markers", name=f"{names[key]}: concat",
+                                 line=dict(color=color, dash=dash, width=2), marker=dict(symbol=symbol, size=8),
+                                 hovertemplate=names[key] + ", n = %{x}: the transition reads %{y} channels"
+                                               "<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=xs, y=[p["dense"] for p in points], mode="lines+markers", name="dense block output (growth W/2)",
+        line=dict(color=PAPER_COLOR, dash="dash", width=2), marker=dict(symbol="x", size=8),
+        hovertemplate="DenseNet dense block of %{x} layers: %{y} channels out<extra></extra>"))
+    if chosen is not None:
+        fig.add_vline(x=chosen, line_color="#999999", line_dash="dot")
+    part1 = points[0]["part1"] if points else 0
+    fig.update_layout(title=f"Concat width against blocks n: C2f's is a dense block's output plus part 1 ({part1} ch)",
+                      xaxis_title="blocks n on part 2", yaxis_title="channels into the transition",
+                      height=380, margin=MARGIN, legend=dict(orientation="h", yanchor="bottom", y=-0.45))
+    fig.update_xaxes(dtick=1)
+    return fig

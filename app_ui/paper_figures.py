@@ -171,7 +171,7 @@ def ablation_summary(ablation: dict) -> list[str]:
 # --------------------------------------------------------------------------- published vs this tool
 REPRODUCE_COLUMNS = ["model", "source", "res", "compute published", "unit", "compute tool", "compute diff %",
                      "params published (M)", "params tool (M)", "params diff %", "rounds to published", "reason",
-                     "preset", "family", "convention", "params convention"]
+                     "preset", "family", "convention", "counted on", "params convention"]
 NUMERIC_COLUMNS = ("compute published", "compute tool", "compute diff %", "params published (M)", "params tool (M)",
                    "params diff %")
 
@@ -206,6 +206,7 @@ def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.
             "params diff %": _num(r.get("params_diff_pct")),
             "compute published": _num(r.get("compute_published")), "unit": r.get("compute_unit"),
             "compute tool": _num(r.get("compute_tool")), "convention": r.get("convention"),
+            "counted on": r.get("counted_on") or "",
             "compute diff %": _num(r.get("compute_diff_pct")),
             "rounds to published": rounds,
             "reason": r.get("reason") or "",
@@ -214,6 +215,31 @@ def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.
     for col in NUMERIC_COLUMNS:  # None -> NaN, so the columns stay numeric (sortable, formatted)
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
+
+
+LINEAGE_COLUMNS = {"source": "source", "resolutions": "res (px)", "published": "published",
+                   "this_tool": "this tool", "reproduced": "reproduced to the printed digits",
+                   "counted_on": "compute counted on", "params_counted_on": "params counted on",
+                   "convention": "convention", "unit": "unit (as this data set names it)"}
+
+
+def lineage_frame(columns: list) -> pd.DataFrame:
+    """:func:`explorer.paper.reproduce.lineage_columns` as one table: each published compute column of
+    CSP's modern lineage, how its source counted, and how many rows this tool reproduces."""
+    rows = [{
+        "source": c["source"], "unit": c["unit"], "convention": c["convention"], "counted_on": c["counted_on"],
+        "params_counted_on": c["params_counted_on"], "resolutions": ", ".join(str(r) for r in c["resolutions"]),
+        "published": c["published"], "this_tool": c["this_tool"],
+        "reproduced": f"compute {c['compute_reproduced']}/{c['rows']}, params {c['params_reproduced']}/{c['rows']}",
+    } for c in columns]
+    return pd.DataFrame(rows, columns=list(LINEAGE_COLUMNS)).rename(columns=LINEAGE_COLUMNS)
+
+
+def rounds_count(frame: pd.DataFrame) -> tuple[int, int]:
+    """(rows whose compute rounds to the published digits, rows with a published compute) of a
+    :func:`reproduce_frame` table."""
+    has = frame["compute published"].notna()
+    return int(frame.loc[has, "rounds to published"].map(lambda v: v is True).sum()), int(has.sum())
 
 
 def filter_mask(frame: pd.DataFrame, families=None, sources=None, with_compute: bool = False) -> pd.Series:
@@ -294,6 +320,6 @@ def claims_frame(claims: list) -> pd.DataFrame:
                         columns=["claim", "verdict", "source", "reason", "accuracy"])
 
 
-__all__ = ["ablation_frame", "ablation_figure", "ablation_summary", "reproduce_frame", "filter_mask",
-           "row_label", "frame_csv", "records_json", "computed_tables", "claims_frame", "verdict_badge",
-           "VERDICT_BADGES", "REPRODUCE_COLUMNS"]
+__all__ = ["ablation_frame", "ablation_figure", "ablation_summary", "reproduce_frame", "lineage_frame", "rounds_count",
+           "filter_mask", "row_label", "frame_csv", "records_json", "computed_tables", "claims_frame", "verdict_badge",
+           "VERDICT_BADGES", "REPRODUCE_COLUMNS", "LINEAGE_COLUMNS"]

@@ -1,40 +1,243 @@
-"""GPU checks run on a machine with CUDA (see README "GPU"): the latency engine end to end,
-CUDA graphs, bf16, per-stage times, and out-of-memory recovery.
+"""GPU checks in one run (README "GPU checks"): every CSP / base pair with this project's latency engine
+and, where timm has the model, timm's model timed the same way in the same run; each stage's
+measured time against its roofline bound; then the earlier checks (CUDA graphs at batch 1, out of
+memory becomes a message and the GPU stays usable).
 
-    python benchmarks/gpu_checks.py
+    python benchmarks/gpu_checks.py                      # a CUDA GPU: the full matrix (a few minutes)
+    python benchmarks/gpu_checks.py --device cpu --quick # a smoke run of the same code on the CPU
+
+The matrix: cspresnet50 / resnet50, cspresnext50 / resnext50_32x4d, cspdarknet53 / darknet53 and
+densenet201 with cspdensenet201 (and its fusion-first and fusion-last variants), each at its preset's
+input size; fp32 (NCHW) and bf16 autocast with channels_last; batch 1 and 64; eager and CUDA graphs.
+Our model and timm's are timed interleaved in rounds with explorer.real.latency's timer (CUDA events),
+and per-stage times come from the engine's stage marks (eager).  The roofline (explorer.real.roofline)
+gives each stage's lower bound on this GPU (the device table's peaks; the device is matched by name)
+and the calibrated estimate.
+
+Targets: our time within 5 % of timm's for the same model and setting; the roofline bound never above
+a measured time (a bound above a measurement is a bug in the bytes or the peak).  Writes
+``benchmarks/results/gpu_roofline.json`` and ``.md`` (``--out`` changes the prefix; the CPU smoke run
+writes ``benchmarks/results/cpu_roofline_quick.*`` by default) and prints the Markdown.  timm is
+optional: without it the timm columns are empty and the run says why.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
 import sys
+import time
+from contextlib import nullcontext
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch
 
-from cspnet import get_preset
-from explorer.real.latency import BenchmarkError, BenchRequest, benchmark, compare_latency
+from cspnet import build_model, count_params, get_preset
+from explorer.real.latency import (
+    DTYPES,
+    BenchmarkError,
+    BenchRequest,
+    _cuda_graph,
+    _percentiles,
+    _time_stages,
+    _Timer,
+    benchmark,
+    environment,
+)
+from explorer.real.roofline import RooflineError, against_measured, device_for_record, measure_cpu, roofline
+
+# (CSP model, its paper base); the DenseNet variants share the base
+PAIRS = (("cspresnet50", "resnet50"), ("cspresnext50", "resnext50_32x4d"), ("cspdarknet53", "darknet53"),
+         ("cspdensenet201", "densenet201"), ("cspdensenet201_fusion_first", "densenet201"),
+         ("cspdensenet201_fusion_last", "densenet201"))
+SETTINGS = (("fp32", False), ("bf16", True))       # (dtype, channels_last)
+BATCHES = (1, 64)
+MODES = ("eager", "cuda_graphs")
+QUICK = {"pairs": PAIRS[:1], "settings": SETTINGS[:1], "batches": (1,), "modes": ("eager",), "runs": 3,
+         "warmup": 1, "rounds": 1}
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
-def main():
-    if not torch.cuda.is_available():
-        print("no CUDA GPU here")
-        return 1
-    out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__}
-    # 1. design vs plain twin, fp32 and bf16, batch 1/8/64, per stage
-    for dtype in ("fp32", "bf16"):
-        rec = compare_latency(get_preset("cspresnet50"),
-                              BenchRequest(device="cuda", batch_sizes=(1, 8, 64), dtype=dtype, warmup=10, runs=50))
-        out[f"cspresnet50_vs_twin_{dtype}"] = rec["comparison"]
-        out[f"cspresnet50_per_stage_{dtype}_b64"] = rec["design"]["results"][-1]["per_stage_ms"]
-        out[f"cspresnet50_tflops_{dtype}_b64"] = rec["design"]["results"][-1]["achieved_tflops"]
-    # 2. CUDA graphs at batch 1 separate launch overhead from GPU time
+def load_timm():
+    """(timm module or None, why not)."""
+    try:
+        import timm
+    except Exception as exc:  # ImportError, or a torchvision that does not match this torch
+        return None, f"timm not usable here ({type(exc).__name__}: {str(exc)[:120]})"
+    return timm, f"timm {timm.__version__}"
+
+
+def timm_model(timm, name: str, ours):
+    """timm's model of the same name with the same parameter count, else None."""
+    if timm is None or name not in timm.list_models(name):
+        return None
+    ref = timm.create_model(name, pretrained=False)
+    if sum(p.numel() for p in ref.parameters()) != count_params(ours):
+        print(f"  timm's {name} has another parameter count: not compared", flush=True)
+        return None
+    return ref
+
+
+def time_interleaved(fns: dict, x, timer, warmup: int, runs: int, rounds: int) -> dict:
+    """name -> median stats of each callable, timed alternately in ``rounds`` (drift hits all alike)."""
+    for f in fns.values():
+        for _ in range(warmup):
+            f(x)
+    timer.sync()
+    times = {k: [] for k in fns}
+    per_round = max(1, runs // rounds)
+    for _ in range(rounds):
+        for k, f in fns.items():
+            for _ in range(per_round):
+                a = timer.mark()
+                f(x)
+                b = timer.mark()
+                timer.sync()
+                times[k].append(timer.elapsed_ms(a, b))
+    return {k: _percentiles(v) for k, v in times.items()}
+
+
+def measure_model(name: str, timm, device: str, settings, batches, modes, runs, warmup, rounds) -> list:
+    """Every setting x batch x mode of one model: ours (and timm's) whole-model time, our per-stage
+    times (eager), and the roofline of every stage."""
+    dev = torch.device(device)
+    cfg = get_preset(name)
+    ours = build_model(cfg).to(dev).eval()
+    ref = timm_model(timm, name, ours)
+    ref = ref.to(dev).eval() if ref is not None else None
+    timer = _Timer(device)
+    env = environment(device)
+    roof_device = device_for_record(env)
+    rows = []
+    for dtype, channels_last in settings:
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        models = {"ours": ours.to(memory_format=fmt)}
+        if ref is not None:
+            models["timm"] = ref.to(memory_format=fmt)
+        amp = DTYPES[dtype]
+
+        def autocast():
+            return torch.autocast(device, dtype=amp) if amp else nullcontext()
+
+        for bs in batches:
+            x = torch.randn(bs, 3, cfg.input_size, cfg.input_size, device=dev).to(memory_format=fmt)
+            roof = None
+            if roof_device is not None:
+                try:
+                    roof = roofline(cfg, roof_device, dtype, bs)
+                except RooflineError as exc:
+                    print(f"  no roofline: {exc}", flush=True)
+            for mode in modes:
+                with torch.inference_mode():
+                    fns = {}
+                    for k, m in models.items():
+                        def run(inp, m=m):
+                            with autocast():
+                                return m(inp)
+                        fns[k] = _cuda_graph(run, x) if mode == "cuda_graphs" else run
+                    stats = time_interleaved(fns, x, timer, warmup, runs, rounds)
+                    stages = (_time_stages(ours, x, timer, max(3, min(runs, 10)), autocast())
+                              if mode == "eager" else None)
+                o, t = stats["ours"]["median_ms"], stats.get("timm", {}).get("median_ms")
+                row = {"model": name, "dtype": dtype, "channels_last": channels_last, "batch": bs, "mode": mode,
+                       "ours_ms": o, "ours_p10_p90": [stats["ours"]["p10_ms"], stats["ours"]["p90_ms"]],
+                       "timm_ms": t, "diff_pct": 100.0 * (o - t) / t if t else None,
+                       "bound_ms": roof["total"]["bound_ms"] if roof else None,
+                       "estimated_ms": roof["total"]["estimated_ms"] if roof else None,
+                       "pct_of_roofline": 100.0 * roof["total"]["bound_ms"] / o if roof else None,
+                       "stages": against_measured(roof, stages) if (roof and stages) else None}
+                rows.append(row)
+                print(f"  {name} {dtype}{' channels_last' if channels_last else ''} b{bs} {mode}: ours {o:.3f} ms"
+                      + (f", timm {t:.3f} ms ({row['diff_pct']:+.1f} %)" if t else "")
+                      + (f", bound {row['bound_ms']:.3f} ms ({row['pct_of_roofline']:.0f} % of roofline)"
+                         if roof else ""), flush=True)
+            del x
+    del ours, ref, models
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return rows
+
+
+def ratios(rows: list, pairs) -> list:
+    """CSP / base time ratios for every setting, ours and timm's."""
+    key = {(r["model"], r["dtype"], r["channels_last"], r["batch"], r["mode"]): r for r in rows}
+    out = []
+    for csp, base in pairs:
+        for (m, dtype, cl, bs, mode), r in key.items():
+            if m != csp or (base, dtype, cl, bs, mode) not in key:
+                continue
+            b = key[(base, dtype, cl, bs, mode)]
+            out.append({"csp": csp, "base": base, "dtype": dtype, "channels_last": cl, "batch": bs, "mode": mode,
+                        "ours_ratio": r["ours_ms"] / b["ours_ms"],
+                        "timm_ratio": (r["timm_ms"] / b["timm_ms"]) if r["timm_ms"] and b["timm_ms"] else None,
+                        "bound_ratio": (r["bound_ms"] / b["bound_ms"]) if r["bound_ms"] and b["bound_ms"] else None})
+    return out
+
+
+def checks(rows: list) -> dict:
+    diffs = [abs(r["diff_pct"]) for r in rows if r["diff_pct"] is not None]
+    violations = []
+    for r in rows:
+        if r["bound_ms"] is not None and r["bound_ms"] > r["ours_ms"]:
+            violations.append(f"{r['model']} {r['dtype']} b{r['batch']} {r['mode']}: whole model")
+        for s in r["stages"] or ():
+            if s["measured_ms"] and s["bound_ms"] > s["measured_ms"]:
+                violations.append(f"{r['model']} {r['dtype']} b{r['batch']} {r['mode']}: {s['stage']}")
+    est = [100.0 * (r["estimated_ms"] - r["ours_ms"]) / r["ours_ms"] for r in rows
+           if r["estimated_ms"] and r["mode"] == "cuda_graphs"]
+    return {"timm_compared": len(diffs), "worst_timm_diff_pct": max(diffs) if diffs else None,
+            "timm_within_5pct": (max(diffs) <= 5.0) if diffs else None,
+            "bound_never_above_measured": not violations, "bound_violations": violations,
+            "estimate_error_pct_cuda_graphs": [min(est), max(est)] if est else None}
+
+
+def _f(v, fmt="{:.3f}"):
+    return "" if v is None else fmt.format(v)
+
+
+def markdown(out: dict) -> str:
+    lines = [f"device: {out['device_name']} (roofline device: {out['roofline_device']}); torch {out['torch']}; "
+             f"{out['timm']}; {out['date']}; {out['runs']} runs per model and point, interleaved in {out['rounds']} "
+             "rounds", "",
+             "| model | dtype | batch | mode | ours ms | timm ms | ours vs timm | lower bound ms | % of roofline "
+             "| estimated ms |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in out["records"]:
+        lines.append(f"| {r['model']} | {r['dtype']}{' CL' if r['channels_last'] else ''} | {r['batch']} | {r['mode']} "
+                     f"| {r['ours_ms']:.3f} | {_f(r['timm_ms'])} | {_f(r['diff_pct'], '{:+.1f} %')} "
+                     f"| {_f(r['bound_ms'])} | {_f(r['pct_of_roofline'], '{:.0f} %')} | {_f(r['estimated_ms'])} |")
+    lines += ["", "| CSP / base | dtype | batch | mode | ours ratio | timm ratio | bound ratio |",
+              "|---|---|---|---|---|---|---|"]
+    for r in out["ratios"]:
+        lines.append(f"| {r['csp']} / {r['base']} | {r['dtype']}{' CL' if r['channels_last'] else ''} | {r['batch']} "
+                     f"| {r['mode']} | {r['ours_ratio']:.3f} | {_f(r['timm_ratio'])} | {_f(r['bound_ratio'])} |")
+    lines += ["", "Per stage (eager, our model): measured ms / lower bound ms (% of roofline)", "",
+              "| model | dtype | batch | stage | measured ms | bound ms | bound | % of roofline |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in out["records"]:
+        for s in r["stages"] or ():
+            lines.append(f"| {r['model']} | {r['dtype']}{' CL' if r['channels_last'] else ''} | {r['batch']} "
+                         f"| {s['stage']} | {_f(s['measured_ms'])} | {s['bound_ms']:.4f} | {s['bound']} "
+                         f"| {_f(s['pct_of_roofline'], '{:.0f} %')} |")
+    c = out["checks"]
+    lines += ["", f"timm: {c['timm_compared']} points compared, worst difference "
+              f"{_f(c['worst_timm_diff_pct'], '{:.1f} %')} (target: within 5 %: {c['timm_within_5pct']}); "
+              f"roofline bound never above a measurement: {c['bound_never_above_measured']}"
+              + (f" (violations: {', '.join(c['bound_violations'])})" if c["bound_violations"] else "")]
+    if c["estimate_error_pct_cuda_graphs"]:
+        lo, hi = c["estimate_error_pct_cuda_graphs"]
+        lines.append(f"estimate against measured (CUDA graphs): {lo:+.1f} % to {hi:+.1f} %")
+    return "\n".join(lines)
+
+
+def legacy_checks(out: dict) -> None:
+    """The earlier checks: CUDA graphs at batch 1 separate launch overhead from GPU time; out of memory
+    becomes a message and the GPU is usable afterwards."""
     for graphs in (False, True):
         rec = benchmark(get_preset("densenet121"), BenchRequest(device="cuda", batch_sizes=(1,), cuda_graphs=graphs,
                                                                warmup=10, runs=50, per_stage=False))
         out[f"densenet121_b1_cuda_graphs_{graphs}_ms"] = rec["results"][0]["median_ms"]
-    # 3. out of memory becomes a message, and the GPU is usable afterwards
     try:
         benchmark(get_preset("densenet201", input_size=512), BenchRequest(device="cuda", batch_sizes=(1024,),
                                                                            warmup=0, runs=1, per_stage=False))
@@ -43,7 +246,60 @@ def main():
         out["oom"] = f"message: {exc}"
     rec = benchmark(get_preset("resnet50"), BenchRequest(device="cuda", warmup=2, runs=5, per_stage=False))
     out["after_oom_resnet50_b1_ms"] = rec["results"][0]["median_ms"]
-    print(json.dumps(out, indent=2))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    ap.add_argument("--quick", action="store_true", help="one pair, fp32, batch 1, eager, 3 runs (a smoke run)")
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--out", default=None, help="output prefix (default benchmarks/results/gpu_roofline, or "
+                                                "cpu_roofline_quick for --device cpu)")
+    ap.add_argument("--no-legacy", action="store_true", help="skip the CUDA-graphs and out-of-memory checks")
+    args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("no CUDA GPU here (use --device cpu --quick for a smoke run)")
+        return 1
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    pairs, settings, batches, modes = PAIRS, SETTINGS, BATCHES, MODES
+    runs, warmup, rounds = args.runs, args.warmup, args.rounds
+    if args.device == "cpu":
+        modes = ("eager",)
+    if args.quick:
+        pairs, settings, batches, modes = QUICK["pairs"], QUICK["settings"], QUICK["batches"], QUICK["modes"]
+        runs, warmup, rounds = QUICK["runs"], QUICK["warmup"], QUICK["rounds"]
+    timm, timm_note = load_timm()
+    print(timm_note, flush=True)
+    env = environment(args.device)
+    if args.device == "cpu":  # the CPU's roofs: the best of three measurements (other work only lowers them)
+        for _ in range(3):
+            peaks = measure_cpu(fresh=True)
+        print(f"CPU roofs: {peaks['tflops']} TFLOP/s, {peaks['mem_bw_gbs']:.1f} GB/s", flush=True)
+    t0 = time.perf_counter()
+    names = list(dict.fromkeys(n for pair in pairs for n in pair))
+    records = []
+    for name in names:
+        print(f"{name}:", flush=True)
+        records += measure_model(name, timm, args.device, settings, batches, modes, runs, warmup, rounds)
+    out = {"device_name": env["device_name"], "roofline_device": device_for_record(env), "torch": torch.__version__,
+           "timm": timm_note, "date": time.strftime("%Y-%m-%d"), "runs": runs, "rounds": rounds,
+           "records": records, "ratios": ratios(records, pairs), "checks": checks(records)}
+    if args.device == "cuda" and not args.no_legacy:
+        legacy_checks(out)
+    out["seconds"] = time.perf_counter() - t0
+    prefix = args.out or os.path.join(RESULTS, "gpu_roofline" if args.device == "cuda" else "cpu_roofline_quick")
+    md = markdown(out)
+    with open(prefix + ".json", "w") as fh:
+        json.dump(out, fh, indent=1)
+    with open(prefix + ".md", "w") as fh:
+        fh.write(md + "\n")
+    print(md)
+    pcts = [s["pct_of_roofline"] for r in records for s in r["stages"] or () if s["pct_of_roofline"]]
+    print(f"\nwrote {prefix}.json and .md in {out['seconds']:.0f} s; median stage % of roofline "
+          f"{statistics.median(pcts or [0]):.0f} %")
     return 0
 
 

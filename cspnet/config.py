@@ -53,7 +53,7 @@ LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yol
 STAGED = CROSS + LINEAGE          # families whose stages have explicit widths and strides
 PAPER = DENSE + CROSS             # families with a stem set by the stem_* fields (the lineage's is the source's)
 TAPS = ("last", "all")
-SPLIT_CONVS = ("one", "two", "two_bare")
+SPLIT_CONVS = ("one", "two", "two_bare", "slice")
 POST_CONCAT = ("none", "bn_act", "attention")
 
 
@@ -115,7 +115,8 @@ class CSPConfig:
     repeats: tuple = knob(
         (6, 12, 24, 16), "int", "Repeats per stage",
         "Blocks (dense layers, bottlenecks) in each stage, comma separated: 6,12,24,16 is DenseNet-121. "
-        "The number of values is the number of stages.",
+        "The number of values is the number of stages. Lineage families: the source's base repeats, "
+        "before the depth multiple (the stage table shows the built ones).",
         lo=1, hi=MAX_REPEATS, stages=True, sweep=_repeats_sweep)
     widths: tuple = knob(
         0, "int", "Stage widths (output channels)",
@@ -157,17 +158,20 @@ class CSPConfig:
     width_multiple: float = knob(
         1.0, "float", "Width multiple",
         "Scales every base width (stem, stages) with the source's rounding: timm make-divisible to 8, "
-        "Ultralytics ceil to 8 of min(c, channel cap) x w, mmdet int(c x w). YOLOv8n: 0.25.",
+        "Ultralytics (and the YOLOv5-style parse_model of YOLOv7 and Scaled-YOLOv4) ceil to 8 of "
+        "min(c, channel cap) x w, mmdet int(c x w). YOLOv8n: 0.25.",
         families=LINEAGE, lo=0.0, hi=4.0, low_open=True, step=0.25, sweep="0.25:1.5:0.25")
     depth_multiple: float = knob(
         1.0, "float", "Depth multiple",
-        "Scales every stage's base repeats with the source's rounding: timm int(n x d), Ultralytics and "
-        "mmdet max(round(n x d), 1). YOLOv8n: 0.33.",
-        families=LINEAGE, lo=0.0, hi=4.0, low_open=True, step=0.33, sweep="0.33,0.67,1.0,1.33")
+        "Scales every stage's base repeats with the source's rounding: timm int(n x d), Ultralytics, "
+        "Scaled-YOLOv4 and mmdet max(round(n x d), 1). YOLOv8n: 0.33. (YOLOv7 writes its ELAN convs one "
+        "by one: no depth multiple.)",
+        families=tuple(f for f in LINEAGE if f != "yolov7"), lo=0.0, hi=4.0, low_open=True, step=0.33,
+        sweep="0.33,0.67,1.0,1.33")
     max_channels: int = knob(
         0, "int", "Channel cap (0 = none)",
         "Ultralytics' max_channels: a base width is capped at this before the width multiple (YOLO11m: 512).",
-        families=LINEAGE, lo=0, hi=8192, step=64, group="advanced")
+        families=("yolov5", "yolov8", "yolo11"), lo=0, hi=8192, step=64, group="advanced")
     down_widths: tuple = knob(
         0, "int", "Down-sampling widths (0 = stage width)",
         "Output channels of each stage's strided down-sampling conv, before the width multiple; 0: the "
@@ -179,7 +183,7 @@ class CSPConfig:
         "CrossStage3, BottleneckCSP), edge (3x3 -> 1x1 + x), bottleneck_3x3 (3x3 -> 3x3 + x: C2f, C3k2), "
         "c3k (a nested C3k), cspnext (3x3, depthwise 5x5, 1x1 + x), conv_pair / conv (ELAN's plain 3x3 "
         "convs), psa (YOLO11's attention block).",
-        families=LINEAGE, per_stage=True, choices=_lineage_blocks)
+        families=LINEAGE, per_stage=True, choices=_lineage_blocks, sweep="dark,bottleneck_3x3,cspnext,conv_pair")
     taps: tuple = knob(
         "last", "choice", "Concatenated taps",
         "Which outputs of a stage's block path are concatenated: last (the last block, as C3 and "
@@ -188,12 +192,13 @@ class CSPConfig:
     residual: tuple = knob(
         True, "bool", "Residual blocks",
         "Each block adds its input to its output (Ultralytics' shortcut, mmdet's add_identity).",
-        families=LINEAGE, per_stage=True)
+        families=LINEAGE, per_stage=True, sweep="true,false")
     split_convs: str = knob(
         "one", "choice", "Split convs",
         "How a CSP stage makes its two parts: one 1x1 conv chunked in two (C2f, CrossStage3), two 1x1 "
-        "convs (C3, CSPNeXt, ELAN), or two with a bare conv on the cross path and BN + activation after the "
-        "concat (BottleneckCSP).",
+        "convs (C3, CSPNeXt, ELAN), two with a bare conv on the cross path and BN + activation after the "
+        "concat (BottleneckCSP), or a plain channel slice of the stage's input, no conv (CSPDenseNet's split; "
+        "expand_ratio is then not read).",
         families=LINEAGE, choices=SPLIT_CONVS, csp_only=True)
     post_concat: str = knob(
         "none", "choice", "After the concat",

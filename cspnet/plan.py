@@ -70,7 +70,7 @@ TOTALS = ("layers", "params", "macs", "in_elements", "out_elements", "window_ele
 class Op:
     """One layer of the plan (read-only by convention).
 
-    kind: conv | bn | act | linear | maxpool | avgpool | gap | cat | add | mul | mean | matmul
+    kind: conv | bn | act | linear | maxpool | avgpool | gap | cat | add | mul | mean | matmul | upsample | softmax
     in_shape: the (first) input; for ``cat`` the list of inputs is ``in_shapes``.
     macs: multiply-accumulates (conv, linear and matmul only, bias not counted, as fvcore).
     ``in_elements`` (all inputs) and ``out_elements`` are computed once, here.
@@ -356,6 +356,11 @@ class PlanBuilder:
     def add(self, path, s: Shape) -> Shape:
         s = tuple(s)
         return self._add("add", path, s, s)
+
+    def layer(self, kind: str, path, s: Shape, out_shape: Shape, kernel: int = 0, stride: int = 1) -> Shape:
+        """Any parameter-free layer given its output shape (an imported network's pooling with Darknet's
+        uneven padding, upsampling, softmax)."""
+        return self._add(kind, path, tuple(s), tuple(out_shape), kernel=kernel, stride=stride)
 
     def mul(self, path, s: Shape) -> Shape:
         """Elementwise scaling by a broadcast gate (SE, channel attention, attention's scale)."""

@@ -44,7 +44,8 @@ def _paper_base(args):
 
 
 def _add_design_args(p):
-    p.add_argument("design", help="a preset name (see `presets`) or a config .json file")
+    p.add_argument("design", help="a preset name (see `presets`), a config .json file "
+                                  "(or, for `summary`, a Darknet .cfg)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field, e.g. --set split_ratio=0.5 --set repeats=6,12,24,16")
     p.add_argument("--input-size", type=int, default=None, help="input resolution (square)")
@@ -123,9 +124,31 @@ def _delta_line(deltas: dict) -> str:
     return "   ".join(f"{v['label']} {v['delta_pct']:+.1f}%" for v in deltas.values() if v["delta_pct"] is not None)
 
 
+def _summary_cfg(args):
+    """``summary`` of a Darknet .cfg file (explorer.io.darknet): per-stage shapes, params, MACs, BFLOPs."""
+    from explorer.io.darknet import load_cfg, stage_rows, summarize_net
+
+    if args.set or args.trace or args.blocks:
+        raise CLIError("summary: --set, --trace and --blocks do not apply to a Darknet cfg yet (edit the file; "
+                       "--input-size works)")
+    s = summarize_net(load_cfg(args.design, input_size=args.input_size), batch=args.batch)
+    rows = stage_rows(s, args.convention)
+    if args.json or args.csv:
+        _print_json(s) if args.json else _print_csv(rows)
+        return
+    print(f"{s['name']}  Darknet cfg, {s['layers_count']} layers  input={'x'.join(map(str, s['input_shape']))}")
+    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   fvcore/timm MACs {s['fvcore_macs']:,}"
+          f"   CIO {s['cio']:,}")
+    print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (AlexeyAB darknet's Total BFLOPS; "
+          f"{s['darknet_bflops_without_shortcut']:.3f} without its shortcut term, as Darknet counted in 2019)")
+    _print_table(rows)
+
+
 def cmd_summary(args):
     from explorer.counts.analysis import compare_with_base, compare_with_twin, stage_table
 
+    if args.design.endswith(".cfg"):   # a Darknet network file (explorer.io.darknet)
+        return _summary_cfg(args)
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
     s = cmp["design"]
@@ -155,6 +178,8 @@ def cmd_summary(args):
     base = compare_with_base(cfg, _paper_base(args), batch=args.batch)
     if base is not None:
         print(f"vs paper base ({base['base_name']} @{base['input_size']}): " + _delta_line(base["deltas"]))
+    elif cfg.is_csp and args.design in all_presets():
+        print("no paper base: no published plain counterpart, compared with its plain twin only")
     if cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     _print_table(rows)
@@ -233,6 +258,46 @@ def cmd_bench(args):
     if paired:
         print(f"against {rec['reference']['label']}:")
         _print_table(rec["comparison"])
+
+
+def cmd_roofline(args):
+    from explorer.real.roofline import RooflineError, roofline
+
+    cfg = _design(args)
+    try:
+        r = roofline(cfg, device=args.device, dtype=args.dtype, batch=args.batch)
+    except RooflineError as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        _print_json(r)
+        return
+    dev = r["device"]
+    print(f"{r['name']} @{r['input_size']}px, batch {r['batch']}, {r['dtype']} on {dev['name']}: "
+          f"compute roof {r['peak_tflops']:.4g} TFLOP/s ({r['peak_label']}), memory roof {r['mem_bw_gbs']:.4g} GB/s, "
+          f"ridge {r['ridge']:.1f} FLOP/byte")
+    print(f"source: {dev['source']}")
+    print(f"bytes: {r['bytes_model']}")
+    rows = []
+    for s in r["stages"]:
+        for name, x in [(s["name"], s)] + ([(f"  {c['name']}", c) for c in s["components"]] if args.components else []):
+            rows.append({"stage": name, "GFLOP": round(x["flops"] / 1e9, 3), "MB": round(x["bytes"] / 1e6, 2),
+                         "concat MB": round(x["concat"] / 1e6, 2),
+                         "FLOP/byte": "-" if x["intensity"] is None else round(x["intensity"], 1),
+                         "bound": x["bound"], "lower bound ms": round(x["bound_ms"], 4),
+                         "estimated ms": "-" if x["estimated_ms"] is None else round(x["estimated_ms"], 3)})
+    t = r["total"]
+    rows.append({"stage": "total", "GFLOP": round(t["flops"] / 1e9, 3), "MB": round(t["bytes"] / 1e6, 2),
+                 "concat MB": round(t["concat"] / 1e6, 2), "FLOP/byte": round(t["intensity"], 1),
+                 "bound": f"{t['memory_bound_share']:.0%} memory", "lower bound ms": round(t["bound_ms"], 4),
+                 "estimated ms": "-" if t["estimated_ms"] is None else round(t["estimated_ms"], 3)})
+    _print_table(rows)
+    est = r["estimate"]
+    if est["calibration"]:
+        e = est["calibration"]["error"]
+        print(f"estimated ms: an estimate, not a measurement; {est['note']}; its error on the models it was "
+              f"fitted on ({e['method']}): at most {e['max_abs_pct']:.1f} %")
+    else:
+        print(est["note"])
 
 
 def cmd_sweep(args):
@@ -411,6 +476,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also measure the paper base (e.g. resnet50 for cspresnet50, at the design's input size)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("roofline", help="per stage: FLOPs, bytes moved, intensity, the compute or memory bound, "
+                                         "the lower-bound time and an estimate on a GPU")
+    _add_design_args(sp)
+    sp.add_argument("--device", default="h100", type=str.lower,
+                    help="cpu (this machine, measured) or a GPU of the table: h100, h100_pcie, h200, a100, l4, t4, "
+                         "rtx4090, rtx5090")
+    sp.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    sp.add_argument("--batch", type=int, default=1)
+    sp.add_argument("--components", action="store_true", help="also one row per component of each stage")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_roofline)
 
     sp = sub.add_parser("diagram", help="architecture diagram as DOT, SVG or PNG")
     _add_design_args(sp)

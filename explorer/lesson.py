@@ -1,14 +1,17 @@
 """The guided lesson on the CSPNet idea: text, per-step designs and live numbers (no Streamlit).
 
-Five steps, each built around one small design (one DenseNet stage, by default DenseNet-121's
-first dense block: 64 input channels at 56x56, 6 layers, growth rate 32):
+Six steps, each built around one small design (one DenseNet stage, by default DenseNet-121's
+first dense block: 64 input channels at 56x56, 6 layers, growth rate 32; step 6: one stage of each of
+three modern descendants, on the same 64-channel 56x56 input):
 
 1. the dense block and its duplicated gradient information;
 2. the split (part 1 bypasses, part 2 goes through the block; split ratio vs the paper's gamma);
 3. the partial transition (truncating the gradient flow);
 4. fusion first vs fusion last vs full CSP (paper Fig. 3 and Fig. 4);
 5. memory traffic: the paper's CIO formula for a dense block and a partial dense block, beside the
-   real stage's CIO with its transitions.
+   real stage's CIO with its transitions;
+6. where CSP went: one stage of YOLOv5's C3, YOLOv8's C2f and YOLOv7's ELAN at the same width, each
+   the paper's fusion first with other taps, and C2f's concat of every tap beside a dense block's output.
 
 Every number shown is computed here from the engine (``cspnet.plan_network``,
 ``explorer.counts.analysis``, ``explorer.counts.conventions``) for the values the learner picked: nothing is a
@@ -61,6 +64,25 @@ MAX_DRAWN_LAYERS = 8
 # the stage's modules after its dense block, as the arc figure names them
 AFTER_BLOCK = {"partial_transition": ("ptrans", "partial transition"), "concat": ("join", "concat"),
                "transition": ("trans", "transition")}
+
+
+# step 6: one stage of each modern descendant of the CSP stage, at the same width W.  All three get the
+# input of steps 1-5's stage (a 3x3 stride-2 stem to 64 channels on a 112 px input: 64 channels at 56x56), no
+# down-sampling, the same split into two halves of W/2 and a 1x1 transition back to W; what differs is
+# what each source puts on part 2 and which of its outputs it concatenates
+LINEAGE_ORDER = ("c3", "c2f", "elan")
+LINEAGE_NAMES = {"c3": "C3 (YOLOv5)", "c2f": "C2f (YOLOv8)", "elan": "ELAN (YOLOv7)"}
+LINEAGE_SHORT = {"c3": "C3", "c2f": "C2f", "elan": "ELAN"}
+LINEAGE_CHOICES = {  # the config fields each source sets (cspnet/families/lineage.py has the full presets)
+    "c3": dict(family="yolov5", block_type="dark", taps="last", residual=True, split_convs="two"),
+    "c2f": dict(family="yolov8", block_type="bottleneck_3x3", taps="all", residual=True, split_convs="one"),
+    "elan": dict(family="yolov7", block_type="conv_pair", taps="all", residual=False, split_convs="two"),
+}
+LINEAGE_BLOCK_WORDS = {"c3": "1×1 → 3×3, + input", "c2f": "3×3 → 3×3, + input", "elan": "3×3 → 3×3, no add"}
+LINEAGE_BASE = dict(strides=(1,), down_widths=0, expand_ratio=1.0, split_ratio=0.5, transition_ratio=1.0,
+                    bottle_ratio=1.0, width_multiple=1.0, depth_multiple=1.0, max_channels=0, stem_type="conv_3x3",
+                    input_size=112, fusion="fusion_first", se_ratio=0.0, post_concat="none", activation="silu",
+                    num_classes=1000)
 
 
 # --------------------------------------------------------------------------- data types
@@ -189,6 +211,13 @@ def lesson_design(**changes) -> CSPConfig:
     return CSPConfig(**data)
 
 
+def lineage_design(key: str, width: int, blocks: int) -> CSPConfig:
+    """Step 6's one-stage design of ``key`` (c3, c2f, elan) at stage width ``width`` with ``blocks``
+    blocks on part 2.  Raises ConfigError."""
+    return CSPConfig(**LINEAGE_BASE, **LINEAGE_CHOICES[key], widths=(int(width),), repeats=(int(blocks),),
+                     name=f"lesson_{key}")
+
+
 def step_design(step_key: str, values: dict) -> CSPConfig:
     """The small design a step shows for the learner's ``values``."""
     v = {**defaults(step_key), **(values or {})}
@@ -205,6 +234,8 @@ def step_design(step_key: str, values: dict) -> CSPConfig:
     if step_key == "cio":
         return lesson_design(fusion="csp" if v["partial"] else "none", stem_channels=int(v["c"]),
                              repeats=(int(v["m"]),), growth_rate=int(v["k"]), name="lesson_cio")
+    if step_key == "lineage":
+        return lineage_design(v["design"], v["width"], v["blocks"])
     raise KeyError(step_key)
 
 
@@ -310,6 +341,30 @@ STEPS = (
         "one stage with c input channels, m layers and growth rate k: plain, or full CSP with split ratio 0.5",
         "Sec. 3.1, memory traffic (CIO, after HarDNet)",
     ),
+    Step(
+        "lineage", "6. Where CSP went: C3, C2f and ELAN",
+        "CSPNet's stage did not stay in DenseNet.  The backbones of YOLOv5, YOLOv8 and YOLOv7 are built from "
+        "its descendants, and each is the paper's **fusion first** stage (Fig. 3c): split the channels in two, "
+        "send part 2 through a run of blocks, **concatenate**, then **one 1×1 transition**.  They differ in "
+        "what they concatenate, their **taps**.  **C3** (YOLOv5) concatenates part 1 with the *last* block's "
+        "output only.  **C2f** (YOLOv8) concatenates *every* tap: part 1, part 2 and the output of each "
+        "block, so its concat grows with the number of blocks, as a dense block's output does: DenseNet's "
+        "dense connectivity, come back at the concat.  **ELAN** (YOLOv7) taps every pair of 3×3 convs in the "
+        "same way, without residual adds.  Below, one stage of each at the same width W, on the 64-channel "
+        "56×56 input of steps 1-5: part 1 and part 2 have W/2 channels each, and the transition brings the "
+        "stage back to W.  (YOLOv7 itself splits narrower parts, W/4 each; here the parts are equal so that "
+        "only the taps and the blocks differ.)",
+        (Control("width", "Stage width W (channels)", "slider", 128, 32, 512, 32,
+                 "The stage's output channels; the split gives part 1 and part 2 W/2 each."),
+         Control("blocks", "Blocks n on part 2", "slider", 3, 1, 8, 1,
+                 "Blocks in the stage (YOLOv8-L's C2f stages have 3, 6, 6 and 3)."),
+         Control("design", "Design in the diagram", "select", "c2f", options=LINEAGE_ORDER,
+                 help="Which of the three stages the diagram and the link show; the numbers cover all three.")),
+        "one stage of each, at the same width W and with n blocks: 64 input channels at 56×56, split into "
+        "two halves of W/2, n blocks on part 2, concat, 1×1 transition to W (no down-sampling)",
+        "Sec. 3.1, Fig. 3c (fusion first: concat, then transition) and Fig. 2a (DenseNet's dense block); the "
+        "sources: YOLOv5's C3, YOLOv8's C2f, YOLOv7's ELAN (Ultralytics, WongKinYiu/yolov7)",
+    ),
 )
 STEP_KEYS = tuple(s.key for s in STEPS)
 
@@ -331,7 +386,7 @@ def step_numbers(step_key: str, values: dict) -> list:
     v = {**defaults(step_key), **(values or {})}
     cfg = step_design(step_key, v)
     return {"dense": _numbers_dense, "split": _numbers_split, "transition": _numbers_transition,
-            "fusion": _numbers_fusion, "cio": _numbers_cio}[step_key](cfg, v)
+            "fusion": _numbers_fusion, "cio": _numbers_cio, "lineage": _numbers_lineage}[step_key](cfg, v)
 
 
 def _twin_stage(cfg):
@@ -519,6 +574,143 @@ def network_rows() -> list:
     return out
 
 
+# --------------------------------------------------------------------------- step 6's numbers
+def lineage_stage(cfg: CSPConfig) -> dict:
+    """One step-6 stage, read from the engine: its part widths, the concat (width and how many tensors
+    it joins), the transition's input channels, the order of its modules, whether that order is the
+    paper's fusion first (concat, then one transition, no partial transition), the channels each block
+    reads, and the stage's params, MACs and CIO."""
+    sp = _stage(cfg)
+    s = _stage_summary(summarize(cfg))
+    ops = {op.path: op for op in sp.ops}
+    concat = ops[f"{STAGE}.concat"]
+    inner = ops.get(f"{STAGE}.block.cat")           # the concat of every tap on the block path (taps all)
+    trans = ops[f"{STAGE}.transition.conv"]
+    taps = list(sp.taps)
+    words = {"part2": "split", "block": f"{_plural(sp.repeats, 'block')}", "partial_transition": "partial transition",
+             "concat": "concat", "transition": "transition"}
+    order = [words[t] for t in taps if t in words]
+    first_reads: dict = {}  # block j -> the channels its first conv reads
+    for op in sp.ops:
+        parts = op.path.split(".")
+        if op.kind == "conv" and len(parts) > 4 and parts[2] == "block" and parts[3].isdigit():
+            first_reads.setdefault(int(parts[3]), op.in_shape[0])
+    return {"part1": sp.taps["part1"][0], "part2": sp.taps["part2"][0], "block_out": sp.taps["block"][0],
+            "concat": concat.out_shape[0], "concat_inputs": (len(inner.in_shapes) if inner else 1) + 1,
+            "transition_in": trans.in_shape[0], "output": sp.taps["output"][0], "blocks": sp.repeats,
+            "order": order, "fusion_first": ("partial_transition" not in taps
+                                             and taps.index("concat") < taps.index("transition")),
+            "block_reads": [first_reads[j] for j in sorted(first_reads)],
+            "params": s["params"], "macs": s["macs"], "cio": s["cio"]}
+
+
+def dense_block_out(part2: int, blocks: int) -> dict:
+    """A DenseNet dense block of ``blocks`` layers on a ``part2``-channel input with growth rate ``part2``
+    (the stage of steps 1-5, plain), from the engine: its output (the concat of every map) and what its
+    last layer reads."""
+    cfg = lesson_design(stem_channels=part2, growth_rate=part2, repeats=(blocks,), name="lesson_dense_compare")
+    layers = dense_layers(cfg)
+    return {"output": _stage(cfg).taps["block"][0], "last_reads": layers[-1]["in_channels"],
+            "reads": sum(L["reads"] for L in layers)}
+
+
+def lineage_rows(values: dict | None = None) -> list:
+    """Step 6's table: one row per design (C3, C2f, ELAN) at the learner's width and blocks, computed."""
+    v = {**defaults("lineage"), **(values or {})}
+    rows = []
+    for key in LINEAGE_ORDER:
+        cfg = lineage_design(key, v["width"], v["blocks"])
+        st = lineage_stage(cfg)
+        rows.append({"key": key, "name": LINEAGE_NAMES[key], "family": cfg.family, "block_type": cfg.block_type[0],
+                     "block": LINEAGE_BLOCK_WORDS[key], "taps": cfg.taps[0], "fusion": cfg.fusion, **st})
+    return rows
+
+
+def _numbers_lineage(cfg, v):
+    rows = {r["key"]: r for r in lineage_rows(v)}
+    c3, c2f, elan = rows["c3"], rows["c2f"], rows["elan"]
+    n, p2 = c2f["blocks"], c2f["part2"]
+    dense = dense_block_out(p2, n)
+    return [
+        Number("C3 concat channels", c3["concat"], lower_is_better=False,
+               help=f"Part 1 ({c3['part1']}) + the last block's output ({c3['block_out']}): the same for any n.  "
+                    f"The transition reads {c3['transition_in']} channels."),
+        Number("C2f concat channels", c2f["concat"], delta_pct=_pct(c2f["concat"], c3["concat"]),
+               help=f"Part 1 + part 2 + {_plural(n, 'block output')}: (n + 2) × W/2 = {n + 2} × {p2}.  The "
+                    f"transition reads {c2f['transition_in']} channels; change against C3."),
+        Number("ELAN concat channels", elan["concat"], delta_pct=_pct(elan["concat"], c3["concat"]),
+               help=f"Part 1 + part 2 + the output of each of the {_plural(n, 'conv pair')}: every tap, as in "
+                    f"C2f.  The transition reads {elan['transition_in']} channels; change against C3."),
+        Number("Dense block output (k = W/2)", dense["output"], lower_is_better=False,
+               help=f"A DenseNet dense block of {_plural(n, 'layer')} with growth rate k = {p2} on a {p2}-channel "
+                    f"input outputs {p2} + {n} × {p2} = {dense['output']} channels: exactly C2f's taps after part 1 "
+                    f"({c2f['block_out']}).  But its last layer reads {dense['last_reads']} channels, C2f's last "
+                    f"block only {c2f['block_reads'][-1] if c2f['block_reads'] else p2}."),
+        Number("C2f stage MACs", c2f["macs"], "MAC", delta_pct=_pct(c2f["macs"], c3["macs"]),
+               help=f"Multiply-accumulates of the C2f stage; change against C3 ({c3['macs']:,}).  Its 3×3 → 3×3 "
+                    "blocks and its wider transition cost more than C3's 1×1 → 3×3 blocks."),
+        Number("ELAN stage MACs", elan["macs"], "MAC", delta_pct=_pct(elan["macs"], c3["macs"]),
+               help=f"Multiply-accumulates of the ELAN stage; change against C3 ({c3['macs']:,}).  At equal "
+                    "parts its two 3×3 convs per block cost what C2f's do: they differ in the residual add and "
+                    "in the split (two 1×1 convs, which read the input twice: more memory traffic)."),
+    ]
+
+
+def lineage_growth(values: dict | None = None) -> list:
+    """Step 6's figure: for every n on the blocks slider, at the learner's width, the channels each
+    stage's transition reads (C3, C2f, ELAN) and a dense block's output (n layers, growth rate W/2, on
+    a W/2-channel input), computed."""
+    v = {**defaults("lineage"), **(values or {})}
+    c = next(c for c in get_step("lineage").controls if c.name == "blocks")
+    out = []
+    for n in range(int(c.min), int(c.max) + 1):
+        rows = {r["key"]: r for r in lineage_rows({**v, "blocks": n})}
+        point = {"blocks": n, **{k: rows[k]["transition_in"] for k in LINEAGE_ORDER}}
+        point["dense"] = dense_block_out(rows["c2f"]["part2"], n)["output"]
+        point["part1"] = rows["c2f"]["part1"]
+        out.append(point)
+    return out
+
+
+def lineage_verdict(values: dict | None = None) -> str:
+    """Step 6's takeaway: fusion first in all three, the concat widths, the dense-block equality, the cost."""
+    v = {**defaults("lineage"), **(values or {})}
+    rows = {r["key"]: r for r in lineage_rows(v)}
+    c3, c2f, elan = rows["c3"], rows["c2f"], rows["elan"]
+    n, w, p2 = c2f["blocks"], int(v["width"]), c2f["part2"]
+    dense = dense_block_out(p2, n)
+    same = all(r["fusion_first"] for r in rows.values())
+    order = " → ".join(c3["order"])
+    head = (f"At W = {w} and n = {n}, all three are the paper's fusion first: {order}"
+            if same else f"At W = {w} and n = {n}: " + ", ".join(
+                f"{LINEAGE_SHORT[k]} {' → '.join(r['order'])}" for k, r in rows.items()))
+    ratio = c2f["transition_in"] / c3["transition_in"]
+    dense_txt = ("exactly" if dense["output"] == c2f["block_out"] else "unlike")
+    return (f"{head}.  C3's transition reads {c3['transition_in']} channels whatever n is; C2f's reads "
+            f"{c2f['transition_in']} and ELAN's {elan['transition_in']} ({ratio:.2g}× as many), because they "
+            f"concatenate every tap.  C2f's taps after part 1 come to {c2f['block_out']} channels = {p2} + {n} × "
+            f"{p2}, {dense_txt} the output of a dense block of {_plural(n, 'layer')} with growth rate {p2} "
+            f"({dense['output']}): dense connectivity come back at the concat.  But each C2f block reads only the "
+            f"{p2} channels before it, where the dense block's last layer reads {dense['last_reads']} (every earlier "
+            f"map), so C2f's cost grows linearly with n: the C2f stage has "
+            f"{_pct(c2f['macs'], c3['macs']):+.1f} % MACs and {_pct(c2f['cio'], c3['cio']):+.1f} % memory traffic "
+            "against C3.")
+
+
+def lineage_caption(values: dict | None = None) -> str:
+    """The caption under step 6's diagram (the chosen design, expanded to its blocks)."""
+    v = {**defaults("lineage"), **(values or {})}
+    key = v["design"]
+    st = lineage_stage(step_design("lineage", v))
+    if LINEAGE_CHOICES[key]["taps"] == "all":
+        taps = (f"the dashed orange lines are the taps: part 2 and every block's output meet in one concat "
+                f"({st['block_out']} channels), which joins part 1 (dashed blue) in the stage's concat")
+    else:
+        taps = ("only the last block's output goes on to the concat, where part 1 (dashed blue) joins it")
+    return (f"{LINEAGE_NAMES[key]} as the Diagram page draws it, expanded to its blocks: {taps}; then the "
+            "transition (green box); edges carry C×H×W.")
+
+
 def paper_number(fusion: str) -> dict | None:
     """The paper's whole-network numbers for ``fusion`` (a :func:`network_rows` row), or None."""
     return next((r for r in network_rows() if r["fusion"] == fusion), None)
@@ -632,6 +824,8 @@ def takeaway(step_key: str, values: dict) -> str:
                 f"and the partial transition adds {csp['partial_transition']:,} elements that the plain stage "
                 f"does not have, so the whole full-CSP stage, transitions included, moves "
                 f"{_pct(csp['stage'], plain['stage']):+.1f} % against the plain stage.")
+    if step_key == "lineage":
+        return lineage_verdict(v)
     raise KeyError(step_key)
 
 
@@ -639,13 +833,17 @@ def takeaway(step_key: str, values: dict) -> str:
 def stage_dot(step_key: str, values: dict) -> str:
     """The step's small design as the app draws designs (explorer.counts.diagram.to_dot), stage level,
     with its caption in plain words."""
-    return to_dot(step_design(step_key, values), title=False, plain_words=True)
+    cfg = step_design(step_key, values)
+    # step 6 shows its stage expanded: the taps are the point
+    return to_dot(cfg, expand=("all",) if step_key == "lineage" else (), title=False, plain_words=True)
 
 
 def diagram_caption(step_key: str, values: dict) -> str:
     """The caption under a step's diagram: what its colours mean for *this* design (the plain
     network has no bypass; split ratio 1 leaves part 1 empty; fusion last's transition is on the
     block path, with nothing after the concat)."""
+    if step_key == "lineage":
+        return lineage_caption(values)
     cfg = step_design(step_key, values)
     taps = _stage(cfg).taps
     head = "The small design as the Diagram page draws it"
@@ -724,16 +922,20 @@ def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
 
 
 # --------------------------------------------------------------------------- source code
-def stage_source() -> str:
+def stage_source(step_key: str | None = None) -> str:
     """The real source of the stage class the lesson's designs are built from, with its cspnet
-    base classes (where the split, transitions and concat live), base class first."""
+    base classes (where the split, transitions and concat live), base class first: DenseNet's stage,
+    or for step 6 the cross stage every lineage family is built from."""
     import os
 
-    from cspnet.nn.densenet import DenseStage
+    if step_key == "lineage":
+        from cspnet.nn._crossstage import CrossStage as stage_cls
+    else:
+        from cspnet.nn.densenet import DenseStage as stage_cls
 
-    root = os.path.dirname(os.path.dirname(inspect.getsourcefile(DenseStage)))
+    root = os.path.dirname(os.path.dirname(inspect.getsourcefile(stage_cls)))
     parts = []
-    for cls in reversed(DenseStage.__mro__):
+    for cls in reversed(stage_cls.__mro__):
         if not cls.__module__.startswith("cspnet"):
             continue
         path = os.path.relpath(inspect.getsourcefile(cls), os.path.dirname(root))
@@ -906,6 +1108,24 @@ def predictions(step_key: str, values: dict) -> tuple:
                          f"instead of {f['dense']:,.0f} channels per pixel): only c·m is halved, the growth term "
                          f"stays. But the whole full-CSP stage, with its partial transition, moves {whole:+.1f} % "
                          "against the plain stage.", "predict"),)
+    if step_key == "lineage":
+        n, w = int(v["blocks"]), int(v["width"])
+        now = {r["key"]: r for r in lineage_rows(v)}["c2f"]
+        more = {r["key"]: r for r in lineage_rows({**v, "blocks": n + 1})}["c2f"]
+        grow = more["concat"] - now["concat"]
+        return (Question("predict_lineage", "lineage",
+                         f"C2f at W = {w} with {_plural(n, 'block')}: how does its concat change when you add "
+                         "one block?",
+                         _bucket_options(grow, [
+                             ("It stays the same, like C3's", lambda g: g == 0,
+                              "C3 concatenates only the last block's output, so its concat never grows."),
+                             (f"It grows by part 2's width, {now['part2']} channels: linearly with n", lambda g:
+                              g == now["part2"], "Every block adds one tap of W/2 channels to the concat, as each "
+                              "dense layer adds k channels to a dense block's output."),
+                             ("It doubles", lambda g: True, "Each block's output has W/2 channels, whatever n is.")]),
+                         f"With one more block C2f's concat goes from {now['concat']} to {more['concat']} channels "
+                         f"(+{grow}), and its transition reads that many: the concat grows with n, C3's does not.",
+                         "predict"),)
     return ()
 
 
@@ -1015,6 +1235,28 @@ QUIZ = (
         "That is why the paper counts CIO, and why a design can save MACs and not time."),
        ("MACs are always exactly proportional to time", False, "Only on compute-bound hardware, roughly."),
        ("Because BatchNorm dominates", False, "Norms are cheap; memory traffic is the usual limit.")),
+    _q("lineage_fusion", "lineage", "In the paper's terms (Fig. 3), which fusion strategy are C3, C2f and ELAN?",
+       "Each splits, runs blocks on part 2, concatenates, then applies one 1×1 transition.",
+       ("Fusion first: concat, then one transition", True,
+        "No partial transition on the block path; the only transition comes after the concat."),
+       ("Fusion last: a transition on the block path, then concat", False,
+        "Their block path goes straight into the concat; the transition comes after it."),
+       ("Full CSP: partial transition, concat, transition", False,
+        "That is CSPDarknet53's and Scaled-YOLOv4's BottleneckCSP, not C3, C2f or ELAN.")),
+    _q("lineage_taps", "lineage", "What does C2f concatenate that C3 does not?",
+       "C3's taps are 'last', C2f's 'all'.",
+       ("Part 2 and every block's output, not only the last block's", True,
+        "So its concat, and its transition's input, grow with the number of blocks."),
+       ("Part 1", False, "Both concatenate part 1: that is the CSP bypass."),
+       ("The stage input before the split", False, "Neither concatenates the unsplit input.")),
+    _q("lineage_dense", "lineage", "C2f's concat of every tap is as wide as a dense block's output. Why does its "
+       "compute still grow only linearly with the number of blocks?",
+       "Compare the channels the last block reads with a dense layer's input.",
+       ("Each block reads only the output before it; only the concat sees every tap", True,
+        "A dense layer reads every earlier map, so its input grows; a C2f block's input stays W/2."),
+       ("C2f has no 3×3 convs", False, "Its bottlenecks are 3×3 → 3×3."),
+       ("The transition drops the extra channels before the concat", False,
+        "The transition comes after the concat and reads all of it.")),
 )
 
 
@@ -1241,6 +1483,7 @@ KEY_NUMBERS = {
     "fusion": ("Stage MACs", "Stage parameters", "Whole-stage CIO (elements)"),
     "cio": ("Partial block CIO (formula)", "Partial block CIO (counted)", "Real partial block CIO (elements)",
             "Whole CSP stage CIO (elements)"),
+    "lineage": ("C2f concat channels", "ELAN concat channels", "Dense block output (k = W/2)"),
 }
 
 

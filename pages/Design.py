@@ -208,14 +208,19 @@ SHORT_LABELS = {"params": "Params", "macs": "MACs", "fvcore_macs": "fvcore MACs"
 def metrics_row(cmp: dict) -> None:
     d = cmp["deltas"]
     is_csp = cmp["design"]["fusion"] != "none"
+    twinless = cmp.get("twin") is None
     cols = st.columns(len(d))
     for col, (key, m) in zip(cols, d.items()):
-        delta = pct(m["delta_pct"]) if is_csp else None
-        sign = "+" if m["delta"] > 0 else ""
+        delta = pct(m["delta_pct"]) if is_csp and not twinless else None
+        text = f"**{m['label']}**: {METRIC_HELP.get(key, '')}  \nThis design: {m['design']:,}"
+        if not twinless:
+            text += f"; plain twin: {m['twin']:,} ({'+' if m['delta'] > 0 else ''}{m['delta']:,})"
         col.metric(SHORT_LABELS.get(key, m["label"]), si(m["design"]), delta=delta, delta_color="inverse",
-                   help=f"**{m['label']}**: {METRIC_HELP.get(key, '')}  \nThis design: {m['design']:,}; "
-                        f"plain twin: {m['twin']:,} ({sign}{m['delta']:,}).")
-    if is_csp:
+                   help=text + ".")
+    if twinless:
+        st.warning(f"This design is valid, but its **plain twin** (the same knobs without CSP) is not a valid "
+                   f"network, so there are no deltas: {cmp.get('twin_error', '')}")
+    elif is_csp:
         st.caption("Deltas: against the **plain twin**, *the same knobs without CSP* (fusion 'none': no split, "
                    "no partial transition). Green is lower. MACs at batch 1; hover a number for exact values.")
     else:
@@ -254,9 +259,28 @@ def why_they_differ(cfg, bcmp: dict, preset_name: str | None) -> str:
             f"the {base} that {started} replaces ({base_txt}); the paper's claim is the second comparison.")
 
 
+def no_base_text(cfg, preset_name: str | None) -> str:
+    """For a CSP design started from a preset with no paper base: why it is compared with its twin only."""
+    presets = all_presets()
+    if not cfg.is_csp or preset_name not in presets:
+        return ""
+    p = presets[preset_name]
+    if FIELDS["taps"].reads(p.config.get("family", cfg.family)):  # the lineage: after the CSPNet paper
+        return (f"**No published plain counterpart**: {preset_name} ({p.reference}) was published as a CSP design "
+                "after the CSPNet paper, with no plain version beside it, so the paper base does not apply: it is "
+                "compared with its **plain twin** only (the same knobs without CSP: its blocks on the whole width, "
+                "no split, a 1×1 transition where the widths need one).")
+    return (f"**No paper base**: the CSPNet paper compares no plain preset with {preset_name}, so it is compared "
+            "with its **plain twin** only (the same knobs without CSP).")
+
+
 def base_row(cfg, bcmp: dict | None, preset_name: str | None) -> None:
-    """The design against its paper base, below the metrics: a labelled row of the same five deltas."""
+    """The design against its paper base, below the metrics: a labelled row of the same five deltas (or,
+    for a CSP preset without a base, a line saying it is compared with its plain twin only)."""
     if bcmp is None:
+        text = no_base_text(cfg, preset_name)
+        if text:
+            st.caption(text)
         return
     with st.container(border=True, key="base_row"):
         st.markdown(f"**What the paper compares: vs {bcmp['base_name']} at {bcmp['input_size']} px** "
@@ -284,7 +308,7 @@ def memory_table(design: dict) -> None:
 
 
 def stage_section(cfg, design: dict) -> list:
-    from explorer.counts.analysis import stage_frame, stage_table
+    from explorer.counts.analysis import BLOCK_COLUMN, stage_frame, stage_table
 
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
                     format_func=lambda k: CONVENTIONS[k].label)
@@ -302,22 +326,46 @@ def stage_section(cfg, design: dict) -> list:
                                              "shapes": "Shapes at each tap point (C x H x W)"}.get,
                                 help="The CSV download has both.")
     shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
-                  and col not in ("stage", "fusion", "repeats")]
-    if view == "shapes":
-        df = df[["stage"] + shape_cols]
+                  and col not in ("stage", "fusion", "repeats", BLOCK_COLUMN)]
+    blocks = df[BLOCK_COLUMN].tolist() if BLOCK_COLUMN in df.columns else []
+    if view == "shapes":  # the lineage's block types beside the shapes (the counts view has no room for them)
+        df = df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + shape_cols]
     else:
-        df = df[[col for col in df.columns if col not in shape_cols or col == "stage output"]]
-        share = [c for c in df.columns if c == "share of MACs"]
-        rest = [c for c in df.columns if c not in share]
-        df = df[rest[:6] + share + rest[6:]]  # stage..conv count, then the share bar, then CIO, activations
+        df = df[[col for col in df.columns if (col not in shape_cols or col == "stage output") and col != BLOCK_COLUMN]]
+        share = [col for col in df.columns if col == "share of MACs"]
+        rest = [col for col in df.columns if col not in share]
+        at = rest.index(c.label) + 1 if c.label in rest else len(rest)
+        df = df[rest[:at] + share + rest[at:]]  # stage..conv count, then the share bar, then CIO, activations
     num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != "share of MACs"]
     colcfg = {col: st.column_config.NumberColumn(col, format="localized") for col in num_cols}
     if "share of MACs" in df.columns:
         colcfg["share of MACs"] = st.column_config.ProgressColumn("share of MACs", min_value=0.0, max_value=1.0,
                                                                   format="percent")
+    if BLOCK_COLUMN in df.columns:
+        colcfg[BLOCK_COLUMN] = st.column_config.TextColumn(
+            BLOCK_COLUMN, help=FIELDS["block_type"].help + " Taps: " + FIELDS["taps"].help)
     st.dataframe(df, hide_index=True, key="stage_table", column_config=colcfg, width="stretch",
                  placeholder="")  # a missing value (repeats of the stem and the head) is a blank cell
+    if blocks:
+        st.caption(blocks_caption([r["stage"] for r in rows], blocks))
     return rows
+
+
+def blocks_caption(stages: list, blocks: list) -> str:
+    """The lineage's block type and taps per stage in one line, runs of equal stages together:
+    "Blocks: stages.0-1 bottleneck_3x3 (all taps); stages.2-3 c3k (all taps); stages.4 psa (last tap)"."""
+    runs: list = []  # [first stage index, last stage index, block text]
+    for name, b in zip(stages, blocks):
+        if not b or not name.startswith("stages."):
+            continue
+        i = int(name.split(".")[1])
+        if runs and runs[-1][2] == b and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i, b])
+    parts = [f"stages.{a}" + (f"-{z}" if z != a else "") + f" {b}" for a, z, b in runs]
+    return ("Blocks on part 2 (block type, and which outputs the concat takes): " + "; ".join(parts)
+            + ". The Shapes view lists them per stage; the Diagram page draws them.")
 
 
 def config_json(cfg) -> bytes:
@@ -433,7 +481,7 @@ def main() -> None:
     with right:
         with guard("Analysis"):
             batch = int(st.session_state.get("batch") or 1)
-            cmp = cache.compare(cfg.key(), batch)
+            cmp = cache.compare(cfg.key(), batch)  # twin None where the plain twin is no valid network
             design = cmp["design"]
             st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
             metrics_row(cmp)

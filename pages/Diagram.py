@@ -29,7 +29,12 @@ def stage_label(name: str) -> str:
     return f"stage {i + 1} ({name})"
 
 
-def legend(compact: bool = False) -> None:
+def has_all_taps(cfg) -> bool:
+    """Whether a stage concatenates every tap (C2f, C3k2, ELAN: the lineage's ``taps`` field)."""
+    return any(op.path.endswith(".block.cat") for sp in plan_network(cfg).stages for op in sp.ops)
+
+
+def legend(compact: bool = False, all_taps: bool = False) -> None:
     def swatch(fill: str, text: str) -> str:
         return (f"<span style='display:inline-block;width:0.9em;height:0.9em;background:{fill};"
                 f"border:1px solid #999;border-radius:3px;vertical-align:middle'></span>&nbsp;{text}")
@@ -49,13 +54,17 @@ def legend(compact: bool = False) -> None:
         swatch(FILL["partial_transition"], "(partial) transition"),
         swatch(FILL["concat"], "concat (circle)"),
     ]
+    if all_taps:
+        items.insert(2, line(C_PART2, "a tap: part 2 or a block's output, concatenated (taps 'all')", dashed=True))
     if not compact:
         st.markdown("##### Legend")
     st.markdown(("&emsp;" if compact else "<br>").join(items), unsafe_allow_html=True)
     st.caption("Edge labels are tensor shapes C×H×W at batch 1. Dashed boxes are stages, drawn in the order "
                "the model runs them: full CSP is block → partial transition → concat → transition, fusion first "
                "block → concat → transition, fusion last block → transition on the block path → concat, with "
-               "nothing after the concat. In a plain stage (no split) everything goes through the block.")
+               "nothing after the concat. In a plain stage (no split) everything goes through the block."
+               + (" Where a stage's taps are 'all' (C2f, C3k2, ELAN), part 2 and every block's output are "
+                  "concatenated before the stage's concat: expand the stage to see each tap." if all_taps else ""))
 
 
 def exports(cfg, dot: str, expand: tuple) -> None:
@@ -142,7 +151,7 @@ def main() -> None:
             left = right = st.container()
         with right:
             st.caption(info)
-            legend(compact=rankdir != "TB")
+            legend(compact=rankdir != "TB", all_taps=has_all_taps(cfg))
             exports(cfg, dot, expand)
         with left:
             with st.container(border=True, key="diagram_box"):

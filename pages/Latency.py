@@ -191,6 +191,7 @@ def measure(cfg, req: BenchRequest, ref=None, label: str = "plain twin") -> None
         ss[K_RESULT] = {"key": cfg.key(), "name": cfg.name, "record": record,
                         "at": time.strftime("%H:%M:%S"), "seconds": time.perf_counter() - t0}
         state.remember_measured(record)
+        follow_measurement(record)
         status.update(label=f"Measured in {time.perf_counter() - t0:.1f} s", state="complete", expanded=False)
 
 
@@ -275,6 +276,240 @@ def show_results(cfg) -> None:
                        on_click="ignore")
 
 
+ROOF_BATCHES = BATCHES
+ROOF_INTRO = (
+    "A stage does F floating-point operations and moves B bytes to and from memory. Its **arithmetic "
+    "intensity** F / B (FLOP per byte) decides which roof limits it: the device does at most P FLOP/s "
+    "(the compute roof) and moves at most W bytes/s (the memory roof), so the stage takes at least "
+    "max(F / P, B / W). Below the ridge P / W a stage is **memory-bound**: fewer MACs do not make it "
+    "faster, fewer bytes would. CSP's concat copies and its thinner convolutions lower the intensity, "
+    "which is why a MAC saving need not become a time saving.")
+
+
+def _roof_table(series: list) -> pd.DataFrame:
+    rows = []
+    for label, roof in series:
+        for s in roof["stages"]:
+            rows.append({"model": label, "stage": s["name"], "GFLOP": s["flops"] / 1e9, "MB moved": s["bytes"] / 1e6,
+                         "concat MB": s["concat"] / 1e6, "FLOP/byte": s["intensity"], "bound": s["bound"],
+                         "lower bound ms": s["bound_ms"], "estimated ms": s["estimated_ms"]})
+        t = roof["total"]
+        rows.append({"model": label, "stage": "total", "GFLOP": t["flops"] / 1e9, "MB moved": t["bytes"] / 1e6,
+                     "concat MB": t["concat"] / 1e6, "FLOP/byte": t["intensity"],
+                     "bound": f"{t['memory_bound_share']:.0%} memory-bound",
+                     "lower bound ms": t["bound_ms"],
+                     "estimated ms": t["estimated_ms"]})
+    return pd.DataFrame(rows)
+
+
+def _roof_verdict(series: list) -> str:
+    """One line: the design against its reference in FLOPs, bytes, lower bound and (on a GPU) estimate."""
+    (_, d), (ref_label, r) = series[0], series[1]
+    dt, rt = d["total"], r["total"]
+
+    def chg(a, b):
+        return f"{100.0 * (a - b) / b:+.0f} %" if b else "n/a"
+
+    text = (f"Against the {ref_label}: FLOPs {chg(dt['flops'], rt['flops'])}, bytes moved "
+            f"{chg(dt['bytes'], rt['bytes'])}, lower bound {chg(dt['bound_ms'], rt['bound_ms'])}")
+    if dt["estimated_ms"] and rt["estimated_ms"]:
+        text += f", estimated time {chg(dt['estimated_ms'], rt['estimated_ms'])} (an estimate, not a measurement)"
+    return text + f"; {dt['memory_bound_share']:.0%} of the design's bound time is in memory-bound stages."
+
+
+def _measured_stages(cfg, roof_device: str, dtype: str, batch: int):
+    """(per-stage ms of the design's last measurement, record) when it matches the design, device, dtype
+    and batch of the roofline; else (None, record or None)."""
+    from explorer.real.roofline import device_for_record
+
+    res = st.session_state.get(K_RESULT)
+    if not res or res["key"] != cfg.key():
+        return None, None
+    record = res["record"]
+    design = record["design"]
+    if (device_for_record(design.get("environment", {})) != roof_device
+            or design.get("request", {}).get("dtype") != dtype):
+        return None, record
+    for r in design["results"]:
+        if r["batch"] == batch:
+            return r.get("per_stage_ms"), record
+    return None, record
+
+
+def _pct_of_roofline(cfg, record: dict) -> None:
+    """The last measurement's stages beside their bound on the measured device, dtype and batch."""
+    from app_ui import cache
+    from explorer.real.roofline import CPU, RooflineError, against_measured, device_for_record
+
+    design = record["design"]
+    env, dtype = design.get("environment", {}), design.get("request", {}).get("dtype", "fp32")
+    dev = device_for_record(env)
+    if dev is None:
+        st.caption(f"The last measurement ran on {env.get('device_name', '?')}, which the device table does not "
+                   "have: no % of roofline for it.")
+        return
+    batches = [r["batch"] for r in design["results"]]
+    chosen = st.session_state.get("lat_stage_batch")
+    batch = chosen if chosen in batches else batches[0]
+    per_stage = next(r.get("per_stage_ms") for r in design["results"] if r["batch"] == batch)
+    if not per_stage:
+        return
+    try:
+        roof = cache.roofline(cfg.key(), dev, dtype, batch)
+        rows = against_measured(roof, per_stage)
+        res = st.session_state.get(K_RESULT) or {}
+        if dev == CPU and any((r["pct_of_roofline"] or 0) > 100 for r in rows) and not res.get("remeasured"):
+            # a stage above the roof: the peaks were measured on a busier machine than this measurement
+            res["remeasured"] = True
+            cache.cpu_peaks(fresh=True)
+            roof = cache.roofline(cfg.key(), dev, dtype, batch)
+            rows = against_measured(roof, per_stage)
+    except RooflineError as exc:
+        st.caption(str(exc))
+        return
+    st.markdown(f"**Measured against the roofline** ({cfg.name}, {env.get('device_name', dev)}, {dtype}, batch "
+                f"{batch}, as measured above): % of roofline = lower bound / measured time; 100 % would be at the "
+                "roof.")
+    st.dataframe(pd.DataFrame(rows).rename(columns={"bound_ms": "lower bound ms", "measured_ms": "measured ms",
+                                                    "pct_of_roofline": "% of roofline",
+                                                    "achieved_tflops": "achieved TFLOP/s",
+                                                    "achieved_gbs": "achieved GB/s"}),
+                 hide_index=True, key="roof_measured", width="stretch",
+                 column_config={"lower bound ms": st.column_config.NumberColumn(format="%.4f"),
+                                "measured ms": st.column_config.NumberColumn(format="%.3f"),
+                                "% of roofline": st.column_config.NumberColumn(format="%.1f %%"),
+                                "achieved TFLOP/s": st.column_config.NumberColumn(format="%.3f"),
+                                "achieved GB/s": st.column_config.NumberColumn(format="%.1f")})
+    if any((r["pct_of_roofline"] or 0) > 100 for r in rows):
+        st.warning("A stage ran faster than its bound: on this shared CPU the peaks were measured while other work "
+                   "ran (they were measured again, keeping the best), or its tensors stayed in the cache, which the "
+                   "bytes model ignores. Press 'Measure this CPU again' when the machine is idle.")
+
+
+def _remeasure_cpu() -> None:
+    from app_ui import cache
+
+    cache.cpu_peaks(fresh=True)
+
+
+def follow_measurement(record: dict) -> None:
+    """After a measurement the roofline below shows its device, dtype and first batch (its widgets are
+    drawn after Measure, so their values can still be set in this run)."""
+    from explorer.real.roofline import device_for_record
+
+    design = record["design"]
+    dev = device_for_record(design.get("environment", {}))
+    if dev is not None:
+        st.session_state["roof_device"] = dev
+        st.session_state["roof_dtype"] = design.get("request", {}).get("dtype", "fp32")
+        st.session_state["roof_batch"] = design["results"][0]["batch"]
+
+
+def roofline_section(cfg, ref, label: str) -> None:
+    """The roofline of the design and its reference on a chosen device (this CPU measured, or a GPU of the
+    table with an estimate), dtype and batch; after a measurement, each stage's % of roofline."""
+    from app_ui import cache
+    from app_ui.roofline_figures import roofline_chart
+    from explorer.real.roofline import CPU, RooflineError, calibrations, get_device, gpu_devices, transfer_error
+
+    st.subheader("Roofline: where the time goes")
+    st.caption(ROOF_INTRO)
+    ss = st.session_state
+    devices = (CPU,) + tuple(gpu_devices())
+    if ss.get("roof_device") not in devices:
+        ss["roof_device"] = CPU
+    if ss.get("roof_batch") not in ROOF_BATCHES:
+        ss["roof_batch"] = 64
+    c1, c2, c3 = st.columns([2.2, 1.4, 1])
+    device = c1.selectbox("Device", devices, key="roof_device",
+                          format_func=lambda k: "this CPU (measured here)" if k == CPU else gpu_devices()[k].name,
+                          help="This machine's CPU is measured (a GEMM and a memory copy, once per server). "
+                               "A GPU's roofs are its datasheet's peaks; its times are estimates.")
+    if device == CPU:
+        cache.cpu_peaks()  # measured once per server, with a spinner
+    dtypes = get_device(device).dtypes()
+    if ss.get("roof_dtype") not in dtypes:
+        ss["roof_dtype"] = dtypes[0]
+    dtype = c2.radio("dtype", dtypes, key="roof_dtype", horizontal=True)
+    batch = c3.selectbox("Batch", ROOF_BATCHES, key="roof_batch")
+    try:
+        design = cache.roofline(cfg.key(), device, dtype, batch)
+        series = [(f"design: {cfg.name}", design)]
+        if ref != cfg:
+            series.append((label if ref.name in label else f"{label}: {ref.name}",
+                           cache.roofline(ref.key(), device, dtype, batch)))
+    except RooflineError as exc:
+        st.warning(str(exc))
+        return
+    dev = design["device"]
+    if device == CPU:
+        st.button("Measure this CPU again", key="roof_remeasure", on_click=_remeasure_cpu,
+                  help="Runs the GEMM and copy micro-benchmarks again (about half a second) and keeps the best "
+                       "figures seen: other work on a shared machine only lowers them.")
+    st.caption(f"**{dev['name']}**: compute roof {design['peak_tflops']:.4g} TFLOP/s ({design['peak_label']}), "
+               f"memory roof {design['mem_bw_gbs']:.4g} GB/s, ridge {design['ridge']:.1f} FLOP/byte. "
+               f"Source: {dev['source']}" + (f" ([link]({dev['source_url']}))" if dev.get("source_url") else "")
+               + (f". {dev['note'][:1].upper()}{dev['note'][1:]}." if dev.get("note") else "."))
+    measured, record = _measured_stages(cfg, device, dtype, batch)
+    st.plotly_chart(roofline_chart(series, measured), key="roof_chart", width="stretch",
+                    config={"displaylogo": False})
+    if len(series) > 1:
+        st.markdown(_roof_verdict(series))
+    table = _roof_table(series)
+    if table["estimated ms"].isna().all():
+        table = table.drop(columns="estimated ms")
+    st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
+                 column_config={"GFLOP": st.column_config.NumberColumn(format="%.3f"),
+                                "MB moved": st.column_config.NumberColumn(format="%.1f"),
+                                "concat MB": st.column_config.NumberColumn(format="%.1f"),
+                                "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
+                                "lower bound ms": st.column_config.NumberColumn(format="%.4f"),
+                                "estimated ms": st.column_config.NumberColumn(format="%.3f")})
+    est = design["estimate"]
+    if est["calibration"]:
+        cal = est["calibration"]
+        e = cal["error"]
+        per_model = ", ".join(f"{m} {v:.1f} %" for m, v in e["per_model_mean_abs_pct"].items())
+        st.caption(f"**Estimated ms is an estimate, not a measurement**: the roofline of the bytes PyTorch eager "
+                   f"moves, at {cal['efficiency']:.0%} efficiency, plus {cal['kernel_us']:.1f} µs per kernel; "
+                   f"{est['note']}. Its error where it was fitted (each model estimated from the others only): "
+                   f"{per_model} on average, at most {e['max_abs_pct']:.1f} %.")
+    else:
+        st.caption(f"No estimate: {est['note']}.")
+    st.caption(f"Bytes: {design['bytes_model']}. FLOPs: {design['flops_convention']}")
+    with st.expander("Per component (the design's stages)"):
+        rows = [{"stage": s["name"], "component": c["name"], "GFLOP": c["flops"] / 1e9, "MB moved": c["bytes"] / 1e6,
+                 "concat MB": c["concat"] / 1e6, "FLOP/byte": c["intensity"], "bound": c["bound"],
+                 "lower bound ms": c["bound_ms"], "estimated ms": c["estimated_ms"]}
+                for s in design["stages"] for c in s["components"]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="roof_components", width="stretch",
+                     column_config={"GFLOP": st.column_config.NumberColumn(format="%.3f"),
+                                    "MB moved": st.column_config.NumberColumn(format="%.1f"),
+                                    "concat MB": st.column_config.NumberColumn(format="%.1f"),
+                                    "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
+                                    "lower bound ms": st.column_config.NumberColumn(format="%.4f"),
+                                    "estimated ms": st.column_config.NumberColumn(format="%.3f")})
+    with st.expander("How good are the estimates?"):
+        rows = [{"device": gpu_devices()[c.device].name, "precision": c.precision, "fitted on": c.source,
+                 "efficiency": c.efficiency, "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
+                 "max error %": c.error["max_abs_pct"]} for c in calibrations().values()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="roof_calibration", width="stretch",
+                     column_config={"efficiency": st.column_config.NumberColumn(format="%.2f"),
+                                    "µs per kernel": st.column_config.NumberColumn(format="%.2f"),
+                                    "max error %": st.column_config.NumberColumn(format="%.1f")})
+        t = transfer_error()
+        st.caption(f"A GPU without measurements of its own gets the H100 calibration with its own peaks: on the "
+                   f"RTX 4090 and 5090 (timm's published times, not fitted) that was off by {t['min_pct']:+.0f} % "
+                   f"to {t['max_pct']:+.0f} %.")
+    if measured:
+        st.caption("Green crosses: the stages as measured above, at the TFLOP/s they reached.")
+    elif record is not None:
+        st.caption("The last measurement is on another device, dtype or batch than this chart; its % of "
+                   "roofline is below.")
+    if record is not None:
+        _pct_of_roofline(cfg, record)
+
+
 def main() -> None:
     cfg = state.page()
     st.title("Latency")
@@ -304,6 +539,9 @@ def main() -> None:
                 measure(cfg, req, ref, label)
         st.divider()
         show_results(cfg)
+        st.divider()
+        with st.container(key="roof_section"):
+            roofline_section(cfg, ref, label)
 
 
 main()

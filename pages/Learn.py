@@ -1,12 +1,12 @@
-"""Learn page: a guided lesson on the CSPNet idea, in five steps, for a teacher in front of a class.
+"""Learn page: a guided lesson on the CSPNet idea, in six steps, for a teacher in front of a class.
 
 Each step: the idea in words, one or more sliders, a prediction to commit to before the step's key
-numbers are revealed (steps 2-5), live numbers computed by the engine for a small design, a diagram
+numbers are revealed (steps 2-6), live numbers computed by the engine for a small design, a diagram
 of that design, a button that opens the design on the Design page, and a few questions to check
-understanding (a recap with the score after step 5).  The step and its slider values are in the
-address (``l_step``, ``l_<control>``), so every step can be shared.  Answers live in
-st.session_state only.  The text, questions, designs and numbers live in explorer/lesson.py (and
-explorer/counts/explain.py); this page only lays them out.
+understanding (a recap with the score after the last step, 6: where CSP went, C3, C2f and ELAN).
+The step and its slider values are in the address (``l_step``, ``l_<control>``), so every step can
+be shared.  Answers live in st.session_state only.  The text, questions, designs and numbers live in
+explorer/lesson.py (and explorer/counts/explain.py); this page only lays them out.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from app_ui.figures import (
     fig4_figure,
     fusion_network_figure,
     fusion_stage_figure,
+    lineage_growth_figure,
     reads_figure,
     speed_figure,
 )
@@ -32,7 +33,7 @@ from explorer.design import to_query
 from explorer.fmt import si
 
 SHORT = {"dense": "1 · Dense block", "split": "2 · Split", "transition": "3 · Partial transition",
-         "fusion": "4 · Fusion", "cio": "5 · Memory traffic"}
+         "fusion": "4 · Fusion", "cio": "5 · Memory traffic", "lineage": "6 · Where CSP went"}
 
 
 def move_step(delta: int) -> None:
@@ -60,8 +61,10 @@ def step_controls(step) -> dict:
         elif c.options == (True, False):
             values[c.name] = st.toggle(c.label, key=key, help=c.help)
         else:
-            fmt = (lambda v: lesson.FUSION_NAMES.get(v, str(v))) if c.name == "fusion" else str
-            values[c.name] = st.radio(c.label, list(c.options), key=key, help=c.help, format_func=fmt)
+            names = {"fusion": lesson.FUSION_NAMES, "design": lesson.LINEAGE_NAMES}.get(c.name, {})
+            values[c.name] = st.radio(c.label, list(c.options), key=key, help=c.help,
+                                      format_func=lambda v, names=names: names.get(v, str(v)),
+                                      horizontal=c.name == "design")
     return values
 
 
@@ -160,6 +163,36 @@ def fusion_extras(values: dict) -> None:
     st.caption(f"Published numbers: {lesson.PAPER_SOURCE}, read from the same data set as the Paper page (with the "
                "same status: exact, or approximate where read off the figure). Accuracy cannot be computed here: "
                "nothing is trained.")
+
+
+def lineage_extras(values: dict) -> None:
+    """Step 6: the three stages side by side (computed), and the concat's growth with n beside a dense block's."""
+    rows = lesson.lineage_rows(values)
+    st.markdown("##### One stage of each, at the same width (computed here)")
+    quantities = [  # (row label, value of a lineage_rows row)
+        ("block on part 2", lambda r: r["block"]),
+        ("taps", lambda r: r["taps"]),
+        ("order of the modules", lambda r: " → ".join(r["order"])),
+        ("fusion first (concat → transition)", lambda r: "yes" if r["fusion_first"] else "no"),
+        ("concat (channels)", lambda r: f"{r['concat']:,}"),
+        ("tensors the concat joins", lambda r: f"{r['concat_inputs']}"),
+        ("transition reads (channels)", lambda r: f"{r['transition_in']:,}"),
+        ("parameters", lambda r: f"{r['params']:,}"),
+        ("MACs", lambda r: f"{r['macs']:,}"),
+        ("memory traffic, CIO (elements)", lambda r: f"{r['cio']:,}"),
+    ]
+    st.dataframe([{"": label, **{r["name"]: get(r) for r in rows}} for label, get in quantities],
+                 key="learn_lineage_table", hide_index=True, width="stretch")
+    st.plotly_chart(lineage_growth_figure(lesson.lineage_growth(values), lesson.LINEAGE_SHORT,
+                                          chosen=int(values["blocks"])),
+                    key="learn_lineage_chart", width="stretch", config={"displaylogo": False})
+    st.caption("C3's concat stays at W whatever n is; C2f's and ELAN's (the same line here: at equal parts they "
+               "concatenate the same taps) grow by W/2 with every block, the slope of a dense block's output with "
+               "growth rate W/2 (DenseNet's concat of every earlier map). The difference: a dense layer reads that "
+               "whole concat, a C2f block only the output before it.")
+    st.markdown("Whole networks: open [yolov5s_cls](./?preset=yolov5s_cls) (C3), "
+                "[yolov8n_cls](./?preset=yolov8n_cls) (C2f) or [yolov7_backbone](./?preset=yolov7_backbone) (ELAN) "
+                "on the Design page, then switch its fusion strategy to see what the CSP layout buys.")
 
 
 # --------------------------------------------------------------------------- shareable URL
@@ -270,10 +303,13 @@ def recap() -> None:
                     "The lesson taught: (a) dense blocks reuse gradients (duplicated gradient information), "
                     "(b) the split sends only part 2 through the block, (c) the partial transition truncates the "
                     "gradient flow but costs compute, (d) where the parts meet (fusion first or last) decides how "
-                    "much gradient is reused, (e) memory traffic (CIO), not only MACs, decides speed.")
+                    "much gradient is reused, (e) memory traffic (CIO), not only MACs, decides speed, (f) C3, "
+                    "C2f and ELAN are fusion-first CSP stages that differ in their taps, and C2f's concat of every "
+                    "tap is dense connectivity come back.")
         if r["revisit"]:
-            st.markdown("**To revisit:**\n" + "\n".join(
-                f"- {title}: {text}" for _, title, text in r["revisit"]))
+            # "1. Dense…" after a bullet would start a numbered list inside it: escape the step's number
+            escaped = [(title.replace(".", "\\.", 1), text) for _, title, text in r["revisit"]]
+            st.markdown("**To revisit:**\n" + "\n".join(f"- {title}: {text}" for title, text in escaped))
         else:
             st.success("All right. Well done.")
         st.caption("Your answers stay in this browser session only; nothing is stored on the server.")
@@ -284,7 +320,8 @@ def explain_numbers(step_key: str, values: dict) -> None:
     cfg = lesson.step_design(step_key, values)
     with st.expander("Explain these numbers: the formula behind each layer's count"):
         c1, c2 = st.columns(2)
-        comps = ["(whole stage)"] + list(ex.COMPONENTS)
+        # the components name a dense stage's parts; step 6's stages have no dense layers
+        comps = ["(whole stage)"] + ([] if step_key == "lineage" else list(ex.COMPONENTS))
         comp = c1.selectbox("Part of the stage", comps, key=f"learn_explain_comp_{step_key}",
                             format_func=lambda c: ex.COMPONENT_LABELS.get(c, c))
         metric = c2.selectbox("Count", list(ex.METRICS), key=f"learn_explain_metric_{step_key}",
@@ -349,7 +386,7 @@ def speed() -> None:
 def main() -> None:
     state.page()
     st.title("Learn")
-    st.caption("The Cross Stage Partial idea in five steps (about 15 minutes). Predict, reveal, then check your "
+    st.caption("The Cross Stage Partial idea in six steps (about 15 minutes). Predict, reveal, then check your "
                "understanding; every number is computed live for the small design shown.")
     keys = lesson.STEP_KEYS
     ss = st.session_state
@@ -411,12 +448,14 @@ def main() -> None:
             if revealed:
                 cio_reconciliation(values)
             speed()
+        if step.key == "lineage" and revealed:
+            lineage_extras(values)
         quiz(step.key)
         if step.key == keys[-1]:
             recap()
         st.divider()
         if st.toggle("Show the real source of the stage class (cspnet)", key="learn_source"):
-            st.code(lesson.stage_source(), language="python", line_numbers=True)
+            st.code(lesson.stage_source(step.key), language="python", line_numbers=True)
         write_url(step.key, values)
 
 

@@ -4,6 +4,9 @@
    the reasons explorer.paper.reproduce gives.
 2. Every published row a preset builds: published params and compute against this tool's count at
    the row's resolution and in its convention; filterable; any row's design opens on the Design page.
+   Then CSP's modern lineage (timm CrossStage3, YOLOv5/v8/11, RTMDet CSPNeXt): each published compute
+   column, how its source ran its counter (the fused model, at 32 px scaled, an 80-class build), and
+   how many of its rows this tool reproduces to the printed digits.
 3. The claims people quote, with verdicts; latency is measured only on request (never cached).
 4. Downloads of the table.
 
@@ -81,7 +84,8 @@ def section_reproduce():
     st.caption("Every published row whose preset builds the same network: the published params and compute "
                "exactly as the source gives them (with its unit), and this tool's count at the row's input "
                "resolution and in the row's convention (the CSPNet README counts conv weights only; Darknet "
-               "BFLOPs are 2 per multiply-add; mmpretrain's counter adds activations and pooling).")
+               "BFLOPs are 2 per multiply-add; mmpretrain's counter adds activations and pooling; Ultralytics' "
+               "FLOPs are 2 x thop's count, some of a fused model counted at 32 px and scaled: 'counted on').")
     out = None
     with guard("The published-vs-tool table"):
         records = cache.reproduce_records()
@@ -97,8 +101,10 @@ def section_reproduce():
         shown = frame[mask].reset_index(drop=True)
         close = shown["compute diff %"].abs() <= 1.0
         n_cmp = int(shown["compute diff %"].notna().sum())
-        st.caption(f"{len(shown)} of {len(frame)} rows. Compute within 1% of the published value: "
-                   f"{int(close.sum())} of the {n_cmp} rows shown that have compute.")
+        n_round, _ = paper_figures.rounds_count(shown)
+        st.caption(f"{len(shown)} of {len(frame)} rows. Of the {n_cmp} rows shown that have compute, this tool's "
+                   f"count rounds to the published digits in {n_round} and is within 1% in {int(close.sum())} "
+                   "(a value printed as 0.5 is within 10% at best).")
         st.dataframe(shown, key="paper_repro_table", hide_index=True, width="stretch", height=420, placeholder="–",
                      column_config={
                          "res": st.column_config.NumberColumn("res (px)", format="%d"),
@@ -111,13 +117,62 @@ def section_reproduce():
                          "compute tool": st.column_config.NumberColumn(
                              format="%.4g", help="This tool's count in the same unit and convention."),
                          "compute diff %": st.column_config.NumberColumn(format="%+.2f %%"),
+                         "counted on": st.column_config.TextColumn(
+                             help="Where the source ran its counter on another network or size than the row's: "
+                                  "the fused model (BatchNorm folded into the convs), at 32 px times (R/32)^2."),
                          "rounds to published": st.column_config.CheckboxColumn(
                              help="This tool's number, rounded to the digits the source printed, equals it."),
                          "reason": st.column_config.TextColumn(width="large"),
                      })
         open_design(shown)
         out = (records, frame, mask)
+    with guard("The lineage's compute columns"):
+        section_lineage(cache.reproduce_records())
     return out
+
+
+def section_lineage(records: list) -> None:
+    """Each published compute column of CSP's modern lineage: how its source counted, reproduced here."""
+    st.subheader("CSP's modern lineage: how each source counts", anchor="lineage-columns")
+    cols = reproduce.lineage_columns(records)
+    st.caption("timm's CrossStage3 (2022), YOLOv5's C3 (2020), YOLOv8's C2f (2023), YOLO11's C3k2 + C2PSA (2024) "
+               "and RTMDet's CSPNeXt (2022) are fusion-first CSP stages (see the Design page's lineage families). "
+               "Their published compute columns use other conventions and, for Ultralytics, other networks and "
+               "sizes than the row suggests; this tool computes each one the source's way.")
+    names = paper_figures.LINEAGE_COLUMNS
+    st.dataframe(paper_figures.lineage_frame(cols), key="paper_lineage_table", hide_index=True, width="stretch",
+                 column_config={
+                     names["source"]: st.column_config.TextColumn(width="medium"),
+                     names["published"]: st.column_config.TextColumn(help="As the source prints it, in its unit."),
+                     names["this_tool"]: st.column_config.TextColumn(
+                         help="This tool's count the source's way (convention, network, size), same unit."),
+                     names["counted_on"]: st.column_config.TextColumn(width="large"),
+                 })
+    extra = {}
+    for c in cols:
+        for res in c["resolutions"]:
+            extra.setdefault(res, []).extend(c["from_scaling"])
+    scaled = ", ".join((f"+{min(v):.3g}" if f"{min(v):.3g}" == f"{max(v):.3g}" else f"+{min(v):.3g} to +{max(v):.3g}")
+                       + f" GFLOPs at {res} px" for res, v in sorted(extra.items()) if v)
+    quirks = list(LINEAGE_QUIRKS)
+    quirks[1] = quirks[1].format(scaled=scaled or "n/a")
+    st.markdown("\n".join(f"- {line}" for line in quirks))
+
+
+LINEAGE_QUIRKS = (
+    "**Ultralytics' 'FLOPs (B)'** are 2 x the MACs thop counts (conv, linear and attention MACs, BatchNorm 4 per "
+    "element, global pool), not FLOPs in fvcore's or torch's sense.",
+    "**Counted at 32 px and scaled**: every Ultralytics classification column ran thop at 32x32 and multiplied by "
+    "(R/32)^2, which also multiplies the linear head (the same at any size): {scaled} over the same count at the "
+    "real size, which today's get_flops gives.",
+    "**Fused or not**: YOLOv5's column and YOLOv8's first (at 640) counted the fused model (BatchNorm folded into "
+    "the convs); YOLOv8's and YOLO11's 'at 224' columns the model as built. Every params column is of the fused "
+    "model.",
+    "**YOLO11's params are of an 80-class build** (the COCO default), its FLOPs of the 1000-class model: two "
+    "columns from two different models.",
+    "**mmdetection's 'Flops(G)' and timm's GMACs are MAC counts** (BatchNorm included: fvcore's rules), at the "
+    "row's resolution.",
+)
 
 
 def open_design(shown) -> None:
@@ -289,7 +344,8 @@ def main() -> None:
                "same networks, and the claims people quote, checked. Published values are read from the data "
                "set, never copied; accuracy is always cited, never computed.")
     st.markdown("[Fusion ablation](#fusion-ablation) · [Published vs this tool](#published-vs-tool) · "
-                "[Claims checker](#claims) · [Downloads](#downloads)")
+                "[The modern lineage's columns](#lineage-columns) · [Claims checker](#claims) · "
+                "[Downloads](#downloads)")
     section_ablation()
     repro = section_reproduce()
     claims = section_claims()

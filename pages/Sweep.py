@@ -37,6 +37,11 @@ KNOB_HELP = {
     "repeats": "Whole stage lists separated by ';', e.g. 6,12,24,16; 3,6,12,8.",
     "widths": "One value per grid point, used for every stage (a range like 64:512:64 or a list 64,128).",
     "fusion": "Any of none, fusion_first, fusion_last, csp, separated by commas.",
+    "taps": "last and/or all, separated by commas: each value is used for every stage.",
+    "block_type": "Block types separated by commas, e.g. dark,bottleneck_3x3: each is used for every stage.",
+    "residual": "true and/or false: each value is used for every stage.",
+    "width_multiple": "Scales every base width with the source's rounding (YOLOv8: n 0.25 ... x 1.25).",
+    "depth_multiple": "Scales every stage's base repeats (YOLOv8: n and s 0.33, m 0.67, l and x 1).",
 }
 
 

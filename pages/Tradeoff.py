@@ -1,7 +1,9 @@
 """Tradeoff page: published ImageNet top-1 against compute, with the current design and its plain
 twin placed at their computed compute: at the published top-1 when the design is a preset with a
 published accuracy (explorer.paper.published.published_accuracy), else as a line (accuracy unknown).
-Click a published model that has a preset to load it on the Design page."""
+Click a published model that has a preset to load it on the Design page.  "Colour by CSP design" puts
+the 2019-2024 CSP designs (CSPNet, YOLOv5 C3, timm CrossStage3, RTMDet CSPNeXt, YOLOv8 C2f, YOLO11
+C3k2) side by side in time order, the plain networks in grey."""
 from __future__ import annotations
 
 import streamlit as st
@@ -17,7 +19,7 @@ from app_ui.charts import (
 )
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
-from explorer.paper.published import filter_published, published_accuracy
+from explorer.paper.published import NO_CSP, csp_design_order, filter_published, published_accuracy
 from explorer.paper.speed import measured_points, throughput_points
 
 COMPUTE_AXIS = "compute (GMACs)"
@@ -28,8 +30,12 @@ PAIR_COLUMNS = {"csp": "CSP preset", "base": "paper base", "csp_res": "CSP px", 
                 "csp_gmacs": "CSP GMACs (this tool)", "base_gmacs": "base GMACs (this tool)",
                 "csp_img_s": "CSP img/s", "base_img_s": "base img/s", "batch": "batch"}
 
-TABLE_COLUMNS = ["model", "family", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
+TABLE_COLUMNS = ["model", "family", "csp_design", "top1", "compute", "compute_unit", "gmacs", "res", "value_status",
                  "source_group", "preset", "gmacs_note"]
+COLOR_BY = {"family": "family", "csp_design": "CSP design (year)", "source_group": "source group"}
+PLAIN_COLOR = "#b0b0b0"
+# one colour per CSP design, in time order; none is the red of "your design" (app_ui.charts.DESIGN_COLOR)
+DESIGN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#bcbd22")
 
 
 def filters(df):
@@ -74,6 +80,31 @@ def accuracy_caption(who: str, pub: dict) -> str:
     return text
 
 
+def chart(shown, design_spec, twin_spec, color_by: str, log_x: bool):
+    """The accuracy-compute chart; by CSP design the traces come in time order and the plain networks are grey."""
+    if color_by != "csp_design":
+        return tradeoff_figure(shown, design_spec, twin_spec, color_by=color_by, log_x=log_x)
+    order = {d: i for i, d in enumerate(csp_design_order(shown["csp_design"]))}
+    ordered = shown.iloc[shown["csp_design"].map(order).argsort(kind="stable")]
+    fig = tradeoff_figure(ordered, design_spec, twin_spec, color_by=color_by, log_x=log_x)
+    for i, design in enumerate(d for d in order if d != NO_CSP):
+        fig.update_traces(marker_color=DESIGN_COLORS[i % len(DESIGN_COLORS)], selector={"name": design})
+    fig.update_traces(marker_color=PLAIN_COLOR, selector={"name": NO_CSP})
+    fig.update_layout(legend_title_text=COLOR_BY[color_by])
+    return fig
+
+
+def compute_note(df, spec: dict) -> str:
+    """Where the design's published point and its computed compute differ, say so (the Paper page says why)."""
+    pub = spec["published"]
+    row = df.loc[pub["row"]]
+    if not pub["at_input_size"] or row["gmacs"] != row["gmacs"] or abs(spec["gmacs"] / row["gmacs"] - 1) < 0.03:
+        return ""  # another resolution, no compute (NaN) or the same place
+    return (f" Its published compute ({row['compute']:g} {row['compute_unit']}, {row['gmacs']:.3g} GMACs normalised) "
+            f"is not where this app counts the same network ({spec['gmacs']:.3g} GMACs, fvcore convention): the "
+            "Paper page reconciles the two.")
+
+
 def main() -> None:
     cfg = state.page()
     st.title("Tradeoff")
@@ -85,8 +116,10 @@ def main() -> None:
         df = cache.published()
         src, fam, res = filters(df)
         c1, c2 = st.columns([2, 1])
-        color_by = c1.radio("Colour by", ["family", "source_group"], key="to_color", horizontal=True,
-                            format_func=lambda k: k.replace("_", " "))
+        color_by = c1.radio("Colour by", list(COLOR_BY), key="to_color", horizontal=True,
+                            format_func=COLOR_BY.get,
+                            help="CSP design: which CSP stage a model uses, with the year it was published "
+                                 "(CSPNet 2019 to YOLO11 2024); plain networks in grey.")
         shown = filter_published(df, family=fam, source=src, resolution=res)
         devices = list(dict.fromkeys(cache.speed()["device"]))
         axes = [COMPUTE_AXIS] + [SPEED_PREFIX + d for d in devices] + ([MEASURED_AXIS] if state.measured() else [])
@@ -114,7 +147,7 @@ def main() -> None:
             twin_spec = {"gmacs": t["fvcore_macs"] / 1e9, "label": "its plain twin",
                          "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px",
                          "published": published_accuracy(twin_cfg)}
-        fig = tradeoff_figure(shown, design_spec, twin_spec, color_by=color_by, log_x=log_x)
+        fig = chart(shown, design_spec, twin_spec, color_by, log_x)
         event = st.plotly_chart(
             fig, key="tradeoff_chart", on_select="rerun", selection_mode="points", width="stretch",
             config={"displaylogo": False,
@@ -130,7 +163,7 @@ def main() -> None:
             + f" at {cfg.input_size} px; compare with points at the same resolution.")
         for who, spec in (("Your design", design_spec), ("Its plain twin", twin_spec)):
             if spec and spec["published"]:
-                st.caption(accuracy_caption(who, spec["published"]))
+                st.caption(accuracy_caption(who, spec["published"]) + compute_note(df, spec))
         if st.toggle("Show the rows as a table", key="to_table"):
             st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
                          column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),

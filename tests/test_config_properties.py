@@ -167,7 +167,9 @@ LINEAGE_FIELDS = ("repeats", "widths", "strides", "expand_ratio", "fusion", "spl
                   "activation", "input_size", "num_classes", "bottle_ratio", "width_multiple", "depth_multiple",
                   "max_channels", "down_widths", "block_type", "taps", "residual", "split_convs", "post_concat",
                   "stem_type", "se_ratio")
-OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS for fam in LINEAGE})
+OLD_FAMILY_FIELDS.update({fam: tuple(f for f in LINEAGE_FIELDS if f != "max_channels") for fam in LINEAGE})
+OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS for fam in ("yolov5", "yolov8", "yolo11")})    # Ultralytics' cap
+OLD_FAMILY_FIELDS["yolov7"] = tuple(f for f in OLD_FAMILY_FIELDS["yolov7"] if f != "depth_multiple")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

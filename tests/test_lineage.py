@@ -56,6 +56,8 @@ SMALL = {
     "elan_tiny": dict(family="yolov7", widths=(64, 128), strides=(1, 2), repeats=(2, 2), expand_ratio=0.5,
                       block_type="conv", taps="all", residual=False, split_convs="two", stem_type="yolov7",
                       input_size=64),
+    "c2f_slice": dict(family="yolov8", widths=(64, 128), repeats=(2, 1), block_type="bottleneck_3x3", taps="all",
+                      split_convs="slice", input_size=64),
     "bottleneck_csp": dict(family="yolov4csp", widths=(64, 128), repeats=(1, 2), split_convs="two_bare",
                            post_concat="bn_act", activation="mish", stem_type="yolov4", input_size=64),
 }

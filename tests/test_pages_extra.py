@@ -208,7 +208,8 @@ def test_latency_measures_a_tiny_design_on_cpu_and_shows_results():
     gpu = __import__("torch").cuda.is_available()
     assert at.radio(key="lat_device").options == (["CPU", "GPU (cuda)"] if gpu else ["CPU"])
     assert gpu or any("only the CPU is measured" in c.value for c in at.caption)
-    assert not at.get("plotly_chart")  # nothing measured on a plain rerun
+    # nothing measured on a plain rerun (the roofline chart is analytic)
+    assert not [c for c in at.get("plotly_chart") if c.key != "roof_chart"]
     at.multiselect(key="lat_batches").set_value([1, 2])
     at.number_input(key="lat_runs").set_value(2)
     at.number_input(key="lat_warmup").set_value(1).run()
@@ -216,8 +217,11 @@ def test_latency_measures_a_tiny_design_on_cpu_and_shows_results():
     no_errors(at)
     assert not at.error, [e.value for e in at.error]
     assert at.status[0].label.startswith("Measured in")
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")
+              if c.key != "roof_chart"]
     assert titles[0].startswith("Time against batch size") and len(titles) == 3
+    assert any(df.value.columns[-3:].tolist() == ["% of roofline", "achieved TFLOP/s", "achieved GB/s"]
+               for df in at.dataframe)  # each stage's measured time against its roofline bound
     assert any("torch 2." in c.value and "device cpu" in c.value for c in at.caption)
     assert any(m.value.startswith("- Batch 1: MACs") for m in at.markdown)
     rec = at.session_state["lat_result"]["record"]

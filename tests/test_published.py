@@ -30,6 +30,11 @@ from explorer.paper.published import (
 # the vetted reference copy, next to the project: <project>/../shared/reference/
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 REFERENCE = REFERENCE_DIR / "published.csv"
+# the data set = the reference's rows, byte for byte, then the rows of CSP's modern lineage
+# (Ultralytics' and mmdetection's tables, from ../shared/reference/modern_csp.md; tests/test_lineage_published.py)
+N_REFERENCE, N_LINEAGE = 121, 25
+N_ROWS = N_REFERENCE + N_LINEAGE
+LINEAGE_SOURCE_GROUPS = {"Ultralytics", "mmdetection"}
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +54,10 @@ def _row(df, model, source_group=None, res=None):
 
 # ----------------------------------------------------------------------------- shape and sources
 def test_shape_and_columns(df):
-    assert len(df) == 121
+    assert len(df) == N_ROWS
     assert tuple(df.columns[:17]) == pub.COLUMNS
     for col in ("gmacs", "gmacs_note", "res", "is_exact", "approximate", "source_group",
-                "preset", "preset_note"):
+                "preset", "preset_note", "csp_design"):
         assert col in df.columns
     for col in ("params_M", "compute", "gmacs_equiv", "top1", "top5", "gmacs"):
         assert df[col].dtype == "float64", col
@@ -65,7 +70,12 @@ def test_data_file_is_the_vetted_reference():
         pytest.fail(f"the vetted reference folder {REFERENCE_DIR} is missing: the shared reference data "
                     "must sit next to the project (../shared/reference/ from the project root)", pytrace=False)
     assert REFERENCE.is_file(), f"{REFERENCE} is missing from the shared reference folder"
-    assert pub.DATA_PATH.read_bytes() == REFERENCE.read_bytes()
+    ref, ours = REFERENCE.read_bytes(), pub.DATA_PATH.read_bytes()
+    # the reference's rows first, unchanged; after them only the lineage's rows, from their own sources
+    assert ours[:len(ref)] == ref
+    assert len(pd.read_csv(REFERENCE)) == N_REFERENCE
+    added = load_published().iloc[N_REFERENCE:]
+    assert len(added) == N_LINEAGE and set(added["source_group"]) == LINEAGE_SOURCE_GROUPS
 
 
 def test_every_row_has_a_source(df):
@@ -98,6 +108,9 @@ UNIT_CASES = [
     (3.48, "GFLOPs (mmcv; really GMACs)", 3.48),        # mmpretrain cspresnet50
     (513.876, "MMACs (thop)", 0.513876),                # tomotana14 PeleeNet
     (508, "MFLOPs (Pelee README; MACs)", 0.508),        # official PeleeNet
+    (0.5, "GFLOPs (Ultralytics; fused model, 32 px x (R/32)^2)", 0.25),   # YOLOv5n-cls
+    (19.0, "GFLOPs (Ultralytics; 32 px x (R/32)^2)", 9.5),               # YOLOv8x-cls
+    (7.76, "GFLOPs (mmdet; really GMACs)", 7.76),                          # CSPNeXt-x
 ]
 
 
@@ -194,7 +207,7 @@ def test_no_conflicting_claims_from_one_source(df):
 
 def test_statuses_are_the_documented_ones(df):
     assert df["value_status"].value_counts().to_dict() == {
-        "exact": 102, "compute_from_base_row": 14, "approx_from_figure": 3, "derived_from_text_pct": 2,
+        "exact": 102 + N_LINEAGE, "compute_from_base_row": 14, "approx_from_figure": 3, "derived_from_text_pct": 2,
     }
     assert set(VALUE_STATUSES) == set(df["value_status"])
     assert APPROX_STATUSES <= set(VALUE_STATUSES)
@@ -229,7 +242,7 @@ def test_compute_from_base_row_copies_the_base_row(df):
 
 
 def test_is_csp_flag(df):
-    assert df["is_csp"].sum() == 65
+    assert df["is_csp"].sum() == 65 + N_LINEAGE
     assert _row(df, "CSPResNeXt-50")["is_csp"] and not _row(df, "ResNet-50 (Darknet)")["is_csp"]
 
 
@@ -257,7 +270,7 @@ def test_res_column(df):
     missing = df[df["res"].isna()]
     assert missing["input_res"].str.startswith("not stated").all()
     assert len(missing) == 12
-    assert set(df["res"].dropna().astype(int)) == {224, 256, 288, 320}
+    assert set(df["res"].dropna().astype(int)) == {224, 256, 288, 320, 640}  # 640: YOLOv8's first FLOPs column
     assert _row(df, "CSPResNeXt-50")["res"] == 256
     assert _row(df, "cspresnet50_3rdparty_8xb32_in1k (=timm cspresnet50)")["res"] == 224
 
@@ -291,7 +304,12 @@ def test_every_model_has_an_explicit_preset_decision(df):
     ("ResNet-50 (Darknet)", None),
     ("ResNeXt-50 (Darknet)", None),
     ("darknetaa53.c2ns_in1k", None),
-    ("cs3darknet_l.c2ns_in1k", None),
+    ("cs3darknet_l.c2ns_in1k", "cs3darknet_l"),
+    ("cs3darknet_focus_s.ra4_e3600_r256_in1k", "cs3darknet_focus_s"),
+    ("YOLOv5n-cls", "yolov5n_cls"),
+    ("YOLOv8x-cls (first release)", "yolov8x_cls"),
+    ("YOLO11m-cls", "yolo11m_cls"),
+    ("CSPNeXt-tiny", "cspnext_tiny"),
     ("CSPPeleeNet gamma=0.5 (tomotana14 reimpl.)", None),
     ("PeleeNet-swish-SE", None),
 ])
@@ -347,7 +365,7 @@ def test_load_published_returns_a_copy():
     a.loc[:, "top1"] = -1.0
     a.iloc[0, 0] = "mutated"
     b = load_published()
-    assert len(b) == 121 and (b["top1"].dropna() > 0).all() and b.iloc[0, 0] == "PeleeNet"
+    assert len(b) == N_ROWS and (b["top1"].dropna() > 0).all() and b.iloc[0, 0] == "PeleeNet"
 
 
 def test_families_and_sources(df):
@@ -361,7 +379,8 @@ def test_filter_published(df):
     assert len(filter_published(source="timm")) == 36
     assert len(filter_published(family="DenseNet")) == 25
     assert len(filter_published(family=["DenseNet", "ResNet"])) == 40
-    assert len(filter_published(csp=True)) == 65
+    assert len(filter_published(csp=True)) == 65 + N_LINEAGE
+    assert len(filter_published(source="Ultralytics")) == 20 and len(filter_published(source="mmdetection")) == 5
     sub = filter_published(df, family="ResNeXt", resolution=256, csp=True)
     assert len(sub) and (sub["res"] == 256).all() and sub["is_csp"].all()
     torchvision_src = _row(df, "resnet50 (torchvision IMAGENET1K_V1)")["source"]
@@ -375,7 +394,7 @@ def test_filter_published(df):
 
 def test_published_records_are_json_safe():
     recs = published_records()
-    assert len(recs) == 121
+    assert len(recs) == N_ROWS
     text = json.dumps(recs, allow_nan=False)
     back = json.loads(text)
     hardnet = next(r for r in back if r["model"] == "HarDNet-138s")
@@ -389,5 +408,5 @@ def test_published_records_are_json_safe():
 
 def test_published_csv_round_trips():
     back = pd.read_csv(StringIO(published_csv()))
-    assert len(back) == 121 and "gmacs" in back.columns
+    assert len(back) == N_ROWS and "gmacs" in back.columns
     assert len(pd.read_csv(StringIO(published_csv(family="Darknet")))) == 12

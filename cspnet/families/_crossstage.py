@@ -77,7 +77,8 @@ class StageLayout:
     partial_ch: int     # output of ``partial_transition`` (0: none)
     out_ch: int         # stage output channels
     # the lineage's choices (the defaults are the paper families' layout)
-    split: str = "one"        # one: a 1x1 ``expand`` then a slice; two: two 1x1 convs; two_bare: BottleneckCSP
+    split: str = "one"        # one: a 1x1 ``expand`` then a slice; two: two 1x1 convs; two_bare: BottleneckCSP;
+                              # slice: the input itself is sliced, no conv
     taps: str = "last"        # last: the last block's output; all: part 2 and every block output, concatenated
     post: str = "none"        # after the concat: none | bn_act | attention
     down_kind: str = "conv"   # conv: a strided 3x3 conv; mp: YOLOv7's max-pool + conv pair
@@ -139,7 +140,7 @@ class Scaling:
         w = cfg.width_multiple
         if self.name == "timm":
             return make_divisible8(c * w)
-        if self.name == "ultralytics":
+        if self.name in ("ultralytics", "yolov7"):
             cap = cfg.max_channels
             return _ceil8((min(c, cap) if cap else c) * w)
         if self.name == "mmdet":
@@ -152,6 +153,8 @@ class Scaling:
             return int(n * d)
         if self.name == "ultralytics":
             return max(round(n * d), 1) if n > 1 else n
+        if self.name == "yolov7":   # ELAN's convs are listed one by one in the YAML: nothing to scale
+            return n
         if self.name == "mmdet":
             return max(round(n * d), 1)
         return n
@@ -267,8 +270,9 @@ class CrossStageStyle:
                                   out_ch=width if transition else path, transition=transition, **common)
             else:
                 factor = repeats + 1 if taps == "all" else 1
-                c, part2, partial, out = split_channels(width, cfg.expand_ratio[i], cfg.split_ratio,
-                                                        cfg.transition_ratio, cfg.fusion, factor)
+                expand = ch_in / width if cfg.split_convs == "slice" else cfg.expand_ratio[i]  # slice: C = ch_in
+                c, part2, partial, out = split_channels(width, expand, cfg.split_ratio, cfg.transition_ratio,
+                                                        cfg.fusion, factor)
                 lay = StageLayout(fusion=cfg.fusion, expand_ch=c, part2=part2, block_ch=part2,
                                   mid=kind.mid_of(part2, cfg.bottle_ratio[i]), partial_ch=partial, out_ch=out,
                                   split=cfg.split_convs, post=cfg.post_concat, **common)
@@ -418,6 +422,8 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
         _, h, w = s
         if lay.split == "one":
             s = b.tap("expand", b.conv_bn_act("expand", s, lay.expand_ch, 1, act=lay.expand_act))
+        elif lay.split == "slice":   # the stage's input itself is split (C = its channels)
+            pass
         elif lay.split == "two":
             b.conv_bn_act("split.cross", s, lay.part1, 1)
             b.conv_bn_act("split.main", s, lay.part2, 1)

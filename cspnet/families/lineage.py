@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import preset_table
-from ._crossstage import NO_SCALING, CrossStageStyle, Scaling, StemLayer, cross_stage_family
+from ._crossstage import CrossStageStyle, Scaling, StemLayer, cross_stage_family
 
 # --------------------------------------------------------------------------- scaling rules
 TIMM = Scaling("timm", "timm: make_divisible(c x w, 8) (nearest multiple of 8, +8 if under 90 %), "
@@ -51,6 +51,8 @@ TIMM = Scaling("timm", "timm: make_divisible(c x w, 8) (nearest multiple of 8, +
 ULTRALYTICS = Scaling("ultralytics", "Ultralytics: ceil to 8 of min(c, max_channels) x w, repeats "
                                      "max(round(n x d), 1) where n > 1")
 MMDET = Scaling("mmdet", "mmdet: int(c x w) (truncates), repeats max(round(n x d), 1)")
+YOLOV7_SCALING = Scaling("yolov7", "YOLOv7's parse_model: ceil to 8 of c x w; its ELAN convs are listed one by one (no "
+                                   "depth multiple)")
 
 
 # --------------------------------------------------------------------------- stems
@@ -127,7 +129,7 @@ REFERENCE_PARAMS = {
 }
 
 _LINEAGE = dict(split_ratio=0.5, transition_ratio=1.0, strides=2, expand_ratio=1.0, bottle_ratio=1.0, taps="last",
-                residual=True, split_convs="one", post_concat="none", se_ratio=0.0, max_channels=0, down_widths=0,
+                residual=True, split_convs="one", post_concat="none", se_ratio=0.0, down_widths=0,
                 activation="silu", fusion="fusion_first")
 
 CS3 = dict(_LINEAGE, family="cs3darknet", widths=(128, 256, 512, 1024), repeats=(3, 6, 9, 3), block_type="dark",
@@ -226,8 +228,8 @@ CSPNEXT_FAMILY = cross_stage_family(
     _style(MMDET, spp_last=True), CSPNEXT_PRESETS, default_preset="cspnext_s")
 YOLOV7_FAMILY = cross_stage_family(
     "yolov7", "YOLOv7 ELAN backbone: two split convs, plain 3x3 conv pairs, every pair tapped; max-pool down.",
-    _style(NO_SCALING, down_kind="mp"), YOLOV7_PRESETS,
+    _style(YOLOV7_SCALING, down_kind="mp"), YOLOV7_PRESETS,
     default_preset="yolov7_backbone")
 YOLOV4CSP_FAMILY = cross_stage_family(
     "yolov4csp", "Scaled-YOLOv4 BottleneckCSP backbone (yolov4-csp): full CSP, bare partial transition, BN + Mish "
-    "after the concat.", _style(NO_SCALING), YOLOV4CSP_PRESETS, default_preset="yolov4_csp_backbone")
+    "after the concat.", _style(ULTRALYTICS), YOLOV4CSP_PRESETS, default_preset="yolov4_csp_backbone")

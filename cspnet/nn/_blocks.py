@@ -5,7 +5,6 @@ plan twin is in ``cspnet/families/_blocks.py``.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..families._blocks import psa_dims, se_channels
@@ -53,7 +52,9 @@ class SqueezeExcite(nn.Module):
 
 
 class _Residual(nn.Module):
-    """A block whose ``body`` output gets the input added where ``residual`` and the shapes allow."""
+    """A block whose ``body`` output gets the input added where ``residual`` and the shapes allow.
+
+    Plan twin: ``cspnet.families._blocks._residual``."""
 
     def setup_residual(self, in_ch: int, out_ch: int, stride: int, residual: bool):
         self.add = residual and in_ch == out_ch and stride == 1
@@ -87,7 +88,9 @@ class DarkBlock(_Residual):
 
 
 class EdgeBlock(DarkBlock):
-    """3x3 -> mid, [SE], 1x1 -> out_ch, + input (timm's EdgeBlock).  Plan twin: ``plan_edge_block``."""
+    """3x3 -> mid, [SE], 1x1 -> out_ch, + input (timm's EdgeBlock).
+
+    Plan twin: ``cspnet.families._blocks.plan_edge_block``."""
 
     def __init__(self, in_ch: int, out_ch: int, mid: int, stride: int = 1, groups: int = 1,
                  act: str = "silu", residual: bool = True, se_ratio: float = 0.0):
@@ -177,7 +180,8 @@ class ConvBlock(_Residual):
 class Attention(nn.Module):
     """YOLO11's multi-head self-attention over H x W positions (attn_ratio 0.5).
 
-    Plan twin: the ``attn`` part of ``cspnet.families._blocks.plan_psa``."""
+    The ``attn.*`` rows of the plan twin: ``cspnet.families._blocks.plan_psa``.
+    Plan twin: ``cspnet.families._blocks.plan_psa``."""
 
     def __init__(self, channels: int, heads: int):
         super().__init__()
@@ -215,21 +219,3 @@ class PSABlock(nn.Module):
     def forward(self, x):
         x = x + self.attn(x) if self.add else self.attn(x)
         return x + self.ffn(x) if self.add else self.ffn(x)
-
-
-class BlockPath(nn.Sequential):
-    """A stage's blocks in sequence; with ``aggregate`` the output is part 2 and every block's output
-    concatenated (C2f, C3k2, ELAN).  Plan twin: the block loop of ``cspnet.families._crossstage.plan_stage``."""
-
-    def __init__(self, blocks, aggregate: bool = False):
-        super().__init__(*blocks)
-        self.aggregate = aggregate
-
-    def forward(self, x):
-        if not self.aggregate:
-            return super().forward(x)
-        outs = [x]
-        for blk in self:
-            x = blk(x)
-            outs.append(x)
-        return torch.cat(outs, dim=1)

@@ -6,11 +6,12 @@ blocks it repeats come from ``cspnet.families._blocks.BLOCK_TYPES``.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..families._blocks import BLOCK_TYPES
 from ..families._crossstage import StageLayout
-from ._blocks import BlockPath, DarkBlock
+from ._blocks import DarkBlock
 from ._common import ClassifierHead, Concat, ConvNormAct, Split, make_act
 
 
@@ -96,7 +97,9 @@ class ChannelAttention(nn.Module):
 
 
 class NormAct(nn.Sequential):
-    """BatchNorm -> activation after BottleneckCSP's concat.  Plan twin: the ``post`` bn/act of ``plan_stage``."""
+    """BatchNorm -> activation after BottleneckCSP's concat (the ``post`` rows of its plan twin).
+
+    Plan twin: ``cspnet.families._crossstage.plan_stage``."""
 
     def __init__(self, channels: int, act: str):
         super().__init__()
@@ -108,7 +111,9 @@ class TwoConvSplit(nn.Module):
     """The two parts made by two 1x1 convs from one input: ``(cross, main)`` = ``(part1, part2)``.
 
     ``bare``: the cross path is a conv without BN or activation (BottleneckCSP, normalised after the
-    concat).  Plan twin: the ``split.*`` convs of ``cspnet.families._crossstage.plan_stage``."""
+    concat).  The ``split.*`` rows of its plan twin.
+
+    Plan twin: ``cspnet.families._crossstage.plan_stage``."""
 
     def __init__(self, in_ch: int, part1: int, part2: int, act: str, bare: bool = False):
         super().__init__()
@@ -117,6 +122,26 @@ class TwoConvSplit(nn.Module):
 
     def forward(self, x):
         return self.cross(x), self.main(x)
+
+
+class BlockPath(nn.Sequential):
+    """A stage's blocks in sequence; with ``aggregate`` the output is part 2 and every block's output
+    concatenated (C2f, C3k2, ELAN).  Its rows are the block loop of the plan twin.
+
+    Plan twin: ``cspnet.families._crossstage.plan_stage``."""
+
+    def __init__(self, blocks, aggregate: bool = False):
+        super().__init__(*blocks)
+        self.aggregate = aggregate
+
+    def forward(self, x):
+        if not self.aggregate:
+            return super().forward(x)
+        outs = [x]
+        for blk in self:
+            x = blk(x)
+            outs.append(x)
+        return torch.cat(outs, dim=1)
 
 
 class CrossStage(nn.Module):
@@ -137,8 +162,9 @@ class CrossStage(nn.Module):
         self.spp = SPPBottleneck(ch, ch, act) if lay.spp else None
         self.expand = None
         if lay.fusion != "none":
-            if lay.split == "one":
-                self.expand = ConvNormAct(ch, lay.expand_ch, 1, act=act if lay.expand_act else None)
+            if lay.split in ("one", "slice"):
+                if lay.split == "one":
+                    self.expand = ConvNormAct(ch, lay.expand_ch, 1, act=act if lay.expand_act else None)
                 self.split = Split(lay.part1)
             else:
                 self.split = TwoConvSplit(ch, lay.part1, lay.part2, act, bare=lay.split == "two_bare")

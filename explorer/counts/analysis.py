@@ -97,11 +97,27 @@ def deltas(design: dict, reference: dict, ref_key: str) -> dict:
 
 
 def compare_with_twin(cfg: CSPConfig, batch: int = 1) -> dict:
-    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %."""
+    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %.
+
+    A valid design whose plain twin is no valid network (a lineage block that needs channel counts
+    the whole width does not give, e.g. attention heads) gets :func:`compare_without_twin`."""
     design = summarize(cfg, batch)
-    twin_cfg = cfg.twin()
+    try:
+        twin_cfg = cfg.twin()
+    except ConfigError as exc:
+        return compare_without_twin(cfg, str(exc), batch)
     twin = design if twin_cfg == cfg else summarize(twin_cfg, batch)
     return {"design": design, "twin": twin, "deltas": deltas(design, twin, "twin"), "twin_config": twin_cfg.to_dict()}
+
+
+def compare_without_twin(cfg: CSPConfig, reason: str, batch: int = 1) -> dict:
+    """:func:`compare_with_twin`'s structure for a design whose plain twin is no valid network (a lineage
+    block that needs channel counts the whole width does not give, e.g. attention heads): the design
+    alone, ``twin`` None, every delta None, and ``twin_error`` (why the twin is invalid)."""
+    design = summarize(cfg, batch)
+    out = {key: {"label": label, "unit": unit, "design": design[key], "twin": None, "reference": None,
+                 "delta": None, "delta_pct": None} for key, (label, unit) in METRICS.items()}
+    return {"design": design, "twin": None, "deltas": out, "twin_config": None, "twin_error": reason}
 
 
 def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1) -> dict | None:
@@ -139,10 +155,13 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     factor = 2 if convention in ("flops", "bflops") else 1
     present = {tap for stage in summary["stages"] for tap in stage["shapes"]}
     taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
+    blocks = _stage_blocks(summary)
     rows = []
     for stage in summary["stages"]:
         row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
                "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else ""}
+        if blocks:
+            row[BLOCK_COLUMN] = blocks.get(stage["name"], "")
         for tap in taps:
             shape = stage["shapes"].get(tap)
             row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""
@@ -153,6 +172,19 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
         row["share of MACs"] = round(stage["macs_share"], 4)
         rows.append(row)
     return rows
+
+
+BLOCK_COLUMN = "block (taps)"
+
+
+def _stage_blocks(summary: dict) -> dict:
+    """Stage name -> its block type and taps ("bottleneck_3x3 (all taps)", "psa (last tap)"), for the
+    families that choose them per stage (the lineage: ``block_type`` and ``taps``); {} for the others."""
+    cfg = summary.get("config") or {}
+    if not (FIELDS["block_type"].reads(summary["family"]) and cfg.get("block_type") and cfg.get("taps")):
+        return {}
+    words = {"all": "all taps", "last": "last tap"}
+    return {f"stages.{i}": f"{b} ({words.get(t, t)})" for i, (b, t) in enumerate(zip(cfg["block_type"], cfg["taps"]))}
 
 
 def stage_frame(rows: list):

@@ -1,7 +1,7 @@
 """Analytic counting from the config alone: no model build, no forward pass.
 
 Every counting convention is a table from op kind (``cspnet.plan.Op.kind``: conv, linear, matmul, bn,
-act, maxpool, avgpool, gap, mean, cat, add, mul) to a cost :class:`Rule`, the way fvcore's
+act, maxpool, avgpool, gap, mean, cat, add, mul, upsample, softmax) to a cost :class:`Rule`, the way fvcore's
 ``_DEFAULT_SUPPORTED_OPS`` maps op names to handles; a kind missing from a table costs 0.  A
 convention is written as a table or as another convention with some rows changed or every row
 scaled (:meth:`Convention.derive`), so what differs between two conventions is plain to read.
@@ -20,7 +20,8 @@ from typing import Callable, Iterable
 
 from cspnet.plan import Op, kind_totals
 
-OP_KINDS = ("conv", "linear", "matmul", "bn", "act", "maxpool", "avgpool", "gap", "mean", "cat", "add", "mul")
+OP_KINDS = ("conv", "linear", "matmul", "bn", "act", "maxpool", "avgpool", "gap", "mean", "cat", "add", "mul",
+            "upsample", "softmax")
 
 
 # --------------------------------------------------------------------------- cost rules
@@ -127,10 +128,10 @@ MACS = Convention(
 FVCORE = MACS.derive(
     "fvcore", "fvcore / timm GMACs", "MAC",
     "fvcore FlopCountAnalysis defaults, the convention of timm's published GMACs: conv + linear "
-    "MACs, plus BatchNorm 2 per element (eval, affine) and global average pooling 1 per input "
-    "element; ReLU, max/avg pooling, add and concat count 0.",
+    "MACs, plus BatchNorm 2 per element (eval, affine), global average pooling 1 per input "
+    "element and upsampling 1 per output element; ReLU, max/avg pooling, add and concat count 0.",
     formula="fvcore / timm (conv+linear MACs, BN 2/element, global pool 1/element)",
-    bn=Rule(per_input=2), gap=Rule(per_input=1))
+    bn=Rule(per_input=2), gap=Rule(per_input=1), upsample=Rule(per_output=1))
 
 FLOPS = MACS.derive(
     "flops", "FLOPs = 2 x MACs", "FLOP",
@@ -165,8 +166,32 @@ DARKNET = BFLOPS.derive(
     formula="Darknet BFLOPs incl. its pooling terms (2 x MACs + k^2 x C x H x W per pooling layer)",
     maxpool=Rule(per_window=1), avgpool=Rule(per_window=1))
 
+# thop's module hooks (ultralytics-thop, the counter behind Ultralytics' get_flops): conv and linear 1 per
+# MAC (no bias), BatchNorm 2 x 2 per element (normalise, then the affine scale and shift), adaptive average
+# pooling (kernel^2 + 1) per output element = 1 per input + 1 per output element; no rule for SiLU, max
+# pooling, add, concat or a functional multiply.  The reference totals of YOLO11 (benchmarks/results/
+# reference_constants.json) also hold the attention's matrix products, 1 per MAC.  Checked to the unit
+# against thop on every YOLOv5/YOLOv8/YOLO11 classification model, unfused and fused, at 32, 224 and 640.
+THOP = MACS.derive(
+    "thop", "thop MACs (Ultralytics' counter)", "MAC",
+    "thop's counting, as Ultralytics runs it: conv, linear and attention matrix-product MACs, BatchNorm 4 per "
+    "element (2 to normalise, 2 for the affine scale and shift), global average pooling 1 per input plus 1 per "
+    "output element; activations, max pooling, add, scaling and concat count 0.",
+    formula="thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output element)",
+    bn=Rule(per_input=4), gap=Rule(per_input=1, per_output=1))
+
+# Ultralytics prints 'FLOPs (B)' / 'GFLOPs' as 2 x thop's MACs (torch_utils.get_flops: flops * 2 / 1e9).
+ULTRALYTICS = THOP.derive(
+    "ultralytics", "Ultralytics GFLOPs (2 x thop)", "FLOP",
+    "Ultralytics' 'FLOPs (B)' and model.info() GFLOPs: 2 x thop's count (conv, linear and attention "
+    "matrix-product MACs, BatchNorm 4 per element, global average pooling 1 per input and output element). "
+    "Which model and which size it was run on is the source's choice (fused or not, at 32 px scaled or not): "
+    "see explorer.paper.reproduce.",
+    formula="Ultralytics GFLOPs = 2 x thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output)",
+    scale=2)
+
 # Every convention ``count`` knows; CONVENTIONS: the ones the app, the CLI and summaries show.
-REGISTRY = {c.key: c for c in (MACS, FVCORE, FLOPS, BFLOPS, MMCV, DARKNET)}
+REGISTRY = {c.key: c for c in (MACS, FVCORE, FLOPS, BFLOPS, MMCV, DARKNET, THOP, ULTRALYTICS)}
 CONVENTIONS = {k: REGISTRY[k] for k in ("macs", "fvcore", "flops", "bflops")}
 
 

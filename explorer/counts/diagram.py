@@ -63,6 +63,14 @@ def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
     return f"bottleneck \u00d7{repeats}"
 
 
+def _unit_label(cfg: CSPConfig, i: int, unit: str) -> str:
+    """An expanded block's label: its index and, for a lineage stage, its block type ("block 0: 3×3→3×3
+    bottleneck"); the unit's module name otherwise (a dense layer, a bottleneck)."""
+    if "block_type" in family_fields(cfg.family) and unit.isdigit():
+        return f"block {unit}: {BLOCK_WORDS.get(cfg.block_type[i], cfg.block_type[i])}"
+    return unit
+
+
 def _block_units(sp: StagePlan) -> list:
     """Block-level units of a stage: (unit name, input shape, output shape, layer count)."""
     prefix = f"{sp.name}.block."
@@ -187,7 +195,7 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
                 cur = n
                 continue
             name, ishape, oshape, _ = u
-            n = node(f"b{k}", f"{name}\n\u2192 {_shape(oshape)}", "block")
+            n = node(f"b{k}", f"{_unit_label(cfg, i, name)}\n\u2192 {_shape(oshape)}", "block")
             edges.append(f"  {cur} -> {n} [label={_q(_shape(ishape))}, color=\"{block_edge_color}\"];")
             cur, cur_shape = n, oshape
         if all_taps:  # C2f / ELAN: part 2 and every block's output meet in one concat

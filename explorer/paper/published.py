@@ -1,7 +1,8 @@
 """Published ImageNet accuracy / compute numbers for CSPNet and its base networks, with sources.
 
-The data set is ``explorer/data/published.csv`` (121 rows, one source per row; described in
-``explorer/data/PUBLISHED.md``). This module loads it with typed columns and adds derived ones:
+The data set is ``explorer/paper/data/published.csv`` (146 rows, one source per row: the 121 rows of the
+vetted reference copy, then 25 rows of CSP's modern lineage; described in ``explorer/paper/data/PUBLISHED.md``).
+This module loads it with typed columns and adds derived ones:
 
 * ``gmacs``: the published ``compute`` normalised to giga multiply-accumulates by :func:`to_gmacs`
   (``compute`` and ``compute_unit`` are left exactly as the source gives them);
@@ -10,7 +11,9 @@ The data set is ``explorer/data/published.csv`` (121 rows, one source per row; d
 * ``is_csp`` (bool), ``is_exact`` and ``approximate`` (from ``value_status``);
 * ``source_group``: a short label for the source (``timm``, ``torchvision``, ...), so that only
   like is plotted with like;
-* ``preset`` / ``preset_note``: this project's preset that builds the same network, or None.
+* ``preset`` / ``preset_note``: this project's preset that builds the same network, or None;
+* ``csp_design``: which CSP design a row's model uses, with its year (``CSP_DESIGNS``), so that 2019-2024
+  designs can be told apart on one chart ("no CSP" for the plain networks).
 
 Pure Python + pandas: no Streamlit, no torch.
 """
@@ -54,6 +57,14 @@ UNIT_TO_GMACS: dict[str, float | None] = {
     "MMACs (thop)": 1e-3,
     # Robert-JunWang/PeleeNet README "FLOPs" 508 M: multiply-accumulates (Pelee#73), in millions.
     "MFLOPs (Pelee README; MACs)": 1e-3,
+    # Ultralytics "FLOPs (B)": 2 x thop MACs / 1e9.  Which model and size they were counted on (fused or not,
+    # at 32 px and scaled) is part of the unit because it changes the number; explorer.paper.reproduce
+    # reproduces both.  Scaling from 32 px multiplies the head's 1x1 terms too, so value / 2 overstates the
+    # MACs of the small models (YOLOv8n-cls: 0.5 -> 0.25 GMACs, counted at 224: 0.205).
+    "GFLOPs (Ultralytics; fused model, 32 px x (R/32)^2)": 0.5,
+    "GFLOPs (Ultralytics; 32 px x (R/32)^2)": 0.5,
+    # mmdetection "Flops(G)": mmengine's analysis (modified from fvcore), 1 per MAC, BatchNorm included.
+    "GFLOPs (mmdet; really GMACs)": 1.0,
 }
 
 UNIT_MEANING = {
@@ -63,6 +74,13 @@ UNIT_MEANING = {
     "GFLOPs (mmcv; really GMACs)": "mmcv 'FLOPs', 1 per multiply-accumulate -> GMACs = value",
     "MMACs (thop)": "thop millions of multiply-accumulates -> GMACs = value / 1000",
     "MFLOPs (Pelee README; MACs)": "PeleeNet README 'FLOPs' in millions, really MACs -> GMACs = value / 1000",
+    "GFLOPs (Ultralytics; fused model, 32 px x (R/32)^2)": (
+        "Ultralytics 'FLOPs (B)', 2 x thop MACs of the fused model counted at 32 px and scaled by (R/32)^2 -> "
+        "GMACs = value / 2 (an overstatement for small models: the head is scaled too)"),
+    "GFLOPs (Ultralytics; 32 px x (R/32)^2)": (
+        "Ultralytics 'FLOPs (B)', 2 x thop MACs counted at 32 px and scaled by (R/32)^2 -> GMACs = value / 2 "
+        "(an overstatement for small models: the head is scaled too)"),
+    "GFLOPs (mmdet; really GMACs)": "mmdetection 'Flops(G)', 1 per multiply-accumulate -> GMACs = value",
 }
 
 # Rows whose unit is known but whose counting convention could not be verified for that row:
@@ -70,6 +88,14 @@ UNIT_MEANING = {
 UNVERIFIED_COMPUTE = {
     "HarDNet-138s": "13.4 was copied from the HarDNet paper into the CSPNet README's BFLOPs column; "
                     "whether it is 2 x MAC (Darknet style) or MACs was not verified",
+}
+# Rows whose compute was counted at another resolution than the one their accuracy was measured at, far
+# enough apart that one point would misplace them on an accuracy-compute chart: model -> reason.  Their
+# ``gmacs`` is left empty (so is the data set's gmacs_equiv); explorer.paper.reproduce still reconciles them.
+OTHER_RESOLUTION_COMPUTE = {
+    f"YOLOv8{k}-cls (first release)": "the FLOPs are at 640 px and the accuracy at 224 px (Ultralytics' first "
+                                      "YOLOv8-cls table): not one point on an accuracy-compute chart"
+    for k in "nsmlx"
 }
 
 # --------------------------------------------------------------------------- statuses
@@ -96,7 +122,40 @@ SOURCE_GROUPS = (
     ("Robert-JunWang/PeleeNet", "PeleeNet README (official)"),
     ("ResNeXt paper", "ResNeXt paper"),
     ("tomotana14/CSPPeleeNet.pytorch", "tomotana14 CSPPeleeNet.pytorch (unofficial)"),
+    ("ultralytics/", "Ultralytics"),
+    ("open-mmlab/mmdetection", "mmdetection"),
 )
+
+# --------------------------------------------------------------------------- CSP designs
+# family -> (the CSP design its CSP rows use, year the design was published).  The CSPNet paper's own
+# designs (CSPNet: arXiv Nov 2019) cover the families of its tables; the lineage families are one design each.
+CSP_DESIGNS: dict[str, tuple[str, int]] = {
+    **{f: ("CSPNet", 2019)
+       for f in ("PeleeNet", "Darknet", "ResNet", "ResNeXt", "DenseNet", "MobileNetV2")},
+    "YOLOv5-cls (C3)": ("YOLOv5 C3", 2020),                 # ultralytics/yolov5, June 2020
+    "CS3-Darknet (timm)": ("timm CrossStage3", 2022),      # timm 0.6 (2022)
+    "CS3-EdgeNet (timm)": ("timm CrossStage3", 2022),
+    "CSPNeXt (RTMDet)": ("RTMDet CSPNeXt", 2022),          # arXiv 2212.07784, Dec 2022
+    "YOLOv8-cls (C2f)": ("YOLOv8 C2f", 2023),              # ultralytics 8.0, Jan 2023
+    "YOLO11-cls (C3k2)": ("YOLO11 C3k2 + C2PSA", 2024),    # ultralytics 8.3, Sep 2024
+}
+NO_CSP = "no CSP"
+
+
+def csp_design(family: str, is_csp: bool) -> str:
+    """'YOLOv8 C2f (2023)': the CSP design of a published row, 'no CSP' for a plain network."""
+    if not is_csp:
+        return NO_CSP
+    design = CSP_DESIGNS.get(family)
+    if design is None:
+        raise ValueError(f"CSP row of family {family!r} has no design: add it to CSP_DESIGNS")
+    return f"{design[0]} ({design[1]})"
+
+
+def csp_design_order(labels) -> list:
+    """The labels of :func:`csp_design` in time order ('no CSP' last), e.g. for a chart legend."""
+    years = {f"{d} ({y})": y for d, y in CSP_DESIGNS.values()}
+    return sorted(dict.fromkeys(labels), key=lambda s: (s == NO_CSP, years.get(s, 9999), s))
 
 # --------------------------------------------------------------------------- presets
 # Published model name -> (preset, note). A preset is given only where it builds the same network
@@ -230,13 +289,22 @@ PRESET_MAP: dict[str, tuple[str | None, str]] = {
     "CSPDenseNet-201+Elastic": (None, "CSP + ELASTIC variant, no cfg published: no preset"),
     "CSPDenseNet Ref.": (None, "CSP DenseNet reference backbone, no cfg published"),
     "CSPDenseNetb Ref.": (None, "CSP DenseNet reference backbone (b), no cfg published"),
-    # ---- timm CrossStage3 (cs3*): concat -> single transition (fusion-first-like, YOLOv5 C3)
-    **{m: (None, "timm CrossStage3 design (YOLOv5-C3-like, focus/SE/EdgeResidual variants): no preset")
-       for m in (
-           "cs3darknet_focus_s.ra4_e3600_r256_in1k", "cs3darknet_m.c2ns_in1k",
-           "cs3darknet_focus_m.c2ns_in1k", "cs3darknet_l.c2ns_in1k", "cs3darknet_focus_l.c2ns_in1k",
-           "cs3sedarknet_l.c2ns_in1k", "cs3darknet_x.c2ns_in1k", "cs3sedarknet_x.c2ns_in1k",
-           "cs3edgenet_x.c2_in1k", "cs3se_edgenet_x.c2ns_in1k")},
+    # ---- CSP's modern lineage (cspnet/families/lineage.py): timm CrossStage3 (cs3*), YOLOv5 C3, YOLOv8 C2f,
+    # YOLO11 C3k2 + C2PSA, RTMDet CSPNeXt; each preset builds its reference exactly (params, MACs)
+    **{m: (m.split(".")[0], f"timm {m.split('.')[0]} (CrossStage3: fusion first)") for m in (
+        "cs3darknet_focus_s.ra4_e3600_r256_in1k", "cs3darknet_m.c2ns_in1k",
+        "cs3darknet_focus_m.c2ns_in1k", "cs3darknet_l.c2ns_in1k", "cs3darknet_focus_l.c2ns_in1k",
+        "cs3sedarknet_l.c2ns_in1k", "cs3darknet_x.c2ns_in1k", "cs3sedarknet_x.c2ns_in1k",
+        "cs3edgenet_x.c2_in1k", "cs3se_edgenet_x.c2ns_in1k")},
+    **{f"YOLOv5{k}-cls": (f"yolov5{k}_cls", f"YOLOv5 yolov5{k}-cls (yolov5{k}.yaml backbone + Classify)")
+       for k in "nsmlx"},
+    **{f"YOLOv8{k}-cls (first release)": (f"yolov8{k}_cls", f"Ultralytics yolov8{k}-cls, first weights (same "
+                                                            "architecture)") for k in "nsmlx"},
+    **{f"YOLOv8{k}-cls": (f"yolov8{k}_cls", f"Ultralytics yolov8{k}-cls") for k in "nsmlx"},
+    **{f"YOLO11{k}-cls": (f"yolo11{k}_cls", f"Ultralytics yolo11{k}-cls (1000 classes; the published params are "
+                                            "of an 80-class build)") for k in "nsmlx"},
+    **{f"CSPNeXt-{k}": (f"cspnext_{k}", f"mmdetection CSPNeXt-{k} (RTMDet backbone)")
+       for k in ("tiny", "s", "m", "l", "x")},
     # ---- other families (comparison rows): no preset
     "HarDNet-138s": (None, "HarDNet: no preset (literature row)"),
     "Res2NetLite-72": (None, "Res2Net: no preset"),
@@ -364,6 +432,8 @@ def _load() -> pd.DataFrame:
         note = ""
         if model in UNVERIFIED_COMPUTE:
             g, note = None, UNVERIFIED_COMPUTE[model]
+        elif model in OTHER_RESOLUTION_COMPUTE:
+            g, note = None, OTHER_RESOLUTION_COMPUTE[model]
         elif g is None:
             note = "no compute given by this source"
         gmacs.append(math.nan if g is None else g)
@@ -377,6 +447,7 @@ def _load() -> pd.DataFrame:
     mapped = [preset_for(m) for m in df["model"]]
     df["preset"] = pd.Series([p for p, _ in mapped], index=df.index, dtype=object)
     df["preset_note"] = [n for _, n in mapped]
+    df["csp_design"] = [csp_design(f, c) for f, c in zip(df["family"], df["is_csp"])]
     return df
 
 
@@ -564,4 +635,6 @@ def _row_tag(r) -> str:
         tags.append("approximate")
     if r["value_status"] == "compute_from_base_row":
         tags.append("training-recipe variant")
+    if r["model"] in OTHER_RESOLUTION_COMPUTE:  # input_res: "224 for accuracy; FLOPs figure corresponds to 640 input"
+        tags.append(f"compute at {int(r['res'])} px, accuracy at {_LEADING_INT.match(r['input_res']).group(1)} px")
     return ", ".join(tags)

@@ -9,6 +9,11 @@ builds, and the claims people quote.  Pure Python (no Streamlit); latency only i
   resolution* and *in the row's counting convention*, the difference in %, and why.
 * :func:`claims` -- the common claims, each with what this tool computes (or measures) and a
   verdict.  Accuracy can only be cited from the published data set, never computed here.
+* CSP's modern lineage (timm CrossStage3, YOLOv5 / YOLOv8 / YOLO11, RTMDet CSPNeXt): their sources ran
+  their counters on other models and sizes than the row suggests.  :class:`Profiled` names how (the
+  fused model, at 32 px scaled by (R/32)^2, an 80-class build); :func:`fold_batchnorm` and
+  :func:`profiled_count` are those operations on a plan, so every published value is *computed*, and
+  :func:`lineage_columns` sums up how each published column is reconciled.
 
 Published numbers are always read from :func:`explorer.paper.published.load_published`, never copied.
 Which plain network a CSP preset is compared against (its *paper base*: cspresnet50 -> resnet50) is
@@ -31,11 +36,14 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 from functools import lru_cache
 
 from cspnet import get_preset, plan_network
+from cspnet.config import LINEAGE
+from cspnet.plan import kind_totals
 from cspnet.presets import paper_base
-from explorer.counts.conventions import REGISTRY, count, group_counts
+from explorer.counts.conventions import REGISTRY, by_kind, count, group_counts
 from explorer.fmt import FUSION_FIGURE, FUSION_SHORT, json_safe
 from explorer.paper.published import load_published
 
@@ -53,11 +61,97 @@ UNIT_CONVENTIONS = {
     "GFLOPs (mmcv; really GMACs)": ("mmcv", 1e9, ("fvcore",)),
     "MMACs (thop)": ("macs", 1e6, ()),
     "MFLOPs (Pelee README; MACs)": ("macs", 1e6, ("fvcore",)),
+    # CSP's modern lineage: Ultralytics' thop GFLOPs (how the model was run: COMPUTE_PROFILES) and
+    # mmdetection's mmengine counter (fvcore's rules)
+    "GFLOPs (Ultralytics; fused model, 32 px x (R/32)^2)": ("ultralytics", 1e9, ()),
+    "GFLOPs (Ultralytics; 32 px x (R/32)^2)": ("ultralytics", 1e9, ()),
+    "GFLOPs (mmdet; really GMACs)": ("fvcore", 1e9, ("mmcv", "macs")),
 }
 
 # Which parameters a source counts.  The CSPNet README's params are conv + classifier weights
 # (csresnet50.cfg: 21,566,656 weights = "21.57M"); every other source counts all parameters.
 WEIGHTS_ONLY_SOURCES = frozenset({"CSPNet paper/README"})
+
+
+# --------------------------------------------------------------------------- how a source ran its counter
+@dataclass(frozen=True)
+class Profiled:
+    """On which network and at which size a source ran its counter, beyond the counting convention.
+
+    ``fused``: every BatchNorm right after a conv folded into that conv first (Ultralytics'
+    ``model.fuse()``, which its tables' params and some of its FLOPs columns report): the BatchNorm terms
+    go and each such conv gains a bias.  ``at``: the counter ran at this square input size and the total
+    was multiplied by (R / at)^2 (Ultralytics' get_flops "the old way": thop at 32x32, then x (imgsz/32)^2);
+    that multiplies *every* term, also the head's, which at 32 px are at 1x1 and do not grow with the
+    input.  ``num_classes``: the source counted a build with this many classes, not the row's model.
+    """
+
+    fused: bool = False
+    at: int | None = None
+    num_classes: int | None = None
+
+    def describe(self, res: int | None = None) -> str:
+        parts = ["the fused model (each BatchNorm folded into its conv)" if self.fused else "the model as built"]
+        if self.num_classes:
+            parts.append(f"with {self.num_classes} classes")
+        if self.at:
+            scale = f"(R/{self.at})^2" if res is None else f"({res}/{self.at})^2 = {res * res / self.at ** 2:g}"
+            parts.append(f"at {self.at}x{self.at}, times {scale}")
+        elif res:
+            parts.append(f"at {res}x{res}")
+        return ", ".join(parts)
+
+
+# published compute_unit -> how that column's numbers were counted (found by computing every variant:
+# only these reproduce every printed value; README "Paper against this tool" lists them)
+COMPUTE_PROFILES = {
+    "GFLOPs (Ultralytics; fused model, 32 px x (R/32)^2)": Profiled(fused=True, at=32),
+    "GFLOPs (Ultralytics; 32 px x (R/32)^2)": Profiled(at=32),
+}
+# (source group, preset family) -> how the source's parameter counts were taken: Ultralytics' tables print
+# model.info() of the fused model; YOLO11's of a fused build with the COCO default of 80 classes
+PARAMS_PROFILES = {
+    ("Ultralytics", "yolov5"): Profiled(fused=True),
+    ("Ultralytics", "yolov8"): Profiled(fused=True),
+    ("Ultralytics", "yolo11"): Profiled(fused=True, num_classes=80),
+}
+# the ways Ultralytics has run thop, shown beside the one a column used: fused or not, 32 px scaled or real size
+ULTRALYTICS_VARIANTS = (Profiled(fused=True, at=32), Profiled(at=32), Profiled(fused=True), Profiled())
+
+
+def fold_batchnorm(plan) -> tuple[dict, int]:
+    """(per-kind totals, parameters) of ``plan``'s network with every BatchNorm that directly follows a
+    conv folded into that conv (conv-BN fusion): the BatchNorm layers go, their 2 x C parameters with
+    them, and each such conv gains a bias of C (unless it had one).  A BatchNorm after anything else (the
+    one after BottleneckCSP's concat) stays."""
+    kept, params, prev = [], plan.params, None
+    for op in plan.ops:
+        if op.kind == "bn" and prev is not None and prev.kind == "conv" and prev.out_shape == op.in_shape:
+            c = op.in_shape[0]
+            weight = prev.out_shape[0] * (prev.in_shape[0] // prev.groups) * prev.kernel * prev.kernel
+            params += (0 if prev.params > weight else c) - op.params
+        else:
+            kept.append(op)
+        prev = op
+    return kind_totals(kept), params
+
+
+def profiled_plan(preset: str, size: int, profile: Profiled):
+    return _plan(preset, size, **({"num_classes": profile.num_classes} if profile.num_classes else {}))
+
+
+def profiled_count(preset: str, res: int, convention: str, profile: Profiled) -> float:
+    """``convention``'s count of ``preset`` at ``res`` px as the source ran it: on the fused network or
+    not, and at ``profile.at`` px scaled by (res / at)^2 where it counted at another size."""
+    size = profile.at or res
+    plan = profiled_plan(preset, size, profile)
+    kinds = fold_batchnorm(plan)[0] if profile.fused else by_kind(plan)
+    return REGISTRY[convention].on_totals(kinds) * (res * res) / (size * size)
+
+
+def profiled_params(preset: str, profile: Profiled) -> int:
+    plan = profiled_plan(preset, 224, profile)
+    return fold_batchnorm(plan)[1] if profile.fused else plan.params
 
 
 def conv_linear_weights(plan) -> int:
@@ -343,35 +437,158 @@ def reproduce() -> list[dict]:
         res = r["res"] or 224
         plan = _plan(r["preset"], res)
         weights_only = r["source_group"] in WEIGHTS_ONLY_SOURCES
-        params_same = conv_linear_weights(plan) if weights_only else plan.params
+        pprof = PARAMS_PROFILES.get((r["source_group"], get_preset(r["preset"]).family))
+        params_same = (conv_linear_weights(plan) if weights_only else
+                       profiled_params(r["preset"], pprof) if pprof else plan.params)
+        params_convention = ("conv+linear weights only (no BN, no bias)" if weights_only else
+                             f"all parameters of {pprof.describe()}" if pprof else "all parameters")
         rec = {
-            "model": r["model"], "source_group": r["source_group"], "preset": r["preset"], "res": res,
-            "res_note": "" if r["res"] else "the row gives no resolution: counted at 224",
+            "model": r["model"], "source_group": r["source_group"], "source": r["source"], "preset": r["preset"],
+            "res": res, "res_note": "" if r["res"] else "the row gives no resolution: counted at 224",
             "value_status": r["value_status"], "top1_published": r["top1"],
             "params_published_M": r["params_M"], "params_tool": plan.params,
-            "params_convention": "conv+linear weights only (no BN, no bias)" if weights_only else "all parameters",
+            "params_convention": params_convention,
+            "params_counted_on": pprof.describe() if pprof else None,
             "params_tool_same_convention": params_same,
             "params_diff_pct": _pct(params_same / 1e6, r["params_M"]),
             "params_rounds_to_published": (None if r["params_M"] is None
                                            else _rounds_to(params_same / 1e6, r["params_M"])),
             "compute_published": r["compute"], "compute_unit": r["compute_unit"] or None,
-            "convention": None, "convention_label": None, "compute_tool": None, "compute_diff_pct": None,
-            "compute_rounds_to_published": None, "alternatives": [],
+            "convention": None, "convention_label": None, "counted_on": None, "compute_tool": None,
+            "compute_diff_pct": None, "compute_rounds_to_published": None, "alternatives": [],
         }
         value = None
         if r["compute"] is not None:
             key, scale, alts = UNIT_CONVENTIONS[r["compute_unit"]]
-            value = count(plan, key) / scale
+            cprof = COMPUTE_PROFILES.get(r["compute_unit"])
+            value = (profiled_count(r["preset"], res, key, cprof) if cprof else count(plan, key)) / scale
             rec.update(convention=key, convention_label=REGISTRY[key].formula, compute_tool=value,
+                       counted_on=cprof.describe(res) if cprof else None,
                        compute_diff_pct=_pct(value, r["compute"]),
                        compute_rounds_to_published=_rounds_to(value, r["compute"]))
             for alt in alts:
                 av = count(plan, alt) / scale
                 rec["alternatives"].append({"convention": alt, "label": REGISTRY[alt].formula, "value": av,
                                             "diff_pct": _pct(av, r["compute"])})
-        rec["reason"] = _row_reason(r, plan, value, ablation, order)
+            if cprof:  # the other ways Ultralytics has run the same counter
+                for v in ULTRALYTICS_VARIANTS:
+                    if v != cprof:
+                        av = profiled_count(r["preset"], res, key, v) / scale
+                        rec["alternatives"].append({
+                            "convention": key, "label": f"{REGISTRY[key].formula}; {v.describe(res)}", "value": av,
+                            "diff_pct": _pct(av, r["compute"]), "counted_on": v.describe(res)})
+        rec["reason"] = (_lineage_reason(r, rec, plan, pprof) if r["source_group"] in LINEAGE_SOURCES
+                         else _row_reason(r, plan, value, ablation, order))
         out.append(rec)
     return out
+
+
+# --------------------------------------------------------------------------- the lineage's reasons
+LINEAGE_SOURCES = frozenset({"Ultralytics", "mmdetection"})
+
+
+def _g(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _lineage_reason(r: dict, rec: dict, plan, pprof: Profiled | None) -> str:
+    """Why an Ultralytics or mmdetection row has the numbers it has, from this tool's counts."""
+    parts = []
+    pub, value = r["compute"], rec["compute_tool"]
+    def printed(v: float, p: float, unit: str = "") -> str:
+        shown = f"{p:.{max(_decimals(p), 1)}f}{unit}"
+        return (f"{_g(v)}{unit}, {shown} as printed" if _rounds_to(v, p) else
+                f"{_g(v)}{unit}, which does not round to the printed {shown}")
+
+    if r["source_group"] == "Ultralytics":
+        alts = {a["counted_on"]: a["value"] for a in rec["alternatives"] if a.get("counted_on")}
+        res = rec["res"]
+        if pub is not None:
+            cprof = COMPUTE_PROFILES[r["compute_unit"]]
+            parts.append(
+                f"Ultralytics' FLOPs are 2 x thop's count (conv, linear and attention MACs, BatchNorm 4 per element, "
+                f"global pool). This column ran it on {cprof.describe(res)}: {printed(value, pub)}.")
+            today = Profiled(fused=cprof.fused)
+            real = _same_at_real_size(rec) if cprof.at else alts[today.describe(res)]
+            if cprof.at:
+                linear = sum(o.macs for o in plan.ops if o.kind == "linear")
+                times = res * res / cprof.at ** 2
+                parts.append(
+                    f"Scaling from {cprof.at} px multiplies every term by {times:g}, also the linear layer's "
+                    f"{linear / 1e6:.2f}M MACs (and the global pool's outputs), which do not grow with the input: "
+                    f"they count {times:g} times instead of once.")
+                mm = [sum(o.macs for o in p_.ops if o.kind == "matmul")
+                      for p_ in (plan, profiled_plan(r["preset"], cprof.at, cprof))]
+                if mm[0]:
+                    short = 2 * (mm[0] - mm[1] * times) / 1e9
+                    parts.append(
+                        f"The attention's matrix products grow with the square of the number of positions, so "
+                        f"scaled from {cprof.at} px they count {_g(short)} too little ({mm[0]:,} MACs at {res} px, "
+                        f"{mm[1]:,} x {times:g}).")
+                parts.append(f"In all {value - real:+.4g} over the same count at {res} px ({_g(real)}, what "
+                             "get_flops gives now).")
+            other = Profiled(fused=not cprof.fused, at=cprof.at)
+            parts.append(f"On {'the model as built' if cprof.fused else 'the fused model'} the way this column "
+                         f"counts: {_g(alts[other.describe(res)])}.")
+            if res != 224:
+                parts.append(f"The accuracy is at 224 px: this compute is not the classifier's at its own size "
+                             f"(fvcore at 224: {count(_plan(r['preset'], 224), 'fvcore') / 1e9:.3f} GMACs).")
+        if r["params_M"] is not None and pprof is not None:
+            params = rec["params_tool_same_convention"]
+            text = (f"Params: {pprof.describe()}: {params:,} = {printed(params / 1e6, r['params_M'], 'M')} "
+                    f"(the 1000-class model as built: {plan.params:,})")
+            if pprof.num_classes:
+                text += ("; the params column and the FLOPs column come from different models (FLOPs: "
+                         "1000 classes)")
+            parts.append(text + ".")
+    else:  # mmdetection: mmengine's counter, fvcore's rules
+        alts = {a["convention"]: a["value"] for a in rec["alternatives"]}
+        parts.append(
+            f"mmdetection's 'Flops(G)' are MACs counted by mmengine's analysis (modified from fvcore: BatchNorm 2 "
+            f"per element, global pool 1 per element) at {rec['res']} px: {printed(value, pub)}. Conv+linear "
+            f"MACs alone give {_g(alts['macs'])}; mmcv's older counter (activations and pooling too) "
+            f"{_g(alts['mmcv'])}.")
+        if r["params_M"] is not None:
+            parts.append(f"Params: all {plan.params:,} = {printed(plan.params / 1e6, r['params_M'], 'M')}.")
+    return " ".join(parts)
+
+
+def lineage_columns(records: list | None = None) -> list[dict]:
+    """One row per published compute column of CSP's modern lineage (rows whose preset is a lineage family):
+    the source, its unit, the convention and how the source ran it, and how many rows this tool reproduces
+    to the printed digits (compute and params), with the first row as an example."""
+    from cspnet import all_presets
+
+    presets = all_presets()
+    groups: dict = {}
+    for r in records if records is not None else reproduce():
+        preset = presets.get(r["preset"])
+        if preset is None or preset.config.get("family") not in LINEAGE or r["compute_unit"] is None:
+            continue
+        key = (r["source_group"], r["source"], r["compute_unit"], r["res"] if r["counted_on"] else None)
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (group, source, unit, _), rows in groups.items():
+        first = rows[0]
+        out.append({
+            "source_group": group, "source": source, "unit": unit, "convention": first["convention"],
+            "counted_on": first["counted_on"] or "the model as built, at the row's resolution",
+            "params_counted_on": first["params_counted_on"] or "the model as built",
+            "resolutions": sorted({r["res"] for r in rows}), "rows": len(rows),
+            "compute_reproduced": sum(bool(r["compute_rounds_to_published"]) for r in rows),
+            "params_reproduced": sum(bool(r["params_rounds_to_published"]) for r in rows),
+            "published": " / ".join(f"{r['compute_published']:g}" for r in rows),
+            "this_tool": " / ".join(_g(r["compute_tool"]) for r in rows),
+            "from_scaling": [r["compute_tool"] - _same_at_real_size(r) for r in rows] if first["counted_on"] else [],
+        })
+    return out
+
+
+def _same_at_real_size(rec: dict) -> float:
+    """A profiled record's count on the same network (fused or not) at its real size, from its alternatives."""
+    cprof = COMPUTE_PROFILES[rec["compute_unit"]]
+    want = Profiled(fused=cprof.fused).describe(rec["res"])
+    return next(a["value"] for a in rec["alternatives"] if a.get("counted_on") == want)
 
 
 def reproduce_table(records: list | None = None) -> list[dict]:
@@ -385,7 +602,7 @@ def reproduce_table(records: list | None = None) -> list[dict]:
             "params diff %": None if r["params_diff_pct"] is None else round(r["params_diff_pct"], 2),
             "compute published": r["compute_published"], "unit": r["compute_unit"],
             "compute tool": None if r["compute_tool"] is None else round(r["compute_tool"], 4),
-            "convention": r["convention"],
+            "convention": r["convention"], "counted on": r.get("counted_on"),
             "compute diff %": None if r["compute_diff_pct"] is None else round(r["compute_diff_pct"], 2),
             "reason": r["reason"],
         })

@@ -60,7 +60,7 @@ def savings_verdicts(record: dict) -> list:
         elif dm < 0:  # both negative
             if dt < dm - FOLLOW_TOLERANCE_PTS:
                 out.append(f"{head} and time {dt:+.1f} %: time falls more than MACs, e.g. because less memory "
-                           "is moved (narrower dense layers read fewer channels)." + noise)
+                           "is moved (the blocks on part 2 read fewer channels)." + noise)
             elif dt > dm + FOLLOW_TOLERANCE_PTS:
                 share = 100.0 * dt / dm
                 out.append(f"{head} but time only {dt:+.1f} %: about {share:.0f} % of the MAC saving shows up "

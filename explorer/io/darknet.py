@@ -1,0 +1,828 @@
+"""Darknet ``.cfg`` import: a network file in, the explorer's analytic network out.
+
+Pure Python (no torch): :func:`parse_cfg` reads the text, checks every option it uses, computes each
+layer's output shape, parameters, multiply-accumulates and Darknet's own BFLOPs, and groups the layers
+into stem, stages and head as a ``cspnet.plan.NetPlan``, so the counting conventions
+(``explorer.counts.conventions``) and the stage tables read an imported network as they read a design.
+``explorer.io.darknet_torch`` builds the real PyTorch model from the same parse.
+
+**What is read** (the rules are AlexeyAB darknet's ``src/parser.c`` and layer files):
+
+* ``[net]``/``[network]``: ``width``, ``height``, ``channels`` (the input); its training options are
+  accepted and ignored.
+* ``[convolutional]``/``[conv]``: ``filters`` (1 by default), ``size`` (1), ``stride`` (1), ``pad``
+  (``pad=1`` means padding ``size // 2``), ``padding`` (0), ``groups`` (1; must divide the input and
+  output channels), ``batch_normalize`` (0), ``activation`` (Darknet's default is ``logistic``).
+  Output ``(h + 2 x padding - size) // stride + 1``.
+* ``[maxpool]``/``[max]``: ``stride`` (1), ``size`` (= stride), ``padding`` (``size - 1``: Darknet pads
+  ``padding // 2`` before and the rest after). Output ``(h + padding - size) // stride + 1``.
+* ``[avgpool]``/``[avg]``: global average pooling to ``C x 1 x 1``.
+* ``[route]``: ``layers`` (relative if negative, absolute otherwise; only earlier layers), ``groups`` and
+  ``group_id`` (each input contributes its ``group_id``-th of ``groups`` channel slices); inputs of one
+  route have the same H x W.
+* ``[shortcut]``: ``from`` (one earlier layer), ``activation`` (``linear``). Darknet adds the ``from``
+  output onto the previous layer's output over their common channels; a ``from`` with k times the
+  previous H and W is subsampled with stride k (as ``resnet50.cfg`` uses it).
+* ``[upsample]``: ``stride`` (2; nearest), ``scale`` (1).  ``[connected]``/``[conn]``: ``output``,
+  ``activation`` (``logistic``), ``batch_normalize``.  ``[softmax]``/``[soft]``: ``groups=1``,
+  ``temperature``.  ``[dropout]``: ``probability`` (identity at inference).
+* ``[yolo]`` and ``[cost]``: heads; their output is their input, their options (anchors, loss
+  settings) are kept as text and not interpreted.
+
+Anything else (another section, an option a section does not have, a value outside its range, a
+``layers=`` index out of range or pointing forward) raises :class:`CfgError` naming the line, the
+section, the layer index and what was expected.  Hostile files are refused before anything large is
+allocated: at most :data:`MAX_CFG_CHARS` characters and :data:`MAX_LAYERS` layers (counted while
+reading), and the design bounds of ``cspnet.config`` (400M parameters, 4 GiB of fp32 activations for
+one image) checked layer by layer.
+
+**Parameters** are counted as PyTorch counts learnable parameters: conv weights, plus the conv bias
+when ``batch_normalize=0``, or BatchNorm's scale and shift (2 per channel) when ``batch_normalize=1``
+(Darknet also stores running mean and variance, which are buffers, not parameters); a connected
+layer likewise.
+
+**Darknet BFLOPs** are computed with Darknet's own per-layer formulas (AlexeyAB ``src/*_layer.c``):
+conv ``2 x nweights x out_h x out_w`` with ``nweights = (c / groups) x filters x size^2``; maxpool
+``size^2 x c x out_h x out_w``; shortcut ``out_w x out_h x out_c x n`` (``n`` = number of ``from``
+layers; added to AlexeyAB darknet in 2020, :func:`darknet_bflops` can leave it out to match older
+printouts); every other layer 0 (connected, global avgpool, route, upsample, softmax).  Each layer's
+value is stored as a C ``float`` and summed in a ``float``, as ``parse_network_cfg`` does before
+printing ``Total BFLOPS %5.3f``; :func:`darknet_bflops` does the same.
+"""
+from __future__ import annotations
+
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+
+from cspnet.config import MAX_ACTIVATION_BYTES, MAX_PARAMS
+from cspnet.errors import ConfigError
+from cspnet.plan import NetPlan, PlanBuilder
+
+MAX_CFG_CHARS = 256 * 1024      # characters (and bytes, when given bytes)
+MAX_LAYERS = 1024               # sections after [net]
+MAX_LINE_CHARS = 4096
+MAX_OPTIONS = 128               # options in one section
+MAX_VALUE_CHARS = 1024
+MAX_ROUTE_INPUTS = 64
+MAX_SIDE = 4096                 # [net] width and height
+MAX_INPUT_CHANNELS = 64
+FILTERS = (1, 8192)
+KERNEL = (1, 15)
+STRIDE = (1, 8)
+OUTPUTS = (1, 100_000)          # [connected] output
+
+ACTIVATIONS = ("linear", "leaky", "relu", "relu6", "logistic", "tanh", "swish", "mish", "hard_mish", "elu",
+               "selu", "gelu")
+
+# section name as written -> canonical layer kind
+KINDS = {"convolutional": "conv", "conv": "conv", "maxpool": "maxpool", "max": "maxpool", "avgpool": "avgpool",
+         "avg": "avgpool", "route": "route", "shortcut": "shortcut", "upsample": "upsample",
+         "connected": "connected", "conn": "connected", "softmax": "softmax", "soft": "softmax",
+         "dropout": "dropout", "yolo": "yolo", "cost": "cost"}
+SUPPORTED = "net, convolutional, maxpool, avgpool, route, shortcut, upsample, connected, softmax, dropout, yolo, cost"
+HEAD_KINDS = ("yolo", "cost")
+
+# training options: accepted and ignored
+_NET_OPTIONS = frozenset("""
+batch subdivisions learning_rate learning_rate_min momentum decay max_batches burn_in policy power step steps
+scale scales seq_scales gamma sgdr_cycle sgdr_mult time_steps track augment_speed sequential_subdivisions
+try_fix_nan weights_reject_freq equidistant_point badlabels_rejection_percentage num_sigmas_reject_badlabels
+ema_alpha use_cuda_graph loss_scale dynamic_minibatch optimized_memory workspace_size_limit_MB adam B1 B2 eps
+inputs max_crop min_crop max_ratio min_ratio center clip flip blur gaussian_noise mixup cutmix mosaic letter_box
+mosaic_bound contrastive contrastive_jit_flip contrastive_color unsupervised label_smooth_eps resize_step
+attention adversarial_lr max_chart_loss angle aspect saturation exposure hue notruth random
+show_receptive_field
+""".split())
+_LAYER_TRAINING = frozenset(("stopbackward", "dontload", "dontloadscales", "train_only_bn", "stream",
+                             "wait_stream"))
+_ALLOWED = {
+    "conv": frozenset(("filters", "size", "stride", "pad", "padding", "groups", "batch_normalize", "activation")),
+    "maxpool": frozenset(("size", "stride", "padding")),
+    "avgpool": frozenset(),
+    "route": frozenset(("layers", "groups", "group_id")),
+    "shortcut": frozenset(("from", "activation", "weights_type", "weights_normalization")),
+    "upsample": frozenset(("stride", "scale")),
+    "connected": frozenset(("output", "activation", "batch_normalize")),
+    "softmax": frozenset(("groups", "temperature", "noloss")),
+    "dropout": frozenset(("probability", "dropblock", "dropblock_size_rel", "dropblock_size_abs")),
+}
+
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+_INT_RE = re.compile(r"[+-]?\d{1,18}")
+_DIGITS_RE = re.compile(r"[+-]?\d+")
+_FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+
+
+class CfgError(ConfigError):
+    """A Darknet cfg that cannot be imported.  ``field`` is ``"cfg"``; the message names the line, the
+    section, the layer index (Darknet's numbering: the first section after ``[net]`` is layer 0) and
+    what was expected.  ``line``, ``section`` and ``layer`` hold the same for a UI."""
+
+    def __init__(self, message: str, line: int | None = None, section: str | None = None,
+                 layer: int | None = None):
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if section is not None:
+            where.append(f"[{section}]" + (f" (layer {layer})" if layer is not None else ""))
+        super().__init__("cfg", (" ".join(where) + ": " if where else "") + message)
+        self.line, self.section, self.layer = line, section, layer
+
+
+# --------------------------------------------------------------------------- reading the text
+@dataclass
+class Section:
+    """One ``[name]`` block: its header as written, its line and its options (key -> (text, line))."""
+
+    name: str
+    line: int
+    options: dict = field(default_factory=dict)
+
+
+def read_sections(text) -> list:
+    """The cfg text as a list of :class:`Section` (Darknet's ``read_cfg``: whitespace anywhere in a
+    line is dropped, lines starting with ``#`` or ``;`` are comments; here a ``#`` after a value starts a
+    comment too).  Refuses before splitting anything large: text over :data:`MAX_CFG_CHARS`, a line over
+    :data:`MAX_LINE_CHARS`, more than :data:`MAX_LAYERS` layers."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        if len(text) > MAX_CFG_CHARS:
+            raise CfgError(f"the file has {len(text):,} bytes; allowed at most {MAX_CFG_CHARS:,}")
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CfgError(f"not UTF-8 text (byte {exc.start})") from None
+    if not isinstance(text, str):
+        raise CfgError(f"expected the cfg text, got {type(text).__name__}")
+    if len(text) > MAX_CFG_CHARS:
+        raise CfgError(f"the file has {len(text):,} characters; allowed at most {MAX_CFG_CHARS:,}")
+    if "\x00" in text:
+        raise CfgError(f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}: a NUL character; a cfg is text")
+    sections: list = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise CfgError(f"a line of {len(raw):,} characters; allowed at most {MAX_LINE_CHARS:,}", lineno)
+        line = "".join(raw.split())
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            if not line.endswith("]") or not _NAME_RE.fullmatch(line[1:-1]):
+                raise CfgError(f"{_show(raw.strip())} is not a section header like [convolutional]", lineno)
+            if len(sections) > MAX_LAYERS:
+                raise CfgError(f"more than {MAX_LAYERS} layers; allowed at most {MAX_LAYERS}", lineno)
+            sections.append(Section(line[1:-1], lineno))
+            continue
+        line = line.split("#", 1)[0]
+        if "=" not in line:
+            raise CfgError(f"{_show(raw.strip())} is not an option (key=value) or a [section]", lineno)
+        if not sections:
+            raise CfgError("an option before the first section; a cfg starts with [net]", lineno)
+        key, value = line.split("=", 1)
+        sec = sections[-1]
+        if not _KEY_RE.fullmatch(key):
+            raise CfgError(f"{_show(key)} is not an option name", lineno, sec.name, len(sections) - 2)
+        if key in sec.options:
+            raise CfgError(f"{key} is given twice (also on line {sec.options[key][1]})", lineno, sec.name,
+                           len(sections) - 2)
+        if len(sec.options) >= MAX_OPTIONS:
+            raise CfgError(f"more than {MAX_OPTIONS} options in one section", lineno, sec.name)
+        if len(value) > MAX_VALUE_CHARS:
+            raise CfgError(f"{key}: a value of {len(value):,} characters; allowed at most {MAX_VALUE_CHARS}",
+                           lineno, sec.name)
+        sec.options[key] = (value, lineno)
+    if not sections:
+        raise CfgError("no sections; a Darknet cfg starts with [net] and lists its layers as [sections]")
+    return sections
+
+
+def _show(text: str, n: int = 40) -> str:
+    return repr(text if len(text) <= n else text[:n] + "...")
+
+
+class _Options:
+    """Typed access to one section's options, with errors that name the line, section and layer."""
+
+    def __init__(self, sec: Section, layer: int | None):
+        self.sec, self.layer = sec, layer
+
+    def error(self, message: str, key: str | None = None) -> CfgError:
+        line = self.sec.options[key][1] if key in self.sec.options else self.sec.line
+        return CfgError(message, line, self.sec.name, self.layer)
+
+    def check_keys(self, allowed, ignored=frozenset(), reads: str | None = None) -> None:
+        for key in self.sec.options:
+            if key not in allowed and key not in ignored:
+                names = reads or (", ".join(sorted(allowed)) or "no options")
+                raise self.error(f"unknown option {key!r}; [{self.sec.name}] takes {names}", key)
+
+    def has(self, key: str) -> bool:
+        return key in self.sec.options
+
+    def int(self, key: str, default: int | None, lo: int, hi: int) -> int:
+        if key not in self.sec.options:
+            if default is None:
+                raise self.error(f"{key}= is required (an integer {lo} to {hi})")
+            return default
+        text = self.sec.options[key][0]
+        if not _INT_RE.fullmatch(text):
+            what = "is not allowed" if _DIGITS_RE.fullmatch(text) else "is not an integer"
+            raise self.error(f"{key}={_show(text)} {what}; allowed integers {lo} to {hi}", key)
+        n = int(text)
+        if not lo <= n <= hi:
+            raise self.error(f"{key}={n} is not allowed; allowed integers {lo} to {hi}", key)
+        return n
+
+    def float(self, key: str, default: float, lo: float, hi: float) -> float:
+        if key not in self.sec.options:
+            return default
+        text = self.sec.options[key][0]
+        if not _FLOAT_RE.fullmatch(text):
+            raise self.error(f"{key}={_show(text)} is not a number; allowed {lo:g} to {hi:g}", key)
+        v = float(text)
+        if not lo <= v <= hi:
+            raise self.error(f"{key}={text} is not allowed; allowed {lo:g} to {hi:g}", key)
+        return v
+
+    def word(self, key: str, default: str, allowed) -> str:
+        if key not in self.sec.options:
+            return default
+        text = self.sec.options[key][0]
+        if text not in allowed:
+            raise self.error(f"{key}={_show(text)} is not supported; allowed: {', '.join(allowed)}", key)
+        return text
+
+    def int_list(self, key: str) -> list:
+        if key not in self.sec.options:
+            raise self.error(f"{key}= is required (comma-separated layer indices)")
+        text = self.sec.options[key][0]
+        parts = text.split(",")
+        if len(parts) > MAX_ROUTE_INPUTS:
+            raise self.error(f"{key}= lists {len(parts)} layers; allowed at most {MAX_ROUTE_INPUTS}", key)
+        if not all(_INT_RE.fullmatch(p) for p in parts):
+            raise self.error(f"{key}={_show(text)} is not a comma-separated list of layer indices", key)
+        return [int(p) for p in parts]
+
+
+# --------------------------------------------------------------------------- the layers
+@dataclass
+class Layer:
+    """One Darknet layer: its kind, where it is in the file, its inputs and its analytic counts.
+
+    ``inputs``: the layer indices it reads (-1 is the network input); for a shortcut the previous
+    layer, then ``from``.  ``flops``: Darknet's BFLOPs numerator of this layer (an exact integer; the
+    shortcut term kept apart in ``shortcut_flops``).  ``attrs``: the options as read and defaulted."""
+
+    index: int
+    kind: str
+    section: str
+    line: int
+    in_shape: tuple
+    out_shape: tuple
+    inputs: tuple
+    attrs: dict
+    params: int = 0
+    macs: int = 0
+    flops: int = 0
+    shortcut_flops: int = 0
+
+    @property
+    def bflops(self) -> float:
+        """Darknet's printed per-layer BFLOPs (the C float it stores), shortcut term included."""
+        return _f32((self.flops + self.shortcut_flops) / 1e9)
+
+    def describe(self) -> str:
+        a = self.attrs
+        if self.kind == "conv":
+            g = f"/{a['groups']}" if a["groups"] > 1 else ""
+            return f"conv {a['filters']}{g} {a['size']}x{a['size']}/{a['stride']}"
+        if self.kind == "maxpool":
+            return f"max {a['size']}x{a['size']}/{a['stride']}"
+        if self.kind in ("route", "shortcut"):
+            refs = ",".join(str(i) for i in (self.inputs if self.kind == "route" else self.inputs[1:]))
+            extra = f" {a['group_id']}/{a['groups']}" if self.kind == "route" and a["groups"] > 1 else ""
+            return f"{self.kind} {refs}{extra}"
+        if self.kind == "upsample":
+            return f"upsample x{a['stride']}"
+        return self.kind
+
+
+def _f32(x: float) -> float:
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _out(value: int, what: str, opts: _Options) -> int:
+    if value < 1:
+        raise opts.error(f"the output {what} would be {value}; the input is too small for this layer")
+    return value
+
+
+def _conv(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["conv"], _LAYER_TRAINING)
+    c, h, w = prev
+    n = o.int("filters", 1, *FILTERS)
+    size = o.int("size", 1, *KERNEL)
+    stride = o.int("stride", 1, *STRIDE)
+    pad = o.int("pad", 0, 0, 1)
+    padding = o.int("padding", 0, 0, KERNEL[1])
+    if pad:
+        padding = size // 2
+    groups = o.int("groups", 1, 1, FILTERS[1])
+    if c % groups or n % groups:
+        raise o.error(f"groups={groups} must divide the input channels ({c}) and filters ({n})",
+                      "groups" if o.has("groups") else "filters")
+    bn = o.int("batch_normalize", 0, 0, 1)
+    act = o.word("activation", "logistic", ACTIVATIONS)
+    oh = _out((h + 2 * padding - size) // stride + 1, "height", o)
+    ow = _out((w + 2 * padding - size) // stride + 1, "width", o)
+    nweights = (c // groups) * n * size * size
+    attrs = {"filters": n, "size": size, "stride": stride, "padding": padding, "groups": groups,
+             "batch_normalize": bn, "activation": act}
+    return Layer(i, "conv", o.sec.name, o.sec.line, prev, (n, oh, ow), (i - 1,), attrs,
+                 params=nweights + (2 * n if bn else n), macs=nweights * oh * ow, flops=2 * nweights * oh * ow)
+
+
+def _maxpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["maxpool"], _LAYER_TRAINING)
+    c, h, w = prev
+    stride = o.int("stride", 1, *STRIDE)
+    size = o.int("size", stride, *KERNEL)
+    padding = o.int("padding", size - 1, 0, 2 * KERNEL[1])
+    oh = _out((h + padding - size) // stride + 1, "height", o)
+    ow = _out((w + padding - size) // stride + 1, "width", o)
+    attrs = {"size": size, "stride": stride, "padding": padding}
+    return Layer(i, "maxpool", o.sec.name, o.sec.line, prev, (c, oh, ow), (i - 1,), attrs,
+                 flops=size * size * c * oh * ow)
+
+
+def _avgpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["avgpool"], _LAYER_TRAINING)
+    return Layer(i, "avgpool", o.sec.name, o.sec.line, prev, (prev[0], 1, 1), (i - 1,), {})
+
+
+def _ref(o: _Options, key: str, raw: int, i: int) -> int:
+    """A layer index as Darknet resolves it (negative: relative to layer ``i``), only earlier layers."""
+    idx = i + raw if raw < 0 else raw
+    if 0 <= idx < i:
+        return idx
+    if i == 0:
+        raise o.error(f"{key}={raw}: layer 0 has no earlier layer to read", key)
+    where = "before the first layer" if idx < 0 else "itself" if idx == i else "a later layer"
+    raise o.error(f"{key}={raw} points to layer {idx} ({where}); layer {i} may read layers 0 to {i - 1}", key)
+
+
+def _route(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["route"], _LAYER_TRAINING)
+    refs = [_ref(o, "layers", r, i) for r in o.int_list("layers")]
+    groups = o.int("groups", 1, 1, FILTERS[1])
+    group_id = o.int("group_id", 0, 0, groups - 1)
+    ins = [shapes[r] for r in refs]
+    _, h, w = ins[0]
+    for r, (c, hh, ww) in zip(refs, ins):
+        if (hh, ww) != (h, w):
+            raise o.error(f"layers={o.sec.options['layers'][0]}: layer {r} is {hh}x{ww} but layer {refs[0]} is "
+                          f"{h}x{w}; a route concatenates maps of one size", "layers")
+        if c % groups:
+            raise o.error(f"groups={groups} must divide the channels of every input (layer {r} has {c})", "groups")
+    out = (sum(c for c, _, _ in ins) // groups, h, w)
+    return Layer(i, "route", o.sec.name, o.sec.line, ins[0], out, tuple(refs),
+                 {"groups": groups, "group_id": group_id})
+
+
+def _shortcut(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["shortcut"], _LAYER_TRAINING)
+    o.word("weights_type", "none", ("none",))
+    o.word("weights_normalization", "none", ("none",))
+    text = o.sec.options.get("from", ("",))[0]
+    if "," in text:
+        raise o.error(f"from={_show(text)}: a shortcut from several layers is not supported; give one layer", "from")
+    src = _ref(o, "from", o.int("from", None, -MAX_LAYERS, MAX_LAYERS), i)
+    act = o.word("activation", "linear", ACTIVATIONS)
+    c, h, w = prev
+    fc, fh, fw = shapes[src]
+    if fh % h or fw % w or fh // h != fw // w:
+        raise o.error(f"from={o.sec.options['from'][0]}: layer {src} is {fh}x{fw}, the previous layer {h}x{w}; "
+                      "a shortcut needs the same size or the from-layer k times larger", "from")
+    step = fh // h
+    return Layer(i, "shortcut", o.sec.name, o.sec.line, prev, prev, (i - 1, src),
+                 {"activation": act, "from": src, "step": step, "channels": min(c, fc)},
+                 shortcut_flops=c * h * w)
+
+
+def _upsample(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["upsample"], _LAYER_TRAINING)
+    stride = o.int("stride", 2, *STRIDE)
+    scale = o.float("scale", 1.0, 0.0, 1e6)
+    c, h, w = prev
+    return Layer(i, "upsample", o.sec.name, o.sec.line, prev, (c, h * stride, w * stride), (i - 1,),
+                 {"stride": stride, "scale": scale})
+
+
+def _connected(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["connected"], _LAYER_TRAINING)
+    n = o.int("output", 1, *OUTPUTS)
+    bn = o.int("batch_normalize", 0, 0, 1)
+    act = o.word("activation", "logistic", ACTIVATIONS)
+    inputs = prev[0] * prev[1] * prev[2]
+    return Layer(i, "connected", o.sec.name, o.sec.line, prev, (n, 1, 1), (i - 1,),
+                 {"output": n, "batch_normalize": bn, "activation": act},
+                 params=inputs * n + (2 * n if bn else n), macs=inputs * n)
+
+
+def _softmax(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["softmax"], _LAYER_TRAINING)
+    o.int("groups", 1, 1, 1)
+    o.int("noloss", 0, 0, 1)
+    t = o.float("temperature", 1.0, 1e-6, 1e6)
+    return Layer(i, "softmax", o.sec.name, o.sec.line, prev, prev, (i - 1,), {"temperature": t})
+
+
+def _dropout(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    o.check_keys(_ALLOWED["dropout"], _LAYER_TRAINING)
+    p = o.float("probability", 0.2, 0.0, 1.0)
+    o.int("dropblock", 0, 0, 1)
+    o.float("dropblock_size_rel", 0.0, 0.0, 1.0)
+    o.int("dropblock_size_abs", 0, 0, MAX_SIDE)
+    return Layer(i, "dropout", o.sec.name, o.sec.line, prev, prev, (i - 1,), {"probability": p})
+
+
+def _head(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    # a loss layer: its options (anchors, masks, loss settings) are kept as text, not interpreted
+    return Layer(i, KINDS[o.sec.name], o.sec.name, o.sec.line, prev, prev, (i - 1,),
+                 {"options": {k: v for k, (v, _) in o.sec.options.items()}})
+
+
+_HANDLERS = {"conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool, "route": _route, "shortcut": _shortcut,
+             "upsample": _upsample, "connected": _connected, "softmax": _softmax, "dropout": _dropout,
+             "yolo": _head, "cost": _head}
+
+
+# --------------------------------------------------------------------------- the network
+@dataclass
+class StageInfo:
+    """Where a plan stage sits in the layer list: layers ``start`` to ``end - 1``, and for a recognised
+    CSP stage the roles of its layers (index lists; empty when absent)."""
+
+    name: str
+    kind: str
+    start: int
+    end: int
+    fusion: str = "none"
+    roles: dict = field(default_factory=dict)
+
+
+@dataclass
+class DarknetNet:
+    """An imported Darknet network: its layers, its plan (stem, stages, head) and where each plan stage
+    sits in the layer list."""
+
+    name: str
+    input_shape: tuple
+    layers: list
+    plan: NetPlan
+    stages: list          # StageInfo per plan stage, in the plan's order
+
+    @property
+    def params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.layers[-1].out_shape
+
+    @property
+    def head_layers(self) -> list:
+        """Indices of the [yolo]/[cost] layers (the model's outputs when there are any)."""
+        return [layer.index for layer in self.layers if layer.kind in HEAD_KINDS]
+
+
+def parse_cfg(text, *, input_size: int | None = None, name: str = "darknet") -> DarknetNet:
+    """Read a Darknet cfg (text or bytes) into a :class:`DarknetNet`; ``input_size`` replaces the
+    ``[net]`` width and height.  Raises :class:`CfgError` (a ``ConfigError``) for anything it cannot
+    import, and nothing else."""
+    sections = read_sections(text)
+    net = sections[0]
+    if net.name not in ("net", "network"):
+        raise CfgError("the first section must be [net] (or [network]), with width, height and channels",
+                       net.line, net.name)
+    o = _Options(net, None)
+    o.check_keys({"width", "height", "channels"}, _NET_OPTIONS,
+                 reads="width, height, channels and Darknet's training options (batch, learning_rate, ...)")
+    if input_size is not None and not 1 <= input_size <= MAX_SIDE:
+        raise CfgError(f"input size {input_size} is not allowed; allowed integers 1 to {MAX_SIDE}")
+    h = input_size or o.int("height", None, 1, MAX_SIDE)
+    w = input_size or o.int("width", None, 1, MAX_SIDE)
+    c = o.int("channels", None, 1, MAX_INPUT_CHANNELS)
+    input_shape = (c, h, w)
+    if len(sections) == 1:
+        raise CfgError("no layers after [net]", net.line, net.name)
+    layers: list = []
+    shapes: list = []
+    params = elements = 0
+    for i, sec in enumerate(sections[1:]):
+        kind = KINDS.get(sec.name)
+        if kind is None:
+            raise CfgError(f"unsupported section [{sec.name}]; supported: {SUPPORTED}", sec.line, sec.name, i)
+        o = _Options(sec, i)
+        layer = _HANDLERS[kind](o, i, shapes[-1] if shapes else input_shape, shapes)
+        params += layer.params
+        if params > MAX_PARAMS:
+            raise o.error(f"{params / 1e6:.1f}M parameters up to this layer; the bound is {MAX_PARAMS / 1e6:.0f}M")
+        oc, oh, ow = layer.out_shape
+        elements += oc * oh * ow
+        if elements * 4 > MAX_ACTIVATION_BYTES:
+            raise o.error(f"{elements * 4 / 2**30:.2f} GiB of fp32 activations up to this layer at batch 1; "
+                          f"the bound is {MAX_ACTIVATION_BYTES / 2**30:.0f} GiB (lower the input size)")
+        layers.append(layer)
+        shapes.append(layer.out_shape)
+    plan, stages = _plan(layers, input_shape)
+    return DarknetNet(name=name, input_shape=input_shape, layers=layers, plan=plan, stages=stages)
+
+
+def load_cfg(path, *, input_size: int | None = None) -> DarknetNet:
+    """:func:`parse_cfg` of a file (refused before reading if larger than :data:`MAX_CFG_CHARS` bytes)."""
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_CFG_CHARS:
+            raise CfgError(f"{os.path.basename(path)} has {size:,} bytes; allowed at most {MAX_CFG_CHARS:,}")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CFG_CHARS + 1)
+    except OSError as exc:
+        raise CfgError(f"cannot read {path!r}: {exc.strerror or exc}") from None
+    name = os.path.splitext(os.path.basename(path))[0] or "darknet"
+    return parse_cfg(data, input_size=input_size, name=name)
+
+
+def darknet_bflops(net: DarknetNet, shortcut_terms: bool = True) -> float:
+    """``Total BFLOPS`` as Darknet prints it: every layer's BFLOPs stored as a C float and summed in a
+    float (AlexeyAB ``parse_network_cfg_custom``).  ``shortcut_terms=False``: without the shortcut
+    layers' term (Darknet before 2020 printed none for them)."""
+    total = 0.0
+    for layer in net.layers:
+        b = _f32((layer.flops + (layer.shortcut_flops if shortcut_terms else 0)) / 1e9)
+        if b > 0:
+            total = _f32(total + b)
+    return total
+
+
+# --------------------------------------------------------------------------- stem, stages, head
+def _is_1x1(layer: Layer) -> bool:
+    a = layer.attrs
+    return layer.kind == "conv" and a["size"] == 1 and a["stride"] == 1 and layer.inputs == (layer.index - 1,)
+
+
+def _boundaries(layers: list) -> list:
+    """Indices b (0..n) where the output of layer b-1 is the only tensor later layers read: no layer
+    from b on reads a layer before b-1.  The network's stages can only be cut there."""
+    n = len(layers)
+    low = [0] * (n + 1)
+    low[n] = n
+    for j in range(n - 1, -1, -1):
+        low[j] = min(low[j + 1], min(layers[j].inputs))
+    return [b for b in range(n + 1) if b == 0 or b == n or low[b] >= b - 1]
+
+
+def _groups(layers: list, input_shape: tuple) -> list:
+    """(kind, start, end) for the stem, each stage and the head, covering every layer in order.
+
+    Stages are cut at the boundaries before each down-sampling segment (a segment between two
+    boundaries whose output H x W is smaller than its input's); a segment that down-samples and comes
+    back (ELASTIC's pooled branch) does not cut.  The stem is the plain prefix before the first
+    segment with a route or shortcut, less a strided conv right before it (CSPDarknet's stage
+    down-sampling conv); a network without any is cut before its first down-sampling.  The head starts
+    at the first segment with a global [avgpool], [connected], [softmax], [cost] or [yolo], and takes a
+    bias-only linear 1x1 conv right before it (the classifier of ``resnet50.cfg``)."""
+    bounds = _boundaries(layers)
+    segs = list(zip(bounds[:-1], bounds[1:]))
+
+    def area(b):
+        _, h, w = input_shape if b == 0 else layers[b - 1].out_shape
+        return h * w
+
+    def kinds(seg):
+        return {layers[j].kind for j in range(*seg)}
+
+    head = next((k for k, seg in enumerate(segs)
+                 if kinds(seg) & {"avgpool", "connected", "softmax", "cost", "yolo"}), len(segs))
+    if 0 < head < len(segs):
+        a, b = segs[head - 1]
+        last = layers[a]
+        if b - a == 1 and last.kind == "conv" and not last.attrs["batch_normalize"] \
+                and last.attrs["activation"] == "linear" and last.attrs["size"] == 1:
+            head -= 1
+    body = segs[:head]
+    down = [k for k, (a, b) in enumerate(body) if area(b) < area(a)]
+    branch = next((k for k, seg in enumerate(body) if kinds(seg) & {"route", "shortcut"}), None)
+    if branch is None:
+        stem = down[0] if down and down[0] > 0 else min(1, len(body))
+    else:
+        stem = branch
+        if stem > 0:
+            a, b = body[stem - 1]
+            if b - a == 1 and layers[a].kind == "conv" and layers[a].attrs["stride"] > 1:
+                stem -= 1
+    starts = sorted({stem} | {k for k in down if k > stem}) if stem < len(body) else []
+    out = [("stem", 0, body[stem - 1][1] if stem else 0)]
+    for s, e in zip(starts, starts[1:] + [len(body)]):
+        out.append(("stage", body[s][0], body[e - 1][1]))
+    out.append(("head", segs[head][0] if head < len(segs) else len(layers), len(layers)))
+    return out
+
+
+def _csp_roles(layers: list, start: int, end: int) -> dict | None:
+    """The CSP pattern in layers ``start..end-1``, or None: a split route (one earlier layer, not the
+    previous one: the bypass starts there), the part 1 path before it, the block path after it, an
+    optional 1x1 partial transition at the end of the block path, a concat route of part 1 and the
+    block path, and optional 1x1 transitions after the concat."""
+    for r in range(start, end):
+        route = layers[r]
+        if route.kind != "route" or len(route.inputs) != 1 or route.attrs["groups"] != 1:
+            continue
+        x = route.inputs[0]
+        if not start - 1 <= x < r - 1:
+            continue
+        p1 = r - 1
+        for c in range(r + 1, end):
+            cat = layers[c]
+            if cat.kind != "route" or len(cat.inputs) < 2 or p1 not in cat.inputs or cat.attrs["groups"] != 1:
+                continue
+            others = [j for j in cat.inputs if j != p1]
+            if not all(r <= j < c for j in others):
+                continue
+            p2 = r + 1 if r + 1 < c and _is_1x1(layers[r + 1]) else None
+            first = (p2 if p2 is not None else r) + 1
+            y = max(others)
+            pt = y if _is_1x1(layers[y]) and y - 1 >= first else None
+            block_end = y - 1 if pt is not None else y
+            trans = []
+            t = c + 1
+            while t < end and _is_1x1(layers[t]):
+                trans.append(t)
+                t += 1
+            block = range(first, block_end + 1)
+            repeats = sum(layers[j].kind == "shortcut" for j in block) or \
+                sum(layers[j].kind == "conv" and layers[j].attrs["size"] > 1 for j in block)
+            return {"split": [r], "part1": list(range(x + 1, r)), "part2": [p2] if p2 is not None else [],
+                    "block": list(block), "block_end": [block_end],
+                    "partial_transition": [pt] if pt is not None else [], "concat": [c], "transition": trans,
+                    "repeats": repeats}
+    return None
+
+
+def _fusion(roles: dict) -> str:
+    pt, tr = bool(roles["partial_transition"]), bool(roles["transition"])
+    return "csp" if pt and tr else "fusion_first" if tr else "fusion_last" if pt else "none"
+
+
+def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
+    """The plan twin of one layer (op paths = the module names of ``darknet_torch.DarknetModel``)."""
+    i, a, s = layer.index, layer.attrs, layer.in_shape
+    p = f"layers.{i}"
+    if layer.kind == "conv":
+        s = b.conv(f"{p}.conv", s, a["filters"], a["size"], a["stride"], padding=a["padding"], groups=a["groups"],
+                   bias=not a["batch_normalize"])
+        if a["batch_normalize"]:
+            s = b.bn(f"{p}.bn", s)
+        if a["activation"] != "linear":
+            b.act(f"{p}.act", s)
+    elif layer.kind == "maxpool":
+        # Darknet pads padding // 2 before and the rest after: not PlanBuilder.pool's symmetric padding
+        b.layer("maxpool", p, s, layer.out_shape, kernel=a["size"], stride=a["stride"])
+    elif layer.kind == "avgpool":
+        b.gap(p, s)
+    elif layer.kind == "route" and len(layer.inputs) > 1:
+        g = a["groups"]
+        b.cat(p, [(shapes[j][0] // g, shapes[j][1], shapes[j][2]) for j in layer.inputs])
+    elif layer.kind == "shortcut":
+        b.add(p, layer.out_shape)
+        if a["activation"] != "linear":
+            b.act(f"{p}.act", layer.out_shape)
+    elif layer.kind == "upsample":   # (its scale multiplies in place: no op of its own)
+        b.layer("upsample", p, s, layer.out_shape)
+    elif layer.kind == "connected":
+        s = b.linear(f"{p}.linear", s, a["output"], bias=not a["batch_normalize"])
+        if a["batch_normalize"]:
+            s = b.bn(f"{p}.bn", s)
+        if a["activation"] != "linear":
+            b.act(f"{p}.act", s)
+    elif layer.kind == "softmax":
+        b.layer("softmax", p, s, s)
+
+
+def _plan(layers: list, input_shape: tuple) -> tuple:
+    shapes = [layer.out_shape for layer in layers]
+
+    def out(j):
+        return input_shape if j < 0 else shapes[j]
+
+    stages, infos = [], []
+    n_stage = 0
+    for kind, start, end in _groups(layers, input_shape):
+        name = kind if kind != "stage" else f"stages.{n_stage}"
+        n_stage += kind == "stage"
+        roles = _csp_roles(layers, start, end) if kind == "stage" else None
+        fusion = _fusion(roles) if roles else "none"
+        b = PlanBuilder(name, kind, fusion, prefix="")
+        b.tap("input", out(start - 1))
+        first = layers[start] if start < end else None
+        if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
+            b.tap("down", first.out_shape)
+        if roles:
+            b.tap("part1", out(roles["split"][0] - 1))
+            b.tap("part2", out(roles["part2"][0] if roles["part2"] else roles["split"][0]))
+            b.tap("block", out(roles["block_end"][0]))
+            if roles["partial_transition"]:
+                b.tap("partial_transition", out(roles["partial_transition"][0]))
+            b.tap("concat", out(roles["concat"][0]))
+            if roles["transition"]:
+                b.tap("transition", out(roles["transition"][-1]))
+            b.stage.repeats = roles["repeats"]
+        elif kind == "stage":
+            b.stage.repeats = sum(layers[j].kind == "shortcut" for j in range(start, end))
+        for j in range(start, end):
+            _add_ops(b, layers[j], shapes)
+        b.tap("output", out(end - 1) if end > start else out(start - 1))
+        stages.append(b.stage)
+        infos.append(StageInfo(name, kind, start, end, fusion, roles or {}))
+    return NetPlan(input_shape=input_shape, stages=stages), infos
+
+
+# --------------------------------------------------------------------------- summaries
+def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
+    """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
+    convention, memory, one row per stage), plus Darknet's own BFLOPs (total as Darknet prints it and
+    per stage) and one row per layer."""
+    from explorer.counts.analysis import memory
+    from explorer.counts.conventions import (
+        REGISTRY,
+        STAGE_METRICS,
+        all_activations,
+        cio,
+        conv_activations,
+        count,
+        group_counts,
+    )
+
+    plan = net.plan
+    macs = count(plan, "macs")
+    per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
+    stages = []
+    for sp, info in zip(plan.stages, net.stages):
+        c = per_stage[sp.name]
+        layer_range = range(info.start, info.end)
+        stages.append({
+            "name": sp.name, "kind": sp.kind, "fusion": sp.fusion, "repeats": sp.repeats,
+            "layers": [info.start, info.end - 1] if info.end > info.start else [],
+            "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
+            **c,
+            "darknet_bflops": sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9,
+            "macs_share": c["macs"] / max(macs, 1),
+            "roles": {k: v for k, v in info.roles.items() if k != "repeats"},
+        })
+    acts = all_activations(plan)
+    return {
+        "name": net.name,
+        "source": "darknet cfg",
+        "family": "darknet cfg",   # not a cspnet family: no design fields apply
+        "config": {},
+        "input_shape": list(net.input_shape),
+        "input_size": net.input_shape[1] if net.input_shape[1] == net.input_shape[2] else None,
+        "output_shape": list(net.output_shape),
+        "layers_count": len(net.layers),
+        "params": plan.params,
+        "macs": macs,
+        "fvcore_macs": count(plan, "fvcore"),
+        "flops": count(plan, "flops"),
+        "bflops": count(plan, "bflops"),
+        "darknet_bflops": darknet_bflops(net),
+        "darknet_bflops_without_shortcut": darknet_bflops(net, shortcut_terms=False),
+        "cio": cio(plan),
+        "activations": acts,
+        "conv_activations": conv_activations(plan),
+        "memory": memory(plan.params, acts, batch),
+        "conventions": {k: {"label": cv.label, "unit": cv.unit, "includes": cv.includes, "value": count(plan, k)}
+                        for k, cv in REGISTRY.items()},
+        "stages": stages,
+        "layers": [{"index": lay.index, "type": lay.kind, "section": lay.section, "line": lay.line,
+                    "what": lay.describe(), "inputs": list(lay.inputs), "in_shape": list(lay.in_shape),
+                    "out_shape": list(lay.out_shape), "params": lay.params, "macs": lay.macs,
+                    "bflops": lay.bflops} for lay in net.layers],
+    }
+
+
+def stage_rows(summary: dict, convention: str = "macs") -> list:
+    """``explorer.counts.analysis.stage_table``'s rows of :func:`summarize_net`'s summary, with the
+    layer range and Darknet's BFLOPs (its own formulas, shortcut term included) of each stage."""
+    from explorer.counts.analysis import stage_table
+
+    rows = stage_table(summary, convention)
+    for row, st in zip(rows, summary["stages"]):
+        row["layers"] = "-".join(str(i) for i in st["layers"]) if st["layers"] else ""
+        row["Darknet BFLOPs"] = round(st["darknet_bflops"], 4)
+    return rows
+
+
+__all__ = ["CfgError", "DarknetNet", "Layer", "Section", "StageInfo", "darknet_bflops", "load_cfg", "parse_cfg",
+           "read_sections", "stage_rows", "summarize_net", "MAX_CFG_CHARS", "MAX_LAYERS"]

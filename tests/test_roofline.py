@@ -1,0 +1,243 @@
+"""The roofline (explorer/real/roofline.py): the bytes model on hand-computed cases, intensity and
+bound, the device table and its sources, this CPU's measured peaks, the calibration and its error,
+the CLI's ``roofline`` and the Latency page's roofline section."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cspnet import CSPConfig, get_preset, plan_network
+from cspnet.plan import Op
+from explorer.cli import main
+from explorer.counts.conventions import count
+from explorer.design import to_query
+from explorer.real import roofline as R
+
+REQUIRED = ("h100", "h200", "a100", "l4", "t4", "rtx4090", "rtx5090")
+TINY = CSPConfig(family="densenet", name="tiny", repeats=(2,), growth_rate=8, stem_channels=16, input_size=32,
+                 fusion="csp", num_classes=10)
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+# --------------------------------------------------------------------------- bytes model, by hand
+def test_one_conv_reads_its_input_and_weights_and_writes_its_output():
+    # 3x3 conv, 8 -> 16 channels on 10x10, batch 4, bf16 (2 bytes)
+    weights = 16 * 8 * 3 * 3
+    conv = Op("conv", "c", (8, 10, 10), (16, 10, 10), params=weights, macs=weights * 100, kernel=3)
+    t = R.op_traffic(conv, batch=4, s=2)
+    assert t["flops"] == 2 * 4 * weights * 100
+    assert t["read"] == 4 * 8 * 100 * 2 and t["write"] == 4 * 16 * 100 * 2 and t["weights"] == weights * 2
+    assert t["bytes"] == 2 * (4 * 800 + 4 * 1600 + weights) and t["concat"] == 0
+    # weights once per batch: doubling the batch doubles everything but them
+    t8 = R.op_traffic(conv, batch=8, s=2)
+    assert t8["bytes"] - t["bytes"] == 2 * 4 * (800 + 1600)
+    # eager: the fp32 weight is cast first (read 4, write 2 bytes per element), one more kernel
+    assert t["eager_bytes"] == t["bytes"] + weights * 6 and t["kernels"] == 2
+    assert R.op_traffic(conv, 4, 4)["kernels"] == 1
+
+
+def test_bn_act_are_free_add_reads_the_shortcut_concat_copies():
+    s = (16, 10, 10)
+    for kind in ("bn", "act"):
+        t = R.op_traffic(Op(kind, kind, s, s, params=32 if kind == "bn" else 0), batch=2, s=4)
+        assert t["bytes"] == 0 and t["flops"] == 0
+        assert t["eager_bytes"] == 2 * 2 * 1600 * 4  # eager: one read, one write
+    add = R.op_traffic(Op("add", "a", s, s), batch=2, s=4)
+    assert add["bytes"] == add["read"] == 2 * 1600 * 4 and add["eager_bytes"] == 3 * 2 * 1600 * 4
+    cat = Op("cat", "c", (2, 4, 4), (5, 4, 4), in_shapes=((2, 4, 4), (3, 4, 4)))
+    t = R.op_traffic(cat, batch=3, s=2)
+    assert t["read"] == 3 * 5 * 16 * 2 and t["write"] == 3 * 5 * 16 * 2
+    assert t["concat"] == t["bytes"] == 2 * 3 * 5 * 16 * 2 and t["flops"] == 0
+    pool = R.op_traffic(Op("maxpool", "p", (4, 8, 8), (4, 4, 4), kernel=2, stride=2), batch=1, s=4)
+    assert pool["bytes"] == (256 + 64) * 4
+
+
+def test_stage_sums_follow_the_plan_and_the_flops_convention():
+    cfg = get_preset("cspresnet50")
+    plan = plan_network(cfg)
+    stages = R.traffic(cfg, batch=2, dtype="fp32")
+    assert [s["name"] for s in stages] == [sp.name for sp in plan.stages]
+    assert sum(s["flops"] for s in stages) == 2 * count(plan, "flops")
+    weighted = sum(op.params for op in plan.ops if op.kind in ("conv", "linear"))
+    assert sum(s["weights"] for s in stages) == 4 * weighted
+    for s in stages:
+        assert s["bytes"] == s["read"] + s["write"] + s["weights"]
+        assert sum(c["bytes"] for c in s["components"]) == s["bytes"]
+    names = {c["name"] for c in stages[1]["components"]}
+    assert {"block", "partial_transition", "concat", "transition"} <= names
+    assert next(c for c in stages[1]["components"] if c["name"] == "concat")["concat"] > 0
+
+
+def test_intensity_and_which_bound_applies():
+    b = R._bound(flops=1e12, nbytes=1e9, peak_tflops=100, bw_gbs=1000)   # 1000 FLOP/byte, ridge 100
+    assert b["intensity"] == 1000 and b["bound"] == "compute"
+    assert math.isclose(b["bound_ms"], 10.0) and math.isclose(b["memory_ms"], 1.0)
+    b = R._bound(flops=1e10, nbytes=1e9, peak_tflops=100, bw_gbs=1000)   # 10 FLOP/byte
+    assert b["bound"] == "memory" and math.isclose(b["bound_ms"], 1.0)
+    h100 = R.get_device("h100")
+    assert math.isclose(h100.ridge("bf16"), 989.5e12 / 3350e9)
+
+
+def test_roofline_of_a_design_and_its_estimate_is_never_below_the_bound():
+    r = R.roofline(get_preset("cspdarknet53"), "h100", "bf16", 64)
+    assert r["estimate"]["label"] == "estimated (not measured)"
+    for s in r["stages"] + [r["total"]]:
+        assert s["bound"] in ("compute", "memory") or "memory" in str(s["bound"])
+        assert s["estimated_ms"] >= s["bound_ms"] > 0
+    assert math.isclose(r["total"]["bound_ms"], sum(s["bound_ms"] for s in r["stages"]))
+    # a MAC saving that is no time saving: cspdarknet53 has fewer FLOPs than darknet53, more bytes
+    base = R.roofline(get_preset("darknet53"), "h100", "bf16", 64)
+    assert r["total"]["flops"] < base["total"]["flops"] and r["total"]["bytes"] > base["total"]["bytes"]
+    assert r["total"]["estimated_ms"] > base["total"]["estimated_ms"]
+
+
+# --------------------------------------------------------------------------- devices
+def test_device_table_has_every_required_gpu_with_a_source():
+    devs = R.gpu_devices()
+    assert set(REQUIRED) <= set(devs)
+    for key, d in devs.items():
+        assert d.source and d.source_url.startswith("https://"), key
+        assert d.fp32_tflops > 0 and d.mem_bw_gbs > 0 and d.fp16_tflops > 0, key
+    assert "SXM" in devs["h100"].name
+    peak, label = devs["h100"].peak("fp32")
+    assert peak == devs["h100"].tf32_tflops and "TF32" in label   # PyTorch's default for fp32 convolutions
+    assert devs["t4"].peak("fp32")[0] == devs["t4"].fp32_tflops
+    with pytest.raises(R.RooflineError, match="allowed here: fp32, fp16"):
+        devs["t4"].peak("bf16")
+    with pytest.raises(R.RooflineError, match="allowed: cpu, h100"):
+        R.get_device("h900")
+
+
+def test_cpu_peaks_are_measured_quickly_and_finite():
+    import torch  # noqa: F401  (imported first: the import is not the measurement)
+
+    first = R.measure_cpu()
+    t0 = time.perf_counter()
+    m = R.measure_cpu(fresh=True)
+    assert time.perf_counter() - t0 < 5.0 and m["seconds"] < 5.0   # 0.5 s idle, under 2 s on a loaded 2-core box
+    assert m["tflops"]["fp32"] > 0 and math.isfinite(m["tflops"]["fp32"])
+    assert m["mem_bw_gbs"] > 0 and math.isfinite(m["mem_bw_gbs"])
+    assert m["measurements"] == first["measurements"] + 1
+    # the best seen is kept: a fresh measurement never lowers a figure
+    assert m["tflops"]["fp32"] >= first["tflops"]["fp32"] and m["mem_bw_gbs"] >= first["mem_bw_gbs"]
+    t0 = time.perf_counter()
+    assert R.measure_cpu() == m and time.perf_counter() - t0 < 0.01   # cached in-process
+    cpu = R.get_device("cpu")
+    assert cpu.measured and cpu.peak("fp32")[0] == m["tflops"]["fp32"] and "measured" in cpu.source
+    r = R.roofline(TINY, "cpu", "fp32", 1)
+    assert r["estimate"]["calibration"] is None and all(s["estimated_ms"] is None for s in r["stages"])
+
+
+def test_device_of_a_latency_record():
+    assert R.device_for_record({"device": "cpu"}) == "cpu"
+    assert R.device_for_record({"device": "cuda", "device_name": "NVIDIA H100 80GB HBM3"}) == "h100"
+    assert R.device_for_record({"device": "cuda", "device_name": "NVIDIA H100 PCIe"}) == "h100_pcie"
+    assert R.device_for_record({"device": "cuda", "device_name": "NVIDIA GeForce RTX 4090"}) == "rtx4090"
+    assert R.device_for_record({"device": "cuda", "device_name": "NVIDIA L40S"}) is None
+    assert R.device_for_record({"device": "cuda", "device_name": "NVIDIA L4"}) == "l4"
+
+
+# --------------------------------------------------------------------------- calibration
+def test_calibration_error_is_computed_from_the_shipped_measurements(monkeypatch):
+    cals = R.calibrations()
+    h = cals[("h100", "fp32")]
+    assert h.points == 6 and set(h.models) == {"cspresnet50", "resnet50"} and h.a >= 1 and h.kernel_ms >= 0
+    rows = h.error["rows"]
+    assert len(rows) == 6 and math.isclose(h.error["max_abs_pct"], max(abs(r["error_pct"]) for r in rows))
+    for cal in cals.values():   # the issue's target: within 25 % per model
+        assert all(v < 25 for v in cal.error["per_model_mean_abs_pct"].values()), cal.device
+    # the error follows the data: move one measurement and it changes
+    pts = R.project_points()
+    moved = tuple(replace(p, measured_ms=p.measured_ms * 1.5) if (p.model, p.dtype, p.batch, p.mode) ==
+                  ("resnet50", "fp32", 64, "cuda_graphs") else p for p in pts)
+    monkeypatch.setattr(R, "project_points", lambda: moved)
+    R.calibrations.cache_clear()
+    try:
+        assert R.calibrations()[("h100", "fp32")].error["max_abs_pct"] > h.error["max_abs_pct"]
+    finally:
+        monkeypatch.undo()
+        R.calibrations.cache_clear()
+        R.transfer_error.cache_clear()
+
+
+def test_the_bound_is_never_above_a_shipped_measurement():
+    for cal in R.calibrations().values():
+        for r in cal.error["rows"]:
+            assert r["bound_ms"] <= r["measured_ms"], r
+    rows = R.stage_check()
+    assert rows and all(r["bound_ms"] <= r["measured_ms"] for r in rows)
+    t = R.transfer_error()
+    assert t["rows"] and all(r["bound_ms"] <= r["measured_ms"] for r in t["rows"])
+    assert t["min_pct"] <= t["max_pct"]
+
+
+def test_a_gpu_without_measurements_uses_the_h100_calibration_and_says_so():
+    cal, note = R.calibration_for("a100", "bf16")
+    assert cal is R.calibrations()[("h100", "half")] and "H100 calibration" in note
+    cal, note = R.calibration_for("rtx4090", "fp16")
+    assert cal.device == "rtx4090" and "timm" in cal.source
+    assert R.calibration_for("cpu", "fp32")[0] is None
+
+
+def test_against_measured_is_bound_over_measured():
+    r = R.roofline(TINY, "h100", "fp32", 1)
+    measured = {s["name"]: s["bound_ms"] * 4 for s in r["stages"]}
+    rows = R.against_measured(r, measured)
+    assert all(math.isclose(x["pct_of_roofline"], 25.0) for x in rows)
+    assert R.against_measured(r, {})[0]["pct_of_roofline"] is None
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_roofline_json(capsys):
+    rc = main(["roofline", "cspresnet50", "--device", "h100", "--dtype", "bf16", "--batch", "64", "--json"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and not err
+    r = json.loads(out)
+    assert r["device"]["key"] == "h100" and r["dtype"] == "bf16" and r["batch"] == 64
+    assert [s["name"] for s in r["stages"]][:2] == ["stem", "stages.0"]
+    for s in r["stages"]:
+        assert {"flops", "bytes", "intensity", "bound", "bound_ms", "estimated_ms", "components"} <= set(s)
+    assert r["estimate"]["label"].startswith("estimated")
+    rc = main(["roofline", "cspresnet50", "--device", "H100", "--components"])
+    out, _ = capsys.readouterr()
+    assert rc == 0 and "lower bound ms" in out and "partial_transition" in out and "not a measurement" in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--device", "h900"], "allowed: cpu, h100, h100_pcie, h200, a100, l4, t4, rtx4090, rtx5090"),
+    (["--device", "t4", "--dtype", "bf16"], "no bf16 peak"),
+    (["--batch", "0"], "batch"),
+])
+def test_cli_roofline_errors_are_one_line(capsys, args, needle):
+    rc = main(["roofline", "resnet50", *args])
+    out, err = capsys.readouterr()
+    assert rc == 2 and not out and needle in err and len(err.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- the Latency page
+def test_latency_page_shows_the_roofline_section():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(to_query(TINY))
+    at.run()
+    at.switch_page("pages/Latency.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Roofline" in h.value for h in at.subheader)
+    assert at.selectbox(key="roof_device").value == "cpu"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    roof = next(c for c in charts if "Roofline" in c["layout"]["title"]["text"])
+    assert roof["layout"]["xaxis"]["type"] == "log" and roof["layout"]["yaxis"]["type"] == "log"
+    assert any("measured here" in c.value for c in at.caption)
+    at.selectbox(key="roof_device").set_value("h100").run()
+    at.radio(key="roof_dtype").set_value("bf16").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("estimate, not a measurement" in c.value for c in at.caption)
+    table = next(df.value for df in at.dataframe if "lower bound ms" in df.value.columns)
+    assert (table["estimated ms"].dropna() >= table["lower bound ms"][table["estimated ms"].notna()]).all()
+    at.selectbox(key="roof_device").set_value("t4").run()   # no bf16: the dtype falls back, no error
+    assert not at.exception and at.radio(key="roof_dtype").value in ("fp32", "fp16")
