@@ -254,7 +254,7 @@ class CSPConfig:
             v = getattr(self, name)
             if spec.per_stage and not spec.reads(self.family):  # unread: follows the stage count silently
                 v = spec.follow_stages(v, n)
-            object.__setattr__(self, name, spec.check(v, MAX_STAGES if spec.stages else n))
+            object.__setattr__(self, name, _checked(spec, v, MAX_STAGES if spec.stages else n))
         get_family(self.family).validate(self)
         _check_size(self)
 
@@ -345,6 +345,28 @@ class CSPConfig:
             raise ConfigError("json", f"unknown top-level key(s) {', '.join(map(str, extra[:5]))}; "
                               "allowed: version, config")
         return cls.from_dict(doc.get("config"))
+
+
+# A field's checked value, memoized by (field, value, stage count): a sweep builds 1,000s of configs that
+# share most of their values.  Values whose check raises are not memoized (the error is raised each time);
+# unhashable values (lists from JSON) are checked without the memo.  Bounded: cleared when full.
+_CHECKED: dict = {}
+_MAX_CHECKED = 4096
+
+
+def _checked(spec, v, n: int):
+    try:
+        key = (spec.name, tuple(map(type, v)) if isinstance(v, tuple) else type(v), v, n)  # 1, 1.0, True differ
+        hit = _CHECKED.get(key, _CHECKED)
+    except TypeError:
+        return spec.check(v, n)
+    if hit is not _CHECKED:
+        return hit
+    out = spec.check(v, n)
+    if len(_CHECKED) >= _MAX_CHECKED:
+        _CHECKED.clear()
+    _CHECKED[key] = out
+    return out
 
 
 MAX_JSON_CHARS = 64 * 1024
