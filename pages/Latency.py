@@ -286,6 +286,13 @@ ROOF_INTRO = (
     "which is why a MAC saving need not become a time saving.")
 
 
+def roof_columns() -> dict:
+    """Number formats of the roofline tables' columns."""
+    fmt = {"GFLOP": "%.3f", "MB moved": "%.1f", "concat MB": "%.1f", "FLOP/byte": "%.1f", "lower bound ms": "%.4f",
+           "estimated ms": "%.3f"}
+    return {col: st.column_config.NumberColumn(format=f) for col, f in fmt.items()}
+
+
 def _roof_table(series: list) -> pd.DataFrame:
     rows = []
     for label, roof in series:
@@ -459,12 +466,7 @@ def roofline_section(cfg, ref, label: str) -> None:
     if table["estimated ms"].isna().all():
         table = table.drop(columns="estimated ms")
     st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
-                 column_config={"GFLOP": st.column_config.NumberColumn(format="%.3f"),
-                                "MB moved": st.column_config.NumberColumn(format="%.1f"),
-                                "concat MB": st.column_config.NumberColumn(format="%.1f"),
-                                "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
-                                "lower bound ms": st.column_config.NumberColumn(format="%.4f"),
-                                "estimated ms": st.column_config.NumberColumn(format="%.3f")})
+                 column_config=roof_columns())
     est = design["estimate"]
     if est["calibration"]:
         cal = est["calibration"]
@@ -483,12 +485,7 @@ def roofline_section(cfg, ref, label: str) -> None:
                  "lower bound ms": c["bound_ms"], "estimated ms": c["estimated_ms"]}
                 for s in design["stages"] for c in s["components"]]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="roof_components", width="stretch",
-                     column_config={"GFLOP": st.column_config.NumberColumn(format="%.3f"),
-                                    "MB moved": st.column_config.NumberColumn(format="%.1f"),
-                                    "concat MB": st.column_config.NumberColumn(format="%.1f"),
-                                    "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
-                                    "lower bound ms": st.column_config.NumberColumn(format="%.4f"),
-                                    "estimated ms": st.column_config.NumberColumn(format="%.3f")})
+                     column_config=roof_columns())
     with st.expander("How good are the estimates?"):
         rows = [{"device": gpu_devices()[c.device].name, "precision": c.precision, "fitted on": c.source,
                  "efficiency": c.efficiency, "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
