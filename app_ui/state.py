@@ -21,6 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cspnet import CSPConfig, all_presets, get_preset
+from cspnet.config import FIELDS
 from explorer.design import from_query, to_query
 
 from .messages import error_text
@@ -214,9 +215,9 @@ def _sidebar() -> None:
         p = preset()
         modified = p is not None and p in all_presets() and get_preset(p) != cfg
         st.caption("Current design")
+        split = f"split ratio {cfg.split_ratio:g}, " if FIELDS["split_ratio"].reads(cfg.family) else ""
         st.markdown(f"**{cfg.name}**" + (" (modified)" if modified else "") +
-                    f"  \n{cfg.family}, fusion `{cfg.fusion}`, split ratio {cfg.split_ratio:g}, "
-                    f"input {cfg.input_size}")
+                    f"  \n{cfg.family}, fusion `{cfg.fusion}`, {split}input {cfg.input_size}")
 
 
 def remember_measured(record: dict) -> None:

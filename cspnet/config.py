@@ -53,7 +53,7 @@ LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yol
 STAGED = CROSS + LINEAGE          # families whose stages have explicit widths and strides
 PAPER = DENSE + CROSS             # families with a stem set by the stem_* fields (the lineage's is the source's)
 TAPS = ("last", "all")
-SPLIT_CONVS = ("one", "two", "two_bare", "slice")
+SPLIT_CONVS = ("one", "two", "two_bare", "slice", "shared")
 POST_CONCAT = ("none", "bn_act", "attention")
 
 
@@ -67,6 +67,7 @@ MAX_REPEATS = 64
 MAX_PARAMS = 400_000_000
 MAX_ACTIVATION_BYTES = 4 * 1024**3  # fp32 activations of one image (batch 1)
 INPUT_SIZE_RANGE = (16, 1024)
+MAX_NETWORK_CHARS = 256 * 1024      # an imported network's text (explorer.io.darknet.MAX_CFG_CHARS)
 
 
 def _repeats_sweep(cfg) -> str:
@@ -197,8 +198,9 @@ class CSPConfig:
         "one", "choice", "Split convs",
         "How a CSP stage makes its two parts: one 1x1 conv chunked in two (C2f, CrossStage3), two 1x1 "
         "convs (C3, CSPNeXt, ELAN), two with a bare conv on the cross path and BN + activation after the "
-        "concat (BottleneckCSP), or a plain channel slice of the stage's input, no conv (CSPDenseNet's split; "
-        "expand_ratio is then not read).",
+        "concat (BottleneckCSP), a plain channel slice of the stage's input, no conv (CSPDenseNet's split; "
+        "expand_ratio is then not read), or both parts from one tensor: a 1x1 conv makes part 2 and a bare 1x1 "
+        "conv of part 2 makes part 1 (Scaled-YOLOv4's BottleneckCSP2).",
         families=LINEAGE, choices=SPLIT_CONVS, csp_only=True)
     post_concat: str = knob(
         "none", "choice", "After the concat",
@@ -243,6 +245,13 @@ class CSPConfig:
         choices=ACTIVATIONS, group="advanced")
     num_classes: int = knob(
         1000, "int", "Classes", "Outputs of the classifier.", lo=1, hi=100_000, step=1, group="advanced")
+
+    # an imported network (the darknet_cfg family, registered by explorer.io): its file's text, parsed, never run
+    network: str = knob(
+        "", "text", "Network file (Darknet cfg)",
+        "The text of an imported Darknet .cfg (darknet_cfg only): parsed, never executed; its layers fix the "
+        "stages, classes and activations, so of the other fields only input_size is read.",
+        families=("darknet_cfg",), max_len=MAX_NETWORK_CHARS, group="hidden")
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self):
@@ -369,7 +378,7 @@ def _checked(spec, v, n: int):
     return out
 
 
-MAX_JSON_CHARS = 64 * 1024
+MAX_JSON_CHARS = 320 * 1024   # a design carrying an imported network (MAX_NETWORK_CHARS) fits, with room to escape it
 
 
 def _reject_constant(name):

@@ -24,7 +24,12 @@ from typing import Any, Callable
 from .errors import ConfigError
 
 KINDS = ("int", "float", "bool", "choice", "text")
-GROUPS = ("identity", "main", "advanced")
+GROUPS = ("identity", "main", "advanced", "hidden")   # hidden: no knob widget (an imported network's text)
+
+# Families that read only some of the fields declared for every family (``families=None``): family ->
+# those field names.  Filled by ``cspnet.families.register_family`` (an imported network, whose file
+# fixes its stages, classes and activations, reads ``input_size`` and nothing else of them).
+GENERIC_READS: dict = {}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class FieldSpec:
     choices: tuple | Callable[[], tuple] = ()  # allowed values of a choice field (or a function giving them)
     choice_labels: dict | None = None          # value -> short label for a widget
     step: float | None = None                  # a number widget's +/- step
-    group: str = "main"                        # identity (family, name) | main | advanced
+    group: str = "main"                        # identity (family, name) | main | advanced | hidden
     csp_only: bool = False                     # acts only in CSP stages (fusion != none)
     sweep: str | Callable | None = None        # default sweep range, or f(cfg) -> range; None: not sweepable
     max_len: int = 0                           # text fields: longest allowed text
@@ -51,7 +56,10 @@ class FieldSpec:
 
     # ---------------------------------------------------------------- who reads it
     def reads(self, family: str) -> bool:
-        return self.families is None or family in self.families
+        if self.families is None:
+            only = GENERIC_READS.get(family)
+            return only is None or self.group == "identity" or self.name in only
+        return family in self.families
 
     @property
     def sweepable(self) -> bool:

@@ -28,7 +28,12 @@ class _Parser(argparse.ArgumentParser):
 def _design(args):
     from explorer.design.text import apply_overrides, load_design
 
-    cfg = load_design(args.design)
+    if args.design.lower().endswith((".yaml", ".yml")):   # an Ultralytics model YAML (explorer.io.ultralytics)
+        from explorer.io.ultralytics import load_yaml
+
+        cfg = load_yaml(args.design)
+    else:
+        cfg = load_design(args.design)
     items = list(args.set)
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
@@ -45,7 +50,7 @@ def _paper_base(args):
 
 def _add_design_args(p):
     p.add_argument("design", help="a preset name (see `presets`), a config .json file "
-                                  "(or, for `summary`, a Darknet .cfg)")
+                                  "(or, for `summary`, a Darknet .cfg), an Ultralytics model .yaml")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field, e.g. --set split_ratio=0.5 --set repeats=6,12,24,16")
     p.add_argument("--input-size", type=int, default=None, help="input resolution (square)")
@@ -351,6 +356,28 @@ def cmd_onnx(args):
     print(f"wrote {args.output} ({len(data):,} bytes); open it in Netron", file=sys.stderr)
 
 
+def cmd_export(args):
+    """A design as a Darknet cfg or an Ultralytics YAML (text), to stdout or -o FILE."""
+    cfg = _design(args)
+    if args.format == "darknet":
+        from explorer.io.darknet_export import cfg_from_config
+
+        text = cfg_from_config(cfg)
+    else:
+        from explorer.io.ultralytics import yaml_from_config
+
+        text = yaml_from_config(cfg)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return
+    try:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise CLIError(f"-o: cannot write {args.output!r}: {exc.strerror}") from None
+    print(f"wrote {args.output} ({len(text.encode('utf-8')):,} bytes, {args.format})", file=sys.stderr)
+
+
 # --------------------------------------------------------------------------- the paper vs this tool
 def _fmt(v, nd=2):
     return "" if v is None else f"{v:+.{nd}f}"
@@ -501,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_design_args(sp)
     sp.add_argument("-o", "--output", required=True)
     sp.set_defaults(func=cmd_onnx)
+
+    sp = sub.add_parser("export", help="the design as a Darknet cfg or an Ultralytics YAML (refused, one line, "
+                        "where a block has no such layer)")
+    _add_design_args(sp)
+    sp.add_argument("--format", required=True, choices=["darknet", "ultralytics"])
+    sp.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
+    sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("sweep", help="vary one or two knobs; analytic params/MACs/CIO per design")
     _add_design_args(sp)

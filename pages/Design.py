@@ -136,7 +136,7 @@ def sync_widgets(cfg) -> None:
     ss["knobs_rev"] = rev
     pending = ss.get(state.K_PENDING, {})
     for name, spec in FIELDS.items():
-        if spec.group == "identity":  # the preset picker and the Family select, below
+        if spec.group in ("identity", "hidden"):  # the preset picker and the Family select, below; no widget
             continue
         key = knob_key(name)
         if name in pending:
@@ -195,9 +195,131 @@ def knob_panel(cfg) -> None:
             knob(name)
     st.number_input("Batch (for memory)", min_value=1, max_value=1024, step=1, key="batch",
                     help="Memory below is for this many images at once.")
-    with st.expander("Stem, head and activation"):
-        for name in shown_fields(cfg.family, "advanced"):
-            knob(name)
+    advanced = shown_fields(cfg.family, "advanced")
+    if advanced:
+        with st.expander("Stem, head and activation"):
+            for name in advanced:
+                knob(name)
+    if cfg.family == "darknet_cfg":
+        stage_rewrites(cfg)
+    open_network()
+
+
+# ----------------------------------------------------------------------------- your own network
+MAX_UPLOAD_BYTES = 256 * 1024     # checked before anything is parsed (explorer.io.darknet.MAX_CFG_CHARS)
+K_IMPORT_ERROR = "import_error"
+
+
+def on_upload() -> None:
+    """Parse an opened file (never execute it) into a design: .cfg -> darknet_cfg, .yaml/.yml -> the
+    Ultralytics importer, .json -> a saved design.  An error is a message; the previous design stays."""
+    ss = st.session_state
+    f = ss.get("open_network")
+    ss[K_IMPORT_ERROR] = None
+    if f is None:
+        return
+    name = f.name.rsplit("/", 1)[-1]
+    stem, _, ext = name.rpartition(".")
+    ext = ext.lower()
+    try:
+        if f.size > MAX_UPLOAD_BYTES:
+            raise ConfigError("network", f"{name} has {f.size:,} bytes; allowed at most {MAX_UPLOAD_BYTES:,}")
+        data = f.getvalue()[:MAX_UPLOAD_BYTES + 1]
+        if ext == "cfg":
+            from explorer.io.family import design_from_cfg
+
+            cfg = design_from_cfg(data, stem or "network")
+        elif ext in ("yaml", "yml"):
+            try:
+                from explorer.io.ultralytics import config_from_yaml
+            except ImportError:
+                raise ConfigError("yaml", "YAML import is not available yet") from None
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError("yaml", f"not UTF-8 text (byte {exc.start})") from None
+            cfg = config_from_yaml(text, name=stem or None)
+        elif ext == "json":
+            from cspnet import CSPConfig
+
+            cfg = CSPConfig.from_json(data)
+        else:
+            raise ConfigError("file", f"{name}: open a Darknet .cfg, an Ultralytics .yaml/.yml or a Config .json")
+    except ConfigError as exc:
+        ss[K_IMPORT_ERROR] = f"{name}: {exc}"
+        return
+    except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+        ss[K_IMPORT_ERROR] = f"{name}: {type(exc).__name__}: {exc}"
+        return
+    state.set_design(cfg, None)
+
+
+def open_network() -> None:
+    with st.expander("Open your own network", expanded=bool(st.session_state.get(K_IMPORT_ERROR))):
+        st.file_uploader("A Darknet .cfg, an Ultralytics .yaml or a Config .json (at most 256 KB)",
+                         type=["cfg", "yaml", "yml", "json"], key="open_network", on_change=on_upload,
+                         help="Parsed, never executed. A .cfg becomes a design of the darknet_cfg family: its stem, "
+                              "stages (CSP stages recognised from the routes) and head, on every page.")
+        err = st.session_state.get(K_IMPORT_ERROR)
+        if err:
+            st.error(f"Could not open {err}. The design is unchanged.")
+        st.caption("An opened network is not in the share link (too long for one); the Config JSON download "
+                   "carries it, and opens here again.")
+
+
+def on_stage_fusion(stage: str) -> None:
+    from explorer.io.family import with_stage_fusion
+
+    ss = st.session_state
+    try:
+        cfg = with_stage_fusion(state.design(), stage, ss.get(f"cfg_fusion_{stage}"))
+    except ConfigError as exc:
+        ss[K_IMPORT_ERROR] = f"the rewrite of {stage}: {exc}"
+        return
+    state.set_design(cfg, None)
+
+
+def on_stage_split(stage: str) -> None:
+    from explorer.io.family import with_stage_split
+
+    ss = st.session_state
+    try:
+        cfg = with_stage_split(state.design(), stage, float(ss.get(f"cfg_split_{stage}")))
+    except ConfigError as exc:
+        ss[K_IMPORT_ERROR] = f"the rewrite of {stage}: {exc}"
+        return
+    state.set_design(cfg, None)
+
+
+def stage_rewrites(cfg) -> None:
+    """Per recognised CSP stage of an imported network: its fusion and, where two 1x1 convs make the split,
+    its split ratio, switchable (the cfg is rewritten)."""
+    from explorer.io.family import net_of
+    from explorer.io.rewrite import FUSIONS, csp_stages, stage_split
+
+    net = net_of(cfg)
+    stages = csp_stages(net)
+    if not stages:
+        st.caption("No CSP stage recognised in this network: nothing to switch.")
+        return
+    st.markdown("**CSP stages of this network**", help="Switching a stage's fusion rewrites its layers in the "
+                "cfg: fusion first drops the partial transition, fusion last drops the transition after the "
+                "concat, csp has both (a transition added keeps the stage's output width, a partial transition "
+                "the block path's). A plain stage is not offered: it would need new widths. Where two 1x1 convs "
+                "make the split, its ratio can be changed too ([route] groups splits only halve).")
+    for name, fusion in stages:
+        key = f"cfg_fusion_{name}"
+        st.session_state[key] = fusion
+        st.selectbox(f"{name} fusion", FUSIONS, key=key, on_change=on_stage_fusion, args=(name,),
+                     format_func=lambda v: FIELDS["fusion"].choice_labels.get(v, v))
+        split = stage_split(net, name)
+        if split is not None:
+            skey = f"cfg_split_{name}"
+            st.session_state[skey] = round(split, 4)
+            st.number_input(f"{name} split ratio (share through the block)", min_value=0.01, max_value=0.99,
+                            step=0.05, key=skey, on_change=on_stage_split, args=(name,),
+                            help="Rewrites the stage's two 1x1 split convs (their sum is kept) and the block "
+                                 "path's widths with part 2.")
 
 
 # ----------------------------------------------------------------------------- results
@@ -399,7 +521,11 @@ def share_link() -> None:
     except Exception:  # noqa: BLE001 - older Streamlit: a relative link is still useful
         base = ""
     st.code(f"{base}?{urlencode(q, safe=',')}", language=None, wrap_lines=True)
-    st.caption("The address bar holds the same link: it reopens this design on any page.")
+    if state.design().family == "darknet_cfg" and q.get("network"):
+        st.caption("An opened network is **not in this link** (it names the family only): download the Config "
+                   "JSON to keep or share the design, and open it with 'Open your own network'.")
+    else:
+        st.caption("The address bar holds the same link: it reopens this design on any page.")
 
 
 def live_trace_section(cfg, design: dict) -> None:

@@ -20,6 +20,7 @@ import torch
 from app_ui import state
 from app_ui.figures import latency_curve, record_caption, savings_figure, stage_bars
 from app_ui.messages import guard
+from cspnet import ConfigError
 from cspnet.presets import base_config, paper_base
 from explorer.fmt import si
 from explorer.real.latency import (
@@ -73,7 +74,10 @@ def reference_choice(cfg) -> tuple:
         kind = "twin"
     if kind == "base":
         return "base", base_config(base, cfg.input_size), f"paper base {base}"
-    return "twin", cfg.twin(), "plain twin"
+    try:
+        return "twin", cfg.twin(), "plain twin"
+    except ConfigError:  # no valid plain twin (an imported network's CSP stages, some lineage blocks): alone
+        return "twin", cfg, "plain twin"
 
 
 def controls(cfg) -> BenchRequest | None:
@@ -109,12 +113,13 @@ def controls(cfg) -> BenchRequest | None:
 
 def work_caption(cfg, req: BenchRequest, kind: str = "twin", label: str = "plain twin") -> None:
     cmp = state_compare(cfg)
-    macs_d, macs_t = cmp["design"]["macs"], cmp["twin"]["macs"]
+    macs_d = cmp["design"]["macs"]
+    macs_t = cmp["twin"]["macs"] if cmp["twin"] is not None else macs_d
     if kind == "base":
         from app_ui import cache
 
         macs_t = cache.compare_base(cfg.key(), paper_base(state.preset()), 1)["base"]["macs"]
-    two = cfg.is_csp or kind == "base"
+    two = (cfg.is_csp and cmp["twin"] is not None) or kind == "base"
     runs = req.warmup + req.runs + stage_runs(req.runs)  # + the per-stage runs
     total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if two else 0))
     waiting = DEVICE_QUEUE.waiting(req.device)
@@ -532,6 +537,8 @@ def main() -> None:
             if not cfg.is_csp:
                 st.caption("The current design is plain (fusion 'none'): it is its own twin, so only one model "
                            "is measured.")
+            elif ref == cfg:
+                st.caption("The current design has no valid plain twin, so only it is measured.")
             if st.button("Measure", key="lat_start", type="primary"):
                 measure(cfg, req, ref, label)
         st.divider()

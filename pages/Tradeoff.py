@@ -142,7 +142,7 @@ def main() -> None:
         design_spec = {"gmacs": d["fvcore_macs"] / 1e9, "label": f"your design ({cfg.name})",
                        "detail": f"fvcore convention at {cfg.input_size} px", "published": published_accuracy(cfg)}
         twin_spec = None
-        if cfg.is_csp:
+        if cfg.is_csp and t is not None:  # (no twin: a design whose plain twin is no valid network)
             twin_cfg = cfg.twin()
             twin_spec = {"gmacs": t["fvcore_macs"] / 1e9, "label": "its plain twin",
                          "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px",

@@ -58,6 +58,8 @@ SMALL = {
                       input_size=64),
     "c2f_slice": dict(family="yolov8", widths=(64, 128), repeats=(2, 1), block_type="bottleneck_3x3", taps="all",
                       split_convs="slice", input_size=64),
+    "bottleneck_csp2": dict(family="yolov4csp", widths=(64, 128), repeats=(1, 2), split_convs="shared",
+                            post_concat="bn_act", activation="mish", stem_type="yolov4", input_size=64),
     "bottleneck_csp": dict(family="yolov4csp", widths=(64, 128), repeats=(1, 2), split_convs="two_bare",
                            post_concat="bn_act", activation="mish", stem_type="yolov4", input_size=64),
 }

@@ -123,6 +123,22 @@ def preset_defaults(presets, name: str) -> dict:
 _cache: dict = {}
 
 
+def register_family(name: str, module: str, attr: str, reads: tuple | None = None) -> None:
+    """Add a family defined outside the library (plugin-style; ``cspnet`` never imports its module but
+    by name, through :func:`get_family`): e.g. ``explorer.io.family`` registers ``darknet_cfg``, an
+    imported Darknet cfg, when ``explorer.io`` is imported.  ``reads``: of the fields declared for every
+    family, the ones this family reads (None: all of them; ``cspnet.fields.GENERIC_READS``).  A
+    config naming a family before its registration fails with "unknown family"."""
+    from ..fields import GENERIC_READS
+
+    if name in FAMILIES and FAMILIES[name] != (module, attr):
+        raise ValueError(f"family {name!r} is already registered as {FAMILIES[name]}")
+    FAMILIES[name] = (module, attr)
+    _cache.pop(name, None)
+    if reads is not None:
+        GENERIC_READS[name] = frozenset(reads)
+
+
 def get_family(name: str) -> Family:
     if name not in _cache:
         module, attr = FAMILIES[name]

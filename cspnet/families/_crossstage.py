@@ -78,7 +78,8 @@ class StageLayout:
     out_ch: int         # stage output channels
     # the lineage's choices (the defaults are the paper families' layout)
     split: str = "one"        # one: a 1x1 ``expand`` then a slice; two: two 1x1 convs; two_bare: BottleneckCSP;
-                              # slice: the input itself is sliced, no conv
+                              # slice: the input itself is sliced, no conv; shared: BottleneckCSP2 (part 1 from
+                              # part 2 by a bare 1x1 conv)
     taps: str = "last"        # last: the last block's output; all: part 2 and every block output, concatenated
     post: str = "none"        # after the concat: none | bn_act | attention
     down_kind: str = "conv"   # conv: a strided 3x3 conv; mp: YOLOv7's max-pool + conv pair
@@ -427,6 +428,9 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
         elif lay.split == "two":
             b.conv_bn_act("split.cross", s, lay.part1, 1)
             b.conv_bn_act("split.main", s, lay.part2, 1)
+        elif lay.split == "shared":  # BottleneckCSP2: part 2 = a 1x1 conv, part 1 = a bare 1x1 conv of part 2
+            main = b.conv_bn_act("split.main", s, lay.part2, 1)
+            b.conv("split.cross", main, lay.part1, 1)
         else:  # two_bare: BottleneckCSP's cross path is a bare conv, normalised after the concat
             b.conv("split.cross", s, lay.part1, 1)
             b.conv_bn_act("split.main", s, lay.part2, 1)

@@ -115,13 +115,18 @@ class TwoConvSplit(nn.Module):
 
     Plan twin: ``cspnet.families._crossstage.plan_stage``."""
 
-    def __init__(self, in_ch: int, part1: int, part2: int, act: str, bare: bool = False):
+    def __init__(self, in_ch: int, part1: int, part2: int, act: str, bare: bool = False, shared: bool = False):
         super().__init__()
-        self.cross = nn.Conv2d(in_ch, part1, 1, bias=False) if bare else ConvNormAct(in_ch, part1, 1, act=act)
+        self.shared = shared
+        if shared:   # BottleneckCSP2: both parts from one tensor, the cross path a bare conv of part 2
+            self.cross = nn.Conv2d(part2, part1, 1, bias=False)
+        else:
+            self.cross = nn.Conv2d(in_ch, part1, 1, bias=False) if bare else ConvNormAct(in_ch, part1, 1, act=act)
         self.main = ConvNormAct(in_ch, part2, 1, act=act)
 
     def forward(self, x):
-        return self.cross(x), self.main(x)
+        main = self.main(x)
+        return self.cross(main if self.shared else x), main
 
 
 class BlockPath(nn.Sequential):
@@ -167,7 +172,8 @@ class CrossStage(nn.Module):
                     self.expand = ConvNormAct(ch, lay.expand_ch, 1, act=act if lay.expand_act else None)
                 self.split = Split(lay.part1)
             else:
-                self.split = TwoConvSplit(ch, lay.part1, lay.part2, act, bare=lay.split == "two_bare")
+                self.split = TwoConvSplit(ch, lay.part1, lay.part2, act, bare=lay.split == "two_bare",
+                                          shared=lay.split == "shared")
             ch = lay.part2
         block_cls, stride, blocks = BLOCK_TYPES[lay.block].module_class(), lay.block_stride, []
         for _ in range(lay.repeats):

@@ -58,6 +58,8 @@ def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
         return f"dense block \u00d7{repeats}\ngrowth {cfg.growth_rate[i]}"
     if fam == "darknet":
         return f"dark block \u00d7{repeats}"
+    if fam == "darknet_cfg":
+        return f"block \u00d7{repeats}\n(the cfg's layers)"
     if fam == "resnext":
         return f"ResNeXt bottleneck \u00d7{repeats}\ngroups {cfg.groups[i]}"
     return f"bottleneck \u00d7{repeats}"
@@ -112,6 +114,17 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             prev = "stem"
             prev_shape = sp.output_shape
             continue
+        if sp.kind == "head" and "num_classes" not in family_fields(cfg.family):  # an imported network's own head
+            words = {"gap": "global avg pool", "softmax": "softmax", "maxpool": "max pool", "upsample": "upsample"}
+            parts = [f"{o.kernel}\u00d7{o.kernel} conv {o.out_shape[0]}" if o.kind == "conv" else
+                     f"linear {o.out_shape[0]}" if o.kind == "linear" else words.get(o.kind, "")
+                     for o in sp.ops if o.kind in ("conv", "linear") or o.kind in words]
+            label = "head: " + (", ".join(parts) or "none")
+            lines.append(f"  head [label={_q(label)}, fillcolor=\"{FILL['head']}\"];")
+            lines.append(f"  {prev} -> head [label={_q(_shape(prev_shape))}];")
+            lines.append(f"  output [label={_q('output ' + _shape(sp.output_shape))}, shape=plaintext, style=\"\"];")
+            lines.append("  head -> output;")
+            continue
         if sp.kind == "head":
             conv = next((o for o in sp.ops if o.kind == "conv"), None)
             label = "head: " + ("BN-ReLU, " if any(o.kind == "bn" for o in sp.ops) and conv is None else "") + \
@@ -134,7 +147,8 @@ def _post_kind(sp: StagePlan) -> str:
 
 
 def _title(cfg: CSPConfig) -> str:
-    return f"{cfg.name}: {cfg.family}, fusion={cfg.fusion}, split_ratio={cfg.split_ratio:g}, input {cfg.input_size}"
+    split = f", split_ratio={cfg.split_ratio:g}" if "split_ratio" in family_fields(cfg.family) else ""
+    return f"{cfg.name}: {cfg.family}, fusion={cfg.fusion}{split}, input {cfg.input_size}"
 
 
 def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool, plain_words: bool = False):
@@ -183,8 +197,8 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
 
     # block path
     all_taps = any(op.path == f"{sp.name}.block.cat" for op in sp.ops)
-    if expanded:
-        units = _block_units(sp)
+    units = _block_units(sp) if expanded else []
+    if units:   # (an imported network's stage has no block modules of its own: drawn rolled up)
         shown = units
         if len(units) > MAX_EXPANDED_BLOCKS:
             shown = units[:3] + [None] + units[-2:]

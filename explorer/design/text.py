@@ -223,6 +223,10 @@ MAX_QUERY_PARAMS = 40
 def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
     """URL query parameters for a design: the preset it starts from and the fields that differ."""
     base_name = preset if preset in all_presets() else None
+    if cfg.network and not _is_default_network(cfg):
+        # an imported network is no link's business (up to 256 KiB of text): the link names the family and
+        # says a network was opened; opening it says how to get the design back (the Config JSON carries it)
+        return {"family": cfg.family, "network": NETWORK_NOT_IN_LINK}
     base_cfg = get_preset(base_name) if base_name else CSPConfig()
     if base_cfg.family != cfg.family:  # decoding switches family first, from that family's defaults
         base_cfg = with_changes(base_cfg, {"family": cfg.family})
@@ -231,7 +235,7 @@ def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
     if base_cfg.family != (get_preset(base_name) if base_name else CSPConfig()).family:
         q["family"] = cfg.family
     for k, v in cfg.to_dict().items():
-        if k in ("name", "family") or base.get(k) == v:
+        if k in ("name", "family") or base.get(k) == v or FIELDS[k].group == "hidden":
             continue
         if k in STAGE_FIELDS and len(set(v)) == 1:  # one value in every stage: written once
             if len(set(base[k])) == 1 and base[k][0] == v[0]:
@@ -239,6 +243,16 @@ def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
             v = v[0]
         q[k] = format_value(v)
     return q
+
+
+NETWORK_NOT_IN_LINK = "uploaded"
+
+
+def _is_default_network(cfg: CSPConfig) -> bool:
+    """Whether ``cfg``'s network is its family's default one (the darknet_cfg example, which a link can name)."""
+    from cspnet.families import FAMILIES, get_family
+
+    return cfg.family in FAMILIES and cfg.network == get_family(cfg.family).defaults.get("network")
 
 
 def format_value(v) -> str:
@@ -261,6 +275,9 @@ def from_query(params: dict) -> tuple[CSPConfig, str | None]:
     if preset is not None and preset not in all_presets():
         raise ConfigError("preset", f"unknown preset {preset!r}; allowed: {', '.join(all_presets())}")
     cfg = get_preset(preset) if preset else CSPConfig()
+    if "network" in params:
+        raise ConfigError("network", "a link does not carry an opened network file: open the .cfg (or the design's "
+                          "Config JSON) again with 'Open your own network' on the Design page")
     unknown = [k for k in params if k not in ALL_FIELDS]
     if unknown:
         raise ConfigError(unknown[0], f"unknown URL parameter; allowed: preset, {', '.join(ALL_FIELDS)}")

@@ -17,6 +17,10 @@ into stem, stages and head as a ``cspnet.plan.NetPlan``, so the counting convent
 * ``[maxpool]``/``[max]``: ``stride`` (1), ``size`` (= stride), ``padding`` (``size - 1``: Darknet pads
   ``padding // 2`` before and the rest after). Output ``(h + padding - size) // stride + 1``.
 * ``[avgpool]``/``[avg]``: global average pooling to ``C x 1 x 1``.
+* ``[local_avgpool]``/``[local_avg]`` (AlexeyAB): options and output as ``[maxpool]``; the mean over the
+  window's pixels inside the map.  ``[batchnorm]``: BatchNorm alone (2 parameters per channel).
+  ``[activation]``: ``activation`` (``linear``) alone.  (DenseNet's pre-activation units and 2x2
+  transition pools, as ``explorer.io.darknet_export`` writes them.)
 * ``[route]``: ``layers`` (relative if negative, absolute otherwise; only earlier layers), ``groups`` and
   ``group_id`` (each input contributes its ``group_id``-th of ``groups`` channel slices); inputs of one
   route have the same H x W.
@@ -80,8 +84,10 @@ ACTIVATIONS = ("linear", "leaky", "relu", "relu6", "logistic", "tanh", "swish", 
 KINDS = {"convolutional": "conv", "conv": "conv", "maxpool": "maxpool", "max": "maxpool", "avgpool": "avgpool",
          "avg": "avgpool", "route": "route", "shortcut": "shortcut", "upsample": "upsample",
          "connected": "connected", "conn": "connected", "softmax": "softmax", "soft": "softmax",
-         "dropout": "dropout", "yolo": "yolo", "cost": "cost"}
-SUPPORTED = "net, convolutional, maxpool, avgpool, route, shortcut, upsample, connected, softmax, dropout, yolo, cost"
+         "dropout": "dropout", "yolo": "yolo", "cost": "cost", "batchnorm": "batchnorm", "activation": "activation",
+         "local_avgpool": "local_avgpool", "local_avg": "local_avgpool"}
+SUPPORTED = ("net, convolutional, maxpool, local_avgpool, avgpool, route, shortcut, upsample, connected, softmax, "
+             "dropout, batchnorm, activation, yolo, cost")
 HEAD_KINDS = ("yolo", "cost")
 
 # training options: accepted and ignored
@@ -100,6 +106,9 @@ _LAYER_TRAINING = frozenset(("stopbackward", "dontload", "dontloadscales", "trai
 _ALLOWED = {
     "conv": frozenset(("filters", "size", "stride", "pad", "padding", "groups", "batch_normalize", "activation")),
     "maxpool": frozenset(("size", "stride", "padding")),
+    "local_avgpool": frozenset(("size", "stride", "padding")),
+    "batchnorm": frozenset(),
+    "activation": frozenset(("activation",)),
     "avgpool": frozenset(),
     "route": frozenset(("layers", "groups", "group_id")),
     "shortcut": frozenset(("from", "activation", "weights_type", "weights_normalization")),
@@ -297,8 +306,10 @@ class Layer:
         if self.kind == "conv":
             g = f"/{a['groups']}" if a["groups"] > 1 else ""
             return f"conv {a['filters']}{g} {a['size']}x{a['size']}/{a['stride']}"
-        if self.kind == "maxpool":
-            return f"max {a['size']}x{a['size']}/{a['stride']}"
+        if self.kind in ("maxpool", "local_avgpool"):
+            return f"{self.kind[:3]} {a['size']}x{a['size']}/{a['stride']}"
+        if self.kind == "activation":
+            return f"activation {a['activation']}"
         if self.kind in ("route", "shortcut"):
             refs = ",".join(str(i) for i in (self.inputs if self.kind == "route" else self.inputs[1:]))
             extra = f" {a['group_id']}/{a['groups']}" if self.kind == "route" and a["groups"] > 1 else ""
@@ -344,7 +355,7 @@ def _conv(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
 
 
 def _maxpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
-    o.check_keys(_ALLOWED["maxpool"], _LAYER_TRAINING)
+    o.check_keys(_ALLOWED["maxpool"], _LAYER_TRAINING)   # (local_avgpool's options are the same)
     c, h, w = prev
     stride = o.int("stride", 1, *STRIDE)
     size = o.int("size", stride, *KERNEL)
@@ -354,6 +365,26 @@ def _maxpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
     attrs = {"size": size, "stride": stride, "padding": padding}
     return Layer(i, "maxpool", o.sec.name, o.sec.line, prev, (c, oh, ow), (i - 1,), attrs,
                  flops=size * size * c * oh * ow)
+
+
+def _local_avgpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    """[local_avgpool] (AlexeyAB): a maxpool layer that averages, over the window's pixels inside the map."""
+    layer = _maxpool(o, i, prev, shapes)
+    layer.kind = "local_avgpool"
+    return layer
+
+
+def _batchnorm(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    """[batchnorm] (AlexeyAB): BatchNorm alone (scale and shift: 2 parameters per channel), no activation."""
+    o.check_keys(_ALLOWED["batchnorm"], _LAYER_TRAINING)
+    return Layer(i, "batchnorm", o.sec.name, o.sec.line, prev, prev, (i - 1,), {}, params=2 * prev[0])
+
+
+def _activation(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    """[activation]: an activation alone (``activation``, default linear)."""
+    o.check_keys(_ALLOWED["activation"], _LAYER_TRAINING)
+    act = o.word("activation", "linear", ACTIVATIONS)
+    return Layer(i, "activation", o.sec.name, o.sec.line, prev, prev, (i - 1,), {"activation": act})
 
 
 def _avgpool(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
@@ -455,7 +486,8 @@ def _head(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
 
 _HANDLERS = {"conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool, "route": _route, "shortcut": _shortcut,
              "upsample": _upsample, "connected": _connected, "softmax": _softmax, "dropout": _dropout,
-             "yolo": _head, "cost": _head}
+             "yolo": _head, "cost": _head, "local_avgpool": _local_avgpool, "batchnorm": _batchnorm,
+             "activation": _activation}
 
 
 # --------------------------------------------------------------------------- the network
@@ -573,6 +605,19 @@ def _is_1x1(layer: Layer) -> bool:
     return layer.kind == "conv" and a["size"] == 1 and a["stride"] == 1 and layer.inputs == (layer.index - 1,)
 
 
+def _slice_split(layers: list, r: int) -> bool:
+    """Layer ``r`` is the second half of a sliced split: ``[route] groups=2 group_id=1`` of one layer x,
+    whose first half (``group_id=0`` of x) is the first layer after x (this project's export of a CSP
+    split without convs, ``explorer.io.darknet_export``)."""
+    route = layers[r]
+    if route.kind != "route" or len(route.inputs) != 1 or route.attrs["groups"] != 2 or route.attrs["group_id"] != 1:
+        return False
+    x = route.inputs[0]
+    first = layers[x + 1] if x + 1 < r else None
+    return first is not None and first.kind == "route" and first.inputs == (x,) and first.attrs["groups"] == 2 \
+        and first.attrs["group_id"] == 0
+
+
 def _boundaries(layers: list) -> list:
     """Indices b (0..n) where the output of layer b-1 is the only tensor later layers read: no layer
     from b on reads a layer before b-1.  The network's stages can only be cut there."""
@@ -590,8 +635,11 @@ def _groups(layers: list, input_shape: tuple) -> list:
     Stages are cut at the boundaries before each down-sampling segment (a segment between two
     boundaries whose output H x W is smaller than its input's); a segment that down-samples and comes
     back (ELASTIC's pooled branch) does not cut.  The stem is the plain prefix before the first
-    segment with a route or shortcut, less a strided conv right before it (CSPDarknet's stage
-    down-sampling conv); a network without any is cut before its first down-sampling.  The head starts
+    segment with a route or shortcut, less the 1x1 convs right before a sliced split (:func:`_slice_split`:
+    the stage's expansion) and a strided conv right before those (CSPDarknet's stage down-sampling conv); a
+    network without any is cut before its first down-sampling.  A segment that down-samples with a
+    [local_avgpool] (a dense transition's 2x2 pool: alone, or at the end of a fusion-last stage whose first
+    layer keeps the size) ends a stage rather than starting one.  The head starts
     at the first segment with a global [avgpool], [connected], [softmax], [cost] or [yolo], and takes a
     bias-only linear 1x1 conv right before it (the classifier of ``resnet50.cfg``)."""
     bounds = _boundaries(layers)
@@ -619,10 +667,20 @@ def _groups(layers: list, input_shape: tuple) -> list:
         stem = down[0] if down and down[0] > 0 else min(1, len(body))
     else:
         stem = branch
+        if any(_slice_split(layers, j) for j in range(*body[branch])):
+            while stem > 0 and body[stem - 1][1] - body[stem - 1][0] == 1 and _is_1x1(layers[body[stem - 1][0]]):
+                stem -= 1
         if stem > 0:
             a, b = body[stem - 1]
             if b - a == 1 and layers[a].kind == "conv" and layers[a].attrs["stride"] > 1:
                 stem -= 1
+    def pools_last(a, b):   # a lone 2x2 avg pool, or a segment that keeps its size until an avg pool in it
+        if not any(layers[j].kind == "local_avgpool" for j in range(a, b)):
+            return False
+        return b - a == 1 or layers[a].out_shape[1:] == (input_shape if a == 0 else layers[a - 1].out_shape)[1:]
+
+    pooled = {k for k in down if pools_last(*body[k])}
+    down = [k + 1 if k in pooled else k for k in down if k not in pooled or k + 1 < len(body)]
     starts = sorted({stem} | {k for k in down if k > stem}) if stem < len(body) else []
     out = [("stem", 0, body[stem - 1][1] if stem else 0)]
     for s, e in zip(starts, starts[1:] + [len(body)]):
@@ -635,10 +693,13 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
     """The CSP pattern in layers ``start..end-1``, or None: a split route (one earlier layer, not the
     previous one: the bypass starts there), the part 1 path before it, the block path after it, an
     optional 1x1 partial transition at the end of the block path, a concat route of part 1 and the
-    block path, and optional 1x1 transitions after the concat."""
+    block path, and optional 1x1 transitions after the concat ([batchnorm]/[activation] layers right
+    after the concat are skipped).  A sliced split (:func:`_slice_split`) is recognised too: part 1 is
+    the first half (and what follows it before the split), part 2 the second half itself."""
     for r in range(start, end):
         route = layers[r]
-        if route.kind != "route" or len(route.inputs) != 1 or route.attrs["groups"] != 1:
+        sliced = _slice_split(layers, r)
+        if route.kind != "route" or len(route.inputs) != 1 or (route.attrs["groups"] != 1 and not sliced):
             continue
         x = route.inputs[0]
         if not start - 1 <= x < r - 1:
@@ -651,21 +712,31 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
             others = [j for j in cat.inputs if j != p1]
             if not all(r <= j < c for j in others):
                 continue
-            p2 = r + 1 if r + 1 < c and _is_1x1(layers[r + 1]) else None
-            first = (p2 if p2 is not None else r) + 1
+            if any(layers[j].kind in ("conv", "maxpool") and layers[j].attrs["stride"] > 1 for j in range(x + 1, c)):
+                continue    # a strided branch (YOLOv7's max-pool + conv down-sampling) is no CSP split
             y = max(others)
-            pt = y if _is_1x1(layers[y]) and y - 1 >= first else None
-            block_end = y - 1 if pt is not None else y
+            if layers[y].kind == "local_avgpool" and _is_1x1(layers[y - 1]) and y - 2 >= r:
+                pooled_pt = y      # a dense fusion-last transition: 1x1 conv, then 2x2 average pool
+            else:
+                pooled_pt = None
+            p2 = r + 1 if r + 1 < c and _is_1x1(layers[r + 1]) and not sliced else None
+            first = (p2 if p2 is not None else r) + 1
+            pt = y if pooled_pt is not None or (_is_1x1(layers[y]) and y - 1 >= first) else None
+            block_end = y - 2 if pooled_pt is not None else y - 1 if pt is not None else y
             trans = []
             t = c + 1
+            while t < end and layers[t].kind in ("batchnorm", "activation"):
+                t += 1
             while t < end and _is_1x1(layers[t]):
                 trans.append(t)
                 t += 1
+            if trans and t < end and layers[t].kind == "local_avgpool":   # a dense transition's 2x2 pool
+                trans.append(t)
             block = range(first, block_end + 1)
             repeats = sum(layers[j].kind == "shortcut" for j in block) or \
                 sum(layers[j].kind == "conv" and layers[j].attrs["size"] > 1 for j in block)
-            return {"split": [r], "part1": list(range(x + 1, r)), "part2": [p2] if p2 is not None else [],
-                    "block": list(block), "block_end": [block_end],
+            return {"split": [r], "part1": list(range(x + 1, r)), "sliced": sliced,
+                    "part2": [p2] if p2 is not None else [], "block": list(block), "block_end": [block_end],
                     "partial_transition": [pt] if pt is not None else [], "concat": [c], "transition": trans,
                     "repeats": repeats}
     return None
@@ -687,9 +758,15 @@ def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
             s = b.bn(f"{p}.bn", s)
         if a["activation"] != "linear":
             b.act(f"{p}.act", s)
-    elif layer.kind == "maxpool":
+    elif layer.kind in ("maxpool", "local_avgpool"):
         # Darknet pads padding // 2 before and the rest after: not PlanBuilder.pool's symmetric padding
-        b.layer("maxpool", p, s, layer.out_shape, kernel=a["size"], stride=a["stride"])
+        b.layer("maxpool" if layer.kind == "maxpool" else "avgpool", p, s, layer.out_shape, kernel=a["size"],
+                stride=a["stride"])
+    elif layer.kind == "batchnorm":
+        b.bn(f"{p}.bn", s)
+    elif layer.kind == "activation":
+        if a["activation"] != "linear":
+            b.act(f"{p}.act", s)
     elif layer.kind == "avgpool":
         b.gap(p, s)
     elif layer.kind == "route" and len(layer.inputs) > 1:
@@ -730,7 +807,7 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
             b.tap("down", first.out_shape)
         if roles:
-            b.tap("part1", out(roles["split"][0] - 1))
+            b.tap("part1", out(roles["part1"][0] if roles["sliced"] else roles["split"][0] - 1))
             b.tap("part2", out(roles["part2"][0] if roles["part2"] else roles["split"][0]))
             b.tap("block", out(roles["block_end"][0]))
             if roles["partial_transition"]:
@@ -779,7 +856,7 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
             **c,
             "darknet_bflops": sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9,
             "macs_share": c["macs"] / max(macs, 1),
-            "roles": {k: v for k, v in info.roles.items() if k != "repeats"},
+            "roles": {k: v for k, v in info.roles.items() if k not in ("repeats", "sliced")},
         })
     acts = all_activations(plan)
     return {

@@ -71,6 +71,41 @@ class DarknetMaxPool(nn.Module):
         return F.max_pool2d(x, self.size, self.stride)
 
 
+class DarknetLocalAvgPool(DarknetMaxPool):
+    """[local_avgpool]: Darknet's padding as [maxpool]; the mean over the window's pixels inside the map."""
+
+    def forward(self, x):
+        lo = self.padding // 2
+        pad = (lo, self.padding - lo, lo, self.padding - lo)
+        total = F.avg_pool2d(F.pad(x, pad), self.size, self.stride, divisor_override=1)
+        if not self.padding:
+            return total / (self.size * self.size)
+        ones = F.pad(torch.ones_like(x[:1, :1]), pad)
+        return total / F.avg_pool2d(ones, self.size, self.stride, divisor_override=1)
+
+
+class BatchNormLayer(nn.Module):
+    """[batchnorm]: BatchNorm alone (module ``bn``, the plan's op path)."""
+
+    def __init__(self, layer: Layer):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(layer.in_shape[0])
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+class ActivationLayer(nn.Module):
+    """[activation]: an activation alone (module ``act``)."""
+
+    def __init__(self, layer: Layer):
+        super().__init__()
+        self.act = make_act(layer.attrs["activation"])
+
+    def forward(self, x):
+        return x if self.act is None else self.act(x)
+
+
 class Route(nn.Module):
     """[route]: the ``group_id``-th of ``groups`` channel slices of each input, concatenated."""
 
@@ -159,6 +194,12 @@ def _module(layer: Layer) -> nn.Module:
         return DarknetConv(layer)
     if kind == "maxpool":
         return DarknetMaxPool(layer)
+    if kind == "local_avgpool":
+        return DarknetLocalAvgPool(layer)
+    if kind == "batchnorm":
+        return BatchNormLayer(layer)
+    if kind == "activation":
+        return ActivationLayer(layer)
     if kind == "avgpool":
         return nn.AdaptiveAvgPool2d(1)
     if kind == "route":

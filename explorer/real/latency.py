@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from cspnet import CSPConfig, build_model, plan_network
+from cspnet import ConfigError, CSPConfig, build_model, plan_network
 from explorer.counts.conventions import count
 from explorer.fmt import gib
 from explorer.real.budget import BENCH_BUDGET, estimate, largest_batch
@@ -364,7 +364,10 @@ def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress
     is (the key every reader of a record knows); ``"reference"`` says what it is: ``kind`` ("twin" or
     "other"), ``name`` and ``label`` (e.g. "plain twin", "resnet50")."""
     req.validate()
-    twin = cfg.twin()
+    try:
+        twin = cfg.twin()
+    except ConfigError:  # no valid plain twin (an imported network's CSP stages): measured alone
+        twin = cfg
     ref = twin if reference is None else reference
     if ref.input_size != cfg.input_size:  # one input tensor feeds both models
         ref = ref.replace(input_size=cfg.input_size)

@@ -1,0 +1,278 @@
+"""The ``darknet_cfg`` family: an imported Darknet cfg as a design like any other.
+
+Registered with ``cspnet.families.register_family`` when ``explorer.io`` is imported (the library sits
+below the engine and never imports it), so every page and command works on an imported network through
+the usual ``CSPConfig`` paths:
+
+* the design's ``network`` field holds the cfg text (parsed, never executed; at most
+  :data:`explorer.io.darknet.MAX_CFG_CHARS`); ``input_size`` replaces the ``[net]`` width and height
+  (an import starts from the ``[net]`` width).  Every other field is unread: the file fixes the stages,
+  the classes and the activations.  ``fusion`` states the network's own fusion (``none`` when no CSP stage
+  is recognised, else the fusion of its CSP stages: :func:`explorer.io.rewrite.network_fusion`); it is no
+  knob: the stages are rewritten one by one (``explorer.io.rewrite``), and ``fusion none`` on a network
+  with CSP stages is refused, so such a design has **no plain twin** (the pages compare it without one).
+* ``validate``: parses the text (errors name the field ``network`` and the cfg's line, section and
+  layer), requires 3 input channels (the pages feed RGB images) and the consistent ``fusion``;
+* ``plan``: the importer's NetPlan stages (stem, stages, head), memoized by the plan memo;
+* ``build``: ``explorer.io.darknet_torch``'s modules grouped as (stem, stages, head) parts, each with
+  parameter-free tap modules (``down``, ``split``, ``block``, ``partial_transition``, ``concat``,
+  ``transition``) called on the tap tensors, so ``cspnet.model.CSPNetModel``, the live trace's hooks,
+  latency and ONNX export work unchanged.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from cspnet.config import MAX_NETWORK_CHARS
+from cspnet.errors import ConfigError
+from cspnet.families import Family, register_family
+
+from .darknet import MAX_CFG_CHARS, CfgError, parse_cfg
+from .rewrite import network_fusion
+
+NAME = "darknet_cfg"
+assert MAX_NETWORK_CHARS == MAX_CFG_CHARS
+
+# A small CSP network (two CSPDarknet53-like stages, full CSP) in Darknet syntax: the family's default design.
+EXAMPLE_CFG = """\
+# A small CSPDarknet-like classifier: stem, two full-CSP stages, global pool, 1x1 classifier.
+[net]
+width=128
+height=128
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=3
+stride=1
+pad=1
+activation=leaky
+""" + "".join(f"""
+# stage {k}: down-sampling conv, part 1, split, part 2, dark block, partial transition, concat, transition
+[convolutional]
+batch_normalize=1
+filters={2 * w}
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters={w}
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[route]
+layers=-2
+
+[convolutional]
+batch_normalize=1
+filters={w}
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters={w}
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters={w}
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[shortcut]
+from=-3
+activation=linear
+
+[convolutional]
+batch_normalize=1
+filters={w}
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[route]
+layers=-1,-7
+
+[convolutional]
+batch_normalize=1
+filters={2 * w}
+size=1
+stride=1
+pad=1
+activation=leaky
+""" for k, w in ((0, 16), (1, 32))) + """
+[avgpool]
+
+[convolutional]
+filters=10
+size=1
+stride=1
+pad=1
+activation=linear
+
+[softmax]
+groups=1
+"""
+
+# parsed networks: (text, input size) -> DarknetNet (bounded, thread-safe; the plan memo keeps plans)
+MAX_PARSED = 16
+_PARSED: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def parsed(text: str, size: int | None = None):
+    """``explorer.io.darknet.parse_cfg(text, input_size=size)``, memoized."""
+    key = (text, size)
+    with _LOCK:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            _PARSED.move_to_end(key)
+            return hit
+    net = parse_cfg(text, input_size=size, name="network")
+    with _LOCK:
+        _PARSED[key] = net
+        while len(_PARSED) > MAX_PARSED:
+            _PARSED.popitem(last=False)
+    return net
+
+
+def net_of(cfg, input_size: int | None = None):
+    """The parsed network of a darknet_cfg design at its input size (or ``input_size``)."""
+    size = cfg.input_size if input_size is None else input_size
+    try:
+        return parsed(cfg.network, size)
+    except CfgError as exc:
+        if input_size is not None and input_size != cfg.input_size:
+            raise ConfigError("input_size", f"{size} px: {exc.detail}") from None
+        raise ConfigError("network", exc.detail) from None
+
+
+def validate(cfg) -> None:
+    if not cfg.network.strip():
+        raise ConfigError("network", "empty; open a Darknet .cfg (the Design page's 'Open your own network')")
+    net = net_of(cfg)
+    if net.input_shape[0] != 3:
+        raise ConfigError("network", f"[net] channels={net.input_shape[0]}; this tool feeds RGB images "
+                          "(channels=3)")
+    own = network_fusion(net)
+    if own == "none" and cfg.fusion != "none":
+        raise ConfigError("fusion", f"{cfg.fusion!r}: this network has no recognised CSP stage, so its fusion is "
+                          "'none'")
+    if own != "none" and cfg.fusion == "none":
+        raise ConfigError("fusion", "'none': an imported network with CSP stages has no plain twin here (its CSP "
+                          "stages are rewritten one by one as another fusion, not as plain stages)")
+    if own != "none" and cfg.fusion not in {info.fusion for info in net.stages}:
+        raise ConfigError("fusion", f"{cfg.fusion!r}: this network's CSP stages are {own}")
+
+
+def plan(cfg, input_size: int) -> list:
+    return net_of(cfg, input_size).plan.stages
+
+
+# ----------------------------------------------------------------------------- the modules
+def tap_layers(info, net) -> dict:
+    """tap -> the layer index whose output it is (``split``: (part 1 layer, part 2 layer)), as
+    ``explorer.io.darknet._plan`` records the taps."""
+    out: dict = {}
+    if info.kind != "stage" or info.end <= info.start:
+        return out
+    first = net.layers[info.start]
+    if first.kind == "conv" and first.attrs["stride"] > 1:
+        out["down"] = info.start
+    r = info.roles
+    if r:
+        out["split"] = (r["split"][0] - 1, r["part2"][0] if r["part2"] else r["split"][0])
+        out["block"] = r["block_end"][0]
+        if r["partial_transition"]:
+            out["partial_transition"] = r["partial_transition"][0]
+        out["concat"] = r["concat"][0]
+        if r["transition"]:
+            out["transition"] = r["transition"][-1]
+    return out
+
+
+def build(cfg):
+    """(stem, [stage modules], head): ``explorer.io.darknet_torch``'s layers grouped as the plan's parts."""
+    from .family_torch import build_part
+
+    net = net_of(cfg)
+    parts = [build_part(net, info, tap_layers(info, net)) for info in net.stages]
+    return parts[0], parts[1:-1], parts[-1]
+
+
+FAMILY = Family(
+    name=NAME,
+    description="An imported Darknet .cfg: its layers as written (stem, stages, head found from its routes).",
+    validate=validate, plan=plan, build=build,
+    defaults={"network": EXAMPLE_CFG, "input_size": 128, "fusion": "csp", "name": "darknet_cfg_example"},
+    presets=(),
+)
+
+
+def design_from_cfg(text, name: str = "network"):
+    """A darknet_cfg ``CSPConfig`` from cfg text (bytes or str): input size from the ``[net]`` width, the
+    network's own fusion.  Raises ConfigError (field ``network``: line, section and what was expected)."""
+    from cspnet import CSPConfig
+    from cspnet.config import INPUT_SIZE_RANGE
+
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        if len(text) > MAX_CFG_CHARS:
+            raise ConfigError("network", f"the file has {len(text):,} bytes; allowed at most {MAX_CFG_CHARS:,}")
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError("network", f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        net = parsed(text)
+    except CfgError as exc:
+        raise ConfigError("network", exc.detail) from None
+    c, h, w = net.input_shape
+    lo, hi = INPUT_SIZE_RANGE
+    if not lo <= w <= hi:
+        raise ConfigError("network", f"[net] width={w}: this tool takes input sizes {lo} to {hi}")
+    return CSPConfig(family=NAME, name=_clean_name(name), network=text, input_size=w, fusion=network_fusion(net))
+
+
+def _clean_name(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))[:80]
+    return keep or "network"
+
+
+def with_stage_fusion(cfg, stage: str, fusion: str):
+    """``cfg`` (darknet_cfg) with CSP stage ``stage`` rewritten to ``fusion`` (``explorer.io.rewrite``)."""
+    from .rewrite import rewrite_fusion
+
+    text = rewrite_fusion(cfg.network, stage, fusion)
+    net = parsed(text)
+    return cfg.replace(network=text, fusion=network_fusion(net))
+
+
+def with_stage_split(cfg, stage: str, split_ratio: float):
+    """``cfg`` (darknet_cfg) with CSP stage ``stage``'s split ratio rewritten (``explorer.io.rewrite``)."""
+    from .rewrite import rewrite_split
+
+    text = rewrite_split(cfg.network, stage, split_ratio)
+    net = parsed(text)
+    return cfg.replace(network=text, fusion=network_fusion(net))
+
+
+register_family(NAME, __name__, "FAMILY", reads=("input_size",))
+
+__all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "design_from_cfg", "net_of", "tap_layers", "with_stage_fusion",
+           "with_stage_split"]

@@ -1,0 +1,209 @@
+"""Rewrite a recognised CSP stage of a Darknet cfg to another fusion strategy ("what if this cfg fused last?").
+
+Pure Python, text in and text out: the cfg is read with :func:`explorer.io.darknet.read_sections` and
+:func:`explorer.io.darknet.parse_cfg` (which recognises the CSP stages and their layers' roles), the
+stage's layers are changed, every ``[route] layers=`` and ``[shortcut] from=`` index is renumbered
+(written relative where the file wrote it relative, absolute where absolute), and the new text is
+parsed again and checked to be the asked-for fusion.  Nothing is ever executed.
+
+The CSPNet paper's Fig. 3 on a stage ``split -> block path -> [partial transition] -> concat with part 1
+-> [transition]``:
+
+* ``csp``: a 1x1 partial transition ends the block path and a 1x1 transition follows the concat;
+* ``fusion_first``: no partial transition (the concat takes the block's output), the transition stays;
+* ``fusion_last``: the partial transition stays, nothing after the concat.
+
+A transition that is added keeps the stage's output width (the old concat width), so the next stage's
+input is unchanged; a partial transition that is added keeps the block path's width (transition ratio
+1).  Added convs copy ``batch_normalize`` and ``activation`` from the stage's other 1x1 transition (or
+its part 1 conv).  Dropping a transition makes the stage's output the concat (its width may change; the
+next layers read whatever width they get, as Darknet infers input channels).  Comments are not kept.
+``none`` (the plain stage) is not offered: it would need new widths for the block path.
+
+:func:`rewrite_split` changes a stage's split ratio where the split is made by two 1x1 convs (the
+CSPNet authors' cfgs: part 1's conv, a route back, part 2's conv): the two convs keep their sum
+``C`` and take ``C - floor(C x ratio)`` and ``floor(C x ratio)`` filters; every conv of the block path
+whose width was part 2's takes the new part 2 width, the others (bottleneck mids) scale with it, and
+the partial transition keeps its ratio to part 2.  A sliced split (Darknet's ``[route] groups=2``) only
+halves: it is not rewritten.
+"""
+from __future__ import annotations
+
+from cspnet.errors import ConfigError
+
+from .darknet import Section, parse_cfg, read_sections
+
+FUSIONS = ("csp", "fusion_first", "fusion_last")
+
+
+def csp_stages(net) -> list:
+    """The recognised CSP stages of a parsed cfg: [(stage name, fusion)]."""
+    return [(info.name, info.fusion) for info in net.stages if info.kind == "stage" and info.fusion != "none"]
+
+
+def network_fusion(net) -> str:
+    """The fusion a whole imported network states: ``none`` without a recognised CSP stage, else the
+    fusion its CSP stages share, else (mixed) the first CSP stage's."""
+    fusions = [f for _, f in csp_stages(net)]
+    return fusions[0] if fusions else "none"
+
+
+def _conv(filters: int, like: Section | None) -> Section:
+    opts = like.options if like is not None else {}
+    bn = opts.get("batch_normalize", ("1", 0))[0]
+    act = opts.get("activation", ("leaky", 0))[0]
+    return Section("convolutional", 0, {"batch_normalize": (bn, 0), "filters": (str(filters), 0), "size": ("1", 0),
+                                        "stride": ("1", 0), "pad": ("1", 0), "activation": (act, 0)})
+
+
+def rewrite_fusion(text, stage: str, fusion: str) -> str:
+    """The cfg ``text`` with CSP stage ``stage`` ("stages.1") rewritten to ``fusion`` (csp, fusion_first,
+    fusion_last).  Raises ConfigError (field ``network``, or ``fusion`` for a fusion not offered) when
+    the stage is no recognised CSP stage or its pattern does not allow the change."""
+    if fusion not in FUSIONS:
+        raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)}; "
+                          "a plain stage would need new widths for its block path")
+    net = parse_cfg(text)
+    info = next((s for s in net.stages if s.name == stage), None)
+    if info is None or info.kind != "stage" or info.fusion == "none":
+        names = ", ".join(n for n, _ in csp_stages(net)) or "none"
+        raise ConfigError("network", f"{stage} is no recognised CSP stage of this network (CSP stages: {names})")
+    if info.fusion == fusion:
+        return text if isinstance(text, str) else bytes(text).decode("utf-8")
+    roles = info.roles
+    pt = roles["partial_transition"][0] if roles["partial_transition"] else None
+    be = roles["block_end"][0]
+    cat = roles["concat"][0]
+    trs = list(roles["transition"])
+    if (pt if pt is not None else be) != cat - 1:
+        raise ConfigError("network", f"{stage}: layers between the block path and the concat (layer {cat}); "
+                          "this pattern is not rewritten")
+    want_pt, want_tr = fusion in ("csp", "fusion_last"), fusion in ("csp", "fusion_first")
+    sections = read_sections(text)
+    layers = sections[1:]
+    if pt is not None:
+        like = layers[pt]
+    elif trs:
+        like = layers[trs[0]]
+    else:
+        like = layers[roles["part1"][-1]] if roles["part1"] else None
+
+    items: list = []          # (Section, old index or None)
+    pos: dict = {}            # old index -> new position
+    redirect: dict = {}       # deleted old index -> the old index that takes its place
+    new_pt = new_tr = None
+    for i, sec in enumerate(layers):
+        if i == pt and not want_pt:
+            redirect[i] = be
+            continue
+        if i in trs and not want_tr:
+            redirect[i] = cat
+            continue
+        pos[i] = len(items)
+        items.append((sec, i))
+        if i == be and want_pt and pt is None:
+            new_pt = len(items)
+            items.append((_conv(net.layers[be].out_shape[0], like), None))
+        if i == cat and want_tr and not trs:
+            new_tr = len(items)
+            items.append((_conv(net.layers[cat].out_shape[0], like), None))
+
+    def target(reader: int, j: int) -> int:
+        if reader == cat and j in (be, pt):       # the concat's block-path input
+            if want_pt:
+                return pos[pt] if pt is not None else new_pt
+            return pos[be]
+        j = redirect.get(j, j)
+        if new_tr is not None and j == cat and reader > cat:   # the stage output is now the transition
+            return new_tr
+        return pos[j]
+
+    out = [f"# rewritten by CSPNet Explorer: {stage} {info.fusion} -> {fusion}", "", _section_text(sections[0])]
+    for p, (sec, old) in enumerate(items):
+        opts = dict(sec.options)
+        if old is not None:
+            layer = net.layers[old]
+            if layer.kind == "route":
+                tokens = opts["layers"][0].split(",")
+                vals = [target(old, j) for j in layer.inputs]
+                opts["layers"] = (",".join(str(q - p) if t.strip().startswith("-") else str(q)
+                                           for t, q in zip(tokens, vals)), 0)
+            elif layer.kind == "shortcut":
+                q = target(old, layer.inputs[1])
+                opts["from"] = (str(q - p) if opts["from"][0].strip().startswith("-") else str(q), 0)
+        out.append(_section_text(Section(sec.name, sec.line, opts)))
+    new_text = "\n".join(out) + "\n"
+    again = parse_cfg(new_text)
+    got = next((s.fusion for s in again.stages if s.name == stage), None)
+    if got != fusion:
+        raise ConfigError("network", f"{stage}: the rewritten stage reads as {got or 'no stage'}, not {fusion}; "
+                          "this pattern is not rewritten")
+    return new_text
+
+
+def rewrite_split(text, stage: str, split_ratio: float) -> str:
+    """The cfg ``text`` with CSP stage ``stage``'s split ratio (the share of ``C`` through the block path)
+    set to ``split_ratio``.  Raises ConfigError (field ``network``, or ``split_ratio`` for a ratio that
+    leaves a part empty) where the pattern does not allow it."""
+    import math
+
+    net = parse_cfg(text)
+    info = next((s for s in net.stages if s.name == stage), None)
+    if info is None or info.kind != "stage" or info.fusion == "none":
+        names = ", ".join(n for n, _ in csp_stages(net)) or "none"
+        raise ConfigError("network", f"{stage} is no recognised CSP stage of this network (CSP stages: {names})")
+    roles = info.roles
+    layers = net.layers
+    p1 = roles["part1"][-1] if roles["part1"] else None
+    if roles["sliced"] or not roles["part2"] or p1 is None or layers[p1].kind != "conv":
+        raise ConfigError("network", f"{stage}: its split is not made by two 1x1 convs (a [route] groups split "
+                          "only halves the channels): its split ratio is fixed by the file")
+    p2 = roles["part2"][0]
+    old1, old2 = layers[p1].out_shape[0], layers[p2].out_shape[0]
+    c = old1 + old2
+    new2 = math.floor(c * split_ratio)
+    if not 1 <= new2 < c:
+        raise ConfigError("split_ratio", f"{split_ratio:g} splits {stage}'s {c} channels into {c - new2} + {new2}; "
+                          f"both parts need at least 1 channel (allowed range [{1 / c:.3g}, {1 - 1 / c:.3g}])")
+    if new2 == old2:
+        return text if isinstance(text, str) else bytes(text).decode("utf-8")
+    path = list(roles["block"]) + list(roles["partial_transition"])
+    if any(layers[j].kind == "conv" and layers[j].attrs.get("groups", 1) != 1 for j in path):
+        raise ConfigError("network", f"{stage}: grouped convs on the block path: the split ratio is not rewritten")
+    filters = {p1: c - new2, p2: new2}
+    for j in path:
+        if layers[j].kind == "conv":
+            f = layers[j].out_shape[0]
+            filters[j] = new2 if f == old2 else max(1, round(f * new2 / old2))
+    sections = read_sections(text)
+    out = [f"# rewritten by CSPNet Explorer: {stage} split ratio {old2 / c:g} -> {new2 / c:g}", "",
+           _section_text(sections[0])]
+    for i, sec in enumerate(sections[1:]):
+        opts = dict(sec.options)
+        if i in filters:
+            opts["filters"] = (str(filters[i]), 0)
+        out.append(_section_text(Section(sec.name, sec.line, opts)))
+    new_text = "\n".join(out) + "\n"
+    again = parse_cfg(new_text)
+    got = next((s for s in again.stages if s.name == stage), None)
+    if got is None or got.fusion != info.fusion or again.layers[p2].out_shape[0] != new2:
+        raise ConfigError("network", f"{stage}: the rewritten stage is no longer the same CSP pattern; "
+                          "this split is not rewritten")
+    return new_text
+
+
+def stage_split(net, stage: str) -> float | None:
+    """A recognised CSP stage's split ratio where :func:`rewrite_split` can change it, else None."""
+    info = next((s for s in net.stages if s.name == stage), None)
+    if info is None or info.fusion == "none" or info.roles["sliced"] or not info.roles["part2"] \
+            or not info.roles["part1"] or net.layers[info.roles["part1"][-1]].kind != "conv":
+        return None
+    a, b = net.layers[info.roles["part1"][-1]].out_shape[0], net.layers[info.roles["part2"][0]].out_shape[0]
+    return b / (a + b)
+
+
+def _section_text(sec: Section) -> str:
+    return "\n".join([f"[{sec.name}]"] + [f"{k}={v}" for k, (v, _) in sec.options.items()]) + "\n"
+
+
+__all__ = ["FUSIONS", "csp_stages", "network_fusion", "rewrite_fusion", "rewrite_split", "stage_split"]

@@ -1,0 +1,185 @@
+"""Rewriting an imported cfg's CSP stages to another fusion (explorer.io.rewrite), and the darknet_cfg family
+that carries an imported network as a design (explorer.io.family): CSPDarknet53's stages switch between
+csp, fusion_first and fusion_last and back, the text is re-parsed, indices are renumbered, the model still
+builds with the plan's parameters and shapes."""
+from __future__ import annotations
+
+import pytest
+
+import explorer.io  # noqa: F401 - registers darknet_cfg
+from cspnet import ConfigError, CSPConfig, plan_network
+from explorer.io.darknet import parse_cfg
+from explorer.io.family import EXAMPLE_CFG, design_from_cfg, net_of, with_stage_fusion
+from explorer.io.rewrite import csp_stages, network_fusion, rewrite_fusion
+from test_darknet_cfg import csdarknet53_like
+
+FUSIONS = ("csp", "fusion_first", "fusion_last")
+
+
+def fusions(text) -> list:
+    return [s.fusion for s in parse_cfg(text).stages if s.kind == "stage"]
+
+
+@pytest.mark.parametrize("to", FUSIONS)
+@pytest.mark.parametrize("stage", ["stages.0", "stages.2", "stages.4"])
+def test_a_csdarknet53_stage_switches_fusion_and_back(stage, to):
+    text = csdarknet53_like(256)
+    before = parse_cfg(text)
+    out = rewrite_fusion(text, stage, to)
+    after = parse_cfg(out)
+    k = int(stage.split(".")[1])
+    assert fusions(out) == ["csp"] * k + [to] + ["csp"] * (4 - k)
+    info_a = next(s for s in after.stages if s.name == stage)
+    # the stages before are untouched; this one lost / kept its transitions as the paper's Fig. 3 says
+    assert [s.taps for s in after.plan.stages[:k + 1]] == [s.taps for s in before.plan.stages[:k + 1]]
+    assert bool(info_a.roles["partial_transition"]) == (to in ("csp", "fusion_last"))
+    assert bool(info_a.roles["transition"]) == (to in ("csp", "fusion_first"))
+    if to == "fusion_first":   # the concat takes the block's output; the transition keeps the stage width
+        assert after.plan.stage(stage).output_shape == before.plan.stage(stage).output_shape
+        assert after.params < before.params
+    if to == "fusion_last":    # nothing after the concat: the stage's output is the concat
+        assert after.plan.stage(stage).output_shape == after.plan.stage(stage).taps["concat"]
+    back = rewrite_fusion(out, stage, "csp")
+    again = parse_cfg(back)
+    assert fusions(back) == ["csp"] * 5
+    if to == "fusion_first":   # the partial transition comes back width-keeping: csdarknet53's own
+        assert again.params == before.params
+        assert [s.taps for s in again.plan.stages] == [s.taps for s in before.plan.stages]
+    assert len(again.layers) == len(before.layers)
+
+
+def test_every_stage_cycles_csp_first_last_csp_with_the_transition_width_kept():
+    text = csdarknet53_like(256)
+    before = parse_cfg(text)
+    for k in range(5):
+        text = rewrite_fusion(text, f"stages.{k}", "fusion_first")
+    assert fusions(text) == ["fusion_first"] * 5
+    for k in range(5):
+        text = rewrite_fusion(text, f"stages.{k}", "fusion_last")
+    assert fusions(text) == ["fusion_last"] * 5
+    # fusion_first -> fusion_last adds a width-keeping partial transition and drops the transition
+    for k in range(5):
+        text = rewrite_fusion(text, f"stages.{k}", "fusion_first")
+    for k in range(5):
+        text = rewrite_fusion(text, f"stages.{k}", "csp")
+    again = parse_cfg(text)
+    assert fusions(text) == ["csp"] * 5
+    # stages 1-4: the concat is the stage width, so every width comes back; stage 0 (part 1 + partial
+    # transition = 128, transition to 64) keeps the concat's 128 from fusion last on: the added transition
+    # keeps the stage's output width as it was
+    outs = [s.output_shape for s in again.plan.stages]
+    assert outs[2:] == [s.output_shape for s in before.plan.stages][2:]
+    assert outs[1] == (128, 128, 128) and before.plan.stages[1].output_shape == (64, 128, 128)
+
+
+def test_relative_and_absolute_indices_are_renumbered_as_written():
+    text = csdarknet53_like(64)
+    out = rewrite_fusion(text, "stages.1", "fusion_first")
+    # a later stage's routes still read their own layers (relative indices renumbered across the deletion)
+    a, b = parse_cfg(text), parse_cfg(out)
+    assert len(b.layers) == len(a.layers) - 1
+    for la, lb in zip(a.layers[-30:], b.layers[-30:]):
+        assert (la.kind, la.out_shape) == (lb.kind, lb.out_shape)
+    # an absolute index (written absolute) after the rewritten stage is shifted and stays absolute
+    n = len(a.layers)
+    absolute = text + f"\n[route]\nlayers={n - 2}\n"
+    got = rewrite_fusion(absolute, "stages.1", "fusion_first")
+    assert got.rstrip().endswith(f"layers={n - 3}")
+    assert parse_cfg(got).layers[-1].inputs == (n - 3,)
+
+
+def test_what_cannot_be_rewritten_says_why():
+    text = csdarknet53_like(64)
+    with pytest.raises(ConfigError, match="no recognised CSP stage"):
+        rewrite_fusion(text, "head", "csp")
+    with pytest.raises(ConfigError, match="new widths"):
+        rewrite_fusion(text, "stages.0", "none")
+    assert rewrite_fusion(text, "stages.0", "csp") == text
+
+
+def test_the_darknet_cfg_family_is_a_design_like_any_other():
+    import cspnet
+    from explorer.counts.analysis import compare_with_twin
+    from explorer.real.agreement import trace_agreement
+    from explorer.real.trace import live_trace
+
+    cfg = design_from_cfg(csdarknet53_like(128), "csdarknet53_like")
+    assert cfg.family == "darknet_cfg" and cfg.fusion == "csp" and cfg.input_size == 128
+    assert plan_network(cfg).params == 27_642_184   # timm's cspdarknet53, as the importer's own test
+    assert plan_network(cfg).params == net_of(cfg).params
+    # no plain twin: compared without one, said plainly
+    cmp = compare_with_twin(cfg)
+    assert cmp["twin"] is None and "no plain twin" in cmp["twin_error"]
+    # the model: CSPNetModel parts, parameters and every tap shape as the plan
+    model = cspnet.build_model(cfg, device="meta")
+    assert isinstance(model, cspnet.CSPNetModel) and cspnet.count_params(model) == plan_network(cfg).params
+    small = design_from_cfg(EXAMPLE_CFG, "example")
+    agr = trace_agreement(compare_with_twin(small)["design"], live_trace(small))
+    assert agr["agree"] and not agr["shape_mismatches"]
+    # a stage switch is a new design; JSON carries the network
+    last = with_stage_fusion(cfg, "stages.3", "fusion_last")
+    assert [f for _, f in csp_stages(net_of(last))] == ["csp"] * 3 + ["fusion_last", "csp"]
+    assert CSPConfig.from_json(last.to_json()) == last
+    assert network_fusion(net_of(last)) == "csp"
+
+
+def test_darknet_cfg_validation_names_the_network_field_and_the_line():
+    with pytest.raises(ConfigError) as e:
+        design_from_cfg("[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=0\n")
+    assert e.value.field == "network" and "line 6 [convolutional] (layer 0)" in str(e.value)
+    with pytest.raises(ConfigError, match="channels=3"):
+        design_from_cfg("[net]\nwidth=64\nheight=64\nchannels=1\n[convolutional]\nfilters=4\n")
+    cfg = design_from_cfg(EXAMPLE_CFG)
+    with pytest.raises(ConfigError) as e:
+        cfg.twin()
+    assert e.value.field == "fusion"
+    with pytest.raises(ConfigError) as e:
+        cfg.replace(network="")
+    assert e.value.field == "network"
+    # only input_size is read of the fields every family reads
+    from cspnet.config import family_fields
+    from explorer.counts.sweep import sweep_knobs
+
+    assert family_fields("darknet_cfg") == ("family", "name", "input_size", "network")
+    assert sweep_knobs(cfg) == ["input_size"]
+    assert plan_network(cfg.replace(input_size=256)).stages[1].taps["input"] == (16, 256, 256)
+
+
+def test_an_unregistered_family_is_an_unknown_family_error():
+    import subprocess
+    import sys
+
+    code = ("from cspnet import CSPConfig, ConfigError\n"
+            "try:\n    CSPConfig(family='darknet_cfg')\nexcept ConfigError as e:\n    print(e.field, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("family") and "not allowed" in out
+
+
+# --------------------------------------------------------------------------- split ratio
+@pytest.mark.parametrize("ratio", [0.25, 0.75])
+def test_a_two_conv_split_takes_another_ratio_and_comes_back(ratio):
+    from explorer.io.rewrite import rewrite_split, stage_split
+
+    text = csdarknet53_like(64)
+    net = parse_cfg(text)
+    stage = csp_stages(net)[1][0]
+    assert stage_split(net, stage) == 0.5
+    new = rewrite_split(text, stage, ratio)
+    again = parse_cfg(new)
+    taps = again.plan.stage(stage).taps
+    c = taps["part1"][0] + taps["part2"][0]
+    assert taps["part2"][0] == int(c * ratio) and stage_split(again, stage) == taps["part2"][0] / c
+    assert taps["block"][0] == taps["part2"][0]                      # the block path follows part 2
+    assert taps["output"] == net.plan.stage(stage).taps["output"]     # the next stage reads the same input
+    back = parse_cfg(rewrite_split(new, stage, 0.5))
+    assert back.plan.params == net.plan.params and back.plan.macs == net.plan.macs
+
+
+def test_a_split_that_empties_a_part_names_split_ratio():
+    from explorer.io.rewrite import rewrite_split
+
+    text = csdarknet53_like(64)
+    stage = csp_stages(parse_cfg(text))[1][0]
+    with pytest.raises(ConfigError) as err:
+        rewrite_split(text, stage, 0.001)
+    assert err.value.field == "split_ratio"
