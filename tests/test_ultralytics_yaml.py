@@ -452,9 +452,12 @@ def test_fuzz_mutated_values(text, data):
         if where in ("layer", "arg"):
             row = layers[data.draw(st.integers(0, len(layers) - 1))]
             if where == "arg":
-                args = row[3]
-                k = data.draw(st.integers(0, len(args)))
-                args[k:k + 1] = [data.draw(JUNK)]
+                args = row[3] if len(row) > 3 else None
+                if isinstance(args, list):
+                    k = data.draw(st.integers(0, len(args)))
+                    args[k:k + 1] = [data.draw(JUNK)]
+                elif isinstance(row, list) and len(row) > 3:   # an earlier draw replaced the args themselves
+                    row[3] = data.draw(JUNK)
             else:
                 row[data.draw(st.integers(0, 3))] = data.draw(JUNK)
         elif where == "key":
