@@ -20,7 +20,6 @@ from explorer.io.darknet_export import cfg_from_config, extra_biases
 
 # presets Darknet cannot express, and the field their error names
 REFUSED = {
-    **{n: "format" for n in ("cs3sedarknet_l", "cs3sedarknet_x", "cs3se_edgenet_x")},          # SE: mean, sigmoid
     **{f"yolo11{k}_cls": "format" for k in "nsmlx"},                                          # psa: attention
     **{f"cspnext_{k}": "format" for k in ("tiny", "s", "m", "l", "x")},                       # channel attention
     # split into unequal parts (odd widths, split_ratio 0.75): Darknet's route groups halve evenly
@@ -242,3 +241,34 @@ def test_cli_export_ultralytics():
     r = _cli("export", "yolov8n_cls", "--format", "ultralytics")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip()
+
+
+def test_squeeze_excitation_exports_as_scale_channels_and_builds():
+    """SE (timm's cs3sedarknet) is [avgpool], two biased 1x1 convs (act, logistic) and AlexeyAB's
+    [scale_channels]: the import reads the pool as SE's mean, so every convention comes back identical,
+    and the torch model of the cfg agrees with its plan."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from explorer.io.darknet_torch import build_model, count_params
+
+    cfg = get_preset("cs3sedarknet_l", input_size=64, width_multiple=0.25, depth_multiple=0.34)
+    text = cfg_from_config(cfg)
+    assert text.count("[scale_channels]") == sum(
+        1 for op in plan_network(cfg).ops if op.kind == "mul")
+    net = parse_cfg(text)
+    assert {k: count(net.plan, k) for k in REGISTRY} == {k: count(plan_network(cfg), k) for k in REGISTRY}
+    model = build_model(net)
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+    assert count_params(model) == net.plan.params == plan_network(cfg).params
+    assert fc.get_total_flops() == 2 * count(net.plan, "macs")
+
+
+def test_scale_channels_needs_a_c_by_1_by_1_input():
+    text = ("[net]\nwidth=32\nheight=32\nchannels=3\n\n[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\n"
+            "stride=1\npad=1\nactivation=leaky\n\n[convolutional]\nfilters=4\nsize=1\nstride=1\npad=1\n"
+            "activation=logistic\n\n[scale_channels]\nfrom=-2\n")
+    with pytest.raises(ConfigError) as err:
+        parse_cfg(text)
+    assert "scale_channels" in str(err.value) and "8x1x1" in str(err.value)

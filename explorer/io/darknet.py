@@ -83,10 +83,12 @@ ACTIVATIONS = ("linear", "leaky", "relu", "relu6", "logistic", "tanh", "swish", 
 # section name as written -> canonical layer kind
 KINDS = {"convolutional": "conv", "conv": "conv", "maxpool": "maxpool", "max": "maxpool", "avgpool": "avgpool",
          "avg": "avgpool", "route": "route", "shortcut": "shortcut", "upsample": "upsample",
+         "scale_channels": "scale_channels",
          "connected": "connected", "conn": "connected", "softmax": "softmax", "soft": "softmax",
          "dropout": "dropout", "yolo": "yolo", "cost": "cost", "batchnorm": "batchnorm", "activation": "activation",
          "local_avgpool": "local_avgpool", "local_avg": "local_avgpool"}
-SUPPORTED = ("net, convolutional, maxpool, local_avgpool, avgpool, route, shortcut, upsample, connected, softmax, "
+SUPPORTED = ("net, convolutional, maxpool, local_avgpool, avgpool, route, shortcut, scale_channels, upsample, "
+             "connected, softmax, "
              "dropout, batchnorm, activation, yolo, cost")
 HEAD_KINDS = ("yolo", "cost")
 
@@ -112,6 +114,7 @@ _ALLOWED = {
     "avgpool": frozenset(),
     "route": frozenset(("layers", "groups", "group_id")),
     "shortcut": frozenset(("from", "activation", "weights_type", "weights_normalization")),
+    "scale_channels": frozenset(("from", "activation", "scale_wh")),
     "upsample": frozenset(("stride", "scale")),
     "connected": frozenset(("output", "activation", "batch_normalize")),
     "softmax": frozenset(("groups", "temperature", "noloss")),
@@ -310,7 +313,7 @@ class Layer:
             return f"{self.kind[:3]} {a['size']}x{a['size']}/{a['stride']}"
         if self.kind == "activation":
             return f"activation {a['activation']}"
-        if self.kind in ("route", "shortcut"):
+        if self.kind in ("route", "shortcut", "scale_channels"):
             refs = ",".join(str(i) for i in (self.inputs if self.kind == "route" else self.inputs[1:]))
             extra = f" {a['group_id']}/{a['groups']}" if self.kind == "route" and a["groups"] > 1 else ""
             return f"{self.kind} {refs}{extra}"
@@ -441,6 +444,31 @@ def _shortcut(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
                  shortcut_flops=c * h * w)
 
 
+def _scale_channels(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
+    """[scale_channels] (AlexeyAB): the ``from`` layer's map times the previous layer's C x 1 x 1 output,
+    channel by channel (squeeze-and-excitation's scaling); ``scale_wh`` is not supported."""
+    o.check_keys(_ALLOWED["scale_channels"], _LAYER_TRAINING)
+    o.int("scale_wh", 0, 0, 0)
+    o.word("activation", "linear", ("linear",))
+    src = _ref(o, "from", o.int("from", None, -MAX_LAYERS, MAX_LAYERS), i)
+    fc, fh, fw = shapes[src]
+    if prev != (fc, 1, 1):
+        raise o.error(f"from={o.sec.options['from'][0]}: the previous layer is {'x'.join(map(str, prev))}; "
+                      f"scaling layer {src}'s {fc} channels needs {fc}x1x1", "from")
+    return Layer(i, "scale_channels", o.sec.name, o.sec.line, shapes[src], shapes[src], (i - 1, src),
+                 {"from": src})
+
+
+def _mark_squeeze(layers: list, scale: Layer) -> None:
+    """The global [avgpool] that squeezes the map a [scale_channels] scales (SE: pool, 1x1, 1x1, scale) is
+    a mean over H, W, as timm's SE takes it: marked ``squeeze`` (planned as ``mean``, built as a mean)."""
+    src = scale.inputs[1]
+    for j in range(scale.index - 1, max(src, scale.index - 8), -1):
+        if layers[j].kind == "avgpool" and layers[j].inputs == (src,):
+            layers[j].attrs["squeeze"] = True
+            return
+
+
 def _upsample(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
     o.check_keys(_ALLOWED["upsample"], _LAYER_TRAINING)
     stride = o.int("stride", 2, *STRIDE)
@@ -485,6 +513,7 @@ def _head(o: _Options, i: int, prev: tuple, shapes: list) -> Layer:
 
 
 _HANDLERS = {"conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool, "route": _route, "shortcut": _shortcut,
+             "scale_channels": _scale_channels,
              "upsample": _upsample, "connected": _connected, "softmax": _softmax, "dropout": _dropout,
              "yolo": _head, "cost": _head, "local_avgpool": _local_avgpool, "batchnorm": _batchnorm,
              "activation": _activation}
@@ -568,6 +597,8 @@ def parse_cfg(text, *, input_size: int | None = None, name: str = "darknet") -> 
                           f"the bound is {MAX_ACTIVATION_BYTES / 2**30:.0f} GiB (lower the input size)")
         layers.append(layer)
         shapes.append(layer.out_shape)
+        if kind == "scale_channels":
+            _mark_squeeze(layers, layer)
     plan, stages = _plan(layers, input_shape)
     return DarknetNet(name=name, input_shape=input_shape, layers=layers, plan=plan, stages=stages)
 
@@ -652,8 +683,12 @@ def _groups(layers: list, input_shape: tuple) -> list:
     def kinds(seg):
         return {layers[j].kind for j in range(*seg)}
 
+    def head_kinds(seg):   # a global pool inside a squeeze-and-excitation (scaled back in) is no head
+        k = kinds(seg)
+        return k - {"avgpool"} if "scale_channels" in k else k
+
     head = next((k for k, seg in enumerate(segs)
-                 if kinds(seg) & {"avgpool", "connected", "softmax", "cost", "yolo"}), len(segs))
+                 if head_kinds(seg) & {"avgpool", "connected", "softmax", "cost", "yolo"}), len(segs))
     if 0 < head < len(segs):
         a, b = segs[head - 1]
         last = layers[a]
@@ -662,7 +697,7 @@ def _groups(layers: list, input_shape: tuple) -> list:
             head -= 1
     body = segs[:head]
     down = [k for k, (a, b) in enumerate(body) if area(b) < area(a)]
-    branch = next((k for k, seg in enumerate(body) if kinds(seg) & {"route", "shortcut"}), None)
+    branch = next((k for k, seg in enumerate(body) if kinds(seg) & {"route", "shortcut", "scale_channels"}), None)
     if branch is None:
         stem = down[0] if down and down[0] > 0 else min(1, len(body))
     else:
@@ -768,7 +803,7 @@ def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
         if a["activation"] != "linear":
             b.act(f"{p}.act", s)
     elif layer.kind == "avgpool":
-        b.gap(p, s)
+        b.mean(p, s) if a.get("squeeze") else b.gap(p, s)
     elif layer.kind == "route" and len(layer.inputs) > 1:
         g = a["groups"]
         b.cat(p, [(shapes[j][0] // g, shapes[j][1], shapes[j][2]) for j in layer.inputs])
@@ -776,6 +811,8 @@ def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
         b.add(p, layer.out_shape)
         if a["activation"] != "linear":
             b.act(f"{p}.act", layer.out_shape)
+    elif layer.kind == "scale_channels":
+        b.mul(p, layer.out_shape)
     elif layer.kind == "upsample":   # (its scale multiplies in place: no op of its own)
         b.layer("upsample", p, s, layer.out_shape)
     elif layer.kind == "connected":

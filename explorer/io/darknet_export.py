@@ -74,7 +74,7 @@ class _Cfg:
         return x if x == self.last else self.route([x])
 
     def conv(self, x: int, filters: int, size: int, stride: int = 1, padding: int | None = None, groups: int = 1,
-             bn: bool = True, act: bool = True) -> int:
+             bn: bool = True, act: bool = True, activation: str | None = None, design_bias: bool = False) -> int:
         x = self.at(x)
         c, h, w = self.shape(x)
         padding = size // 2 if padding is None else padding
@@ -86,8 +86,8 @@ class _Cfg:
             opts["padding"] = padding
         if groups > 1:
             opts["groups"] = groups
-        opts["activation"] = self.act if act else "linear"
-        if not bn:
+        opts["activation"] = activation or (self.act if act else "linear")
+        if not bn and not design_bias:   # Darknet gives a conv without BN a bias; the design's has none
             self.extra_biases += filters
         out = (filters, (h + 2 * padding - size) // stride + 1, (w + 2 * padding - size) // stride + 1)
         return self._add("convolutional", out, **opts)
@@ -122,6 +122,18 @@ class _Cfg:
             return self.shortcut(x)
         return y
 
+    def squeeze_excite(self, x: int, ratio: float) -> int:
+        """timm's SE on layer ``x``: global [avgpool], 1x1 conv (bias) + act, 1x1 conv (bias) + logistic,
+        [scale_channels] back onto ``x`` (AlexeyAB darknet's layers for SE)."""
+        from cspnet.families._blocks import se_channels
+
+        c = self.shape(x)[0]
+        self.at(x)
+        self._add("avgpool", (c, 1, 1))
+        t = self.conv(self.last, se_channels(c, ratio), 1, bn=False, design_bias=True)
+        self.conv(t, c, 1, bn=False, activation="logistic", design_bias=True)
+        return self._add("scale_channels", self.shape(x), **{"from": self._ref(x)}, activation="linear")
+
     def head(self, x: int, classes: int) -> int:
         self.at(x)
         c = self.shape(self.last)[0]
@@ -152,8 +164,9 @@ def _check_halves(cfg, part1: int, part2: int, where: str) -> None:
 
 
 # --------------------------------------------------------------------------- cross stages (ResNet .. lineage)
-def _block(d: _Cfg, kind: str, x: int, out: int, mid: int, stride: int, groups: int, residual: bool) -> int:
-    """One block of ``cspnet.families._blocks`` (same layers, same order of shapes)."""
+def _block(d: _Cfg, kind: str, x: int, out: int, mid: int, stride: int, groups: int, residual: bool,
+           se: float = 0.0) -> int:
+    """One block of ``cspnet.families._blocks`` (same layers, same order of shapes; ``se``: its SE ratio)."""
     if kind == "bottleneck":
         t = d.conv(x, mid, 1)
         t = d.conv(t, mid, 3, stride, groups=groups)
@@ -163,9 +176,11 @@ def _block(d: _Cfg, kind: str, x: int, out: int, mid: int, stride: int, groups: 
             return d.shortcut(t, act=True)
         return d.shortcut(x, act=True)
     if kind == "dark":
-        t = d.conv(d.conv(x, mid, 1), out, 3, groups=groups)
+        t = d.conv(x, mid, 1)
+        t = d.conv(d.squeeze_excite(t, se) if se else t, out, 3, groups=groups)
     elif kind == "edge":
-        t = d.conv(d.conv(x, mid, 3, groups=groups), out, 1)
+        t = d.conv(x, mid, 3, groups=groups)
+        t = d.conv(d.squeeze_excite(t, se) if se else t, out, 1)
     elif kind == "bottleneck_3x3":
         t = d.conv(d.conv(x, mid, 3), out, 3, groups=groups)
     elif kind == "cspnext":
@@ -214,7 +229,7 @@ def _cross_stage(d: _Cfg, cfg, i: int, lay, x: int) -> int:
     outs = [x]
     stride = lay.block_stride
     for _ in range(lay.repeats):
-        x = _block(d, lay.block, x, lay.block_ch, lay.mid, stride, lay.groups, lay.residual)
+        x = _block(d, lay.block, x, lay.block_ch, lay.mid, stride, lay.groups, lay.residual, lay.se_ratio)
         outs.append(x)
         stride = 1
     if lay.taps == "all":
@@ -238,8 +253,6 @@ def _cross_network(d: _Cfg, cfg, style) -> None:
     for i, lay in enumerate(layouts):
         if lay.block == "psa":
             raise _refuse(cfg, f"stage {i}'s attention block (block_type psa: matrix products, softmax)")
-        if lay.se_ratio:
-            raise _refuse(cfg, f"stage {i}'s squeeze-and-excitation (se_ratio {cfg.se_ratio:g}: mean, sigmoid scale)")
         if lay.fusion != "none" and lay.post == "attention":
             raise _refuse(cfg, f"stage {i}'s channel attention (post_concat attention: mean, hard sigmoid scale)")
         assert lay.block in BLOCK_TYPES

@@ -143,6 +143,20 @@ class Shortcut(nn.Module):
         return x if self.act is None else self.act(x)
 
 
+class SqueezeMean(nn.Module):
+    """The global [avgpool] of a squeeze-and-excitation: ``x.mean((2, 3), keepdim=True)``."""
+
+    def forward(self, x):
+        return x.mean((2, 3), keepdim=True)
+
+
+class ScaleChannels(nn.Module):
+    """[scale_channels]: the ``from`` map times the previous layer's C x 1 x 1 output (SE's scaling)."""
+
+    def forward(self, x, src):
+        return src * x
+
+
 class Upsample(nn.Module):
     """[upsample]: nearest, ``stride`` times, values times ``scale``."""
 
@@ -200,14 +214,16 @@ def _module(layer: Layer) -> nn.Module:
         return BatchNormLayer(layer)
     if kind == "activation":
         return ActivationLayer(layer)
-    if kind == "avgpool":
-        return nn.AdaptiveAvgPool2d(1)
+    if kind == "avgpool":   # an SE's squeeze is a mean over H, W (as timm's SE: fvcore counts no pool)
+        return SqueezeMean() if layer.attrs.get("squeeze") else nn.AdaptiveAvgPool2d(1)
     if kind == "route":
         return Route(layer)
     if kind == "shortcut":
         return Shortcut(layer)
     if kind == "upsample":
         return Upsample(layer)
+    if kind == "scale_channels":
+        return ScaleChannels()
     if kind == "connected":
         return Connected(layer)
     if kind == "softmax":
@@ -229,7 +245,8 @@ class DarknetModel(nn.Module):
         self.kinds = [layer.kind for layer in net.layers]
         self.inputs = [tuple(layer.inputs) for layer in net.layers]
         self.heads = net.head_layers
-        read = {j for layer in net.layers if layer.kind in ("route", "shortcut") for j in layer.inputs}
+        read = {j for layer in net.layers if layer.kind in ("route", "shortcut", "scale_channels")
+                for j in layer.inputs}
         self.keep = frozenset(read | set(self.heads))
 
     def forward(self, x):
@@ -237,7 +254,7 @@ class DarknetModel(nn.Module):
         for i, (module, kind, ins) in enumerate(zip(self.layers, self.kinds, self.inputs)):
             if kind == "route":
                 x = module([x if j == i - 1 else saved[j] for j in ins])
-            elif kind == "shortcut":
+            elif kind in ("shortcut", "scale_channels"):
                 x = module(x, x if ins[1] == i - 1 else saved[ins[1]])
             else:
                 x = module(x)

@@ -33,7 +33,7 @@ class CfgPart(nn.Module):
         self.kinds = {i: net.layers[i].kind for i in idx}
         self.inputs = {i: tuple(net.layers[i].inputs) for i in idx}
         self.heads = [i for i in idx if net.layers[i].kind in ("yolo", "cost")]
-        read = {j for i in idx if self.kinds[i] in ("route", "shortcut") for j in self.inputs[i]}
+        read = {j for i in idx if self.kinds[i] in ("route", "shortcut", "scale_channels") for j in self.inputs[i]}
         self.keep = frozenset(read | set(self.heads))
         self.after: dict = {}          # layer index -> [tap names called after it]
         for tap, where in taps.items():
@@ -48,7 +48,7 @@ class CfgPart(nn.Module):
             module, kind, ins = self.layers[str(i)], self.kinds[i], self.inputs[i]
             if kind == "route":
                 x = module([x if j == i - 1 else saved[j] for j in ins])
-            elif kind == "shortcut":
+            elif kind in ("shortcut", "scale_channels"):
                 x = module(x, x if ins[1] == i - 1 else saved[ins[1]])
             else:
                 x = module(x)
