@@ -194,3 +194,17 @@ def test_counts_equal_the_reference_implementations(name):
 def test_yolo11_published_params_are_80_class_builds():
     for name, params in NC80_PARAMS.items():
         assert plan_network(get_preset(name, num_classes=80)).params == params
+
+
+def test_nearest_valid_width_for_attention_heads_is_next_to_the_typed_one():
+    """Validity is not monotone in a width that must split into attention heads: the suggestion is the
+    closest valid value either side of the typed one, not a bisection towards the current value."""
+    from explorer.design.edits import nearest_valid
+    from explorer.design.text import parse_value
+
+    cfg = CSPConfig(**SMALL["c3k2_psa"], fusion="fusion_first")
+    with pytest.raises(ConfigError):
+        cfg.replace(widths=(64, 128, 400))
+    got = parse_value("widths", nearest_valid(cfg, "widths", "64,128,400"))
+    assert abs(got[2] - 400) <= 16 and got[:2] == (64, 128)
+    cfg.replace(widths=got)   # valid

@@ -95,11 +95,27 @@ def _bisect(ok, bad_value, good_value, integer: bool):
     return hi
 
 
+NEAR_PROBES = 16   # integers: try this many values on each side of the typed one before bisecting
+
+
+def _nearest(ok, bad_value, good_value, integer: bool):
+    """The valid value nearest the typed ``bad_value``: for integers, the closest of the few values either
+    side of it (validity need not be monotone: a width must split into attention heads or groups); else,
+    or when none of those is valid, :func:`_bisect` towards the current ``good_value``."""
+    if integer:
+        for d in range(1, NEAR_PROBES + 1):
+            for v in (bad_value - d, bad_value + d):
+                if ok(v):
+                    return v
+    return _bisect(ok, bad_value, good_value, integer)
+
+
 def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = None) -> str | None:
     """The valid value of ``name`` nearest to the typed ``text``, given the other edits; or None.
 
-    Numbers are searched between the typed value and the current value of ``cfg`` (which is
-    valid); per-stage lists element by element.  None when there is nothing numeric to search
+    Integers are first tried a few steps either side of the typed value, then (as floats) searched
+    between the typed value and the current value of ``cfg`` (which is valid); per-stage lists element
+    by element.  None when there is nothing numeric to search
     (text fields, unparsable text, a changed number of values).
     """
     others = {k: v for k, v in (others or {}).items() if k != name}
@@ -127,7 +143,7 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
     if not isinstance(current, tuple):  # scalar field
         if isinstance(typed, tuple):
             return None
-        return format_value(_bisect(check, typed, current, spec.is_integer))
+        return format_value(_nearest(check, typed, current, spec.is_integer))
     # per-stage field (or repeats): element by element
     n = len(current)
     vals = list(typed) if isinstance(typed, tuple) else [typed] * n
@@ -139,7 +155,7 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
     if len(vals) != n:
         return None
     if len(set(current)) == 1 and len(set(vals)) == 1 and name != "repeats":  # keep one value
-        v = _bisect(lambda x: check(x), vals[0], current[0], spec.is_integer)
+        v = _nearest(lambda x: check(x), vals[0], current[0], spec.is_integer)
         return format_value(v) if check(v) else None
     cand = list(vals)
     for i in range(n):
@@ -151,7 +167,7 @@ def nearest_valid(cfg: CSPConfig, name: str, text: str, others: dict | None = No
 
         if not ok_i(current[i]):
             return None
-        cand[i] = _bisect(ok_i, vals[i], current[i], spec.is_integer)
+        cand[i] = _nearest(ok_i, vals[i], current[i], spec.is_integer)
     result = tuple(cand)
     return format_value(result) if check(result) else None
 
