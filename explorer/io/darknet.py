@@ -64,6 +64,8 @@ from cspnet.config import MAX_ACTIVATION_BYTES, MAX_PARAMS
 from cspnet.errors import ConfigError
 from cspnet.plan import NetPlan, PlanBuilder
 
+from ._text import bounded_text
+
 MAX_CFG_CHARS = 256 * 1024      # characters (and bytes, when given bytes)
 MAX_LAYERS = 1024               # sections after [net]
 MAX_LINE_CHARS = 4096
@@ -159,17 +161,7 @@ def read_sections(text) -> list:
     line is dropped, lines starting with ``#`` or ``;`` are comments; here a ``#`` after a value starts a
     comment too).  Refuses before splitting anything large: text over :data:`MAX_CFG_CHARS`, a line over
     :data:`MAX_LINE_CHARS`, more than :data:`MAX_LAYERS` layers."""
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        if len(text) > MAX_CFG_CHARS:
-            raise CfgError(f"the file has {len(text):,} bytes; allowed at most {MAX_CFG_CHARS:,}")
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CfgError(f"not UTF-8 text (byte {exc.start})") from None
-    if not isinstance(text, str):
-        raise CfgError(f"expected the cfg text, got {type(text).__name__}")
-    if len(text) > MAX_CFG_CHARS:
-        raise CfgError(f"the file has {len(text):,} characters; allowed at most {MAX_CFG_CHARS:,}")
+    text = bounded_text(text, MAX_CFG_CHARS, "cfg", CfgError)
     if "\x00" in text:
         raise CfgError(f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}: a NUL character; a cfg is text")
     sections: list = []

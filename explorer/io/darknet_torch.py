@@ -233,6 +233,19 @@ def _module(layer: Layer) -> nn.Module:
     return nn.Identity()     # [yolo], [cost]: the model's outputs
 
 
+TWO_INPUTS = ("shortcut", "scale_channels")    # (previous output, the ``from`` layer's output)
+READS_BACK = ("route",) + TWO_INPUTS             # layers that read earlier outputs by index
+
+
+def run_layer(module: nn.Module, kind: str, ins: tuple, i: int, x, saved: dict):
+    """Layer ``i``'s output from the previous output ``x`` and the ``saved`` earlier outputs it reads."""
+    if kind == "route":
+        return module([x if j == i - 1 else saved[j] for j in ins])
+    if kind in TWO_INPUTS:
+        return module(x, x if ins[1] == i - 1 else saved[ins[1]])
+    return module(x)
+
+
 class DarknetModel(nn.Module):
     """Runs the layers in order; routes and shortcuts read earlier outputs by index (only the outputs
     some later layer reads are kept)."""
@@ -245,19 +258,13 @@ class DarknetModel(nn.Module):
         self.kinds = [layer.kind for layer in net.layers]
         self.inputs = [tuple(layer.inputs) for layer in net.layers]
         self.heads = net.head_layers
-        read = {j for layer in net.layers if layer.kind in ("route", "shortcut", "scale_channels")
-                for j in layer.inputs}
+        read = {j for layer in net.layers if layer.kind in READS_BACK for j in layer.inputs}
         self.keep = frozenset(read | set(self.heads))
 
     def forward(self, x):
         saved = {}
         for i, (module, kind, ins) in enumerate(zip(self.layers, self.kinds, self.inputs)):
-            if kind == "route":
-                x = module([x if j == i - 1 else saved[j] for j in ins])
-            elif kind in ("shortcut", "scale_channels"):
-                x = module(x, x if ins[1] == i - 1 else saved[ins[1]])
-            else:
-                x = module(x)
+            x = run_layer(module, kind, ins, i, x, saved)
             if i in self.keep:
                 saved[i] = x
         if self.heads:

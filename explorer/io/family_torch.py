@@ -12,7 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from .darknet import StageInfo
-from .darknet_torch import _module
+from .darknet_torch import READS_BACK, _module, run_layer
 
 
 class Tap(nn.Module):
@@ -33,7 +33,7 @@ class CfgPart(nn.Module):
         self.kinds = {i: net.layers[i].kind for i in idx}
         self.inputs = {i: tuple(net.layers[i].inputs) for i in idx}
         self.heads = [i for i in idx if net.layers[i].kind in ("yolo", "cost")]
-        read = {j for i in idx if self.kinds[i] in ("route", "shortcut", "scale_channels") for j in self.inputs[i]}
+        read = {j for i in idx if self.kinds[i] in READS_BACK for j in self.inputs[i]}
         self.keep = frozenset(read | set(self.heads))
         self.after: dict = {}          # layer index -> [tap names called after it]
         for tap, where in taps.items():
@@ -45,13 +45,7 @@ class CfgPart(nn.Module):
     def forward(self, x):
         saved = {self.start - 1: x}
         for i in range(self.start, self.end):
-            module, kind, ins = self.layers[str(i)], self.kinds[i], self.inputs[i]
-            if kind == "route":
-                x = module([x if j == i - 1 else saved[j] for j in ins])
-            elif kind in ("shortcut", "scale_channels"):
-                x = module(x, x if ins[1] == i - 1 else saved[ins[1]])
-            else:
-                x = module(x)
+            x = run_layer(self.layers[str(i)], self.kinds[i], self.inputs[i], i, x, saved)
             if i in self.keep:
                 saved[i] = x
             for tap in self.after.get(i, ()):

@@ -60,6 +60,8 @@ import re
 from cspnet.config import MAX_REPEATS, MAX_STAGES, CSPConfig
 from cspnet.errors import ConfigError
 
+from ._text import bounded_text
+
 MAX_YAML_CHARS = 64 * 1024
 MAX_LAYERS = 32          # a stem of at most 4 convs, 8 stages of [down conv, stage module], Classify
 MAX_NESTING = 16
@@ -136,17 +138,7 @@ def _nesting(text: str) -> int:
 
 
 def _load(text) -> dict:
-    if isinstance(text, (bytes, bytearray)):
-        if len(text) > MAX_YAML_CHARS:
-            raise _err(f"the file has {len(text):,} bytes; allowed at most {MAX_YAML_CHARS:,}")
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _err(f"not UTF-8 text (byte {exc.start})") from None
-    if not isinstance(text, str):
-        raise _err(f"expected the YAML text, got {type(text).__name__}")
-    if len(text) > MAX_YAML_CHARS:
-        raise _err(f"the file has {len(text):,} characters; allowed at most {MAX_YAML_CHARS:,}")
+    text = bounded_text(text, MAX_YAML_CHARS, "YAML", _err)
     if _nesting(text) > MAX_NESTING:
         raise _err(f"brackets nested deeper than {MAX_NESTING} levels; a model YAML needs 3")
     import yaml
