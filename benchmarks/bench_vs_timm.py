@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch
 
 from cspnet import build_model, count_params, get_preset
-from explorer.real.latency import DTYPES, _cuda_graph, _percentiles, _Timer
+from explorer.real.latency import DTYPES, _cuda_graph, _Timer
+from gpu_checks import time_interleaved  # the one interleaved timing loop (benchmarks/gpu_checks.py)
 
 PAIRS = ("cspresnet50", "resnet50")
 
@@ -60,7 +61,6 @@ def main():
                     x = x.to(memory_format=torch.channels_last)
                 amp = DTYPES[dtype]
                 ctx = (lambda: torch.autocast(args.device, dtype=amp)) if amp else nullcontext
-                times = {"ours": [], "timm": []}
                 with torch.inference_mode():
                     def runner(model):
                         def run(inp):
@@ -69,20 +69,9 @@ def main():
                         return _cuda_graph(run, x) if args.cuda_graphs else run
 
                     fns = {"ours": runner(ours), "timm": runner(ref)}
-                    for f in fns.values():  # warm-up (cudnn autotune, allocator)
-                        for _ in range(10):
-                            f(x)
-                    timer.sync()
-                    per_round = max(1, args.runs // args.rounds)
-                    for _ in range(args.rounds):
-                        for key, f in fns.items():
-                            for _ in range(per_round):
-                                a = timer.mark()
-                                f(x)
-                                b = timer.mark()
-                                timer.sync()
-                                times[key].append(timer.elapsed_ms(a, b))
-                o, t = _percentiles(times["ours"]), _percentiles(times["timm"])
+                    # 10 warm-up runs each (cudnn autotune, allocator), then interleaved rounds
+                    stats = time_interleaved(fns, x, timer, 10, args.runs, args.rounds)
+                o, t = stats["ours"], stats["timm"]
                 records.append({"model": name, "dtype": dtype, "batch": bs, "ours_ms": o["median_ms"],
                                 "timm_ms": t["median_ms"], "ours_p10_p90": [o["p10_ms"], o["p90_ms"]],
                                 "timm_p10_p90": [t["p10_ms"], t["p90_ms"]],

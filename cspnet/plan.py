@@ -50,6 +50,15 @@ def tap_module(tap: str) -> tuple[str, int | None]:
     return tap, None
 
 
+def stage_part(stage_name: str, path: str) -> str:
+    """The stage submodule a layer at ``path`` belongs to (``down``, ``expand``, ``block``,
+    ``partial_transition``, ``concat``, ``transition``; the stem's and head's own layer names): the
+    first component of its path under ``stage_name``."""
+    prefix = stage_name + "."
+    rest = path[len(prefix):] if path.startswith(prefix) else path
+    return rest.split(".")[0]
+
+
 def conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from cspnet import ConfigError, CSPConfig, plan_network
 from cspnet.config import FIELDS
+from cspnet.plan import stage_part
 from explorer.counts.analysis import compare_with_twin, summarize
 from explorer.counts.conventions import cio
 from explorer.counts.diagram import to_dot
@@ -182,8 +183,7 @@ def stage_cio_parts(cfg: CSPConfig) -> dict:
     sp = _stage(cfg)
     groups: dict = {"block": [], "partial_transition": [], "transition": []}
     for op in sp.ops:
-        part = op.path[len(STAGE) + 1:].split(".")[0]
-        groups.setdefault(part, []).append(op)
+        groups.setdefault(stage_part(STAGE, op.path), []).append(op)
     out = {k: cio(v) for k, v in groups.items()}
     out["stage"] = cio(sp.ops)
     return out

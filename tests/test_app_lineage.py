@@ -132,7 +132,7 @@ def test_sweep_starts_with_width_by_depth_multiple_and_sweeps_taps():
     clean(at)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert list(fig["data"][0]["x"]) == ["last", "all"]
-    # yolov7's backbone is one scale: its sweep does not start with a multiple that changes nothing
+    # yolov7's ELAN convs are listed one by one (no depth multiple): its sweep does not start with the multiples
     at = app({"preset": "yolov7_backbone"})
     at.switch_page("pages/Sweep.py").run()
     assert at.selectbox(key="sw_knob1").value != "width_multiple"

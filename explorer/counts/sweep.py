@@ -57,26 +57,13 @@ def idle_knobs(cfg: CSPConfig, keys) -> list:
     return [k for k in keys if not knob_acts(cfg, k, keys)]
 
 
-def scales(cfg: CSPConfig, knob: str) -> bool:
-    """Whether ``knob`` (a multiple) changes ``cfg``'s network: its family reads it *and* its source
-    scales by it (YOLOv7's and Scaled-YOLOv4's backbones are given at one scale: their widths and
-    repeats are used as they are).  Computed: the design at another multiple, counted."""
-    if not FIELDS[knob].reads(cfg.family):
-        return False
-    v = getattr(cfg, knob)
-    try:
-        other = with_changes(cfg, {knob: v * 2 if v <= 1 else v / 2})
-    except ConfigError:
-        return True  # another multiple changes the design so much that it is no longer valid
-    return totals(plan_network(other), ("params", "macs")) != totals(plan_network(cfg), ("params", "macs"))
-
-
 def default_knobs(cfg: CSPConfig) -> tuple[str, str | None]:
-    """The knobs a sweep of ``cfg`` starts with: width x depth multiple for a lineage design whose source
-    scales by them; else the first of DEFAULT_FIRST_KNOBS that acts (a plain design does not get the split
-    ratio), and growth_rate second when it acts and is not the first."""
+    """The knobs a sweep of ``cfg`` starts with: width x depth multiple where both act (a lineage family
+    reads a multiple only where its source scales by it: YOLOv7 has no depth multiple); else the first of
+    DEFAULT_FIRST_KNOBS that acts (a plain design does not get the split ratio), and growth_rate second
+    when it acts and is not the first."""
     opts = [k for k in sweep_knobs(cfg) if knob_acts(cfg, k)] or sweep_knobs(cfg)
-    if all(k in opts for k in SCALING_KNOBS) and all(scales(cfg, k) for k in SCALING_KNOBS):
+    if all(k in opts for k in SCALING_KNOBS):
         return SCALING_KNOBS
     first = next((k for k in DEFAULT_FIRST_KNOBS if k in opts), opts[0])
     second = "growth_rate" if "growth_rate" in opts and first != "growth_rate" else None

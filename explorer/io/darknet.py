@@ -60,13 +60,13 @@ import re
 import struct
 from dataclasses import dataclass, field
 
-from cspnet.config import MAX_ACTIVATION_BYTES, MAX_PARAMS
+from cspnet.config import MAX_ACTIVATION_BYTES, MAX_NETWORK_CHARS, MAX_PARAMS
 from cspnet.errors import ConfigError
 from cspnet.plan import NetPlan, PlanBuilder
 
-from ._text import bounded_text
+from ._text import bounded_text, read_bounded
 
-MAX_CFG_CHARS = 256 * 1024      # characters (and bytes, when given bytes)
+MAX_CFG_CHARS = MAX_NETWORK_CHARS   # characters (and bytes): what a design's ``network`` field holds
 MAX_LAYERS = 1024               # sections after [net]
 MAX_LINE_CHARS = 4096
 MAX_OPTIONS = 128               # options in one section
@@ -597,16 +597,8 @@ def parse_cfg(text, *, input_size: int | None = None, name: str = "darknet") -> 
 
 def load_cfg(path, *, input_size: int | None = None) -> DarknetNet:
     """:func:`parse_cfg` of a file (refused before reading if larger than :data:`MAX_CFG_CHARS` bytes)."""
-    path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_CFG_CHARS:
-            raise CfgError(f"{os.path.basename(path)} has {size:,} bytes; allowed at most {MAX_CFG_CHARS:,}")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CFG_CHARS + 1)
-    except OSError as exc:
-        raise CfgError(f"cannot read {path!r}: {exc.strerror or exc}") from None
-    name = os.path.splitext(os.path.basename(path))[0] or "darknet"
+    data = read_bounded(path, MAX_CFG_CHARS, CfgError)
+    name = os.path.splitext(os.path.basename(os.fspath(path)))[0] or "darknet"
     return parse_cfg(data, input_size=input_size, name=name)
 
 

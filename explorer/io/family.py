@@ -21,18 +21,16 @@ the usual ``CSPConfig`` paths:
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+from functools import lru_cache
 
-from cspnet.config import MAX_NETWORK_CHARS
 from cspnet.errors import ConfigError
 from cspnet.families import Family, register_family
 
+from ._text import bounded_text
 from .darknet import MAX_CFG_CHARS, CfgError, parse_cfg
 from .rewrite import network_fusion
 
 NAME = "darknet_cfg"
-assert MAX_NETWORK_CHARS == MAX_CFG_CHARS
 
 # A small CSP network (two CSPDarknet53-like stages, full CSP) in Darknet syntax: the family's default design.
 EXAMPLE_CFG = """\
@@ -130,26 +128,10 @@ activation=linear
 groups=1
 """
 
-# parsed networks: (text, input size) -> DarknetNet (bounded, thread-safe; the plan memo keeps plans)
-MAX_PARSED = 16
-_PARSED: OrderedDict = OrderedDict()
-_LOCK = threading.Lock()
-
-
+@lru_cache(maxsize=16)   # bounded and thread-safe; the plan memo keeps the plans
 def parsed(text: str, size: int | None = None):
-    """``explorer.io.darknet.parse_cfg(text, input_size=size)``, memoized."""
-    key = (text, size)
-    with _LOCK:
-        hit = _PARSED.get(key)
-        if hit is not None:
-            _PARSED.move_to_end(key)
-            return hit
-    net = parse_cfg(text, input_size=size, name="network")
-    with _LOCK:
-        _PARSED[key] = net
-        while len(_PARSED) > MAX_PARSED:
-            _PARSED.popitem(last=False)
-    return net
+    """``explorer.io.darknet.parse_cfg(text, input_size=size)``, memoized (a failed parse is not)."""
+    return parse_cfg(text, input_size=size, name="network")
 
 
 def net_of(cfg, input_size: int | None = None):
@@ -231,13 +213,7 @@ def design_from_cfg(text, name: str = "network"):
     from cspnet import CSPConfig
     from cspnet.config import INPUT_SIZE_RANGE
 
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        if len(text) > MAX_CFG_CHARS:
-            raise ConfigError("network", f"the file has {len(text):,} bytes; allowed at most {MAX_CFG_CHARS:,}")
-        try:
-            text = bytes(text).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError("network", f"not UTF-8 text (byte {exc.start})") from None
+    text = bounded_text(text, MAX_CFG_CHARS, "cfg", lambda message: ConfigError("network", message))
     try:
         net = parsed(text)
     except CfgError as exc:

@@ -60,7 +60,7 @@ import re
 from cspnet.config import MAX_REPEATS, MAX_STAGES, CSPConfig
 from cspnet.errors import ConfigError
 
-from ._text import bounded_text
+from ._text import bounded_text, read_bounded
 
 MAX_YAML_CHARS = 64 * 1024
 MAX_LAYERS = 32          # a stem of at most 4 convs, 8 stages of [down conv, stage module], Classify
@@ -599,14 +599,7 @@ def scale_from_filename(path: str) -> str | None:
 def load_yaml(path: str, scale: str | None = None) -> CSPConfig:
     """A YAML file as a design: the scale from the argument, else the file name (as Ultralytics guesses it),
     else the YAML's own; named after the file.  Raises ``ConfigError``."""
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_YAML_CHARS:
-            raise _err(f"{path} is {size:,} bytes; allowed at most {MAX_YAML_CHARS:,}")
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_YAML_CHARS + 1)
-    except OSError as exc:
-        raise _err(f"cannot read {path!r}: {exc.strerror}") from None
+    data = read_bounded(path, MAX_YAML_CHARS, _err)
     guess = scale_from_filename(path) if scale is None else None
     cfg = _import(data, scale or guess, None, guessed=scale is None)
     m = re.search(r" scale (\S+)$", cfg.name)

@@ -71,6 +71,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cspnet import plan_network
+from cspnet.plan import stage_part
 from explorer.counts.analysis import DTYPE_BYTES
 from explorer.counts.conventions import REGISTRY
 
@@ -314,14 +315,6 @@ def op_traffic(op, batch: int, s: int) -> dict:
 _SUM_KEYS = ("flops", "read", "write", "weights", "concat", "bytes", "eager_bytes", "kernels")
 
 
-def _component(stage_name: str, op) -> str:
-    """The stage submodule an op belongs to: ``down``, ``expand``, ``block``, ``partial_transition``,
-    ``concat``, ``transition`` (and the stem's and head's own layer names)."""
-    prefix = stage_name + "."
-    rest = op.path[len(prefix):] if op.path.startswith(prefix) else op.path
-    return rest.split(".")[0]
-
-
 def _bound(flops: float, nbytes: float, peak_tflops: float, bw_gbs: float) -> dict:
     t_compute = flops / (peak_tflops * 1e12) * 1e3
     t_memory = nbytes / (bw_gbs * 1e9) * 1e3
@@ -353,7 +346,7 @@ def traffic(cfg, batch: int = 1, dtype: str = "fp32") -> list:
         for op in sp.ops:
             t = op_traffic(op, batch, s)
             ops.append(t)
-            comps.setdefault(_component(sp.name, op), []).append(t)
+            comps.setdefault(stage_part(sp.name, op.path), []).append(t)
         stages.append({"name": sp.name, "kind": sp.kind, **_sums(ops),
                        "components": [{"name": k, **_sums(v)} for k, v in comps.items()]})
     return stages
