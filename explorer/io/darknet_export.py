@@ -146,8 +146,8 @@ def _refuse(cfg, what: str) -> ConfigError:
     named = f" {cfg.name}" if cfg.name else ""
     return ConfigError("format", f"{cfg.family} design{named}: {what} has no Darknet layer; exportable "
                        "to a Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and 2x2 "
-                       "average pools, splits into equal halves, concats, residual adds, global pool + linear "
-                       "(no squeeze-and-excitation, channel attention or self-attention)")
+                       "average pools, splits into equal halves, concats, residual adds, global pool + linear, "
+                       "squeeze-and-excitation ([scale_channels]); not channel attention or self-attention")
 
 
 def _halves(cfg, x: int, part1: int, part2: int, where: str, d: _Cfg) -> tuple:
