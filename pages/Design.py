@@ -520,7 +520,9 @@ def share_link() -> None:
         base = (st.context.url or "").split("?")[0]
     except Exception:  # noqa: BLE001 - older Streamlit: a relative link is still useful
         base = ""
-    st.code(f"{base}?{urlencode(q, safe=',')}", language=None, wrap_lines=True)
+    # in a popover: st.code's script (a 1.5 MB syntax highlighter) loads when it opens, not with the page
+    with st.popover("Share link", help="This design as a link (copy button inside)"):
+        st.code(f"{base}?{urlencode(q, safe=',')}", language=None, wrap_lines=True)
     if state.design().family == "darknet_cfg" and q.get("network"):
         st.caption("An opened network is **not in this link** (it names the family only): download the Config "
                    "JSON to keep or share the design, and open it with 'Open your own network'.")

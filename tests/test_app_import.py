@@ -101,6 +101,25 @@ def test_changing_a_stage_split_ratio_rewrites_the_cfg():
     assert list(stage_table(at)["fusion"])[1:3] == ["csp", "fusion_first"]
 
 
+def test_a_sliced_split_of_an_exported_cfg_takes_another_ratio():
+    """A cfg this project exported (CSPPeleeNet gamma 0.25: each split is aligned [route] groups slices of
+    the stage input) opens with its split ratio per stage, and a new ratio rewrites the slices."""
+    from cspnet import get_preset, plan_network
+    from explorer.io.darknet_export import cfg_from_config
+
+    at = opened(cfg_from_config(get_preset("csppeleenet_gamma025")).encode(), "gamma.cfg")
+    no_problem(at)
+    stage = plan_network(at.session_state["design_cfg"]).stage("stages.2")
+    c = stage.taps["part1"][0] + stage.taps["part2"][0]
+    assert (stage.taps["part1"][0], stage.taps["part2"][0]) == (c // 4, 3 * c // 4)
+    assert at.number_input(key="cfg_split_stages.2").value == 0.75
+    at.number_input(key="cfg_split_stages.2").set_value(0.5).run()
+    no_problem(at)
+    taps = plan_network(at.session_state["design_cfg"]).stage("stages.2").taps
+    assert (taps["part1"][0], taps["part2"][0]) == (c // 2, c // 2)
+    assert at.number_input(key="cfg_split_stages.2").value == 0.5
+
+
 def test_input_size_knob_changes_the_imported_network():
     at = opened()
     at.number_input(key="knob_input_size").set_value(96).run()

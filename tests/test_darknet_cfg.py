@@ -151,6 +151,56 @@ def test_csp_stage_recognised_and_labelled(partial, transition, fusion):
                                       "transition", "output") if t in taps]
 
 
+def sliced_stage(part2_routes: str) -> str:
+    """stem conv; a down conv to 12 channels (layer 1, x); part 1 = its channels [0, 3) (layer 2: groups=4,
+    group_id=0); part 2 from ``part2_routes`` (layers 3-5); a residual block of 9; the concat with part 1
+    (absolute index 2); a transition; head."""
+    return (net(16) + conv(8, 3) + conv(12, 3, 2) + route(-1, 4, 0) + part2_routes
+            + conv(9, 1) + conv(9, 3) + shortcut(-3) + route("-1,2") + conv(12, 1) + HEAD)
+
+
+# part 2 = channels [3, 12) of layer 1: [3, 6) and [6, 12), then their concat (as the export writes it)
+UNEVEN = sliced_stage(route(-2, 4, 1) + route(-3, 2, 1) + route("-2,-1"))
+
+
+def test_an_uneven_sliced_split_is_recognised():
+    n = parse_cfg(UNEVEN)
+    info = n.stages[1]
+    assert info.fusion == "fusion_first" and info.roles["sliced"]
+    assert info.roles["split"] == [3] and info.roles["part1"] == [2] and info.roles["part1_slice"] == [2]
+    assert info.roles["part2"] == [5] and info.roles["block"] == [6, 7, 8] and info.roles["concat"] == [9]
+    assert info.roles["transition"] == [10] and info.roles["post"] == []
+    taps = n.plan.stage("stages.0").taps
+    assert taps["part1"] == (3, 8, 8) and taps["part2"] == (9, 8, 8) and taps["concat"] == (12, 8, 8)
+    assert n.params == n.plan.params
+    # the routes are free: only the concat of part 2's slices adds a (zero-cost) cat op
+    assert [op.kind for op in n.plan.stage("stages.0").ops].count("cat") == 2
+
+
+@pytest.mark.parametrize("part2", [
+    route(-2, 2, 1) + route(-3, 4, 1) + route("-2,-1"),     # slices out of order: [6, 12) then [3, 6)
+    route(-2, 4, 1) + route(-3, 2, 1) + route("-3,-1"),     # the concat skips a slice
+    route(-2, 4, 1) + route(-3, 4, 2) + route("-2,-1"),     # [3, 9): part 2 stops short of the channels
+])
+def test_slices_that_do_not_make_the_parts_are_no_sliced_split(part2):
+    n = parse_cfg(sliced_stage(part2))
+    assert n.stages[1].fusion == "none" and not n.stages[1].roles
+
+
+def test_the_model_slices_an_uneven_split_as_the_channels():
+    torch = pytest.importorskip("torch")
+    from explorer.io.darknet_torch import build_model
+
+    n = parse_cfg(UNEVEN)
+    model = build_model(n)
+    outs = {}
+    for i, layer in enumerate(model.layers):
+        layer.register_forward_hook(lambda m, a, y, i=i: outs.__setitem__(i, y))
+    with torch.no_grad():
+        model(torch.randn(2, 3, 16, 16))
+    assert torch.equal(outs[2], outs[1][:, :3]) and torch.equal(outs[5], outs[1][:, 3:])
+
+
 def test_csdarknet53_structure_matches_the_timm_preset_stage_by_stage():
     """The authors' CSPDarknet-53 structure, imported: exactly timm's cspdarknet53 (the project's preset)
     in parameters and MACs, per stage, and its Darknet BFLOPs print as the README's 13.07."""

@@ -1,9 +1,10 @@
 """Darknet cfg export (explorer.io.darknet_export): every preset that exports round-trips through the importer
 (explorer.io.darknet.parse_cfg) to the design's parameters, its count in every counting convention and its stage
 tap shapes; what Darknet has no layer for is refused with one clear error; the importer's additions
-([batchnorm], [activation], [local_avgpool], sliced CSP splits) and the CLI's `export` command.
+([batchnorm], [activation], [local_avgpool], sliced CSP splits into equal or unequal parts, CSPNeXt's channel
+attention after the concat) and the CLI's `export` command.
 
-Analytic only, but for two small real models (darknet_torch)."""
+Analytic, but for a few small real models (darknet_torch)."""
 from __future__ import annotations
 
 import subprocess
@@ -16,17 +17,10 @@ from cspnet.errors import ConfigError
 from explorer.counts.conventions import REGISTRY, count
 from explorer.design.text import apply_overrides
 from explorer.io.darknet import _fusion, parse_cfg
-from explorer.io.darknet_export import cfg_from_config, extra_biases
+from explorer.io.darknet_export import ATTENTION_NOTE, cfg_from_config, extra_biases, slice_chunks
 
 # presets Darknet cannot express, and the field their error names
-REFUSED = {
-    **{f"yolo11{k}_cls": "format" for k in "nsmlx"},                                          # psa: attention
-    **{f"cspnext_{k}": "format" for k in ("tiny", "s", "m", "l", "x")},                       # channel attention
-    # split into unequal parts (odd widths, split_ratio 0.75): Darknet's route groups halve evenly
-    **{n: "split_ratio" for n in ("cspdensenet121_fusion_last", "cspdensenet169_fusion_last",
-                                  "cspdensenet201_fusion_last", "cspdensenet_walkthrough", "csppeleenet_gamma025",
-                                  "csppeleenet_fusion_last_gamma025")},
-}
+REFUSED = {f"yolo11{k}_cls": "format" for k in "nsmlx"}     # psa: matrix products and a softmax over positions
 EXPORTED = [n for n in all_presets() if n not in REFUSED]
 
 # design stages the importer cuts elsewhere (README "Export to Darknet cfg"); every other stage is read as
@@ -39,6 +33,11 @@ OTHER_CUT = {
     "yolov8": {"stages.3", "head"},
     "yolo11": {"stages.3", "stages.4", "head"},   # its stride-1 last stage is read with the one before it
 }
+
+# design stages the importer labels with another fusion (every tap still compared): CSPNeXt's last stage has
+# no residual add, so its last block ends in a 1x1 conv, which reads as a partial transition (csp, not
+# fusion_first)
+OTHER_LABEL = {"cspnext": {"stages.3"}}
 
 
 def _key(stage):
@@ -54,7 +53,7 @@ def _expected_fusion(stage) -> str:
     return _fusion({"partial_transition": "partial_transition" in taps, "transition": "transition" in taps})
 
 
-def check_round_trip(cfg, other_cut=frozenset(), labels=True):
+def check_round_trip(cfg, other_cut=frozenset(), other_label=frozenset()):
     text = cfg_from_config(cfg)
     net = parse_cfg(text)
     plan = plan_network(cfg)
@@ -74,7 +73,7 @@ def check_round_trip(cfg, other_cut=frozenset(), labels=True):
         assert {"input", "output"} <= shared
         if stage.kind == "stage" and stage.fusion != "none":
             assert {"part1", "part2", "concat"} <= shared, (stage.name, got.taps)
-            assert got.fusion == _expected_fusion(stage) or not labels, stage.name
+            assert got.fusion == _expected_fusion(stage) or stage.name in other_label, stage.name
         assert {t: got.taps[t] for t in shared} == {t: stage.taps[t] for t in shared}, stage.name
     return net
 
@@ -82,7 +81,7 @@ def check_round_trip(cfg, other_cut=frozenset(), labels=True):
 @pytest.mark.parametrize("name", EXPORTED)
 def test_every_exportable_preset_round_trips(name):
     cfg = get_preset(name)
-    check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()))
+    check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()), other_label=OTHER_LABEL.get(cfg.family, set()))
     # Darknet's conv has a bias wherever it has no BatchNorm: only DenseNet's pre-activation convs and
     # BottleneckCSP's bare convs lack one in the design
     assert (extra_biases(cfg) > 0) == (cfg.family in ("densenet", "yolov4csp"))
@@ -103,11 +102,13 @@ def test_refused_presets_name_the_field(name):
         cfg_from_config(get_preset(name))
     assert exc.value.field == REFUSED[name]
     msg = str(exc.value)
-    if REFUSED[name] == "format":
-        assert "has no Darknet layer" in msg and "exportable to a Darknet cfg" in msg
-        assert any(w in msg for w in ("squeeze-and-excitation", "attention"))
-    else:
-        assert "groups=2 halves evenly" in msg
+    assert "stage 4's attention block (block_type psa" in msg and "has no Darknet layer" in msg
+    # where YOLO11 goes instead, and what does export
+    assert "exports as an Ultralytics YAML (--format ultralytics)" in msg
+    assert "--set block_type=c3k (the same network without its attention) exports to Darknet" in msg
+    assert "exportable to a Darknet cfg" in msg and "channel attention ([scale_channels]; a hard sigmoid as " \
+        "logistic)" in msg and "not self-attention" in msg
+    cfg_from_config(apply_overrides(get_preset(name), ["block_type=c3k"]))     # as the message says
 
 
 @pytest.mark.parametrize("name,sets", [
@@ -127,12 +128,18 @@ def test_refused_presets_name_the_field(name):
     ("yolov5s_cls", ["fusion=fusion_last"]),
     ("yolo11n_cls", ["block_type=c3k"]),            # YOLO11 without its attention stage
     ("yolov4_csp_backbone", ["fusion=fusion_first"]),
+    # uneven splits: of an expansion (0.3 of 128: 90 + 38), of the stage input, of C2f's expansion, of odd widths
+    ("cspresnet50", ["split_ratio=0.3", "input_size=64"]),
+    ("cspdarknet53", ["split_ratio=0.75", "input_size=64"]),
+    ("cs3darknet_s", ["split_convs=slice", "fusion=csp", "split_ratio=0.25"]),
+    ("yolov8n_cls", ["split_ratio=0.25"]),
+    ("cspdensenet121_fusion_last", ["input_size=64", "growth_rate=8", "repeats=2,2,2,3", "stem_channels=31"]),
+    ("cspnext_s", ["fusion=fusion_last"]),          # the attention after the concat, no transition after it
 ])
 def test_custom_designs_round_trip(name, sets):
     cfg = apply_overrides(get_preset(name), sets)
-    # CSPNeXt's last stage has no residual add: its last block ends in a 1x1 conv, which reads as a partial
-    # transition (the stage imports as csp, not fusion_first)
-    check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()), labels=name != "cspnext_s")
+    # (CSPNeXt's last stage: OTHER_LABEL; with or without the channel attention)
+    check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()), other_label=OTHER_LABEL.get(cfg.family, set()))
 
 
 def test_cfg_text_activations_and_notes():
@@ -177,6 +184,25 @@ def test_batchnorm_activation_local_avgpool_sections():
     assert net.layers[2].flops == 4 * 4 * 5 * 5           # Darknet's pooling term: size^2 x c x out_h x out_w
     with pytest.raises(ConfigError, match="unknown option 'size'"):
         parse_cfg("[net]\nwidth=8\nheight=8\nchannels=3\n\n[batchnorm]\nsize=2\n")
+
+
+@pytest.mark.parametrize("name", ["csppeleenet_fusion_last", "csppeleenet_gamma025", "cspnext_tiny"])
+def test_live_trace_of_an_imported_export_sees_every_tap(name):
+    """The imported network opened as a design (family darknet_cfg) and traced for real: every tap the
+    plan records (part 1 of a fusion-last dense stage is its slice, before its pool; the channel
+    attention's output is the stage's post tap) has the traced shape, and the counts agree."""
+    pytest.importorskip("torch")
+    from explorer.counts.analysis import summarize
+    from explorer.io.family import design_from_cfg
+    from explorer.real.agreement import trace_agreement
+    from explorer.real.trace import live_trace
+
+    cfg = design_from_cfg(cfg_from_config(apply_overrides(get_preset(name), ["input_size=64"])), name=name)
+    agr = trace_agreement(summarize(cfg), live_trace(cfg, with_fvcore=False))
+    assert agr["agree"] and not agr["shape_mismatches"], agr["shape_mismatches"]
+    taps = {t for st in plan_network(cfg).stages for t in st.taps}
+    assert {"part1", "part2", "concat"} <= taps
+    assert ("post" in taps) == name.startswith("cspnext")
 
 
 def test_real_models_of_small_exports():
@@ -227,7 +253,7 @@ def test_cli_export_darknet(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (("export", "yolo11n_cls", "--format", "darknet"), "error: format: "),
-    (("export", "cspresnet50", "--format", "darknet", "--set", "split_ratio=0.3"), "error: split_ratio: "),
+    (("export", "cspdensenet121", "--format", "darknet", "--set", "stem_channels=131"), "error: split_ratio: "),
     (("export", "cspresnet50", "--format", "onnx"), "invalid choice"),
 ])
 def test_cli_export_errors_are_one_line(args, needle):
@@ -272,3 +298,190 @@ def test_scale_channels_needs_a_c_by_1_by_1_input():
     with pytest.raises(ConfigError) as err:
         parse_cfg(text)
     assert "scale_channels" in str(err.value) and "8x1x1" in str(err.value)
+
+
+# --------------------------------------------------------------------------- splits into unequal parts
+def _bfs_fewest(c, lo, hi):
+    """Fewest aligned slices covering [lo, hi) of c channels, by breadth-first search (the reference)."""
+    frontier, seen, n = {lo}, {lo}, 0
+    while hi not in frontier:
+        n += 1
+        frontier = {p + s for p in frontier for s in range(1, c + 1)
+                    if c % s == 0 and p % s == 0 and p + s <= hi} - seen
+        seen |= frontier
+    return n
+
+
+def test_slice_chunks_cover_each_part_with_the_fewest_aligned_slices():
+    # 609 = 3 x 7 x 29 (cspdensenet121_fusion_last's stage 3 input) into 305 + 304
+    assert slice_chunks(609, 0, 305) == [(3, 0), (21, 7), (21, 8), (21, 9), (609, 290), (203, 97), (87, 42),
+                                         (609, 301), (609, 302), (609, 303), (609, 304)]
+    assert slice_chunks(609, 305, 609) == [(609, 305), (203, 102), (203, 103), (203, 104), (29, 15), (29, 16),
+                                           (29, 17), (29, 18), (87, 57), (3, 2)]
+    assert slice_chunks(32, 0, 8) == [(4, 0)] and slice_chunks(32, 8, 32) == [(4, 1), (2, 1)]   # split_ratio 0.75
+    assert slice_chunks(64, 0, 32) == [(2, 0)] and slice_chunks(64, 32, 64) == [(2, 1)]        # equal halves
+    assert slice_chunks(83, 0, 42) == [(83, k) for k in range(42)]                           # a prime width
+    for c in (12, 30, 57, 64, 96, 100, 128, 131, 609):
+        for c1 in range(1, c):
+            for lo, hi in ((0, c1), (c1, c)):
+                chunks = slice_chunks(c, lo, hi)
+                pos = lo
+                for g, k in chunks:          # contiguous, aligned, equal slices of c
+                    assert c % g == 0 and k * (c // g) == pos
+                    pos += c // g
+                assert pos == hi
+                if c <= 100 or c1 in (1, c // 2, c - 1):
+                    assert len(chunks) == _bfs_fewest(c, lo, hi), (c, lo, hi)
+    with pytest.raises(ValueError):
+        slice_chunks(8, 4, 9)
+
+
+def _routes(text):
+    """The [route] sections of an exported cfg, as option dicts."""
+    out = []
+    for sec in text.split("\n\n"):
+        if sec.startswith("[route]"):
+            out.append(dict(line.split("=", 1) for line in sec.splitlines()[1:]))
+    return out
+
+
+def test_an_uneven_split_exports_as_slices_and_a_concat_and_imports_its_parts():
+    cfg = get_preset("csppeleenet_gamma025")            # split_ratio 0.75: 32 -> 8 + 24, 128 -> 32 + 96, ...
+    text = cfg_from_config(cfg)
+    # stage 0's split of its 32-channel input: part 1 one slice, part 2 two slices and their concat
+    assert ("[route]\nlayers=-1\ngroups=4\ngroup_id=0\n\n[route]\nlayers=-2\ngroups=4\ngroup_id=1\n\n"
+            "[route]\nlayers=-3\ngroups=2\ngroup_id=1\n\n[route]\nlayers=-2,-1\n") in text
+    net = parse_cfg(text)
+    design = [s for s in plan_network(cfg).stages if "part1" in s.taps]
+    infos = [i for i in net.stages if i.roles]
+    assert len(infos) == len(design) == 4
+    for info, stage in zip(infos, design):
+        taps = net.plan.stage(info.name).taps
+        assert (taps["part1"][0], taps["part2"][0]) == (stage.taps["part1"][0], stage.taps["part2"][0])
+        assert info.fusion == "csp" and info.roles["sliced"]
+        split, cat = info.roles["split"][0], info.roles["part2"][0]
+        assert net.layers[cat].inputs == (split, split + 1)                 # part 2: two slices, concatenated
+        assert info.roles["part1"] == info.roles["part1_slice"] == [split - 1]
+    assert [(t["part1"][0], t["part2"][0]) for t in (net.plan.stage(i.name).taps for i in infos)] == \
+        [(8, 24), (32, 96), (64, 192), (128, 384)]
+
+
+def test_odd_widths_split_with_many_slices_and_equal_halves_stay_one_route_each():
+    cfg = get_preset("cspdensenet121_fusion_last")
+    text = cfg_from_config(cfg)
+    net = parse_cfg(text)
+    infos = [i for i in net.stages if i.roles]
+    assert [i.fusion for i in infos] == ["fusion_last"] * 4
+    # stages 0-2 split 64, 144 and 300 channels: one groups=2 route per part, as before
+    for info in infos[:3]:
+        first, split = info.roles["part1"][0], info.roles["split"][0]
+        assert net.layers[first].attrs == {"groups": 2, "group_id": 0}
+        assert net.layers[split].attrs == {"groups": 2, "group_id": 1} and info.roles["part2"] == []
+        assert net.layers[info.roles["part1"][-1]].kind == "local_avgpool"     # part 1's pool, before part 2
+    # stage 3: 609 channels into 305 (11 slices + concat) and 304 (10 slices + concat); no pool in the last
+    last = infos[3]
+    p1, split, p2 = last.roles["part1_slice"][0], last.roles["split"][0], last.roles["part2"][0]
+    assert last.roles["part1"] == list(range(p1 - 11, p1 + 1)) and split == p1 + 1 and p2 == split + 10
+    assert net.layers[p1].inputs == tuple(range(p1 - 11, p1)) and net.layers[p2].inputs == tuple(range(split, p2))
+    taps = net.plan.stage(last.name).taps
+    assert taps["part1"] == (305, 7, 7) and taps["part2"] == (304, 7, 7) and taps["concat"] == (713, 7, 7)
+    assert sum(1 for r in _routes(text) if r.get("groups") == "609") == 6    # its 1-channel slices
+    # the worst preset: cspdensenet201_fusion_last's 993 channels (3 x 331) into 497 + 496 take 59 + 58 slices
+    assert len(slice_chunks(993, 0, 497)) == 59 and len(slice_chunks(993, 497, 993)) == 58
+    assert len(parse_cfg(cfg_from_config(get_preset("cspdensenet201_fusion_last"))).layers) == 644
+
+
+def test_a_part_needing_more_slices_than_a_route_takes_is_refused():
+    # a prime stem width: 131 channels into 66 + 65, each only 1-channel slices; a route takes 64 inputs
+    cfg = apply_overrides(get_preset("cspdensenet121"), ["stem_channels=131"])
+    with pytest.raises(ConfigError) as exc:
+        cfg_from_config(cfg)
+    assert exc.value.field == "split_ratio"
+    msg = str(exc.value)
+    assert "stage 0's 131 channels into 66 + 65" in msg and "part 1 needs 66 aligned slices" in msg
+    assert "more than the 64 inputs one [route] may take" in msg
+    # 113 (prime) into 57 + 56: 57 slices fit one route
+    assert len(slice_chunks(113, 0, 57)) == 57
+    check_round_trip(apply_overrides(get_preset("cspdensenet121"), ["stem_channels=113", "input_size=64"]))
+
+
+def test_too_many_layers_are_refused_naming_what_made_them(monkeypatch):
+    import explorer.io.darknet as darknet
+
+    with pytest.raises(ConfigError) as exc:   # DenseNet at 64 layers per stage: no split involved
+        cfg_from_config(apply_overrides(get_preset("densenet121"), ["repeats=64,64,64,64", "input_size=32"]))
+    assert exc.value.field == "format" and "1299 layers" in str(exc.value) and "at most 1024" in str(exc.value)
+    walk = get_preset("cspdensenet_walkthrough")     # 427 layers, 96 of them slices beyond equal halves
+    monkeypatch.setattr(darknet, "MAX_LAYERS", 400)
+    with pytest.raises(ConfigError) as exc:
+        cfg_from_config(walk)
+    assert exc.value.field == "split_ratio" and "427 layers, 96 more than equal halves" in str(exc.value)
+    monkeypatch.setattr(darknet, "MAX_LAYERS", 300)
+    with pytest.raises(ConfigError) as exc:
+        cfg_from_config(walk)
+    assert exc.value.field == "format"
+
+
+def test_real_model_of_an_uneven_split_export_slices_as_the_design():
+    torch = pytest.importorskip("torch")
+    from explorer.io.darknet_torch import build_model, count_params
+
+    # 31 channels (prime) into 16 + 15 in every stage, part 1 pooled before part 2 (fusion last)
+    cfg = apply_overrides(get_preset("cspdensenet121_fusion_last"),
+                          ["input_size=64", "growth_rate=8", "repeats=2,2,2,3", "stem_channels=31"])
+    net = parse_cfg(cfg_from_config(cfg))
+    model = build_model(net)
+    assert count_params(model) == plan_network(cfg).params + extra_biases(cfg)
+    outs = {}
+    for i, layer in enumerate(model.layers):
+        layer.register_forward_hook(lambda m, a, y, i=i: outs.__setitem__(i, y))
+    with torch.no_grad():
+        y = model(torch.randn(2, 3, 64, 64))
+    assert tuple(y.shape) == (2, cfg.num_classes, 1, 1) and torch.allclose(y.sum((1, 2, 3)), torch.ones(2))
+    for info in net.stages:
+        if not info.roles:
+            continue
+        x = outs[net.layers[info.roles["split"][0]].inputs[0]]
+        p1, p2 = outs[info.roles["part1_slice"][0]], outs[info.roles["part2"][0]]
+        assert (p1.shape[1], p2.shape[1]) == (16, 15)
+        assert torch.equal(p1, x[:, :16]) and torch.equal(p2, x[:, 16:])     # the slices are the channels
+
+
+# --------------------------------------------------------------------------- CSPNeXt's channel attention
+def test_channel_attention_exports_as_scale_channels_with_logistic_and_a_note():
+    cfg = get_preset("cspnext_tiny")
+    text = cfg_from_config(cfg)
+    header = text.split("[net]")[0]
+    assert ATTENTION_NOTE in header and "hard sigmoid" in header and "logistic" in header
+    assert ATTENTION_NOTE not in cfg_from_config(get_preset("cs3sedarknet_l"))      # SE's sigmoid is logistic
+    # one trio per stage: global pool, biased 1x1 conv C -> C with logistic, scale from the concat
+    assert text.count("[scale_channels]") == 4
+    assert "[avgpool]\n\n[convolutional]\nfilters=48\nsize=1\nstride=1\npad=1\nactivation=logistic\n\n" \
+           "[scale_channels]\nfrom=-3\nactivation=linear" in text
+    net = parse_cfg(text)
+    for info in net.stages[1:5]:
+        post, cat = info.roles["post"], info.roles["concat"][0]
+        assert [net.layers[j].kind for j in post] == ["avgpool", "conv", "scale_channels"]
+        assert post[0] == cat + 1 and net.layers[post[-1]].inputs[1] == cat
+        assert net.layers[post[0]].attrs["squeeze"]                       # a mean, as the design's
+        assert info.roles["transition"] == [post[-1] + 1]                  # the transition after it
+        assert net.layers[post[-1]].out_shape == plan_network(cfg).stage(info.name).taps["post"]
+
+
+def test_real_model_of_the_cspnext_tiny_export():
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from explorer.io.darknet_torch import build_model, count_params
+
+    cfg = get_preset("cspnext_tiny", input_size=64)
+    net = parse_cfg(cfg_from_config(cfg))
+    model = build_model(net)
+    assert count_params(model) == net.plan.params == plan_network(cfg).params == 2_733_700
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        y = model(torch.randn(2, 3, 64, 64))
+    assert tuple(y.shape) == (2, 1000, 1, 1) and torch.allclose(y.sum((1, 2, 3)), torch.ones(2))
+    assert fc.get_total_flops() == 2 * 2 * count(plan_network(cfg), "macs")      # batch 2
+    gates = [m for i, m in enumerate(model.layers) if net.layers[i].kind == "conv"
+             and net.layers[i].attrs["activation"] == "logistic"]
+    assert len(gates) == 4 and all(isinstance(g.act, torch.nn.Sigmoid) for g in gates)

@@ -169,3 +169,17 @@ def test_plain_words_captions():
     plain = to_dot(cfg, plain_words=True)
     assert "stage 1 \u2014 fusion last" in plain and "stages.0" not in plain and "fusion_last" not in plain.split(
         "subgraph", 1)[1]
+
+
+def test_what_follows_the_concat_is_named_for_designs_and_imported_cfgs():
+    """Channel attention after the concat (a mul among the ops after the stage's last concat) or BN + act,
+    for a design and for the same network exported to a Darknet cfg and opened again."""
+    from explorer.io.darknet_export import cfg_from_config
+    from explorer.io.family import design_from_cfg
+
+    for name, words, other in (("cspnext_tiny", "channel attention", "BN + activation"),
+                               ("yolov4_csp_backbone", "BN + activation", "channel attention")):
+        design = get_preset(name)
+        for cfg in (design, design_from_cfg(cfg_from_config(design), name=name)):
+            dot = to_dot(cfg)
+            assert words in dot and other not in dot, (name, cfg.family)

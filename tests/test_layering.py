@@ -47,3 +47,26 @@ def test_the_walker_sees_function_level_imports(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("def f():\n    import plotly.graph_objects as go\n    from streamlit import cache_data\n")
     assert {"plotly.graph_objects", "streamlit"} <= imported_modules(f)
+
+
+def module_level_imports(path: Path) -> list:
+    """The import statements at the top level of ``path`` (what loads when the file runs), as source."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+            and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
+
+
+def test_the_first_view_does_not_import_torch():
+    """The router and the Design page (the app's first view) import, and compute the numbers they
+    show, without torch (1.5 s to import here; only a real model needs it: the live trace, Latency,
+    ONNX)."""
+    lines = module_level_imports(ROOT / "app.py") + module_level_imports(ROOT / "pages" / "Design.py")
+    assert any("app_ui" in line for line in lines) and any("explorer" in line for line in lines)
+    code = "\n".join(["import sys", *lines,
+                      "from cspnet import get_preset",
+                      "from explorer.counts.analysis import compare_with_twin",
+                      "compare_with_twin(get_preset('densenet201'))",
+                      "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'torchvision', 'fvcore'})",
+                      "assert not bad, bad"])
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -1,7 +1,8 @@
 """Rewriting an imported cfg's CSP stages to another fusion (explorer.io.rewrite), and the darknet_cfg family
 that carries an imported network as a design (explorer.io.family): CSPDarknet53's stages switch between
 csp, fusion_first and fusion_last and back, the text is re-parsed, indices are renumbered, the model still
-builds with the plan's parameters and shapes."""
+builds with the plan's parameters and shapes; split ratios change, of two-conv splits and of exported sliced
+splits (new [route] groups slices); a stage with CSPNeXt's channel attention keeps it on the concat."""
 from __future__ import annotations
 
 import pytest
@@ -183,3 +184,91 @@ def test_a_split_that_empties_a_part_names_split_ratio():
     with pytest.raises(ConfigError) as err:
         rewrite_split(text, stage, 0.001)
     assert err.value.field == "split_ratio"
+
+
+# --------------------------------------------------------------------------- sliced splits, channel attention
+def _export(name, *sets):
+    from cspnet import get_preset
+    from explorer.design.text import apply_overrides
+    from explorer.io.darknet_export import cfg_from_config
+
+    return cfg_from_config(apply_overrides(get_preset(name), list(sets)))
+
+
+@pytest.mark.parametrize("ratio,extra_layers", [(0.25, 2), (0.75, 2), (0.3, 7)])
+def test_a_sliced_split_takes_another_ratio_as_new_slices_and_comes_back(ratio, extra_layers):
+    from explorer.io.rewrite import rewrite_split, stage_split
+
+    text = _export("cspdarknet53", "input_size=64")      # every stage: groups=2 halves of its expansion
+    net = parse_cfg(text)
+    stage = "stages.2"
+    assert stage_split(net, stage) == 0.5 and net.stages[3].roles["sliced"]
+    new = rewrite_split(text, stage, ratio)
+    again = parse_cfg(new)
+    info = next(s for s in again.stages if s.name == stage)
+    taps = again.plan.stage(stage).taps
+    c = 256
+    assert taps["part2"][0] == int(c * ratio) and taps["part1"][0] == c - int(c * ratio)
+    assert info.roles["sliced"] and info.fusion == "csp" and stage_split(again, stage) == taps["part2"][0] / c
+    assert taps["block"][0] == taps["part2"][0] and taps["output"] == net.plan.stage(stage).taps["output"]
+    # 0.25: 192 + 64 = [128 + 64] + [64], one slice more and their concat; 0.3: 180 + 76 = 4 + 3 slices
+    assert len(again.layers) == len(net.layers) + extra_layers
+    # the later stages' routes and shortcuts still read their own layers (indices renumbered)
+    later = len(net.layers) - net.stages[3].end
+    assert later > 40 and info.end == net.stages[3].end + extra_layers
+    for la, lb in zip(net.layers[-later:], again.layers[-later:]):
+        assert (la.kind, la.out_shape, [la.index - j for j in la.inputs]) == \
+            (lb.kind, lb.out_shape, [lb.index - j for j in lb.inputs])
+    back = parse_cfg(rewrite_split(new, stage, 0.5))
+    assert back.params == net.params and back.plan.macs == net.plan.macs and len(back.layers) == len(net.layers)
+    assert [s.taps for s in back.plan.stages] == [s.taps for s in net.plan.stages]
+
+
+def test_the_model_of_a_resliced_cfg_runs():
+    torch = pytest.importorskip("torch")
+    from explorer.io.darknet_torch import build_model, count_params
+    from explorer.io.rewrite import rewrite_split
+
+    net = parse_cfg(rewrite_split(_export("cspdarknet53", "input_size=64"), "stages.1", 0.3))
+    model = build_model(net)
+    assert count_params(model) == net.params
+    with torch.no_grad():
+        assert tuple(model(torch.randn(1, 3, 64, 64)).shape) == (1, 1000, 1, 1)
+
+
+def test_a_sliced_split_that_cannot_be_rewritten_says_why():
+    from explorer.io.rewrite import rewrite_split
+
+    # a dense stage: its output width changes with the ratio, and the next stage's slices no longer divide it
+    dense = _export("cspdensenet121_fusion_last", "input_size=64")
+    with pytest.raises(ConfigError) as err:
+        rewrite_split(dense, "stages.0", 0.75)
+    assert err.value.field == "network" and "does not read" in str(err.value) and "groups=" in str(err.value)
+    back = parse_cfg(rewrite_split(rewrite_split(dense, "stages.3", 0.75), "stages.3", 0.5))   # the last stage
+    assert back.params == parse_cfg(dense).params
+    # 113 channels (prime) into 85 + 28: part 1 would need 85 one-channel slices, a route takes 64
+    prime = _export("cspdensenet121", "stem_channels=113", "input_size=64")
+    with pytest.raises(ConfigError) as err:
+        rewrite_split(prime, "stages.0", 0.25)
+    assert err.value.field == "split_ratio" and "part 1 needs 85" in str(err.value)
+    # a fusion rewrite that changes a stage's output width under the next stage's slices: said, not a parse error
+    walk = _export("cspdensenet_walkthrough", "input_size=64")
+    with pytest.raises(ConfigError) as err:
+        rewrite_fusion(walk, "stages.0", "fusion_last")
+    assert err.value.field == "network" and "as fusion_last the rewritten cfg does not read" in str(err.value)
+
+
+@pytest.mark.parametrize("to", ["csp", "fusion_last"])
+def test_a_stage_with_channel_attention_switches_fusion_and_back(to):
+    text = _export("cspnext_tiny", "input_size=64")
+    before = parse_cfg(text)
+    out = rewrite_fusion(text, "stages.1", to)
+    after = parse_cfg(out)
+    assert fusions(out) == ["fusion_first", to, "fusion_first", "csp"]    # (the last stage reads as csp)
+    info = after.stages[2]
+    post, cat = info.roles["post"], info.roles["concat"][0]
+    assert [after.layers[j].kind for j in post] == ["avgpool", "conv", "scale_channels"]
+    assert after.layers[post[-1]].inputs == (post[-1] - 1, cat)             # still scales the concat
+    assert bool(info.roles["transition"]) == (to == "csp") and info.roles["transition"][:1] in ([], [post[-1] + 1])
+    back = parse_cfg(rewrite_fusion(out, "stages.1", "fusion_first"))
+    assert back.params == before.params and [s.taps for s in back.plan.stages] == [s.taps for s in before.plan.stages]

@@ -27,7 +27,7 @@ BLOCK_WORDS = {"dark": "1×1→3×3 block", "edge": "3×3→1×1 edge block",
                "bottleneck_3x3": "3×3→3×3 bottleneck", "c3k": "C3k block",
                "cspnext": "3×3 + dw 5×5 block", "conv_pair": "3×3 conv pair", "conv": "3×3 conv",
                "psa": "attention (PSA) block"}
-POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, hard sigmoid, scale)"}
+POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, sigmoid gate, scale)"}
 MAX_EXPANDED_BLOCKS = 6
 # the stage taps drawn after the block, in whichever order the plan (the model's forward) has them
 AFTER_BLOCK = ("partial_transition", "concat", "post", "transition")
@@ -143,7 +143,11 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
 
 
 def _post_kind(sp: StagePlan) -> str:
-    return "attention" if any(op.path.endswith("post.fc") for op in sp.ops) else "bn_act"
+    """What follows the stage's CSP concat (its last concat): a scaling among the ops after it is channel
+    attention (a design's ``post_concat=attention``, or an imported cfg's [scale_channels]), else BN + act."""
+    kinds = [op.kind for op in sp.ops]
+    last_cat = max((i for i, k in enumerate(kinds) if k == "cat"), default=-1)
+    return "attention" if "mul" in kinds[last_cat + 1:] else "bn_act"
 
 
 def _title(cfg: CSPConfig) -> str:

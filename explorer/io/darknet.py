@@ -33,6 +33,19 @@ into stem, stages and head as a ``cspnet.plan.NetPlan``, so the counting convent
 * ``[yolo]`` and ``[cost]``: heads; their output is their input, their options (anchors, loss
   settings) are kept as text and not interpreted.
 
+**What is recognised** (stem, stages and head; ``_groups`` and ``_csp_roles``): stages are cut where
+one tensor is live, before each down-sampling; a CSP stage is a split (a ``[route]`` back to an
+earlier layer, or part 1's and part 2's 1x1 convs), the block path, an optional 1x1 partial
+transition, the concat of part 1 and the block path, and optional 1x1 transitions (a dense
+transition's 2x2 pool too).  A **sliced split** (``explorer.io.darknet_export``'s, no convs) takes
+channels ``[0, c1)`` of one layer x as part 1 and ``[c1, C)`` as part 2, each a ``[route] layers=x
+groups=G group_id=k`` slice or several such slices (contiguous, in order) and a concat ``[route]`` of
+them (equal halves: one ``groups=2`` route each); part 1's layers come first.  A **channel
+attention** after the concat (a global ``[avgpool]`` of the concat, one or two 1x1 convs on its
+C x 1 x 1 output, ``[scale_channels]`` from the concat: CSPNeXt's, and the shape of
+squeeze-and-excitation) belongs to the stage (role ``post``), before its transition; the pool of
+every ``[scale_channels]`` trio is a mean over H, W (``squeeze``), as timm and mmdet take it.
+
 Anything else (another section, an option a section does not have, a value outside its range, a
 ``layers=`` index out of range or pointing forward) raises :class:`CfgError` naming the line, the
 section, the layer index and what was expected.  Hostile files are refused before anything large is
@@ -620,17 +633,50 @@ def _is_1x1(layer: Layer) -> bool:
     return layer.kind == "conv" and a["size"] == 1 and a["stride"] == 1 and layer.inputs == (layer.index - 1,)
 
 
-def _slice_split(layers: list, r: int) -> bool:
-    """Layer ``r`` is the second half of a sliced split: ``[route] groups=2 group_id=1`` of one layer x,
-    whose first half (``group_id=0`` of x) is the first layer after x (this project's export of a CSP
-    split without convs, ``explorer.io.darknet_export``)."""
-    route = layers[r]
-    if route.kind != "route" or len(route.inputs) != 1 or route.attrs["groups"] != 2 or route.attrs["group_id"] != 1:
-        return False
-    x = route.inputs[0]
-    first = layers[x + 1] if x + 1 < r else None
-    return first is not None and first.kind == "route" and first.inputs == (x,) and first.attrs["groups"] == 2 \
-        and first.attrs["group_id"] == 0
+def _chunk(layers: list, j: int) -> tuple | None:
+    """(x, lo, hi) when layer ``j`` is ``[route] layers=x groups=G group_id=k`` (G > 1): channels
+    ``[k x C/G, (k + 1) x C/G)`` of the one layer x (``C`` its channels)."""
+    layer = layers[j]
+    if layer.kind != "route" or len(layer.inputs) != 1 or layer.attrs["groups"] == 1:
+        return None
+    n = layer.out_shape[0]
+    return layer.inputs[0], layer.attrs["group_id"] * n, (layer.attrs["group_id"] + 1) * n
+
+
+def _slice_run(layers: list, j: int, end: int, x: int, lo: int, hi: int) -> int | None:
+    """The layer whose output is channels ``[lo, hi)`` of layer x, built from layer ``j`` on (before
+    ``end``): ``j`` itself when it is that one chunk (:func:`_chunk`), else the concat route right after
+    the chunks ``j, j+1, ...`` (contiguous, in order, all of x) that cover ``[lo, hi)``; None otherwise."""
+    pos, k = lo, j
+    while k < end and pos < hi:
+        got = _chunk(layers, k)
+        if got is None or got[0] != x or got[1] != pos or got[2] > hi:
+            return None
+        pos, k = got[2], k + 1
+    if pos != hi:
+        return None
+    if k == j + 1:
+        return j
+    cat = layers[k] if k < end else None
+    ok = cat is not None and cat.kind == "route" and cat.attrs["groups"] == 1 and cat.inputs == tuple(range(j, k))
+    return k if ok else None
+
+
+def _slice_split(layers: list, r: int) -> dict | None:
+    """Layer ``r`` opens part 2 of a sliced split (this project's export of a CSP split without convs,
+    ``explorer.io.darknet_export``), or None.  Part 2 is channels ``[c1, C)`` of one layer x and part 1
+    channels ``[0, c1)``, each one ``[route] groups=G group_id=k`` of x or several such aligned chunks
+    followed by a concat ``[route]`` of them (contiguous, in order): part 1's layers start right after
+    x, part 2's at ``r`` (equal halves: ``groups=2``, ``group_id`` 0 then 1).  Returns ``{"x", "part1"
+    (the layer whose output is part 1's slice), "part2" (part 2's)}``."""
+    got = _chunk(layers, r)
+    if got is None or got[1] == 0:
+        return None
+    x, c1, _ = got
+    channels = layers[r].in_shape[0]
+    part1 = _slice_run(layers, x + 1, r, x, 0, c1)
+    part2 = _slice_run(layers, r, len(layers), x, c1, channels) if part1 is not None else None
+    return None if part2 is None else {"x": x, "part1": part1, "part2": part2}
 
 
 def _boundaries(layers: list) -> list:
@@ -712,13 +758,19 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
     """The CSP pattern in layers ``start..end-1``, or None: a split route (one earlier layer, not the
     previous one: the bypass starts there), the part 1 path before it, the block path after it, an
     optional 1x1 partial transition at the end of the block path, a concat route of part 1 and the
-    block path, and optional 1x1 transitions after the concat ([batchnorm]/[activation] layers right
-    after the concat are skipped).  A sliced split (:func:`_slice_split`) is recognised too: part 1 is
-    the first half (and what follows it before the split), part 2 the second half itself."""
+    block path, and optional 1x1 transitions after the concat.  Right after the concat, the stage's
+    ``post``: a channel attention (:func:`_attention`), or [batchnorm]/[activation] layers followed by a
+    conv with BatchNorm (BottleneckCSP's BN + act); before a bare conv they are DenseNet's
+    pre-activation transition and belong to it.  A sliced split (:func:`_slice_split`) is recognised too: the split route is
+    part 2's first slice route, part 1 the layers from x on before it (its slices, their concat and
+    part 1's own path), ``part1_slice`` the layer whose output is part 1's slice, and ``part2`` the
+    concat of part 2's slices (empty when one route is part 2).  Roles are lists of layer indices."""
     for r in range(start, end):
         route = layers[r]
         sliced = _slice_split(layers, r)
         if route.kind != "route" or len(route.inputs) != 1 or (route.attrs["groups"] != 1 and not sliced):
+            continue
+        if sliced and sliced["part2"] >= end:
             continue
         x = route.inputs[0]
         if not start - 1 <= x < r - 1:
@@ -738,14 +790,25 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
                 pooled_pt = y      # a dense fusion-last transition: 1x1 conv, then 2x2 average pool
             else:
                 pooled_pt = None
-            p2 = r + 1 if r + 1 < c and _is_1x1(layers[r + 1]) and not sliced else None
+            if sliced:
+                p2 = sliced["part2"] if sliced["part2"] != r else None    # several chunks: their concat
+            else:
+                p2 = r + 1 if r + 1 < c and _is_1x1(layers[r + 1]) else None
+            if p2 is not None and p2 >= c:
+                continue
             first = (p2 if p2 is not None else r) + 1
             pt = y if pooled_pt is not None or (_is_1x1(layers[y]) and y - 1 >= first) else None
             block_end = y - 2 if pooled_pt is not None else y - 1 if pt is not None else y
             trans = []
-            t = c + 1
+            post = _attention(layers, c, end)
+            t = post[-1] + 1 if post else c + 1
+            bn_act = []
             while t < end and layers[t].kind in ("batchnorm", "activation"):
+                bn_act.append(t)
                 t += 1
+            if bn_act and not post and t < end and _is_1x1(layers[t]) and layers[t].attrs["batch_normalize"]:
+                post = bn_act   # BottleneckCSP's BN + act after the concat (a bare conv after them: DenseNet's
+                #                 pre-activation transition, whose BN + act are the transition's)
             while t < end and _is_1x1(layers[t]):
                 trans.append(t)
                 t += 1
@@ -754,11 +817,26 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
             block = range(first, block_end + 1)
             repeats = sum(layers[j].kind == "shortcut" for j in block) or \
                 sum(layers[j].kind == "conv" and layers[j].attrs["size"] > 1 for j in block)
-            return {"split": [r], "part1": list(range(x + 1, r)), "sliced": sliced,
+            return {"split": [r], "part1": list(range(x + 1, r)), "sliced": bool(sliced),
+                    "part1_slice": [sliced["part1"]] if sliced else [],
                     "part2": [p2] if p2 is not None else [], "block": list(block), "block_end": [block_end],
-                    "partial_transition": [pt] if pt is not None else [], "concat": [c], "transition": trans,
-                    "repeats": repeats}
+                    "partial_transition": [pt] if pt is not None else [], "concat": [c], "post": post,
+                    "transition": trans, "repeats": repeats}
     return None
+
+
+def _attention(layers: list, c: int, end: int) -> list:
+    """The channel attention right after a CSP concat (layer ``c``; CSPNeXt's, as
+    ``explorer.io.darknet_export`` writes it), or []: a global [avgpool] of the concat, one or two 1x1
+    convs on its C x 1 x 1 output and a [scale_channels] from the concat."""
+    t = c + 1
+    if t < end and layers[t].kind == "avgpool" and layers[t].inputs == (c,):
+        k = t + 1
+        while k < end and k - t <= 2 and _is_1x1(layers[k]) and layers[k].in_shape[1:] == (1, 1):
+            k += 1
+        if t + 1 < k < end and layers[k].kind == "scale_channels" and layers[k].inputs == (k - 1, c):
+            return list(range(t, k + 1))
+    return []
 
 
 def _fusion(roles: dict) -> str:
@@ -828,12 +906,14 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
             b.tap("down", first.out_shape)
         if roles:
-            b.tap("part1", out(roles["part1"][0] if roles["sliced"] else roles["split"][0] - 1))
+            b.tap("part1", out(roles["part1_slice"][0] if roles["sliced"] else roles["split"][0] - 1))
             b.tap("part2", out(roles["part2"][0] if roles["part2"] else roles["split"][0]))
             b.tap("block", out(roles["block_end"][0]))
             if roles["partial_transition"]:
                 b.tap("partial_transition", out(roles["partial_transition"][0]))
             b.tap("concat", out(roles["concat"][0]))
+            if roles["post"]:
+                b.tap("post", out(roles["post"][-1]))
             if roles["transition"]:
                 b.tap("transition", out(roles["transition"][-1]))
             b.stage.repeats = roles["repeats"]

@@ -7,27 +7,45 @@ same channel arithmetic as its plan (``cspnet/families/*.py``), in AlexeyAB dark
 * every conv as ``[convolutional]`` (``groups=`` for grouped and depthwise convs), with
   ``batch_normalize=1`` where the design has BatchNorm right after it and its activation mapped
   (relu -> relu, leaky_relu -> leaky, silu -> swish, mish -> mish; linear where it has none);
-* a CSP split as two ``[route] groups=2`` halves (group_id 0 = part 1, 1 = part 2) of the expansion
-  or of the stage input, or, for two split convs, part 1's conv, a ``[route]`` back and part 2's conv;
+* a CSP split of layer x (the expansion or the stage input) into channels ``[0, c1)`` and ``[c1, C)`` as
+  ``[route] layers=x groups=G group_id=k`` slices (the k-th of G equal slices of x): each part one
+  such route where one slice is the part (equal halves: ``groups=2``, group_id 0 = part 1, 1 = part 2),
+  else the fewest aligned slices covering it (:func:`slice_chunks`; e.g. 609 channels into 305 + 304:
+  11 and 10 slices) followed by a ``[route]`` concat of them; part 1's layers (and part 1's own path,
+  the fusion-last dense pool) come before part 2's.  For two split convs: part 1's conv, a ``[route]``
+  back and part 2's conv (the CSPNet authors' layout);
 * a concat as ``[route] layers=a,b,...``; a residual add as ``[shortcut] from=`` (activation=relu for
   ResNet's act after the add, linear elsewhere); max pools as ``[maxpool]`` (PyTorch's symmetric
   padding p is Darknet's ``padding=2p``); DenseNet/PeleeNet's 2x2 average pools as AlexeyAB's
   ``[local_avgpool] padding=0``; the pre-activation BN + act of DenseNet (and BottleneckCSP's BN + act
   after the concat) as ``[batchnorm]`` + ``[activation]``;
+* timm's squeeze-and-excitation as a global ``[avgpool]``, two biased 1x1 ``[convolutional]`` (the
+  design's act, then ``logistic``) and AlexeyAB's ``[scale_channels]``; CSPNeXt's channel attention
+  after the concat (``post_concat=attention``: mean, 1x1 conv with bias, hard sigmoid, scale) as
+  ``[avgpool]``, one biased 1x1 ``[convolutional]`` with ``activation=logistic`` and
+  ``[scale_channels]`` from the concat;
 * the head: ``[avgpool]`` (global), ``[connected]`` (the design's linear classifier, with its bias:
   the counts round-trip exactly; a 1x1 conv would count as a conv) and ``[softmax]``.
 
-**Refused** (``ConfigError`` with field ``format``, naming the block and what exports): blocks with no
-Darknet layer, i.e. squeeze-and-excitation (``se_ratio`` > 0: a mean and a sigmoid scale), CSPNeXt's
-channel attention (``post_concat=attention``: a hard sigmoid) and YOLO11's attention block (``psa``:
-matrix products); and (field ``split_ratio``) a split into unequal parts, since Darknet's
-``[route] groups=2`` halves evenly.
+**Refused** (``ConfigError``): YOLO11's attention block (``psa``: matrix products and a softmax over
+positions; field ``format``, pointing to the Ultralytics YAML export and to ``--set block_type=c3k``,
+the same network without attention); an activation or family with no Darknet twin (field ``format``);
+a split whose part needs more slices than one ``[route]`` may concatenate
+(``explorer.io.darknet.MAX_ROUTE_INPUTS``, 64: e.g. a prime width from 131 up at ratio 0.5; field
+``split_ratio``, naming the stage, the channel counts and the slice count); and a cfg of more than
+``explorer.io.darknet.MAX_LAYERS`` layers (field ``split_ratio`` where the slices of uneven splits
+made the difference, else ``format``).
 
 **Not exact**: Darknet's conv always has a bias where it has no BatchNorm, so a design's bare
 bias-free convs (DenseNet's pre-activation convs, a stem without ``stem_norm``, BottleneckCSP's bare
 cross conv and partial transition) gain one parameter per output channel (:func:`extra_biases`); the
 MACs, every shape and every other count are unchanged.  ``leaky_relu`` is timm's slope 0.01 and
-Darknet's ``leaky`` 0.1 (a comment in the cfg says so; no count depends on it).
+Darknet's ``leaky`` 0.1, and Darknet has no hard sigmoid: the channel attention's gate is written as
+``logistic``, the smooth function hard sigmoid approximates (comments in the cfg say so; no count
+depends on either, every convention counts one operation per activated element or none).  An uneven
+split's concat of slices is a copy the design does not make: no convention of
+``explorer.counts.conventions.REGISTRY`` counts a concat, but the activation totals
+(``all_activations``) count its output.
 
 Importing the file (``explorer.io.darknet.parse_cfg``) gives the design's parameters (plus
 :func:`extra_biases`), its MACs in every counting convention and its layer shapes
@@ -38,6 +56,8 @@ from __future__ import annotations
 from cspnet.errors import ConfigError
 
 ACTIVATIONS = {"relu": "relu", "leaky_relu": "leaky", "silu": "swish", "mish": "mish"}
+ATTENTION_NOTE = ("# channel attention: activation=logistic stands for the design's hard sigmoid (relu6(x + 3) / 6, a "
+                  "piecewise-linear approximation of logistic); Darknet has no hard sigmoid (no count depends on it)")
 LEAKY_NOTE = ("# activation=leaky: Darknet's leaky slope is 0.1; the design's leaky_relu is timm's 0.01 "
               "(old Darknet has no slope option; no count depends on it)")
 
@@ -51,6 +71,8 @@ class _Cfg:
         self.input = (3, size, size)
         self.act = act
         self.extra_biases = 0
+        self.split_routes = 0      # layers uneven splits add (a part of k > 1 slices: k routes + a concat, not 1)
+        self.attention = 0         # channel attentions written (their hard sigmoid as logistic)
 
     @property
     def last(self) -> int:
@@ -134,6 +156,17 @@ class _Cfg:
         self.conv(t, c, 1, bn=False, activation="logistic", design_bias=True)
         return self._add("scale_channels", self.shape(x), **{"from": self._ref(x)}, activation="linear")
 
+    def channel_attention(self, x: int) -> int:
+        """CSPNeXt's channel attention on layer ``x``: global [avgpool] (a mean), 1x1 conv C -> C (bias),
+        its hard sigmoid as ``logistic`` (Darknet has no hard sigmoid; :data:`ATTENTION_NOTE`),
+        [scale_channels] back onto ``x``."""
+        c = self.shape(x)[0]
+        self.at(x)
+        self._add("avgpool", (c, 1, 1))
+        self.conv(self.last, c, 1, bn=False, activation="logistic", design_bias=True)
+        self.attention += 1
+        return self._add("scale_channels", self.shape(x), **{"from": self._ref(x)}, activation="linear")
+
     def head(self, x: int, classes: int) -> int:
         self.at(x)
         c = self.shape(self.last)[0]
@@ -142,25 +175,82 @@ class _Cfg:
         return self._add("softmax", (classes, 1, 1), groups=1)
 
 
-def _refuse(cfg, what: str) -> ConfigError:
+def _refuse(cfg, what: str, psa: bool = False) -> ConfigError:
     named = f" {cfg.name}" if cfg.name else ""
-    return ConfigError("format", f"{cfg.family} design{named}: {what} has no Darknet layer; exportable "
-                       "to a Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and 2x2 "
-                       "average pools, splits into equal halves, concats, residual adds, global pool + linear, "
-                       "squeeze-and-excitation ([scale_channels]); not channel attention or self-attention")
+    hint = ""
+    if psa and cfg.family == "yolo11":
+        hint = (": a YOLO11 design exports as an Ultralytics YAML (--format ultralytics), and --set "
+                "block_type=c3k (the same network without its attention) exports to Darknet")
+    elif psa:
+        hint = ": another block_type (--set block_type=...) exports to Darknet"
+    return ConfigError("format", f"{cfg.family} design{named}: {what} has no Darknet layer{hint}; exportable to a "
+                       "Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and 2x2 "
+                       "average pools, channel splits (aligned [route] groups slices), concats, residual adds, "
+                       "global pool + linear, squeeze-and-excitation and channel attention ([scale_channels]; a "
+                       "hard sigmoid as logistic); not self-attention")
 
 
-def _halves(cfg, x: int, part1: int, part2: int, where: str, d: _Cfg) -> tuple:
-    """Part 1 and part 2 of ``x`` as Darknet's even channel halves (refused when they are not equal)."""
-    _check_halves(cfg, part1, part2, where)
-    return d.route([x], 2, 0), d.route([x], 2, 1)
+def slice_chunks(channels: int, lo: int, hi: int) -> list:
+    """The fewest aligned chunks covering channels ``[lo, hi)`` of a ``channels``-channel layer, as
+    ``(groups, group_id)`` pairs in channel order: chunk ``(G, k)`` is Darknet's ``[route] groups=G
+    group_id=k``, the slice ``[k x C/G, (k + 1) x C/G)`` (``G`` divides ``C``; a chunk of size ``s``
+    starts at a multiple of ``s``).  Among the shortest covers, each step takes the largest chunk (equal
+    halves are one chunk each, ``groups=2``)."""
+    if not 0 <= lo < hi <= channels:
+        raise ValueError(f"[{lo}, {hi}) is no part of {channels} channels")
+    sizes = [s for s in range(channels, 0, -1) if channels % s == 0]    # largest first
+    n = hi - lo
+    best = [0] * (n + 1)              # best[p - lo]: fewest chunks covering [p, hi)
+    step = [0] * (n + 1)
+    for p in range(hi - 1, lo - 1, -1):
+        best[p - lo] = n + 1
+        for s in sizes:
+            if p % s == 0 and p + s <= hi and best[p + s - lo] + 1 < best[p - lo]:
+                best[p - lo], step[p - lo] = best[p + s - lo] + 1, s
+    out, p = [], lo
+    while p < hi:
+        s = step[p - lo]
+        out.append((channels // s, p // s))
+        p += s
+    return out
 
 
-def _check_halves(cfg, part1: int, part2: int, where: str) -> None:
-    if part1 != part2:
-        raise ConfigError("split_ratio", f"{cfg.split_ratio:g} splits {where}'s {part1 + part2} channels into "
-                          f"{part1} + {part2}; Darknet's [route] groups=2 halves evenly, so a Darknet cfg needs "
-                          "equal parts (split_ratio 0.5 of an even width)")
+def _check_split(cfg, where: str, channels: int, part1: int, part2: int) -> tuple:
+    """The chunks of part 1 and part 2 (:func:`slice_chunks`), refused (field ``split_ratio``) when a part
+    needs more slices than one Darknet route may concatenate (``explorer.io.darknet.MAX_ROUTE_INPUTS``)."""
+    from .darknet import MAX_ROUTE_INPUTS
+
+    assert part1 + part2 == channels and part1 > 0 and part2 > 0, (where, channels, part1, part2)
+    parts = slice_chunks(channels, 0, part1), slice_chunks(channels, part1, channels)
+    for k, chunks in enumerate(parts, 1):
+        if len(chunks) > MAX_ROUTE_INPUTS:
+            raise ConfigError("split_ratio", f"split ratio {cfg.split_ratio:g} splits {where}'s {channels} "
+                              f"channels into {part1} + {part2}; Darknet's [route] groups=G group_id=k takes the "
+                              f"k-th of G equal slices (widths dividing {channels}), so part {k} needs "
+                              f"{len(chunks)} aligned slices concatenated, more than the {MAX_ROUTE_INPUTS} "
+                              "inputs one [route] may take (a width with more divisors exports, e.g. an even "
+                              "width at split_ratio 0.5)")
+    return parts
+
+
+def _split(cfg, d: _Cfg, x: int, part1: int, part2: int, where: str, path1=None) -> tuple:
+    """Part 1 and part 2 of layer ``x`` (its channels ``[0, part1)`` and ``[part1, C)``): each part one
+    ``[route] groups=G group_id=k`` of ``x``, or several such aligned chunks and a ``[route]`` concat of
+    them (:func:`slice_chunks`).  Part 1's layers come first, then ``path1`` (part 1's own path, e.g. the
+    fusion-last dense pool), then part 2's; returns (part 1's last layer, part 2)."""
+    chunks1, chunks2 = _check_split(cfg, where, d.shape(x)[0], part1, part2)
+
+    def part(chunks):
+        routes = [d.route([x], g, k) for g, k in chunks]
+        if len(routes) > 1:
+            d.split_routes += len(routes)
+            return d.route(routes)
+        return routes[0]
+
+    p1 = part(chunks1)
+    if path1 is not None:
+        p1 = path1(p1)
+    return p1, part(chunks2)
 
 
 # --------------------------------------------------------------------------- cross stages (ResNet .. lineage)
@@ -219,9 +309,9 @@ def _cross_stage(d: _Cfg, cfg, i: int, lay, x: int) -> int:
         where = f"stage {i}"
         if lay.split == "one":
             e = d.conv(x, lay.expand_ch, 1, act=lay.expand_act)
-            part1, x = _halves(cfg, e, lay.part1, lay.part2, where, d)
+            part1, x = _split(cfg, d, e, lay.part1, lay.part2, where)
         elif lay.split == "slice":
-            part1, x = _halves(cfg, x, lay.part1, lay.part2, where, d)
+            part1, x = _split(cfg, d, x, lay.part1, lay.part2, where)
         else:   # two / two_bare: part 1's conv, a route back, part 2's conv (the CSPNet authors' cfgs)
             bare = lay.split == "two_bare"
             part1 = d.conv(x, lay.part1, 1, bn=not bare, act=not bare)
@@ -241,6 +331,8 @@ def _cross_stage(d: _Cfg, cfg, i: int, lay, x: int) -> int:
         x = d.route([part1, x])
         if lay.post == "bn_act":
             x = d.bn_act(x)
+        elif lay.post == "attention":
+            x = d.channel_attention(x)
     if lay.has_transition:
         x = d.conv(x, lay.out_ch, 1)
     return x
@@ -252,9 +344,8 @@ def _cross_network(d: _Cfg, cfg, style) -> None:
     layouts = style.layouts(cfg)
     for i, lay in enumerate(layouts):
         if lay.block == "psa":
-            raise _refuse(cfg, f"stage {i}'s attention block (block_type psa: matrix products, softmax)")
-        if lay.fusion != "none" and lay.post == "attention":
-            raise _refuse(cfg, f"stage {i}'s channel attention (post_concat attention: mean, hard sigmoid scale)")
+            raise _refuse(cfg, f"stage {i}'s attention block (block_type psa: matrix products and a softmax over "
+                          "positions)", psa=True)
         assert lay.block in BLOCK_TYPES
     x = -1
     stem = style.stem_layers(cfg)
@@ -285,12 +376,11 @@ def _dense_stage(d: _Cfg, cfg, i: int, ch: dict, x: int, block, transition) -> i
     if not ch["part1"]:     # split_ratio 1.0: no bypass
         p1, p2 = None, x
     elif cfg.fusion == "fusion_last" and pool:
-        # part 1's pool comes before the block path (the importer reads part 1 as the layers before the split)
-        _check_halves(cfg, ch["part1"], ch["part2"], f"stage {i}")
-        p1 = d.pool(d.route([x], 2, 0), "local_avgpool", 2, 2)
-        p2 = d.route([x], 2, 1)
+        # part 1's pool comes before part 2 (the importer reads part 1 as the layers before part 2's route)
+        p1, p2 = _split(cfg, d, x, ch["part1"], ch["part2"], f"stage {i}",
+                        lambda p: d.pool(p, "local_avgpool", 2, 2))
     else:
-        p1, p2 = _halves(cfg, x, ch["part1"], ch["part2"], f"stage {i}", d)
+        p1, p2 = _split(cfg, d, x, ch["part1"], ch["part2"], f"stage {i}")
     y = block(p2)
     if cfg.fusion == "fusion_last":
         y = transition(y, ch["transition"], pool)
@@ -376,6 +466,15 @@ def _write(cfg) -> _Cfg:
         if style is None:
             raise _refuse(cfg, f"family {cfg.family}")
         _cross_network(d, cfg, style)
+    from .darknet import MAX_LAYERS
+
+    if len(d.sections) > MAX_LAYERS:
+        named = f" {cfg.name}" if cfg.name else ""
+        uneven = d.split_routes and len(d.sections) - d.split_routes <= MAX_LAYERS   # equal halves would fit
+        field, why = ("split_ratio", f", {d.split_routes} more than equal halves would take (the slices of its "
+                      "uneven splits)") if uneven else ("format", "")
+        raise ConfigError(field, f"{cfg.family} design{named}: the Darknet cfg would have {len(d.sections)} "
+                          f"layers{why}; a cfg (and its import here) has at most {MAX_LAYERS}")
     return d
 
 
@@ -399,8 +498,10 @@ def cfg_from_config(cfg) -> str:
                     "than the design, whose bare convs have none")
     if cfg.activation == "leaky_relu":
         head.append(LEAKY_NOTE)
+    if d.attention:
+        head.append(ATTENTION_NOTE)
     net = f"[net]\nbatch=1\nwidth={cfg.input_size}\nheight={cfg.input_size}\nchannels=3"
     return "\n".join(head) + "\n\n" + "\n\n".join([net, *d.sections]) + "\n"
 
 
-__all__ = ["cfg_from_config", "extra_biases", "ACTIVATIONS"]
+__all__ = ["cfg_from_config", "extra_biases", "slice_chunks", "ACTIVATIONS", "ATTENTION_NOTE", "LEAKY_NOTE"]

@@ -179,11 +179,14 @@ def tap_layers(info, net) -> dict:
         out["down"] = info.start
     r = info.roles
     if r:
-        out["split"] = (r["split"][0] - 1, r["part2"][0] if r["part2"] else r["split"][0])
+        part1 = r["part1_slice"][0] if r.get("sliced") else r["split"][0] - 1    # before part 1's own path
+        out["split"] = (part1, r["part2"][0] if r["part2"] else r["split"][0])
         out["block"] = r["block_end"][0]
         if r["partial_transition"]:
             out["partial_transition"] = r["partial_transition"][0]
         out["concat"] = r["concat"][0]
+        if r.get("post"):
+            out["post"] = r["post"][-1]
         if r["transition"]:
             out["transition"] = r["transition"][-1]
     return out

@@ -41,6 +41,8 @@ class CfgPart(nn.Module):
             last = max(where) if isinstance(where, tuple) else where
             self.after.setdefault(last, []).append(tap)
         self.split_layers = taps.get("split")
+        if self.split_layers:   # part 1's tensor, read back when the split tap is called
+            self.keep = self.keep | {self.split_layers[0]}
 
     def forward(self, x):
         saved = {self.start - 1: x}

@@ -2,9 +2,9 @@
 
 Pure Python, text in and text out: the cfg is read with :func:`explorer.io.darknet.read_sections` and
 :func:`explorer.io.darknet.parse_cfg` (which recognises the CSP stages and their layers' roles), the
-stage's layers are changed, every ``[route] layers=`` and ``[shortcut] from=`` index is renumbered
-(written relative where the file wrote it relative, absolute where absolute), and the new text is
-parsed again and checked to be the asked-for fusion.  Nothing is ever executed.
+stage's layers are changed, every ``[route] layers=`` and ``[shortcut]``/``[scale_channels] from=``
+index is renumbered (written relative where the file wrote it relative, absolute where absolute), and
+the new text is parsed again and checked to be the asked-for fusion.  Nothing is ever executed.
 
 The CSPNet paper's Fig. 3 on a stage ``split -> block path -> [partial transition] -> concat with part 1
 -> [transition]``:
@@ -20,12 +20,19 @@ its part 1 conv).  Dropping a transition makes the stage's output the concat (it
 next layers read whatever width they get, as Darknet infers input channels).  Comments are not kept.
 ``none`` (the plain stage) is not offered: it would need new widths for the block path.
 
-:func:`rewrite_split` changes a stage's split ratio where the split is made by two 1x1 convs (the
-CSPNet authors' cfgs: part 1's conv, a route back, part 2's conv): the two convs keep their sum
-``C`` and take ``C - floor(C x ratio)`` and ``floor(C x ratio)`` filters; every conv of the block path
-whose width was part 2's takes the new part 2 width, the others (bottleneck mids) scale with it, and
-the partial transition keeps its ratio to part 2.  A sliced split (Darknet's ``[route] groups=2``) only
-halves: it is not rewritten.
+:func:`rewrite_split` changes a stage's split ratio.  Where the split is made by two 1x1 convs (the
+CSPNet authors' cfgs: part 1's conv, a route back, part 2's conv) the two convs keep their sum ``C``
+and take ``C - floor(C x ratio)`` and ``floor(C x ratio)`` filters.  Where it is a sliced split
+(``[route] groups`` slices of one layer, as ``explorer.io.darknet_export`` writes it) part 1's and
+part 2's slice routes are replaced by those of the new widths (the exporter's chunk writer,
+``slice_chunks``: one route per part where one slice is the part, else the fewest aligned slices and a
+concat of them; at most ``MAX_ROUTE_INPUTS`` per part) and every later layer reference is renumbered.
+In both, every conv of the block path whose width was part 2's takes the new part 2 width, the others
+(bottleneck mids, a dense block's growth) scale with it, and the partial transition keeps its ratio to
+part 2.  Grouped convs on the block path are not rewritten; neither is a ratio whose new widths a later
+layer cannot read (e.g. a dense stage whose output width changes before the next stage's slices).
+A channel attention after the concat (``post``) stays with the concat: a transition added by
+:func:`rewrite_fusion` comes after it.
 """
 from __future__ import annotations
 
@@ -59,7 +66,8 @@ def _conv(filters: int, like: Section | None) -> Section:
 def rewrite_fusion(text, stage: str, fusion: str) -> str:
     """The cfg ``text`` with CSP stage ``stage`` ("stages.1") rewritten to ``fusion`` (csp, fusion_first,
     fusion_last).  Raises ConfigError (field ``network``, or ``fusion`` for a fusion not offered) when
-    the stage is no recognised CSP stage or its pattern does not allow the change."""
+    the stage is no recognised CSP stage, its pattern does not allow the change or the rewritten cfg does
+    not read (a later layer cannot take the stage's new output width, e.g. [route] groups slices)."""
     if fusion not in FUSIONS:
         raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)}; "
                           "a plain stage would need new widths for its block path")
@@ -74,6 +82,7 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
     pt = roles["partial_transition"][0] if roles["partial_transition"] else None
     be = roles["block_end"][0]
     cat = roles["concat"][0]
+    cat_out = roles["post"][-1] if roles.get("post") else cat    # the concat, or the attention scaling it
     trs = list(roles["transition"])
     if (pt if pt is not None else be) != cat - 1:
         raise ConfigError("network", f"{stage}: layers between the block path and the concat (layer {cat}); "
@@ -97,14 +106,14 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
             redirect[i] = be
             continue
         if i in trs and not want_tr:
-            redirect[i] = cat
+            redirect[i] = cat_out
             continue
         pos[i] = len(items)
         items.append((sec, i))
         if i == be and want_pt and pt is None:
             new_pt = len(items)
             items.append((_conv(net.layers[be].out_shape[0], like), None))
-        if i == cat and want_tr and not trs:
+        if i == cat_out and want_tr and not trs:
             new_tr = len(items)
             items.append((_conv(net.layers[cat].out_shape[0], like), None))
 
@@ -114,7 +123,7 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
                 return pos[pt] if pt is not None else new_pt
             return pos[be]
         j = redirect.get(j, j)
-        if new_tr is not None and j == cat and reader > cat:   # the stage output is now the transition
+        if new_tr is not None and j == cat_out and reader > cat_out:   # the stage output is now the transition
             return new_tr
         return pos[j]
 
@@ -128,12 +137,16 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
                 vals = [target(old, j) for j in layer.inputs]
                 opts["layers"] = (",".join(str(q - p) if t.strip().startswith("-") else str(q)
                                            for t, q in zip(tokens, vals)), 0)
-            elif layer.kind == "shortcut":
+            elif layer.kind in ("shortcut", "scale_channels"):
                 q = target(old, layer.inputs[1])
                 opts["from"] = (str(q - p) if opts["from"][0].strip().startswith("-") else str(q), 0)
         out.append(_section_text(Section(sec.name, sec.line, opts)))
     new_text = "\n".join(out) + "\n"
-    again = parse_cfg(new_text)
+    try:
+        again = parse_cfg(new_text)
+    except ConfigError as exc:   # e.g. a later split's [route] groups no longer divide the stage's new width
+        raise ConfigError("network", f"{stage}: as {fusion} the rewritten cfg does not read ({exc.detail}); "
+                          "this stage is not rewritten") from None
     got = next((s.fusion for s in again.stages if s.name == stage), None)
     if got != fusion:
         raise ConfigError("network", f"{stage}: the rewritten stage reads as {got or 'no stage'}, not {fusion}; "
@@ -144,7 +157,7 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
 def rewrite_split(text, stage: str, split_ratio: float) -> str:
     """The cfg ``text`` with CSP stage ``stage``'s split ratio (the share of ``C`` through the block path)
     set to ``split_ratio``.  Raises ConfigError (field ``network``, or ``split_ratio`` for a ratio that
-    leaves a part empty) where the pattern does not allow it."""
+    leaves a part empty or needs more slices than a route takes) where the pattern does not allow it."""
     import math
 
     net = parse_cfg(text)
@@ -155,11 +168,12 @@ def rewrite_split(text, stage: str, split_ratio: float) -> str:
     roles = info.roles
     layers = net.layers
     p1 = roles["part1"][-1] if roles["part1"] else None
-    if roles["sliced"] or not roles["part2"] or p1 is None or layers[p1].kind != "conv":
-        raise ConfigError("network", f"{stage}: its split is not made by two 1x1 convs (a [route] groups split "
-                          "only halves the channels): its split ratio is fixed by the file")
-    p2 = roles["part2"][0]
-    old1, old2 = layers[p1].out_shape[0], layers[p2].out_shape[0]
+    sliced = roles["sliced"]
+    if not sliced and (not roles["part2"] or p1 is None or layers[p1].kind != "conv"):
+        raise ConfigError("network", f"{stage}: its split is neither two 1x1 convs nor [route] groups slices of "
+                          "one layer: its split ratio is fixed by the file")
+    taps = net.plan.stage(stage).taps
+    old1, old2 = taps["part1"][0], taps["part2"][0]
     c = old1 + old2
     new2 = math.floor(c * split_ratio)
     if not 1 <= new2 < c:
@@ -170,35 +184,117 @@ def rewrite_split(text, stage: str, split_ratio: float) -> str:
     path = list(roles["block"]) + list(roles["partial_transition"])
     if any(layers[j].kind == "conv" and layers[j].attrs.get("groups", 1) != 1 for j in path):
         raise ConfigError("network", f"{stage}: grouped convs on the block path: the split ratio is not rewritten")
-    filters = {p1: c - new2, p2: new2}
+    filters = {} if sliced else {p1: c - new2, roles["part2"][0]: new2}
     for j in path:
         if layers[j].kind == "conv":
             f = layers[j].out_shape[0]
             filters[j] = new2 if f == old2 else max(1, round(f * new2 / old2))
     sections = read_sections(text)
-    out = [f"# rewritten by CSPNet Explorer: {stage} split ratio {old2 / c:g} -> {new2 / c:g}", "",
-           _section_text(sections[0])]
-    for i, sec in enumerate(sections[1:]):
-        opts = dict(sec.options)
-        if i in filters:
-            opts["filters"] = (str(filters[i]), 0)
-        out.append(_section_text(Section(sec.name, sec.line, opts)))
-    new_text = "\n".join(out) + "\n"
-    again = parse_cfg(new_text)
+    head = [f"# rewritten by CSPNet Explorer: {stage} split ratio {old2 / c:g} -> {new2 / c:g}", "",
+            _section_text(sections[0])]
+    if sliced:
+        body = _resliced(net, info, stage, c - new2, new2, sections[1:], filters)
+    else:
+        body = []
+        for i, sec in enumerate(sections[1:]):
+            opts = dict(sec.options)
+            if i in filters:
+                opts["filters"] = (str(filters[i]), 0)
+            body.append(_section_text(Section(sec.name, sec.line, opts)))
+    new_text = "\n".join(head + body) + "\n"
+    try:
+        again = parse_cfg(new_text)
+    except ConfigError as exc:   # e.g. a later split's [route] groups no longer divide a changed width
+        raise ConfigError("network", f"{stage}: at split ratio {new2 / c:g} the rewritten cfg does not read "
+                          f"({exc.detail}); this split is not rewritten") from None
     got = next((s for s in again.stages if s.name == stage), None)
-    if got is None or got.fusion != info.fusion or again.layers[p2].out_shape[0] != new2:
+    if got is None or got.fusion != info.fusion or got.roles["sliced"] != sliced \
+            or again.plan.stage(stage).taps["part2"][0] != new2:
         raise ConfigError("network", f"{stage}: the rewritten stage is no longer the same CSP pattern; "
                           "this split is not rewritten")
     return new_text
 
 
+def _resliced(net, info, stage: str, new1: int, new2: int, sections: list, filters: dict) -> list:
+    """The layer sections with a sliced split's part 1 and part 2 routes (``[route] groups`` chunks of
+    layer x and their concats) replaced by those of the new widths (``explorer.io.darknet_export``'s
+    :func:`~explorer.io.darknet_export.slice_chunks`), ``filters`` set, and every layer reference
+    renumbered (relative where the file wrote it relative)."""
+    from .darknet import MAX_LAYERS, MAX_ROUTE_INPUTS
+    from .darknet_export import slice_chunks
+
+    roles, layers = info.roles, net.layers
+    r = roles["split"][0]
+    x = layers[r].inputs[0]
+    p1s = roles["part1_slice"][0]
+    q = roles["part2"][0] if roles["part2"] else r
+    replaced = {x + 1: range(x + 1, p1s + 1), r: range(r, q + 1)}     # first old layer -> the old part's layers
+    dropped = {j for part in replaced.values() for j in part}
+    c = new1 + new2
+    parts = {x + 1: slice_chunks(c, 0, new1), r: slice_chunks(c, new1, c)}
+    for k, chunks in enumerate(parts.values(), 1):
+        if len(chunks) > MAX_ROUTE_INPUTS:
+            raise ConfigError("split_ratio", f"{stage}: {new1} + {new2} of {c} channels: part {k} needs "
+                              f"{len(chunks)} [route] groups slices, more than the {MAX_ROUTE_INPUTS} inputs one "
+                              "[route] may concatenate")
+    for i, layer in enumerate(layers):    # only the part's last layer (its slice) may be read from elsewhere
+        if i not in dropped and any(j in dropped and j not in (p1s, q) for j in layer.inputs):
+            raise ConfigError("network", f"{stage}: layer {i} reads a slice route of the split; "
+                              "this split is not rewritten")
+    items: list = []      # (Section, old index or None, refs of a new route: ("old", j) or ("new", item))
+    stands_for: dict = {}      # old part slice -> the item that now gives it
+    for i, sec in enumerate(sections):
+        if i in parts:
+            first = len(items)
+            for g, k in parts[i]:
+                items.append((Section("route", 0, {"groups": (str(g), 0), "group_id": (str(k), 0)}), None,
+                              [("old", x)]))
+            if len(parts[i]) > 1:
+                items.append((Section("route", 0, {}), None, [("new", n) for n in range(first, len(items))]))
+            stands_for[p1s if i == x + 1 else q] = len(items) - 1
+        if i not in dropped:
+            items.append((sec, i, None))
+    if len(items) > MAX_LAYERS:
+        raise ConfigError("split_ratio", f"{stage}: the rewritten cfg would have {len(items)} layers; at most "
+                          f"{MAX_LAYERS}")
+    pos = {old: p for p, (_, old, _) in enumerate(items) if old is not None}
+
+    def where(j: int) -> int:
+        return stands_for[j] if j in stands_for else pos.get(j, j)     # (-1: the network's input)
+
+    out = []
+    for p, (sec, old, refs) in enumerate(items):
+        opts = dict(sec.options)
+        if old is None:
+            targets = [where(j) if kind == "old" else j for kind, j in refs]
+            opts = {"layers": (",".join(str(t - p) for t in targets), 0), **opts}
+        else:
+            layer = layers[old]
+            if old in filters:
+                opts["filters"] = (str(filters[old]), 0)
+            if layer.kind == "route":
+                tokens = opts["layers"][0].split(",")
+                vals = [where(j) for j in layer.inputs]
+                opts["layers"] = (",".join(str(t - p) if tok.strip().startswith("-") else str(t)
+                                           for tok, t in zip(tokens, vals)), 0)
+            elif layer.kind in ("shortcut", "scale_channels"):
+                t = where(layer.inputs[1])
+                opts["from"] = (str(t - p) if opts["from"][0].strip().startswith("-") else str(t), 0)
+        out.append(_section_text(Section(sec.name, sec.line, opts)))
+    return out
+
+
 def stage_split(net, stage: str) -> float | None:
     """A recognised CSP stage's split ratio where :func:`rewrite_split` can change it, else None."""
     info = next((s for s in net.stages if s.name == stage), None)
-    if info is None or info.fusion == "none" or info.roles["sliced"] or not info.roles["part2"] \
-            or not info.roles["part1"] or net.layers[info.roles["part1"][-1]].kind != "conv":
+    if info is None or info.fusion == "none":
         return None
-    a, b = net.layers[info.roles["part1"][-1]].out_shape[0], net.layers[info.roles["part2"][0]].out_shape[0]
+    roles = info.roles
+    if not roles["sliced"] and (not roles["part2"] or not roles["part1"]
+                                or net.layers[roles["part1"][-1]].kind != "conv"):
+        return None
+    taps = net.plan.stage(stage).taps
+    a, b = taps["part1"][0], taps["part2"][0]
     return b / (a + b)
 
 
