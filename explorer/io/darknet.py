@@ -755,16 +755,16 @@ def _groups(layers: list, input_shape: tuple) -> list:
 
 
 def _csp_roles(layers: list, start: int, end: int) -> dict | None:
-    """The CSP pattern in layers ``start..end-1``, or None: a split route (one earlier layer, not the
-    previous one: the bypass starts there), the part 1 path before it, the block path after it, an
-    optional 1x1 partial transition at the end of the block path, a concat route of part 1 and the
-    block path, and optional 1x1 transitions after the concat.  Right after the concat, the stage's
-    ``post``: a channel attention (:func:`_attention`), or [batchnorm]/[activation] layers followed by a
-    conv with BatchNorm (BottleneckCSP's BN + act); before a bare conv they are DenseNet's
-    pre-activation transition and belong to it.  A sliced split (:func:`_slice_split`) is recognised too: the split route is
-    part 2's first slice route, part 1 the layers from x on before it (its slices, their concat and
-    part 1's own path), ``part1_slice`` the layer whose output is part 1's slice, and ``part2`` the
-    concat of part 2's slices (empty when one route is part 2).  Roles are lists of layer indices."""
+    """The CSP pattern in layers ``start..end-1``, or None: a split route (one earlier layer, not the previous one: the
+    bypass starts there), the part 1 path before it, the block path after it, an optional 1x1 partial transition
+    at the end of the block path, a concat route of part 1 and the block path, and optional 1x1 transitions
+    after the concat.  Right after the concat, the stage's ``post``: a channel attention (:func:`_attention`),
+    or [batchnorm]/[activation] layers followed by a conv with BatchNorm (BottleneckCSP's BN + act); before a
+    bare conv they are DenseNet's pre-activation transition and belong to it.  A sliced split
+    (:func:`_slice_split`) is recognised too: the split route is part 2's first slice route, part 1 the layers
+    from x on before it (its slices, their concat and part 1's own path), ``part1_slice`` the layer whose output
+    is part 1's slice, and ``part2`` the concat of part 2's slices (empty when one route is part 2).  Roles are
+    lists of layer indices."""
     for r in range(start, end):
         route = layers[r]
         sliced = _slice_split(layers, r)
