@@ -29,13 +29,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path | None = None) -> subprocess.Popen:
-    """Launch `streamlit run app.py` on 127.0.0.1:``port``; returns at once (see :func:`wait_healthy`)."""
+def start_server(port: int, log_path: Path | None = None, app_dir: Path = ROOT) -> subprocess.Popen:
+    """Launch `streamlit run app.py` on 127.0.0.1:``port`` in ``app_dir`` (this project's root unless a
+    benchmark times another app); returns at once (see :func:`wait_healthy`)."""
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
     out = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, cwd=app_dir, stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(url: str, proc: subprocess.Popen | None, timeout: float = 60, poll: float = 0.05) -> None:
