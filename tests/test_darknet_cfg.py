@@ -444,7 +444,7 @@ def test_maxpool_and_shortcut_follow_darknet():
 
 
 # --------------------------------------------------------------------------- hostile files (hypothesis)
-VALID = [PLAIN, csp_stage(True, True), csp_stage(False, False), KINDS]
+VALID = [PLAIN, csp_stage(True, True), csp_stage(False, False), KINDS, UNEVEN]
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -506,9 +506,9 @@ def test_fuzz_route_and_shortcut_indices(kinds, data):
                          data.draw(st.sampled_from([1, 2])), groups=data.draw(st.sampled_from([1, 2])))
         elif k == "pool":
             text += f"[maxpool]\nsize={data.draw(st.integers(1, 4))}\nstride={data.draw(st.integers(1, 3))}\n\n"
-        elif k == "route":
+        elif k == "route":   # slices too: groups 1-4 with any group_id (out of range included)
             text += route(",".join(str(data.draw(idx)) for _ in range(data.draw(st.integers(1, 4)))),
-                          groups=data.draw(st.sampled_from([1, 2])))
+                          groups=data.draw(st.sampled_from([1, 2, 3, 4])), group_id=data.draw(st.integers(-1, 4)))
         elif k == "short":
             text += shortcut(data.draw(idx))
         elif k == "up":
