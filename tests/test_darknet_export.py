@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from cspnet import all_presets, get_preset, plan_network
 from cspnet.errors import ConfigError
@@ -94,6 +96,30 @@ def test_extra_biases_are_the_bare_convs():
     # BottleneckCSP: the bare cross conv and partial transition of each of the four stages (part 1 and part 2
     # each half the width)
     assert extra_biases(get_preset("yolov4_csp_backbone")) == sum(2 * w // 2 for w in (128, 256, 512, 1024))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["cspdensenet121", "csppeleenet", "cs3darknet_s"]), st.integers(1, 19),
+       st.integers(17, 140), st.sampled_from(["csp", "fusion_first", "fusion_last"]))
+def test_random_split_ratios_and_widths_round_trip_or_are_refused(name, twentieths, stem, fusion):
+    """Any split ratio on any width: the export round-trips exactly, or is refused naming split_ratio
+    (a part needs more aligned slices than one route takes); never a wrong network."""
+    sets = [f"split_ratio={twentieths / 20:g}", f"fusion={fusion}", "input_size=64"]
+    if name == "cs3darknet_s":
+        sets += ["split_convs=slice", f"widths={stem * 2},{stem * 4},{stem * 6},{stem * 8}"]
+    else:
+        sets += [f"stem_channels={stem}"]
+    try:
+        cfg = apply_overrides(get_preset(name), sets)
+    except ConfigError:
+        assume(False)   # no valid design (e.g. a part of no channels)
+    try:
+        text = cfg_from_config(cfg)
+    except ConfigError as exc:
+        assert exc.field == "split_ratio" and "aligned slices" in str(exc), str(exc)
+        return
+    assert parse_cfg(text)
+    check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()), other_label=OTHER_LABEL.get(cfg.family, set()))
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
