@@ -839,6 +839,24 @@ def _attention(layers: list, c: int, end: int) -> list:
     return []
 
 
+def csp_tap_layers(roles: dict) -> dict:
+    """tap -> the index of the layer whose output it is, for a CSP stage's roles (:func:`_csp_roles`), in
+    tap order: the plan's taps (:func:`_plan`) and the modules' tap points (``explorer.io.family``) both
+    read this.  Part 1 is its slice for a sliced split (before part 1's own path, e.g. a pool), else the
+    layer before the split route; part 2 the concat of its slices, the 1x1 split conv, or the route."""
+    taps = {"part1": roles["part1_slice"][0] if roles["sliced"] else roles["split"][0] - 1,
+            "part2": roles["part2"][0] if roles["part2"] else roles["split"][0],
+            "block": roles["block_end"][0]}
+    if roles["partial_transition"]:
+        taps["partial_transition"] = roles["partial_transition"][0]
+    taps["concat"] = roles["concat"][0]
+    if roles["post"]:
+        taps["post"] = roles["post"][-1]
+    if roles["transition"]:
+        taps["transition"] = roles["transition"][-1]
+    return taps
+
+
 def _fusion(roles: dict) -> str:
     pt, tr = bool(roles["partial_transition"]), bool(roles["transition"])
     return "csp" if pt and tr else "fusion_first" if tr else "fusion_last" if pt else "none"
@@ -906,16 +924,8 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
             b.tap("down", first.out_shape)
         if roles:
-            b.tap("part1", out(roles["part1_slice"][0] if roles["sliced"] else roles["split"][0] - 1))
-            b.tap("part2", out(roles["part2"][0] if roles["part2"] else roles["split"][0]))
-            b.tap("block", out(roles["block_end"][0]))
-            if roles["partial_transition"]:
-                b.tap("partial_transition", out(roles["partial_transition"][0]))
-            b.tap("concat", out(roles["concat"][0]))
-            if roles["post"]:
-                b.tap("post", out(roles["post"][-1]))
-            if roles["transition"]:
-                b.tap("transition", out(roles["transition"][-1]))
+            for tap, j in csp_tap_layers(roles).items():
+                b.tap(tap, out(j))
             b.stage.repeats = roles["repeats"]
         elif kind == "stage":
             b.stage.repeats = sum(layers[j].kind == "shortcut" for j in range(start, end))
@@ -1002,5 +1012,5 @@ def stage_rows(summary: dict, convention: str = "macs") -> list:
     return rows
 
 
-__all__ = ["CfgError", "DarknetNet", "Layer", "Section", "StageInfo", "darknet_bflops", "load_cfg", "parse_cfg",
-           "read_sections", "stage_rows", "summarize_net", "MAX_CFG_CHARS", "MAX_LAYERS"]
+__all__ = ["CfgError", "DarknetNet", "Layer", "Section", "StageInfo", "csp_tap_layers", "darknet_bflops", "load_cfg",
+           "parse_cfg", "read_sections", "stage_rows", "summarize_net", "MAX_CFG_CHARS", "MAX_LAYERS"]

@@ -27,7 +27,7 @@ from cspnet.errors import ConfigError
 from cspnet.families import Family, register_family
 
 from ._text import bounded_text
-from .darknet import MAX_CFG_CHARS, CfgError, parse_cfg
+from .darknet import MAX_CFG_CHARS, CfgError, csp_tap_layers, parse_cfg
 from .rewrite import network_fusion
 
 NAME = "darknet_cfg"
@@ -169,26 +169,18 @@ def plan(cfg, input_size: int) -> list:
 
 # ----------------------------------------------------------------------------- the modules
 def tap_layers(info, net) -> dict:
-    """tap -> the layer index whose output it is (``split``: (part 1 layer, part 2 layer)), as
-    ``explorer.io.darknet._plan`` records the taps."""
+    """tap -> the layer index whose output it is (``split``: (part 1 layer, part 2 layer)): the
+    down-sampling conv and ``explorer.io.darknet.csp_tap_layers``, the plan's own taps."""
     out: dict = {}
     if info.kind != "stage" or info.end <= info.start:
         return out
     first = net.layers[info.start]
     if first.kind == "conv" and first.attrs["stride"] > 1:
         out["down"] = info.start
-    r = info.roles
-    if r:
-        part1 = r["part1_slice"][0] if r.get("sliced") else r["split"][0] - 1    # before part 1's own path
-        out["split"] = (part1, r["part2"][0] if r["part2"] else r["split"][0])
-        out["block"] = r["block_end"][0]
-        if r["partial_transition"]:
-            out["partial_transition"] = r["partial_transition"][0]
-        out["concat"] = r["concat"][0]
-        if r.get("post"):
-            out["post"] = r["post"][-1]
-        if r["transition"]:
-            out["transition"] = r["transition"][-1]
+    if info.roles:
+        taps = csp_tap_layers(info.roles)
+        out["split"] = (taps.pop("part1"), taps.pop("part2"))
+        out.update(taps)
     return out
 
 
