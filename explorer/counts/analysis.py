@@ -35,10 +35,26 @@ METRICS = {
 
 def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
     """A JSON-safe summary: totals in every convention, memory, and one row per stage."""
-    plan = plan_network(cfg)
+    totals, stages = plan_summary(plan_network(cfg), batch)
+    return {
+        "name": cfg.name,
+        "family": cfg.family,
+        "fusion": cfg.fusion,
+        "input_size": cfg.input_size,
+        "config": cfg.to_dict(),
+        **totals,
+        "output_shape": [batch, cfg.num_classes],
+        "stages": stages,
+    }
+
+
+def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
+    """(totals, stage rows) of a plan: params, MACs and the other headline counts, memory at ``batch``,
+    the value of every counting convention in ``conventions``, and per stage its taps' shapes and
+    counts.  A design's summary (:func:`summarize`) and an imported network's
+    (``explorer.io.darknet.summarize_net``) are both built on it."""
     macs = count(plan, "macs")
     acts = all_activations(plan)
-    total_macs = max(macs, 1)
     per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
     stages = []
     for sp in plan.stages:
@@ -50,14 +66,9 @@ def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
             "repeats": sp.repeats,
             "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
             **c,
-            "macs_share": c["macs"] / total_macs,
+            "macs_share": c["macs"] / max(macs, 1),
         })
-    return {
-        "name": cfg.name,
-        "family": cfg.family,
-        "fusion": cfg.fusion,
-        "input_size": cfg.input_size,
-        "config": cfg.to_dict(),
+    totals = {
         "params": plan.params,
         "macs": macs,
         "fvcore_macs": count(plan, "fvcore"),
@@ -68,10 +79,9 @@ def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
         "conv_activations": conv_activations(plan),
         "memory": memory(plan.params, acts, batch),
         "conventions": {k: {"label": c.label, "unit": c.unit, "includes": c.includes,
-                            "value": count(plan, k)} for k, c in CONVENTIONS.items()},
-        "output_shape": [batch, cfg.num_classes],
-        "stages": stages,
+                            "value": count(plan, k)} for k, c in conventions.items()},
     }
+    return totals, stages
 
 
 def memory(params: int, activations: int, batch: int) -> dict:

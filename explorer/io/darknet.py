@@ -940,36 +940,18 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
 # --------------------------------------------------------------------------- summaries
 def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
-    convention, memory, one row per stage), plus Darknet's own BFLOPs (total as Darknet prints it and
-    per stage) and one row per layer."""
-    from explorer.counts.analysis import memory
-    from explorer.counts.conventions import (
-        REGISTRY,
-        STAGE_METRICS,
-        all_activations,
-        cio,
-        conv_activations,
-        count,
-        group_counts,
-    )
+    convention, memory, one row per stage: ``plan_summary``), plus Darknet's own BFLOPs (total as
+    Darknet prints it and per stage), each stage's layer range and CSP roles, and one row per layer."""
+    from explorer.counts.analysis import plan_summary
+    from explorer.counts.conventions import REGISTRY
 
     plan = net.plan
-    macs = count(plan, "macs")
-    per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
-    stages = []
-    for sp, info in zip(plan.stages, net.stages):
-        c = per_stage[sp.name]
+    totals, stages = plan_summary(plan, batch, REGISTRY)
+    for row, info in zip(stages, net.stages):
         layer_range = range(info.start, info.end)
-        stages.append({
-            "name": sp.name, "kind": sp.kind, "fusion": sp.fusion, "repeats": sp.repeats,
-            "layers": [info.start, info.end - 1] if info.end > info.start else [],
-            "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
-            **c,
-            "darknet_bflops": sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9,
-            "macs_share": c["macs"] / max(macs, 1),
-            "roles": {k: v for k, v in info.roles.items() if k not in ("repeats", "sliced")},
-        })
-    acts = all_activations(plan)
+        row["layers"] = [info.start, info.end - 1] if info.end > info.start else []
+        row["darknet_bflops"] = sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9
+        row["roles"] = {k: v for k, v in info.roles.items() if k not in ("repeats", "sliced")}
     return {
         "name": net.name,
         "source": "darknet cfg",
@@ -979,19 +961,9 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
         "input_size": net.input_shape[1] if net.input_shape[1] == net.input_shape[2] else None,
         "output_shape": list(net.output_shape),
         "layers_count": len(net.layers),
-        "params": plan.params,
-        "macs": macs,
-        "fvcore_macs": count(plan, "fvcore"),
-        "flops": count(plan, "flops"),
-        "bflops": count(plan, "bflops"),
+        **totals,
         "darknet_bflops": darknet_bflops(net),
         "darknet_bflops_without_shortcut": darknet_bflops(net, shortcut_terms=False),
-        "cio": cio(plan),
-        "activations": acts,
-        "conv_activations": conv_activations(plan),
-        "memory": memory(plan.params, acts, batch),
-        "conventions": {k: {"label": cv.label, "unit": cv.unit, "includes": cv.includes, "value": count(plan, k)}
-                        for k, cv in REGISTRY.items()},
         "stages": stages,
         "layers": [{"index": lay.index, "type": lay.kind, "section": lay.section, "line": lay.line,
                     "what": lay.describe(), "inputs": list(lay.inputs), "in_shape": list(lay.in_shape),
