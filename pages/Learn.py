@@ -6,7 +6,7 @@ of that design, a button that opens the design on the Design page, and a few que
 understanding (a recap with the score after the last step, 6: where CSP went, C3, C2f and ELAN).
 The step and its slider values are in the address (``l_step``, ``l_<control>``), so every step can
 be shared.  Answers live in st.session_state only.  The text, questions, designs and numbers live in
-explorer/lesson.py (and explorer/counts/explain.py); this page only lays them out.
+explorer/lesson/ (and explorer/counts/explain.py); this page only lays them out.
 """
 from __future__ import annotations
 

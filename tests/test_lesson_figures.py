@@ -1,4 +1,4 @@
-"""Pure tests of explorer/lesson.py (the guided lesson) and app_ui/figures.py (page figures)."""
+"""Pure tests of explorer/lesson/ (the guided lesson) and app_ui/figures.py (page figures)."""
 from __future__ import annotations
 
 import shutil

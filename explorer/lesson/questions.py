@@ -1,0 +1,320 @@
+"""Teach, not just show (issue 10 part 2): 'predict, then reveal' questions whose right option is
+computed from the engine's numbers, the static checks of understanding (``QUIZ``), grading (``judge``) and
+the score with the steps to revisit (``recap``).  Content as data; the page lays it out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cspnet import CSPConfig
+from explorer.lesson.designs import FUSION_NAMES, SHORT_NAMES, _pct, _plural, _stage, _twin_stage
+from explorer.lesson.fusion import fusion_rows, fusion_verdict, network_rows
+from explorer.lesson.lineage import lineage_rows
+from explorer.lesson.numbers import cio_formula, cio_table, component_story, transition_break_even
+from explorer.lesson.steps import defaults, get_step, step_design
+
+
+@dataclass(frozen=True)
+class Option:
+    text: str
+    right: bool
+    feedback: str                   # why this option is right or wrong
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    step: str
+    text: str
+    options: tuple
+    explain: str = ""               # shown after the answer, whatever it was (predictions: the surprise)
+    kind: str = "quiz"              # "quiz" (static) or "predict" (options judged from computed numbers)
+
+    @property
+    def right_index(self) -> int:
+        return next(i for i, o in enumerate(self.options) if o.right)
+
+
+def _bucket_options(value: float, buckets: list) -> tuple:
+    """Options from ``[(text, test(value) -> bool, feedback)]``: exactly the first bucket whose test
+    holds is right."""
+    hit = next(i for i, (_, test, _) in enumerate(buckets) if test(value))
+    return tuple(Option(t, i == hit, f) for i, (t, _, f) in enumerate(buckets))
+
+
+def _story_sentence(cfg: CSPConfig) -> str:
+    """Where the stage's MAC change comes from, component by component (computed)."""
+    from explorer.fmt import si
+
+    s = component_story(cfg)
+    ch = s["change"]
+    dense = ch["dense_1x1"] + ch["dense_3x3"]
+    bits = [f"the dense layers {'save' if dense < 0 else 'add'} {si(abs(dense), 'MAC')} "
+            f"(1×1 bottlenecks {ch['dense_1x1']:+,}, 3×3 convs {ch['dense_3x3']:+,}: only the bottlenecks read the "
+            "base channels, so only they shrink)"]
+    if ch["partial_transition"]:
+        sp = _stage(cfg)
+        bits.append(f"the partial transition adds {si(ch['partial_transition'], 'MAC')} (an extra 1×1 conv "
+                    f"{sp.taps['block'][0]} → {sp.taps.get('partial_transition', sp.taps['block'])[0]} channels at "
+                    f"the full {sp.taps['block'][1]}×{sp.taps['block'][2]} resolution, which the plain stage does "
+                    "not have)")
+    if ch["transition"]:
+        bits.append(f"the transition changes by {ch['transition']:+,} MACs")
+    net = s["total_design"] - s["total_twin"]
+    text = "; ".join(bits)
+    return (text[0].upper() + text[1:] + f": net {net:+,} MACs, {s['pct']:+.1f} % against the plain stage.")
+
+
+def predictions(step_key: str, values: dict) -> tuple:
+    """The step's 'predict, then reveal' questions for the learner's ``values`` (none for step 1):
+    which option is right is computed from the engine's numbers, and so is the explanation."""
+    v = {**defaults(step_key), **(values or {})}
+    if step_key == "split":
+        cfg = step_design("split", v)
+        pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
+        r = cfg.split_ratio
+        return (Question("predict_split", "split",
+                         f"At split ratio {r:g} only part 2 goes through the dense block. Will this full-CSP stage "
+                         "need fewer MACs than the plain stage (no split)?",
+                         _bucket_options(pct, [
+                             ("Much cheaper: more than 10 % fewer MACs", lambda p: p < -10,
+                              "Most of the stage's compute is in the dense layers, and fewer channels enter them."),
+                             ("A little cheaper: up to 10 % fewer MACs", lambda p: p < 0,
+                              "Only the dense layers' 1×1 bottlenecks read the base channels; the 3×3 convs are "
+                              "unchanged."),
+                             ("Not cheaper: the same or more MACs", lambda p: True,
+                              "The split halves what the bottlenecks read, but the partial transition is a new "
+                              "conv.")]),
+                         f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg), "predict"),)
+    if step_key == "transition":
+        cfg = step_design("transition", v)
+        pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
+        even = transition_break_even()
+        return (Question("predict_transition", "transition",
+                         f"With a partial transition ratio of {cfg.transition_ratio:g}, is the CSP stage cheaper "
+                         "(fewer MACs) than the plain one?",
+                         _bucket_options(pct, [
+                             ("Yes, cheaper", lambda p: p < 0,
+                              "The partial transition is small enough here to leave part of the split's saving."),
+                             ("No, the same or more expensive", lambda p: True,
+                              "The partial transition's extra conv at full resolution costs more than the split "
+                              "saves.")]),
+                         f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg)
+                         + (f" On this stage CSP is cheaper only for partial transition ratios up to {even:g}."
+                            if even is not None else " No ratio on the slider makes it cheaper."), "predict"),)
+    if step_key == "fusion":
+        rows = {r["fusion"]: r for r in fusion_rows()}
+        net = {r["fusion"]: r for r in network_rows()}
+        three = ("fusion_first", "fusion_last", "csp")
+        cheapest = min(three, key=lambda f: rows[f]["stage_macs_pct"])
+        two = ("fusion_first", "fusion_last")
+        tops = {f: net[f]["paper_top1_pts"] for f in two}
+        best = max(two, key=lambda f: tops[f])
+        q1 = Question(
+            "predict_fusion_compute", "fusion",
+            "On the lesson's stage (one DenseNet-121 stage, counted here), which layout needs the fewest MACs?",
+            tuple(Option(FUSION_NAMES[f], f == cheapest,
+                         f"{SHORT_NAMES[f]}: {rows[f]['stage_macs_pct']:+.1f} % MACs against the plain stage"
+                         + (f", with {rows[f]['output_channels']} channels out instead of "
+                            f"{rows[f]['plain_output_channels']}" if rows[f]["output_channels"] !=
+                            rows[f]["plain_output_channels"] else "") + ".") for f in three),
+            "Full CSP pays for a partial transition and a transition; fusion first and fusion last have one "
+            "transition each. " + fusion_verdict(list(rows.values()), list(net.values())).split(". Whole")[0] + ".",
+            "predict")
+        q2 = Question(
+            "predict_fusion_accuracy", "fusion",
+            "In the paper (Fig. 4, CSPPeleeNet on ImageNet), which of the two fusions loses less top-1 accuracy?",
+            tuple(Option(FUSION_NAMES[f], f == best,
+                         f"The paper: {SHORT_NAMES[f]} {tops[f]:+.1f} percentage points of top-1 "
+                         f"({net[f]['status_words']}).") for f in two),
+            f"Fusion last {tops['fusion_last']:+.1f} points, fusion first {tops['fusion_first']:+.1f} points: in "
+            "fusion first the single transition after the concat mixes part 1's gradient with the dense layers' "
+            "(a large amount of gradient information is reused); in fusion last the gradient flow is truncated. "
+            "The paper's conclusion: 'the goal is to maximize the difference of gradient combination'.", "predict")
+        return (q1, q2)
+    if step_key == "cio":
+        c, m, k = int(v["c"]), int(v["m"]), int(v["k"])
+        f = cio_formula(c, m, k)
+        table = {r["part"]: r for r in cio_table(v)}
+        whole = table["whole stage, transitions included"]["change_pct"]
+        return (Question("predict_cio", "cio",
+                         f"With c = {c}, m = {m}, k = {k}: does the partial dense block move less memory (CIO) than "
+                         "the dense block?",
+                         _bucket_options(f["saving_pct"], [
+                             ("Yes, about half as much (it saves 40 % or more)", lambda s: s >= 40,
+                              "Only when the c·m term dominates, that is a wide base layer and a shallow block."),
+                             ("Yes, but it saves well under half (less than 40 %)", lambda s: s > 0,
+                              "The growth term (m²+m)·k/2 is the same in both blocks; only c·m is halved."),
+                             ("No, it moves as much or more", lambda s: True,
+                              "By the formula the partial block never moves more: only c·m changes, and it halves.")]),
+                         f"By the formula the partial block moves {f['saving_pct']:.1f} % less ({f['partial']:,.0f} "
+                         f"instead of {f['dense']:,.0f} channels per pixel): only c·m is halved, the growth term "
+                         f"stays. But the whole full-CSP stage, with its partial transition, moves {whole:+.1f} % "
+                         "against the plain stage.", "predict"),)
+    if step_key == "lineage":
+        n, w = int(v["blocks"]), int(v["width"])
+        now = {r["key"]: r for r in lineage_rows(v)}["c2f"]
+        more = {r["key"]: r for r in lineage_rows({**v, "blocks": n + 1})}["c2f"]
+        grow = more["concat"] - now["concat"]
+        return (Question("predict_lineage", "lineage",
+                         f"C2f at W = {w} with {_plural(n, 'block')}: how does its concat change when you add "
+                         "one block?",
+                         _bucket_options(grow, [
+                             ("It stays the same, like C3's", lambda g: g == 0,
+                              "C3 concatenates only the last block's output, so its concat never grows."),
+                             (f"It grows by part 2's width, {now['part2']} channels: linearly with n", lambda g:
+                              g == now["part2"], "Every block adds one tap of W/2 channels to the concat, as each "
+                              "dense layer adds k channels to a dense block's output."),
+                             ("It doubles", lambda g: True, "Each block's output has W/2 channels, whatever n is.")]),
+                         f"With one more block C2f's concat goes from {now['concat']} to {more['concat']} channels "
+                         f"(+{grow}), and its transition reads that many: the concat grows with n, C3's does not.",
+                         "predict"),)
+    return ()
+
+
+def judge(question: Question, index: int | None) -> dict:
+    """The feedback for the learner's choice: ``{"answered", "right", "text"}``."""
+    if index is None or not 0 <= index < len(question.options):
+        return {"answered": False, "right": False, "text": ""}
+    o = question.options[index]
+    right = question.options[question.right_index]
+    head = "Right. " if o.right else f"Not quite: the answer is “{right.text}”. "
+    # a prediction's options are judged from the numbers: the right option's reason explains them
+    why = right.feedback if question.kind == "predict" else o.feedback
+    return {"answered": True, "right": o.right, "text": head + why + (" " + question.explain if
+                                                                       question.explain else "")}
+
+
+def _q(key, step, text, explain, *options) -> Question:
+    return Question(key, step, text, tuple(Option(t, r, f) for t, r, f in options), explain)
+
+
+QUIZ = (
+    _q("dense_readers", "dense", "In a dense block with m = 6 layers, how many dense layers read the block input x₀?",
+       "Every dense layer reads the concatenation of all earlier maps, x₀ included.",
+       ("Only the first one", False, "The first reads only x₀, but every later layer reads x₀ too."),
+       ("All 6", True, "Each dense layer reads [x₀, x₁, …, x₍ⱼ₋₁₎]: x₀ is in every one of them."),
+       ("21", False, "21 = m(m+1)/2 is the number of all feature-map reads, not the readers of x₀.")),
+    _q("dense_duplicated", "dense", "What does the paper call 'duplicated gradient information' (Eq. 2)?",
+       "Eq. 2: w′ᵢ = f(wᵢ, g₀, g₁, …, g₍ᵢ₋₁₎).",
+       ("Each layer's weight update reuses the gradients of all earlier layers' outputs g₀ … g₍ᵢ₋₁₎", True,
+        "So many layers learn from copies of the same gradient information."),
+       ("Gradients are computed twice in every training step", False,
+        "The cost of backpropagation is not the point: it is what the updates are made of."),
+       ("Each layer keeps two copies of its weights", False, "There is one set of weights per layer.")),
+    _q("dense_growth", "dense", "How does the number of feature-map reads in a dense block grow with its depth m?",
+       "Layer j reads j maps: 1 + 2 + … + m.",
+       ("Linearly, m", False, "Each layer reads more maps than the one before it."),
+       ("Quadratically, m(m+1)/2", True, "Step 1's slider shows it: 6 layers make 21 reads, 8 make 36."),
+       ("It does not depend on m", False, "Each extra layer reads all earlier maps.")),
+    _q("split_who", "split", "With split ratio 0.5, which channels collect the dense block's duplicated gradients?",
+       "x₀ = [x₀′, x₀″]: part 2 (x₀″) enters the block.",
+       ("Only part 2, the channels that go through the block", True,
+        "Only the dense layers reuse gradients, and only part 2 is read by them."),
+       ("Only part 1, the bypass", False, "Part 1 skips the block: it gets one gradient from the concat."),
+       ("Both parts equally", False, "Part 1 is never read by a dense layer.")),
+    _q("split_gamma", "split", "This app's split ratio is 0.75. What is the paper's partial ratio γ?",
+       "γ = 1 − split ratio.",
+       ("0.75", False, "The split ratio is the share that goes through the block; γ is the share that bypasses it."),
+       ("0.25", True, "A quarter of the channels bypass the block."),
+       ("1.33", False, "γ is a share of the channels, between 0 and 1.")),
+    _q("split_cost", "split", "Which convs of the dense layers get cheaper when fewer channels enter the block?",
+       "A dense layer is a 1×1 bottleneck (reads all earlier maps, writes bn_size·k) then a 3×3 conv (bn_size·k → k).",
+       ("Only the 1×1 bottlenecks", True, "They read the base channels; the 3×3 convs read the bottleneck's "
+        "bn_size·k channels, whatever the split."),
+       ("Every conv, by the split ratio", False, "The 3×3 convs read bn_size·k = 128 channels, unchanged."),
+       ("None: the split only changes the gradients", False,
+        "The bottlenecks read fewer channels: see the compute story bars.")),
+    _q("trans_where", "transition", "What does CSPDenseNet's partial transition (w_T) act on?",
+       "x_T = w_T ∗ [x₀″, x₁, …, x_k], then x_U = w_U ∗ [x₀′, x_T].",
+       ("The block path only, before the concat with part 1", True,
+        "That is why its update sees only the block's gradients, not part 1's."),
+       ("The concat of both parts", False, "That is the transition after the concat (w_U), or fusion first's."),
+       ("Part 1 only", False, "Part 1 goes straight to the concat.")),
+    _q("trans_cost", "transition", "Why can full CSP cost more MACs than the plain stage?",
+       "The compute story bars on this step show it.",
+       ("The partial transition is an extra 1×1 conv at the stage's full resolution", True,
+        "At ratio 1 it keeps the block's width: here that outweighs the bottlenecks' saving."),
+       ("It doubles the number of dense layers", False, "The block has the same m layers."),
+       ("The split makes every conv wider", False, "The split makes the bottlenecks read fewer channels.")),
+    _q("trans_eq4", "transition", "In Eq. 4, which gradients update w_U, the transition after the concat?",
+       "w′_U = f(w_U, g_{x₀′}, g_{x_T}).",
+       ("g_{x₀′} and g_{x_T}: part 1's and the partial transition's", True,
+        "The dense layers' gradients reach w_U only through x_T: the flow is truncated."),
+       ("g₀ … g_k of every dense layer", False, "That is DenseNet's transition, or fusion first's."),
+       ("None: w_U is not trained", False, "Every conv is trained.")),
+    _q("fusion_first_grad", "fusion", "In fusion first, does one weight update mix part 1's gradient with the dense "
+       "layers' gradients?", "Fusion first: x_T = w_T ∗ [x₀′, x₀″, x₁, …, x_k].",
+       ("Yes: the single transition after the concat reads both parts", True,
+        "Its update uses g_{x₀′} together with g₀″, g₁ … g_k: a large amount of gradient is reused."),
+       ("No: the transition acts on the block path only", False, "That is fusion last."),
+       ("No: part 1 has no gradient", False, "Part 1 feeds the transition, so it gets a gradient.")),
+    _q("fusion_paper", "fusion", "Why does fusion last keep accuracy better than fusion first, in the paper's words?",
+       "Sec. 3.1: 'the goal is to maximize the difference of gradient combination'.",
+       ("The gradient flow is truncated, so gradient information is not reused", True,
+        "Fusion last: top-1 drops only 0.1 %; fusion first: it drops 1.5 %."),
+       ("Fusion last has more parameters", False, "The paper credits the gradient flow, not the size."),
+       ("Fusion last computes more", False, "Both save compute in the paper's Fig. 4.")),
+    _q("fusion_width", "fusion", "In this app, why are fusion last's stage MACs not directly comparable with the "
+       "others'?", "Step 4's caption gives the equal-width variant.",
+       ("It outputs more channels: nothing after the concat sets its width", True,
+        "The next stage would read more channels; the equal-width bars compare fairly."),
+       ("It uses a different input size", False, "Every layout has the same 56×56 input."),
+       ("It has no dense block", False, "All layouts have the same partial dense block.")),
+    _q("cio_term", "cio", "Which term of the dense block's CIO, c·m + (m²+m)·k/2, does the partial block halve?",
+       "Partial: (c·m + (m²+m)·k)/2 = c·m/2 + (m²+m)·k/2.",
+       ("c·m", True, "Half of the base channels enter; the layers' own outputs are as many as before."),
+       ("(m²+m)·k/2", False, "That growth term is the same in both blocks."),
+       ("Both", False, "Then the saving would always be 50 %.")),
+    _q("cio_bound", "cio", "At most, how much CIO can the partial dense block save by the formula?",
+       "The saving is c·m/2 out of c·m + (m²+m)·k/2.",
+       ("50 %", True, "Reached only when c·m dominates: a wide base layer and a shallow block."),
+       ("100 %", False, "The dense layers still read and write their own features."),
+       ("25 %", False, "With c large against m·k it approaches 50 %.")),
+    _q("cio_latency", "cio", "Why do fewer MACs not always mean less time?",
+       "See 'Why memory traffic matters' below.",
+       ("On memory-bound hardware the time goes into moving feature maps, not multiply-adds", True,
+        "That is why the paper counts CIO, and why a design can save MACs and not time."),
+       ("MACs are always exactly proportional to time", False, "Only on compute-bound hardware, roughly."),
+       ("Because BatchNorm dominates", False, "Norms are cheap; memory traffic is the usual limit.")),
+    _q("lineage_fusion", "lineage", "In the paper's terms (Fig. 3), which fusion strategy are C3, C2f and ELAN?",
+       "Each splits, runs blocks on part 2, concatenates, then applies one 1×1 transition.",
+       ("Fusion first: concat, then one transition", True,
+        "No partial transition on the block path; the only transition comes after the concat."),
+       ("Fusion last: a transition on the block path, then concat", False,
+        "Their block path goes straight into the concat; the transition comes after it."),
+       ("Full CSP: partial transition, concat, transition", False,
+        "That is CSPDarknet53's and Scaled-YOLOv4's BottleneckCSP, not C3, C2f or ELAN.")),
+    _q("lineage_taps", "lineage", "What does C2f concatenate that C3 does not?",
+       "C3's taps are 'last', C2f's 'all'.",
+       ("Part 2 and every block's output, not only the last block's", True,
+        "So its concat, and its transition's input, grow with the number of blocks."),
+       ("Part 1", False, "Both concatenate part 1: that is the CSP bypass."),
+       ("The stage input before the split", False, "Neither concatenates the unsplit input.")),
+    _q("lineage_dense", "lineage", "C2f's concat of every tap is as wide as a dense block's output. Why does its "
+       "compute still grow only linearly with the number of blocks?",
+       "Compare the channels the last block reads with a dense layer's input.",
+       ("Each block reads only the output before it; only the concat sees every tap", True,
+        "A dense layer reads every earlier map, so its input grows; a C2f block's input stays W/2."),
+       ("C2f has no 3×3 convs", False, "Its bottlenecks are 3×3 → 3×3."),
+       ("The transition drops the extra channels before the concat", False,
+        "The transition comes after the concat and reads all of it.")),
+)
+
+
+def quiz(step_key: str | None = None) -> tuple:
+    return tuple(q for q in QUIZ if step_key is None or q.step == step_key)
+
+
+def recap(answers: dict) -> dict:
+    """The score from ``answers`` ({question key: chosen index}): ``{"right", "answered", "total",
+    "revisit": [(step key, step title, question text)]}`` (wrong or unanswered, in lesson order)."""
+    right = answered = 0
+    revisit = []
+    for q in QUIZ:
+        res = judge(q, answers.get(q.key))
+        answered += res["answered"]
+        right += res["right"]
+        if not res["right"]:
+            revisit.append((q.step, get_step(q.step).title, q.text))
+    return {"right": right, "answered": answered, "total": len(QUIZ), "revisit": revisit}
