@@ -246,7 +246,7 @@ class CSPConfig:
     num_classes: int = knob(
         1000, "int", "Classes", "Outputs of the classifier.", lo=1, hi=100_000, step=1, group="advanced")
 
-    # an imported network (the darknet_cfg family, registered by explorer.io): its file's text, parsed, never run
+    # an imported network (the darknet_cfg family, cspnet.families.PLUGINS): its file's text, parsed, never run
     network: str = knob(
         "", "text", "Network file (Darknet cfg)",
         "The text of an imported Darknet .cfg (darknet_cfg only): parsed, never executed; its layers fix the "

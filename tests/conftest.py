@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-import explorer.io  # noqa: F401 - registers the darknet_cfg family in every test process (README's field table)
 from app_ui.launch import CHROMIUM_ARGS, stop_server
 
 

@@ -146,14 +146,16 @@ def test_darknet_cfg_validation_names_the_network_field_and_the_line():
     assert plan_network(cfg.replace(input_size=256)).stages[1].taps["input"] == (16, 256, 256)
 
 
-def test_an_unregistered_family_is_an_unknown_family_error():
+def test_the_family_is_known_without_importing_the_engine_first():
+    """Declared in cspnet.families.PLUGINS (tests/test_family_registry.py): an empty network is refused
+    naming the field ``network``, never as an unknown family."""
     import subprocess
     import sys
 
     code = ("from cspnet import CSPConfig, ConfigError\n"
             "try:\n    CSPConfig(family='darknet_cfg')\nexcept ConfigError as e:\n    print(e.field, e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.startswith("family") and "not allowed" in out
+    assert out.startswith("network") and "empty" in out
 
 
 # --------------------------------------------------------------------------- split ratio

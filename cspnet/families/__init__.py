@@ -44,7 +44,8 @@ except each other: a Family's ``build`` imports its ``cspnet.nn`` file when a mo
 ``import cspnet``, configs, presets and plans never load torch.
 
 Imports form a DAG: ``errors`` <- ``fields`` <- ``config`` -> ``plan`` -> ``families`` (this
-registry, which imports no other cspnet module but the preset texts); a family module imports
+registry, which imports no other cspnet module but the preset texts, and ``fields`` to declare what a
+plug-in family reads); a family module imports
 ``errors``, ``plan``, this registry and the shared ``_*`` files; it is itself loaded by name
 (``importlib``) the first time :func:`get_family` asks for it.
 
@@ -125,10 +126,11 @@ _cache: dict = {}
 
 def register_family(name: str, module: str, attr: str, reads: tuple | None = None) -> None:
     """Add a family defined outside the library (plugin-style; ``cspnet`` never imports its module but
-    by name, through :func:`get_family`): e.g. ``explorer.io.family`` registers ``darknet_cfg``, an
-    imported Darknet cfg, when ``explorer.io`` is imported.  ``reads``: of the fields declared for every
-    family, the ones this family reads (None: all of them; ``cspnet.fields.GENERIC_READS``).  A
-    config naming a family before its registration fails with "unknown family"."""
+    by name, through :func:`get_family`).  The project's own (``darknet_cfg``, an imported Darknet cfg,
+    in ``explorer.io.family``) are declared in :data:`PLUGINS` below; call this, once, before making a
+    design of a family of your own.  Idempotent.  ``reads``: of the fields declared for every family, the
+    ones this family reads (None: all of them; ``cspnet.fields.GENERIC_READS``).  A config naming a
+    family before its registration fails with "unknown family"."""
     from ..fields import GENERIC_READS
 
     if name in FAMILIES and FAMILIES[name] != (module, attr):
@@ -137,6 +139,17 @@ def register_family(name: str, module: str, attr: str, reads: tuple | None = Non
     _cache.pop(name, None)
     if reads is not None:
         GENERIC_READS[name] = frozenset(reads)
+
+
+# Families defined outside the library, declared here by name, so that a design naming one is read the same
+# whatever was imported before it (no registration by import side effect).  cspnet never imports their
+# modules but by name: :func:`get_family` loads one on first use, as it does the library's own.
+# name -> (module, attribute holding the Family, the fields declared for every family that it reads).
+PLUGINS = {
+    "darknet_cfg": ("explorer.io.family", "FAMILY", ("input_size",)),   # an imported Darknet .cfg
+}
+for _name, (_module, _attr, _reads) in PLUGINS.items():
+    register_family(_name, _module, _attr, reads=_reads)
 
 
 def get_family(name: str) -> Family:

@@ -1,8 +1,8 @@
 """The ``darknet_cfg`` family: an imported Darknet cfg as a design like any other.
 
-Registered with ``cspnet.families.register_family`` when ``explorer.io`` is imported (the library sits
-below the engine and never imports it), so every page and command works on an imported network through
-the usual ``CSPConfig`` paths:
+Declared by name in ``cspnet.families.PLUGINS`` (the library sits below the engine and imports this
+module only when a design names the family, never at module level), so every page, command and library
+call works on an imported network through the usual ``CSPConfig`` paths, whatever was imported first:
 
 * the design's ``network`` field holds the cfg text (parsed, never executed; at most
   :data:`explorer.io.darknet.MAX_CFG_CHARS`); ``input_size`` replaces the ``[net]`` width and height
@@ -24,7 +24,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from cspnet.errors import ConfigError
-from cspnet.families import Family, register_family
+from cspnet.families import Family
 
 from ._text import bounded_text
 from .darknet import MAX_CFG_CHARS, CfgError, csp_tap_layers, parse_cfg
@@ -242,8 +242,6 @@ def with_stage_split(cfg, stage: str, split_ratio: float):
     net = parsed(text)
     return cfg.replace(network=text, fusion=network_fusion(net))
 
-
-register_family(NAME, __name__, "FAMILY", reads=("input_size",))
 
 __all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "design_from_cfg", "net_of", "tap_layers", "with_stage_fusion",
            "with_stage_split"]
