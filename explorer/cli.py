@@ -10,6 +10,7 @@ import sys
 
 from cspnet import ConfigError, all_presets
 from cspnet.families import FAMILIES
+from explorer.counts.conventions import REGISTRY
 from explorer.fmt import json_safe
 from explorer.real.export import csv_bytes
 
@@ -144,9 +145,16 @@ def _summary_cfg(args):
     print(f"{s['name']}  Darknet cfg, {s['layers_count']} layers  input={'x'.join(map(str, s['input_shape']))}")
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   fvcore/timm MACs {s['fvcore_macs']:,}"
           f"   CIO {s['cio']:,}")
-    print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (AlexeyAB darknet's Total BFLOPS; "
+    print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (billions of FLOPs: AlexeyAB darknet's printed Total BFLOPS; "
           f"{s['darknet_bflops_without_shortcut']:.3f} without its shortcut term, as Darknet counted in 2019)")
+    print(_convention_line(s, args.convention))
     _print_table(rows)
+
+
+def _convention_line(s: dict, key: str) -> str:
+    """What the stage table's count column is: its convention, unit and total (the stages add up to it)."""
+    c = s["conventions"][key]
+    return f"count column: {c['label']}, in {c['unit']}; total {c['value']:,} {c['unit']} (--convention {key})"
 
 
 def cmd_summary(args):
@@ -187,6 +195,7 @@ def cmd_summary(args):
         print("no paper base: no published plain counterpart, compared with its plain twin only")
     if cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
+    print(_convention_line(s, args.convention))
     _print_table(rows)
     if args.trace:
         t = s["trace"]
@@ -473,7 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "and (a CSP preset) vs its paper base")
     _add_design_args(sp)
     sp.add_argument("--batch", type=int, default=1, help="batch size for activation memory")
-    sp.add_argument("--convention", default="macs", choices=["macs", "fvcore", "flops", "bflops"])
+    sp.add_argument("--convention", default="macs", choices=list(REGISTRY),
+                    help="the counting convention of the stage table's count column (every registered one; "
+                         "--json lists them all under 'conventions')")
     sp.add_argument("--trace", action="store_true", help="also build the model and check with hooks + fvcore")
     sp.add_argument("--blocks", metavar="STAGE", default=None,
                     help="per-block rows of one stage instead, e.g. --blocks stages.2")

@@ -219,7 +219,7 @@ def test_convention_switch_changes_the_table():
     at = app({"preset": "cspdarknet53"})
     at.radio(key="convention").set_value("bflops").run()
     no_problem(at)
-    assert "Darknet BFLOPs (CSPNet paper)" in table(at).columns
+    assert "CSPNet paper FLOPs (2 x MACs; printed as BFLOPs)" in table(at).columns
     at.segmented_control(key="table_view").set_value("shapes").run()
     no_problem(at)
     assert "part 1 (bypass)" in table(at).columns

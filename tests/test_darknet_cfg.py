@@ -227,7 +227,7 @@ def test_every_convention_counts_an_imported_plan():
     assert count(n.plan, "flops") == 2 * count(n.plan, "macs")
     s = summarize_net(n)
     rows = stage_rows(s, "bflops")
-    assert len(rows) == len(n.plan.stages) and "Darknet BFLOPs" in rows[0]
+    assert len(rows) == len(n.plan.stages) and "Darknet BFLOPs (1e9 FLOP)" in rows[0]
     assert s["params"] == n.params and len(s["layers"]) == len(n.layers)
     json.dumps(s)
 

@@ -27,7 +27,7 @@ DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 METRICS = {
     "params": ("Parameters", ""),
     "macs": ("MACs (conv + linear)", "MAC"),
-    "fvcore_macs": ("fvcore / timm GMACs", "MAC"),
+    "fvcore_macs": ("fvcore / timm MACs", "MAC"),
     "cio": ("Memory traffic (CIO)", "elements"),
     "activations": ("Activations (all layers)", "elements"),
 }
@@ -50,9 +50,11 @@ def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
 
 def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
     """(totals, stage rows) of a plan: params, MACs and the other headline counts, memory at ``batch``,
-    the value of every counting convention in ``conventions``, and per stage its taps' shapes and
-    counts.  A design's summary (:func:`summarize`) and an imported network's
-    (``explorer.io.darknet.summarize_net``) are both built on it."""
+    the value of every counting convention in ``conventions`` (label, unit, what it includes), and per
+    stage its taps' shapes, counts and its value in every convention (``conventions``: key -> value, in
+    the convention's unit; the stages' values add up to the total).  A design's summary
+    (:func:`summarize`) and an imported network's (``explorer.io.darknet.summarize_net``) are both built
+    on it."""
     macs = count(plan, "macs")
     acts = all_activations(plan)
     per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
@@ -67,13 +69,13 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
             "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
             **c,
             "macs_share": c["macs"] / max(macs, 1),
+            "conventions": {k: conv.on_totals(sp.by_kind) for k, conv in conventions.items()},
         })
     totals = {
         "params": plan.params,
         "macs": macs,
         "fvcore_macs": count(plan, "fvcore"),
         "flops": count(plan, "flops"),
-        "bflops": count(plan, "bflops"),
         "cio": cio(plan),
         "activations": acts,
         "conv_activations": conv_activations(plan),
@@ -155,14 +157,18 @@ def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1) -> 
 
 
 def stage_table(summary: dict, convention: str = "macs") -> list:
-    """Flat rows (one per stage) for tables and CSV: shapes as 'CxHxW' per tap point.
+    """Flat rows (one per stage) for tables and CSV: shapes as 'CxHxW' per tap point, and the stage's count
+    in ``convention`` (any key of :data:`~explorer.counts.conventions.REGISTRY`; the column is named by the
+    convention's label, its values in the convention's unit, and they add up to the summary's total).
 
     Tap columns follow the forward order (``cspnet.plan.TAP_ORDER``); a tap a stage lacks is '',
     and so are the fusion and the repeats of the stem and the head (no None, which tables show as
     "None" or NaN; :func:`stage_frame` makes the repeats a nullable integer column for display).
     """
-    conv_key = {"macs": "macs", "fvcore": "fvcore_macs"}.get(convention, "macs")
-    factor = 2 if convention in ("flops", "bflops") else 1
+    if convention not in CONVENTIONS:
+        raise ConfigError("convention", f"{convention!r} is not a counting convention; allowed: "
+                          + ", ".join(CONVENTIONS))
+    column = CONVENTIONS[convention].label
     present = {tap for stage in summary["stages"] for tap in stage["shapes"]}
     taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
     blocks = _stage_blocks(summary)
@@ -176,7 +182,7 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
             shape = stage["shapes"].get(tap)
             row[TAP_LABELS.get(tap, tap)] = "x".join(str(d) for d in shape) if shape else ""
         row["params"] = stage["params"]
-        row[CONVENTIONS[convention].label] = stage[conv_key] * factor
+        row[column] = stage["conventions"][convention]
         row["CIO (elements)"] = stage["cio"]
         row["activations (elements)"] = stage["activations"]
         row["share of MACs"] = round(stage["macs_share"], 4)

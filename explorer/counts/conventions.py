@@ -84,6 +84,7 @@ class Convention:
     includes: str                  # what it counts, in words (shown next to every total)
     rules: dict = field(repr=False, hash=False)  # op kind -> Rule; kinds not in the table cost 0
     formula: str = ""              # one line: the convention_label of explorer.paper.reproduce's records
+    short: str = ""                # a switch's option (the app's convention radios); the label elsewhere
 
     def __post_init__(self):
         object.__setattr__(self, "_fns", {kind: rule.compiled() for kind, rule in self.rules.items()})
@@ -98,7 +99,7 @@ class Convention:
         return sum(rules[kind].on_totals(t) for kind, t in by_kind.items() if kind in rules)
 
     def derive(self, key: str, label: str, unit: str, includes: str, formula: str = "", scale: int = 1,
-               **rules: Rule | None) -> "Convention":
+               short: str = "", **rules: Rule | None) -> "Convention":
         """This table with every rule times ``scale``, then the rows in ``rules`` set (None: removed)."""
         table = {kind: rule.scaled(scale) for kind, rule in self.rules.items()}
         for kind, rule in rules.items():
@@ -108,7 +109,8 @@ class Convention:
                 table.pop(kind, None)
             else:
                 table[kind] = rule
-        return replace(self, key=key, label=label, unit=unit, includes=includes, rules=table, formula=formula)
+        return replace(self, key=key, label=label, unit=unit, includes=includes, rules=table, formula=formula,
+                       short=short or label)
 
     def explain(self) -> dict:
         """op kind -> its rule in words, for every kind (``'0'`` where the table has no row)."""
@@ -121,31 +123,33 @@ MACS = Convention(
     "multiply-accumulates of conv and linear layers (and of attention's matrix products, where a "
     "block has them); bias, BatchNorm, activations, pooling, add, scaling and concat are not counted. "
     "Equals torch FlopCounterMode / 2, ptflops' aten backend, and torchvision's '_ops' GFLOPS.",
-    rules={"conv": MAC, "linear": MAC, "matmul": MAC}, formula="conv+linear MACs")
+    rules={"conv": MAC, "linear": MAC, "matmul": MAC}, formula="conv+linear MACs", short="MACs")
 
 # fvcore's defaults: batch_norm 2/element in eval (affine), adaptive_avg_pool2d 1/input element;
 # ReLU, max/avg pool, add and cat have no handle.
 FVCORE = MACS.derive(
-    "fvcore", "fvcore / timm GMACs", "MAC",
-    "fvcore FlopCountAnalysis defaults, the convention of timm's published GMACs: conv + linear "
+    "fvcore", "fvcore / timm MACs", "MAC",
+    "fvcore FlopCountAnalysis defaults, the convention of timm's published GMACs (this value / 1e9): conv + linear "
     "MACs, plus BatchNorm 2 per element (eval, affine), global average pooling 1 per input "
     "element and upsampling 1 per output element; ReLU, max/avg pooling, add and concat count 0.",
-    formula="fvcore / timm (conv+linear MACs, BN 2/element, global pool 1/element)",
+    formula="fvcore / timm (conv+linear MACs, BN 2/element, global pool 1/element)", short="fvcore / timm",
     bn=Rule(per_input=2), gap=Rule(per_input=1), upsample=Rule(per_output=1))
 
 FLOPS = MACS.derive(
     "flops", "FLOPs = 2 x MACs", "FLOP",
     "2 floating-point operations per conv/linear multiply-accumulate (torch FlopCounterMode's "
     "convention); nothing else counted.",
-    formula="2 x conv+linear MACs", scale=2)
+    formula="2 x conv+linear MACs", scale=2, short="FLOPs")
 
-# The same table as FLOPS: the paper's unit, named after it.
+# The same table as FLOPS: the CSPNet paper's count, named after it.  Its value is in FLOPs; the paper prints
+# it in BFLOPs (billions: value / 1e9).
 BFLOPS = FLOPS.derive(
-    "bflops", "Darknet BFLOPs (CSPNet paper)", "FLOP",
-    "the CSPNet paper's unit: 2 per multiply-add of the convolutional layers (the classifier is a "
-    "1x1 conv in Darknet cfgs, so the linear layer counts too); Darknet's tiny pool/shortcut terms "
-    "are left out. Compare at the paper's resolution (256 for the big models).",
-    formula="2 x conv+linear MACs (Darknet BFLOPs: 2 FLOPs per multiply-add)")
+    "bflops", "CSPNet paper FLOPs (2 x MACs; printed as BFLOPs)", "FLOP",
+    "the CSPNet paper's count, which it prints in BFLOPs (billions of FLOPs: this value / 1e9): 2 per "
+    "multiply-add of the convolutional layers (the classifier is a 1x1 conv in Darknet cfgs, so the linear "
+    "layer counts too); Darknet's tiny pool/shortcut terms are left out. Compare at the paper's resolution "
+    "(256 for the big models).",
+    formula="2 x conv+linear MACs (Darknet BFLOPs: 2 FLOPs per multiply-add)", short="CSPNet paper")
 
 # mmcv's get_model_complexity_info: it reproduces mmpretrain's three CSPNet 'Flops(G)' to the
 # printed digit, where fvcore is one digit off on two of them.
@@ -155,16 +159,21 @@ MMCV = FVCORE.derive(
     "MACs, BatchNorm 2 per element (affine), activations 1 per element, max/avg/global pooling 1 per "
     "input element; add and concat 0.",
     formula="mmcv counter (conv+linear MACs, BN 2/elt, activations 1/elt, pooling 1/input elt)",
+    short="mmcv / mmpretrain",
     act=Rule(per_output=1), maxpool=Rule(per_input=1), avgpool=Rule(per_input=1))
 
 # AlexeyAB darknet's per-layer BFLOPs: conv 2 x nweights x out_h x out_w, max and local-average
-# pooling size^2 x c x out_h x out_w.
+# pooling size^2 x c x out_h x out_w.  Its value is in FLOPs; Darknet's loader sums the layers' values / 1e9
+# and prints 'Total BFLOPS' (explorer.io.darknet.darknet_bflops: the same without the float rounding, and
+# without the shortcut term AlexeyAB darknet added in 2020).
 DARKNET = BFLOPS.derive(
-    "darknet", "Darknet BFLOPs with pooling", "FLOP",
-    "Darknet's own per-layer count: 2 per multiply-add of conv (and the 1x1-conv classifier), plus "
-    "kernel^2 per output element of every max and local-average pooling layer; everything else 0.",
+    "darknet", "Darknet loader FLOPs (conv + pooling; printed as BFLOPs)", "FLOP",
+    "Darknet's own per-layer count, summed as its loader prints 'Total BFLOPS' (billions of FLOPs: this "
+    "value / 1e9; without the shortcut term Darknet added in 2020): 2 per multiply-add of conv (and the "
+    "1x1-conv classifier), plus kernel^2 per output element of every max and local-average pooling layer; "
+    "everything else 0.",
     formula="Darknet BFLOPs incl. its pooling terms (2 x MACs + k^2 x C x H x W per pooling layer)",
-    maxpool=Rule(per_window=1), avgpool=Rule(per_window=1))
+    short="Darknet loader", maxpool=Rule(per_window=1), avgpool=Rule(per_window=1))
 
 # thop's module hooks (ultralytics-thop, the counter behind Ultralytics' get_flops): conv and linear 1 per
 # MAC (no bias), BatchNorm 2 x 2 per element (normalise, then the affine scale and shift), adaptive average
@@ -177,22 +186,24 @@ THOP = MACS.derive(
     "thop's counting, as Ultralytics runs it: conv, linear and attention matrix-product MACs, BatchNorm 4 per "
     "element (2 to normalise, 2 for the affine scale and shift), global average pooling 1 per input plus 1 per "
     "output element; activations, max pooling, add, scaling and concat count 0.",
-    formula="thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output element)",
+    formula="thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output element)", short="thop",
     bn=Rule(per_input=4), gap=Rule(per_input=1, per_output=1))
 
 # Ultralytics prints 'FLOPs (B)' / 'GFLOPs' as 2 x thop's MACs (torch_utils.get_flops: flops * 2 / 1e9).
 ULTRALYTICS = THOP.derive(
-    "ultralytics", "Ultralytics GFLOPs (2 x thop)", "FLOP",
-    "Ultralytics' 'FLOPs (B)' and model.info() GFLOPs: 2 x thop's count (conv, linear and attention "
+    "ultralytics", "Ultralytics FLOPs (2 x thop; printed as GFLOPs)", "FLOP",
+    "Ultralytics' 'FLOPs (B)' and model.info() GFLOPs (this value / 1e9): 2 x thop's count (conv, linear and attention "
     "matrix-product MACs, BatchNorm 4 per element, global average pooling 1 per input and output element). "
     "Which model and which size it was run on is the source's choice (fused or not, at 32 px scaled or not): "
     "see explorer.paper.reproduce.",
     formula="Ultralytics GFLOPs = 2 x thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output)",
-    scale=2)
+    scale=2, short="Ultralytics")
 
-# Every convention ``count`` knows; CONVENTIONS: the ones the app, the CLI and summaries show.
+# Every convention ``count`` knows.  All of them are shown everywhere: the CLI's ``--convention``, the app's
+# convention switches, the stage tables and ``summary --json``'s ``conventions`` read this registry (a design
+# of any family is counted by every table: a kind the design lacks costs 0).
 REGISTRY = {c.key: c for c in (MACS, FVCORE, FLOPS, BFLOPS, MMCV, DARKNET, THOP, ULTRALYTICS)}
-CONVENTIONS = {k: REGISTRY[k] for k in ("macs", "fvcore", "flops", "bflops")}
+CONVENTIONS = REGISTRY      # the name the app, the CLI and the summaries import
 
 
 def count(plan_or_stage, convention: str = "macs") -> int:

@@ -938,10 +938,23 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
 
 
 # --------------------------------------------------------------------------- summaries
+# What the summary's Darknet numbers are, and their unit (the counting conventions' totals, under
+# ``conventions``, state theirs: the ``bflops`` and ``darknet`` conventions are in plain FLOPs).
+DARKNET_BFLOPS_UNITS = {
+    "darknet_bflops": "BFLOP (1e9 FLOP): AlexeyAB darknet's printed 'Total BFLOPS' (each layer's value a C float, "
+                      "summed in a float; the shortcut term included)",
+    "darknet_bflops_without_shortcut": "BFLOP (1e9 FLOP): the same without the shortcut term (Darknet in 2019)",
+    "stages.darknet_bflops": "BFLOP (1e9 FLOP): the stage's layers' Darknet BFLOPs, shortcut term included",
+    "layers.bflops": "BFLOP (1e9 FLOP): the layer's Darknet BFLOPs as Darknet stores it (a C float)",
+}
+DARKNET_BFLOPS_COLUMN = "Darknet BFLOPs (1e9 FLOP)"
+
+
 def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
     convention, memory, one row per stage: ``plan_summary``), plus Darknet's own BFLOPs (total as
-    Darknet prints it and per stage), each stage's layer range and CSP roles, and one row per layer."""
+    Darknet prints it and per stage, in BFLOP = 1e9 FLOP: ``units`` says so), each stage's layer range and
+    CSP roles, and one row per layer."""
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 
@@ -964,6 +977,7 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
         **totals,
         "darknet_bflops": darknet_bflops(net),
         "darknet_bflops_without_shortcut": darknet_bflops(net, shortcut_terms=False),
+        "units": DARKNET_BFLOPS_UNITS,
         "stages": stages,
         "layers": [{"index": lay.index, "type": lay.kind, "section": lay.section, "line": lay.line,
                     "what": lay.describe(), "inputs": list(lay.inputs), "in_shape": list(lay.in_shape),
@@ -980,9 +994,10 @@ def stage_rows(summary: dict, convention: str = "macs") -> list:
     rows = stage_table(summary, convention)
     for row, st in zip(rows, summary["stages"]):
         row["layers"] = "-".join(str(i) for i in st["layers"]) if st["layers"] else ""
-        row["Darknet BFLOPs"] = round(st["darknet_bflops"], 4)
+        row[DARKNET_BFLOPS_COLUMN] = round(st["darknet_bflops"], 4)
     return rows
 
 
-__all__ = ["CfgError", "DarknetNet", "Layer", "Section", "StageInfo", "csp_tap_layers", "darknet_bflops", "load_cfg",
-           "parse_cfg", "read_sections", "stage_rows", "summarize_net", "MAX_CFG_CHARS", "MAX_LAYERS"]
+__all__ = ["CfgError", "DARKNET_BFLOPS_COLUMN", "DARKNET_BFLOPS_UNITS", "DarknetNet", "Layer", "Section", "StageInfo",
+           "csp_tap_layers", "darknet_bflops", "load_cfg", "parse_cfg", "read_sections", "stage_rows", "summarize_net",
+           "MAX_CFG_CHARS", "MAX_LAYERS"]
