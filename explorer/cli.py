@@ -432,8 +432,9 @@ def cmd_reproduce(args):
 
 def cmd_claims(args):
     from explorer.paper.reproduce import claims
+    from explorer.real.measure import measure_latency
 
-    result = claims(measure=not args.no_latency)
+    result = claims(measure=None if args.no_latency else measure_latency)
     if args.json:
         _print_json(result)
         return

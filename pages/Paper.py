@@ -201,7 +201,10 @@ def open_design(shown) -> None:
 
 # --------------------------------------------------------------------------- 3. claims
 def run_measurement() -> None:
-    """claims(measure=True) in a worker thread while this run shows the elapsed time; errors become messages."""
+    """claims(measure=measure_latency) in a worker thread while this run shows the elapsed time; errors become
+    messages."""
+    from explorer.real.measure import measure_latency
+
     ss = st.session_state
     ss[K_MEASURE_ERROR] = None
     t0 = time.monotonic()
@@ -211,7 +214,7 @@ def run_measurement() -> None:
         bar = st.progress(0.0, text="starting")
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paper-claims")
         try:
-            fut = pool.submit(reproduce.claims, True)
+            fut = pool.submit(reproduce.claims, measure_latency)
             while not fut.done():
                 el = time.monotonic() - t0
                 bar.progress(min(0.95, el / (el + 15.0)), text=f"running for {el:.0f} s")

@@ -259,7 +259,7 @@ def latency_section(cfg, spec1, spec2, keys, df) -> None:
                     return bool(ss.get("sw_lat_cancel")) or time.monotonic() > deadline
 
                 ss["sw_lat_running"] = True  # stays True if the run is interrupted (rerun, session end)
-                from explorer.counts.sweep import latency_sweep
+                from explorer.real.measure import latency_sweep
 
                 t0 = time.perf_counter()
                 try:

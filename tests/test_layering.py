@@ -70,3 +70,62 @@ def test_the_first_view_does_not_import_torch():
                       "assert not bad, bad"])
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- the engine's tiers
+# explorer/counts (analytic, from the config alone) < explorer/paper (the published data and the comparison
+# with this tool's counts) < explorer/real (real models: trace, latency, roofline). A tier imports only
+# itself and the tiers below it, at any depth; a measured paper claim gets its measurer from the caller
+# (explorer.paper.reproduce.claims(measure=explorer.real.measure.measure_latency)).
+TIERS = ("counts", "paper", "real")
+
+
+def absolute_imports(path: Path, root: Path = ROOT) -> set:
+    """Every module an import statement in ``path`` names, relative imports resolved (any depth)."""
+    package = list(path.relative_to(root).with_suffix("").parts)[:-1]   # the package the file is in
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            names.add(mod)
+            if not node.module:   # from . import x: x is a module of the package
+                names.update(f"{mod}.{a.name}" for a in node.names)
+    return names
+
+
+def tier_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "explorer" and parts[1] in TIERS else None
+
+
+def tier_offenders(root: Path = ROOT) -> list:
+    out = []
+    for tier in TIERS:
+        for path in sorted((root / "explorer" / tier).rglob("*.py")):
+            for name in absolute_imports(path, root):
+                other = tier_of(name)
+                if other is not None and TIERS.index(other) > TIERS.index(tier):
+                    out.append(f"{path.relative_to(root)} ({tier}) imports {name} ({other})")
+    return out
+
+
+def test_the_engine_tiers_import_only_downwards():
+    offenders = tier_offenders()
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_tier_walker_catches_every_kind_of_import(tmp_path):
+    for tier in TIERS:
+        (tmp_path / "explorer" / tier).mkdir(parents=True)
+    (tmp_path / "explorer" / "counts" / "a.py").write_text("def f():\n    from explorer.real.latency import x\n")
+    (tmp_path / "explorer" / "paper" / "b.py").write_text("def g():\n    from ..real import latency\n")
+    (tmp_path / "explorer" / "paper" / "c.py").write_text("import explorer.real.roofline\nfrom . import d\n")
+    (tmp_path / "explorer" / "real" / "e.py").write_text("from explorer.paper.speed import DATA_PATH\n"
+                                                         "from ..counts import sweep\n")
+    got = tier_offenders(tmp_path)
+    assert got == ["explorer/counts/a.py (counts) imports explorer.real.latency (real)",
+                   "explorer/paper/b.py (paper) imports explorer.real (real)",
+                   "explorer/paper/c.py (paper) imports explorer.real.roofline (real)"]

@@ -17,10 +17,10 @@ from explorer.paper.reproduce import (
     claims,
     conv_linear_weights,
     darknet_base_bflops,
-    measure_latency,
     pool_first_macs,
     reproduce_table,
 )
+from explorer.real.measure import measure_latency
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_claims_without_latency():
 
 
 def test_measure_latency_small():
-    lat = measure_latency(input_size=64, rounds=1, warmup=0, runs=1)
+    lat = measure_latency(("resnet50", "cspresnet50"), input_size=64, rounds=1, warmup=0, runs=1)
     assert set(lat["median_ms"]) == {"resnet50", "cspresnet50"}
     assert all(v > 0 for v in lat["median_ms"].values())
     assert lat["dtype"] == "fp32" and lat["batch"] == 1 and lat["device"] == "cpu"
@@ -220,7 +220,7 @@ def test_cli_bad_flag_is_one_line(capsys):
     ((100, 80), (100, 95), "holds in part"),
     ((100, 99), (100, 101), "does not hold here"),
 ])
-def test_latency_verdict_uses_both_estimators(monkeypatch, fast, median, verdict):
+def test_latency_verdict_uses_both_estimators(fast, median, verdict):
     import explorer.paper.reproduce as R
 
     def fake(**_kw):
@@ -228,7 +228,12 @@ def test_latency_verdict_uses_both_estimators(monkeypatch, fast, median, verdict
                 "median_ms": dict(zip(("resnet50", "cspresnet50"), median)), "noisy": False, "batch": 1,
                 "environment": {"device_name": "test", "threads": 2, "torch": "x"}}
 
-    monkeypatch.setattr(R, "measure_latency", fake)
-    c = R._claim_latency(measure=True)
+    c = R._claim_latency(measure=fake)
     assert c["verdict"] == verdict and c["computed"]["measured"] is True
     assert "batch 1, fp32" in c["reason"]
+
+
+def test_claims_take_the_measurer_from_the_caller():
+    """The paper tier does not import the real tier (tests/test_layering.py): a bare True names what to pass."""
+    with pytest.raises(TypeError, match="explorer.real.measure.measure_latency"):
+        claims(measure=True)

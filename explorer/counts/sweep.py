@@ -184,30 +184,3 @@ def value_column(df: pd.DataFrame, metric: str, conv: str, pct: bool, cfg: CSPCo
     df.loc[plain, col] = 0.0
     return df, col, f"{label}, % vs plain twin"
 
-
-def latency_sweep(base: CSPConfig, axes: list, req, progress=None, cancelled=None) -> pd.DataFrame:
-    """Measure a bounded number of designs (at most MAX_LATENCY_DESIGNS) with progress."""
-    from explorer.real.latency import BenchmarkError, benchmark
-
-    grid = sweep(base, axes)
-    valid = grid[grid["error"] == ""]
-    if len(valid) > MAX_LATENCY_DESIGNS:
-        raise ConfigError("--vary", f"{len(valid)} designs to measure; allowed at most {MAX_LATENCY_DESIGNS}")
-    keys = [k for k, _ in axes]
-    out = []
-    from explorer.real.latency import Cancelled
-
-    for i, (_, row) in enumerate(valid.iterrows()):
-        if cancelled and cancelled():
-            raise Cancelled("cancelled")
-        changes = {k: parse_value(k, str(row[k])) for k in keys}
-        cfg = with_changes(base, changes)
-        cb = (lambda f, m, i=i: progress((i + f) / len(valid), m)) if progress else None
-        try:
-            rec = benchmark(cfg, req, cb, cancelled)
-            ms = rec["results"][0]["median_ms"]
-            err = ""
-        except BenchmarkError as exc:
-            ms, err = None, str(exc)
-        out.append({**{k: row[k] for k in keys}, "macs": row["macs"], "median_ms": ms, "error": err})
-    return pd.DataFrame(out)

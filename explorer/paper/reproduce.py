@@ -35,7 +35,6 @@ commit c6ba8b1) that the reasons rely on were checked by counting those cfgs lay
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -792,32 +791,7 @@ def _claim_densenet(df) -> dict:
     }
 
 
-def measure_latency(presets=(LATENCY_BASE, LATENCY_CSP), input_size: int = 256, batch: int = 1,
-                    rounds: int = 5, warmup: int = 2, runs: int = 5) -> dict:
-    """CPU latency (fp32) of each preset, interleaved over ``rounds`` so that drift and other load hit
-    both alike.  Reports the median of the round medians and the fastest single run; on a shared
-    machine the fastest run is the one least disturbed by other work."""
-    from explorer.real.latency import BenchRequest, benchmark
-
-    req = BenchRequest(device="cpu", batch_sizes=(batch,), dtype="fp32", warmup=warmup, runs=runs, per_stage=False)
-    medians: dict = {p: [] for p in presets}
-    minima: dict = {p: [] for p in presets}
-    env = None
-    for _ in range(rounds):
-        for p in presets:
-            rec = benchmark(get_preset(p, input_size=input_size), req)
-            medians[p].append(rec["results"][0]["median_ms"])
-            minima[p].append(rec["results"][0]["min_ms"])
-            env = rec["environment"]
-    spread = {p: max(v) / min(v) - 1.0 for p, v in medians.items()}
-    return {"median_ms": {p: statistics.median(v) for p, v in medians.items()},
-            "min_ms": {p: min(v) for p, v in minima.items()},
-            "round_medians_ms": medians, "round_spread": spread, "noisy": any(v > 0.25 for v in spread.values()),
-            "input_size": input_size, "batch": batch, "dtype": "fp32", "device": "cpu", "environment": env,
-            "method": f"{rounds} interleaved rounds of {warmup} warm-up + {runs} timed runs per model"}
-
-
-def _claim_latency(measure: bool) -> dict:
+def _claim_latency(measure) -> dict:
     res = 256
     csp, base = LATENCY_CSP, LATENCY_BASE  # cspresnet50 and its paper base, resnet50
     macs = {p: count(_plan(p, res), "macs") for p in (base, csp)}
@@ -837,7 +811,7 @@ def _claim_latency(measure: bool) -> dict:
         out["reason"] = (f"Latency was not measured (measure=False). Compute only: {csp} has {macs_pct:+.1f}% "
                          f"conv+linear MACs against {base} at {res}x{res}; {base_note}. MACs are not latency.")
         return out
-    lat = measure_latency(input_size=res)
+    lat = measure(presets=(base, csp), input_size=res)
     fast, med = lat["min_ms"], lat["median_ms"]
     pct = _pct(fast[csp], fast[base])
     pct_med = _pct(med[csp], med[base])
@@ -862,12 +836,19 @@ def _claim_latency(measure: bool) -> dict:
     return out
 
 
-def claims(measure: bool = True) -> list[dict]:
-    """The common claims, each with what this tool computes or measures and a verdict."""
+def claims(measure=None) -> list[dict]:
+    """The common claims, each with what this tool computes or measures and a verdict.
+
+    ``measure``: None (or False) for compute only; else the latency measurer the latency claim runs,
+    ``measure(presets=(base, csp), input_size=...) -> dict`` (:func:`explorer.real.measure.measure_latency`):
+    the paper tier never imports the real-model tier, so its caller passes it."""
+    if measure is True or (measure and not callable(measure)):
+        raise TypeError("claims(measure=...): pass the latency measurer, explorer.real.measure.measure_latency "
+                        "(or None for compute only)")
     df = load_published()
     return [_claim_20(df), _claim_resnext(df), _claim_densenet(df), _claim_latency(measure)]
 
 
-__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "claims", "measure_latency",
+__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "claims",
            "mac_breakdown", "pool_first_macs", "conv_linear_weights", "darknet_base_bflops", "VERDICTS",
            "UNIT_CONVENTIONS", "TOOL_PAIRS", "LATENCY_CSP", "LATENCY_BASE"]
