@@ -145,6 +145,26 @@ def record_caption(record: dict) -> str:
     return "; ".join(bits) + f". {record['design'].get('note', '')}."
 
 
+def relabel(fig: go.Figure, record: dict) -> go.Figure:
+    """The latency figures say "plain twin"; for a record measured against another design (the paper
+    base) their legends, hovers and titles get that design's label instead, worded by the engine
+    (``explorer.real.latency.reference_text``)."""
+    from explorer.real.latency import TWIN_LABEL, reference_label, reference_text  # imports torch: only when used
+
+    if reference_label(record) == TWIN_LABEL:
+        return fig
+    fig.for_each_trace(lambda t: t.update(
+        name=reference_text(t.name or "", record, trace_name=True),
+        hovertemplate=reference_text(t.hovertemplate, record),
+        hovertext=[reference_text(h, record) for h in t.hovertext] if isinstance(t.hovertext, tuple)
+        else t.hovertext,
+        legendgroup=reference_text(t.legendgroup or "", record) or None))
+    fig.update_layout(title_text=reference_text(fig.layout.title.text or "", record))
+    if fig.layout.yaxis.title.text:
+        fig.update_yaxes(title_text=reference_text(fig.layout.yaxis.title.text, record))
+    return fig
+
+
 # =========================================================================== sweeps
 def _is_numeric(values) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

@@ -18,19 +18,23 @@ import streamlit as st
 import torch
 
 from app_ui import state
-from app_ui.figures import latency_curve, record_caption, savings_figure, stage_bars
+from app_ui.figures import latency_curve, record_caption, relabel, savings_figure, stage_bars
 from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.presets import base_config, paper_base
 from explorer.fmt import si
 from explorer.real.latency import (
     DEVICE_QUEUE,
+    TWIN_LABEL,
     BenchmarkError,
     BenchRequest,
     Cancelled,
-    check_memory,
     compare_latency,
-    stage_runs,
+    memory_problem,
+    reference_column,
+    reference_label,
+    request_macs,
+    results_rows,
 )
 from explorer.real.verdicts import savings_verdicts
 
@@ -120,8 +124,7 @@ def work_caption(cfg, req: BenchRequest, kind: str = "twin", label: str = "plain
 
         macs_t = cache.compare_base(cfg.key(), paper_base(state.preset()), 1)["base"]["macs"]
     two = (cfg.is_csp and cmp["twin"] is not None) or kind == "base"
-    runs = req.warmup + req.runs + stage_runs(req.runs)  # + the per-stage runs
-    total = sum(req.batch_sizes) * runs * (macs_d + (macs_t if two else 0))
+    total = request_macs(req, macs_d, macs_t if two else 0)
     waiting = DEVICE_QUEUE.waiting(req.device)
     st.caption(f"{cfg.name}: {si(macs_d, 'MAC')} per image"
                + (f", {label} {si(macs_t, 'MAC')}" if two else "")
@@ -129,16 +132,6 @@ def work_caption(cfg, req: BenchRequest, kind: str = "twin", label: str = "plain
                + (f"; {waiting} benchmark(s) are running or waiting on {req.device} now" if waiting else "")
                + f". Each model's measurement stops by itself after {req.max_seconds / 60:.0f} minutes, the whole "
                f"request (waiting included) after {MAX_SECONDS // 60}.")
-
-
-def memory_problem(cfg, req: BenchRequest, ref=None) -> str | None:
-    """Said before Measure is pressed: the request's memory estimate is over this server's budget."""
-    ref = cfg.twin() if ref is None else ref
-    try:
-        check_memory([cfg] if ref == cfg else [cfg, ref], req)
-    except BenchmarkError as exc:
-        return f"{exc}. Measure would refuse it."
-    return None
 
 
 def state_compare(cfg) -> dict:
@@ -200,50 +193,6 @@ def measure(cfg, req: BenchRequest, ref=None, label: str = "plain twin") -> None
         status.update(label=f"Measured in {time.perf_counter() - t0:.1f} s", state="complete", expanded=False)
 
 
-def ref_label(record: dict) -> str:
-    """What the design was measured against: "plain twin" or e.g. "paper base resnet50"."""
-    return (record.get("reference") or {}).get("label") or "plain twin"
-
-
-def relabel(fig, record: dict):
-    """The shared latency figures say "plain twin"; a record measured against another design (the
-    paper base) gets that design's label in their legends, hovers and titles instead."""
-    label = ref_label(record)
-    if label == "plain twin":
-        return fig
-    name = record["twin"].get("name", "")
-    fig.for_each_trace(lambda t: t.update(
-        name=(t.name or "").replace(f"plain twin: {name}", label).replace("plain twin", label),
-        hovertemplate=t.hovertemplate.replace("plain twin", label) if t.hovertemplate else t.hovertemplate,
-        hovertext=[h.replace("plain twin", label) for h in t.hovertext] if isinstance(t.hovertext, tuple)
-        else t.hovertext,
-        legendgroup=(t.legendgroup or "").replace("plain twin", label) or None))
-    title = fig.layout.title.text or ""
-    fig.update_layout(title_text=title.replace("plain twin", label))
-    if fig.layout.yaxis.title.text:
-        fig.update_yaxes(title_text=fig.layout.yaxis.title.text.replace("plain twin", label))
-    return fig
-
-
-def ref_column(record: dict) -> str:
-    """The results table's column of the reference's times: "twin median ms" or e.g. "resnet50 median ms"."""
-    ref = record.get("reference") or {}
-    return "twin median ms" if ref.get("kind", "twin") == "twin" else f"{ref.get('name', 'reference')} median ms"
-
-
-def results_table(record: dict) -> pd.DataFrame:
-    rows = []
-    twin = {r["batch"]: r for r in record["twin"]["results"]}
-    for r in record["design"]["results"]:
-        t = twin.get(r["batch"], {})
-        c = next((x for x in record["comparison"] if x["batch"] == r["batch"]), {})
-        rows.append({"batch": r["batch"], "design median ms": r["median_ms"], "design p10": r["p10_ms"],
-                     "design p90": r["p90_ms"], ref_column(record): t.get("median_ms"),
-                     "time change %": c.get("time_delta_pct"), "MACs change %": c.get("macs_delta_pct"),
-                     "design images/s": r.get("throughput_img_s")})
-    return pd.DataFrame(rows)
-
-
 def show_results(cfg) -> None:
     res = st.session_state.get(K_RESULT)
     if not res:
@@ -254,8 +203,8 @@ def show_results(cfg) -> None:
         st.info(f"These results are for an earlier design ({res['name']}), not the current one: press Measure "
                 "to measure the current design.")
     st.markdown(f"##### Results ({res['name']}, measured at {res['at']})")
-    st.caption(record_caption(record)
-               + (f" Measured against the {ref_label(record)}." if ref_label(record) != "plain twin" else ""))
+    label = reference_label(record)
+    st.caption(record_caption(record) + (f" Measured against the {label}." if label != TWIN_LABEL else ""))
     st.markdown("\n".join(f"- {s}" for s in savings_verdicts(record)))
     per_image = st.toggle("Time per image instead of per batch", key="lat_per_image")
     st.plotly_chart(relabel(latency_curve(record, per_image=per_image), record), key="lat_curve", width="stretch",
@@ -271,9 +220,9 @@ def show_results(cfg) -> None:
         b = st.selectbox("Per-stage times at batch", batches, key="lat_stage_batch")
         st.plotly_chart(relabel(stage_bars(record, b), record), key="lat_stages", width="stretch",
                         config={"displaylogo": False})
-    st.dataframe(results_table(record), hide_index=True, key="lat_table", width="stretch",
+    st.dataframe(pd.DataFrame(results_rows(record)), hide_index=True, key="lat_table", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
-                                ("design median ms", "design p10", "design p90", ref_column(record))}
+                                ("design median ms", "design p10", "design p90", reference_column(record))}
                  | {c: st.column_config.NumberColumn(format="%+.1f") for c in ("time change %", "MACs change %")}
                  | {"design images/s": st.column_config.NumberColumn(format="%.1f")})
     st.download_button("Record (JSON)", json.dumps(record, indent=1).encode("utf-8"),
@@ -298,60 +247,22 @@ def roof_columns() -> dict:
     return {col: st.column_config.NumberColumn(format=f) for col, f in fmt.items()}
 
 
-def _roof_table(series: list) -> pd.DataFrame:
-    rows = []
-    for label, roof in series:
-        for s in roof["stages"]:
-            rows.append({"model": label, "stage": s["name"], "GFLOP": s["flops"] / 1e9, "MB moved": s["bytes"] / 1e6,
-                         "concat MB": s["concat"] / 1e6, "FLOP/byte": s["intensity"], "bound": s["bound"],
-                         "lower bound ms": s["bound_ms"], "estimated ms": s["estimated_ms"]})
-        t = roof["total"]
-        rows.append({"model": label, "stage": "total", "GFLOP": t["flops"] / 1e9, "MB moved": t["bytes"] / 1e6,
-                     "concat MB": t["concat"] / 1e6, "FLOP/byte": t["intensity"],
-                     "bound": f"{t['memory_bound_share']:.0%} memory-bound",
-                     "lower bound ms": t["bound_ms"],
-                     "estimated ms": t["estimated_ms"]})
-    return pd.DataFrame(rows)
-
-
-def _roof_verdict(series: list) -> str:
-    """One line: the design against its reference in FLOPs, bytes, lower bound and (on a GPU) estimate."""
-    (_, d), (ref_label, r) = series[0], series[1]
-    dt, rt = d["total"], r["total"]
-
-    def chg(a, b):
-        return f"{100.0 * (a - b) / b:+.0f} %" if b else "n/a"
-
-    text = (f"Against the {ref_label}: FLOPs {chg(dt['flops'], rt['flops'])}, bytes moved "
-            f"{chg(dt['bytes'], rt['bytes'])}, lower bound {chg(dt['bound_ms'], rt['bound_ms'])}")
-    if dt["estimated_ms"] and rt["estimated_ms"]:
-        text += f", estimated time {chg(dt['estimated_ms'], rt['estimated_ms'])} (an estimate, not a measurement)"
-    return text + f"; {dt['memory_bound_share']:.0%} of the design's bound time is in memory-bound stages."
-
-
 def _measured_stages(cfg, roof_device: str, dtype: str, batch: int):
     """(per-stage ms of the design's last measurement, record) when it matches the design, device, dtype
     and batch of the roofline; else (None, record or None)."""
-    from explorer.real.roofline import device_for_record
+    from explorer.real.roofline import record_stage_ms
 
     res = st.session_state.get(K_RESULT)
     if not res or res["key"] != cfg.key():
         return None, None
     record = res["record"]
-    design = record["design"]
-    if (device_for_record(design.get("environment", {})) != roof_device
-            or design.get("request", {}).get("dtype") != dtype):
-        return None, record
-    for r in design["results"]:
-        if r["batch"] == batch:
-            return r.get("per_stage_ms"), record
-    return None, record
+    return record_stage_ms(record, roof_device, dtype, batch), record
 
 
 def _pct_of_roofline(cfg, record: dict) -> None:
     """The last measurement's stages beside their bound on the measured device, dtype and batch."""
     from app_ui import cache
-    from explorer.real.roofline import CPU, RooflineError, against_measured, device_for_record
+    from explorer.real.roofline import CPU, RooflineError, above_roof, against_measured, device_for_record
 
     design = record["design"]
     env, dtype = design.get("environment", {}), design.get("request", {}).get("dtype", "fp32")
@@ -370,7 +281,7 @@ def _pct_of_roofline(cfg, record: dict) -> None:
         roof = cache.roofline(cfg.key(), dev, dtype, batch)
         rows = against_measured(roof, per_stage)
         res = st.session_state.get(K_RESULT) or {}
-        if dev == CPU and any((r["pct_of_roofline"] or 0) > 100 for r in rows) and not res.get("remeasured"):
+        if dev == CPU and above_roof(rows) and not res.get("remeasured"):
             # a stage above the roof: the peaks were measured on a busier machine than this measurement
             res["remeasured"] = True
             cache.cpu_peaks(fresh=True)
@@ -392,7 +303,7 @@ def _pct_of_roofline(cfg, record: dict) -> None:
                                 "% of roofline": st.column_config.NumberColumn(format="%.1f %%"),
                                 "achieved TFLOP/s": st.column_config.NumberColumn(format="%.3f"),
                                 "achieved GB/s": st.column_config.NumberColumn(format="%.1f")})
-    if any((r["pct_of_roofline"] or 0) > 100 for r in rows):
+    if above_roof(rows):
         st.warning("A stage ran faster than its bound: on this shared CPU the peaks were measured while other work "
                    "ran (they were measured again, keeping the best), or its tensors stayed in the cache, which the "
                    "bytes model ignores. Press 'Measure this CPU again' when the machine is idle.")
@@ -407,14 +318,13 @@ def _remeasure_cpu() -> None:
 def follow_measurement(record: dict) -> None:
     """After a measurement the roofline below shows its device, dtype and first batch (its widgets are
     drawn after Measure, so their values can still be set in this run)."""
-    from explorer.real.roofline import device_for_record
+    from explorer.real.roofline import record_setting
 
-    design = record["design"]
-    dev = device_for_record(design.get("environment", {}))
-    if dev is not None:
-        st.session_state["roof_device"] = dev
-        st.session_state["roof_dtype"] = design.get("request", {}).get("dtype", "fp32")
-        st.session_state["roof_batch"] = design["results"][0]["batch"]
+    setting = record_setting(record)
+    if setting is not None:
+        st.session_state["roof_device"] = setting["device"]
+        st.session_state["roof_dtype"] = setting["dtype"]
+        st.session_state["roof_batch"] = setting["batch"]
 
 
 def roofline_section(cfg, ref, label: str) -> None:
@@ -422,7 +332,17 @@ def roofline_section(cfg, ref, label: str) -> None:
     table with an estimate), dtype and batch; after a measurement, each stage's % of roofline."""
     from app_ui import cache
     from app_ui.roofline_figures import roofline_chart
-    from explorer.real.roofline import CPU, RooflineError, calibrations, get_device, gpu_devices, transfer_error
+    from explorer.real.roofline import (
+        CPU,
+        RooflineError,
+        calibration_rows,
+        component_rows,
+        get_device,
+        gpu_devices,
+        roofline_rows,
+        roofline_verdict,
+        transfer_error,
+    )
 
     st.subheader("Roofline: where the time goes")
     st.caption(ROOF_INTRO)
@@ -466,8 +386,8 @@ def roofline_section(cfg, ref, label: str) -> None:
     st.plotly_chart(roofline_chart(series, measured), key="roof_chart", width="stretch",
                     config={"displaylogo": False})
     if len(series) > 1:
-        st.markdown(_roof_verdict(series))
-    table = _roof_table(series)
+        st.markdown(roofline_verdict(series))
+    table = pd.DataFrame(roofline_rows(series))
     if table["estimated ms"].isna().all():
         table = table.drop(columns="estimated ms")
     st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
@@ -485,17 +405,10 @@ def roofline_section(cfg, ref, label: str) -> None:
         st.caption(f"No estimate: {est['note']}.")
     st.caption(f"Bytes: {design['bytes_model']}. FLOPs: {design['flops_convention']}")
     with st.expander("Per component (the design's stages)"):
-        rows = [{"stage": s["name"], "component": c["name"], "GFLOP": c["flops"] / 1e9, "MB moved": c["bytes"] / 1e6,
-                 "concat MB": c["concat"] / 1e6, "FLOP/byte": c["intensity"], "bound": c["bound"],
-                 "lower bound ms": c["bound_ms"], "estimated ms": c["estimated_ms"]}
-                for s in design["stages"] for c in s["components"]]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="roof_components", width="stretch",
+        st.dataframe(pd.DataFrame(component_rows(design)), hide_index=True, key="roof_components", width="stretch",
                      column_config=roof_columns())
     with st.expander("How good are the estimates?"):
-        rows = [{"device": gpu_devices()[c.device].name, "precision": c.precision, "fitted on": c.source,
-                 "efficiency": c.efficiency, "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
-                 "max error %": c.error["max_abs_pct"]} for c in calibrations().values()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="roof_calibration", width="stretch",
+        st.dataframe(pd.DataFrame(calibration_rows()), hide_index=True, key="roof_calibration", width="stretch",
                      column_config={"efficiency": st.column_config.NumberColumn(format="%.2f"),
                                     "µs per kernel": st.column_config.NumberColumn(format="%.2f"),
                                     "max error %": st.column_config.NumberColumn(format="%.1f")})

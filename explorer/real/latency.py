@@ -388,3 +388,67 @@ def compare_latency(cfg: CSPConfig, req: BenchRequest = BenchRequest(), progress
         })
     return {"design": design, "twin": plain, "comparison": rows,
             "reference": {"kind": kind, "name": ref.name, "label": label}}
+
+
+# --------------------------------------------------------------------------- a record, for the page
+TWIN_LABEL = "plain twin"  # what the latency figures call the reference
+
+
+def reference_label(record: dict) -> str:
+    """What a :func:`compare_latency` record's design was measured against: "plain twin" or, for
+    another reference, its label (e.g. "paper base resnet50")."""
+    return (record.get("reference") or {}).get("label") or TWIN_LABEL
+
+
+def reference_column(record: dict) -> str:
+    """The results table's column of the reference's times: "twin median ms" or e.g. "resnet50 median ms"."""
+    ref = record.get("reference") or {}
+    return "twin median ms" if ref.get("kind", "twin") == "twin" else f"{ref.get('name', 'reference')} median ms"
+
+
+def reference_text(text: str | None, record: dict, trace_name: bool = False) -> str | None:
+    """A latency figure's ``text`` (title, axis title, hover, legend group) for ``record``: the figures say
+    "plain twin"; a record measured against another design says that design's label instead.  With
+    ``trace_name``, "plain twin: <the reference's name>" becomes the label alone (it names the model
+    already).  ``text`` as it is (None and '' included) for a record against the plain twin."""
+    label = reference_label(record)
+    if label == TWIN_LABEL or not text:
+        return text
+    if trace_name:
+        text = text.replace(f"{TWIN_LABEL}: {record['twin'].get('name', '')}", label)
+    return text.replace(TWIN_LABEL, label)
+
+
+def results_rows(record: dict) -> list:
+    """The results table of a record, one row per batch size: the design's median, p10 and p90, the
+    reference's median (column :func:`reference_column`), the time and MACs changes and the design's
+    throughput."""
+    rows = []
+    twin = {r["batch"]: r for r in record["twin"]["results"]}
+    for r in record["design"]["results"]:
+        t = twin.get(r["batch"], {})
+        c = next((x for x in record["comparison"] if x["batch"] == r["batch"]), {})
+        rows.append({"batch": r["batch"], "design median ms": r["median_ms"], "design p10": r["p10_ms"],
+                     "design p90": r["p90_ms"], reference_column(record): t.get("median_ms"),
+                     "time change %": c.get("time_delta_pct"), "MACs change %": c.get("macs_delta_pct"),
+                     "design images/s": r.get("throughput_img_s")})
+    return rows
+
+
+def request_macs(req: BenchRequest, macs_design: int, macs_reference: int = 0) -> int:
+    """About how many multiply-accumulates ``req`` computes in all: every batch size, every run (warm-up,
+    timed and the per-stage pass), for the design and (``macs_reference`` > 0) the model it is measured
+    against; MACs per image in."""
+    runs = req.warmup + req.runs + stage_runs(req.runs)
+    return sum(req.batch_sizes) * runs * (macs_design + macs_reference)
+
+
+def memory_problem(cfg: CSPConfig, req: BenchRequest, ref: CSPConfig | None = None) -> str | None:
+    """Said before a benchmark starts: why :func:`check_memory` would refuse measuring ``cfg`` and
+    ``ref`` (default: its plain twin; ``ref == cfg``: the design alone) with ``req``, or None."""
+    ref = cfg.twin() if ref is None else ref
+    try:
+        check_memory([cfg] if ref == cfg else [cfg, ref], req)
+    except BenchmarkError as exc:
+        return f"{exc}. Measure would refuse it."
+    return None

@@ -659,3 +659,83 @@ def against_measured(roof: dict, per_stage_ms: dict) -> list:
                      "achieved_tflops": (s["flops"] / (m * 1e-3) / 1e12) if m else None,
                      "achieved_gbs": (s["bytes"] / (m * 1e-3) / 1e9) if m else None})
     return rows
+
+
+# --------------------------------------------------------------------------- tables and words, for the page
+def roofline_rows(series: list) -> list:
+    """The roofline table of ``series`` ([(label, :func:`roofline` result)], the design first): per model,
+    one row per stage and a total row (its bound: the share of the bound time in memory-bound stages)."""
+    rows = []
+    for label, roof in series:
+        for s in roof["stages"]:
+            rows.append({"model": label, "stage": s["name"], "GFLOP": s["flops"] / 1e9, "MB moved": s["bytes"] / 1e6,
+                         "concat MB": s["concat"] / 1e6, "FLOP/byte": s["intensity"], "bound": s["bound"],
+                         "lower bound ms": s["bound_ms"], "estimated ms": s["estimated_ms"]})
+        t = roof["total"]
+        rows.append({"model": label, "stage": "total", "GFLOP": t["flops"] / 1e9, "MB moved": t["bytes"] / 1e6,
+                     "concat MB": t["concat"] / 1e6, "FLOP/byte": t["intensity"],
+                     "bound": f"{t['memory_bound_share']:.0%} memory-bound",
+                     "lower bound ms": t["bound_ms"],
+                     "estimated ms": t["estimated_ms"]})
+    return rows
+
+
+def component_rows(roof: dict) -> list:
+    """One row per component of every stage of a :func:`roofline` result."""
+    return [{"stage": s["name"], "component": c["name"], "GFLOP": c["flops"] / 1e9, "MB moved": c["bytes"] / 1e6,
+             "concat MB": c["concat"] / 1e6, "FLOP/byte": c["intensity"], "bound": c["bound"],
+             "lower bound ms": c["bound_ms"], "estimated ms": c["estimated_ms"]}
+            for s in roof["stages"] for c in s["components"]]
+
+
+def roofline_verdict(series: list) -> str:
+    """One line: the design (``series[0]``) against its reference (``series[1]``) in FLOPs, bytes, lower
+    bound and (on a GPU) estimate, and the share of the design's bound time in memory-bound stages."""
+    (_, d), (ref_label, r) = series[0], series[1]
+    dt, rt = d["total"], r["total"]
+
+    def chg(a, b):
+        return f"{100.0 * (a - b) / b:+.0f} %" if b else "n/a"
+
+    text = (f"Against the {ref_label}: FLOPs {chg(dt['flops'], rt['flops'])}, bytes moved "
+            f"{chg(dt['bytes'], rt['bytes'])}, lower bound {chg(dt['bound_ms'], rt['bound_ms'])}")
+    if dt["estimated_ms"] and rt["estimated_ms"]:
+        text += f", estimated time {chg(dt['estimated_ms'], rt['estimated_ms'])} (an estimate, not a measurement)"
+    return text + f"; {dt['memory_bound_share']:.0%} of the design's bound time is in memory-bound stages."
+
+
+def calibration_rows() -> list:
+    """One row per calibration of the GPU estimates: device, precision, what it was fitted on, efficiency,
+    µs per kernel, points and its largest error."""
+    return [{"device": gpu_devices()[c.device].name, "precision": c.precision, "fitted on": c.source,
+             "efficiency": c.efficiency, "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
+             "max error %": c.error["max_abs_pct"]} for c in calibrations().values()]
+
+
+def record_setting(record: dict) -> dict | None:
+    """The roofline setting a latency record was measured in: ``{"device", "dtype", "batch"}`` (its first
+    batch size), or None when the device table does not have its device."""
+    design = record["design"]
+    dev = device_for_record(design.get("environment", {}))
+    if dev is None:
+        return None
+    return {"device": dev, "dtype": design.get("request", {}).get("dtype", "fp32"),
+            "batch": design["results"][0]["batch"]}
+
+
+def record_stage_ms(record: dict, device: str, dtype: str, batch: int) -> dict | None:
+    """A latency record's per-stage times (ms) of the design at ``batch``, when it was measured on ``device``
+    in ``dtype``; else None."""
+    design = record["design"]
+    if (device_for_record(design.get("environment", {})) != device
+            or design.get("request", {}).get("dtype") != dtype):
+        return None
+    for r in design["results"]:
+        if r["batch"] == batch:
+            return r.get("per_stage_ms")
+    return None
+
+
+def above_roof(rows: list) -> bool:
+    """Whether a stage of :func:`against_measured`'s rows ran faster than its bound (over 100 % of roofline)."""
+    return any((r["pct_of_roofline"] or 0) > 100 for r in rows)
