@@ -4,8 +4,13 @@ pytest-playwright."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from app_ui.launch import CHROMIUM_ARGS, stop_server
+
+# no test asserts wall-clock time (tests/test_no_wall_clock.py): Hypothesis' default 200 ms deadline included
+settings.register_profile("no_deadline", deadline=None)
+settings.load_profile("no_deadline")
 
 
 @pytest.fixture(scope="session")

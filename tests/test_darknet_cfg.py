@@ -11,7 +11,6 @@ import json
 import struct
 import subprocess
 import sys
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -445,11 +444,11 @@ def test_maxpool_and_shortcut_follow_darknet():
 
 # --------------------------------------------------------------------------- hostile files (hypothesis)
 VALID = [PLAIN, csp_stage(True, True), csp_stage(False, False), KINDS, UNEVEN]
-FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _only_cfg_error(text):
-    t = time.perf_counter()
+    """A ConfigError or a consistent network (how fast: benchmarks/timing_bounds.py)."""
     try:
         n = parse_cfg(text)
     except CfgError:
@@ -457,7 +456,6 @@ def _only_cfg_error(text):
     else:
         assert n.plan.params == n.params
         assert sum(s.end - s.start for s in n.stages) == len(n.layers)
-    assert time.perf_counter() - t < 2.0
 
 
 @FUZZ

@@ -4,7 +4,7 @@ A real `streamlit run app.py` on 127.0.0.1; a client speaking Streamlit's protoc
 browser, or a script posing as one, can send) sends out-of-range and wrongly typed widget values,
 junk frames, a text frame and an oversized frame.  Every value becomes a message in that user's
 own page (or, for a value no browser can send, Streamlit's error in that session only); the
-server keeps answering, and another user opens their own design in well under a second.
+server keeps answering, and another user opens their own design (how fast: benchmarks/timing_bounds.py).
 Run with `pytest -m e2e`.
 """
 from __future__ import annotations
@@ -55,6 +55,9 @@ def healthy(base: str) -> bool:
 
 
 async def scenario(base: str) -> dict:
+    """The bad values, the junk frames and a second session; returns what each showed, plus the slowest
+    rerun and the second session's open time (seconds: benchmarks/timing_bounds.py checks them, the test
+    asserts no wall-clock time)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     args = lt.parse_args(["--sessions", "2", "--browsers", "0", "--duration", "1", "--step-timeout", "30"])
@@ -143,12 +146,10 @@ def test_hostile_widget_values_and_frames(tmp_path):
             continue  # no browser sends text for a number: Streamlit's error, in that session only
         assert metrics, (key, str(value)[:40], errors)  # the last valid design's numbers stay
         assert not any(e.startswith("exception") for e in errors), (key, str(value)[:40], errors)
-    assert r["slowest"] < 10, r["slowest"]
     after = project_files()  # nothing written into the project (the server's log is under tmp_path)
     assert after == before, sorted(set(after.items()) ^ set(before.items()))[:10]
     # junk: protocol error; a text frame: closed (Streamlit raises after closing: 1006); too big
     assert r["closes"][0] == 1002 and r["closes"][1] in (1000, 1003, 1006) and r["closes"][2] == 1009, r["closes"]
-    assert r["other_open"] < 10
     s = r["stats"]
     assert s.crosstalk == 0, s.crosstalk_samples
     assert dict(s.errors) == {}, s.error_samples

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,20 +113,20 @@ def test_device_table_has_every_required_gpu_with_a_source():
         R.get_device("h900")
 
 
-def test_cpu_peaks_are_measured_quickly_and_finite():
-    import torch  # noqa: F401  (imported first: the import is not the measurement)
-
+def test_cpu_peaks_are_measured_once_and_finite(monkeypatch):
+    """How long a measurement takes is checked by benchmarks/timing_bounds.py (no wall-clock assertion here)."""
     first = R.measure_cpu()
-    t0 = time.perf_counter()
+    calls = []
+    once = R._measure_cpu_once
+    monkeypatch.setattr(R, "_measure_cpu_once", lambda: calls.append(1) or once())
     m = R.measure_cpu(fresh=True)
-    assert time.perf_counter() - t0 < 5.0 and m["seconds"] < 5.0   # 0.5 s idle, under 2 s on a loaded 2-core box
+    assert len(calls) == 1 and m["seconds"] > 0
     assert m["tflops"]["fp32"] > 0 and math.isfinite(m["tflops"]["fp32"])
     assert m["mem_bw_gbs"] > 0 and math.isfinite(m["mem_bw_gbs"])
     assert m["measurements"] == first["measurements"] + 1
     # the best seen is kept: a fresh measurement never lowers a figure
     assert m["tflops"]["fp32"] >= first["tflops"]["fp32"] and m["mem_bw_gbs"] >= first["mem_bw_gbs"]
-    t0 = time.perf_counter()
-    assert R.measure_cpu() == m and time.perf_counter() - t0 < 0.01   # cached in-process
+    assert R.measure_cpu() == m and len(calls) == 1   # cached in-process: not measured again
     cpu = R.get_device("cpu")
     assert cpu.measured and cpu.peak("fp32")[0] == m["tflops"]["fp32"] and "measured" in cpu.source
     r = R.roofline(TINY, "cpu", "fp32", 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -386,7 +385,7 @@ def test_more_refusals():
 
 # --------------------------------------------------------------------------- hostile files
 def _only_yaml_error(text, scale=None):
-    t = time.perf_counter()
+    """A ConfigError naming the field yaml or a design within the limits (how fast: benchmarks/timing_bounds.py)."""
     try:
         cfg = config_from_yaml(text, scale=scale)
     except ConfigError as exc:
@@ -394,25 +393,27 @@ def _only_yaml_error(text, scale=None):
         assert len(str(exc)) < 1200
     else:
         assert isinstance(cfg, CSPConfig) and plan_network(cfg).params <= MAX_PARAMS
-    assert time.perf_counter() - t < 2.0
 
 
-def test_hostile_texts_are_refused_fast():
+# hostile texts that must be refused or read within the limits (benchmarks/timing_bounds.py times them too)
+HOSTILE = ("- " * 20000 + "x", "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 300)),
+           "nc: " + "9" * 6000, "!!python/object/apply:os.system ['echo hi']", "nc: !!binary aGk=",
+           "? [a, b]\n: 1", "%YAML 9.9\n---\nnc: 1", "\x00\x01", "", "---\n...\n", "123", "- a\n- b",
+           "nc: .nan\n" + V8_CLS.split("\n", 2)[2], "nc: 2001-12-14\n",
+           # a billion laughs: 9 * 4^20 items if aliases were expanded
+           "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+               f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+               for i in range(20)) + "backbone: *u\nhead: *u\nnc: 5\n",
+           V8_CLS.replace("backbone:", "x: &big [" + ", ".join(["*y"] * 5) + "]\nbackbone:"))
+
+
+def test_hostile_texts_are_refused():
     _refused("a" * (MAX_YAML_CHARS + 1), "allowed at most 65,536")
     _refused(b"nc: 10\n" + b"\xff" * 10, "not UTF-8")
     _refused("[" * 5000 + "]" * 5000, "nested deeper than 16")
     _refused("{" * 40, "nested deeper")
-    for text in ("- " * 20000 + "x", "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 300)),
-                 "nc: " + "9" * 6000, "!!python/object/apply:os.system ['echo hi']", "nc: !!binary aGk=",
-                 "? [a, b]\n: 1", "%YAML 9.9\n---\nnc: 1", "\x00\x01", "", "---\n...\n", "123", "- a\n- b",
-                 "nc: .nan\n" + V8_CLS.split("\n", 2)[2], "nc: 2001-12-14\n"):
+    for text in HOSTILE:
         _only_yaml_error(text)
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
-        for i in range(20)) + "backbone: *u\nhead: *u\nnc: 5\n"
-    _only_yaml_error(bomb)
-    aliased = V8_CLS.replace("backbone:", "x: &big [" + ", ".join(["*y"] * 5) + "]\nbackbone:")
-    _only_yaml_error(aliased)
 
 
 VALID = [V8_CLS, V11_CLS, V5_STYLE.format(d=0.33, w=0.5), yaml_from_config(get_preset("yolo11s_cls"))]
