@@ -70,6 +70,45 @@ def numel(shape: Shape) -> int:
     return n
 
 
+class Tensor(tuple):
+    """A planned activation: it *is* its ``(C, H, W)`` shape (so plan code unpacks and compares it as one),
+    and it says where it comes from: ``src``, the path of the op that wrote it (``"input"``: the network's
+    input), and ``lo``, the first channel it takes of that op's output (a part of a split is a channel
+    slice; ``None``: a view that is no one channel slice, e.g. attention's per-head ``v``).
+
+    Every :class:`PlanBuilder` layer method returns one; the layers that read it record
+    ``(src, lo, lo + C)`` in :attr:`Op.reads`, which makes the plan a graph (a neck's layer can read
+    stage 2 and an upsampled neck output)."""
+
+    src = None
+    lo = 0
+
+    def __new__(cls, shape, src, lo=0):
+        t = tuple.__new__(cls, shape)
+        t.src = src
+        if lo:
+            t.lo = lo
+        return t
+
+    def part(self, lo: int, channels: int) -> "Tensor":
+        """Channels ``lo .. lo + channels`` of this tensor (a split's part), H and W kept."""
+        return Tensor((channels, self[1], self[2]), self.src, None if self.lo is None else self.lo + lo)
+
+    def view(self, shape) -> "Tensor":
+        """Another shape read from the same tensor, not one channel slice (attention's q, k, v)."""
+        return Tensor(shape, self.src, None)
+
+
+INPUT = "input"   # the ``src`` of the network's input tensor
+
+
+def read_of(x) -> tuple:
+    """``(src, lo, hi)`` of a tensor a layer reads (``src`` None: a plain shape, where nothing was recorded)."""
+    src = getattr(x, "src", None)
+    lo = getattr(x, "lo", 0)
+    return (src, lo, None if lo is None else lo + x[0])
+
+
 # Per op kind, a stage keeps running totals of these (in this order): everything a counting convention
 # needs is linear in them, so counting a stage or a plan costs a few additions per kind, not a pass
 # over its ops (explorer.counts.conventions).  ``window_elements`` = kernel^2 x output elements.
@@ -83,16 +122,23 @@ class Op:
     in_shape: the (first) input; for ``cat`` the list of inputs is ``in_shapes``.
     macs: multiply-accumulates (conv, linear and matmul only, bias not counted, as fvcore).
     ``in_elements`` (all inputs) and ``out_elements`` are computed once, here.
+    reads: the tensors it reads, by reference: ``(src, lo, hi)`` per input, ``src`` the path of the op that
+    wrote it (or ``"input"``), channels ``lo .. hi`` of that op's output (``lo`` None: a view, see
+    :class:`Tensor`).  A residual add also reads its shortcut, a gate's product its gate: the graph has
+    every edge, while ``in_shape``/``in_shapes`` keep what the counting conventions read.
+    group: ``(part, stage, component)``: ``("backbone", "stages.2", "block")``; tables, taps and diagram
+    clusters group by it.
     """
 
     __slots__ = ("kind", "path", "in_shape", "out_shape", "params", "macs", "kernel", "stride", "groups",
-                 "in_shapes", "in_elements", "out_elements")
+                 "in_shapes", "in_elements", "out_elements", "reads", "group")
 
     def __init__(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
-                 kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = ()):
+                 kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), reads: tuple = (),
+                 group: tuple = ()):
         self.kind, self.path, self.in_shape, self.out_shape = kind, path, in_shape, out_shape
         self.params, self.macs, self.kernel, self.stride, self.groups = params, macs, kernel, stride, groups
-        self.in_shapes = in_shapes
+        self.in_shapes, self.reads, self.group = in_shapes, reads, group
         c, h, w = out_shape
         self.out_elements = c * h * w
         if in_shapes:
@@ -103,7 +149,7 @@ class Op:
 
     def _key(self) -> tuple:
         return (self.kind, self.path, self.in_shape, self.out_shape, self.params, self.macs, self.kernel,
-                self.stride, self.groups, self.in_shapes)
+                self.stride, self.groups, self.in_shapes, self.reads)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Op) and self._key() == other._key()
@@ -181,19 +227,32 @@ class StagePlan(_Totals):
     name: str                      # "stem", "stages.0", ..., "head"
     kind: str                      # "stem" | "stage" | "head"
     fusion: str = "none"
-    taps: dict = field(default_factory=dict)   # tap -> (C, H, W), in forward order
+    taps: dict = field(default_factory=dict)   # tap -> the Tensor there ((C, H, W) and its src), in forward order
     repeats: int = 0
     by_kind: dict = field(default_factory=dict)  # op kind -> [TOTALS...], kept by PlanBuilder
     rows: list = field(default_factory=list, repr=False)  # (prefix, Op arguments...) per layer
+    part: str = ""                 # backbone | neck | head ("": by kind: the head is "head", the rest "backbone")
+
+    @property
+    def part_name(self) -> str:
+        return self.part or ("head" if self.kind == "head" else "backbone")
 
     @property
     def ops(self) -> list:
         made = self.__dict__.get("_ops")
         if made is None or self.__dict__.get("_ops_rows") != len(self.rows):
-            made = self.__dict__["_ops"] = [Op(k, f"{pre}.{path}" if pre else path, *rest)
-                                            for pre, k, path, *rest in _expand(self.rows)]
+            made = self.__dict__["_ops"] = [self._op(*row) for row in _expand(self.rows)]
             self.__dict__["_ops_rows"] = len(self.rows)
         return made
+
+    def _op(self, pre, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups, in_shapes, also,
+            component) -> Op:
+        full = f"{pre}.{path}" if pre else path
+        reads = tuple(read_of(x) for x in (in_shapes or (in_shape,)) + also)
+        if component is None:
+            component = stage_part(self.name, full)
+        return Op(kind, full, in_shape, out_shape, params, macs, kernel, stride, groups, in_shapes, reads,
+                  (self.part_name, self.name, component))
 
     @property
     def output_shape(self) -> Shape:
@@ -261,25 +320,29 @@ class PlanBuilder:
     forward pass: ``s = b.conv("conv1", s, 64, 1)``.
     """
 
-    def __init__(self, name: str, kind: str, fusion: str = "none", prefix: str | None = None):
-        self.stage = StagePlan(name=name, kind=kind, fusion=fusion)
+    def __init__(self, name: str, kind: str, fusion: str = "none", prefix: str | None = None, part: str = ""):
+        self.stage = StagePlan(name=name, kind=kind, fusion=fusion, part=part)
         self.prefix = name if prefix is None else prefix
         self._record = self.stage.rows.append    # planning is a hot loop (sweeps plan 1,000s of designs)
         self._by_kind = self.stage.by_kind
+        self.component = None   # the group component of the layers recorded next (None: from their path)
 
     def _add(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
-             kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), in_elements: int = 0) -> Shape:
-        """Record one layer (an :class:`Op`'s arguments) and add it to the per-kind totals."""
+             kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), in_elements: int = 0,
+             also: tuple = ()) -> Tensor:
+        """Record one layer (an :class:`Op`'s arguments and what it reads: ``in_shape`` or ``in_shapes``,
+        plus ``also``, tensors it reads that no counting convention counts, e.g. a residual's shortcut) and add
+        it to the per-kind totals.  Returns its output as a :class:`Tensor` written by this layer."""
         self._record((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
-                      in_shapes))
+                      in_shapes, also, self.component))
         c, h, w = out_shape
         if not in_elements:
             ci, hi, wi = in_shape
             in_elements = ci * hi * wi
         add_to_totals(self._by_kind, kind, params, macs, in_elements, c * h * w, kernel)
-        return out_shape
+        return Tensor(out_shape, f"{self.prefix}.{path}" if self.prefix else path)
 
-    def deferred(self, record, by_kind: dict, out_shape: Shape) -> Shape:
+    def deferred(self, record, by_kind: dict, out_shape: Shape, out_path: str) -> Tensor:
         """Layers whose per-kind totals are known in closed form (``by_kind``, TOTALS order): the totals are
         added now, and the layers themselves are recorded by ``record(builder)`` only when the stage's
         ``ops`` are read.  A sweep over 1,000 DenseNets then plans each dense block in a few additions
@@ -293,10 +356,14 @@ class PlanBuilder:
             else:
                 for i, v in enumerate(t):
                     acc[i] += v
-        return tuple(out_shape)
+        return Tensor(out_shape, f"{self.prefix}.{out_path}" if self.prefix else out_path)
 
     def tap(self, name: str, shape: Shape) -> Shape:
-        self.stage.taps[name] = tuple(shape)
+        """Record a tap point: the :class:`Tensor` there (a plain shape at the network's ``input`` tap is the
+        input tensor).  Returns it, so a stage's ``output`` tap hands the next stage its input."""
+        if type(shape) is not Tensor:
+            shape = Tensor(shape, INPUT if name == "input" else None)
+        self.stage.taps[name] = shape
         return shape
 
     def conv(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, padding: int | None = None,
@@ -309,15 +376,15 @@ class PlanBuilder:
         weight = out_ch * (c // groups) * kernel * kernel
         params = weight + (out_ch if bias else 0)
         macs = weight * max(ho, 0) * max(wo, 0)
-        return self._add("conv", path, (c, h, w), (out_ch, ho, wo), params, macs, kernel, stride, groups)
+        return self._add("conv", path, s, (out_ch, ho, wo), params, macs, kernel, stride, groups)
 
     def bn(self, path, s: Shape) -> Shape:
-        c, h, w = s = tuple(s)
-        return self._add("bn", path, s, s, 2 * c, 0, 0, 1, 1, (), c * h * w)
+        c, h, w = s
+        return self._add("bn", path, s, (c, h, w), 2 * c, 0, 0, 1, 1, (), c * h * w)
 
     def act(self, path, s: Shape) -> Shape:
-        c, h, w = s = tuple(s)
-        return self._add("act", path, s, s, 0, 0, 0, 1, 1, (), c * h * w)
+        c, h, w = s
+        return self._add("act", path, s, (c, h, w), 0, 0, 0, 1, 1, (), c * h * w)
 
     def conv_bn_act(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                     act: bool = True, names=("conv", "bn", "act"), padding: int | None = None) -> Shape:
@@ -336,7 +403,7 @@ class PlanBuilder:
             wo = -(-(w + 2 * padding - kernel) // stride) + 1
         else:
             ho, wo = conv_out(h, kernel, stride, padding), conv_out(w, kernel, stride, padding)
-        return self._add(kind, path, tuple(s), (c, ho, wo), kernel=kernel, stride=stride)
+        return self._add(kind, path, s, (c, ho, wo), kernel=kernel, stride=stride)
 
     def maxpool(self, path, s, kernel, stride, padding=0, ceil_mode=False):
         return self.pool(path, s, "maxpool", kernel, stride, padding, ceil_mode)
@@ -345,12 +412,12 @@ class PlanBuilder:
         return self.pool(path, s, "avgpool", kernel, stride, padding)
 
     def gap(self, path, s: Shape) -> Shape:
-        return self._add("gap", path, tuple(s), (s[0], 1, 1))
+        return self._add("gap", path, s, (s[0], 1, 1))
 
     def linear(self, path, s: Shape, out_features: int, bias: bool = True) -> Shape:
         c = numel(s)
         params = c * out_features + (out_features if bias else 0)
-        return self._add("linear", path, tuple(s), (out_features, 1, 1), params, c * out_features)
+        return self._add("linear", path, s, (out_features, 1, 1), params, c * out_features)
 
     def cat(self, path, shapes: list) -> Shape:
         shapes = tuple(shapes)   # of (C, H, W) tuples
@@ -358,33 +425,37 @@ class PlanBuilder:
         if min(chans) <= 0:  # an empty part (e.g. part 1 at split ratio 1.0) is not concatenated
             shapes = tuple(x for x in shapes if x[0] > 0)
             chans = [x[0] for x in shapes]
+            if len(shapes) == 1:   # nothing to concatenate: the module passes its one part on (no copy)
+                return shapes[0]
         _, h, w = shapes[0]
         c = sum(chans)
         return self._add("cat", path, shapes[0], (c, h, w), in_shapes=shapes, in_elements=c * h * w)
 
-    def add(self, path, s: Shape) -> Shape:
-        s = tuple(s)
-        return self._add("add", path, s, s)
+    def add(self, path, s: Shape, *others: Shape) -> Shape:
+        """``s`` plus ``others`` elementwise (a residual: ``others`` is the shortcut; as fvcore, only ``s``
+        counts as the op's input)."""
+        return self._add("add", path, s, tuple(s), also=others)
 
-    def layer(self, kind: str, path, s: Shape, out_shape: Shape, kernel: int = 0, stride: int = 1) -> Shape:
+    def layer(self, kind: str, path, s: Shape, out_shape: Shape, kernel: int = 0, stride: int = 1,
+              also: tuple = ()) -> Shape:
         """Any parameter-free layer given its output shape (an imported network's pooling with Darknet's
         uneven padding, upsampling, softmax)."""
-        return self._add(kind, path, tuple(s), tuple(out_shape), kernel=kernel, stride=stride)
+        return self._add(kind, path, s, tuple(out_shape), kernel=kernel, stride=stride, also=also)
 
-    def mul(self, path, s: Shape) -> Shape:
-        """Elementwise scaling by a broadcast gate (SE, channel attention, attention's scale)."""
-        s = tuple(s)
-        return self._add("mul", path, s, s)
+    def mul(self, path, s: Shape, *gate: Shape) -> Shape:
+        """Elementwise scaling by a broadcast ``gate`` (SE, channel attention; none: attention's constant
+        scale)."""
+        return self._add("mul", path, s, tuple(s), also=gate)
 
     def mean(self, path, s: Shape) -> Shape:
         """Mean over H and W (``x.mean((2, 3), keepdim=True)``, timm's SE squeeze)."""
-        return self._add("mean", path, tuple(s), (s[0], 1, 1))
+        return self._add("mean", path, s, (s[0], 1, 1))
 
-    def matmul(self, path, s: Shape, out_shape: Shape, macs: int, in_shapes: tuple = ()) -> Shape:
+    def matmul(self, path, s: Shape, out_shape: Shape, macs: int, in_shapes: tuple = (), also: tuple = ()) -> Shape:
         """A batched matrix product of activations (attention), with its multiply-accumulates."""
         in_elements = sum(x[0] * x[1] * x[2] for x in in_shapes) if in_shapes else 0
-        return self._add("matmul", path, tuple(s), tuple(out_shape), 0, macs, in_shapes=tuple(in_shapes),
-                         in_elements=in_elements)
+        return self._add("matmul", path, s, tuple(out_shape), 0, macs, in_shapes=tuple(in_shapes),
+                         in_elements=in_elements, also=also)
 
 
 # Memoized plans: one plan per design (and input size), whoever asks for it.  A config plans itself
@@ -421,3 +492,28 @@ def plan_network(cfg, input_size: int | None = None, memo: bool = True) -> NetPl
 def clear_plan_memo() -> None:
     with _MEMO_LOCK:
         _MEMO.clear()
+
+
+def graph_problems(plan: NetPlan) -> list:
+    """What is wrong with ``plan`` as a dataflow graph (empty: nothing).  Checked: every op path is unique;
+    every read names the network input or an op recorded before it, within that op's output channels,
+    at its H x W; every op but the last is read by a later op (a layer nobody reads is an edge the plan
+    forgot: a shortcut, a gate)."""
+    out_of: dict = {INPUT: plan.input_shape}
+    read_by: set = set()
+    problems = []
+    ops = list(plan.ops)
+    for op in ops:
+        for src, lo, hi in op.reads:
+            if src not in out_of:
+                problems.append(f"{op.path} reads {src!r}, which is no earlier op nor the input")
+                continue
+            read_by.add(src)
+            c, h, w = out_of[src]
+            if lo is not None and not (0 <= lo < hi <= c):
+                problems.append(f"{op.path} reads channels {lo}..{hi} of {src}, which has {c}")
+        if op.path in out_of:
+            problems.append(f"{op.path} is recorded twice")
+        out_of[op.path] = tuple(op.out_shape)
+    problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1] if op.path not in read_by]
+    return problems

@@ -66,7 +66,7 @@ def plan_se(b: PlanBuilder, path: str, s, ratio: float):
     t = b.act(f"{path}.act", t)
     t = b.conv(f"{path}.fc2", t, c, 1, bias=True)
     t = b.act(f"{path}.gate", t)
-    return b.mul(f"{path}.scale", s)
+    return b.mul(f"{path}.scale", s, t)
 
 
 def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
@@ -77,13 +77,13 @@ def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride:
     s = b.conv_bn_act(f"{path}.conv2", s, mid, 3, stride, groups=groups)
     s = b.conv_bn_act(f"{path}.conv3", s, out_ch, 1, act=False)
     if stride != 1 or x[0] != out_ch:
-        b.conv_bn_act(f"{path}.downsample", x, out_ch, 1, stride, act=False)
-    s = b.add(path, s)
+        x = b.conv_bn_act(f"{path}.downsample", x, out_ch, 1, stride, act=False)
+    s = b.add(path, s, x)
     return b.act(f"{path}.act", s)
 
 
 def _residual(b, path, x, s, residual):
-    return b.add(path, s) if residual and x[0] == s[0] and x[1:] == s[1:] else s
+    return b.add(path, s, x) if residual and x[0] == s[0] and x[1:] == s[1:] else s
 
 
 def plan_dark_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
@@ -175,13 +175,15 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
     n = h * w
     head_dim, key_dim, qkv_ch = psa_dims(c, mid)
     x = s
-    t = b.conv_bn_act(f"{path}.attn.qkv", s, qkv_ch, 1, act=False)
-    scores = b.matmul(f"{path}.attn.qk", t, (mid, n, n), mid * n * n * key_dim)
+    qkv = b.conv_bn_act(f"{path}.attn.qkv", s, qkv_ch, 1, act=False)
+    v = qkv.view((c, h, w))   # q, k, v interleave per head in qkv's channels: v is no one channel slice
+    q, k = qkv.view(qkv), qkv.view((key_dim * mid, h, w))   # (q keeps qkv's shape: what the conventions read)
+    scores = b.matmul(f"{path}.attn.qk", q, (mid, n, n), mid * n * n * key_dim, also=(k,))
     scores = b.mul(f"{path}.attn.scale", scores)
     scores = b.act(f"{path}.attn.softmax", scores)
-    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n)
-    pe = b.conv_bn_act(f"{path}.attn.pe", (c, h, w), c, 3, groups=c, act=False)
-    t = b.add(f"{path}.attn.add_pe", pe)
+    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n, also=(v,))
+    pe = b.conv_bn_act(f"{path}.attn.pe", v, c, 3, groups=c, act=False)
+    t = b.add(f"{path}.attn.add_pe", pe, t)
     t = b.conv_bn_act(f"{path}.attn.proj", t, c, 1, act=False)
     t = _residual(b, f"{path}.add1", x, t, residual)
     y = b.conv_bn_act(f"{path}.ffn.0", t, 2 * c, 1)

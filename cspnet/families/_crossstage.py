@@ -420,22 +420,21 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
     if lay.spp:
         s = b.tap("spp", plan_spp(b, "spp", s, s[0]))
     if lay.fusion != "none":
-        _, h, w = s
         if lay.split == "one":
             s = b.tap("expand", b.conv_bn_act("expand", s, lay.expand_ch, 1, act=lay.expand_act))
-        elif lay.split == "slice":   # the stage's input itself is split (C = its channels)
-            pass
+        if lay.split in ("one", "slice"):   # slice: the stage's input itself is split (C = its channels)
+            part1, part2 = s.part(0, lay.part1), s.part(lay.part1, lay.part2)
         elif lay.split == "two":
-            b.conv_bn_act("split.cross", s, lay.part1, 1)
-            b.conv_bn_act("split.main", s, lay.part2, 1)
+            part1 = b.conv_bn_act("split.cross", s, lay.part1, 1)
+            part2 = b.conv_bn_act("split.main", s, lay.part2, 1)
         elif lay.split == "shared":  # BottleneckCSP2: part 2 = a 1x1 conv, part 1 = a bare 1x1 conv of part 2
-            main = b.conv_bn_act("split.main", s, lay.part2, 1)
-            b.conv("split.cross", main, lay.part1, 1)
+            part2 = b.conv_bn_act("split.main", s, lay.part2, 1)
+            part1 = b.conv("split.cross", part2, lay.part1, 1)
         else:  # two_bare: BottleneckCSP's cross path is a bare conv, normalised after the concat
-            b.conv("split.cross", s, lay.part1, 1)
-            b.conv_bn_act("split.main", s, lay.part2, 1)
-        part1 = b.tap("part1", (lay.part1, h, w))
-        s = b.tap("part2", (lay.part2, h, w))
+            part1 = b.conv("split.cross", s, lay.part1, 1)
+            part2 = b.conv_bn_act("split.main", s, lay.part2, 1)
+        part1 = b.tap("part1", part1)
+        s = b.tap("part2", part2)
     plan_block, stride = BLOCK_TYPES[lay.block].plan, lay.block_stride
     outs = [s]
     for j in range(lay.repeats):
@@ -490,8 +489,8 @@ def plan_channel_attention(b: PlanBuilder, path: str, s):
     Module twin: ``cspnet.nn._crossstage.ChannelAttention``."""
     t = b.mean(f"{path}.pool", s)
     t = b.conv(f"{path}.fc", t, s[0], 1, bias=True)
-    b.act(f"{path}.act", t)
-    return b.mul(f"{path}.scale", s)
+    t = b.act(f"{path}.act", t)
+    return b.mul(f"{path}.scale", s, t)
 
 
 def plan_lineage_stem(layers, size: int):

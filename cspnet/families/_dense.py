@@ -112,8 +112,7 @@ def plan_dense_stage(cfg, i: int, ch: dict, s, block, transition):
             s = b.tap("transition", transition(b, "transition", s, ch["transition"], pool))
         b.tap("output", s)
         return b.stage, s
-    _, h, w = s
-    p1, p2 = (ch["part1"], h, w), (ch["part2"], h, w)
+    p1, p2 = s.part(0, ch["part1"]), s.part(ch["part1"], ch["part2"])
     if cfg.split_ratio < 1.0:  # split_ratio 1.0: part 1 is deliberately empty, so it is no tap
         b.tap("part1", p1)
     b.tap("part2", p2)

@@ -96,7 +96,7 @@ def plan_dense_layer(b: PlanBuilder, path: str, feats: list, growth: int, bn_siz
 
 def record_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
     """Every layer of a dense block, one by one.  Module twin: ``cspnet.nn.densenet.DenseBlock``."""
-    feats = [tuple(s)]
+    feats = [s]
     for j in range(1, repeats + 1):
         feats.append(plan_dense_layer(b, f"block.denselayer{j}", feats, growth, bn_size))
     return b.cat("block.cat", feats) if len(feats) > 1 else feats[0]
@@ -127,12 +127,11 @@ def block_totals(s, repeats: int, growth: int, bn_size: int) -> dict:
 def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
     """A dense block: its totals in closed form, its layers recorded when read.  Module twin:
     ``cspnet.nn.densenet.DenseBlock``."""
-    s = tuple(s)
-    if s[1] < 1 or s[2] < 1:   # a degenerate size (refused by validation): record it as it is
+    if s[1] < 1 or s[2] < 1 or not repeats:  # a degenerate size (refused by validation): record it as it is
         return record_block(b, s, repeats, growth, bn_size)
-    out = (s[0] + repeats * growth, s[1], s[2]) if repeats else s
+    out = (s[0] + repeats * growth, s[1], s[2])
     return b.deferred(lambda sub: record_block(sub, s, repeats, growth, bn_size),
-                      block_totals(s, repeats, growth, bn_size), out)
+                      block_totals(s, repeats, growth, bn_size), out, "block.cat")
 
 
 def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
