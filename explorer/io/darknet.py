@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 
 from cspnet.config import MAX_ACTIVATION_BYTES, MAX_NETWORK_CHARS, MAX_PARAMS
 from cspnet.errors import ConfigError
-from cspnet.plan import NetPlan, PlanBuilder
+from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
 
 from ._text import bounded_text, read_bounded
 
@@ -862,9 +862,11 @@ def _fusion(roles: dict) -> str:
     return "csp" if pt and tr else "fusion_first" if tr else "fusion_last" if pt else "none"
 
 
-def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
-    """The plan twin of one layer (op paths = the module names of ``darknet_torch.DarknetModel``)."""
-    i, a, s = layer.index, layer.attrs, layer.in_shape
+def _add_ops(b: PlanBuilder, layer: Layer, outs: list, inp) -> Tensor:
+    """The plan twin of one layer (op paths = the module names of ``darknet_torch.DarknetModel``), reading
+    the tensors of the layers it names (``inp(j)``, ``outs[j]``); returns its output tensor."""
+    i, a = layer.index, layer.attrs
+    s = inp(layer.inputs[0]) if layer.inputs else inp(i - 1)
     p = f"layers.{i}"
     if layer.kind == "conv":
         s = b.conv(f"{p}.conv", s, a["filters"], a["size"], a["stride"], padding=a["padding"], groups=a["groups"],
@@ -872,44 +874,52 @@ def _add_ops(b: PlanBuilder, layer: Layer, shapes: list) -> None:
         if a["batch_normalize"]:
             s = b.bn(f"{p}.bn", s)
         if a["activation"] != "linear":
-            b.act(f"{p}.act", s)
+            s = b.act(f"{p}.act", s)
     elif layer.kind in ("maxpool", "local_avgpool"):
         # Darknet pads padding // 2 before and the rest after: not PlanBuilder.pool's symmetric padding
-        b.layer("maxpool" if layer.kind == "maxpool" else "avgpool", p, s, layer.out_shape, kernel=a["size"],
-                stride=a["stride"])
+        s = b.layer("maxpool" if layer.kind == "maxpool" else "avgpool", p, s, layer.out_shape, kernel=a["size"],
+                    stride=a["stride"])
     elif layer.kind == "batchnorm":
-        b.bn(f"{p}.bn", s)
+        s = b.bn(f"{p}.bn", s)
     elif layer.kind == "activation":
         if a["activation"] != "linear":
-            b.act(f"{p}.act", s)
+            s = b.act(f"{p}.act", s)
     elif layer.kind == "avgpool":
-        b.mean(p, s) if a.get("squeeze") else b.gap(p, s)
-    elif layer.kind == "route" and len(layer.inputs) > 1:
+        s = b.mean(p, s) if a.get("squeeze") else b.gap(p, s)
+    elif layer.kind == "route":   # each input's group_id-th of ``groups`` channel slices, concatenated
         g = a["groups"]
-        b.cat(p, [(shapes[j][0] // g, shapes[j][1], shapes[j][2]) for j in layer.inputs])
+        parts = []
+        for j in layer.inputs:
+            x = inp(j)
+            n = x[0] // g
+            parts.append(x.part(a["group_id"] * n, n) if g > 1 else x)
+        s = b.cat(p, parts) if len(parts) > 1 else parts[0]
     elif layer.kind == "shortcut":
-        b.add(p, layer.out_shape)
+        s = b.add(p, s, *(inp(j) for j in layer.inputs[1:]))
         if a["activation"] != "linear":
-            b.act(f"{p}.act", layer.out_shape)
+            s = b.act(f"{p}.act", s)
     elif layer.kind == "scale_channels":
-        b.mul(p, layer.out_shape)
+        s = b.mul(p, inp(layer.inputs[1]), s)
     elif layer.kind == "upsample":   # (its scale multiplies in place: no op of its own)
-        b.layer("upsample", p, s, layer.out_shape)
+        s = b.layer("upsample", p, s, layer.out_shape)
     elif layer.kind == "connected":
         s = b.linear(f"{p}.linear", s, a["output"], bias=not a["batch_normalize"])
         if a["batch_normalize"]:
             s = b.bn(f"{p}.bn", s)
         if a["activation"] != "linear":
-            b.act(f"{p}.act", s)
+            s = b.act(f"{p}.act", s)
     elif layer.kind == "softmax":
-        b.layer("softmax", p, s, s)
+        s = b.layer("softmax", p, s, s)
+    return s
 
 
 def _plan(layers: list, input_shape: tuple) -> tuple:
     shapes = [layer.out_shape for layer in layers]
+    outs: list = []   # each layer's output tensor
+    net_input = Tensor(input_shape, INPUT)
 
     def out(j):
-        return input_shape if j < 0 else shapes[j]
+        return net_input if j < 0 else outs[j]
 
     stages, infos = [], []
     n_stage = 0
@@ -920,20 +930,24 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
         fusion = _fusion(roles) if roles else "none"
         b = PlanBuilder(name, kind, fusion, prefix="")
         b.tap("input", out(start - 1))
+        for j in range(start, end):
+            outs.append(_add_ops(b, layers[j], outs, out))
         first = layers[start] if start < end else None
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
-            b.tap("down", first.out_shape)
+            b.tap("down", outs[start])
         if roles:
             for tap, j in csp_tap_layers(roles).items():
                 b.tap(tap, out(j))
             b.stage.repeats = roles["repeats"]
         elif kind == "stage":
             b.stage.repeats = sum(layers[j].kind == "shortcut" for j in range(start, end))
-        for j in range(start, end):
-            _add_ops(b, layers[j], shapes)
         b.tap("output", out(end - 1) if end > start else out(start - 1))
+        taps = b.stage.taps   # in forward order: the input first, the output last
+        b.stage.taps = {"input": taps.pop("input"), **{k: v for k, v in taps.items() if k != "output"},
+                        "output": taps["output"]}
         stages.append(b.stage)
         infos.append(StageInfo(name, kind, start, end, fusion, roles or {}))
+    assert len(shapes) == len(outs)
     return NetPlan(input_shape=input_shape, stages=stages), infos
 
 
