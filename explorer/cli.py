@@ -367,24 +367,21 @@ def cmd_onnx(args):
 
 def cmd_export(args):
     """A design as a Darknet cfg or an Ultralytics YAML (text), to stdout or -o FILE."""
+    from explorer.io.check import export
+
     cfg = _design(args)
-    if args.format == "darknet":
-        from explorer.io.darknet_export import cfg_from_config
-
-        text = cfg_from_config(cfg)
-    else:
-        from explorer.io.ultralytics import yaml_from_config
-
-        text = yaml_from_config(cfg)
+    text, check = export(cfg, args.format)     # read back and compared with the design before anything is written
     if args.output in (None, "-"):
         sys.stdout.write(text)
+        print(check.summary(), file=sys.stderr)
         return
     try:
         with open(args.output, "w", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
         raise CLIError(f"-o: cannot write {args.output!r}: {exc.strerror}") from None
-    print(f"wrote {args.output} ({len(text.encode('utf-8')):,} bytes, {args.format})", file=sys.stderr)
+    print(f"wrote {args.output} ({len(text.encode('utf-8')):,} bytes, {args.format}); {check.summary()}",
+          file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- the paper vs this tool

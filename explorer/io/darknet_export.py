@@ -73,6 +73,16 @@ class _Cfg:
         self.extra_biases = 0
         self.split_routes = 0      # layers uneven splits add (a part of k > 1 slices: k routes + a concat, not 1)
         self.attention = 0         # channel attentions written (their hard sigmoid as logistic)
+        self.stage = "stem"        # the design stage being written (the plan's stage name)
+        self.tally: dict = {}      # (stage, reason) -> TOTALS deltas the file has beyond the design (stated)
+
+    def state(self, reason: str, **deltas) -> None:
+        """A difference from the design this layer makes, stated (``explorer.io.check.REASONS``)."""
+        from cspnet.plan import TOTALS
+
+        acc = self.tally.setdefault((self.stage, reason), [0] * len(TOTALS))
+        for name, v in deltas.items():
+            acc[TOTALS.index(name)] += v
 
     @property
     def last(self) -> int:
@@ -111,6 +121,7 @@ class _Cfg:
         opts["activation"] = activation or (self.act if act else "linear")
         if not bn and not design_bias:   # Darknet gives a conv without BN a bias; the design's has none
             self.extra_biases += filters
+            self.state("bias", params=filters)
         out = (filters, (h + 2 * padding - size) // stride + 1, (w + 2 * padding - size) // stride + 1)
         return self._add("convolutional", out, **opts)
 
@@ -172,6 +183,7 @@ class _Cfg:
         c = self.shape(self.last)[0]
         self._add("avgpool", (c, 1, 1))
         self._add("connected", (classes, 1, 1), output=classes, activation="linear")
+        self.state("softmax", layers=1, in_elements=classes, out_elements=classes)
         return self._add("softmax", (classes, 1, 1), groups=1)
 
 
@@ -244,7 +256,10 @@ def _split(cfg, d: _Cfg, x: int, part1: int, part2: int, where: str, path1=None)
         routes = [d.route([x], g, k) for g, k in chunks]
         if len(routes) > 1:
             d.split_routes += len(routes)
-            return d.route(routes)
+            cat = d.route(routes)
+            n = d.shape(cat)[0] * d.shape(cat)[1] * d.shape(cat)[2]
+            d.state("slices", layers=1, in_elements=n, out_elements=n)
+            return cat
         return routes[0]
 
     p1 = part(chunks1)
@@ -312,6 +327,9 @@ def _cross_stage(d: _Cfg, cfg, i: int, lay, x: int) -> int:
             part1, x = _split(cfg, d, e, lay.part1, lay.part2, where)
         elif lay.split == "slice":
             part1, x = _split(cfg, d, x, lay.part1, lay.part2, where)
+        elif lay.split == "shared":   # BottleneckCSP2: part 2's conv, then part 1 a bare 1x1 conv of part 2
+            x = d.conv(x, lay.part2, 1)
+            part1 = d.conv(x, lay.part1, 1, bn=False, act=False)
         else:   # two / two_bare: part 1's conv, a route back, part 2's conv (the CSPNet authors' cfgs)
             bare = lay.split == "two_bare"
             part1 = d.conv(x, lay.part1, 1, bn=not bare, act=not bare)
@@ -348,6 +366,7 @@ def _cross_network(d: _Cfg, cfg, style) -> None:
                           "positions)", psa=True)
         assert lay.block in BLOCK_TYPES
     x = -1
+    d.stage = "stem"
     stem = style.stem_layers(cfg)
     if stem:
         for layer in stem:
@@ -360,7 +379,9 @@ def _cross_network(d: _Cfg, cfg, style) -> None:
         if cfg.stem_pool == "max":
             x = d.pool(x, "maxpool", 3, 2, 1)
     for i, lay in enumerate(layouts):
+        d.stage = f"stages.{i}"
         x = _cross_stage(d, cfg, i, lay, x)
+    d.stage = "head"
     if style.head_conv:
         x = d.conv(x, style.head_conv, 1)
     d.head(x, cfg.num_classes)
@@ -413,7 +434,9 @@ def _densenet(d: _Cfg, cfg) -> None:
                 feats.append(d.conv(t, growth, 3, bn=False, act=False))
             return d.route(feats) if len(feats) > 1 else feats[0]
 
+        d.stage = f"stages.{i}"
         x = _dense_stage(d, cfg, i, ch, x, block, transition)
+    d.stage = "head"
     if cfg.head_norm:
         x = d.bn_act(x)
     d.head(x, cfg.num_classes)
@@ -443,7 +466,9 @@ def _peleenet(d: _Cfg, cfg) -> None:
                 x = d.route([x, b1, b2])
             return x
 
+        d.stage = f"stages.{i}"
         x = _dense_stage(d, cfg, i, ch, x, block, transition)
+    d.stage = "head"
     if cfg.head_norm:
         x = d.bn_act(x)
     d.head(x, cfg.num_classes)
@@ -485,10 +510,15 @@ def extra_biases(cfg) -> int:
     return _write(cfg).extra_biases
 
 
-def cfg_from_config(cfg) -> str:
-    """The Darknet cfg text of design ``cfg`` (a ``CSPConfig``).  Raises ``ConfigError`` (field ``format``
-    or ``split_ratio``) for a design Darknet cannot express; see the module docstring."""
+def export_cfg(cfg) -> tuple:
+    """``(text, check)``: the Darknet cfg of design ``cfg`` and its :class:`explorer.io.check.ExportCheck`.
+    The text is read back (``explorer.io.darknet.parse_cfg``) and compared with the design's plan, op kind
+    by op kind and stage by stage, before it is returned; the differences this writer states (its header
+    lists them: :func:`explorer.io.check.stated`) are the only ones allowed.  Raises ``ConfigError``."""
+    from .check import allowances, check_export, stated
+
     d = _write(cfg)
+    allowed = allowances(d.tally)
     head = [f"# {cfg.name or cfg.family}: exported by CSPNet Explorer (explorer.io.darknet_export) from a "
             f"{cfg.family} design, fusion {cfg.fusion}",
             f"# {len(d.sections)} layers; the head is global [avgpool] + [connected] {cfg.num_classes} (the design's "
@@ -500,8 +530,20 @@ def cfg_from_config(cfg) -> str:
         head.append(LEAKY_NOTE)
     if d.attention:
         head.append(ATTENTION_NOTE)
+    head.append("# read back and checked against the design (explorer.io.check): every op kind's totals per stage "
+                "are the design's, but for these stated differences:")
+    head += [f"#   {line}" for line in stated(allowed)]
     net = f"[net]\nbatch=1\nwidth={cfg.input_size}\nheight={cfg.input_size}\nchannels=3"
-    return "\n".join(head) + "\n\n" + "\n\n".join([net, *d.sections]) + "\n"
+    text = "\n".join(head) + "\n\n" + "\n\n".join([net, *d.sections]) + "\n"
+    return text, check_export(cfg, text, "darknet", allowed)
 
 
-__all__ = ["cfg_from_config", "extra_biases", "slice_chunks", "ACTIVATIONS", "ATTENTION_NOTE", "LEAKY_NOTE"]
+def cfg_from_config(cfg) -> str:
+    """The Darknet cfg text of design ``cfg`` (a ``CSPConfig``), read back and checked before it is returned
+    (:func:`export_cfg`).  Raises ``ConfigError`` (field ``format`` or ``split_ratio``) for a design Darknet
+    cannot express; see the module docstring."""
+    return export_cfg(cfg)[0]
+
+
+__all__ = ["cfg_from_config", "export_cfg", "extra_biases", "slice_chunks", "ACTIVATIONS", "ATTENTION_NOTE",
+           "LEAKY_NOTE"]

@@ -46,8 +46,9 @@ Ultralytics modules as a YAML in Ultralytics' format (backbone ``[from, repeats,
 ``head: [[-1, 1, Classify, [nc]]]``, ``nc``, ``scales``); other families, fusions (only
 ``fusion_first`` is an Ultralytics module), split ratios, stems and block combinations are refused
 with a :class:`ConfigError` whose field is ``"format"``.  The written text is imported back before it
-is returned and its plan compared with the design's (parameters, every op kind's totals, every
-stage's tap shapes): an export that would not round-trip exactly is refused.  The input size is not
+is returned and its plan compared with the design's (``explorer.io.check.check_export``, the check the
+Darknet writer runs too: every op kind's totals stage by stage, every stage's tap shapes, no stated
+difference): an export that would not round-trip exactly is refused.  The input size is not
 part of the format (a comment records it; import uses 224, Ultralytics' classification default).
 Pure Python: no torch.
 """
@@ -647,7 +648,16 @@ def yaml_from_config(cfg: CSPConfig) -> str:
     """The design as an Ultralytics model YAML (yolov5, yolov8, yolo11 families; fusion first).
 
     Raises ``ConfigError`` (field ``"format"``) naming what Ultralytics' modules cannot express.  The
-    text is imported back and its plan compared with the design's before it is returned."""
+    text is imported back and its plan compared with the design's before it is returned
+    (:func:`export_yaml`)."""
+    return export_yaml(cfg)[0]
+
+
+def export_yaml(cfg: CSPConfig) -> tuple:
+    """``(text, check)``: the Ultralytics YAML of design ``cfg`` and its
+    :class:`explorer.io.check.ExportCheck`: the text imported back (:func:`config_from_yaml`, planned at
+    the design's input size) has the design's totals for every op kind, stage by stage, and the same tap
+    shapes, with no stated difference (:func:`explorer.io.check.check_export`).  Raises ``ConfigError``."""
     from cspnet.families.lineage import ULTRALYTICS
 
     if cfg.family not in EXPORT_FAMILIES:
@@ -730,23 +740,10 @@ def yaml_from_config(cfg: CSPConfig) -> str:
         lines.append(f"  - [-1, {row}] # {j} {note}")
     lines += ["", "head:", f"  - [-1, 1, Classify, [nc]] # {len(rows)}", ""]
     text = "\n".join(lines)
-    _check_round_trip(cfg, text, scales[0] if scales else None)
-    return text
+    from .check import check_export
+
+    return text, check_export(cfg, text, "ultralytics")
 
 
-def _check_round_trip(cfg: CSPConfig, text: str, scale: str | None):
-    from cspnet.plan import plan_network
-
-    try:
-        back = config_from_yaml(text, scale=scale, name=cfg.name)
-    except ConfigError as exc:
-        raise _refuse(f"the design does not survive as an Ultralytics YAML: {exc.detail}") from None
-    a, b = plan_network(cfg), plan_network(back, input_size=cfg.input_size)
-    same = a.by_kind == b.by_kind and [(s.name, s.taps, s.by_kind) for s in a.stages] == \
-        [(s.name, s.taps, s.by_kind) for s in b.stages]
-    if not same:
-        raise _refuse("the design does not survive as an Ultralytics YAML: the YAML's plan differs "
-                      f"({a.params:,} vs {b.params:,} parameters)")
-
-
-__all__ = ["SUPPORTED_MODULES", "config_from_yaml", "load_yaml", "scale_from_filename", "yaml_from_config"]
+__all__ = ["SUPPORTED_MODULES", "config_from_yaml", "export_yaml", "load_yaml", "scale_from_filename",
+           "yaml_from_config"]
