@@ -178,14 +178,17 @@ def test_a_two_conv_split_takes_another_ratio_and_comes_back(ratio):
     assert back.plan.params == net.plan.params and back.plan.macs == net.plan.macs
 
 
-def test_a_split_that_empties_a_part_names_split_ratio():
+def test_a_split_that_empties_a_part_names_part2_share():
     from explorer.io.rewrite import rewrite_split
 
     text = csdarknet53_like(64)
     stage = csp_stages(parse_cfg(text))[1][0]
     with pytest.raises(ConfigError) as err:
         rewrite_split(text, stage, 0.001)
-    assert err.value.field == "split_ratio"
+    assert err.value.field == "part2_share" and "0.001 splits" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        rewrite_split(text, stage, part2_share=1.0)
+    assert err.value.field == "part2_share" and "both parts need at least 1 channel" in str(err.value)
 
 
 # --------------------------------------------------------------------------- sliced splits, channel attention
@@ -252,7 +255,7 @@ def test_a_sliced_split_that_cannot_be_rewritten_says_why():
     prime = _export("cspdensenet121", "stem_channels=113", "input_size=64")
     with pytest.raises(ConfigError) as err:
         rewrite_split(prime, "stages.0", 0.25)
-    assert err.value.field == "split_ratio" and "part 1 needs 85" in str(err.value)
+    assert err.value.field == "part2_share" and "part 1 needs 85" in str(err.value)
     # a fusion rewrite that changes a stage's output width under the next stage's slices: said, not a parse error
     walk = _export("cspdensenet_walkthrough", "input_size=64")
     with pytest.raises(ConfigError) as err:

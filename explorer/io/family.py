@@ -234,11 +234,12 @@ def with_stage_fusion(cfg, stage: str, fusion: str):
     return cfg.replace(network=text, fusion=network_fusion(net))
 
 
-def with_stage_split(cfg, stage: str, split_ratio: float):
-    """``cfg`` (darknet_cfg) with CSP stage ``stage``'s split ratio rewritten (``explorer.io.rewrite``)."""
+def with_stage_split(cfg, stage: str, part2_share: float):
+    """``cfg`` (darknet_cfg) with CSP stage ``stage``'s split rewritten: part 2 (the block path) takes
+    ``part2_share`` of the stage's split channels (``explorer.io.rewrite.rewrite_split``)."""
     from .rewrite import rewrite_split
 
-    text = rewrite_split(cfg.network, stage, split_ratio)
+    text = rewrite_split(cfg.network, stage, part2_share)
     net = parsed(text)
     return cfg.replace(network=text, fusion=network_fusion(net))
 

@@ -20,7 +20,9 @@ its part 1 conv).  Dropping a transition makes the stage's output the concat (it
 next layers read whatever width they get, as Darknet infers input channels).  Comments are not kept.
 ``none`` (the plain stage) is not offered: it would need new widths for the block path.
 
-:func:`rewrite_split` changes a stage's split ratio.  Where the split is made by two 1x1 convs (the
+:func:`rewrite_split` changes a stage's split: the share of its split channels that part 2 (the block
+path) takes, ``part2_share`` (named apart from the design field ``split_ratio``, which this file's stages
+do not read).  Where the split is made by two 1x1 convs (the
 CSPNet authors' cfgs: part 1's conv, a route back, part 2's conv) the two convs keep their sum ``C``
 and take ``C - floor(C x ratio)`` and ``floor(C x ratio)`` filters.  Where it is a sliced split
 (``[route] groups`` slices of one layer, as ``explorer.io.darknet_export`` writes it) part 1's and
@@ -154,10 +156,12 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
     return new_text
 
 
-def rewrite_split(text, stage: str, split_ratio: float) -> str:
-    """The cfg ``text`` with CSP stage ``stage``'s split ratio (the share of ``C`` through the block path)
-    set to ``split_ratio``.  Raises ConfigError (field ``network``, or ``split_ratio`` for a ratio that
-    leaves a part empty or needs more slices than a route takes) where the pattern does not allow it."""
+def rewrite_split(text, stage: str, part2_share: float) -> str:
+    """The cfg ``text`` with CSP stage ``stage``'s split set to ``part2_share``: the share of ``C`` (part 1's
+    plus part 2's channels, kept) that part 2 takes through the block path, ``floor(C x part2_share)``.
+    Not the design field ``split_ratio`` (which a darknet_cfg design does not read): one stage of the file.
+    Raises ConfigError (field ``network``, or ``part2_share`` for a share that leaves a part empty or needs
+    more slices or layers than a cfg takes) where the pattern does not allow it."""
     import math
 
     net = parse_cfg(text)
@@ -175,9 +179,9 @@ def rewrite_split(text, stage: str, split_ratio: float) -> str:
     taps = net.plan.stage(stage).taps
     old1, old2 = taps["part1"][0], taps["part2"][0]
     c = old1 + old2
-    new2 = math.floor(c * split_ratio)
+    new2 = math.floor(c * part2_share)
     if not 1 <= new2 < c:
-        raise ConfigError("split_ratio", f"{split_ratio:g} splits {stage}'s {c} channels into {c - new2} + {new2}; "
+        raise ConfigError("part2_share", f"{part2_share:g} splits {stage}'s {c} channels into {c - new2} + {new2}; "
                           f"both parts need at least 1 channel (allowed range [{1 / c:.3g}, {1 - 1 / c:.3g}])")
     if new2 == old2:
         return text if isinstance(text, str) else bytes(text).decode("utf-8")
@@ -234,7 +238,7 @@ def _resliced(net, info, stage: str, new1: int, new2: int, sections: list, filte
     parts = {x + 1: slice_chunks(c, 0, new1), r: slice_chunks(c, new1, c)}
     for k, chunks in enumerate(parts.values(), 1):
         if len(chunks) > MAX_ROUTE_INPUTS:
-            raise ConfigError("split_ratio", f"{stage}: {new1} + {new2} of {c} channels: part {k} needs "
+            raise ConfigError("part2_share", f"{stage}: {new1} + {new2} of {c} channels: part {k} needs "
                               f"{len(chunks)} [route] groups slices, more than the {MAX_ROUTE_INPUTS} inputs one "
                               "[route] may concatenate")
     for i, layer in enumerate(layers):    # only the part's last layer (its slice) may be read from elsewhere
@@ -255,7 +259,7 @@ def _resliced(net, info, stage: str, new1: int, new2: int, sections: list, filte
         if i not in dropped:
             items.append((sec, i, None))
     if len(items) > MAX_LAYERS:
-        raise ConfigError("split_ratio", f"{stage}: the rewritten cfg would have {len(items)} layers; at most "
+        raise ConfigError("part2_share", f"{stage}: the rewritten cfg would have {len(items)} layers; at most "
                           f"{MAX_LAYERS}")
     pos = {old: p for p, (_, old, _) in enumerate(items) if old is not None}
 
@@ -285,7 +289,8 @@ def _resliced(net, info, stage: str, new1: int, new2: int, sections: list, filte
 
 
 def stage_split(net, stage: str) -> float | None:
-    """A recognised CSP stage's split ratio where :func:`rewrite_split` can change it, else None."""
+    """A recognised CSP stage's part 2 share (part 2's channels / part 1's plus part 2's) where
+    :func:`rewrite_split` can change it, else None."""
     info = next((s for s in net.stages if s.name == stage), None)
     if info is None or info.fusion == "none":
         return None
