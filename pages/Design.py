@@ -21,8 +21,21 @@ from cspnet import ConfigError, all_presets, get_preset
 from cspnet.config import FIELDS, FUSION_LABELS
 from cspnet.families import FAMILIES
 from cspnet.presets import paper_base
+from explorer.counts.analysis import (
+    BLOCK_COLUMN,
+    SHARE_COLUMN,
+    STAGE_VIEWS,
+    blocks_caption,
+    delta_tone,
+    no_base_text,
+    stage_table,
+    stage_view,
+    why_they_differ,
+)
 from explorer.counts.conventions import CONVENTIONS
 from explorer.design import with_changes
+from explorer.design.files import FILE_TYPES, MAX_UPLOAD_BYTES, design_from_file
+from explorer.design.form import knob_key, shown_fields, widget_input, widget_kind, widget_text, widget_value
 from explorer.fmt import gib, pct, si
 
 METRIC_HELP = {
@@ -32,44 +45,6 @@ METRIC_HELP = {
     "cio": "Memory traffic as the CSPNet paper measures it: input + output elements of every conv (batch 1).",
     "activations": "Elements written by every layer in one forward pass (batch 1).",
 }
-
-
-def knob_key(name: str) -> str:
-    return f"knob_{name}"
-
-
-def widget_kind(name: str) -> str:
-    """The widget a field gets: text (one value or one per stage), int, float, choice or bool."""
-    spec = FIELDS[name]
-    return "text" if spec.per_stage or spec.stages else spec.kind
-
-
-def shown_fields(family: str, group: str) -> list:
-    """The fields of a group (main, advanced) that the family reads, in declaration order."""
-    return [n for n, spec in FIELDS.items() if spec.group == group and spec.reads(family)]
-
-
-def widget_value(cfg, name):
-    """A config field as its widget holds it."""
-    from explorer.design.edits import display_value
-
-    kind = widget_kind(name)
-    v = getattr(cfg, name)
-    if kind == "int":
-        return int(v)
-    if kind == "float":
-        return float(v)
-    if kind in ("choice", "bool"):
-        return v
-    return display_value(cfg, name)
-
-
-def widget_text(name: str, value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(round(value, 6))  # +/- steps leave float noise (0.30000000000000004)
-    return "" if value is None else str(value)
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -114,9 +89,7 @@ def on_use_nearest() -> None:
     ss = st.session_state
     for name, err in dict(ss.get(state.K_ERRORS, {})).items():
         if err.get("nearest") is not None and name in FIELDS:
-            v = err["nearest"]
-            kind = widget_kind(name)
-            ss[knob_key(name)] = int(v) if kind == "int" else float(v) if kind == "float" else v
+            ss[knob_key(name)] = widget_input(name, err["nearest"])
             on_knob(name)
 
 
@@ -206,45 +179,20 @@ def knob_panel(cfg) -> None:
 
 
 # ----------------------------------------------------------------------------- your own network
-MAX_UPLOAD_BYTES = 256 * 1024     # checked before anything is parsed (explorer.io.darknet.MAX_CFG_CHARS)
 K_IMPORT_ERROR = "import_error"
 
 
 def on_upload() -> None:
-    """Parse an opened file (never execute it) into a design: .cfg -> darknet_cfg, .yaml/.yml -> the
-    Ultralytics importer, .json -> a saved design.  An error is a message; the previous design stays."""
+    """Parse an opened file (never execute it) into a design (explorer.design.files). An error is a message;
+    the previous design stays."""
     ss = st.session_state
     f = ss.get("open_network")
     ss[K_IMPORT_ERROR] = None
     if f is None:
         return
     name = f.name.rsplit("/", 1)[-1]
-    stem, _, ext = name.rpartition(".")
-    ext = ext.lower()
     try:
-        if f.size > MAX_UPLOAD_BYTES:
-            raise ConfigError("network", f"{name} has {f.size:,} bytes; allowed at most {MAX_UPLOAD_BYTES:,}")
-        data = f.getvalue()[:MAX_UPLOAD_BYTES + 1]
-        if ext == "cfg":
-            from explorer.io.family import design_from_cfg
-
-            cfg = design_from_cfg(data, stem or "network")
-        elif ext in ("yaml", "yml"):
-            try:
-                from explorer.io.ultralytics import config_from_yaml
-            except ImportError:
-                raise ConfigError("yaml", "YAML import is not available yet") from None
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ConfigError("yaml", f"not UTF-8 text (byte {exc.start})") from None
-            cfg = config_from_yaml(text, name=stem or None)
-        elif ext == "json":
-            from cspnet import CSPConfig
-
-            cfg = CSPConfig.from_json(data)
-        else:
-            raise ConfigError("file", f"{name}: open a Darknet .cfg, an Ultralytics .yaml/.yml or a Config .json")
+        cfg = design_from_file(name, f.getvalue() if f.size <= MAX_UPLOAD_BYTES else b"", size=f.size)
     except ConfigError as exc:
         ss[K_IMPORT_ERROR] = f"{name}: {exc}"
         return
@@ -257,7 +205,7 @@ def on_upload() -> None:
 def open_network() -> None:
     with st.expander("Open your own network", expanded=bool(st.session_state.get(K_IMPORT_ERROR))):
         st.file_uploader("A Darknet .cfg, an Ultralytics .yaml or a Config .json (at most 256 KB)",
-                         type=["cfg", "yaml", "yml", "json"], key="open_network", on_change=on_upload,
+                         type=list(FILE_TYPES), key="open_network", on_change=on_upload,
                          help="Parsed, never executed. A .cfg becomes a design of the darknet_cfg family: its stem, "
                               "stages (CSP stages recognised from the routes) and head, on every page.")
         err = st.session_state.get(K_IMPORT_ERROR)
@@ -350,52 +298,6 @@ def metrics_row(cmp: dict) -> None:
                    "what CSP changes.")
 
 
-def _delta_badge(x) -> str:
-    """A delta in % as a colored badge: green lower, red higher (as the metrics' inverse deltas)."""
-    if x is None:
-        return ":gray-badge[n/a]"
-    color = "gray" if abs(x) < 0.05 else "green" if x < 0 else "red"
-    return f":{color}-badge[{pct(x)}]"
-
-
-def _field_text(cfg_dict: dict, name: str) -> str:
-    v = cfg_dict.get(name)
-    if isinstance(v, (list, tuple)):
-        return "-".join(str(x) for x in v) if len(set(v)) > 1 else str(v[0])
-    return str(v)
-
-
-def why_they_differ(cfg, bcmp: dict, preset_name: str | None) -> str:
-    """One sentence: why the paper-base deltas differ from the plain-twin deltas (or that they agree)."""
-    base = bcmp["base_name"]
-    started = preset_name if preset_name and preset_name != cfg.name else cfg.name
-    if bcmp["same_as_twin"]:
-        return (f"Here the plain twin *is* {base} (the same knobs without CSP give the paper's base network), "
-                "so the two comparisons agree.")
-    fields = bcmp["twin_differs_in"]
-    shown = [f for f in fields if f != "activation"][:3] or fields[:3]
-    twin_cfg, base_cfg = cfg.twin().to_dict(), bcmp["base_config"]
-    twin_txt = ", ".join(f"{f} {_field_text(twin_cfg, f)}" for f in shown)
-    base_txt = ", ".join(f"{f} {_field_text(base_cfg, f)}" for f in shown)
-    return (f"They differ because the twin keeps {started}'s own knobs ({twin_txt}), while the paper's base is "
-            f"the {base} that {started} replaces ({base_txt}); the paper's claim is the second comparison.")
-
-
-def no_base_text(cfg, preset_name: str | None) -> str:
-    """For a CSP design started from a preset with no paper base: why it is compared with its twin only."""
-    presets = all_presets()
-    if not cfg.is_csp or preset_name not in presets:
-        return ""
-    p = presets[preset_name]
-    if FIELDS["taps"].reads(p.config.get("family", cfg.family)):  # the lineage: after the CSPNet paper
-        return (f"**No published plain counterpart**: {preset_name} ({p.reference}) was published as a CSP design "
-                "after the CSPNet paper, with no plain version beside it, so the paper base does not apply: it is "
-                "compared with its **plain twin** only (the same knobs without CSP: its blocks on the whole width, "
-                "no split, a 1×1 transition where the widths need one).")
-    return (f"**No paper base**: the CSPNet paper compares no plain preset with {preset_name}, so it is compared "
-            "with its **plain twin** only (the same knobs without CSP).")
-
-
 def base_row(cfg, bcmp: dict | None, preset_name: str | None) -> None:
     """The design against its paper base, below the metrics: a labelled row of the same five deltas (or,
     for a CSP preset without a base, a line saying it is compared with its plain twin only)."""
@@ -410,7 +312,8 @@ def base_row(cfg, bcmp: dict | None, preset_name: str | None) -> None:
         d = bcmp["deltas"]
         cols = st.columns(len(d))
         for col, (key, m) in zip(cols, d.items()):
-            col.markdown(f"{SHORT_LABELS.get(key, m['label'])}  \n{_delta_badge(m['delta_pct'])}",
+            badge = f":{delta_tone(m['delta_pct'])}-badge[{'n/a' if m['delta_pct'] is None else pct(m['delta_pct'])}]"
+            col.markdown(f"{SHORT_LABELS.get(key, m['label'])}  \n{badge}",
                          help=f"**{m['label']}**: this design {m['design']:,}; {bcmp['base_name']} at "
                               f"{bcmp['input_size']} px: {m['base']:,} ({'+' if m['delta'] > 0 else ''}"
                               f"{m['delta']:,}).")
@@ -430,39 +333,23 @@ def memory_table(design: dict) -> None:
 
 
 def stage_section(cfg, design: dict) -> list:
-    from explorer.counts.analysis import BLOCK_COLUMN, stage_frame, stage_table
-
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
-                    format_func=lambda k: CONVENTIONS[k].label)
+                    format_func=lambda k: CONVENTIONS[k].short,
+                    help="Every registered counting convention; the line below names the one picked, its unit "
+                         "and what it includes.")
     c = CONVENTIONS[conv]
     total = design["conventions"][conv]["value"]
-    st.caption(f"**{c.label}**: total {si(total, c.unit)}. Includes: {c.includes}")
+    st.caption(f"**{c.label}**: total {si(total, c.unit)} ({total:,} {c.unit}; the stages add up to it). "
+               f"Includes: {c.includes}")
     rows = stage_table(design, conv)
-    df = stage_frame(rows)  # repeats: nullable integers, blank for the stem and the head
-    df = df[[col for col in df.columns if not (df[col].astype(str) == "").all()]]
-    for col in df.columns:  # text columns mixing '' and numbers
-        if not pd.api.types.is_numeric_dtype(df[col]):
-            df[col] = df[col].astype(str)
-    view = st.segmented_control("Table", ["counts", "shapes"], key="table_view", default="counts", required=True,
-                                format_func={"counts": "Counts per stage",
-                                             "shapes": "Shapes at each tap point (C x H x W)"}.get,
-                                help="The CSV download has both.")
-    shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
-                  and col not in ("stage", "fusion", "repeats", BLOCK_COLUMN)]
-    blocks = df[BLOCK_COLUMN].tolist() if BLOCK_COLUMN in df.columns else []
-    if view == "shapes":  # the lineage's block types beside the shapes (the counts view has no room for them)
-        df = df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + shape_cols]
-    else:
-        df = df[[col for col in df.columns if (col not in shape_cols or col == "stage output") and col != BLOCK_COLUMN]]
-        share = [col for col in df.columns if col == "share of MACs"]
-        rest = [col for col in df.columns if col not in share]
-        at = rest.index(c.label) + 1 if c.label in rest else len(rest)
-        df = df[rest[:at] + share + rest[at:]]  # stage..conv count, then the share bar, then CIO, activations
-    num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != "share of MACs"]
+    view = st.segmented_control("Table", list(STAGE_VIEWS), key="table_view", default="counts", required=True,
+                                format_func=STAGE_VIEWS.get, help="The CSV download has both.")
+    df, blocks = stage_view(rows, view, conv)
+    num_cols = [col for col in df.columns if pd.api.types.is_numeric_dtype(df[col]) and col != SHARE_COLUMN]
     colcfg = {col: st.column_config.NumberColumn(col, format="localized") for col in num_cols}
-    if "share of MACs" in df.columns:
-        colcfg["share of MACs"] = st.column_config.ProgressColumn("share of MACs", min_value=0.0, max_value=1.0,
-                                                                  format="percent")
+    if SHARE_COLUMN in df.columns:
+        colcfg[SHARE_COLUMN] = st.column_config.ProgressColumn(SHARE_COLUMN, min_value=0.0, max_value=1.0,
+                                                               format="percent")
     if BLOCK_COLUMN in df.columns:
         colcfg[BLOCK_COLUMN] = st.column_config.TextColumn(
             BLOCK_COLUMN, help=FIELDS["block_type"].help + " Taps: " + FIELDS["taps"].help)
@@ -473,43 +360,16 @@ def stage_section(cfg, design: dict) -> list:
     return rows
 
 
-def blocks_caption(stages: list, blocks: list) -> str:
-    """The lineage's block type and taps per stage in one line, runs of equal stages together:
-    "Blocks: stages.0-1 bottleneck_3x3 (all taps); stages.2-3 c3k (all taps); stages.4 psa (last tap)"."""
-    runs: list = []  # [first stage index, last stage index, block text]
-    for name, b in zip(stages, blocks):
-        if not b or not name.startswith("stages."):
-            continue
-        i = int(name.split(".")[1])
-        if runs and runs[-1][2] == b and runs[-1][1] == i - 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i, b])
-    parts = [f"stages.{a}" + (f"-{z}" if z != a else "") + f" {b}" for a, z, b in runs]
-    return ("Blocks on part 2 (block type, and which outputs the concat takes): " + "; ".join(parts)
-            + ". The Shapes view lists them per stage; the Diagram page draws them.")
-
-
-def config_json(cfg) -> bytes:
-    from explorer.real.export import config_json_bytes  # (imports torch: only when clicked)
-
-    return config_json_bytes(cfg)
-
-
-def table_csv(rows: list) -> bytes:
-    from explorer.real.export import csv_bytes  # (imports torch: only when clicked)
-
-    return csv_bytes(rows)
-
-
 def downloads(cfg, rows: list) -> None:
+    from explorer.real.export import config_json_bytes, csv_bytes
+
     c1, c2 = st.columns(2)
     with guard("Config export", c1):
         # callables: built on click, so no copy waits in Streamlit's media store for every session
-        c1.download_button("Config JSON", lambda: config_json(cfg), file_name=f"{cfg.name}.json",
+        c1.download_button("Config JSON", lambda: config_json_bytes(cfg), file_name=f"{cfg.name}.json",
                            mime="application/json", key="dl_config", on_click="ignore", width="stretch")
     with guard("Table export", c2):
-        c2.download_button("Stage table CSV", lambda: table_csv(rows), file_name=f"{cfg.name}_stages.csv",
+        c2.download_button("Stage table CSV", lambda: csv_bytes(rows), file_name=f"{cfg.name}_stages.csv",
                            mime="text/csv", key="dl_csv", on_click="ignore", width="stretch")
 
 

@@ -16,9 +16,11 @@ from app_ui.figures import latency_sweep_figure, selected_cells, sweep_heatmap, 
 from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.config import FIELDS
+from explorer.counts.conventions import REGISTRY
 from explorer.counts.sweep import CONVENTION_LABELS as CONVENTIONS
 from explorer.counts.sweep import (
     MAX_LATENCY_DESIGNS,
+    TWIN_PCT_CONVENTIONS,
     csp_version,
     default_knobs,
     idle_knobs,
@@ -117,13 +119,14 @@ def controls(cfg):
     idle_notice(cfg, [k1, None if k2 == "(none)" else k2])
     m1, m2, m3 = st.columns([2, 2, 1.2], vertical_alignment="bottom")
     metric = m1.radio("Metric", list(METRICS), key="sw_metric", format_func=METRICS.get, horizontal=True)
-    conv = m2.radio("Counting convention", list(CONVENTIONS), key="sw_convention", format_func=CONVENTIONS.get,
-                    horizontal=True, disabled=metric != "macs",
-                    help="Only for MACs: fvcore adds BatchNorm and pooling terms, FLOPs doubles the MACs.")
-    pct_ok = metric in PCT_AVAILABLE and not (metric == "macs" and conv == "fvcore")
+    conv = m2.radio("Counting convention", list(CONVENTIONS), key="sw_convention",
+                    format_func=lambda k: REGISTRY[k].short, horizontal=True, disabled=metric != "macs",
+                    help="Only for MACs; every registered convention: "
+                         + "; ".join(f"**{c.short}**: {c.label}, in {c.unit}" for c in REGISTRY.values()) + ".")
+    pct_ok = metric in PCT_AVAILABLE and not (metric == "macs" and conv not in TWIN_PCT_CONVENTIONS)
     pct = m3.toggle("% vs plain twin", key="sw_pct", disabled=not pct_ok,
                     help="Each design against the same design with fusion 'none'. Available for "
-                         "parameters, conv+linear MACs/FLOPs and CIO.")
+                         "parameters, conv+linear MACs (and the conventions that double them) and CIO.")
     return (k1, r1, None if k2 == "(none)" else k2, r2), (metric, conv, pct and pct_ok)
 
 

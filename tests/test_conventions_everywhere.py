@@ -152,3 +152,25 @@ def test_a_read_back_cfg_names_each_bflops_for_what_it_is(capsys, exported_cfg):
         assert DARKNET_BFLOPS_COLUMN in rows[0]
     rc, out, _ = run_cli(capsys, "summary", exported_cfg)
     assert rc == 0 and f"Darknet BFLOPs {s['darknet_bflops']:.3f} (billions of FLOPs" in out
+
+
+# --------------------------------------------------------------------------- sweeps
+def test_a_sweep_counts_every_convention():
+    from explorer.counts.sweep import CONVENTION_LABELS, TWIN_PCT_CONVENTIONS, sweep, value_column
+    from explorer.design import with_changes
+
+    base = get_preset("cspdensenet121").replace(input_size=64)
+    assert list(CONVENTION_LABELS) == list(KEYS)
+    df = sweep(base, [("growth_rate", [16, 32])], with_twin=True)
+    for key in KEYS:
+        out, col, label = value_column(df, "macs", key, False, base, ["growth_rate"])
+        assert label == REGISTRY[key].label
+        assert list(out[col]) == [count(plan_network(with_changes(base, {"growth_rate": g})), key) for g in (16, 32)]
+        if key in TWIN_PCT_CONVENTIONS:
+            _, pct_col, _ = value_column(df, "macs", key, True, base, ["growth_rate"])
+            assert pct_col == "macs_vs_twin_pct"
+        else:
+            with pytest.raises(ConfigError, match="convention"):
+                value_column(df, "macs", key, True, base, ["growth_rate"])
+    with pytest.raises(ConfigError, match="convention"):
+        value_column(df, "macs", "gflops", False, base, ["growth_rate"])

@@ -247,3 +247,106 @@ def block_rows(cfg: CSPConfig, stage: str) -> list:
         rows.append({"unit": u, "input": "x".join(map(str, ends[u][0])), "output": "x".join(map(str, ends[u][1])),
                      **c})
     return rows
+
+
+# --------------------------------------------------------------------------- the Design page's views
+STAGE_VIEWS = {"counts": "Counts per stage", "shapes": "Shapes at each tap point (C x H x W)"}
+SHARE_COLUMN = "share of MACs"
+
+
+def stage_view(rows: list, view: str = "counts", convention: str = "macs") -> tuple:
+    """(DataFrame, blocks) of :func:`stage_table`'s rows as one view of the stage table shows them.
+
+    Columns that are blank on every row are dropped; text columns mixing '' and numbers become text.
+    ``"shapes"``: the stage, its block type and taps (the lineage) and the tap shapes.  ``"counts"``: the
+    stage, fusion, repeats, the stage's output shape and the counts, the share of MACs right after the
+    ``convention``'s column.  ``blocks``: each row's block text (:data:`BLOCK_COLUMN`), [] where the family
+    chooses no block per stage."""
+    import pandas as pd
+
+    if view not in STAGE_VIEWS:
+        raise ConfigError("view", f"{view!r} is not a stage table view; allowed: {', '.join(STAGE_VIEWS)}")
+    df = stage_frame(rows)  # repeats: nullable integers, blank for the stem and the head
+    df = df[[col for col in df.columns if not (df[col].astype(str) == "").all()]]
+    for col in df.columns:  # text columns mixing '' and numbers
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].astype(str)
+    shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
+                  and col not in ("stage", "fusion", "repeats", BLOCK_COLUMN)]
+    blocks = df[BLOCK_COLUMN].tolist() if BLOCK_COLUMN in df.columns else []
+    if view == "shapes":  # the lineage's block types beside the shapes (the counts view has no room for them)
+        return df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + shape_cols], blocks
+    df = df[[col for col in df.columns if (col not in shape_cols or col == "stage output") and col != BLOCK_COLUMN]]
+    share = [col for col in df.columns if col == SHARE_COLUMN]
+    rest = [col for col in df.columns if col not in share]
+    label = CONVENTIONS[convention].label
+    at = rest.index(label) + 1 if label in rest else len(rest)
+    return df[rest[:at] + share + rest[at:]], blocks  # stage..the count, then the share, then CIO, activations
+
+
+def blocks_caption(stages: list, blocks: list) -> str:
+    """The lineage's block type and taps per stage in one line, runs of equal stages together:
+    "Blocks: stages.0-1 bottleneck_3x3 (all taps); stages.2-3 c3k (all taps); stages.4 psa (last tap)"."""
+    runs: list = []  # [first stage index, last stage index, block text]
+    for name, b in zip(stages, blocks):
+        if not b or not name.startswith("stages."):
+            continue
+        i = int(name.split(".")[1])
+        if runs and runs[-1][2] == b and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i, b])
+    parts = [f"stages.{a}" + (f"-{z}" if z != a else "") + f" {b}" for a, z, b in runs]
+    return ("Blocks on part 2 (block type, and which outputs the concat takes): " + "; ".join(parts)
+            + ". The Shapes view lists them per stage; the Diagram page draws them.")
+
+
+def delta_tone(delta_pct) -> str:
+    """How a delta in % reads: "green" lower (less compute or memory is better), "red" higher, "gray" for
+    about no change (under 0.05 %) or no delta at all (None)."""
+    if delta_pct is None or abs(delta_pct) < 0.05:
+        return "gray"
+    return "green" if delta_pct < 0 else "red"
+
+
+def field_text(cfg_dict: dict, name: str) -> str:
+    """A config field as one short text: a per-stage list as 'a-b-c', or its one value when all are equal."""
+    v = cfg_dict.get(name)
+    if isinstance(v, (list, tuple)):
+        return "-".join(str(x) for x in v) if len(set(v)) > 1 else str(v[0])
+    return str(v)
+
+
+def why_they_differ(cfg: CSPConfig, bcmp: dict, preset_name: str | None) -> str:
+    """One sentence: why the paper-base deltas (``bcmp``: :func:`compare_with_base`) differ from the
+    plain-twin deltas, naming up to three fields where the twin and the base disagree (or that they agree)."""
+    base = bcmp["base_name"]
+    started = preset_name if preset_name and preset_name != cfg.name else cfg.name
+    if bcmp["same_as_twin"]:
+        return (f"Here the plain twin *is* {base} (the same knobs without CSP give the paper's base network), "
+                "so the two comparisons agree.")
+    fields = bcmp["twin_differs_in"]
+    shown = [f for f in fields if f != "activation"][:3] or fields[:3]
+    twin_cfg, base_cfg = cfg.twin().to_dict(), bcmp["base_config"]
+    twin_txt = ", ".join(f"{f} {field_text(twin_cfg, f)}" for f in shown)
+    base_txt = ", ".join(f"{f} {field_text(base_cfg, f)}" for f in shown)
+    return (f"They differ because the twin keeps {started}'s own knobs ({twin_txt}), while the paper's base is "
+            f"the {base} that {started} replaces ({base_txt}); the paper's claim is the second comparison.")
+
+
+def no_base_text(cfg: CSPConfig, preset_name: str | None) -> str:
+    """For a CSP design started from a preset with no paper base: why it is compared with its twin only
+    ('' for a plain design or one not started from a preset)."""
+    from cspnet import all_presets
+
+    presets = all_presets()
+    if not cfg.is_csp or preset_name not in presets:
+        return ""
+    p = presets[preset_name]
+    if FIELDS["taps"].reads(p.config.get("family", cfg.family)):  # the lineage: after the CSPNet paper
+        return (f"**No published plain counterpart**: {preset_name} ({p.reference}) was published as a CSP design "
+                "after the CSPNet paper, with no plain version beside it, so the paper base does not apply: it is "
+                "compared with its **plain twin** only (the same knobs without CSP: its blocks on the whole width, "
+                "no split, a 1×1 transition where the widths need one).")
+    return (f"**No paper base**: the CSPNet paper compares no plain preset with {preset_name}, so it is compared "
+            "with its **plain twin** only (the same knobs without CSP).")

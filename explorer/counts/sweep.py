@@ -6,7 +6,6 @@ with its error message rather than stopping the sweep.
 from __future__ import annotations
 
 import itertools
-import math
 
 import pandas as pd
 
@@ -26,7 +25,12 @@ METRIC_LABELS = {
     "cio": "Memory traffic (CIO, elements)",
     "activations": "Activations (elements)",
 }
-CONVENTION_LABELS = {k: CONVENTIONS[k].label for k in ("macs", "fvcore", "flops")}
+CONVENTION_LABELS = {k: c.label for k, c in CONVENTIONS.items()}       # every registered convention
+# a convention's column in a sweep: macs and fvcore_macs among SWEEP_METRICS, the others under their key
+CONVENTION_COLUMNS = {k: {"macs": "macs", "fvcore": "fvcore_macs"}.get(k, k) for k in CONVENTIONS}
+SWEEP_COLUMNS = SWEEP_METRICS + tuple(c for c in CONVENTION_COLUMNS.values() if c not in SWEEP_METRICS)
+# conventions proportional to conv+linear MACs: their % against the plain twin is the MACs'
+TWIN_PCT_CONVENTIONS = ("macs", "flops", "bflops")
 
 
 # --------------------------------------------------------------------------- which knobs act
@@ -118,7 +122,7 @@ def parse_vary(spec: str) -> tuple[str, list]:
 
 
 def design_metrics(cfg: CSPConfig) -> dict:
-    return totals(plan_network(cfg), SWEEP_METRICS)
+    return totals(plan_network(cfg), SWEEP_COLUMNS)
 
 
 def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
@@ -146,7 +150,7 @@ def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:
                 for m in TWIN_PCT_METRICS:
                     row[f"{m}_vs_twin_pct"] = 100.0 * (row[m] - twin_cache[tk][m]) / twin_cache[tk][m]
         except ConfigError as exc:
-            row.update({m: None for m in SWEEP_METRICS})
+            row.update({m: None for m in SWEEP_COLUMNS})
             row["error"] = str(exc)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -157,17 +161,19 @@ def value_column(df: pd.DataFrame, metric: str, conv: str, pct: bool, cfg: CSPCo
     """What a sweep plots: (a copy of ``df`` with the plotted column, its name, its label).
 
     ``metric``: a key of :data:`METRIC_LABELS`; ``conv``: for MACs, a key of
-    :data:`CONVENTION_LABELS` (FLOPs are 2 x MACs); ``pct``: the change against the plain twin,
-    where a plain design (fusion 'none', the base ``cfg`` or a swept value) is its own twin: 0 %.
+    :data:`CONVENTION_LABELS` (every registered convention); ``pct``: the change against the plain twin
+    (for MACs, only in :data:`TWIN_PCT_CONVENTIONS`), where a plain design (fusion 'none', the base ``cfg``
+    or a swept value) is its own twin: 0 %.
     """
     df = df.copy()
     if metric == "macs":
-        base = {"macs": "macs", "fvcore": "fvcore_macs", "flops": "macs"}[conv]
-        label = CONVENTION_LABELS[conv]
-        if conv == "flops":
-            df["flops"] = df["macs"].map(
-                lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else 2 * v)
-            base = "flops"
+        if conv not in CONVENTION_COLUMNS:
+            raise ConfigError("convention", f"{conv!r} is not a counting convention; allowed: "
+                              + ", ".join(CONVENTION_COLUMNS))
+        if pct and conv not in TWIN_PCT_CONVENTIONS:
+            raise ConfigError("convention", f"% vs plain twin is computed for {', '.join(TWIN_PCT_CONVENTIONS)} "
+                              f"only, not {conv!r}")
+        base, label = CONVENTION_COLUMNS[conv], CONVENTION_LABELS[conv]
     else:
         base, label = metric, METRIC_LABELS[metric]
     if not pct:
