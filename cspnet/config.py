@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 from .errors import ConfigError
 from .families import FAMILIES, get_family
-from .fields import knob, specs_of
+from .fields import SPLIT_RATIO_DEFAULT, knob, specs_of
 from .plan import plan_network
 
 CONFIG_VERSION = 1
@@ -100,7 +100,7 @@ class CSPConfig:
         "fusion_last = transition on the block path, concat (3d).",
         choices=FUSIONS, choice_labels=FUSION_SHORT, sweep="none,fusion_first,fusion_last,csp")
     split_ratio: float = knob(
-        0.5, "float", "Split ratio (share through the block)",
+        SPLIT_RATIO_DEFAULT, "float", "Split ratio (share through the block)",
         "Share of a stage's channels C sent through the block: part 2 = floor(C x split ratio) goes "
         "through, part 1 = C - part 2 bypasses it. The paper's partial ratio gamma = 1 - split ratio is "
         "the bypass share.",

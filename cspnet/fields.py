@@ -24,6 +24,12 @@ from typing import Any, Callable
 from .errors import ConfigError
 
 KINDS = ("int", "float", "bool", "choice", "text")
+
+# CSPNet's default split: half of a stage's channels C go through the block (the paper's gamma = 0.5).
+# Declared once: the ``split_ratio`` field's default, what a family's switch to a CSP fusion starts from
+# (``cspnet.families.preset_defaults``) and the lesson's designs read it.  A preset's own split (e.g. the
+# lineage's halves, which its reference networks fix) is data and written in its table.
+SPLIT_RATIO_DEFAULT = 0.5
 GROUPS = ("identity", "main", "advanced", "hidden")   # hidden: no knob widget (an imported network's text)
 
 # Families that read only some of the fields declared for every family (``families=None``): family ->

@@ -115,9 +115,12 @@ def preset_table(base: dict, rows) -> tuple:
 
 def preset_defaults(presets, name: str) -> dict:
     """A family's default design: preset ``name``'s fields (without ``family``), and the CSP knobs a
-    switch to a CSP fusion starts from (split 0.5, a width-keeping partial transition)."""
+    switch to a CSP fusion starts from (``cspnet.fields.SPLIT_RATIO_DEFAULT``, a width-keeping partial
+    transition)."""
+    from ..fields import SPLIT_RATIO_DEFAULT
+
     preset = next(p for p in presets if p.name == name)
-    return {**{k: v for k, v in preset.config.items() if k != "family"}, "split_ratio": 0.5,
+    return {**{k: v for k, v in preset.config.items() if k != "family"}, "split_ratio": SPLIT_RATIO_DEFAULT,
             "transition_ratio": 1.0}
 
 

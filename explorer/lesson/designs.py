@@ -6,6 +6,7 @@ plan, its dense layers, the feature maps they read, its CIO by module, the desig
 from __future__ import annotations
 
 from cspnet import CSPConfig, plan_network
+from cspnet.fields import SPLIT_RATIO_DEFAULT
 from cspnet.plan import stage_part
 from explorer.counts.analysis import compare_with_twin
 from explorer.counts.conventions import cio
@@ -15,7 +16,7 @@ STAGE = "stages.0"
 # DenseNet-121's first dense block: c = 64 input channels at 56x56, m = 6 layers, growth rate k = 32.
 BASE = dict(family="densenet", name="lesson", stem_channels=64, stem_kernel=7, stem_stride=2, stem_pool="max",
             repeats=(6,), growth_rate=32, bn_size=4, compression=0.5, transition_ratio=1.0,
-            split_ratio=0.5, last_transition=True, fusion="none", input_size=224, num_classes=1000)
+            split_ratio=SPLIT_RATIO_DEFAULT, last_transition=True, fusion="none", input_size=224, num_classes=1000)
 PLAIN = "the plain network"
 SHORT_NAMES = {"none": "the plain network", "fusion_first": "fusion first", "fusion_last": "fusion last",
                "csp": "full CSP"}
@@ -39,10 +40,10 @@ LINEAGE_CHOICES = {  # the config fields each source sets (cspnet/families/linea
     "elan": dict(family="yolov7", block_type="conv_pair", taps="all", residual=False, split_convs="two"),
 }
 LINEAGE_BLOCK_WORDS = {"c3": "1×1 → 3×3, + input", "c2f": "3×3 → 3×3, + input", "elan": "3×3 → 3×3, no add"}
-LINEAGE_BASE = dict(strides=(1,), down_widths=0, expand_ratio=1.0, split_ratio=0.5, transition_ratio=1.0,
-                    bottle_ratio=1.0, width_multiple=1.0, depth_multiple=1.0, max_channels=0, stem_type="conv_3x3",
-                    input_size=112, fusion="fusion_first", se_ratio=0.0, post_concat="none", activation="silu",
-                    num_classes=1000)
+LINEAGE_BASE = dict(strides=(1,), down_widths=0, expand_ratio=1.0, split_ratio=SPLIT_RATIO_DEFAULT,
+                    transition_ratio=1.0, bottle_ratio=1.0, width_multiple=1.0, depth_multiple=1.0, max_channels=0,
+                    stem_type="conv_3x3", input_size=112, fusion="fusion_first", se_ratio=0.0, post_concat="none",
+                    activation="silu", num_classes=1000)
 
 
 def _stage(cfg: CSPConfig):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from cspnet import CSPConfig
 from cspnet.config import FIELDS
+from cspnet.fields import SPLIT_RATIO_DEFAULT
 from explorer.lesson.designs import (
     FUSION_ORDER,
     FUSION_SETTINGS,
@@ -91,8 +92,9 @@ STEPS = (
         "is the share that *bypasses* it, γ = 1 − split ratio (the paper does not say which side γ "
         "measures; its Table 1 numbers fit the bypass share).",
         # a narrower range than the field's (0, 1]: thinner splits leave part 2 almost no channels
-        (Control("split_ratio", FIELDS["split_ratio"].label, "slider", 0.5, 0.05, 1.0, 0.05,
-                 FIELDS["split_ratio"].help + " 0.5 is the paper's default: half the channels enter the block."),),
+        (Control("split_ratio", FIELDS["split_ratio"].label, "slider", SPLIT_RATIO_DEFAULT, 0.05, 1.0, 0.05,
+                 FIELDS["split_ratio"].help + f" {SPLIT_RATIO_DEFAULT:g} is the paper's default: half the channels "
+                 "enter the block."),),
         "the same stage with full CSP, as in CSPDenseNet: a partial transition keeping the block's width "
         "(this app's assumption, see step 3), the concat, then the transition",
         "Sec. 3.1, Fig. 2b, Eqs. 3-4 (partial dense block: CSPDenseNet's forward pass and weight updates)",
