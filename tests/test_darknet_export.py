@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cspnet import all_presets, get_preset, plan_network
 from cspnet.errors import ConfigError
+from cspnet.plan import TOTALS
 from explorer.counts.conventions import REGISTRY, count
 from explorer.design.text import apply_overrides
 from explorer.io.darknet import _fusion, parse_cfg
@@ -96,6 +97,24 @@ def test_extra_biases_are_the_bare_convs():
     # BottleneckCSP: the bare cross conv and partial transition of each of the four stages (part 1 and part 2
     # each half the width)
     assert extra_biases(get_preset("yolov4_csp_backbone")) == sum(2 * w // 2 for w in (128, 256, 512, 1024))
+
+
+@pytest.mark.parametrize("name,biases", [("densenet121", 2752), ("yolov4_csp_backbone", 1920), ("cspdarknet53", 0)])
+def test_the_known_differences_are_stated_in_the_header_and_the_check(name, biases):
+    """The documented differences are stated, not tolerated: the writer's check result lists them per stage
+    (explorer.io.check), the cfg's header says them, and the file has exactly them."""
+    from explorer.io.darknet_export import export_cfg
+
+    cfg = get_preset(name)
+    text, result = export_cfg(cfg)
+    header = text.split("[net]")[0]
+    stated = {a.reason for a in result.allowed}
+    assert stated == ({"bias", "softmax"} if biases else {"softmax"})
+    assert sum(a.deltas[TOTALS.index("params")] for a in result.allowed if a.reason == "bias") == biases \
+        == extra_biases(cfg)
+    assert ("#   conv +" + f"{biases:,} params (" in header) == bool(biases)
+    assert "#   softmax +1 layers, +1,000 in elements, +1,000 out elements (head)" in header
+    assert parse_cfg(text).params == plan_network(cfg).params + biases
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

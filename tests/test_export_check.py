@@ -130,6 +130,40 @@ def test_an_edited_file_is_refused_naming_the_stage_and_the_tap():
         check_export(cfg, text.replace("width=64\nheight=64", "width=96\nheight=96"), "darknet", result.allowed)
 
 
+def test_a_wiring_difference_the_totals_cannot_see_is_refused_naming_the_op():
+    """The same layers wired otherwise have the same totals in every stage: the dataflow graphs differ, and
+    the refusal names the design's op that nothing in the file computes."""
+    cfg = get_preset("cspdarknet53", input_size=64)
+    text, result = export_cfg(cfg)
+    assert "the same dataflow graph" in result.summary()
+    swapped = text.replace("[route]\nlayers=-6,-1\n", "[route]\nlayers=-1,-6\n", 1)     # concat: block, then part 1
+    assert swapped != text
+    with pytest.raises(ConfigError) as exc:
+        check_export(cfg, swapped, "darknet", result.allowed)
+    assert "stage stages.0: the design's cat stages.0.concat (128x32x32, reading stages.0.expand.act[0:64], " \
+        "stages.0.partial_transition.act[0:64]) has no counterpart in the file" in str(exc.value)
+    moved = text.replace("[shortcut]\nfrom=-3\n", "[shortcut]\nfrom=-2\n", 1)         # the residual from elsewhere
+    with pytest.raises(ConfigError, match="stage stages.0: the design's add stages.0.block.0 .* has no counterpart"):
+        check_export(cfg, moved, "darknet", result.allowed)
+
+
+def test_a_tap_the_reader_places_otherwise_is_reported_not_refused():
+    """A shared split whose blocks start with a 1x1 conv narrower than part 2 (YOLO11n's dark blocks, bottle
+    ratio 0.5): the Darknet reader takes that conv for part 2's, so it reads another part 2 tap; the graph is
+    the design's, so the export is written and the result says which taps the reader places otherwise."""
+    cfg = apply_overrides(get_preset("yolo11n_cls"), ["split_convs=shared", "block_type=dark", "taps=last",
+                                                       "input_size=64"])
+    text, result = export_cfg(cfg)
+    assert result.read_otherwise == [("stages.1", "part2", (32, 8, 8), (16, 8, 8)),
+                                     ("stages.2", "part2", (64, 4, 4), (32, 4, 4))]
+    assert "the reader places 2 taps otherwise: stages.1 part2, stages.2 part2" in result.summary()
+    assert result.to_dict()["taps_read_otherwise"][0] == {"stage": "stages.1", "tap": "part2", "design": [32, 8, 8],
+                                                          "file": [16, 8, 8]}
+    # an Ultralytics YAML reads back as the same family: there a tap placed otherwise is a refusal
+    assert check_export(get_preset("yolov8n_cls"), yaml_from_config(get_preset("yolov8n_cls")),
+                        "ultralytics").read_otherwise == []
+
+
 def test_ultralytics_yaml_is_allowed_no_difference():
     cfg = get_preset("yolov8n_cls", input_size=64)
     text, result = export(cfg, "ultralytics")

@@ -196,6 +196,16 @@ def test_every_cls_preset_round_trips(name):
     assert "Classify, [nc]" in text and f"nc: {cfg.num_classes}" in text
 
 
+@pytest.mark.parametrize("name", LINEAGE_PRESETS)
+def test_every_cls_export_is_checked_exact(name):
+    """yaml_from_config runs the one export check (explorer.io.check) and is allowed no difference."""
+    from explorer.io.ultralytics import export_yaml
+
+    text, result = export_yaml(get_preset(name))
+    assert result.exact and result.read_otherwise == [] and text == yaml_from_config(get_preset(name))
+    assert result.summary().startswith("checked: the Ultralytics YAML reads back as the design (the same dataflow")
+
+
 def _custom(base: str, **changes) -> CSPConfig:
     return get_preset(base).replace(name="custom", **changes)
 

@@ -7,17 +7,25 @@ run on their text before they return it, and :func:`export` the one entry point 
 
 1. the text is read back with this project's own reader of the format (``explorer.io.darknet.parse_cfg``;
    ``explorer.io.ultralytics.config_from_yaml`` and its plan at the design's input size);
-2. the two plans' stages are lined up: a cut where both have the same multiply-adds so far and the same
-   output shape (the Darknet reader cuts some stages elsewhere: PeleeNet's stem block, YOLOv4-CSP's stem
-   residual block, the Ultralytics head conv; those stages are compared together);
+2. the two plans' stages are lined up: a cut where both have the same totals so far (less what a stated
+   difference may change) and the same output shape (the Darknet reader cuts some stages elsewhere:
+   PeleeNet's stem block, YOLOv4-CSP's stem residual block, the Ultralytics head conv, a head's BN + act;
+   those stages are compared together);
 3. in every such group of stages, every op kind's totals (``cspnet.plan.TOTALS``: layers, parameters,
    MACs, input, output and window elements; ``NetPlan.by_kind`` / ``StagePlan.by_kind``) must be the
    design's plus the differences the writer **states** (:class:`Allowance`), exactly; so must the whole
-   network's, its input and output shapes, and in a one-to-one group every tap shape both plans have
-   (the Ultralytics reader gives a design of the same family: there every tap, the same set).
+   network's, and its input and output shapes;
+4. the two plans' dataflow graphs (``Op.reads``: which op wrote each tensor a layer reads, and which
+   channels) must compute the same output the same way (:class:`_Graph`): a concat in another order or a
+   residual from another layer, which no total sees, is found here, named by the design's op that has no
+   counterpart in the file;
+5. in a one-to-one group, every tap shape both plans have is compared: for an Ultralytics YAML (read back
+   as a design of the same family) every tap, the same set; a Darknet reader's tap placed otherwise, on the
+   same graph, is its reading of the stage's roles and is reported (:attr:`ExportCheck.read_otherwise`).
 
-Anything else refuses the export (``ConfigError``, field ``format``) naming the stage, the op kind and the
-totals that differ: a network the format cannot express, or a writer bug, is never written silently.
+Anything else refuses the export (``ConfigError``, field ``format``) naming the stage and the op kind and
+totals that differ, or the op without a counterpart: a network the format cannot express, or a writer bug,
+is never written silently.
 The stated differences (:data:`REASONS`) are the only ones: the Darknet conv's bias where it has no
 BatchNorm (+2,752 parameters on densenet121, +1,920 on yolov4_csp_backbone), its ``[softmax]`` after the
 classifier, and the ``[route]`` concat of an uneven split's aligned slices; each one has a kind, a total
@@ -45,12 +53,6 @@ REASONS = {
 # reason -> the one (op kind, totals) it may change
 REASON_KIND = {"bias": ("conv", {"params"}), "softmax": ("softmax", {"layers", "in_elements", "out_elements"}),
                "slices": ("cat", {"layers", "in_elements", "out_elements"})}
-
-
-# The taps that say how a stage is built (a reader may read a block's own structure as the stage's), and the two
-# whose place follows from that reading (compared only where both plans read the stage the same way).
-STRUCTURE = ("part1", "part2", "partial_transition", "concat", "post", "transition")
-ENDS_OF_BLOCK = ("block", "partial_transition")
 
 
 def _totals():
@@ -124,7 +126,7 @@ class ExportCheck:
     groups: list = field(default_factory=list)     # [(design stage names, file stage names)]
     allowed: list = field(default_factory=list)    # [Allowance]
     taps_compared: int = 0
-    not_compared: list = field(default_factory=list)   # [(design stage, tap)] read as another structure
+    read_otherwise: list = field(default_factory=list)   # [(design stage, tap, design shape, file shape)]
     params: int = 0                                # the design's
     file_params: int = 0                           # read back
 
@@ -141,12 +143,12 @@ class ExportCheck:
     def summary(self) -> str:
         """One line: what was checked and what differs by statement."""
         name = FORMAT_NAMES[self.fmt]
-        skipped = ""
-        if self.not_compared:
-            stages = _list(dict.fromkeys(stage for stage, _ in self.not_compared))
-            skipped = f"; not the block's end in {stages}, whose blocks read as another structure"
-        head = (f"checked: the {name} reads back as the design (every op kind's totals in {len(self.groups)} "
-                f"stage groups, {self.taps_compared} tap shapes{skipped})")
+        other = ""
+        if self.read_otherwise:
+            other = (f"; the reader places {len(self.read_otherwise)} taps otherwise: "
+                     + _list([f"{st} {tap}" for st, tap, *_ in self.read_otherwise], 3))
+        head = (f"checked: the {name} reads back as the design (the same dataflow graph; every op kind's totals in "
+                f"{len(self.groups)} stage groups; {self.taps_compared} tap shapes{other})")
         if self.exact:
             return head + ", exactly"
         return head + "; stated differences: " + "; ".join(f"{kind} {what} ({reason})"
@@ -157,7 +159,8 @@ class ExportCheck:
         return {"format": self.fmt, "exact": self.exact, "params": self.params, "file_params": self.file_params,
                 "groups": [{"design": list(a), "file": list(b)} for a, b in self.groups],
                 "taps_compared": self.taps_compared,
-                "taps_not_compared": [f"{stage} {tap}" for stage, tap in self.not_compared],
+                "taps_read_otherwise": [{"stage": st, "tap": tap, "design": list(a), "file": list(b)}
+                                        for st, tap, a, b in self.read_otherwise],
                 "allowed": [{"stage": a.stage, "reason": a.reason, "kind": a.kind,
                              **{n: v for n, v in zip(names, a.deltas) if v}} for a in self.allowed],
                 "stated": stated(self.allowed)}
@@ -259,6 +262,76 @@ def _differences(expected: dict, got: dict, stated_: dict) -> list:
     return out
 
 
+class _Graph:
+    """A plan's dataflow graph in canonical form: each op a number that stands for what it computes (its
+    kind, shapes, kernel, stride, groups, parameters but a conv's bias, and, recursively, what it reads and
+    which channels), the same number for the same computation in either plan whatever its path (the two
+    graphs share ``ids``).  Read back from a Darknet cfg, a concat of contiguous channel slices of one tensor
+    reads as that slice (the stated ``slices``), and the classifier's trailing softmax is left out (the
+    stated ``softmax``)."""
+
+    ORDERLESS = ("add", "mul")    # their inputs commute
+
+    def __init__(self, plan, ids: dict, drop_softmax: bool = False):
+        self.ids = ids                # canonical key -> number, shared by the graphs compared
+        self.of: dict = {}            # op path (and "input") -> number
+        self.slices: dict = {}        # a concat of contiguous slices of one tensor: its path -> (src, first channel)
+        self.order: list = []         # (op, number) in the plan's order
+        ops = list(plan.ops)
+        if drop_softmax and ops and ops[-1].kind == "softmax":
+            ops = ops[:-1]
+        self.of["input"] = self._id(("input", tuple(plan.input_shape)))
+        for op in ops:
+            self.order.append((op, self._add(op)))
+        self.numbers = {i for _, i in self.order}
+        self.output = self.order[-1][1] if self.order else None
+
+    def _id(self, key) -> int:
+        return self.ids.setdefault(key, len(self.ids))
+
+    def _read(self, src, lo, hi) -> tuple:
+        if src in self.slices and lo is not None:
+            src, base = self.slices[src]
+            lo, hi = base + lo, base + hi
+        return (self.of.get(src, -1), lo, hi)
+
+    def _add(self, op) -> int:
+        if op.kind == "cat" and len(op.reads) > 1:
+            flat = [self.slices.get(src, (src, 0)) + (lo, hi) for src, lo, hi in op.reads]
+            if all(lo is not None for *_, lo, _ in flat) and len({f[0] for f in flat}) == 1 and \
+                    all(a[1] + a[3] == b[1] + b[2] for a, b in zip(flat, flat[1:])):
+                # contiguous slices of one tensor, concatenated in order: that tensor's channel range
+                src, base, lo, _ = flat[0]
+                self.slices[op.path] = (src, base + lo)
+                self.of[op.path] = self._id(("slice",) + self._read(src, base + lo, base + lo + op.out_shape[0]))
+                return self.of[op.path]
+        reads = tuple(self._read(*r) for r in op.reads)
+        if op.kind in self.ORDERLESS:
+            reads = tuple(sorted(reads, key=repr))
+        params = 0 if op.kind == "conv" else op.params     # a conv's weights follow from its shapes; its bias is stated
+        key = (op.kind, tuple(op.out_shape), op.kernel, op.stride, op.groups, params, op.macs, reads)
+        self.of[op.path] = self._id(key)
+        return self.of[op.path]
+
+
+def _graph_difference(plan, back, fmt: str) -> str | None:
+    """None when ``back`` computes what ``plan`` does (:class:`_Graph`: the same output, computed the same
+    way), else the first op of the design, in its order, that nothing in the file computes: its stage,
+    path, kind, output shape and what it reads."""
+    ids: dict = {}
+    mine = _Graph(plan, ids)
+    theirs = _Graph(back, ids, drop_softmax=fmt == "darknet")
+    if mine.output is not None and mine.output == theirs.output:
+        return None
+    for op, i in mine.order:
+        if i not in theirs.numbers:
+            stage = op.group[1] if getattr(op, "group", None) else op.path.split(".")[0]
+            reads = ", ".join(f"{src}[{lo}:{hi}]" if lo is not None else src for src, lo, hi in op.reads)
+            return (f"stage {stage}: the design's {op.kind} {op.path} ({_fmt_shape(op.out_shape)}, reading "
+                    f"{reads}) has no counterpart in the file")
+    return "every op of the design has a counterpart in the file, but not the network's output"
+
+
 def _fmt_shape(s) -> str:
     return "x".join(str(v) for v in s)
 
@@ -312,27 +385,32 @@ def check_export(cfg, text: str, fmt: str, allowed=(), all_taps: bool | None = N
                         break
             more = f" and {len(diffs) - 3} more" if len(diffs) > 3 else ""
             raise _refuse(cfg, fmt, f"{where}: {'; '.join(diffs[:3])}{more}")
-        where = _where(design, read)
-        if len(design) == 1 and len(read) == 1:
-            mine, theirs = design[0].taps, read[0].taps
-            if all_taps and set(mine) != set(theirs):
-                raise _refuse(cfg, fmt, f"{where}: taps {', '.join(sorted(set(mine) ^ set(theirs)))} are in one "
-                              "plan only")
-            shape_of = {t for t in mine if t in STRUCTURE}, {t for t in theirs if t in STRUCTURE}
-            for tap in mine:
-                if tap in ENDS_OF_BLOCK and tap in theirs and shape_of[0] != shape_of[1]:
-                    # where the block path ends is the reader's reading of the stage's structure: a block ending
-                    # in a 1x1 conv (c3k, CSPNeXt's without its residual) or holding a concat of its own (c3k)
-                    # reads as another fusion; its other taps and every total are still compared
-                    result.not_compared.append((design[0].name, tap))
-                    continue
-                if tap in theirs and tuple(theirs[tap]) != tuple(mine[tap]):
-                    raise _refuse(cfg, fmt, f"{where}: its {tap} is {_fmt_shape(theirs[tap])} in the file, "
-                                  f"{_fmt_shape(mine[tap])} in the design")
-                result.taps_compared += tap in theirs
     if tuple(back.output_shape) != tuple(plan.output_shape):
         raise _refuse(cfg, fmt, f"its output is {_fmt_shape(back.output_shape)}, the design's "
                       f"{_fmt_shape(plan.output_shape)}")
+    wiring = _graph_difference(plan, back, fmt)
+    if wiring:
+        raise _refuse(cfg, fmt, wiring)
+    for design, read in groups:
+        if len(design) != 1 or len(read) != 1:
+            continue
+        where, mine, theirs = _where(design, read), design[0].taps, read[0].taps
+        if all_taps and set(mine) != set(theirs):
+            raise _refuse(cfg, fmt, f"{where}: taps {', '.join(sorted(set(mine) ^ set(theirs)))} are in one "
+                          "plan only")
+        for tap in mine:
+            if tap not in theirs:
+                continue
+            if tuple(theirs[tap]) == tuple(mine[tap]):
+                result.taps_compared += 1
+            elif all_taps:
+                raise _refuse(cfg, fmt, f"{where}: its {tap} is {_fmt_shape(theirs[tap])} in the file, "
+                              f"{_fmt_shape(mine[tap])} in the design")
+            else:
+                # the same graph, a tap placed otherwise: the reader's reading of the stage's roles (a block that
+                # ends in a 1x1 conv read as a partial transition, a block's first 1x1 conv after a shared
+                # split read as part 2's), not another network
+                result.read_otherwise.append((design[0].name, tap, tuple(mine[tap]), tuple(theirs[tap])))
     return result
 
 

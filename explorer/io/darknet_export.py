@@ -49,7 +49,11 @@ split's concat of slices is a copy the design does not make: no convention of
 
 Importing the file (``explorer.io.darknet.parse_cfg``) gives the design's parameters (plus
 :func:`extra_biases`), its MACs in every counting convention and its layer shapes
-(tests/test_darknet_export.py, on every preset).
+(tests/test_darknet_export.py, on every preset).  :func:`export_cfg` does so before it returns the text
+(``explorer.io.check.check_export``, the one check both writers run): every op kind's totals, stage by
+stage, must be the design's but for the differences this writer states, each per stage (the conv biases,
+the ``[softmax]``, the concat of an uneven split's slices: listed in the cfg's header), and the two
+dataflow graphs must be the same; anything else is refused (field ``format``), naming the stage.
 """
 from __future__ import annotations
 
