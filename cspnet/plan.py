@@ -312,6 +312,21 @@ class NetPlan(_Totals):
                 return s
         raise KeyError(name)
 
+    @property
+    def producers(self) -> dict:
+        """op path -> the :class:`Op` that writes it (``"input"`` is no op), computed once."""
+        made = self.__dict__.get("_producers")
+        if made is None:
+            made = self.__dict__["_producers"] = {op.path: op for op in self.ops}
+        return made
+
+    def read_elements(self, read: tuple) -> int:
+        """Elements of one edge ``(src, lo, hi)`` of :attr:`Op.reads` at batch 1: the channels read of the
+        source's H x W (a view: the whole source)."""
+        src, lo, hi = read
+        c, h, w = self.input_shape if src == INPUT else self.producers[src].out_shape
+        return (c if lo is None else hi - lo) * h * w
+
 
 class PlanBuilder:
     """Records layers for one StagePlan, mirroring how a family builds its modules.

@@ -203,6 +203,44 @@ def cmd_summary(args):
               f"({t['seconds']['total']:.2f} s)")
 
 
+def cmd_layers(args):
+    """One row per layer of the plan's graph: what it reads (as a YAML's ``from``), shapes, params, counts."""
+    from cspnet import plan_network
+    from explorer.counts.graph import edges, layer_rows
+
+    if args.design.lower().endswith(".cfg"):   # a Darknet network file, as a design (explorer.io.family)
+        import os
+
+        from explorer.design.files import MAX_UPLOAD_BYTES, design_from_file
+        from explorer.design.text import apply_overrides
+
+        with open(args.design, "rb") as f:
+            cfg = design_from_file(args.design, f.read(MAX_UPLOAD_BYTES + 1), os.path.getsize(args.design))
+        cfg = apply_overrides(cfg, list(args.set) + ([f"input_size={args.input_size}"] if args.input_size else []))
+    else:
+        cfg = _design(args)
+    plan = plan_network(cfg)
+    stages = [s.name for s in plan.stages]
+    if args.stage and args.stage not in stages:
+        raise CLIError(f"layers: --stage {args.stage!r} is not a stage of {cfg.name}; allowed: {', '.join(stages)}")
+    conventions = args.convention or list(REGISTRY)
+    rows = [r for r in layer_rows(plan, conventions) if not args.stage or r["stage"] == args.stage]
+    if args.json:
+        _print_json({"name": cfg.name, "input_shape": list(plan.input_shape), "conventions": {
+            k: {"label": REGISTRY[k].label, "unit": REGISTRY[k].unit} for k in conventions},
+            "layers": rows, "edges": [e for e in edges(plan) if not args.stage or rows and
+                                      rows[0]["index"] <= e["to"] <= rows[-1]["index"]]})
+        return
+    flat = [{**r, "from": " ".join(r["from"]), "in_shape": "x".join(map(str, r["in_shape"])),
+             "out_shape": "x".join(map(str, r["out_shape"]))} for r in rows]
+    if args.csv:
+        _print_csv(flat)
+        return
+    print(f"{cfg.name}: {len(rows)} layers; 'from' = the layers each reads ([a:b]: channels a..b-1 of it); "
+          f"counts: " + ", ".join(f"{k} ({REGISTRY[k].unit})" for k in conventions))
+    _print_table(flat)
+
+
 def cmd_reconcile(args):
     from explorer.real.trace import reconcile
 
@@ -491,6 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_summary)
 
+    sp = sub.add_parser("layers", help="every layer of the network graph: what it reads (by index, with channel "
+                                       "slices), its group, shapes, params and its cost in each convention")
+    _add_design_args(sp)
+    sp.add_argument("--stage", default=None, help="only this stage's layers, e.g. --stage stages.1")
+    sp.add_argument("--convention", action="append", choices=list(REGISTRY), default=None,
+                    help="a counting convention column (repeatable; default: every registered one)")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="layers and the graph's edges")
+    g.add_argument("--csv", action="store_true")
+    sp.set_defaults(func=cmd_layers)
+
     sp = sub.add_parser("reconcile", help="fvcore vs FlopCounterMode vs analytic, and why they differ")
     _add_design_args(sp)
     sp.add_argument("--json", action="store_true")
@@ -598,6 +647,10 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
     except BrokenPipeError:
         return 0
+    except OSError as exc:   # a file that is missing, a directory, unreadable: the user's input, one line
+        what = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory, not a file",
+                PermissionError: "not readable (permission denied)"}.get(type(exc), exc.strerror or str(exc))
+        print(f"error: {exc.filename or 'file'}: {what}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug, not bad input: still one line, never a traceback

@@ -136,7 +136,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             lines.append("  head -> output;")
             continue
         expanded = "all" in expand or sp.name in expand
-        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded, plain_words)
+        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded, plain_words, plan)
         stage_idx += 1
     lines.append("}")
     return "\n".join(lines)
@@ -155,7 +155,66 @@ def _title(cfg: CSPConfig) -> str:
     return f"{cfg.name}: {cfg.family}, fusion={cfg.fusion}{split}, input {cfg.input_size}"
 
 
-def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool, plain_words: bool = False):
+# a component's DOT node name (the stage submodule it draws: tests/test_diagram_order.py reads them back)
+NODE_NAMES = {"partial_transition": "ptrans", "transition": "trans"}
+# components drawn as decorations of an edge, not as nodes: part 1's own pool (fusion last) says so on
+# part 1's edge
+EDGE_COMPONENTS = {"part1_pool": " \u2192 2\u00d72 avg pool"}
+
+
+def _read_key(t) -> tuple | None:
+    """The edge ``(src, lo, hi)`` that reads the tap tensor ``t`` (``cspnet.plan.Tensor``)."""
+    if t is None:
+        return None
+    return (t.src, t.lo, None if t.lo is None else t.lo + t[0])
+
+
+def _read_shape(plan, read: tuple) -> tuple:
+    src, lo, hi = read
+    c, h, w = plan.input_shape if src == "input" else plan.producers[src].out_shape
+    return (c if lo is None else hi - lo, h, w)
+
+
+def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_concat: bool) -> tuple:
+    """(label, fill kind, node shape) of a stage component's node."""
+    if comp == "down":
+        mp = any(op.kind == "maxpool" for op in ops)
+        return ("max pool + 3\u00d73 s2 conv pair (downsample)" if mp else "3\u00d73 conv, stride 2 (downsample)",
+                "down", None)
+    if comp == "spp":
+        return "SPP: 1\u00d71, max pools 5/9/13, concat, 1\u00d71", "spp", None
+    if comp == "expand":
+        if any(op.kind == "maxpool" for op in ops):   # an imported cfg's SPP before its split source
+            return "SPP: 1\u00d71, max pools, concat, 1\u00d71 (expand)", "expand", None
+        return "1\u00d71 conv (expand)", "expand", None
+    if comp == "split":
+        if "part1" not in sp.taps:
+            return "split\n(part 1 empty)", "split", "diamond"
+        two = sum(op.kind == "conv" for op in ops) >= 2
+        return ("split\n(two 1\u00d71 convs)" if two else "split"), "split", "diamond"
+    if comp == "block":
+        return _block_label(cfg, i, sp.repeats), "block", None
+    if comp == "concat":
+        return "concat", "concat", "circle"
+    if comp == "post":
+        return POST_WORDS.get(_post_kind(sp), "after the concat"), "post", None
+    if comp in ("partial_transition", "transition"):
+        pooled = any(op.kind == "avgpool" for op in ops)
+        if comp == "partial_transition":
+            words = "partial transition"
+        else:   # fusion last's only transition sits on part 2's path, before the concat
+            words = "transition (block path)" if before_concat else "transition"
+        return f"{words}\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), comp, None
+    return comp, "block", None
+
+
+def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool, plain_words: bool = False,
+               plan=None):
+    """One stage's cluster, read off the plan's graph: a node per component of the stage's layers
+    (``Op.group``: down, expand, split, block, partial transition, concat, post, transition), in the order
+    the model runs them, and an edge wherever a layer of one component reads a tensor another wrote
+    (``Op.reads``), labelled with that tensor's shape.  The split's parts are channel slices: they leave
+    the split node, part 1 (the bypass) dashed.  Returns (the node that writes the stage's output, its shape)."""
     sid = f"s{i}"
     taps = sp.taps
     if plain_words:
@@ -164,110 +223,154 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
         cluster_label = _q(f"stage {i + 1} ({sp.name}) \u2014 {sp.fusion}")
     out = [f"  subgraph cluster_{sid} {{",
            f"    label={cluster_label}; style=\"rounded,dashed\"; color=\"#999999\"; fontsize=10;"]
-    edges = []
+    ops = sp.ops
+    comp_of = {op.path: op.group[2] for op in ops}
+    members: dict = {}
+    for op in ops:
+        members.setdefault(op.group[2], []).append(op)
+    part1, part2 = _read_key(taps.get("part1")), _read_key(taps.get("part2"))
+    split_node = f"{sid}_split" if part2 is not None else None
+    concat_at = list(members).index("concat") if "concat" in members else len(members)
+    drawn: dict = {}     # component -> node name
+    edges: list = []
+    seen_edges: set = set()
 
-    def node(name, label, kind, shape=None):
+    def node(comp: str) -> str:
+        if comp in drawn:
+            return drawn[comp]
+        name = f"{sid}_{NODE_NAMES.get(comp, comp)}"
+        drawn[comp] = name
+        if comp == "block" and expanded and _block_units(sp):
+            return name    # drawn unit by unit (below)
+        before = split_node is not None and list(members).index(comp) < concat_at if comp in members else False
+        label, fill, shape = _component_label(cfg, sp, i, comp, members.get(comp, []), before)
         extra = f", shape={shape}" if shape else ""
-        out.append(f"    {sid}_{name} [label={_q(label)}, fillcolor=\"{FILL.get(kind, 'white')}\"{extra}];")
-        return f"{sid}_{name}"
+        out.append(f"    {name} [label={_q(label)}, fillcolor=\"{FILL.get(fill, 'white')}\"{extra}];")
+        return name
 
-    cur, cur_shape = prev, prev_shape
-    if "down" in taps:
-        mp = any(op.path.endswith("down.pool") for op in sp.ops)
-        words = "max pool + 3\u00d73 s2 conv pair (downsample)" if mp else "3\u00d73 conv, stride 2 (downsample)"
-        n = node("down", words, "down")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
-        cur, cur_shape = n, taps["down"]
-    if "spp" in taps:
-        n = node("spp", "SPP: 1\u00d71, max pools 5/9/13, concat, 1\u00d71", "spp")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
-        cur, cur_shape = n, taps["spp"]
-    if "expand" in taps:
-        n = node("expand", "1\u00d71 conv (expand)", "expand")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
-        cur, cur_shape = n, taps["expand"]
-    part1_src = None
-    if "part2" in taps:
-        # split ratio 1.0 (dense families): part 1 is empty, so there is no bypass to draw
-        two = "expand" not in taps and any(op.path.startswith(f"{sp.name}.split.") for op in sp.ops)
-        n = node("split", ("split\n(two 1\u00d71 convs)" if two else "split") if "part1" in taps
-                 else "split\n(part 1 empty)", "split", shape="diamond")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}];")
-        part1_src = n
-        cur, cur_shape = n, taps["part2"]
-        block_edge_color = C_PART2
-    else:
-        block_edge_color = C_PLAIN
+    def color_into(comp: str) -> str:
+        if comp in ("block", "partial_transition", "concat"):
+            return C_PART2 if split_node else C_PLAIN
+        if comp == "transition":
+            return C_PART2 if split_node and list(members).index(comp) < concat_at else C_TRANS
+        if comp == "post":
+            return C_MERGE
+        return ""
 
-    # block path
-    all_taps = any(op.path == f"{sp.name}.block.cat" for op in sp.ops)
-    units = _block_units(sp) if expanded else []
-    if units:   # (an imported network's stage has no block modules of its own: drawn rolled up)
-        shown = units
-        if len(units) > MAX_EXPANDED_BLOCKS:
-            shown = units[:3] + [None] + units[-2:]
-        for k, u in enumerate(shown):
-            if u is None:
-                n = node(f"b{k}", f"\u2026 {len(units) - 5} more blocks \u2026", "block", shape="plaintext")
-                edges.append(f"  {cur} -> {n} [style=dotted, color=\"{block_edge_color}\"];")
-                cur = n
+    def edge(a: str, b: str, label: str, color: str = "", extra: str = "") -> None:
+        key = (a, b, "dashed" in extra)   # one solid and one dashed edge at most between two nodes
+        if key in seen_edges:
+            return
+        seen_edges.add(key)
+        attrs = [f"label={_q(label)}"] + ([f"color=\"{color}\""] if color else []) + ([extra] if extra else [])
+        edges.append(f"  {a} -> {b} [{', '.join(attrs)}];")
+
+    def source(read: tuple) -> str:
+        comp = comp_of.get(read[0])
+        return prev if comp is None else node(comp)
+
+    # a tap with no layer of its own: a concat of one part passes it on (split ratio 1: part 1 is empty)
+    virtual = {}
+    if "concat" in taps and "concat" not in members:
+        virtual[_read_key(taps["concat"])] = "concat"
+    block_readers = 0
+    for op in ops:
+        comp = op.group[2]
+        if comp in EDGE_COMPONENTS:
+            continue
+        for read in op.reads:
+            src_comp = comp_of.get(read[0])
+            label = _shape(_read_shape(plan, read))
+            if src_comp in EDGE_COMPONENTS:   # part 1 through its own pool: one dashed edge, said on it
+                inner = members[src_comp][0].reads[0]
+                if inner == part1:
+                    words = f"part 1: {_shape(_read_shape(plan, inner))}{EDGE_COMPONENTS[src_comp]}"
+                    edge(split_node, node(comp), words, C_PART1, f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed")
                 continue
-            name, ishape, oshape, _ = u
-            n = node(f"b{k}", f"{_unit_label(cfg, i, name)}\n\u2192 {_shape(oshape)}", "block")
-            edges.append(f"  {cur} -> {n} [label={_q(_shape(ishape))}, color=\"{block_edge_color}\"];")
-            cur, cur_shape = n, oshape
-        if all_taps:  # C2f / ELAN: part 2 and every block's output meet in one concat
-            n = node(f"b{len(shown)}", f"concat of every tap\n\u2192 {_shape(taps['block'])}", "concat")
-            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\"];")
-            for k, u in enumerate(shown[:-1]):
-                if u is not None:
-                    edges.append(f"  {sid}_b{k} -> {n} [style=dashed, color=\"{C_PART2}\"];")
-            if part1_src:
-                edges.append(f"  {part1_src} -> {n} [label={_q('part 2 tapped')}, style=dashed, "
-                             f"color=\"{C_PART2}\", fontcolor=\"{C_PART2}\"];")
-            cur = n
-        cur_shape = taps.get("block", cur_shape)
-    else:
-        n = node("block", _block_label(cfg, i, sp.repeats), "block")
-        edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{block_edge_color}\", penwidth=1.6];")
-        if all_taps and part1_src:
-            edges.append(f"  {part1_src} -> {n} [label={_q('part 2 also concatenated')}, style=dashed, "
-                         f"color=\"{C_PART2}\", fontcolor=\"{C_PART2}\"];")
-        cur, cur_shape = n, taps.get("block", cur_shape)
-
-    # after the block, in forward order (the plan records its taps in the order the model runs
-    # its modules): full CSP partial transition -> concat -> transition; fusion first concat ->
-    # transition; fusion last transition (or partial transition) on the block path -> concat, and
-    # nothing after the concat
-    merged = False
-    for tap in [t for t in taps if t in AFTER_BLOCK]:
-        shape = taps[tap]
-        if tap == "concat":
-            n = node("concat", "concat", "concat", shape="circle")
-            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_PART2}\"];")
-            if part1_src and "part1" in taps:
-                p1 = taps["part1"]
-                pooled = p1[1] != shape[1]
-                lab = _shape(p1) + (" \u2192 2\u00d72 avg pool" if pooled else "")
-                edges.append(f"  {part1_src} -> {n} [label={_q('part 1: ' + lab)}, color=\"{C_PART1}\", "
-                             f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed];")
-            merged = True
-        elif tap == "post":
-            n = node("post", POST_WORDS.get(_post_kind(sp), "after the concat"), "post")
-            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{C_MERGE}\"];")
-        else:
-            pooled = shape[1] < cur_shape[1]
-            on_block_path = part1_src is not None and not merged
-            if tap == "partial_transition":
-                name, label, color = "ptrans", "partial transition", C_PART2
-            elif on_block_path:  # fusion last's only transition: on part 2's path, before the concat
-                name, label, color = "trans", "transition (block path)", C_PART2
-            else:
-                name, label, color = "trans", "transition", C_TRANS
-            n = node(name, f"{label}\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), tap)
-            edges.append(f"  {cur} -> {n} [label={_q(_shape(cur_shape))}, color=\"{color}\"];")
-        cur, cur_shape = n, shape
+            if read == part1 and split_node:
+                edge(split_node, node(comp), f"part 1: {label}", C_PART1,
+                     f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed")
+                continue
+            if read == part2 and split_node and comp != "split":
+                if "split" not in members:     # the split is a slice: its node comes after the writer
+                    if "split" not in drawn:
+                        whole = _read_shape(plan, (read[0], None, None))
+                        edge(source(read), node("split"), _shape(whole))
+                if comp == "block":
+                    block_readers += 1
+                    if block_readers > 1 and op.kind == "cat":   # C2f / ELAN: part 2 is one of the taps
+                        edge(split_node, node(comp) + "", "part 2 also concatenated", C_PART2,
+                             f"fontcolor=\"{C_PART2}\", style=dashed")
+                        continue
+                edge(split_node, node(comp), label, color_into(comp),
+                     "penwidth=1.6" if comp == "block" else "")
+                continue
+            if src_comp == comp:
+                continue
+            if read in virtual and comp != virtual[read]:
+                via = node(virtual[read])
+                edge(source(read), via, label, color_into(virtual[read]))
+                edge(via, node(comp), label, color_into(comp))
+                continue
+            edge(source(read), node(comp), label, color_into(comp), "penwidth=1.6" if comp == "block" else "")
+    if expanded and "block" in drawn:
+        drawn["block"] = _expanded_block(out, edges, cfg, sp, i, sid, drawn["block"])
+    # the node that writes the stage's output (a stage with no layers passes its input on)
+    last = virtual.get(_read_key(taps["output"])) or comp_of.get(taps["output"].src)
+    if last in virtual.values() and last not in drawn:   # the stage ends at the pass-through concat
+        via = node(last)
+        edge(drawn.get(comp_of.get(taps["output"].src), prev), via, _shape(taps["output"]), color_into(last))
     out.append("  }")
     lines.extend(out)
     lines.extend(edges)
-    return cur, taps["output"]
+    return (drawn.get(last, prev) if last is not None else prev), taps["output"]
+
+
+def _expanded_block(out: list, edges: list, cfg, sp: StagePlan, i: int, sid: str, name: str) -> str:
+    """Replace the block's node ``name`` by its units (a dense layer, a bottleneck), long runs elided, and
+    C2f / ELAN's concat of every tap; returns the node that now writes the block's output."""
+    units = _block_units(sp)
+    if not units:
+        return name
+    shown = units if len(units) <= MAX_EXPANDED_BLOCKS else units[:3] + [None] + units[-2:]
+    color = C_PART2 if "part2" in sp.taps else C_PLAIN
+    nodes, chain = [], []
+    for k, u in enumerate(shown):
+        n = f"{sid}_b{k}"
+        if u is None:
+            label = f"\u2026 {len(units) - 5} more blocks \u2026"
+            nodes.append(f"    {n} [label={_q(label)}, fillcolor=\"{FILL['block']}\", shape=plaintext];")
+        else:
+            label = f"{_unit_label(cfg, i, u[0])}\n\u2192 {_shape(u[2])}"
+            nodes.append(f"    {n} [label={_q(label)}, fillcolor=\"{FILL['block']}\"];")
+        chain.append((n, u))
+    all_taps = any(op.path == f"{sp.name}.block.cat" for op in sp.ops)
+    if all_taps:
+        n = f"{sid}_b{len(shown)}"
+        label = f"concat of every tap\n\u2192 {_shape(sp.taps['block'])}"
+        nodes.append(f"    {n} [label={_q(label)}, fillcolor=\"{FILL['concat']}\"];")
+        chain.append((n, "cat"))
+    out.extend(nodes)
+    first, last = chain[0][0], chain[-1][0]
+    # edges into the rolled-up node now enter its first unit, edges out of it leave its last
+    for k, e in enumerate(edges):
+        a, _, rest = e.strip().partition(" -> ")
+        b, _, attrs = rest.partition(" [")
+        if b == name and "also concatenated" not in attrs:
+            edges[k] = f"  {a} -> {first} [{attrs}" if attrs else f"  {a} -> {first};"
+        elif b == name:
+            edges[k] = f"  {a} -> {last} [{attrs}"
+        elif a == name:
+            edges[k] = f"  {last} -> {b} [{attrs}" if attrs else f"  {last} -> {b};"
+    for (a, ua), (b, ub) in zip(chain, chain[1:]):
+        if ua is None:
+            edges.append(f"  {a} -> {b} [style=dotted, color=\"{color}\"];")
+        elif ub is None:
+            edges.append(f"  {a} -> {b} [style=dotted, color=\"{color}\"];")
+        else:
+            edges.append(f"  {a} -> {b} [label={_q(_shape(ua[2]))}, color=\"{color}\"];")
+    if all_taps:
+        for a, u in chain[:-2]:
+            if u is not None:
+                edges.append(f"  {a} -> {last} [style=dashed, color=\"{C_PART2}\"];")
+    return last

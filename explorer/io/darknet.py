@@ -817,7 +817,10 @@ def _csp_roles(layers: list, start: int, end: int) -> dict | None:
             block = range(first, block_end + 1)
             repeats = sum(layers[j].kind == "shortcut" for j in block) or \
                 sum(layers[j].kind == "conv" and layers[j].attrs["size"] > 1 for j in block)
-            return {"split": [r], "part1": list(range(x + 1, r)), "sliced": bool(sliced),
+            # the split's source, when it is the stage's own 1x1 conv (timm's expand), not its down conv
+            expand = [x] if x >= start and layers[x].kind == "conv" and not (
+                x == start and layers[x].attrs["stride"] > 1) else []
+            return {"expand": expand, "split": [r], "part1": list(range(x + 1, r)), "sliced": bool(sliced),
                     "part1_slice": [sliced["part1"]] if sliced else [],
                     "part2": [p2] if p2 is not None else [], "block": list(block), "block_end": [block_end],
                     "partial_transition": [pt] if pt is not None else [], "concat": [c], "post": post,
@@ -844,7 +847,8 @@ def csp_tap_layers(roles: dict) -> dict:
     tap order: the plan's taps (:func:`_plan`) and the modules' tap points (``explorer.io.family``) both
     read this.  Part 1 is its slice for a sliced split (before part 1's own path, e.g. a pool), else the
     layer before the split route; part 2 the concat of its slices, the 1x1 split conv, or the route."""
-    taps = {"part1": roles["part1_slice"][0] if roles["sliced"] else roles["split"][0] - 1,
+    taps = {"expand": roles["expand"][0]} if roles.get("expand") else {}
+    taps |= {"part1": roles["part1_slice"][0] if roles["sliced"] else roles["split"][0] - 1,
             "part2": roles["part2"][0] if roles["part2"] else roles["split"][0],
             "block": roles["block_end"][0]}
     if roles["partial_transition"]:
@@ -855,6 +859,37 @@ def csp_tap_layers(roles: dict) -> dict:
     if roles["transition"]:
         taps["transition"] = roles["transition"][-1]
     return taps
+
+
+def stage_components(layers: list, start: int, end: int, roles: dict | None) -> dict:
+    """layer index -> the plan component (``cspnet.plan.Op.group``) its ops belong to: ``down`` (a strided
+    first conv), ``expand``, ``split`` (part 1's path and the split routes, part 2's 1x1 or its slices'
+    concat), ``part1_pool`` (part 1's own pool), ``block``, ``partial_transition``, ``concat``, ``post``,
+    ``transition``; a stage without CSP roles is its down conv and a ``block``."""
+    comp: dict = {}
+    if start < end and layers[start].kind == "conv" and layers[start].attrs["stride"] > 1:
+        comp[start] = "down"
+    if not roles:
+        return {j: comp.get(j, "block") for j in range(start, end)}
+    named = {j: role for role in ("expand", "block", "partial_transition", "concat", "post", "transition")
+             for j in roles[role]}
+    split = set(roles["split"]) | set(roles["part2"])
+    for j in range(start, end):
+        if j in comp:
+            continue
+        if j in roles["part1"]:
+            comp[j] = "part1_pool" if layers[j].kind in ("local_avgpool", "maxpool") else "split"
+        elif j in split:
+            comp[j] = "split"
+        elif j in named:
+            comp[j] = named[j]
+        elif j < roles["split"][0]:
+            comp[j] = "expand"
+        elif j < roles["concat"][0]:
+            comp[j] = "partial_transition"   # a pooled partial transition's 1x1 conv (dense fusion last)
+        else:
+            comp[j] = "transition"
+    return comp
 
 
 def _fusion(roles: dict) -> str:
@@ -894,8 +929,14 @@ def _add_ops(b: PlanBuilder, layer: Layer, outs: list, inp) -> Tensor:
             n = x[0] // g
             parts.append(x.part(a["group_id"] * n, n) if g > 1 else x)
         s = b.cat(p, parts) if len(parts) > 1 else parts[0]
-    elif layer.kind == "shortcut":
-        s = b.add(p, s, *(inp(j) for j in layer.inputs[1:]))
+    elif layer.kind == "shortcut":   # adds the from-layer's first min(C, C_from) channels (strided if larger)
+        x = inp(layer.inputs[1])
+        m = a["channels"]
+        if x[1:] != s[1:]:
+            x = x.view((m, s[1], s[2]))
+        elif x[0] != m:
+            x = x.part(0, m)
+        s = b.add(p, s, x)
         if a["activation"] != "linear":
             s = b.act(f"{p}.act", s)
     elif layer.kind == "scale_channels":
@@ -930,8 +971,11 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
         fusion = _fusion(roles) if roles else "none"
         b = PlanBuilder(name, kind, fusion, prefix="")
         b.tap("input", out(start - 1))
+        components = stage_components(layers, start, end, roles) if kind == "stage" else {}
         for j in range(start, end):
+            b.component = components.get(j, kind)
             outs.append(_add_ops(b, layers[j], outs, out))
+        b.component = None
         first = layers[start] if start < end else None
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
             b.tap("down", outs[start])

@@ -71,7 +71,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from cspnet import plan_network
-from cspnet.plan import stage_part
 from explorer.counts.analysis import DTYPE_BYTES
 from explorer.counts.conventions import REGISTRY
 
@@ -280,11 +279,14 @@ def cpu_device(peaks: dict | None = None) -> Device:
 
 
 # --------------------------------------------------------------------------- bytes and FLOPs
-def op_traffic(op, batch: int, s: int) -> dict:
+def op_traffic(op, batch: int, s: int, plan=None) -> dict:
     """FLOPs and bytes of one plan op (``cspnet.plan.Op``) at ``batch`` and ``s`` bytes per element,
     under the fused model of the module docstring; also the eager bytes.  Keys: flops, read, write,
     weights, concat (the part of read + write that is concat copies), bytes, eager_bytes, kernels
-    (eager kernels: 1 per op, + 1 weight cast per conv/linear under autocast when s < 4)."""
+    (eager kernels: 1 per op, + 1 weight cast per conv/linear under autocast when s < 4).  With the
+    ``plan`` (a ``cspnet.plan.NetPlan``), a residual add reads its other operand as the graph's edges say
+    (:meth:`NetPlan.read_elements`: a Darknet shortcut from a wider layer reads only its channels);
+    without, an operand of the output's size."""
     kind = op.kind
     n_in, n_out = batch * op.in_elements, batch * op.out_elements
     flops = batch * FLOPS.per_op(op)
@@ -292,7 +294,9 @@ def op_traffic(op, batch: int, s: int) -> dict:
     if kind in WEIGHTED:
         read, write, weights = n_in * s, n_out * s, op.params * s
     elif kind == "add":
-        read = n_out * s
+        other = sum(plan.read_elements(r) for r in op.reads[1:]) if plan is not None and op.reads[1:] else \
+            op.out_elements
+        read = batch * other * s
     elif kind not in FUSED_FREE:
         read, write = n_in * s, n_out * s
         if kind == "cat":
@@ -344,9 +348,9 @@ def traffic(cfg, batch: int = 1, dtype: str = "fp32") -> list:
         comps: dict = {}
         ops = []
         for op in sp.ops:
-            t = op_traffic(op, batch, s)
+            t = op_traffic(op, batch, s, plan)
             ops.append(t)
-            comps.setdefault(stage_part(sp.name, op.path), []).append(t)
+            comps.setdefault(op.group[2], []).append(t)   # the op's component: down, expand, block, ...
         stages.append({"name": sp.name, "kind": sp.kind, **_sums(ops),
                        "components": [{"name": k, **_sums(v)} for k, v in comps.items()]})
     return stages
