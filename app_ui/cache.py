@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pandas as pd
 import streamlit as st
 
-from cspnet import CSPConfig
+from cspnet import CSPConfig, plan_network
 from explorer.real.budget import check_build
 
 # Building a real model (live trace, ONNX export) allocates its weights and runs it.  Each build is
@@ -96,6 +96,16 @@ def dot(cfg_key: str, expand: tuple, rankdir: str = "TB") -> str:
     from explorer.counts.diagram import to_dot
 
     return to_dot(config_from_key(cfg_key), expand=expand, rankdir=rankdir)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def layers(cfg_key: str, convention: str) -> pd.DataFrame:
+    """explorer.counts.graph.layer_rows as a table: every layer, what it reads, its cost in ``convention``."""
+    from explorer.counts.graph import layer_rows
+
+    rows = layer_rows(plan_network(config_from_key(cfg_key)), [convention])
+    return pd.DataFrame([{**r, "from": " ".join(r["from"]), "in_shape": "\u00d7".join(map(str, r["in_shape"])),
+                          "out_shape": "\u00d7".join(map(str, r["out_shape"]))} for r in rows])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -58,8 +58,8 @@ POST_CONCAT = ("none", "bn_act", "attention")
 
 
 def _lineage_blocks() -> tuple:
-    from .families._blocks import LINEAGE_BLOCKS
-    return LINEAGE_BLOCKS
+    from .families._blocks import lineage_blocks
+    return lineage_blocks()   # read at each check: a block type registered later is offered too
 
 # Safety bounds: designs beyond these are refused before anything is allocated.
 MAX_STAGES = 8

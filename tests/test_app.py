@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from cspnet import get_preset
+from cspnet import get_preset, plan_network
 from explorer.counts.analysis import summarize
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -263,6 +263,22 @@ def test_diagram_expands_stages():
     no_problem(at)
     assert "more blocks" in at.get("graphviz_chart")[0].proto.spec
     assert {b.key for b in at.get("download_button")} >= {"dl_dot", "dl_svg", "dl_png"}
+
+
+def test_diagram_lists_every_layer_with_what_it_reads():
+    at = app({"preset": "cspresnet50", "input_size": "128"})
+    at.switch_page("pages/Diagram.py").run()
+    no_problem(at)
+    df = table(at, "from")
+    plan = plan_network(get_preset("cspresnet50", input_size=128))
+    assert len(df) == len(list(plan.ops)) and int(df["macs"].sum()) == plan.macs
+    assert any("[" in f for f in df["from"])      # a split's parts: channel slices of the expand conv
+    at.selectbox(key="layers_convention").set_value("fvcore").run()
+    at.selectbox(key="layers_stage").set_value("stages.1").run()
+    no_problem(at)
+    df = table(at, "from")
+    assert set(df["stage"]) == {"stages.1"} and "fvcore" in df.columns
+    assert "dl_layers" in {b.key for b in at.get("download_button")}
 
 
 def test_diagram_onnx_is_built_only_on_request():

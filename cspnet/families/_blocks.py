@@ -38,6 +38,7 @@ class BlockType:
     lineage: bool = True   # offered by the lineage families' ``block_type`` field
     takes_se: bool = False  # reads ``se_ratio``
     mid_rule: str = "ratio"  # "ratio": round(channels x bottle_ratio); "heads": max(channels // 64, 1)
+    words: str = ""        # how the diagram names it ("1\u00d71\u21923\u00d73 block"; "": the type's name)
 
     def module_class(self):
         """The ``nn.Module`` class (imports torch)."""
@@ -193,24 +194,36 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
 
 BLOCK_TYPES = {
     "bottleneck": BlockType("cspnet.nn._blocks.Bottleneck", plan_bottleneck,
-                            "ResNet bottleneck 1x1 -> 3x3 -> 1x1 + shortcut, act after the add", lineage=False),
+                            "ResNet bottleneck 1x1 -> 3x3 -> 1x1 + shortcut, act after the add", lineage=False,
+                            words="bottleneck"),
     "dark": BlockType("cspnet.nn._blocks.DarkBlock", plan_dark_block,
                       "1x1 -> [SE] -> 3x3 + input, no act after the add (Darknet, CrossStage3, C3, BottleneckCSP)",
-                      takes_se=True),
+                      takes_se=True, words="1\u00d71\u21923\u00d73 block"),
     "edge": BlockType("cspnet.nn._blocks.EdgeBlock", plan_edge_block,
-                      "3x3 -> [SE] -> 1x1 + input (timm cs3edgenet)", takes_se=True),
+                      "3x3 -> [SE] -> 1x1 + input (timm cs3edgenet)", takes_se=True,
+                      words="3\u00d73\u21921\u00d71 edge block"),
     "bottleneck_3x3": BlockType("cspnet.nn._blocks.Bottleneck3x3", plan_bottleneck_3x3,
-                                "3x3 -> 3x3 + input (Ultralytics Bottleneck k=(3,3): C2f e=1.0, C3k2 e=0.5)"),
+                                "3x3 -> 3x3 + input (Ultralytics Bottleneck k=(3,3): C2f e=1.0, C3k2 e=0.5)",
+                                words="3\u00d73\u21923\u00d73 bottleneck"),
     "c3k": BlockType("cspnet.nn._blocks.C3k", plan_c3k,
-                     "a nested C3k: two 1x1 convs, two 3x3-3x3 bottlenecks, concat, 1x1 (YOLO11 m/l/x)"),
+                     "a nested C3k: two 1x1 convs, two 3x3-3x3 bottlenecks, concat, 1x1 (YOLO11 m/l/x)",
+                     words="C3k block"),
     "cspnext": BlockType("cspnet.nn._blocks.CSPNeXtBlock", plan_cspnext_block,
-                         "3x3 -> depthwise 5x5 -> 1x1 + input (RTMDet CSPNeXtBlock)"),
+                         "3x3 -> depthwise 5x5 -> 1x1 + input (RTMDet CSPNeXtBlock)",
+                         words="3\u00d73 + dw 5\u00d75 block"),
     "conv_pair": BlockType("cspnet.nn._blocks.ConvPair", plan_conv_pair,
-                           "two 3x3 convs, tapped after the pair (YOLOv7 ELAN)"),
-    "conv": BlockType("cspnet.nn._blocks.ConvBlock", plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)"),
+                           "two 3x3 convs, tapped after the pair (YOLOv7 ELAN)", words="3\u00d73 conv pair"),
+    "conv": BlockType("cspnet.nn._blocks.ConvBlock", plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)",
+                      words="3\u00d73 conv"),
     "psa": BlockType("cspnet.nn._blocks.PSABlock", plan_psa,
                      "YOLO11 PSABlock: multi-head self-attention + FFN, each with a residual (C2PSA)",
-                     mid_rule="heads"),
+                     mid_rule="heads", words="attention (PSA) block"),
 }
 
-LINEAGE_BLOCKS = tuple(name for name, t in BLOCK_TYPES.items() if t.lineage)
+def lineage_blocks() -> tuple:
+    """The block types the lineage families offer (``block_type`` field): every entry of BLOCK_TYPES with
+    ``lineage=True``, including one registered after import."""
+    return tuple(name for name, t in BLOCK_TYPES.items() if t.lineage)
+
+
+LINEAGE_BLOCKS = lineage_blocks()   # the built-in ones

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cspnet import CSPConfig, plan_network
 from cspnet.config import family_fields
+from cspnet.families._blocks import BLOCK_TYPES
 from cspnet.plan import StagePlan
 
 # colours: part 1 (bypass) blue, part 2 / block path orange, transitions green, merge grey
@@ -22,11 +23,7 @@ C_PLAIN = "#444444"
 FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff3df", "concat": "#eeeeee",
         "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2",
         "spp": "#f2f2f2", "post": "#eeeeee"}
-# lineage: how a block type and the stage pieces are drawn
-BLOCK_WORDS = {"dark": "1×1→3×3 block", "edge": "3×3→1×1 edge block",
-               "bottleneck_3x3": "3×3→3×3 bottleneck", "c3k": "C3k block",
-               "cspnext": "3×3 + dw 5×5 block", "conv_pair": "3×3 conv pair", "conv": "3×3 conv",
-               "psa": "attention (PSA) block"}
+# lineage: how the stage pieces are drawn (a block type names itself: BlockType.words)
 POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, sigmoid gate, scale)"}
 MAX_EXPANDED_BLOCKS = 6
 # the stage taps drawn after the block, in whichever order the plan (the model's forward) has them
@@ -45,10 +42,14 @@ def _q(text: str) -> str:
     return '"' + text + '"'
 
 
+def _block_words(block_type: str) -> str:
+    return BLOCK_TYPES[block_type].words or block_type
+
+
 def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
     fam = cfg.family
     if "block_type" in family_fields(fam):
-        words = f"{BLOCK_WORDS.get(cfg.block_type[i], cfg.block_type[i])} \u00d7{repeats}"
+        words = f"{_block_words(cfg.block_type[i])} \u00d7{repeats}"
         if cfg.se_ratio and cfg.block_type[i] in ("dark", "edge"):
             words += " (SE)"
         if cfg.taps[i] == "all":
@@ -69,7 +70,7 @@ def _unit_label(cfg: CSPConfig, i: int, unit: str) -> str:
     """An expanded block's label: its index and, for a lineage stage, its block type ("block 0: 3×3→3×3
     bottleneck"); the unit's module name otherwise (a dense layer, a bottleneck)."""
     if "block_type" in family_fields(cfg.family) and unit.isdigit():
-        return f"block {unit}: {BLOCK_WORDS.get(cfg.block_type[i], cfg.block_type[i])}"
+        return f"block {unit}: {_block_words(cfg.block_type[i])}"
     return unit
 
 

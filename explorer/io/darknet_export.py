@@ -273,6 +273,10 @@ def _split(cfg, d: _Cfg, x: int, part1: int, part2: int, where: str, path1=None)
 
 
 # --------------------------------------------------------------------------- cross stages (ResNet .. lineage)
+# the block types _block writes (cspnet.families._blocks.BLOCK_TYPES; psa has no Darknet layer)
+WRITTEN_BLOCKS = ("bottleneck", "dark", "edge", "bottleneck_3x3", "cspnext", "conv_pair", "conv", "c3k")
+
+
 def _block(d: _Cfg, kind: str, x: int, out: int, mid: int, stride: int, groups: int, residual: bool,
            se: float = 0.0) -> int:
     """One block of ``cspnet.families._blocks`` (same layers, same order of shapes; ``se``: its SE ratio)."""
@@ -368,7 +372,10 @@ def _cross_network(d: _Cfg, cfg, style) -> None:
         if lay.block == "psa":
             raise _refuse(cfg, f"stage {i}'s attention block (block_type psa: matrix products and a softmax over "
                           "positions)", psa=True)
-        assert lay.block in BLOCK_TYPES
+        if lay.block not in WRITTEN_BLOCKS:   # a block type registered without a Darknet writing
+            raise ConfigError("format", f"{cfg.family} design {cfg.name}: stage {i}'s block type {lay.block!r} "
+                              f"({BLOCK_TYPES[lay.block].description}) has no Darknet writing here; exportable "
+                              f"block types: {', '.join(WRITTEN_BLOCKS)}")
     x = -1
     d.stage = "stem"
     stem = style.stem_layers(cfg)

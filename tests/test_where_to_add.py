@@ -1,0 +1,54 @@
+"""The README's "Where to add" recipe for a block type is true: one module class, one plan twin and one
+``BLOCK_TYPES`` entry (here a toy block from tests/toy_block.py), and the block is in the design field, the
+plan, the real model (same parameters, same dataflow op by op), the diagram and the CLI; the writers either
+write it or refuse it by name."""
+from __future__ import annotations
+
+import pytest
+
+import toy_block
+from cspnet import ConfigError, build_model, count_params, get_preset, plan_network
+from cspnet.config import FIELDS
+from cspnet.families._blocks import BLOCK_TYPES
+from cspnet.plan import graph_problems
+from explorer.cli import main
+from explorer.counts.diagram import to_dot
+from explorer.real.dataflow import compare
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(BLOCK_TYPES, "toy", toy_block.TOY)
+    return get_preset("yolov8n_cls").replace(block_type="toy", name="toy design")
+
+
+def test_a_registered_block_type_is_offered_planned_built_and_drawn(toy):
+    assert "toy" in FIELDS["block_type"].allowed_choices()
+    plan = plan_network(toy)
+    assert any(op.path == "stages.1.block.0.body.dw.conv" and op.groups == op.in_shape[0] for op in plan.ops)
+    model = build_model(toy, device="meta")
+    assert count_params(model) == plan.params
+    assert graph_problems(plan) == [] and compare(plan, model) == []
+    dot = to_dot(toy)
+    assert "toy \u00d72" in dot   # its name, until its entry says words=...
+
+
+def test_the_writers_refuse_a_block_they_cannot_write_by_name(toy, capsys):
+    from explorer.io import check
+
+    with pytest.raises(ConfigError) as exc:
+        check.export(toy, "darknet")
+    assert exc.value.field == "format" and "block type 'toy'" in str(exc.value) and "exportable" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        check.export(toy, "ultralytics")
+    assert exc.value.field == "format" and "block_type toy" in str(exc.value)
+    assert main(["summary", "yolov8n_cls", "--set", "block_type=toy", "--json"]) == 0
+    assert main(["export", "yolov8n_cls", "--set", "block_type=toy", "--format", "darknet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "toy" in err
+
+
+def test_without_registration_the_field_names_the_allowed_block_types():
+    with pytest.raises(ConfigError) as exc:
+        get_preset("yolov8n_cls").replace(block_type="toy2")
+    assert exc.value.field == "block_type" and "allowed: dark" in str(exc.value)
