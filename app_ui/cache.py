@@ -104,8 +104,11 @@ def layers(cfg_key: str, convention: str) -> pd.DataFrame:
     from explorer.counts.graph import layer_rows
 
     rows = layer_rows(plan_network(config_from_key(cfg_key)), [convention])
-    return pd.DataFrame([{**r, "from": " ".join(r["from"]), "in_shape": "\u00d7".join(map(str, r["in_shape"])),
-                          "out_shape": "\u00d7".join(map(str, r["out_shape"]))} for r in rows])
+    shape = "\u00d7".join
+    return pd.DataFrame([{"index": r["index"], "layer": r["path"], "kind": r["kind"], "from": " ".join(r["from"]),
+                          "output": shape(map(str, r["out_shape"])), convention: r[convention],
+                          "params": r["params"], "component": r["component"], "stage": r["stage"],
+                          "part": r["part"], "input": shape(map(str, r["in_shape"]))} for r in rows])
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

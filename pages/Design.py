@@ -413,9 +413,10 @@ def live_trace_section(cfg, design: dict) -> None:
                          column_config={"analytic": st.column_config.NumberColumn(format="localized"),
                                         "live trace": st.column_config.NumberColumn(format="localized")})
             if agr["shape_mismatches"]:
-                st.warning("Shape mismatches: " + "; ".join(agr["shape_mismatches"][:10]))
+                st.warning("Mismatches: " + "; ".join(agr["shape_mismatches"][:10]))
             s = agr["seconds"]
             st.caption(f"build {s.get('build', 0):.2f} s, hooked forward {s.get('hooked_forward', 0):.2f} s, "
+                       f"dataflow {s.get('dataflow', 0):.2f} s, "
                        f"fvcore {s.get('fvcore', 0):.2f} s. Ops fvcore does not count (0 by convention): "
                        + (", ".join(f"{k} x{v}" for k, v in agr["unsupported_ops"].items()) or "none"))
 

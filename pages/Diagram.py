@@ -166,15 +166,16 @@ def main() -> None:
 def layer_table(cfg) -> None:
     """Every layer of the graph the diagram is drawn from: what it reads, its group and its cost."""
     with st.expander("Every layer: what it reads and what it costs", expanded=False):
-        conv = st.selectbox("Cost column", list(CONVENTIONS), key="layers_convention",
+        c1, c2 = st.columns(2)
+        conv = c1.selectbox("Cost column", list(CONVENTIONS), key="layers_convention",
                             format_func=lambda k: CONVENTIONS[k].label)
         df = cache.layers(cfg.key(), conv)
         stages = ["all"] + list(dict.fromkeys(df["stage"]))
-        only = st.selectbox("Stage", stages, key="layers_stage")
+        only = c2.selectbox("Stage", stages, key="layers_stage")
         shown = df if only == "all" else df[df["stage"] == only]
-        st.caption(f"{len(shown)} of {len(df)} layers. 'from' lists the layers each one reads, by index: "
-                   "12[0:64] is channels 0 to 63 of layer 12 (a split's part), 'input' the image. "
-                   f"{CONVENTIONS[conv].label} ({CONVENTIONS[conv].unit}): {CONVENTIONS[conv].includes}")
+        st.caption(f"{len(shown)} of {len(df)} layers, in the order the model runs them. 'from' lists the layers "
+                   "each one reads, by index: 12[0:64] is channels 0 to 63 of layer 12 (a split's part), 'input' "
+                   f"the image. Column {conv!r}, in {CONVENTIONS[conv].unit}: {CONVENTIONS[conv].includes}")
         st.dataframe(shown, hide_index=True, height=320)
         st.download_button("Layers (CSV)", lambda: df.to_csv(index=False).encode("utf-8"),
                            file_name=f"{cfg.name}_layers.csv", mime="text/csv", key="dl_layers", on_click="ignore")

@@ -34,6 +34,12 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
                                   f"{'x'.join(map(str, shape))}, traced {'x'.join(map(str, seen[tap]))}")
     rows.append({"quantity": "tap-point shapes (forward hooks)", "analytic": shape_total,
                  "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})
+    df = trace.get("dataflow")
+    if df is not None:   # every edge of the plan's graph against what the model's ops really read
+        bad = len(df["differences"])
+        rows.append({"quantity": "dataflow: what every layer reads (edges, recorded op by op)",
+                     "analytic": df["edges"], "live trace": max(df["edges"] - bad, 0), "agree": bad == 0})
+        mismatches += [f"dataflow: {d}" for d in df["differences"][:20]]
     return {
         "rows": rows,
         "agree": all(r["agree"] for r in rows),

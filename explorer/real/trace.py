@@ -16,6 +16,7 @@ import torch
 from cspnet import CSPConfig, build_model, count_params, plan_network
 from cspnet.plan import tap_module
 from explorer.counts.conventions import count, group_counts
+from explorer.real.dataflow import compare
 
 
 def hooked_shapes(model, plan, x, return_output: bool = False):
@@ -94,7 +95,8 @@ def _part_names(model) -> list:
 
 def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
     """Build the real model, read every tap point's shape from forward hooks, count its parameters,
-    and (optionally) run fvcore on it.
+    record what every op reads and compare it with the plan's graph (``explorer.real.dataflow``), and
+    (optionally) run fvcore on it.
 
     Shapes and parameters come from a model built on the ``meta`` device, so even a large design
     allocates nothing; fvcore needs real tensors and runs on a CPU build (batch 1).
@@ -107,6 +109,10 @@ def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
     t1 = time.perf_counter()
     shapes = hooked_shapes(meta_model, plan, x_meta)
     t_forward = time.perf_counter() - t1
+    t_df = time.perf_counter()
+    differences = compare(plan, meta_model, x_meta)   # what every op really reads vs the plan's graph
+    dataflow = {"edges": sum(len(op.reads) for op in plan.ops), "differences": differences,
+                "seconds": time.perf_counter() - t_df}
     t2 = time.perf_counter()
     fv = None
     if with_fvcore:
@@ -117,7 +123,9 @@ def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
         "params": count_params(meta_model),
         "shapes": {k: {t: list(s) for t, s in v.items()} for k, v in shapes.items()},
         "fvcore": fv,
-        "seconds": {"build": t_build, "hooked_forward": t_forward, "fvcore": t_fvcore,
+        "dataflow": dataflow,
+        "seconds": {"build": t_build, "hooked_forward": t_forward, "dataflow": dataflow["seconds"],
+                    "fvcore": t_fvcore,
                     "total": time.perf_counter() - t0},
     }
 
