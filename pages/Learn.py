@@ -155,6 +155,7 @@ def fusion_extras(values: dict) -> None:
                            "paper top-1 change (percentage points)", format="%+.1f",
                            help="Published; never computed here: nothing is trained.")})
     st.markdown(lesson.fusion_verdict(rows, net))
+    headline()
     st.plotly_chart(fig4_figure(cache.lesson_extras()["fig4"]), key="learn_fig4_chart", width="stretch",
                     config={"displaylogo": False})
     st.caption("Fig. 4 as the paper drew it: compute against top-1. Grey: the published values (open markers are "
@@ -163,6 +164,29 @@ def fusion_extras(values: dict) -> None:
     st.caption(f"Published numbers: {lesson.PAPER_SOURCE}, read from the same data set as the Paper page (with the "
                "same status: exact, or approximate where read off the figure). Accuracy cannot be computed here: "
                "nothing is trained.")
+
+
+@st.cache_data(show_spinner=False)
+def _headline() -> tuple:
+    rows = lesson.headline_rows()
+    return rows, lesson.headline_text(rows)
+
+
+def headline() -> None:
+    """Step 4: the paper's headline saving, why this app's presets miss it, and a layout that reproduces it."""
+    rows, text = _headline()
+    with st.container(border=True, key="learn_headline"):
+        st.markdown("##### The paper's headline saving, and why this app's CSP presets cost more")
+        st.markdown(text)
+        st.dataframe(
+            [{"network": r["name"], "this app (MACs)": r["tool_pct"],
+              "transition after the pool (what-if)": r["pool_first_pct"], "paper (compute)": r["paper_pct"],
+              "paper value": r["paper_words"]} for r in rows],
+            key="learn_headline_table", hide_index=True, width="stretch",
+            column_config={k: st.column_config.NumberColumn(k, format="%+.1f %%") for k in
+                           ("this app (MACs)", "transition after the pool (what-if)", "paper (compute)")})
+        st.caption("Whole networks at 224×224 against their plain bases, computed here; the what-if column moves "
+                   "every pooled transition's 1×1 conv after its 2×2 pool (the Paper page's what-if, not a preset).")
 
 
 def lineage_extras(values: dict) -> None:
@@ -233,11 +257,15 @@ def _stored(name: str) -> dict:
     return st.session_state.setdefault(name, {})
 
 
-def _remember(store: str, qkey: str, wkey: str) -> None:
-    _stored(store)[qkey] = st.session_state.get(wkey)
+def _remember(store: str, q, wkey: str) -> None:
+    """A radio's on_change: keep the choice, and for a check of understanding commit its first answer
+    (a prediction is committed by Reveal, with the slider positions it was made at)."""
+    _stored(store)[q.key] = st.session_state.get(wkey)
+    if q.kind != "predict":
+        lesson.commit(_stored("learn_first"), q, st.session_state.get(wkey))
 
 
-def choice(q, store: str, prefix: str, label_visibility: str = "visible"):
+def choice(q, store: str, prefix: str, label_visibility: str = "visible", disabled: bool = False):
     """A radio over the question's options, nothing chosen at first; the choice survives leaving
     the step (kept in st.session_state[store], not only in the widget)."""
     wkey = f"{prefix}_{q.key}"
@@ -245,41 +273,60 @@ def choice(q, store: str, prefix: str, label_visibility: str = "visible"):
     if wkey not in st.session_state and saved is not None:
         st.session_state[wkey] = saved
     return st.radio(q.text, list(range(len(q.options))), index=None, key=wkey,
-                    format_func=lambda i: q.options[i].text, on_change=_remember, args=(store, q.key, wkey),
-                    label_visibility=label_visibility)
+                    format_func=lambda i: q.options[i].text, on_change=_remember, args=(store, q, wkey),
+                    label_visibility=label_visibility, disabled=disabled)
 
 
 def feedback(q, index) -> None:
+    """A check's feedback: its first answer keeps its grade (shown apart when the answer was changed since);
+    the answer as it stands now is judged below it."""
+    rec = _stored("learn_first").get(q.key)
+    if rec is not None and rec["index"] != index:
+        st.caption(f"Your first answer: “{rec['option']}”, {'right' if rec['right'] else 'not right'}. The recap "
+                   "counts this first answer.")
     res = lesson.judge(q, index)
     if res["answered"]:
         (st.success if res["right"] else st.warning)(res["text"])
 
 
-def _reveal(step_key: str) -> None:
+def _reveal(step_key: str, questions=(), values=None) -> None:
+    """Reveal: commit each prediction chosen so far, with the slider positions it was made at."""
+    first = _stored("learn_first")
+    for q in questions:
+        lesson.commit(first, q, st.session_state.get(f"learn_guess_{q.key}"), values)
     st.session_state.setdefault("learn_revealed", set()).add(step_key)
 
 
-def predict_box(step_key: str, questions) -> bool:
-    """The step's prediction; returns whether the key numbers are revealed."""
+def predict_box(step_key: str, questions, values: dict) -> bool:
+    """The step's prediction; returns whether the key numbers are revealed.  Once revealed, each
+    prediction shows the answer committed at Reveal and its grade then; moving a slider afterwards says
+    what the answer would be now, without re-grading."""
     if not questions:
         return True
     revealed = step_key in st.session_state.get("learn_revealed", set())
     with st.container(border=True, key=f"learn_predict_{step_key}"):
         st.markdown("**Predict, then reveal.** Commit to a guess before you see the numbers.")
-        picks = [choice(q, "learn_guesses", "learn_guess") for q in questions]
         if not revealed:
+            picks = [choice(q, "learn_guesses", "learn_guess") for q in questions]
             c1, c2 = st.columns([1, 1])
-            c1.button("Reveal", key=f"learn_reveal_{step_key}", type="primary", on_click=_reveal, args=(step_key,),
-                      disabled=any(p is None for p in picks), width="stretch",
-                      help="Choose an answer first.")
-            c2.button("Just show me the numbers", key=f"learn_skip_{step_key}", on_click=_reveal, args=(step_key,),
-                      width="stretch")
-        else:
-            for q, p in zip(questions, picks):
-                if p is None:
-                    st.markdown("**You revealed without a guess.** " + q.explain)
-                else:
-                    feedback(q, p)
+            c1.button("Reveal", key=f"learn_reveal_{step_key}", type="primary", on_click=_reveal,
+                      args=(step_key, questions, values), disabled=any(p is None for p in picks), width="stretch",
+                      help="Choose an answer first: it is then committed and graded.")
+            c2.button("Just show me the numbers", key=f"learn_skip_{step_key}", on_click=_reveal,
+                      args=(step_key, questions, values), width="stretch")
+            return False
+        first = _stored("learn_first")
+        for q in questions:
+            rec = first.get(q.key)
+            if rec is None:
+                st.markdown(f"*{q.text}*")
+                st.markdown("**You revealed without a guess.** " + q.explain)
+                continue
+            st.markdown(f"*{rec['question']}*")
+            (st.success if rec["right"] else st.warning)(lesson.committed_text(rec))
+            now = lesson.now_text(q, rec, values)
+            if now:
+                st.caption(now)
     return revealed
 
 
@@ -289,18 +336,21 @@ def quiz(step_key: str) -> None:
     if not qs:
         return
     with st.container(border=True, key=f"learn_quiz_{step_key}"):
-        st.markdown("**Check your understanding**")
+        st.markdown("**Check your understanding** (your first answer to each question is the one the recap counts)")
         for q in qs:
             pick = choice(q, "learn_answers", "learn_quiz")
             feedback(q, pick)
 
 
 def recap() -> None:
-    r = lesson.recap(_stored("learn_answers"))
+    r = lesson.recap(_stored("learn_answers"), _stored("learn_first"))
     with st.container(border=True, key="learn_recap"):
         st.markdown("### Recap")
-        st.markdown(f"You answered **{r['answered']} of {r['total']}** questions, **{r['right']}** right. "
-                    "The lesson taught: (a) dense blocks reuse gradients (duplicated gradient information), "
+        pr, pn = r["predictions"]
+        st.markdown(f"First answers: you answered **{r['answered']} of {r['total']}** questions, **{r['right']}** "
+                    f"right at the first try (after changing answers, {r['right_now']} stand right)."
+                    + (f" Predictions: **{pr} of {pn}** right at Reveal." if pn else ""))
+        st.markdown("The lesson taught: (a) dense blocks reuse gradients (duplicated gradient information), "
                     "(b) the split sends only part 2 through the block, (c) the partial transition truncates the "
                     "gradient flow but costs compute, (d) where the parts meet (fusion first or last) decides how "
                     "much gradient is reused, (e) memory traffic (CIO), not only MACs, decides speed, (f) C3, "
@@ -309,9 +359,10 @@ def recap() -> None:
         if r["revisit"]:
             # "1. Dense…" after a bullet would start a numbered list inside it: escape the step's number
             escaped = [(title.replace(".", "\\.", 1), text) for _, title, text in r["revisit"]]
-            st.markdown("**To revisit:**\n" + "\n".join(f"- {title}: {text}" for title, text in escaped))
+            st.markdown("**To revisit** (first answer wrong or missing):\n"
+                        + "\n".join(f"- {title}: {text}" for title, text in escaped))
         else:
-            st.success("All right. Well done.")
+            st.success("All right at the first try. Well done.")
         st.caption("Your answers stay in this browser session only; nothing is stored on the server.")
 
 
@@ -414,7 +465,7 @@ def main() -> None:
             if out["error"]:
                 st.error(out["error"])
                 return
-            revealed = predict_box(step.key, out["predictions"])
+            revealed = predict_box(step.key, out["predictions"], values)
             if step.key == "cio":
                 cio_formulas(values, revealed)
             numbers(out["numbers"], step.key, revealed)
@@ -435,6 +486,9 @@ def main() -> None:
                 story(out)
         if revealed:
             explain_numbers(step.key, values)
+        if step.key == "split" and revealed:
+            with st.expander("Fig. 4's γ = 0.25 points: less bypass, more compute, a little more accuracy"):
+                st.markdown(lesson.gamma_text())
         if out["dense_graph"]:
             with st.container(border=True, key="learn_reads_box"):
                 st.plotly_chart(dense_arcs_figure(out["dense_graph"]), key=f"learn_arcs_{step.key}", width="stretch",

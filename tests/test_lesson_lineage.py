@@ -121,4 +121,4 @@ def test_the_page_shows_the_step_with_its_table_and_chart():
     at.radio(key="learn_lineage_design").set_value("c3").run()
     assert not at.exception
     assert "concat of every tap" not in at.get("graphviz_chart")[0].proto.spec
-    assert "You answered" in " ".join(m.value for m in at.markdown)  # the recap closes the lesson
+    assert "you answered" in " ".join(m.value for m in at.markdown)  # the recap closes the lesson

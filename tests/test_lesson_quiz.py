@@ -83,11 +83,111 @@ def test_fusion_predictions_follow_the_stage_and_the_paper():
 def test_recap_scores_and_lists_what_to_revisit():
     right = {q.key: q.right_index for q in lesson.QUIZ}
     assert lesson.recap(right) == {"right": len(lesson.QUIZ), "answered": len(lesson.QUIZ),
-                                   "total": len(lesson.QUIZ), "revisit": []}
+                                   "total": len(lesson.QUIZ), "right_now": len(lesson.QUIZ),
+                                   "predictions": (0, 0), "revisit": []}
     one_wrong = dict(right, split_gamma=0)
     r = lesson.recap(one_wrong)
     assert r["right"] == len(lesson.QUIZ) - 1 and [x[0] for x in r["revisit"]] == ["split"]
     assert lesson.recap({})["answered"] == 0
+
+
+def test_a_first_answer_stays_committed_and_the_recap_counts_first_answers():
+    """Issue 21.1: every first answer wrong, then right: the recap says 0 right at the first try (18 now)."""
+    first, answers = {}, {}
+    for q in lesson.QUIZ:
+        wrong = (q.right_index + 1) % len(q.options)
+        for i in (wrong, q.right_index):
+            answers[q.key] = i
+            lesson.commit(first, q, i)
+        assert first[q.key]["index"] == wrong and not first[q.key]["right"]
+    r = lesson.recap(answers, first)
+    assert r["right"] == 0 and r["right_now"] == r["answered"] == r["total"] == len(lesson.QUIZ)
+    assert len(r["revisit"]) == len(lesson.QUIZ)
+    assert lesson.commit(first, lesson.QUIZ[0], None) is first[lesson.QUIZ[0].key]  # kept, not cleared
+
+
+def test_a_committed_prediction_is_not_regraded_when_the_slider_moves():
+    """Issue 21.1: a wrong 'Yes, cheaper' at ratio 1 stays wrong at ratio 0.25, where it would be right."""
+    (q1,) = lesson.predictions("transition", {"transition_ratio": 1.0})
+    yes = next(i for i, o in enumerate(q1.options) if o.text == "Yes, cheaper")
+    first = {}
+    rec = lesson.commit(first, q1, yes, {"transition_ratio": 1.0})
+    assert not rec["right"] and rec["at"] == "partial transition ratio 1"
+    (q2,) = lesson.predictions("transition", {"transition_ratio": 0.25})
+    assert q2.options[yes].right  # the same answer is right at the new position...
+    assert lesson.commit(first, q2, yes, {"transition_ratio": 0.25}) is rec and not rec["right"]  # ...not re-graded
+    text = lesson.committed_text(rec)
+    assert text.startswith("Your first answer (at partial transition ratio 1): “Yes, cheaper”. Not quite")
+    now = lesson.now_text(q2, rec, {"transition_ratio": 0.25})
+    assert now.startswith("Now, at partial transition ratio 0.25: the answer would be “Yes, cheaper”")
+    assert lesson.now_text(q1, rec, {"transition_ratio": 1.0}) == ""
+    assert lesson.recap({}, first)["predictions"] == (0, 1)
+
+
+@pytest.mark.parametrize("ratio", [0.05, 0.5, 1.0])
+def test_split_feedback_follows_the_numbers(ratio):
+    """Issue 21.3: at split ratio 1 nothing is halved; the feedback says what the tiles show."""
+    (q,) = lesson.predictions("split", {"split_ratio": ratio})
+    nums = {n.label: n for n in lesson.step_numbers("split", {"split_ratio": ratio})}
+    read = nums["Base channels read by the layers"].delta_pct
+    for i in range(len(q.options)):
+        text = lesson.judge(q, i)["text"]
+        assert "halves" not in text and f"({read:+.1f} %)" in text
+    if ratio == 1.0:
+        assert "nothing is split" in lesson.split_feedback(lesson.step_design("split", {"split_ratio": 1.0}))
+
+
+def test_the_split_shows_what_is_lost_as_gamma_grows():
+    caps = [lesson.block_capacity(lesson.step_design("split", {"split_ratio": r})) for r in (0.05, 0.5, 1.0)]
+    assert caps[0]["design"] < caps[1]["design"] < caps[2]["design"] == caps[2]["twin"]
+    nums = {n.label: n for n in lesson.step_numbers("split", {"split_ratio": 0.05})}
+    cap = nums["Dense layers' parameters (capacity)"]
+    assert cap.value == caps[0]["design"] and cap.delta_pct < -10
+    assert "less capacity" in lesson.takeaway("split", {"split_ratio": 0.05})
+    g = lesson.gamma_text()
+    rows = {r["preset"]: r for r in lesson.gamma_rows()}
+    assert rows["csppeleenet_gamma025"]["gamma"] == 0.25 and rows["csppeleenet_gamma025"]["split_ratio"] == 0.75
+    for r in rows.values():
+        assert f"{r['paper_pct']:+.1f} %" in g and f"{r['tool_pct']:+.1f} %" in g
+
+
+@pytest.mark.parametrize("ratio", [0.25, 1.0, 2.0])
+def test_step3_flags_the_width_and_compares_at_equal_width(ratio):
+    """Issue 21.4: the partial transition ratio changes the stage's output width (44 ch at 0.25, 240 at 2)."""
+    cfg = lesson.step_design("transition", {"transition_ratio": ratio})
+    eq = lesson.equal_width(cfg)
+    assert eq["output"] == {0.25: 44, 1.0: 128, 2.0: 240}[ratio] and eq["plain_output"] == 128
+    plain_eq = lesson.lesson_design(compression=eq["compression"])
+    assert lesson._stage(plain_eq).taps["output"][0] == eq["output"]
+    d, _ = lesson._twin_stage(cfg)
+    assert eq["plain_equal_macs"] == lesson._stage_summary(
+        __import__("explorer.counts.analysis", fromlist=["summarize"]).summarize(plain_eq))["macs"]
+    assert eq["pct_equal"] == pytest.approx(100 * (d["macs"] - eq["plain_equal_macs"]) / eq["plain_equal_macs"])
+    text = lesson.takeaway("transition", {"transition_ratio": ratio})
+    if ratio == 1.0:
+        assert eq["width_share"] is None and "Mind the width" not in text
+    else:
+        assert f"outputs {eq['output']} channels instead of the plain stage's 128" in text
+        assert f"{eq['pct_equal']:+.1f} % MACs" in text
+        (q,) = lesson.predictions("transition", {"transition_ratio": ratio})
+        assert "Mind the width" in q.explain
+    nums = {n.label: n for n in lesson.step_numbers("transition", {"transition_ratio": ratio})}
+    assert nums["Stage MACs against a plain stage of equal width"].delta_pct == pytest.approx(eq["pct_equal"])
+
+
+def test_the_headline_saving_is_explained_and_reproduced():
+    """Issue 21.6: why the DenseNet-family CSP presets cost more, and a layout that reproduces the saving."""
+    rows = {r["preset"]: r for r in lesson.headline_rows()}
+    assert round(rows["cspdensenet121"]["tool_pct"], 1) == 8.6 and round(rows["csppeleenet"]["tool_pct"], 1) == 9.1
+    pelee = rows["csppeleenet"]
+    assert round(pelee["pool_first_pct"], 1) == -13.7 and round(pelee["paper_pct"], 1) == -12.7
+    text = lesson.headline_text()
+    assert "did not publish the transition widths" in text and "-13.7 %" in text and "-12.7 %" in text
+    assert "+8.6 %" in text and "+9.1 %" in text
+    ff, fl = rows["csppeleenet_fusion_first"], rows["csppeleenet_fusion_last"]
+    assert f"{ff['paper_pct']:+.1f} %" in text and f"{fl['tool_pct']:+.1f} %" in text
+    m = lesson.fusion_last_matching_ratio(fl["paper_pct"])
+    assert abs(m["pct"] - fl["paper_pct"]) < 2 and f"ratio {m['ratio']:g}" in text
 
 
 def test_url_params_round_trip_and_reject_bad_values():
@@ -180,7 +280,8 @@ def test_predict_hides_the_key_numbers_until_reveal_then_judges_the_guess():
     at.radio(key="learn_guess_predict_transition").set_value(q.right_index).run()
     at.button(key="learn_reveal_transition").click().run()
     assert "Stage MACs" in [m.label for m in at.metric]
-    assert at.success and at.success[0].value.startswith("Right.") and "+7.0 %" in at.success[0].value
+    assert at.success and at.success[0].value.startswith("Your first answer (at partial transition ratio 1): ")
+    assert "Right." in at.success[0].value and "+7.0 %" in at.success[0].value
     assert at.info[0].value == lesson.takeaway("transition", lesson.defaults("transition"))
 
 
@@ -195,8 +296,38 @@ def test_quiz_answers_survive_leaving_the_step_and_the_recap_scores_them():
     at.session_state["learn_step"] = lesson.STEP_KEYS[-1]  # the recap closes the lesson
     at.run()
     recap = " ".join(m.value for m in at.markdown)
-    assert f"You answered **2 of {len(lesson.QUIZ)}** questions, **1** right" in recap
+    assert f"you answered **2 of {len(lesson.QUIZ)}** questions, **1** right at the first try" in recap
     assert qs[1].text in recap and qs[0].text not in recap
     at.session_state["learn_step"] = "dense"
     at.run()
     assert at.radio(key=f"learn_quiz_{qs[0].key}").value == qs[0].right_index
+
+
+def test_page_keeps_a_revealed_prediction_when_the_slider_moves():
+    at = _open({"l_step": "transition"})
+    (q,) = lesson.predictions("transition", {})
+    yes = next(i for i, o in enumerate(q.options) if o.text == "Yes, cheaper")  # wrong at ratio 1 (+7.0 %)
+    at.radio(key="learn_guess_predict_transition").set_value(yes).run()
+    at.button(key="learn_reveal_transition").click().run()
+    assert at.warning and at.warning[0].value.startswith("Your first answer (at partial transition ratio 1)")
+    at.slider(key="learn_transition_transition_ratio").set_value(0.25).run()
+    assert not at.exception
+    assert at.warning and "Yes, cheaper" in at.warning[0].value and not any(
+        s.value.startswith("Your first answer") for s in at.success)  # not re-graded
+    assert any(c.value.startswith("Now, at partial transition ratio 0.25: the answer would be “Yes, cheaper”")
+               for c in at.caption)
+
+
+def test_page_recap_counts_first_answers_after_a_changed_answer():
+    at = _open({"l_step": "dense"})
+    q = lesson.quiz("dense")[0]
+    wrong = (q.right_index + 1) % len(q.options)
+    at.radio(key=f"learn_quiz_{q.key}").set_value(wrong).run()
+    at.radio(key=f"learn_quiz_{q.key}").set_value(q.right_index).run()
+    assert any(c.value.startswith(f"Your first answer: “{q.options[wrong].text}”, not right") for c in at.caption)
+    assert at.success and at.success[0].value.startswith("Right.")
+    at.session_state["learn_step"] = lesson.STEP_KEYS[-1]
+    at.run()
+    recap = " ".join(m.value for m in at.markdown)
+    assert "**0** right at the first try (after changing answers, 1 stand right)" in recap
+    assert q.text in recap

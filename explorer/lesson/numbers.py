@@ -4,6 +4,7 @@ component against its plain twin); which numbers a prediction hides until it is 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cspnet import CSPConfig
@@ -82,12 +83,19 @@ def _numbers_split(cfg, v):
     part1 = sp.taps["part1"][0] if "part1" in sp.taps else 0
     c = sp.taps["input"][0]
     m = len(layers)
+    cap = block_capacity(cfg)
     return [
         Number("Part 1: bypass channels", part1, help=f"{c} - floor({c} x split ratio)."),
         Number("Part 2: block channels", part2, help=f"floor({c} x split ratio)."),
         Number("Paper's γ", round(1.0 - cfg.split_ratio, 4), help="γ = 1 − split ratio: the bypass share."),
         Number("Base channels read by the layers", part2 * m, delta_pct=_pct(part2 * m, c * m),
                help=f"part 2 x m layers; the plain block's layers read all {c} x {m}."),
+        Number("Dense layers' parameters (capacity)", cap["design"], delta_pct=_pct(cap["design"], cap["twin"]),
+               lower_is_better=False,
+               help="The weights of the dense layers, which learn the block's features: what the split costs.  The "
+                    f"first dense layer reads {part2} channels instead of {c}; the plain block's layers have "
+                    f"{cap['twin']:,} weights.  The fewer channels enter, the less the block can learn from the "
+                    "stage's input (γ → 1)."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
                help=f"Change against the same stage without CSP ({PLAIN})."),
         Number("Stage parameters", d["params"], delta_pct=_pct(d["params"], t["params"]),
@@ -95,17 +103,67 @@ def _numbers_split(cfg, v):
     ]
 
 
+def block_capacity(cfg: CSPConfig) -> dict:
+    """The parameters of the lesson stage's dense layers (1×1 bottlenecks and 3×3 convs), for the design
+    and its plain twin: what the block can learn with, which the split shrinks.  ``{"design", "twin"}``."""
+    s = component_story(cfg, "params")
+    return {k: s[k]["dense_1x1"] + s[k]["dense_3x3"] for k in ("design", "twin")}
+
+
+def shortest_ratio(target: int, channels: int, hi: float = 1.0) -> float | None:
+    """The shortest decimal ``r`` in (0, ``hi``] with ``floor(channels x r) == target``, or None."""
+    if channels <= 0 or not 0 < target <= channels * hi:
+        return None
+    exact = target / channels
+    for digits in (2, 3, 4, 6, 8):
+        r = math.ceil(exact * 10 ** digits) / 10 ** digits
+        if r <= hi and math.floor(channels * r) == target:
+            return r
+    return None
+
+
+def equal_width(cfg: CSPConfig) -> dict:
+    """Step 3's fair comparison: the partial transition ratio sets the CSP stage's output width
+    (floor((part 1 + floor(block x ratio)) x compression)), so its MACs against the plain stage mix the
+    CSP layout with a narrower or wider stage.  The plain stage with the **same output width** (its
+    compression chosen so: floor(concat x compression) = the CSP stage's width) separates the two.
+    ``{"output", "plain_output", "compression", "plain_equal_macs", "pct", "pct_equal", "width_share"}``:
+    ``pct`` against the plain stage at its own width, ``pct_equal`` against the equal-width plain stage,
+    ``width_share`` the part of ``pct`` that the width accounts for (None when the widths are equal)."""
+    d, t = _twin_stage(cfg)
+    out = _stage(cfg).taps["output"][0]
+    twin = _stage(cfg.twin())
+    plain_out, concat = twin.taps["output"][0], twin.taps.get("concat", twin.taps["block"])[0]
+    pct = _pct(d["macs"], t["macs"])
+    comp = cfg.compression if out == plain_out else shortest_ratio(out, concat)
+    if comp is None:
+        return {"output": out, "plain_output": plain_out, "compression": None, "plain_equal_macs": None,
+                "pct": pct, "pct_equal": None, "width_share": None}
+    eq = _stage_summary(summarize(cfg.twin().replace(compression=comp, name=f"{cfg.name} (plain, equal width)")))
+    pct_eq = _pct(d["macs"], eq["macs"])
+    return {"output": out, "plain_output": plain_out, "compression": comp, "plain_equal_macs": eq["macs"],
+            "pct": pct, "pct_equal": pct_eq, "width_share": None if out == plain_out else pct - pct_eq}
+
+
 def _numbers_transition(cfg, v):
     sp = _stage(cfg)
     d, t = _twin_stage(cfg)
+    eq = equal_width(cfg)
     return [
         Number("Block output channels", sp.taps["block"][0], help="part 2 + m x growth rate k."),
         Number("Partial transition channels", sp.taps["partial_transition"][0],
                help="floor(block output x partial transition ratio)."),
         Number("Concat channels", sp.taps["concat"][0], help="part 1 + partial transition."),
-        Number("Stage output channels", sp.taps["output"][0], help="floor(concat x compression 0.5)."),
+        Number("Stage output channels", sp.taps["output"][0], lower_is_better=False,
+               delta_pct=_pct(eq["output"], eq["plain_output"]),
+               help=f"floor(concat x compression 0.5); the plain stage outputs {eq['plain_output']}.  The partial "
+                    "transition ratio changes the stage's width: the next stage reads this many channels."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
-               help=f"Change against the same stage without CSP ({PLAIN})."),
+               help=f"Change against the same stage without CSP ({PLAIN}, {eq['plain_output']} channels out)."),
+        Number("Stage MACs against a plain stage of equal width", d["macs"], "MAC", delta_pct=eq["pct_equal"],
+               help=(f"Change against a plain stage that also outputs {eq['output']} channels (its transition's "
+                     f"compression {eq['compression']:g} instead of 0.5): the CSP layout alone, without the change "
+                     "of width." if eq["compression"] is not None else "No plain stage has this width.")),
         Number("Stage parameters", d["params"], delta_pct=_pct(d["params"], t["params"]),
                help=f"Change against the same stage without CSP ({PLAIN})."),
     ]
@@ -216,6 +274,24 @@ def _numbers_lineage(cfg, v):
     ]
 
 
+def width_sentence(cfg: CSPConfig) -> str:
+    """Step 3: '' when the CSP stage outputs the plain stage's width; else that the ratio changed the width
+    and what the comparison at equal width gives."""
+    eq = equal_width(cfg)
+    if eq["output"] == eq["plain_output"]:
+        return ""
+    text = (f"Mind the width: at partial transition ratio {cfg.transition_ratio:g} the stage outputs {eq['output']} "
+            f"channels instead of the plain stage's {eq['plain_output']}: a "
+            f"{'narrower' if eq['output'] < eq['plain_output'] else 'wider'} stage, whose next stage would read "
+            f"{abs(eq['output'] - eq['plain_output'])} {'fewer' if eq['output'] < eq['plain_output'] else 'more'} "
+            "channels.")
+    if eq["pct_equal"] is not None:
+        text += (f" Against a plain stage that also outputs {eq['output']} channels (compression "
+                 f"{eq['compression']:g}) the CSP stage is {eq['pct_equal']:+.1f} % MACs: the change of width accounts "
+                 f"for {eq['width_share']:+.1f} of the {eq['pct']:+.1f} points.")
+    return text
+
+
 def transition_break_even() -> float | None:
     """The largest partial transition ratio on step 3's slider for which the CSP stage has fewer
     MACs than the plain stage (None if there is none), scanned with the engine."""
@@ -249,7 +325,7 @@ def component_story(cfg: CSPConfig, metric: str = "macs") -> dict:
 # the numbers a step's prediction is about: hidden until the learner reveals (by label)
 KEY_NUMBERS = {
     "split": ("Stage MACs", "Stage parameters"),
-    "transition": ("Stage MACs", "Stage parameters"),
+    "transition": ("Stage MACs", "Stage MACs against a plain stage of equal width", "Stage parameters"),
     "fusion": ("Stage MACs", "Stage parameters", "Whole-stage CIO (elements)"),
     "cio": ("Partial block CIO (formula)", "Partial block CIO (counted)", "Real partial block CIO (elements)",
             "Whole CSP stage CIO (elements)"),

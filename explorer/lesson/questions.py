@@ -10,7 +10,13 @@ from cspnet import CSPConfig
 from explorer.lesson.designs import FUSION_NAMES, SHORT_NAMES, _pct, _plural, _stage, _twin_stage
 from explorer.lesson.fusion import fusion_rows, fusion_verdict, network_rows
 from explorer.lesson.lineage import lineage_rows
-from explorer.lesson.numbers import cio_formula, cio_table, component_story, transition_break_even
+from explorer.lesson.numbers import (
+    cio_formula,
+    cio_table,
+    component_story,
+    transition_break_even,
+    width_sentence,
+)
 from explorer.lesson.steps import defaults, get_step, step_design
 
 
@@ -65,6 +71,27 @@ def _story_sentence(cfg: CSPConfig) -> str:
     return (text[0].upper() + text[1:] + f": net {net:+,} MACs, {s['pct']:+.1f} % against the plain stage.")
 
 
+def split_feedback(cfg: CSPConfig) -> str:
+    """Step 2's prediction feedback, from the numbers at the learner's split ratio: how many base channels
+    the bottlenecks read against the plain stage, and what the partial transition adds (at split ratio 1
+    nothing is split, so the bottlenecks read as much as before)."""
+    from explorer.fmt import si
+
+    sp = _stage(cfg)
+    c, part2 = sp.taps["input"][0], sp.taps["part2"][0]
+    ch = component_story(cfg)["change"]
+    read = _pct(part2, c)
+    if part2 == c:
+        head = (f"At split ratio {cfg.split_ratio:g} nothing is split: the bottlenecks read all {c} base channels, as "
+                f"in the plain stage ({read:+.1f} %), so the dense layers save nothing")
+    else:
+        head = (f"At split ratio {cfg.split_ratio:g} the bottlenecks read {part2} of the {c} base channels "
+                f"({read:+.1f} %), which saves {si(-ch['dense_1x1'], 'MAC')} in the dense layers' 1×1 convs (the 3×3 "
+                "convs are unchanged)")
+    return head + (f"; the partial transition is a new conv that adds {si(ch['partial_transition'], 'MAC')}."
+                   if ch.get("partial_transition") else ".")
+
+
 def predictions(step_key: str, values: dict) -> tuple:
     """The step's 'predict, then reveal' questions for the learner's ``values`` (none for step 1):
     which option is right is computed from the engine's numbers, and so is the explanation."""
@@ -73,19 +100,16 @@ def predictions(step_key: str, values: dict) -> tuple:
         cfg = step_design("split", v)
         pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
         r = cfg.split_ratio
+        why = split_feedback(cfg)
         return (Question("predict_split", "split",
                          f"At split ratio {r:g} only part 2 goes through the dense block. Will this full-CSP stage "
                          "need fewer MACs than the plain stage (no split)?",
                          _bucket_options(pct, [
-                             ("Much cheaper: more than 10 % fewer MACs", lambda p: p < -10,
-                              "Most of the stage's compute is in the dense layers, and fewer channels enter them."),
-                             ("A little cheaper: up to 10 % fewer MACs", lambda p: p < 0,
-                              "Only the dense layers' 1×1 bottlenecks read the base channels; the 3×3 convs are "
-                              "unchanged."),
-                             ("Not cheaper: the same or more MACs", lambda p: True,
-                              "The split halves what the bottlenecks read, but the partial transition is a new "
-                              "conv.")]),
-                         f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg), "predict"),)
+                             ("Much cheaper: more than 10 % fewer MACs", lambda p: p < -10, why),
+                             ("A little cheaper: up to 10 % fewer MACs", lambda p: p < 0, why),
+                             ("Not cheaper: the same or more MACs", lambda p: True, why)]),
+                         f"This stage: {pct:+.1f} % MACs against the plain stage (the bars below show each part).",
+                         "predict"),)
     if step_key == "transition":
         cfg = step_design("transition", v)
         pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])
@@ -101,7 +125,8 @@ def predictions(step_key: str, values: dict) -> tuple:
                               "saves.")]),
                          f"This stage: {pct:+.1f} % MACs. " + _story_sentence(cfg)
                          + (f" On this stage CSP is cheaper only for partial transition ratios up to {even:g}."
-                            if even is not None else " No ratio on the slider makes it cheaper."), "predict"),)
+                            if even is not None else " No ratio on the slider makes it cheaper.")
+                         + (" " + width_sentence(cfg) if width_sentence(cfg) else ""), "predict"),)
     if step_key == "fusion":
         rows = {r["fusion"]: r for r in fusion_rows()}
         net = {r["fusion"]: r for r in network_rows()}
@@ -238,21 +263,21 @@ QUIZ = (
        ("It doubles the number of dense layers", False, "The block has the same m layers."),
        ("The split makes every conv wider", False, "The split makes the bottlenecks read fewer channels.")),
     _q("trans_eq4", "transition", "In Eq. 4, which gradients update w_U, the transition after the concat?",
-       "w′_U = f(w_U, g_{x₀′}, g_{x_T}).",
-       ("g_{x₀′} and g_{x_T}: part 1's and the partial transition's", True,
+       "w_U′ = f(w_U, g(x₀′), g(x_T)), where g(·) is the gradient of a map.",
+       ("g(x₀′) and g(x_T): part 1's and the partial transition's", True,
         "The dense layers' gradients reach w_U only through x_T: the flow is truncated."),
        ("g₀ … g_k of every dense layer", False, "That is DenseNet's transition, or fusion first's."),
        ("None: w_U is not trained", False, "Every conv is trained.")),
     _q("fusion_first_grad", "fusion", "In fusion first, does one weight update mix part 1's gradient with the dense "
        "layers' gradients?", "Fusion first: x_T = w_T ∗ [x₀′, x₀″, x₁, …, x_k].",
        ("Yes: the single transition after the concat reads both parts", True,
-        "Its update uses g_{x₀′} together with g₀″, g₁ … g_k: a large amount of gradient is reused."),
+        "Its update uses g(x₀′) together with g₀″, g₁ … gₖ: a large amount of gradient is reused."),
        ("No: the transition acts on the block path only", False, "That is fusion last."),
        ("No: part 1 has no gradient", False, "Part 1 feeds the transition, so it gets a gradient.")),
     _q("fusion_paper", "fusion", "Why does fusion last keep accuracy better than fusion first, in the paper's words?",
        "Sec. 3.1: 'the goal is to maximize the difference of gradient combination'.",
        ("The gradient flow is truncated, so gradient information is not reused", True,
-        "Fusion last: top-1 drops only 0.1 %; fusion first: it drops 1.5 %."),
+        "Fusion last: top-1 drops only 0.1 percentage points; fusion first: it drops 1.5 points."),
        ("Fusion last has more parameters", False, "The paper credits the gradient flow, not the size."),
        ("Fusion last computes more", False, "Both save compute in the paper's Fig. 4.")),
     _q("fusion_width", "fusion", "In this app, why are fusion last's stage MACs not directly comparable with the "
@@ -272,7 +297,7 @@ QUIZ = (
        ("100 %", False, "The dense layers still read and write their own features."),
        ("25 %", False, "With c large against m·k it approaches 50 %.")),
     _q("cio_latency", "cio", "Why do fewer MACs not always mean less time?",
-       "See 'Why memory traffic matters' below.",
+       "See 'Why memory traffic matters' above.",
        ("On memory-bound hardware the time goes into moving feature maps, not multiply-adds", True,
         "That is why the paper counts CIO, and why a design can save MACs and not time."),
        ("MACs are always exactly proportional to time", False, "Only on compute-bound hardware, roughly."),
@@ -306,15 +331,76 @@ def quiz(step_key: str | None = None) -> tuple:
     return tuple(q for q in QUIZ if step_key is None or q.step == step_key)
 
 
-def recap(answers: dict) -> dict:
-    """The score from ``answers`` ({question key: chosen index}): ``{"right", "answered", "total",
-    "revisit": [(step key, step title, question text)]}`` (wrong or unanswered, in lesson order)."""
-    right = answered = 0
+def values_text(step_key: str, values: dict | None) -> str:
+    """The step's slider positions in words: 'partial transition ratio 0.25' (selects and toggles that
+    only choose what the diagram shows are left out); '' for a step without sliders."""
+    v = {**defaults(step_key), **(values or {})}
+    bits = []
+    for c in get_step(step_key).controls:
+        if c.kind != "slider":
+            continue
+        x = v[c.name]
+        bits.append(f"{c.label[0].lower() + c.label[1:]} {x:g}" if isinstance(x, float) else
+                    f"{c.label[0].lower() + c.label[1:]} {x}")
+    return ", ".join(bits)
+
+
+def commit(first: dict, question: Question, index: int | None, values: dict | None = None) -> dict | None:
+    """Record the learner's **first** answer to ``question`` in ``first`` ({question key: record}) and
+    return the record; a question already answered keeps its first record (a later answer, or a slider
+    moved afterwards, never re-grades it).  ``index`` None records nothing.  The record keeps what was
+    asked and judged then: ``{"key", "step", "question", "index", "option", "right", "text", "values",
+    "at"}`` (``at``: the slider positions in words, '' for a static question)."""
+    if question.key in first:
+        return first[question.key]
+    if index is None or not 0 <= index < len(question.options):
+        return None
+    res = judge(question, index)
+    first[question.key] = {
+        "key": question.key, "step": question.step, "question": question.text, "index": index,
+        "option": question.options[index].text, "right": res["right"], "text": res["text"],
+        "values": dict(values or {}), "at": values_text(question.step, values) if question.kind == "predict" else ""}
+    return first[question.key]
+
+
+def committed_text(record: dict) -> str:
+    """The first answer as kept: 'Your first answer (at split ratio 0.5): “…”.' and its grade then."""
+    where = f" (at {record['at']})" if record.get("at") else ""
+    return f"Your first answer{where}: “{record['option']}”. " + record["text"]
+
+
+def now_text(question: Question, record: dict, values: dict | None) -> str:
+    """For a prediction answered at other slider positions: what the answer is at the positions now, said
+    as information, not as a grade ('' when the positions are those of the answer)."""
+    if question.kind != "predict" or not record:
+        return ""
+    now = values_text(question.step, values)
+    if now == record.get("at"):
+        return ""
+    right = question.options[question.right_index]
+    return (f"Now, at {now}: the answer would be “{right.text}” ({right.feedback}) Your first answer keeps the grade "
+            "it had where you gave it.")
+
+
+def recap(answers: dict, first: dict | None = None) -> dict:
+    """The score of the checks of understanding.  ``first`` ({question key: :func:`commit` record}) counts
+    each question's **first** answer (a changed answer does not raise the score); without it, ``answers``
+    ({question key: chosen index}) is read as first answers.  ``{"right", "answered", "total",
+    "right_now", "predictions", "revisit": [(step key, step title, question text)]}``: ``right_now`` the
+    answers as they stand after any change, ``predictions`` the first predictions' (right, answered);
+    revisit lists the questions whose first answer was wrong or missing, in lesson order."""
+    first = first if first is not None else {k: {"right": judge(q, answers.get(k))["right"]}
+                                             for q in QUIZ for k in [q.key] if answers.get(k) is not None}
+    right = answered = right_now = 0
     revisit = []
     for q in QUIZ:
-        res = judge(q, answers.get(q.key))
-        answered += res["answered"]
-        right += res["right"]
-        if not res["right"]:
+        rec = first.get(q.key)
+        answered += rec is not None
+        right += bool(rec and rec["right"])
+        right_now += judge(q, answers.get(q.key))["right"]
+        if not (rec and rec["right"]):
             revisit.append((q.step, get_step(q.step).title, q.text))
-    return {"right": right, "answered": answered, "total": len(QUIZ), "revisit": revisit}
+    quiz_keys = {q.key for q in QUIZ}
+    preds = [r for k, r in first.items() if k not in quiz_keys]
+    return {"right": right, "answered": answered, "total": len(QUIZ), "right_now": right_now,
+            "predictions": (sum(bool(r["right"]) for r in preds), len(preds)), "revisit": revisit}

@@ -16,7 +16,14 @@ from explorer.lesson.designs import (
 )
 from explorer.lesson.fusion import paper_number
 from explorer.lesson.lineage import lineage_caption, lineage_verdict
-from explorer.lesson.numbers import _width_note, cio_formula, step_numbers, transition_break_even
+from explorer.lesson.numbers import (
+    _width_note,
+    block_capacity,
+    cio_formula,
+    step_numbers,
+    transition_break_even,
+    width_sentence,
+)
 from explorer.lesson.steps import defaults, step_design
 
 
@@ -41,18 +48,24 @@ def takeaway(step_key: str, values: dict) -> str:
         if p1 == 0:
             return (f"With split ratio {cfg.split_ratio:g} all {c} channels go through the block: no bypass, "
                     "so every channel still collects the duplicated gradients (γ = 0).")
+        cap = block_capacity(cfg)
         return (f"Split ratio {cfg.split_ratio:g} (γ = {1 - cfg.split_ratio:g}): {p2} of {c} channels go "
                 f"through the block and collect its gradients; {p1} bypass it and get one clean gradient "
-                "from the concat after the partial transition.")
+                "from the concat after the partial transition.  What it costs: the block's first layer learns "
+                f"from {p2} channels instead of {c}, and its dense layers have "
+                f"{_pct(cap['design'], cap['twin']):+.1f} % parameters against the plain block: as γ grows towards 1, "
+                "less of the stage's input reaches the layers that learn features (less capacity).")
     if step_key == "transition":
         sp = _stage(cfg)
         d, t = _twin_stage(cfg)
         even = transition_break_even()
         tail = (f" On this stage CSP saves MACs for partial transition ratios up to {even:g}."
                 if even is not None else " No ratio on the slider makes this stage cheaper than the plain one.")
+        width = width_sentence(cfg)
         return (f"The partial transition turns the {sp.taps['block'][0]}-channel block output into "
                 f"{sp.taps['partial_transition'][0]} channels before the concat; the stage costs "
-                f"{_pct(d['macs'], t['macs']):+.1f} % MACs against the plain stage." + tail)
+                f"{_pct(d['macs'], t['macs']):+.1f} % MACs against the plain stage." + tail
+                + (" " + width if width else ""))
     if step_key == "fusion":
         d, t = _twin_stage(cfg)
         f = v["fusion"]
