@@ -86,7 +86,7 @@ class Tensor(tuple):
     def __new__(cls, shape, src, lo=0):
         t = tuple.__new__(cls, shape)
         t.src = src
-        if lo:
+        if lo != 0:   # (None: a view)
             t.lo = lo
         return t
 
@@ -100,6 +100,7 @@ class Tensor(tuple):
 
 
 INPUT = "input"   # the ``src`` of the network's input tensor
+_NO_ATTRS: dict = {}   # (shared, never written: Op.attrs is read-only as the rest of an Op)
 
 
 def read_of(x) -> tuple:
@@ -128,17 +129,23 @@ class Op:
     every edge, while ``in_shape``/``in_shapes`` keep what the counting conventions read.
     group: ``(part, stage, component)``: ``("backbone", "stages.2", "block")``; tables, taps and diagram
     clusters group by it.
+    attrs: what running the op needs beyond its kind and shapes, where it is not the default (``{}`` mostly):
+    ``padding`` (a conv's or pool's, when not kernel // 2 / 0), ``ceil_mode`` (a pool's), ``act`` (an
+    activation other than the network's: sigmoid, hardsigmoid, softmax), ``scale`` (a product by a
+    constant), ``attention`` (a matrix product's or conv's view of attention's qkv:
+    ``(role, heads, key_dim, head_dim)``).  ``cspnet.graph_model`` runs a plan from these.
     """
 
     __slots__ = ("kind", "path", "in_shape", "out_shape", "params", "macs", "kernel", "stride", "groups",
-                 "in_shapes", "in_elements", "out_elements", "reads", "group")
+                 "in_shapes", "in_elements", "out_elements", "reads", "group", "attrs")
 
     def __init__(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
                  kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), reads: tuple = (),
-                 group: tuple = ()):
+                 group: tuple = (), attrs: dict | None = None):
         self.kind, self.path, self.in_shape, self.out_shape = kind, path, in_shape, out_shape
         self.params, self.macs, self.kernel, self.stride, self.groups = params, macs, kernel, stride, groups
         self.in_shapes, self.reads, self.group = in_shapes, reads, group
+        self.attrs = attrs or _NO_ATTRS
         c, h, w = out_shape
         self.out_elements = c * h * w
         if in_shapes:
@@ -149,7 +156,7 @@ class Op:
 
     def _key(self) -> tuple:
         return (self.kind, self.path, self.in_shape, self.out_shape, self.params, self.macs, self.kernel,
-                self.stride, self.groups, self.in_shapes, self.reads)
+                self.stride, self.groups, self.in_shapes, self.reads, tuple(sorted(self.attrs.items())))
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Op) and self._key() == other._key()
@@ -246,13 +253,13 @@ class StagePlan(_Totals):
         return made
 
     def _op(self, pre, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups, in_shapes, also,
-            component) -> Op:
+            component, attrs) -> Op:
         full = f"{pre}.{path}" if pre else path
         reads = tuple(read_of(x) for x in (in_shapes or (in_shape,)) + also)
         if component is None:
             component = stage_part(self.name, full)
         return Op(kind, full, in_shape, out_shape, params, macs, kernel, stride, groups, in_shapes, reads,
-                  (self.part_name, self.name, component))
+                  (self.part_name, self.name, component), attrs)
 
     @property
     def output_shape(self) -> Shape:
@@ -344,12 +351,12 @@ class PlanBuilder:
 
     def _add(self, kind: str, path: str, in_shape: Shape, out_shape: Shape, params: int = 0, macs: int = 0,
              kernel: int = 0, stride: int = 1, groups: int = 1, in_shapes: tuple = (), in_elements: int = 0,
-             also: tuple = ()) -> Tensor:
+             also: tuple = (), attrs: dict | None = None) -> Tensor:
         """Record one layer (an :class:`Op`'s arguments and what it reads: ``in_shape`` or ``in_shapes``,
         plus ``also``, tensors it reads that no counting convention counts, e.g. a residual's shortcut) and add
         it to the per-kind totals.  Returns its output as a :class:`Tensor` written by this layer."""
         self._record((self.prefix, kind, path, in_shape, out_shape, params, macs, kernel, stride, groups,
-                      in_shapes, also, self.component))
+                      in_shapes, also, self.component, attrs))
         c, h, w = out_shape
         if not in_elements:
             ci, hi, wi = in_shape
@@ -382,7 +389,7 @@ class PlanBuilder:
         return shape
 
     def conv(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, padding: int | None = None,
-             groups: int = 1, bias: bool = False) -> Shape:
+             groups: int = 1, bias: bool = False, attrs: dict | None = None) -> Shape:
         c, h, w = s
         if padding is None:
             padding = kernel // 2
@@ -391,20 +398,24 @@ class PlanBuilder:
         weight = out_ch * (c // groups) * kernel * kernel
         params = weight + (out_ch if bias else 0)
         macs = weight * max(ho, 0) * max(wo, 0)
-        return self._add("conv", path, s, (out_ch, ho, wo), params, macs, kernel, stride, groups)
+        if padding != kernel // 2:
+            attrs = {**(attrs or {}), "padding": padding}
+        return self._add("conv", path, s, (out_ch, ho, wo), params, macs, kernel, stride, groups, attrs=attrs)
 
     def bn(self, path, s: Shape) -> Shape:
         c, h, w = s
         return self._add("bn", path, s, (c, h, w), 2 * c, 0, 0, 1, 1, (), c * h * w)
 
-    def act(self, path, s: Shape) -> Shape:
+    def act(self, path, s: Shape, kind: str | None = None) -> Shape:
+        """An activation: the network's own (``cfg.activation``), or ``kind`` (sigmoid, hardsigmoid, softmax)."""
         c, h, w = s
-        return self._add("act", path, s, (c, h, w), 0, 0, 0, 1, 1, (), c * h * w)
+        return self._add("act", path, s, (c, h, w), 0, 0, 0, 1, 1, (), c * h * w, attrs=kind and {"act": kind})
 
     def conv_bn_act(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
-                    act: bool = True, names=("conv", "bn", "act"), padding: int | None = None) -> Shape:
+                    act: bool = True, names=("conv", "bn", "act"), padding: int | None = None,
+                    attrs: dict | None = None) -> Shape:
         """Conv (no bias) -> BN -> activation, the ConvNormAct unit of timm-style stages."""
-        s = self.conv(f"{path}.{names[0]}", s, out_ch, kernel, stride, padding=padding, groups=groups)
+        s = self.conv(f"{path}.{names[0]}", s, out_ch, kernel, stride, padding=padding, groups=groups, attrs=attrs)
         s = self.bn(f"{path}.{names[1]}", s)
         if act:
             s = self.act(f"{path}.{names[2]}", s)
@@ -418,7 +429,8 @@ class PlanBuilder:
             wo = -(-(w + 2 * padding - kernel) // stride) + 1
         else:
             ho, wo = conv_out(h, kernel, stride, padding), conv_out(w, kernel, stride, padding)
-        return self._add(kind, path, s, (c, ho, wo), kernel=kernel, stride=stride)
+        attrs = {"padding": padding, "ceil_mode": ceil_mode} if padding or ceil_mode else None
+        return self._add(kind, path, s, (c, ho, wo), kernel=kernel, stride=stride, attrs=attrs)
 
     def maxpool(self, path, s, kernel, stride, padding=0, ceil_mode=False):
         return self.pool(path, s, "maxpool", kernel, stride, padding, ceil_mode)
@@ -457,20 +469,21 @@ class PlanBuilder:
         uneven padding, upsampling, softmax)."""
         return self._add(kind, path, s, tuple(out_shape), kernel=kernel, stride=stride, also=also)
 
-    def mul(self, path, s: Shape, *gate: Shape) -> Shape:
-        """Elementwise scaling by a broadcast ``gate`` (SE, channel attention; none: attention's constant
-        scale)."""
-        return self._add("mul", path, s, tuple(s), also=gate)
+    def mul(self, path, s: Shape, *gate: Shape, scale: float | None = None) -> Shape:
+        """Elementwise scaling by a broadcast ``gate`` (SE, channel attention) or by a constant ``scale``
+        (attention's 1 / sqrt(key_dim))."""
+        return self._add("mul", path, s, tuple(s), also=gate, attrs=None if scale is None else {"scale": scale})
 
     def mean(self, path, s: Shape) -> Shape:
         """Mean over H and W (``x.mean((2, 3), keepdim=True)``, timm's SE squeeze)."""
         return self._add("mean", path, s, (s[0], 1, 1))
 
-    def matmul(self, path, s: Shape, out_shape: Shape, macs: int, in_shapes: tuple = (), also: tuple = ()) -> Shape:
+    def matmul(self, path, s: Shape, out_shape: Shape, macs: int, in_shapes: tuple = (), also: tuple = (),
+               attrs: dict | None = None) -> Shape:
         """A batched matrix product of activations (attention), with its multiply-accumulates."""
         in_elements = sum(x[0] * x[1] * x[2] for x in in_shapes) if in_shapes else 0
         return self._add("matmul", path, s, tuple(out_shape), 0, macs, in_shapes=tuple(in_shapes),
-                         in_elements=in_elements, also=also)
+                         in_elements=in_elements, also=also, attrs=attrs)
 
 
 # Memoized plans: one plan per design (and input size), whoever asks for it.  A config plans itself

@@ -66,7 +66,7 @@ def plan_se(b: PlanBuilder, path: str, s, ratio: float):
     t = b.conv(f"{path}.fc1", t, rd, 1, bias=True)
     t = b.act(f"{path}.act", t)
     t = b.conv(f"{path}.fc2", t, c, 1, bias=True)
-    t = b.act(f"{path}.gate", t)
+    t = b.act(f"{path}.gate", t, "sigmoid")
     return b.mul(f"{path}.scale", s, t)
 
 
@@ -179,11 +179,14 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
     qkv = b.conv_bn_act(f"{path}.attn.qkv", s, qkv_ch, 1, act=False)
     v = qkv.view((c, h, w))   # q, k, v interleave per head in qkv's channels: v is no one channel slice
     q, k = qkv.view(qkv), qkv.view((key_dim * mid, h, w))   # (q keeps qkv's shape: what the conventions read)
-    scores = b.matmul(f"{path}.attn.qk", q, (mid, n, n), mid * n * n * key_dim, also=(k,))
-    scores = b.mul(f"{path}.attn.scale", scores)
-    scores = b.act(f"{path}.attn.softmax", scores)
-    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n, also=(v,))
-    pe = b.conv_bn_act(f"{path}.attn.pe", v, c, 3, groups=c, act=False)
+    dims = (mid, key_dim, head_dim)   # how q, k and v lie in qkv's channels (cspnet.graph_model reads it)
+    scores = b.matmul(f"{path}.attn.qk", q, (mid, n, n), mid * n * n * key_dim, also=(k,),
+                      attrs={"attention": ("qk", *dims)})
+    scores = b.mul(f"{path}.attn.scale", scores, scale=key_dim ** -0.5)
+    scores = b.act(f"{path}.attn.softmax", scores, "softmax")
+    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n, also=(v,),
+                 attrs={"attention": ("av", *dims)})
+    pe = b.conv_bn_act(f"{path}.attn.pe", v, c, 3, groups=c, act=False, attrs={"attention": ("v", *dims)})
     t = b.add(f"{path}.attn.add_pe", pe, t)
     t = b.conv_bn_act(f"{path}.attn.proj", t, c, 1, act=False)
     t = _residual(b, f"{path}.add1", x, t, residual)

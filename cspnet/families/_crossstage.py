@@ -489,7 +489,7 @@ def plan_channel_attention(b: PlanBuilder, path: str, s):
     Module twin: ``cspnet.nn._crossstage.ChannelAttention``."""
     t = b.mean(f"{path}.pool", s)
     t = b.conv(f"{path}.fc", t, s[0], 1, bias=True)
-    t = b.act(f"{path}.act", t)
+    t = b.act(f"{path}.act", t, "hardsigmoid")
     return b.mul(f"{path}.scale", s, t)
 
 

@@ -1,0 +1,157 @@
+"""A network that runs its plan's graph: modules generated from the plan, not written a second time.
+
+:class:`GraphModel` takes a :class:`cspnet.plan.NetPlan` and makes one module per layer that has weights (a
+conv, a BatchNorm, a linear), registered under the layer's path, so its parameter names are the plan's op
+paths (``stages.1.block.0.conv1.conv.weight``: the same names as the hand-written modules of ``cspnet/nn``).
+Its forward pass runs the plan's ops in order, each on the tensors its ``Op.reads`` name (a split's part is a
+channel slice of the tensor that was split), and frees each tensor after its last reader.  What an op needs
+beyond its kind and shapes is in ``Op.attrs`` (a padding, an activation other than the network's, attention's
+view of its qkv tensor); the network's activation is the design's ``activation`` field.
+
+``tests/test_graph_model.py`` loads the hand-written model's weights into the graph model (same names and
+shapes) and checks that both compute the same outputs, on every preset and on random designs.  Imports torch.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .plan import INPUT, NetPlan
+
+_ACTS = {
+    "relu": F.relu, "leaky_relu": F.leaky_relu, "silu": F.silu, "mish": F.mish, "sigmoid": torch.sigmoid,
+    "hardsigmoid": F.hardsigmoid, "softmax": lambda x: x.softmax(dim=-1),
+}
+
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _module_for(op) -> nn.Module | None:
+    """The weights of one layer (None: a layer without any)."""
+    if op.kind == "conv":
+        cin, cout, k = op.in_shape[0], op.out_shape[0], op.kernel
+        weight = cout * (cin // op.groups) * k * k
+        padding = op.attrs.get("padding", k // 2)
+        return nn.Conv2d(cin, cout, k, op.stride, padding, groups=op.groups, bias=op.params > weight)
+    if op.kind == "bn":
+        return nn.BatchNorm2d(op.out_shape[0])
+    if op.kind == "linear":
+        cin, cout = _numel(op.in_shape), op.out_shape[0]
+        return nn.Linear(cin, cout, bias=op.params > cin * cout)
+    return None
+
+
+class GraphModel(nn.Module):
+    """Runs ``plan``'s layers in order on the tensors each reads; ``act`` is the network's activation."""
+
+    def __init__(self, plan: NetPlan, act: str = "relu"):
+        super().__init__()
+        if act not in _ACTS:
+            raise ValueError(f"unknown activation {act!r}; allowed: {', '.join(_ACTS)}")
+        self.act = act
+        self.ops = list(plan.ops)
+        self._mods: dict = {}
+        for op in self.ops:
+            mod = _module_for(op)
+            if mod is not None:
+                self._register(op.path, mod)
+                self._mods[op.path] = mod
+        # after its last reader, a tensor is dropped (a DenseNet keeps only what later layers read)
+        last: dict = {}
+        for i, op in enumerate(self.ops):
+            for src, _, _ in op.reads:
+                last[src] = i
+        self._drop = [[] for _ in self.ops]
+        for src, i in last.items():
+            self._drop[i].append(src)
+
+    def _register(self, path: str, mod: nn.Module) -> None:
+        parent = self
+        *parents, name = path.split(".")
+        for part in parents:
+            child = parent._modules.get(part)
+            if child is None:
+                child = nn.Module()
+                parent.add_module(part, child)
+            parent = child
+        parent.add_module(name, mod)
+
+    def forward(self, x):
+        env = {INPUT: x}
+        y = x
+        for op, drop in zip(self.ops, self._drop):
+            y = self._run(op, [self._read(env, r) for r in op.reads])
+            env[op.path] = y
+            for src in drop:
+                env.pop(src, None)
+        return y
+
+    @staticmethod
+    def _read(env: dict, read: tuple):
+        src, lo, hi = read
+        t = env[src]
+        if lo is None or (lo == 0 and hi == t.shape[1]):
+            return t
+        return t[:, lo:hi]
+
+    def _run(self, op, xs: list):
+        kind, a = op.kind, op.attrs
+        if kind in ("conv", "bn"):
+            x = xs[0]
+            if "attention" in a:   # attention's positional conv reads v out of qkv
+                x = _qkv(x, a["attention"])[2].reshape(x.shape[0], *op.in_shape)
+            return self._mods[op.path](x)
+        if kind == "linear":
+            return self._mods[op.path](torch.flatten(xs[0], 1))
+        if kind == "act":
+            return _ACTS[a.get("act", self.act)](xs[0])
+        if kind == "add":
+            y = xs[0]
+            for other in xs[1:]:
+                y = y + other
+            return y
+        if kind == "mul":
+            return xs[0] * a["scale"] if "scale" in a else xs[0] * xs[1]
+        if kind == "cat":
+            return torch.cat(xs, dim=1)
+        if kind == "maxpool":
+            return F.max_pool2d(xs[0], op.kernel, op.stride, a.get("padding", 0), ceil_mode=a.get("ceil_mode", False))
+        if kind == "avgpool":
+            return F.avg_pool2d(xs[0], op.kernel, op.stride, a.get("padding", 0), ceil_mode=a.get("ceil_mode", False))
+        if kind == "gap":
+            return F.adaptive_avg_pool2d(xs[0], 1)
+        if kind == "mean":
+            return xs[0].mean((2, 3), keepdim=True)
+        if kind == "matmul":
+            role = a["attention"][0]
+            if role == "qk":
+                q, k, _ = _qkv(xs[0], a["attention"])
+                return q.transpose(-2, -1) @ k
+            _, _, v = _qkv(xs[1], a["attention"])
+            attn = xs[0]
+            return (v @ attn.transpose(-2, -1)).view(xs[1].shape[0], *op.out_shape)
+        raise ValueError(f"{op.path}: no way to run a {kind!r} layer here")
+
+
+def _qkv(t, dims: tuple):
+    """q, k, v of YOLO11's attention from its qkv tensor: per head, key_dim + key_dim + head_dim channels."""
+    _, heads, key_dim, head_dim = dims
+    b, _, h, w = t.shape
+    return t.view(b, heads, 2 * key_dim + head_dim, h * w).split([key_dim, key_dim, head_dim], dim=2)
+
+
+def build_graph_model(cfg, input_size: int | None = None) -> GraphModel:
+    """The graph model of design ``cfg`` (its plan at ``input_size``: a plan is made for one size, as the
+    modules' shapes do not depend on it, any input size of the same stride runs)."""
+    from .plan import plan_network
+
+    return GraphModel(plan_network(cfg, input_size), act=cfg.activation)
+
+
+__all__ = ["GraphModel", "build_graph_model"]

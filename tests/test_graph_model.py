@@ -1,0 +1,75 @@
+"""Modules generated from the plan's graph (cspnet.graph_model) compute what the hand-written modules compute:
+the same parameter names and shapes (the hand-written model's weights load strictly) and the same outputs."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+
+from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
+from cspnet.graph_model import GraphModel, build_graph_model
+from test_config_properties import FAST, small_designs
+
+# one preset per family and per feature the graph model runs: dense blocks (every fusion), PeleeNet's stem,
+# ResNet's projection shortcut, grouped convs, Darknet, SE gates, channel attention, SPP, YOLOv7's max-pool
+# down-sampling, ELAN's taps, C2f, YOLO11's attention, BottleneckCSP's bare convs, the Focus-style stem
+PRESETS = ["densenet121", "cspdensenet121_fusion_last", "cspdensenet121_fusion_first", "csppeleenet",
+           "peleenet", "resnet50", "cspresnext50", "cspdarknet53", "cs3sedarknet_l", "cspnext_tiny",
+           "yolov7_backbone", "yolov8n_cls", "yolo11n_cls", "yolov4_csp_backbone", "cs3darknet_focus_s"]
+
+
+def _same_outputs(cfg, size: int = 64, batch: int = 2) -> None:
+    torch.manual_seed(0)
+    ref = build_model(cfg).eval()
+    with torch.no_grad():   # BatchNorm statistics away from their defaults: a wrong wiring shows
+        for m in ref.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    graph = build_graph_model(cfg).eval()
+    graph.load_state_dict(ref.state_dict(), strict=True)    # the same names and shapes, nothing more or less
+    assert count_params(graph) == plan_network(cfg).params
+    x = torch.randn(batch, 3, size, size)
+    with torch.no_grad():
+        a, b = ref(x), graph(x)
+    assert a.shape == b.shape == (batch, cfg.num_classes)
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_the_graph_model_computes_what_the_hand_written_model_computes(name):
+    _same_outputs(get_preset(name, input_size=64))
+
+
+@FAST
+@given(small_designs())
+def test_random_designs_graph_model_matches(kw):
+    try:
+        cfg = CSPConfig(**kw)
+    except ConfigError:
+        return
+    _same_outputs(cfg, size=cfg.input_size, batch=1)
+
+
+def test_a_wrong_wire_in_the_graph_changes_the_output(monkeypatch):
+    """The comparison can fail: a plan whose part 1 reads the wrong channels (the split's halves swapped)
+    builds a graph model with the same weights whose outputs differ."""
+    cfg = get_preset("cs3darknet_s", input_size=64)
+    plan = plan_network(cfg)
+    ops = list(plan.ops)
+    concat = next(op for op in ops if op.path == "stages.1.concat")
+    src, lo, hi = concat.reads[0]
+    monkeypatch.setattr(concat, "reads", ((src, hi, 2 * hi - lo),) + concat.reads[1:])   # part 2's channels
+    graph = GraphModel(plan, act=cfg.activation).eval()
+    ref = build_model(cfg).eval()
+    graph.load_state_dict(ref.state_dict())
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert not torch.allclose(graph(x), ref(x))
+
+
+def test_an_unknown_activation_is_refused_by_name():
+    with pytest.raises(ValueError, match="unknown activation 'gelu2'; allowed: relu"):
+        GraphModel(plan_network(get_preset("resnet50", input_size=64)), act="gelu2")
