@@ -549,19 +549,73 @@ def fig4_figure(points: list) -> go.Figure:
     return fig
 
 
+LAYOUT_LABELS = {"none": "plain", "fusion_first": "fusion first", "fusion_last": "fusion last", "csp": "full CSP"}
+LAYOUT_SYMBOLS = {"none": "circle", "fusion_first": "square", "fusion_last": "diamond", "csp": "triangle-up"}
+
+
 def speed_figure(points: list) -> go.Figure:
-    """The lesson's stage in each layout: MACs against memory traffic (CIO), with its arithmetic
-    intensity (MACs per element moved) in the hover; on memory-bound hardware time follows x."""
+    """The lesson's stage in each layout (at step 5's sliders): MACs against memory traffic (CIO), with its
+    arithmetic intensity (MACs per element moved) in the hover; on memory-bound hardware time follows x."""
     fig = go.Figure(go.Scatter(
-        x=[p["cio"] for p in points], y=[p["macs"] for p in points], mode="markers+text",
-        text=[p["name"].split(" (")[0] for p in points], textposition="top center",
+        x=[p["cio"] for p in points], y=[p["macs"] for p in points], mode="markers+text", cliponaxis=False,
+        text=[LAYOUT_LABELS.get(p["fusion"], p["name"]) for p in points], textposition="top center",
         marker=dict(size=13, color=[PALETTE[i % len(PALETTE)] for i in range(len(points))]),
         customdata=[[si(p["macs"], "MAC"), si(p["cio"]), p["intensity"] or 0] for p in points],
         hovertemplate="%{text}: %{customdata[0]}, CIO %{customdata[1]} elements, "
                       "%{customdata[2]:.0f} MACs per element moved<extra></extra>"))
-    fig.update_layout(title="The lesson's stage: compute (MACs) against memory traffic (CIO)",
+    fig.update_layout(title="The four layouts at the sliders: compute (MACs) against memory traffic (CIO)",
                       xaxis_title="memory traffic, CIO (elements): what memory-bound hardware waits for",
                       yaxis_title="MACs: what compute-bound hardware waits for", height=380, margin=MARGIN)
+    xs, ys = [p["cio"] for p in points], [p["macs"] for p in points]
+    if xs:  # room for the labels above the points and at the edges
+        dx, dy = (max(xs) - min(xs)) or max(xs) * 0.1, (max(ys) - min(ys)) or max(ys) * 0.1
+        fig.update_xaxes(range=[min(xs) - 0.15 * dx, max(xs) + 0.15 * dx])
+        fig.update_yaxes(range=[min(ys) - 0.15 * dy, max(ys) + 0.3 * dy])
+    return fig
+
+
+ROOF_COLORS = {"cpu": PALETTE[0], "h100": PALETTE[2], "t4": PALETTE[3]}
+
+
+def lesson_roofline_figure(roofs: list) -> go.Figure:
+    """Lesson step 5: each device's roofline (attainable TFLOP/s = min(peak, intensity x bandwidth), log-log)
+    with the four layouts on it at their intensity (FLOP per byte), each at the speed its time bound
+    allows; the ridge of each device dotted.  ``roofs``: ``explorer.lesson.all_rooflines``."""
+    import math
+
+    fig = go.Figure()
+    ints = [r["intensity"] for roof in roofs for r in roof["rows"] if r["intensity"]]
+    ridges = [roof["ridge"] for roof in roofs]
+    lo = 10 ** math.floor(math.log10(min(ints + ridges) / 2))
+    hi = 10 ** math.ceil(math.log10(max(ints + ridges) * 2))
+    for roof in roofs:
+        color = ROOF_COLORS.get(roof["key"], PALETTE[7])
+        bw = roof["mem_bw_gbs"] * 1e9 / 1e12      # TB/s: TFLOP/s per FLOP/byte
+        xs = [lo, roof["ridge"], hi]
+        fig.add_trace(go.Scatter(x=xs, y=[min(roof["peak_tflops"], x * bw) for x in xs], mode="lines",
+                                 name=f"{roof['name']}: ridge {roof['ridge']:.1f}", line=dict(color=color, width=2),
+                                 legendgroup=roof["key"],
+                                 hovertemplate=roof["device_name"] + ": %{y:.3g} TFLOP/s at %{x:.3g} FLOP/byte"
+                                               "<extra></extra>"))
+        rows = roof["rows"]
+        fig.add_trace(go.Scatter(
+            x=[r["intensity"] for r in rows], y=[min(roof["peak_tflops"], r["intensity"] * bw) for r in rows],
+            mode="markers", showlegend=False, legendgroup=roof["key"],
+            marker=dict(size=[14 if r["fastest"] else 10 for r in rows], color=color,
+                        symbol=[LAYOUT_SYMBOLS[r["fusion"]] for r in rows], line=dict(color="#222222", width=1)),
+            customdata=[[LAYOUT_LABELS[r["fusion"]], r["bound_us"], r["bound"], " (fastest)" if r["fastest"] else ""]
+                        for r in rows],
+            hovertemplate=roof["name"] + ", %{customdata[0]}: %{x:.1f} FLOP/byte, bound %{customdata[1]:,.1f} µs "
+                          "(%{customdata[2]}-bound)%{customdata[3]}<extra></extra>"))
+    for f, sym in LAYOUT_SYMBOLS.items():  # a legend of the layouts' symbols
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=LAYOUT_LABELS[f],
+                                 marker=dict(symbol=sym, size=10, color="#888888",
+                                             line=dict(color="#222222", width=1))))
+    fig.update_layout(title="The four layouts on three rooflines (fp32, batch 1; larger marker: the fastest)",
+                      height=460, margin=MARGIN, legend=dict(orientation="h", yanchor="top", y=-0.2))
+    fig.update_xaxes(type="log", title="arithmetic intensity (FLOP per byte moved)", range=[math.log10(lo),
+                                                                                             math.log10(hi)])
+    fig.update_yaxes(type="log", title="attainable TFLOP/s")
     return fig
 
 

@@ -22,6 +22,7 @@ from app_ui.figures import (
     fig4_figure,
     fusion_network_figure,
     fusion_stage_figure,
+    lesson_roofline_figure,
     lineage_growth_figure,
     reads_figure,
     speed_figure,
@@ -61,10 +62,11 @@ def step_controls(step) -> dict:
         elif c.options == (True, False):
             values[c.name] = st.toggle(c.label, key=key, help=c.help)
         else:
-            names = {"fusion": lesson.FUSION_NAMES, "design": lesson.LINEAGE_NAMES}.get(c.name, {})
+            names = {"fusion": lesson.FUSION_NAMES, "design": lesson.LINEAGE_NAMES,
+                     "device": lesson.DEVICE_NAMES}.get(c.name, {})
             values[c.name] = st.radio(c.label, list(c.options), key=key, help=c.help,
                                       format_func=lambda v, names=names: names.get(v, str(v)),
-                                      horizontal=c.name == "design")
+                                      horizontal=c.name in ("design", "device"))
     return values
 
 
@@ -426,11 +428,43 @@ def gradient_argument() -> None:
                    "the chosen weight (a block of 3 dense layers).")
 
 
-def speed() -> None:
+@st.cache_data(show_spinner="Measuring this CPU's roofs (about a second)…")
+def _cpu_peaks() -> dict:
+    from explorer.real.roofline import measure_cpu
+
+    return measure_cpu()
+
+
+def speed(values: dict, revealed: bool) -> None:
+    """Step 5: the four layouts at the sliders on the MACs / CIO axes, then (after Reveal) on the roofline
+    of three devices with each layout's time bound."""
     with st.container(border=True, key="learn_speed"):
         st.markdown(lesson.SPEED_TEXT)
-        st.plotly_chart(speed_figure(cache.lesson_extras()["speed"]), key="learn_speed_chart", width="stretch",
+        st.plotly_chart(speed_figure(lesson.speed_points(values)), key="learn_speed_chart", width="stretch",
                         config={"displaylogo": False})
+    if not revealed:
+        st.caption("The roofline of the three devices, with each layout's time bound, appears after Reveal.")
+        return
+    roofs = lesson.all_rooflines(values, _cpu_peaks())
+    with st.container(border=True, key="learn_roofline"):
+        st.markdown("##### Time: the four layouts on the roofline of three devices")
+        st.plotly_chart(lesson_roofline_figure(roofs), key="learn_roofline_chart", width="stretch",
+                        config={"displaylogo": False})
+        st.dataframe(
+            [{"layout": lesson.FUSION_NAMES[r["fusion"]].split(" (")[0], "MACs": r["macs"],
+              "MB moved": r["bytes"] / 1e6, "FLOP/byte": r["intensity"],
+              **{roof["name"]: f"{rr['bound_us']:,.1f} µs, {rr['bound']}" + (" ★" if rr["fastest"] else "")
+                 for roof in roofs for rr in roof["rows"] if rr["fusion"] == r["fusion"]}}
+             for r in roofs[0]["rows"]],
+            key="learn_roofline_table", hide_index=True, width="stretch",
+            column_config={"MACs": st.column_config.NumberColumn(format="localized"),
+                           "MB moved": st.column_config.NumberColumn(format="%.1f"),
+                           "FLOP/byte": st.column_config.NumberColumn(format="%.1f")})
+        st.markdown(lesson.roofline_text(roofs, values))
+        st.caption("Each device's time bound is max(FLOPs ÷ peak, bytes ÷ bandwidth), the Latency page's model "
+                   "(conv + BatchNorm + activation one kernel, concat a copy, fp32, batch 1); ★ the fastest. "
+                   + " ".join(f"{roof['name']}: {roof['peak_tflops']:.3g} TFLOP/s ({roof['peak_label']}), "
+                              f"{roof['mem_bw_gbs']:.4g} GB/s." for roof in roofs))
         st.page_link("pages/Latency.py", label="Measure it on the Latency page")
 
 
@@ -501,7 +535,7 @@ def main() -> None:
         if step.key == "cio":
             if revealed:
                 cio_reconciliation(values)
-            speed()
+            speed(values, revealed)
         if step.key == "lineage" and revealed:
             lineage_extras(values)
         quiz(step.key)

@@ -45,7 +45,7 @@ def test_predictions_are_judged_from_the_computed_numbers(step):
     c = lesson.get_step(step).controls[0]
     for v in _slider_values(c):
         values = {c.name: v}
-        (q,) = lesson.predictions(step, values)
+        q = lesson.predictions(step, values)[0]
         _one_right_and_feedback(q)
         assert q.kind == "predict" and q.explain
         if step in ("split", "transition"):

@@ -34,6 +34,7 @@ and ``lesson.takeaway(...)`` read as before:
 * ``figures``: the figures' data (dense connectivity, the step's DOT, MACs against memory traffic);
 * ``gradients``: the gradient argument (Eqs. 2 and 4) as LaTeX and DOT;
 * ``questions``: predictions, the quiz, grading and the recap;
+* ``roofline``: step 5's four layouts on the roofline of this CPU, an H100 and a small GPU;
 * ``urls``: the lesson's part of a shareable address;
 * ``source``: the stage class's real source.
 
@@ -134,6 +135,17 @@ from explorer.lesson.questions import (
     recap,
     split_feedback,
     values_text,
+)
+from explorer.lesson.roofline import (
+    DEVICE_NAMES,
+    DEVICES,
+    EXAMPLE,
+    all_rooflines,
+    layout_design,
+    layout_points,
+    layout_roofline,
+    macs_fall_time_does_not,
+    roofline_text,
 )
 from explorer.lesson.sentences import (
     arcs_caption,
@@ -248,6 +260,15 @@ __all__ = [
     "now_text",
     "values_text",
     "split_feedback",
+    "DEVICES",
+    "DEVICE_NAMES",
+    "EXAMPLE",
+    "layout_design",
+    "layout_points",
+    "layout_roofline",
+    "all_rooflines",
+    "macs_fall_time_does_not",
+    "roofline_text",
     "URL_PREFIX",
     "url_params",
     "parse_url_params",

@@ -27,6 +27,14 @@ FUSION_NAMES = {"none": "plain DenseNet (Fig. 3a)", "fusion_first": "fusion firs
 FUSION_SETTINGS = {"none": {}, "csp": {"transition_ratio": 1.0}, "fusion_first": {},
                    "fusion_last": {"transition_ratio": 0.5}}
 
+# step 5's roofline: this machine's CPU (measured), an H100 and the smallest GPU of the device table
+# (explorer/real/data/devices.csv: a T4, 70 W, 8.1 TFLOP/s fp32, 320 GB/s)
+ROOF_CPU = "cpu"
+ROOF_EDGE = "t4"
+ROOF_DEVICES = (ROOF_CPU, "h100", ROOF_EDGE)
+ROOF_DEVICE_NAMES = {ROOF_CPU: "this CPU (measured)", "h100": "an H100 (datasheet)",
+                     ROOF_EDGE: "a T4, a small 70 W GPU (datasheet)"}
+
 # step 6: one stage of each modern descendant of the CSP stage, at the same width W.  All three get the
 # input of steps 1-5's stage (a 3x3 stride-2 stem to 64 channels on a 112 px input: 64 channels at 56x56), no
 # down-sampling, the same split into two halves of W/2 and a 1x1 transition back to W; what differs is

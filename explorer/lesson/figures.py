@@ -7,7 +7,7 @@ from __future__ import annotations
 from cspnet import CSPConfig
 from explorer.counts.analysis import summarize
 from explorer.counts.diagram import to_dot
-from explorer.lesson.designs import FUSION_NAMES, FUSION_ORDER, _stage, _stage_summary, dense_layers
+from explorer.lesson.designs import FUSION_NAMES, FUSION_ORDER, SHORT_NAMES, _stage, _stage_summary, dense_layers
 from explorer.lesson.steps import step_design
 
 MAX_DRAWN_LAYERS = 8
@@ -67,15 +67,18 @@ def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:
             "part1_joins": "join" if part1 and any(a["id"] == "join" for a in after) else None}
 
 
-def speed_points() -> list:
-    """The lesson's stage in each layout of step 4: MACs, CIO (elements) and the arithmetic
-    intensity MACs / CIO (multiply-adds per element moved), computed."""
+def speed_points(values: dict | None = None) -> list:
+    """The lesson's stage in each layout of step 4, built at step 5's sliders (``values``: c, m, k; the
+    defaults are step 4's stage): MACs, CIO (elements) and the arithmetic intensity MACs / CIO
+    (multiply-adds per element moved), computed."""
+    from explorer.lesson.roofline import layout_design
+
     out = []
     for f in FUSION_ORDER:
-        cfg = step_design("fusion", {"fusion": f})
+        cfg = layout_design(f, values)
         s = _stage_summary(summarize(cfg))
-        out.append({"fusion": f, "name": FUSION_NAMES[f], "macs": s["macs"], "cio": s["cio"],
-                    "intensity": s["macs"] / s["cio"] if s["cio"] else None})
+        out.append({"fusion": f, "name": FUSION_NAMES[f], "short": SHORT_NAMES[f], "macs": s["macs"],
+                    "cio": s["cio"], "intensity": s["macs"] / s["cio"] if s["cio"] else None})
     return out
 
 
@@ -83,8 +86,8 @@ SPEED_TEXT = (
     "**Why memory traffic matters.** A layer takes at least as long as its multiply-adds need on the "
     "compute units *and* as long as its feature maps need to move through memory, whichever is longer.  "
     "A 1×1 conv does few multiply-adds per element it reads and writes (its *arithmetic intensity* is "
-    "low), so on hardware whose memory cannot feed the compute units fast enough, such as small GPUs, CPUs "
-    "and edge devices, the time follows the memory traffic (CIO), not the MACs: that is why the paper "
-    "reports CIO next to compute.  A design that saves MACs but adds a full-resolution 1×1 conv may save "
-    "no time; one that cuts the traffic usually does.  The figure puts the lesson's stage in each layout "
-    "on the two axes; measure real latencies on the Latency page.")
+    "low).  On a device whose compute outruns its memory (a high *ridge*: peak FLOP/s ÷ bytes/s) such a layer "
+    "waits for memory, and its time follows the memory traffic (CIO), not the MACs: that is why the paper "
+    "reports CIO next to compute.  Which devices that is depends on the ridge, not on the kind of device: the "
+    "roofline below computes it for this CPU, an H100 and a small GPU.  The figure puts the four layouts, at "
+    "the sliders above, on the two axes; measure real latencies on the Latency page.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cspnet import CSPConfig
-from explorer.lesson.designs import FUSION_NAMES, SHORT_NAMES, _pct, _plural, _stage, _twin_stage
+from explorer.lesson.designs import FUSION_NAMES, FUSION_ORDER, SHORT_NAMES, _pct, _plural, _stage, _twin_stage
 from explorer.lesson.fusion import fusion_rows, fusion_verdict, network_rows
 from explorer.lesson.lineage import lineage_rows
 from explorer.lesson.numbers import (
@@ -90,6 +90,31 @@ def split_feedback(cfg: CSPConfig) -> str:
                 "convs are unchanged)")
     return head + (f"; the partial transition is a new conv that adds {si(ch['partial_transition'], 'MAC')}."
                    if ch.get("partial_transition") else ".")
+
+
+def _fastest_question(v: dict) -> Question:
+    """Step 5: which of the four layouts has the lowest time bound on the chosen device (computed)."""
+    from explorer.lesson.roofline import DEVICE_NAMES, layout_roofline
+
+    roof = layout_roofline(v, v["device"])
+    rows = {r["fusion"]: r for r in roof["rows"]}
+
+    def why(f: str) -> str:
+        r = rows[f]
+        return (f"{SHORT_NAMES[f]}: {r['bound_us']:,.1f} µs, {r['bound']}-bound ({r['macs']:,} MACs, "
+                f"{r['bytes'] / 1e6:,.1f} MB moved)")
+
+    fastest = roof["fastest"]
+    regime = {r["bound"] for r in roof["rows"]}
+    return Question(
+        "predict_cio_fastest", "cio",
+        f"On {DEVICE_NAMES[v['device']]}, which layout of this stage is fastest (the lowest time bound)?",
+        tuple(Option(FUSION_NAMES[f], f == fastest, why(f) + ".") for f in FUSION_ORDER),
+        f"On {roof['device_name']} (ridge {roof['ridge']:.1f} FLOP/byte) "
+        + ({"memory": "every layout is memory-bound: the bound follows the bytes moved, not the MACs",
+            "compute": "every layout is compute-bound: the bound follows the MACs"}[regime.pop()]
+           if len(regime) == 1 else "some layouts are compute-bound, some memory-bound")
+        + f"; the plain stage takes {rows['none']['bound_us']:,.1f} µs.  The roofline below shows all four.", "predict")
 
 
 def predictions(step_key: str, values: dict) -> tuple:
@@ -175,7 +200,7 @@ def predictions(step_key: str, values: dict) -> tuple:
                          f"By the formula the partial block moves {f['saving_pct']:.1f} % less ({f['partial']:,.0f} "
                          f"instead of {f['dense']:,.0f} channels per pixel): only c·m is halved, the growth term "
                          f"stays. But the whole full-CSP stage, with its partial transition, moves {whole:+.1f} % "
-                         "against the plain stage.", "predict"),)
+                         "against the plain stage.", "predict"), _fastest_question(v))
     if step_key == "lineage":
         n, w = int(v["blocks"]), int(v["width"])
         now = {r["key"]: r for r in lineage_rows(v)}["c2f"]

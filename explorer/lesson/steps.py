@@ -13,6 +13,7 @@ from explorer.lesson.designs import (
     FUSION_ORDER,
     FUSION_SETTINGS,
     LINEAGE_ORDER,
+    ROOF_DEVICES,
     lesson_design,
     lineage_design,
 )
@@ -146,7 +147,9 @@ STEPS = (
          Control("m", "Layers m", "slider", 6, 1, 32, 1, "Dense layers in the block."),
          Control("k", "Growth rate k", "slider", 32, 8, 64, 4, "Channels each dense layer adds."),
          Control("partial", "Diagram: partial dense block (CSP)", "select", True, options=(True, False),
-                 help="Which of the two blocks the diagram and the link show.")),
+                 help="Which of the two blocks the diagram and the link show."),
+         Control("device", "Device for the roofline", "select", ROOF_DEVICES[0], options=ROOF_DEVICES,
+                 help="The device whose roofline the prediction asks about; the figure shows all three.")),
         "one stage with c input channels, m layers and growth rate k: plain, or full CSP with split ratio 0.5",
         "Sec. 3.1, memory traffic (CIO, after HarDNet)",
     ),
