@@ -3,7 +3,12 @@ twin placed at their computed compute: at the published top-1 when the design is
 published accuracy (explorer.paper.published.published_accuracy), else as a line (accuracy unknown).
 Click a published model that has a preset to load it on the Design page.  "Colour by CSP design" puts
 the 2019-2024 CSP designs (CSPNet, YOLOv5 C3, timm CrossStage3, RTMDet CSPNeXt, YOLOv8 C2f, YOLO11
-C3k2) side by side in time order, the plain networks in grey."""
+C3k2) side by side in time order, the plain networks in grey.  The Pareto front of the shown rows is drawn
+(explorer.paper.pareto) and a design placed at a published accuracy is told how far it is from it.
+
+"COCO detection" shows the published detection rows (explorer.paper.detection): AP against compute as each
+source published it, one panel per counting scale, a marker per convention, the front of each panel; a
+detector of this tool is not placed yet (this tool builds no detector yet)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -17,10 +22,29 @@ from app_ui.charts import (
     throughput_figure,
     tradeoff_figure,
 )
+from app_ui.detection_figures import detection_figure, front_table, front_trace
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
+from explorer.paper.detection import (
+    AP_SPLITS,
+    COMPARABILITY,
+    CONVENTIONS,
+    conventions_table,
+    detection_series,
+    filter_detection,
+    load_detection,
+    plottable_detection,
+)
+from explorer.paper.pareto import front_rows, position_sentence, table_position
 from explorer.paper.published import NO_CSP, csp_design_order, filter_published, published_accuracy
 from explorer.paper.speed import measured_points, throughput_points
+
+DATASETS = {"imagenet": "ImageNet classification (top-1)", "coco": "COCO detection (AP)"}
+NO_DETECTOR = ("Your design is not placed on this chart: this tool builds no detector yet (whole detectors, "
+               "backbone, neck and head, come in a later slice of the detectors issue). When it does, a detector "
+               "will be placed at its computed compute in each source's convention, never converted.")
+DETECTION_TABLE = ["model", "family", "year", "input_size", "ap", "ap_definition", "params_m", "flops_value",
+                   "flops_unit", "convention_label", "compute_res", "source_title", "source_url", "plot_note"]
 
 COMPUTE_AXIS = "compute (GMACs)"
 SPEED_PREFIX = "published throughput on "
@@ -105,9 +129,39 @@ def compute_note(df, spec: dict) -> str:
             "Paper page reconciles the two.")
 
 
+def add_front(fig, shown) -> None:
+    """The Pareto front of the plotted ImageNet rows (top-1 against normalised GMACs) as a staircase."""
+    fr = front_rows(plottable(shown), "gmacs", "top1")
+    if len(fr):
+        labels = [f"{m} ({g}): {x:.3g} GMACs" for m, g, x in zip(fr["model"], fr["source_group"], fr["gmacs"])]
+        fig.add_trace(front_trace(fr["gmacs"].tolist(), fr["top1"].tolist(), labels, metric="% top-1"))
+
+
+def front_caption(who: str, spec: dict, shown) -> str:
+    """How far a design placed at a published top-1 is from the front of the shown rows (its own preset's
+    rows left out: the same network would stand against itself)."""
+    pub = spec["published"]
+    pts = plottable(shown)
+    pts = pts.assign(label=[f"{m} ({g})" for m, g in zip(pts["model"], pts["source_group"])])
+    pos = table_position(pts, "gmacs", "top1", "label", spec["gmacs"], pub["top1"],
+                         leave_out=pts["preset"] == pub["preset"])
+    return (position_sentence(f"{who} ({pub['preset']}, at {spec['gmacs']:.3g} GMACs and its published "
+                              f"{pub['top1']:.2f} %)", pos, "GMACs", "%")
+            + f" Its own preset's published rows are left out of this comparison; {pos['front_size']} rows "
+              "form the front.")
+
+
 def main() -> None:
     cfg = state.page()
     st.title("Tradeoff")
+    dataset = st.radio("Published results", list(DATASETS), key="to_dataset", horizontal=True,
+                       format_func=DATASETS.get,
+                       help="ImageNet: classifiers, with your design placed on the chart. COCO: published "
+                            "detectors, in each source's own counting convention.")
+    if dataset == "coco":
+        with guard("Published detection data"):
+            detection_view()
+        return
     st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
                "unit its source uses. Your design and its plain twin are placed at the compute this "
                "app counts for them: at its published accuracy when a design is a preset that was trained "
@@ -131,6 +185,9 @@ def main() -> None:
             st.session_state["to_logx"] = True
         log_x = c2.toggle("Log compute axis", key="to_logx", disabled=axis != COMPUTE_AXIS,
                           help="Only for the compute axis.")
+        show_front = c2.toggle("Pareto front", value=True, key="to_front", disabled=axis != COMPUTE_AXIS,
+                               help="The staircase of the shown rows that no other shown row beats in both "
+                                    "compute and top-1 (published points only, nothing interpolated).")
         if axis == MEASURED_AXIS:
             measured_view()
             return
@@ -148,6 +205,8 @@ def main() -> None:
                          "detail": f"fusion 'none', fvcore convention at {cfg.input_size} px",
                          "published": published_accuracy(twin_cfg)}
         fig = chart(shown, design_spec, twin_spec, color_by, log_x)
+        if show_front:
+            add_front(fig, shown)
         event = st.plotly_chart(
             fig, key="tradeoff_chart", on_select="rerun", selection_mode="points", width="stretch",
             config={"displaylogo": False,
@@ -164,10 +223,71 @@ def main() -> None:
         for who, spec in (("Your design", design_spec), ("Its plain twin", twin_spec)):
             if spec and spec["published"]:
                 st.caption(accuracy_caption(who, spec["published"]) + compute_note(df, spec))
+                if show_front:
+                    st.caption(front_caption(who, spec, shown))
         if st.toggle("Show the rows as a table", key="to_table"):
             st.dataframe(shown[TABLE_COLUMNS], hide_index=True, key="to_rows", width="stretch",
                          column_config={"top1": st.column_config.NumberColumn("top-1 %", format="%.2f"),
                                         "gmacs": st.column_config.NumberColumn("GMACs", format="%.3f")})
+
+
+def detection_filters(df):
+    """Detector line, year, convention, AP split and resolution filters (empty: no filter)."""
+    c1, c2, c3 = st.columns([3, 2, 3])
+    sel_series = c1.multiselect("Detector", detection_series(), key="td_series", placeholder="all detectors")
+    sel_year = c2.multiselect("Year", sorted(set(df["year"].tolist())), key="td_year", placeholder="all years")
+    used = [c for c in CONVENTIONS if c in set(df["convention"])]
+    sel_conv = c3.multiselect("Counting convention", used, key="td_convention", placeholder="all conventions",
+                              format_func=lambda c: CONVENTIONS[c].label,
+                              help="How each source counted its compute; the expander below says what each counts.")
+    c4, c5, c6 = st.columns([3, 2, 3])
+    sel_split = c4.multiselect("AP measured on", list(AP_SPLITS), key="td_split", placeholder="any split",
+                               help="COCO val2017 and test-dev are different image sets: AP differs by a few "
+                                    "tenths between them for the same model.")
+    sel_res = c5.multiselect("Input size (px)", sorted(set(df["input_size"].tolist())), key="td_res",
+                             placeholder="any")
+    log_x = c6.toggle("Log compute axis", value=True, key="td_logx")
+    show_front = c6.toggle("Pareto front", value=True, key="td_front",
+                           help="Per panel: the shown rows that no other shown row of the same scale beats in both "
+                                "compute and AP (published points only, nothing interpolated).")
+    return (sel_series or None, sel_year or None, sel_conv or None, sel_split or None, sel_res or None,
+            log_x, show_front)
+
+
+def detection_view() -> None:
+    """Published COCO AP against compute as each source published it, with the front of each scale."""
+    st.caption("Published COCO detection results, each row with its source. The compute is drawn exactly as its "
+               "source printed it, at the row's published input size, in the source's own counting convention: "
+               "one panel per scale (what one unit counts), one marker symbol per convention. " + NO_DETECTOR)
+    df = load_detection()
+    series_, year, conv, split, res, log_x, show_front = detection_filters(df)
+    shown = filter_detection(df, series_=series_, year=year, convention=conv, split=split, resolution=res)
+    st.plotly_chart(detection_figure(shown, log_x=log_x, front=show_front), key="detection_chart", width="stretch",
+                    config={"displaylogo": False,
+                            "toImageButtonOptions": {"format": "svg", "filename": "coco_ap_vs_compute"}})
+    pts = plottable_detection(shown)
+    left = shown[shown["plot_note"] != ""]
+    st.caption(f"{len(pts)} of {len(shown)} selected rows are plotted ({len(df)} rows in the data set); "
+               f"{len(left)} are not: they have no published compute, only an AP50, or a compute counted at "
+               "another input size than their AP (listed below). Hover a point for its AP definition, compute, "
+               "convention and source.")
+    st.info("**Why the panels are apart and the symbols differ.** " + COMPARABILITY)
+    if show_front and len(pts):
+        st.caption("Pareto front, per panel: the rows no other shown row of the same scale beats in both compute "
+                   "and AP. It joins conventions of one scale (labelled by symbol) and both COCO splits unless "
+                   "filtered; filter by convention or split for a front of like with like.")
+        st.dataframe(front_table(shown), hide_index=True, key="td_front_rows", width="stretch",
+                     column_config={"AP %": st.column_config.NumberColumn(format="%.2f")})
+    with st.expander("Counting conventions: what each source counts"):
+        st.dataframe(conventions_table(shown), hide_index=True, key="td_conventions", width="stretch")
+    if len(left):
+        with st.expander(f"Rows not plotted ({len(left)})"):
+            st.dataframe(left[["model", "family", "input_size", "ap", "ap50_pct", "flops_value", "plot_note"]],
+                         hide_index=True, key="td_left", width="stretch")
+    if st.toggle("Show the rows as a table", key="td_table"):
+        st.dataframe(shown[DETECTION_TABLE], hide_index=True, key="td_rows", width="stretch",
+                     column_config={"ap": st.column_config.NumberColumn("AP %", format="%.2f"),
+                                    "source_url": st.column_config.LinkColumn("source link")})
 
 
 def measured_view() -> None:

@@ -1,0 +1,124 @@
+"""Plotly figures of the published COCO detection rows (``explorer.paper.detection``) and the Pareto front
+(``explorer.paper.pareto``) of any published chart.
+
+``detection_figure``: COCO AP@[.5:.95] against compute **as each source published it**, one panel per
+counting scale (FLOPs = 2 x MACs, MACs, not stated: values of different scales never share an axis), one colour
+per detector line, one marker symbol per counting convention (open markers: no CSP), the front of each panel's
+shown rows as a staircase.  ``front_trace``: the staircase for any chart (the ImageNet one too).
+Built from plain data; no Streamlit, no computation beyond the engine's.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from app_ui.charts import PALETTE, SYMBOLS
+from explorer.paper.detection import CONVENTIONS, SCALES, detection_series, plottable_detection
+from explorer.paper.pareto import front_rows
+
+FRONT_COLOR = "#222222"
+FRONT_NAME = "Pareto front of the shown rows"
+# the panel widths, relative: the 2 x MAC panel holds most rows
+_PANEL_WEIGHT = {"flops": 3.0, "macs": 1.0, "unstated": 1.2}
+CUSTOMDATA = ("row", "model")
+
+
+def front_trace(xs, ys, labels, name: str = FRONT_NAME, showlegend: bool = True, legendgroup: str = "front",
+                metric: str = "") -> go.Scatter:
+    """The front as a staircase through published points only (``hv``: between two front points the best
+    published accuracy is the cheaper one's); ``xs`` by increasing compute, as :func:`front_rows` gives them;
+    ``labels`` name each point with its compute as published."""
+    text = [f"<b>on the front</b>: {lbl}<br>{y:.2f} {metric}".rstrip() for y, lbl in zip(ys, labels)]
+    return go.Scatter(x=list(xs), y=list(ys), mode="lines", line=dict(color=FRONT_COLOR, width=1.5, dash="dot",
+                                                                      shape="hv"),
+                      name=name, legendgroup=legendgroup, showlegend=showlegend, hovertext=text, hoverinfo="text")
+
+
+def _hover(r) -> str:
+    params = "params not published" if pd.isna(r["params_m"]) else f"{r['params_m']:g} M params"
+    lines = [
+        f"<b>{r['model']}</b> ({r['year']}{'' if r['is_csp'] else ', no CSP'})",
+        f"AP {r['ap']:.2f} %: {r['ap_definition']}" + (" (printed as a fraction)" if r["ap_scale"] != "percent"
+                                                       else ""),
+        f"compute: {r['flops_value']} {r['flops_unit']} at {r['compute_res']} px",
+        f"convention: {r['convention_label']}",
+        params,
+        f"source: {r['source_title']}",
+        f"{r['source_url_or_repo_path'][:90]}",
+    ]
+    return "<br>".join(lines)
+
+
+def scales_shown(df: pd.DataFrame) -> list[str]:
+    """The scales of the plottable rows of ``df``, in :data:`SCALES` order (one panel each)."""
+    present = set(plottable_detection(df)["scale"])
+    return [s for s in SCALES if s in present]
+
+
+def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -> go.Figure:
+    """COCO AP against published compute, a panel per counting scale (see the module docstring)."""
+    pts = plottable_detection(df)
+    scales = scales_shown(df)
+    if not scales:
+        fig = go.Figure()
+        fig.add_annotation(text="No shown row has both an AP@[.5:.95] and a compute at the same input size.",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_layout(height=300, xaxis_visible=False, yaxis_visible=False)
+        return fig
+    weights = [_PANEL_WEIGHT[s] for s in scales]
+    fig = make_subplots(rows=1, cols=len(scales), shared_yaxes=True, horizontal_spacing=0.04,
+                        column_widths=[w / sum(weights) for w in weights],
+                        subplot_titles=[SCALES[s].title for s in scales])
+    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(detection_series())}
+    symbols = {c: SYMBOLS[i % len(SYMBOLS)] for i, c in enumerate(CONVENTIONS)}
+    legend_done: set = set()
+    for col, scale in enumerate(scales, start=1):
+        sub = pts[pts["scale"] == scale]
+        for series in [s for s in colors if s in set(sub["series"])]:
+            rows = sub[sub["series"] == series]
+            fig.add_trace(go.Scatter(
+                x=rows["compute"].tolist(), y=rows["ap"].tolist(), mode="markers", name=series,
+                legendgroup=series, showlegend=series not in legend_done,
+                marker=dict(color=colors[series], size=10, line=dict(width=1, color="#222222"),
+                            symbol=[symbols[c] + ("" if csp else "-open")
+                                    for c, csp in zip(rows["convention"], rows["is_csp"])]),
+                customdata=[[int(i), m] for i, m in zip(rows.index, rows["model"])],
+                hovertext=[_hover(r) for _, r in rows.iterrows()], hoverinfo="text",
+            ), row=1, col=col)
+            legend_done.add(series)
+        if front:
+            fr = front_rows(sub, "compute", "ap")
+            labels = [f"{m}: {v} {u} ({c})" for m, v, u, c in
+                      zip(fr["model"], fr["flops_value"], fr["flops_unit"], fr["convention_label"])]
+            fig.add_trace(front_trace(fr["compute"].tolist(), fr["ap"].tolist(), labels, name=FRONT_NAME,
+                                      showlegend=col == 1, metric="% AP"), row=1, col=col)
+        fig.update_xaxes(title_text=SCALES[scale].axis, type="log" if log_x else "linear", row=1, col=col)
+    for conv in dict.fromkeys(pts["convention"]):  # the symbols: legend entries without points
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"convention: {CONVENTIONS[conv].label}",
+                                 legendgroup="conventions", hoverinfo="skip",
+                                 marker=dict(color="#888888", size=9, symbol=symbols[conv])))
+    if not pts["is_csp"].all():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="open marker: no CSP",
+                                 legendgroup="conventions", hoverinfo="skip",
+                                 marker=dict(color="#888888", size=9, symbol="circle-open")))
+    fig.update_yaxes(title_text="COCO AP@[.5:.95] (%)", row=1, col=1)
+    fig.update_layout(
+        height=620, hovermode="closest", margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0, font=dict(size=11)),
+    )
+    return fig
+
+
+def front_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The front of each scale's shown rows, as a table (scale, model, compute as published, AP, source)."""
+    pts = plottable_detection(df)
+    parts = []
+    for scale in scales_shown(df):
+        fr = front_rows(pts[pts["scale"] == scale], "compute", "ap")
+        parts.append(pd.DataFrame({"scale": SCALES[scale].title, "model": fr["model"], "AP %": fr["ap"],
+                                   "compute": fr["flops_value"], "unit": fr["flops_unit"],
+                                   "convention": fr["convention_label"], "px": fr["input_size"],
+                                   "split": fr["ap_split"], "source": fr["source_repo"]}))
+    cols = ["scale", "model", "AP %", "compute", "unit", "convention", "px", "split", "source"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
