@@ -164,13 +164,15 @@ def cpu_peaks(fresh: bool = False) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _roofline(cfg_key: str, device: str, dtype: str, batch: int, peaks: tuple | None) -> dict:
+def _roofline(cfg_key: str, device: str, dtype: str, batch: int, peaks: tuple | None, channels_last: bool = False,
+              autocast: bool = False) -> dict:
     from explorer.real import roofline as rl
 
-    return rl.roofline(config_from_key(cfg_key), device, dtype, batch)
+    return rl.roofline(config_from_key(cfg_key), device, dtype, batch, channels_last, autocast)
 
 
-def roofline(cfg_key: str, device: str, dtype: str, batch: int) -> dict:
+def roofline(cfg_key: str, device: str, dtype: str, batch: int, channels_last: bool = False,
+             autocast: bool = False) -> dict:
     """explorer.real.roofline.roofline (analytic, milliseconds), cached; a CPU roofline is keyed by the
     CPU's current figures, so it follows a fresh measurement.  Raises RooflineError."""
     from explorer.real import roofline as rl
@@ -180,7 +182,7 @@ def roofline(cfg_key: str, device: str, dtype: str, batch: int) -> dict:
         with st.spinner("Measuring this CPU's roofs (a GEMM and a memory copy)…"):
             cpu_peaks()
         peaks = rl.cpu_peaks_key()
-    return _roofline(cfg_key, device, dtype, batch, peaks)
+    return _roofline(cfg_key, device, dtype, batch, peaks, channels_last, autocast)
 
 
 # ----------------------------------------------------------------------------- Sweep and Learn

@@ -231,6 +231,8 @@ def show_results(cfg) -> None:
 
 
 ROOF_BATCHES = BATCHES
+ROOF_FORMATS = {False: "NCHW", True: "channels_last"}
+ROOF_CASTS = {False: "model cast", True: "autocast"}
 ROOF_INTRO = (
     "A stage does F floating-point operations and moves B bytes to and from memory. Its **arithmetic "
     "intensity** F / B (FLOP per byte) decides which roof limits it: the device does at most P FLOP/s "
@@ -247,16 +249,17 @@ def roof_columns() -> dict:
     return {col: st.column_config.NumberColumn(format=f) for col, f in fmt.items()}
 
 
-def _measured_stages(cfg, roof_device: str, dtype: str, batch: int):
-    """(per-stage ms of the design's last measurement, record) when it matches the design, device, dtype
-    and batch of the roofline; else (None, record or None)."""
+def _measured_stages(cfg, roof_device: str, dtype: str, batch: int, channels_last: bool = False,
+                     autocast: bool = False):
+    """(per-stage ms of the design's last measurement, record) when it matches the design, device, dtype,
+    memory format and batch of the roofline; else (None, record or None)."""
     from explorer.real.roofline import record_stage_ms
 
     res = st.session_state.get(K_RESULT)
     if not res or res["key"] != cfg.key():
         return None, None
     record = res["record"]
-    return record_stage_ms(record, roof_device, dtype, batch), record
+    return record_stage_ms(record, roof_device, dtype, batch, channels_last, autocast), record
 
 
 def _pct_of_roofline(cfg, record: dict) -> None:
@@ -325,6 +328,8 @@ def follow_measurement(record: dict) -> None:
         st.session_state["roof_device"] = setting["device"]
         st.session_state["roof_dtype"] = setting["dtype"]
         st.session_state["roof_batch"] = setting["batch"]
+        st.session_state["roof_cl"] = ROOF_FORMATS[setting["channels_last"]]
+        st.session_state["roof_cast"] = ROOF_CASTS[setting["autocast"]]
 
 
 def roofline_section(cfg, ref, label: str) -> None:
@@ -337,6 +342,8 @@ def roofline_section(cfg, ref, label: str) -> None:
         RooflineError,
         calibration_rows,
         component_rows,
+        error_summary,
+        estimate_text,
         get_device,
         gpu_devices,
         roofline_rows,
@@ -352,7 +359,7 @@ def roofline_section(cfg, ref, label: str) -> None:
         ss["roof_device"] = CPU
     if ss.get("roof_batch") not in ROOF_BATCHES:
         ss["roof_batch"] = 64
-    c1, c2, c3 = st.columns([2.2, 1.4, 1])
+    c1, c2, c3, c4, c5 = st.columns([2.2, 1.4, 0.8, 1.3, 1.3])
     device = c1.selectbox("Device", devices, key="roof_device",
                           format_func=lambda k: "this CPU (measured here)" if k == CPU else gpu_devices()[k].name,
                           help="This machine's CPU is measured (a GEMM and a memory copy, once per server). "
@@ -364,12 +371,24 @@ def roofline_section(cfg, ref, label: str) -> None:
         ss["roof_dtype"] = dtypes[0]
     dtype = c2.radio("dtype", dtypes, key="roof_dtype", horizontal=True)
     batch = c3.selectbox("Batch", ROOF_BATCHES, key="roof_batch")
+    if ss.get("roof_cl") not in ROOF_FORMATS.values():
+        ss["roof_cl"] = ROOF_FORMATS[False]
+    if ss.get("roof_cast") not in ROOF_CASTS.values():
+        ss["roof_cast"] = ROOF_CASTS[False]
+    channels_last = c4.radio("Memory format", list(ROOF_FORMATS.values()), key="roof_cl", horizontal=True,
+                             help="How the model and input are laid out: contiguous NCHW, or "
+                                  "model.to(memory_format=torch.channels_last) as deployed.") == "channels_last"
+    autocast = c5.radio("Half precision", list(ROOF_CASTS.values()), key="roof_cast", horizontal=True,
+                        disabled=dtype == "fp32",
+                        help="bf16/fp16: the model cast (model.to(dtype=...)) or fp32 weights under "
+                             "torch.autocast (a weight cast per conv). fp32 runs as built.") == "autocast"
+    autocast = autocast and dtype != "fp32"
     try:
-        design = cache.roofline(cfg.key(), device, dtype, batch)
+        design = cache.roofline(cfg.key(), device, dtype, batch, channels_last, autocast)
         series = [(f"design: {cfg.name}", design)]
         if ref != cfg:
             series.append((label if ref.name in label else f"{label}: {ref.name}",
-                           cache.roofline(ref.key(), device, dtype, batch)))
+                           cache.roofline(ref.key(), device, dtype, batch, channels_last, autocast)))
     except RooflineError as exc:
         st.warning(str(exc))
         return
@@ -382,7 +401,7 @@ def roofline_section(cfg, ref, label: str) -> None:
                f"memory roof {design['mem_bw_gbs']:.4g} GB/s, ridge {design['ridge']:.1f} FLOP/byte. "
                f"Source: {dev['source']}" + (f" ([link]({dev['source_url']}))" if dev.get("source_url") else "")
                + (f". {dev['note'][:1].upper()}{dev['note'][1:]}." if dev.get("note") else "."))
-    measured, record = _measured_stages(cfg, device, dtype, batch)
+    measured, record = _measured_stages(cfg, device, dtype, batch, channels_last, autocast)
     st.plotly_chart(roofline_chart(series, measured), key="roof_chart", width="stretch",
                     config={"displaylogo": False})
     if len(series) > 1:
@@ -393,25 +412,25 @@ def roofline_section(cfg, ref, label: str) -> None:
     st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
                  column_config=roof_columns())
     est = design["estimate"]
-    if est["calibration"]:
-        cal = est["calibration"]
-        e = cal["error"]
-        per_model = ", ".join(f"{m} {v:.1f} %" for m, v in e["per_model_mean_abs_pct"].items())
-        st.caption(f"**Estimated ms is an estimate, not a measurement**: the roofline of the bytes PyTorch eager "
-                   f"moves, at {cal['efficiency']:.0%} efficiency, plus {cal['kernel_us']:.1f} µs per kernel; "
-                   f"{est['note']}. Its error where it was fitted (each model estimated from the others only): "
-                   f"{per_model} on average, at most {e['max_abs_pct']:.1f} %.")
+    if est["calibration"] and not est["trust"]["calibrated"]:
+        st.warning(estimate_text(design))
     else:
-        st.caption(f"No estimate: {est['note']}.")
+        st.caption(estimate_text(design))
     st.caption(f"Bytes: {design['bytes_model']}. FLOPs: {design['flops_convention']}")
     with st.expander("Per component (the design's stages)"):
         st.dataframe(pd.DataFrame(component_rows(design)), hide_index=True, key="roof_components", width="stretch",
                      column_config=roof_columns())
     with st.expander("How good are the estimates?"):
-        st.dataframe(pd.DataFrame(calibration_rows()), hide_index=True, key="roof_calibration", width="stretch",
-                     column_config={"efficiency": st.column_config.NumberColumn(format="%.2f"),
-                                    "µs per kernel": st.column_config.NumberColumn(format="%.2f"),
-                                    "max error %": st.column_config.NumberColumn(format="%.1f")})
+        cal_rows = pd.DataFrame(calibration_rows())
+        st.dataframe(cal_rows, hide_index=True, key="roof_calibration", width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="%.2f") for c in cal_rows.columns
+                                    if c.endswith(("efficiency", "kernel", "%", "±10 %"))})
+        summary = error_summary()
+        st.caption(f"H100, leave-one-model-out over {summary['points']} measured times of "
+                   f"{', '.join(summary['models'])} (each model estimated from a fit on the others only): median "
+                   f"error {summary['median_abs_pct']:.1f} %, p90 {summary['p90_abs_pct']:.1f} %, "
+                   f"{summary['within_10_pct']:.0%} within ±10 %; CSP / base direction right at batch 64 in "
+                   f"{summary['directions_b64_right']} of {summary['directions_b64']} pairs measured.")
         t = transfer_error()
         st.caption(f"A GPU without measurements of its own gets the H100 calibration with its own peaks: on the "
                    f"RTX 4090 and 5090 (timm's published times, not fitted) that was off by {t['min_pct']:+.0f} % "

@@ -136,7 +136,7 @@ def test_roofline_tables_and_verdict():
 def test_record_setting_stage_ms_and_above_roof(records):
     twin, _ = records
     setting = R.record_setting(twin)
-    assert setting == {"device": R.CPU, "dtype": "fp32", "batch": 1}
+    assert setting == {"device": R.CPU, "dtype": "fp32", "channels_last": False, "autocast": False, "batch": 1}
     assert R.record_stage_ms(twin, R.CPU, "fp32", 2) == twin["design"]["results"][1]["per_stage_ms"]
     assert R.record_stage_ms(twin, R.CPU, "bf16", 2) is None and R.record_stage_ms(twin, "h100", "fp32", 2) is None
     assert R.record_stage_ms(twin, R.CPU, "fp32", 64) is None

@@ -36,8 +36,12 @@ def test_one_conv_reads_its_input_and_weights_and_writes_its_output():
     # weights once per batch: doubling the batch doubles everything but them
     t8 = R.op_traffic(conv, batch=8, s=2)
     assert t8["bytes"] - t["bytes"] == 2 * 4 * (800 + 1600)
-    # eager: the fp32 weight is cast first (read 4, write 2 bytes per element), one more kernel
-    assert t["eager_bytes"] == t["bytes"] + weights * 6 and t["kernels"] == 2
+    # eager, the model cast to bf16: one kernel, the same bytes
+    assert t["eager_bytes"] == t["bytes"] and t["kernels"] == 1
+    assert t["eager"] == (("conv kxk", t["flops"], t["bytes"], 1),)
+    # under autocast the fp32 weight is cast first (read 4, write 2 bytes per element), one more kernel
+    ta = R.op_traffic(conv, 4, 2, setting=R.Setting("bf16", autocast=True))
+    assert ta["eager_bytes"] == t["bytes"] + weights * 6 and ta["kernels"] == 2 and ta["bytes"] == t["bytes"]
     assert R.op_traffic(conv, 4, 4)["kernels"] == 1
 
 
@@ -145,12 +149,27 @@ def test_device_of_a_latency_record():
 # --------------------------------------------------------------------------- calibration
 def test_calibration_error_is_computed_from_the_shipped_measurements(monkeypatch):
     cals = R.calibrations()
-    h = cals[("h100", "fp32")]
-    assert h.points == 6 and set(h.models) == {"cspresnet50", "resnet50"} and h.a >= 1 and h.kernel_ms >= 0
-    rows = h.error["rows"]
-    assert len(rows) == 6 and math.isclose(h.error["max_abs_pct"], max(abs(r["error_pct"]) for r in rows))
-    for cal in cals.values():   # the issue's target: within 25 % per model
-        assert all(v < 25 for v in cal.error["per_model_mean_abs_pct"].values()), cal.device
+    h = cals["h100"]
+    timm = R.timm_graph_points()
+    assert len(timm) == 16 and {p.model for p in timm} == {"resnet50", "cspresnet50", "densenet121", "densenet201"}
+    assert h.points == 12 + 16 and set(h.models) == {"cspresnet50", "resnet50", "densenet121", "densenet201"}
+    assert all(v >= 1 for v in h.a.values()) and all(v >= 1 for v in h.factor.values()) and h.kernel_ms >= 0
+    assert h.factor[R.REFERENCE_SETTING] == 1.0
+    assert set(h.factor) == {"fp32-nchw", "cast-channels_last", "autocast-nchw"}
+    assert "conv grouped" not in h.fitted_kinds and h.a["conv grouped"] == h.a["conv kxk"]
+    assert h.a["layout"] == R.LAYOUT_COST * h.a["copy"]
+    e = h.error
+    rows = e["rows"]
+    assert len(rows) == 28 and math.isclose(e["max_abs_pct"], max(abs(r["error_pct"]) for r in rows))
+    errs = sorted(abs(r["error_pct"]) for r in rows)
+    assert e["median_abs_pct"] == pytest.approx((errs[13] + errs[14]) / 2)
+    assert e["within_10_pct"] == pytest.approx(sum(x <= 10 for x in errs) / 28)
+    # the issue's targets on models the fit never saw (median <= 10 %, p90 <= 20 %)
+    assert e["median_abs_pct"] <= 10 and e["p90_abs_pct"] <= 20
+    dirs = {(d["setting"], d["batch"], d["implementation"]): d for d in e["directions"]}
+    d = dirs[("cast-channels_last", 64, "timm")]   # measured: CSPResNet-50 slower than ResNet-50
+    assert d["measured_ratio"] > 1 and d["input_sizes"] == [224, 224]
+    assert dirs[("fp32-nchw", 64, "timm")]["right_sign"] and dirs[("fp32-nchw", 64, "timm")]["measured_ratio"] < 1
     # the error follows the data: move one measurement and it changes
     pts = R.project_points()
     moved = tuple(replace(p, measured_ms=p.measured_ms * 1.5) if (p.model, p.dtype, p.batch, p.mode) ==
@@ -158,14 +177,68 @@ def test_calibration_error_is_computed_from_the_shipped_measurements(monkeypatch
     monkeypatch.setattr(R, "project_points", lambda: moved)
     R.calibrations.cache_clear()
     try:
-        assert R.calibrations()[("h100", "fp32")].error["max_abs_pct"] > h.error["max_abs_pct"]
+        assert R.calibrations()["h100"].error["max_abs_pct"] > e["max_abs_pct"]
     finally:
         monkeypatch.undo()
         R.calibrations.cache_clear()
         R.transfer_error.cache_clear()
 
 
+def test_with_the_full_fit_both_csp_models_in_timm_channels_last_are_slower_than_their_bases():
+    """At batch 64, bf16 channels_last, timm's CSP models measured slower than their bases (the .contiguous()
+    in timm's CrossStage); this project's modules do not convert, and their estimate says so."""
+    for csp, base in (("cspresnet50", "resnet50"), ("cspresnext50", "resnext50_32x4d")):
+        est = {}
+        for impl in ("timm", "cspnet"):
+            a, b = (R.roofline(get_preset(n, input_size=224), "h100", "bf16", 64, channels_last=True,
+                               implementation=impl)["total"]["estimated_ms"] for n in (csp, base))
+            est[impl] = a / b
+        assert est["timm"] > 1 > est["cspnet"], (csp, est)
+
+
+def test_settings_change_bytes_kernels_and_estimate():
+    cfg = get_preset("cspresnet50")
+    cast = R.roofline(cfg, "h100", "bf16", 64)
+    auto = R.roofline(cfg, "h100", "bf16", 64, autocast=True)
+    cl = R.roofline(cfg, "h100", "bf16", 64, channels_last=True)
+    # the lower bound is the same model in all three; eager kernels and the estimate are not
+    assert cast["total"]["bound_ms"] == auto["total"]["bound_ms"] == cl["total"]["bound_ms"]
+    convs = sum(1 for op in plan_network(cfg).ops if op.kind in ("conv", "linear"))
+    assert auto["total"]["kernels"] - cast["total"]["kernels"] == convs   # a weight cast per conv/linear
+    assert auto["total"]["estimated_ms"] > cast["total"]["estimated_ms"]
+    assert cl["setting"]["key"] == "cast-channels_last" and cast["setting"]["key"] == "cast-nchw"
+    assert cl["estimate"]["trust"]["setting_calibrated"] and not cast["estimate"]["trust"]["setting_calibrated"]
+    assert "not calibrated" in " ".join(cast["estimate"]["trust"]["notes"])
+    # a channel slice is copied before a conv reads it: in channels_last always, in NCHW above batch 1
+    one = R.roofline(cfg, "h100", "bf16", 1)["total"]["kernels"]
+    one_cl = R.roofline(cfg, "h100", "bf16", 1, channels_last=True)["total"]["kernels"]
+    assert one_cl - one == 4 == cast["total"]["kernels"] - one   # one per CSP stage (its block's first conv)
+    timm = R.roofline(cfg, "h100", "bf16", 64, channels_last=True, implementation="timm")
+    assert timm["total"]["kernels"] - cl["total"]["kernels"] == 2 * 4   # .contiguous() and back, per stage
+    with pytest.raises(R.RooflineError, match="autocast: applies to bf16 or fp16 only"):
+        R.roofline(cfg, "h100", "fp32", 1, autocast=True)
+    with pytest.raises(R.RooflineError, match="implementation: 'tf' is not allowed; allowed: cspnet, timm"):
+        R.roofline(cfg, "h100", "fp32", 1, implementation="tf")
+
+
+def test_each_estimate_says_how_far_to_trust_it():
+    r = R.roofline(get_preset("resnet50"), "h100", "bf16", 64, channels_last=True)
+    t = r["estimate"]["trust"]
+    assert t["calibrated"] and t["level"] == "calibrated" and t["similar"]["models"]
+    assert t["similar"]["median_abs_pct"] <= t["similar"]["max_abs_pct"]
+    # grouped convs have no measurement behind them: said, with their share of the FLOPs
+    x = R.roofline(get_preset("resnext50_32x4d"), "h100", "bf16", 64, channels_last=True)["estimate"]["trust"]
+    assert not x["calibrated"] and x["uncovered_kinds"] == ["conv grouped"] and "no measurement" in x["notes"][0]
+    # a GPU without measurements: marked
+    a = R.roofline(get_preset("resnet50"), "a100", "bf16", 64, channels_last=True)["estimate"]["trust"]
+    assert not a["device_calibrated"] and a["level"] == "not calibrated"
+    assert R.roofline(get_preset("resnet50"), "cpu", "fp32", 1)["estimate"]["trust"] is None
+
+
 def test_the_bound_is_never_above_a_shipped_measurement():
+    checked = R.bound_check()
+    assert len(checked) == len(R.project_points()) + len(R.timm_graph_points()) + len(R.published_points())
+    assert all(bound <= p.measured_ms for p, bound in checked), [(p, b) for p, b in checked if b > p.measured_ms]
     for cal in R.calibrations().values():
         for r in cal.error["rows"]:
             assert r["bound_ms"] <= r["measured_ms"], r
@@ -178,7 +251,7 @@ def test_the_bound_is_never_above_a_shipped_measurement():
 
 def test_a_gpu_without_measurements_uses_the_h100_calibration_and_says_so():
     cal, note = R.calibration_for("a100", "bf16")
-    assert cal is R.calibrations()[("h100", "half")] and "H100 calibration" in note
+    assert cal is R.calibrations()["h100"] and "H100 calibration" in note
     cal, note = R.calibration_for("rtx4090", "fp16")
     assert cal.device == "rtx4090" and "timm" in cal.source
     assert R.calibration_for("cpu", "fp32")[0] is None
@@ -235,7 +308,13 @@ def test_latency_page_shows_the_roofline_section():
     at.selectbox(key="roof_device").set_value("h100").run()
     at.radio(key="roof_dtype").set_value("bf16").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("estimate, not a measurement" in c.value for c in at.caption)
+    # bf16 cast in NCHW has no measurement behind it: the estimate is marked, as a warning
+    assert any("estimate, not a measurement" in w.value and "NOT CALIBRATED" in w.value for w in at.warning)
+    at.radio(key="roof_cl").set_value("channels_last").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("estimate, not a measurement" in c.value and "Calibrated" in c.value for c in at.caption)
+    assert not any("NOT CALIBRATED" in w.value for w in at.warning)
+    assert any("leave-one-model-out" in c.value and "within ±10 %" in c.value for c in at.caption)
     table = next(df.value for df in at.dataframe if "lower bound ms" in df.value.columns)
     assert (table["estimated ms"].dropna() >= table["lower bound ms"][table["estimated ms"].notna()]).all()
     at.selectbox(key="roof_device").set_value("t4").run()   # no bf16: the dtype falls back, no error

@@ -77,6 +77,7 @@ from explorer.counts.conventions import REGISTRY
 DATA = Path(__file__).resolve().parent / "data"
 DEVICES_CSV = DATA / "devices.csv"
 MEASURED_CSV = DATA / "gpu_measured.csv"
+TIMM_GRAPHS_CSV = DATA / "gpu_h100_timm_graphs.csv"
 FLOPS = REGISTRY["flops"]          # 2 x conv+linear MACs
 DTYPES = ("fp32", "bf16", "fp16")
 CPU = "cpu"                        # the device key of the machine this runs on (measured)
@@ -278,15 +279,96 @@ def cpu_device(peaks: dict | None = None) -> Device:
                   measured=True)
 
 
+# --------------------------------------------------------------------------- the setting a model runs in
+@dataclass(frozen=True)
+class Setting:
+    """How the model runs: ``dtype`` (fp32; bf16 or fp16: the model and input cast, as
+    ``model.to(dtype=torch.bfloat16)``; with ``autocast``: fp32 weights under ``torch.autocast``),
+    ``channels_last`` (``memory_format=torch.channels_last``) or contiguous NCHW, and whose model:
+    ``implementation`` "cspnet" (this project's modules) or "timm" (timm's ``CrossStage``, whose
+    ``.contiguous()`` after the partial transition turns a channels_last tensor back into NCHW)."""
+    dtype: str = "fp32"
+    channels_last: bool = False
+    autocast: bool = False
+    implementation: str = "cspnet"
+
+    def __post_init__(self):
+        check_dtype(self.dtype)
+        if self.autocast and self.dtype == "fp32":
+            raise RooflineError("autocast: applies to bf16 or fp16 only (fp32 runs as built); allowed: "
+                                "--dtype bf16 or fp16 with --autocast")
+        if self.implementation not in IMPLEMENTATIONS:
+            raise RooflineError(f"implementation: {self.implementation!r} is not allowed; allowed: "
+                                f"{', '.join(IMPLEMENTATIONS)}")
+
+    @property
+    def precision(self) -> str:
+        """fp32, cast (the model cast to bf16/fp16) or autocast."""
+        return "fp32" if self.dtype == "fp32" else "autocast" if self.autocast else "cast"
+
+    @property
+    def key(self) -> str:
+        """The calibration's key of this setting: ``fp32-nchw``, ``cast-channels_last``, ``autocast-nchw`` ..."""
+        return f"{self.precision}-{'channels_last' if self.channels_last else 'nchw'}"
+
+    @property
+    def label(self) -> str:
+        prec = {"fp32": "fp32 (TF32 convs)", "cast": f"{self.dtype} (model cast)",
+                "autocast": f"{self.dtype} autocast"}[self.precision]
+        return f"{prec}, {'channels_last' if self.channels_last else 'contiguous NCHW'}"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "precision": self.precision, "key": self.key, "label": self.label}
+
+
+IMPLEMENTATIONS = ("cspnet", "timm")
+
+
+def setting_of(dtype="fp32", channels_last: bool = False, autocast: bool = False,
+               implementation: str = "cspnet") -> Setting:
+    return dtype if isinstance(dtype, Setting) else Setting(dtype, bool(channels_last), bool(autocast), implementation)
+
+
 # --------------------------------------------------------------------------- bytes and FLOPs
-def op_traffic(op, batch: int, s: int, plan=None) -> dict:
+KINDS = ("conv 1x1", "conv kxk", "conv grouped", "copy", "memory", "layout")   # the estimate's kinds of kernel
+LAYOUT_COST = 2.0   # a transposing copy (NCHW <-> channels_last) against a plain one: an assumption, not fitted
+
+
+def kernel_kind(op) -> str:
+    """The estimate's kind of an op's kernel: dense 1x1 conv (and linear), dense k x k conv, grouped or
+    depthwise conv, copy (concat, channel-slice and layout copies) or memory (BatchNorm, activation,
+    add, multiply, pooling, casts: elementwise or nearly)."""
+    if op.kind in WEIGHTED:
+        if getattr(op, "groups", 1) > 1:
+            return "conv grouped"
+        return "conv 1x1" if op.kind == "linear" or op.kernel <= 1 else "conv kxk"
+    if op.kind == "matmul":
+        return "conv 1x1"
+    return "copy" if op.kind == "cat" else "memory"
+
+
+def _reads_a_slice(op, plan) -> bool:
+    """Whether the op's (first) input is a channel slice of a wider tensor (a CSP split's part)."""
+    if plan is None or not op.reads:
+        return False
+    src, lo, hi = op.reads[0]
+    producer = plan.producers.get(src) if src != "input" else None
+    return lo is not None and producer is not None and hi - lo < producer.out_shape[0]
+
+
+def op_traffic(op, batch: int, s: int, plan=None, setting: Setting | None = None) -> dict:
     """FLOPs and bytes of one plan op (``cspnet.plan.Op``) at ``batch`` and ``s`` bytes per element,
-    under the fused model of the module docstring; also the eager bytes.  Keys: flops, read, write,
-    weights, concat (the part of read + write that is concat copies), bytes, eager_bytes, kernels
-    (eager kernels: 1 per op, + 1 weight cast per conv/linear under autocast when s < 4).  With the
+    under the fused model of the module docstring; also the eager bytes and kernels in ``setting``
+    (default: as built, no autocast, NCHW).  Keys: flops, read, write, weights, concat (the part of
+    read + write that is concat copies), bytes, eager_bytes, kernels, and ``eager``: the eager kernels as
+    ``(kind, flops, bytes, kernels)`` (:data:`KINDS`).  Eager: BN and activation read and write their
+    tensor, an add reads two and writes one; under autocast each conv/linear weight is cast first (read 4
+    bytes, write ``s``: one more kernel); a conv reading a channel slice copies it first (PyTorch makes a
+    conv's input contiguous: every slice in channels_last, a slice of a batch over 1 in NCHW).  With the
     ``plan`` (a ``cspnet.plan.NetPlan``), a residual add reads its other operand as the graph's edges say
     (:meth:`NetPlan.read_elements`: a Darknet shortcut from a wider layer reads only its channels);
     without, an operand of the output's size."""
+    setting = setting or Setting("fp32" if s == 4 else "bf16")
     kind = op.kind
     n_in, n_out = batch * op.in_elements, batch * op.out_elements
     flops = batch * FLOPS.per_op(op)
@@ -308,12 +390,15 @@ def op_traffic(op, batch: int, s: int, plan=None) -> dict:
         eager = 3 * n_out * s
     else:
         eager = fused
-    kernels = 1
-    if kind in WEIGHTED and s < 4:   # autocast: the fp32 weight is cast first (read 4, write s per element)
-        eager += op.params * (4 + s)
-        kernels += 1
+    ek = kernel_kind(op)
+    kernels = [(ek, flops, eager, 1)]
+    if kind in WEIGHTED and setting.autocast:   # the fp32 weight cast first (read 4, write s per element)
+        kernels.append(("memory", 0, op.params * (4 + s), 1))
+    if kind in WEIGHTED and (setting.channels_last or batch > 1) and _reads_a_slice(op, plan):
+        kernels.append(("copy", 0, 2 * n_in * s, 1))   # the slice made contiguous before the conv
     return {"flops": flops, "read": read, "write": write, "weights": weights, "concat": concat,
-            "bytes": fused, "eager_bytes": eager, "kernels": kernels}
+            "bytes": fused, "eager_bytes": sum(k[2] for k in kernels), "kernels": len(kernels),
+            "eager": tuple(kernels)}
 
 
 _SUM_KEYS = ("flops", "read", "write", "weights", "concat", "bytes", "eager_bytes", "kernels")
@@ -330,34 +415,62 @@ def _bound(flops: float, nbytes: float, peak_tflops: float, bw_gbs: float) -> di
 
 def _sums(rows) -> dict:
     out = dict.fromkeys(_SUM_KEYS, 0)
+    eager = []
     for r in rows:
         for k in _SUM_KEYS:
             out[k] += r[k]
+        eager.extend(r["eager"])
+    out["eager"] = tuple(eager)
     return out
 
 
-def traffic(cfg, batch: int = 1, dtype: str = "fp32") -> list:
-    """Per stage (stem, stages.i, head): the summed :func:`op_traffic` and its components, in order.
-    Pure arithmetic over the memoized plan: milliseconds."""
-    check_dtype(dtype)
+def _timm_layout_copies(sp, batch: int, s: int) -> tuple:
+    """timm's ``CrossStage`` in channels_last: ``.contiguous()`` after the partial transition writes it in
+    NCHW (a transposing copy), the concat of a channels_last part and an NCHW part is written NCHW (the
+    concat becomes a transposing copy) and the transition conv converts it back (a transposing copy):
+    (the concat op's path or None, [(component, traffic)] of the 2 copies more)."""
+    part = [o for o in sp.ops if o.kind in WEIGHTED and o.group[2] == "partial_transition"]
+    cat = [o for o in sp.ops if o.kind == "cat" and o.group[2] == "concat"]
+    if not (part and cat):
+        return None, []
+    out = []
+    for comp, elements in (("partial_transition", part[-1].out_elements), ("transition", cat[-1].out_elements)):
+        b = 2 * batch * elements * s
+        out.append((comp, {**dict.fromkeys(_SUM_KEYS, 0), "eager_bytes": b, "kernels": 1,
+                           "eager": (("layout", 0, b, 1),)}))
+    return cat[-1].path, out
+
+
+def traffic(cfg, batch: int = 1, dtype="fp32", channels_last: bool = False, autocast: bool = False,
+            implementation: str = "cspnet") -> list:
+    """Per stage (stem, stages.i, head): the summed :func:`op_traffic` and its components, in order, in
+    a setting (``dtype`` may be a :class:`Setting`).  Pure arithmetic over the memoized plan: milliseconds."""
+    setting = setting_of(dtype, channels_last, autocast, implementation)
     check_batch(batch)
-    s = DTYPE_BYTES[dtype]
+    s = DTYPE_BYTES[setting.dtype]
     plan = plan_network(cfg)
     stages = []
     for sp in plan.stages:
         comps: dict = {}
         ops = []
+        transposed, extra = (_timm_layout_copies(sp, batch, s) if setting.implementation == "timm"
+                             and setting.channels_last else (None, []))
         for op in sp.ops:
-            t = op_traffic(op, batch, s, plan)
+            t = op_traffic(op, batch, s, plan, setting)
+            if op.path == transposed:
+                t["eager"] = tuple(("layout",) + k[1:] for k in t["eager"])
             ops.append(t)
             comps.setdefault(op.group[2], []).append(t)   # the op's component: down, expand, block, ...
+        for comp, t in extra:
+            ops.append(t)
+            comps.setdefault(comp, []).append(t)
         stages.append({"name": sp.name, "kind": sp.kind, **_sums(ops),
                        "components": [{"name": k, **_sums(v)} for k, v in comps.items()]})
     return stages
 
 
-def _stage_rows(stages: list, dev: Device, dtype: str, cal: "Calibration | None") -> list:
-    peak, _ = dev.peak(dtype)
+def _stage_rows(stages: list, dev: Device, setting: Setting, cal: "Calibration | None") -> list:
+    peak, _ = dev.peak(setting.dtype)
     bw = dev.mem_bw_gbs
     out = []
     for st in stages:
@@ -367,21 +480,25 @@ def _stage_rows(stages: list, dev: Device, dtype: str, cal: "Calibration | None"
                 continue  # BN/activation layers on their own (the stem's): fused, nothing to show
             comps.append({**{k: c[k] for k in _SUM_KEYS}, "name": c["name"],
                           **_bound(c["flops"], c["bytes"], peak, bw),
-                          "estimated_ms": cal.estimate(c, peak, bw) if cal else None})
+                          "estimated_ms": cal.estimate(c, peak, bw, setting) if cal else None})
         out.append({"name": st["name"], "kind": st["kind"], **{k: st[k] for k in _SUM_KEYS},
                     **_bound(st["flops"], st["bytes"], peak, bw),
-                    "estimated_ms": cal.estimate(st, peak, bw) if cal else None, "components": comps})
+                    "estimated_ms": cal.estimate(st, peak, bw, setting) if cal else None, "components": comps})
     return out
 
 
 # --------------------------------------------------------------------------- calibration
 PRECISION = {"fp32": "fp32", "bf16": "half", "fp16": "half"}   # bf16 and fp16 share the tensor-core roof
 CALIBRATION_MODE = "cuda_graphs"   # this project's rows fitted: GPU time without Python launch overhead
+REFERENCE_SETTING = "fp32-nchw"    # its setting factor is 1: the others are relative to it
+# the CSP / base pairs whose measured ratio the estimate must get the right side of 1
+PAIRS = (("cspresnet50", "resnet50"), ("cspresnext50", "resnext50_32x4d"), ("cspdarknet53", "darknet53"),
+         ("cspdensenet201", "densenet201"))
 
 
 @dataclass(frozen=True)
 class Point:
-    """One measured time of a whole model (or one stage of it) on a GPU."""
+    """One measured time of a whole model (or one stage of it) on a GPU, with its setting."""
     device: str
     model: str
     input_size: int
@@ -392,16 +509,38 @@ class Point:
     mode: str = "cuda_graphs"
     source: str = ""
     date: str = ""
+    channels_last: bool = False
+    autocast: bool = False
+    implementation: str = "cspnet"
+
+    @property
+    def setting(self) -> Setting:
+        return Setting(self.dtype, self.channels_last, self.autocast, self.implementation)
 
 
 @lru_cache(maxsize=1)
 def project_points() -> tuple:
-    """This project's GPU measurements (``data/gpu_measured.csv``, copied from ``benchmarks/results``)."""
+    """This project's GPU measurements (``data/gpu_measured.csv``, copied from ``benchmarks/results``): our
+    models (``measured_ms``); bf16 there is autocast (the latency engine's bf16)."""
     with open(MEASURED_CSV, newline="", encoding="utf-8") as fh:
         return tuple(Point(device=r["device_key"], model=r["model"], input_size=int(r["input_size"]),
                            dtype=r["dtype"], batch=int(r["batch"]), measured_ms=float(r["measured_ms"]),
                            part=r["part"], mode=r["mode"] + ("+channels_last" if r["channels_last"] == "true" else ""),
-                           source=r["source"], date=r["date"])
+                           source=r["source"], date=r["date"], channels_last=r["channels_last"] == "true",
+                           autocast=r["dtype"] != "fp32")
+                     for r in csv.DictReader(fh))
+
+
+@lru_cache(maxsize=1)
+def timm_graph_points() -> tuple:
+    """timm's models measured on an H100 with CUDA graphs (``data/gpu_h100_timm_graphs.csv``; the method in
+    ``data/gpu_h100_timm_graphs.md``): fp32 NCHW and bf16 cast in channels_last, batches 1 and 64."""
+    src = "data/gpu_h100_timm_graphs.csv (timm models, CUDA graphs, H100 80GB HBM3, torch 2.11; method in its .md)"
+    with open(TIMM_GRAPHS_CSV, newline="", encoding="utf-8") as fh:
+        return tuple(Point(device="h100", model=r["model"], input_size=int(r["input_size"]),
+                           dtype="fp32" if r["dtype"].startswith("fp32") else "bf16", batch=int(r["batch"]),
+                           measured_ms=float(r["cuda_graphs_ms"]), source=src, date="2026-11-23",
+                           channels_last=r["memory_format"] == "channels_last", implementation="timm")
                      for r in csv.DictReader(fh))
 
 
@@ -422,131 +561,234 @@ def published_points() -> tuple:
                 continue
             out.append(Point(device=key, model=r["preset"], input_size=int(r["img_size"]), dtype="fp16",
                              batch=int(r["batch"]), measured_ms=float(r["step_time_ms"]), mode="eager",
-                             source=f"timm {r['source_file']} @ {r['source_commit'][:7]}"))
+                             source=f"timm {r['source_file']} @ {r['source_commit'][:7]}", autocast=True,
+                             implementation="timm"))
     return tuple(out)
 
 
-@lru_cache(maxsize=512)
-def _point_features(model: str, input_size: int, dtype: str, batch: int, part: str) -> dict:
-    """Summed traffic of a preset (or one of its stages) at a setting."""
+def calibration_points() -> tuple:
+    """Every whole-model H100 time the estimate is fitted on: this project's (CUDA graphs) and timm's."""
+    own = tuple(p for p in project_points() if p.mode == CALIBRATION_MODE and p.part == "whole")
+    return own + timm_graph_points()
+
+
+@lru_cache(maxsize=1024)
+def _point_stages(model: str, input_size: int, setting: Setting, batch: int, part: str) -> tuple:
+    """Summed traffic of a preset (or one of its stages) in a setting."""
     from cspnet import get_preset
 
-    stages = traffic(get_preset(model, input_size=input_size), batch, dtype)
-    rows = stages if part == "whole" else [s for s in stages if s["name"] == part]
-    return {"stages": tuple(rows)}
+    stages = traffic(get_preset(model, input_size=input_size), batch, setting)
+    return tuple(stages if part == "whole" else [s for s in stages if s["name"] == part])
+
+
+def _kind_ms(eager: tuple, peak_tflops: float, bw_gbs: float) -> dict:
+    """kind -> summed roofline time (ms) of the eager kernels, each its own max(F / P, B / W)."""
+    out = dict.fromkeys(KINDS, 0.0)
+    for kind, f, b, _ in eager:
+        out[kind] += max(f / (peak_tflops * 1e12), b / (bw_gbs * 1e9)) * 1e3
+    return out
 
 
 def _features(p: Point, dev: Device) -> tuple:
-    """(eager-bytes bound in ms summed over the stages, eager kernels, fused lower bound in ms)."""
+    """(kind -> eager roofline ms, eager kernels, fused lower bound in ms) of a measured point."""
     peak, _ = dev.peak(p.dtype)
-    rows = _point_features(p.model, p.input_size, p.dtype, p.batch, p.part)["stages"]
-    eager = sum(_bound(r["flops"], r["eager_bytes"], peak, dev.mem_bw_gbs)["bound_ms"] for r in rows)
+    rows = _point_stages(p.model, p.input_size, p.setting, p.batch, p.part)
+    eager = tuple(k for r in rows for k in r["eager"])
     bound = sum(_bound(r["flops"], r["bytes"], peak, dev.mem_bw_gbs)["bound_ms"] for r in rows)
-    return eager, sum(r["kernels"] for r in rows), bound
+    return _kind_ms(eager, peak, dev.mem_bw_gbs), sum(r["kernels"] for r in rows), bound
 
 
-def _fit(xs: list, ks: list, ys: list, kernel_ms: float | None = None) -> tuple:
-    """(a, b) minimising the squared relative error of ``a x + b k`` against ``y``; ``b`` fixed when
-    ``kernel_ms`` is given.  a >= 1 (no faster than the eager roofline), b >= 0."""
-    def fixed_b(b):
-        num = sum((x / y) * (1 - b * k / y) for x, k, y in zip(xs, ks, ys))
-        den = sum((x / y) ** 2 for x, y in zip(xs, ys))
-        return max(num / den, 1.0), b
-    if kernel_ms is not None:
-        return fixed_b(kernel_ms)
-    sxx = sum((x / y) ** 2 for x, y in zip(xs, ys))
-    skk = sum((k / y) ** 2 for k, y in zip(ks, ys))
-    sxk = sum((x / y) * (k / y) for x, k, y in zip(xs, ks, ys))
-    sx = sum(x / y for x, y in zip(xs, ys))
-    sk = sum(k / y for k, y in zip(ks, ys))
-    det = sxx * skk - sxk * sxk
-    if abs(det) < 1e-30:
-        return fixed_b(0.0)
-    a = (sx * skk - sk * sxk) / det
-    b = (sxx * sk - sxk * sx) / det
-    if b < 0:
-        return fixed_b(0.0)
-    if a < 1.0:
-        return 1.0, max((sk - sxk) / skk, 0.0)
-    return a, b
+def _nnls(A: list, t: list, lower: list) -> list:
+    """Least squares ``A w ~ t`` with ``w >= lower`` (every subset of free columns tried: a handful)."""
+    import itertools
+
+    import numpy as np
+
+    A, t, lo = np.asarray(A, float), np.asarray(t, float), np.asarray(lower, float)
+    t = t - A @ lo
+    n = A.shape[1]
+    best, best_w = math.inf, np.zeros(n)
+    for r in range(n + 1):
+        for cols in itertools.combinations(range(n), r):
+            w = np.zeros(n)
+            if cols:
+                sol, *_ = np.linalg.lstsq(A[:, cols], t, rcond=None)
+                if (sol < 0).any():
+                    continue
+                w[list(cols)] = sol
+            res = float(np.sum((A @ w - t) ** 2))
+            if res < best - 1e-15:
+                best, best_w = res, w
+    return [float(v) for v in best_w + lo]
+
+
+def _fit(feats: list, ys: list, settings: list, fixed: "Calibration | None" = None) -> tuple:
+    """(a per kind, factor per setting, ms per kernel) minimising the squared relative error of
+    ``factor[setting] x sum_kind a[kind] x t[kind] + kernel_ms x kernels``; every a and factor >= 1 (no
+    faster than the eager roofline), the reference setting's factor 1.  Alternating least squares: a
+    and kernel_ms for fixed factors, then each factor for fixed a.  With ``fixed`` (another device's
+    calibration) only one factor per setting is fitted on top of its a and kernel time."""
+    kinds = [k for k in KINDS if k != "layout" and any(f[0][k] for f in feats)]
+    sets = list(dict.fromkeys(settings))
+    m = {s: 1.0 for s in sets}
+    if fixed is not None:
+        a, kernel_ms = dict(fixed.a), fixed.kernel_ms
+    else:
+        a, kernel_ms = dict.fromkeys(KINDS, 1.0), 0.0
+    for _ in range(1 if fixed is not None else 40):
+        if fixed is None:
+            A = [[m[st] * f[0][k] / y for k in kinds] + [f[1] / y] for f, y, st in zip(feats, ys, settings)]
+            w = _nnls(A, [1.0] * len(ys), [1.0] * len(kinds) + [0.0])
+            a.update(zip(kinds, w[:-1]))
+            kernel_ms = w[-1]
+        for st in sets:
+            idx = [i for i, s_ in enumerate(settings) if s_ == st]
+            u = [sum(a[k] * feats[i][0][k] for k in KINDS) for i in idx]
+            r = [ys[i] - kernel_ms * feats[i][1] for i in idx]
+            num = sum(uu * rr / ys[i] ** 2 for uu, rr, i in zip(u, r, idx))
+            den = sum(uu * uu / ys[i] ** 2 for uu, i in zip(u, idx))
+            m[st] = 1.0 if (st == REFERENCE_SETTING and fixed is None) else float(max(num / den if den else 1.0, 1.0))
+    for k in KINDS:   # kinds with no data behind them: grouped convs take the k x k convs' efficiency
+        if k == "layout":
+            a[k] = LAYOUT_COST * a["copy"]
+        elif k not in kinds:
+            a[k] = a["conv kxk"] if k == "conv grouped" and "conv kxk" in kinds else max(a.values())
+    return a, m, kernel_ms, tuple(kinds)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """estimate = a x (the roofline of PyTorch eager's bytes, per stage) + b x (its kernels)."""
+    """estimate = factor[setting] x sum over kinds of a[kind] x (the roofline of PyTorch eager's kernels of
+    that kind, each max(F / P, B / W)) + kernel_ms x (eager kernels)."""
     device: str          # the device key whose measurements were fitted
-    precision: str       # "fp32" or "half" (bf16 and fp16)
-    a: float             # 1 / efficiency
-    kernel_ms: float     # b: fixed time per kernel
+    a: dict              # kind -> 1 / efficiency
+    factor: dict         # setting key -> factor (the reference setting's is 1)
+    kernel_ms: float     # fixed time per kernel
+    fitted_kinds: tuple  # the kinds with measurements behind them
     points: int
     models: tuple
     source: str
-    error: dict          # leave-one-model-out: per model mean |error| %, max |error| %, rows
+    error: dict          # leave-one-model-out: median, p90, share within 10 %, per model, rows, directions
 
-    @property
-    def efficiency(self) -> float:
-        return 1.0 / self.a
+    def efficiency(self, kind: str) -> float:
+        return 1.0 / self.a[kind]
 
-    def estimate(self, t: dict, peak_tflops: float, bw_gbs: float) -> float:
+    def settings(self) -> tuple:
+        return tuple(self.factor)
+
+    def factor_for(self, setting: Setting) -> tuple:
+        """(factor, calibrated?, note) for a setting: its own, else the nearest one fitted (said so)."""
+        if setting.key in self.factor:
+            return self.factor[setting.key], True, f"{setting.label}: calibrated"
+        same = [k for k in self.factor if k.split("-")[0] == setting.precision]
+        near = same[0] if same else (REFERENCE_SETTING if REFERENCE_SETTING in self.factor else next(iter(self.factor)))
+        return self.factor[near], False, (f"{setting.label}: no measurement in this setting on this GPU; the factor "
+                                          f"of {near} is used (not calibrated)")
+
+    def estimate(self, t: dict, peak_tflops: float, bw_gbs: float, setting: Setting) -> float:
         """Estimated ms of summed traffic ``t`` (a stage or a component) on a device with these roofs."""
-        eager = _bound(t["flops"], t["eager_bytes"], peak_tflops, bw_gbs)["bound_ms"]
-        return self.a * eager + self.kernel_ms * t["kernels"]
+        ms = _kind_ms(t["eager"], peak_tflops, bw_gbs)
+        return self.factor_for(setting)[0] * sum(self.a[k] * v for k, v in ms.items()) + self.kernel_ms * t["kernels"]
 
     def to_dict(self) -> dict:
-        return {"device": self.device, "precision": self.precision, "efficiency": self.efficiency,
-                "a": self.a, "kernel_us": self.kernel_ms * 1e3, "points": self.points, "models": list(self.models),
-                "source": self.source, "error": self.error}
+        return {"device": self.device, "efficiency": {k: 1.0 / v for k, v in self.a.items()}, "a": dict(self.a),
+                "setting_factor": dict(self.factor), "kernel_us": self.kernel_ms * 1e3,
+                "fitted_kinds": list(self.fitted_kinds), "points": self.points, "models": list(self.models),
+                "source": self.source, "error": {k: v for k, v in self.error.items() if k != "rows"}}
 
 
-def _error_stats(rows: list) -> dict:
+def _predict(a: dict, m: dict, kernel_ms: float, feat: tuple, setting: Setting) -> float:
+    near = m.get(setting.key)
+    if near is None:
+        same = [k for k in m if k.split("-")[0] == setting.precision]
+        near = m[same[0]] if same else m.get(REFERENCE_SETTING, 1.0)
+    return near * sum(a[k] * feat[0][k] for k in KINDS) + kernel_ms * feat[1]
+
+
+def _percentile(values: list, q: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    pos = (len(v) - 1) * q
+    lo = math.floor(pos)
+    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (pos - lo)
+
+
+def directions(rows: list) -> list:
+    """For every CSP / base pair (:data:`PAIRS`) measured in the same setting, batch and source: measured
+    ratio, estimated ratio (each side's estimate from a fit that never saw it) and whether the estimate
+    is on the same side of 1."""
+    key = {(r["model"], r["setting"], r["batch"], r["implementation"]): r for r in rows}
+    out = []
+    for (model, setting, batch, impl), r in key.items():
+        for csp, base in PAIRS:
+            b = key.get((base, setting, batch, impl))
+            if model != csp or b is None:
+                continue
+            mr, er = r["measured_ms"] / b["measured_ms"], r["estimated_ms"] / b["estimated_ms"]
+            out.append({"csp": csp, "base": base, "input_sizes": [r["input_size"], b["input_size"]],
+                        "setting": setting, "batch": batch, "implementation": impl, "measured_ratio": mr,
+                        "estimated_ratio": er, "right_sign": (mr > 1) == (er > 1)})
+    return out
+
+
+def error_stats(rows: list) -> dict:
+    """nn-Meter's figures of leave-one-model-out rows: median and p90 of |error|, the share within ±10 %,
+    the largest, per model, and the CSP / base directions."""
+    errs = [abs(r["error_pct"]) for r in rows]
     per_model: dict = {}
     for r in rows:
         per_model.setdefault(r["model"], []).append(abs(r["error_pct"]))
+    dirs = directions(rows)
     return {"method": "leave-one-model-out: each model's times estimated from a fit on the other models only",
+            "points": len(rows), "median_abs_pct": _percentile(errs, 0.5), "p90_abs_pct": _percentile(errs, 0.9),
+            "within_10_pct": (sum(e <= 10 for e in errs) / len(errs)) if errs else None,
+            "max_abs_pct": max(errs, default=None), "mean_abs_pct": (sum(errs) / len(errs)) if errs else None,
             "per_model_mean_abs_pct": {m: sum(v) / len(v) for m, v in per_model.items()},
-            "max_abs_pct": max((abs(r["error_pct"]) for r in rows), default=None),
-            "mean_abs_pct": (sum(abs(r["error_pct"]) for r in rows) / len(rows)) if rows else None,
+            "directions": dirs, "directions_right": sum(d["right_sign"] for d in dirs),
             "rows": rows}
 
 
-def _calibrate(points: list, dev: Device, kernel_ms: float | None, device_key: str, precision: str,
-               source: str) -> Calibration:
+def _row(p: Point, est: float, bound: float) -> dict:
+    return {"device": p.device, "model": p.model, "input_size": p.input_size, "dtype": p.dtype,
+            "setting": p.setting.key, "implementation": p.implementation, "batch": p.batch,
+            "measured_ms": p.measured_ms, "estimated_ms": est, "bound_ms": bound,
+            "error_pct": 100.0 * (est - p.measured_ms) / p.measured_ms}
+
+
+def _calibrate(points: list, dev: Device, device_key: str, source: str, fixed: "Calibration | None" = None):
     feats = [_features(p, dev) for p in points]
-    xs, ks, ys = [f[0] for f in feats], [f[1] for f in feats], [p.measured_ms for p in points]
-    a, b = _fit(xs, ks, ys, kernel_ms)
+    ys = [p.measured_ms for p in points]
+    sets = [p.setting.key for p in points]
+    a, m, kernel_ms, kinds = _fit(feats, ys, sets, fixed)
     models = tuple(dict.fromkeys(p.model for p in points))
     rows = []
-    if len(models) > 1:
-        for held in models:
-            train = [i for i, p in enumerate(points) if p.model != held]
-            ha, hb = _fit([xs[i] for i in train], [ks[i] for i in train], [ys[i] for i in train], kernel_ms)
-            for i, p in enumerate(points):
-                if p.model == held:
-                    est = ha * xs[i] + hb * ks[i]
-                    rows.append({"model": p.model, "input_size": p.input_size, "dtype": p.dtype, "batch": p.batch,
-                                 "measured_ms": p.measured_ms, "estimated_ms": est, "bound_ms": feats[i][2],
-                                 "error_pct": 100.0 * (est - p.measured_ms) / p.measured_ms})
-    return Calibration(device=device_key, precision=precision, a=a, kernel_ms=b, points=len(points), models=models,
-                       source=source, error=_error_stats(rows))
+    for held in models if len(models) > 1 else ():
+        train = [i for i, p in enumerate(points) if p.model != held]
+        ha, hm, hk, _ = _fit([feats[i] for i in train], [ys[i] for i in train], [sets[i] for i in train], fixed)
+        for i, p in enumerate(points):
+            if p.model == held:
+                rows.append(_row(p, _predict(ha, hm, hk, feats[i], p.setting), feats[i][2]))
+    return Calibration(device=device_key, a=a, factor=m, kernel_ms=kernel_ms, fitted_kinds=kinds, points=len(points),
+                       models=models, source=source, error=error_stats(rows))
 
 
 @lru_cache(maxsize=1)
 def calibrations() -> dict:
-    """(device key, precision) -> Calibration, fitted on the measurements shipped as data: this
-    project's H100 times with CUDA graphs (both parameters) and timm's published RTX 4090 / 5090
-    batch-1024 AMP times (the efficiency only: at batch 1024 the kernel term is negligible, so it
-    keeps the H100's)."""
-    out = {}
-    own = [p for p in project_points() if p.mode == CALIBRATION_MODE and p.part == "whole"]
-    for (key, prec) in dict.fromkeys((p.device, PRECISION[p.dtype]) for p in own):
-        pts = [p for p in own if p.device == key and PRECISION[p.dtype] == prec]
-        src = f"this project's {gpu_devices()[key].name} measurements with CUDA graphs ({pts[0].date}; {pts[0].source})"
-        out[(key, prec)] = _calibrate(pts, gpu_devices()[key], None, key, prec, src)
+    """device key -> Calibration, fitted on the measurements shipped as data: on the H100, this project's
+    times with CUDA graphs and timm's models with CUDA graphs (every parameter); on the RTX 4090 / 5090,
+    timm's published batch-1024 AMP times (one factor on top of the H100's efficiencies: at batch 1024
+    the kernel term is negligible)."""
+    pts = calibration_points()
+    h100 = gpu_devices()["h100"]
+    src = ("H100 with CUDA graphs: this project's cspresnet50 / resnet50 (data/gpu_measured.csv) and timm's "
+           "resnet50, cspresnet50, densenet121, densenet201 (data/gpu_h100_timm_graphs.csv)")
+    out = {"h100": _calibrate(list(pts), h100, "h100", src)}
     for key in dict.fromkeys(p.device for p in published_points()):
-        pts = [p for p in published_points() if p.device == key]
-        base = out.get(("h100", "half"))
-        src = f"timm's published AMP batch-1024 times on the {gpu_devices()[key].name} ({pts[0].source})"
-        out[(key, "half")] = _calibrate(pts, gpu_devices()[key], base.kernel_ms if base else 0.0, key, "half", src)
+        ppts = [p for p in published_points() if p.device == key]
+        out[key] = _calibrate(ppts, gpu_devices()[key], key,
+                              f"timm's published AMP batch-1024 times on the {gpu_devices()[key].name} "
+                              f"({ppts[0].source})", fixed=out["h100"])
     return out
 
 
@@ -555,55 +797,105 @@ def transfer_error() -> dict:
     """How far the H100 calibration lands on GPUs it was not fitted on: applied as is to timm's published
     RTX 4090 / 5090 times (what a GPU without measurements of its own gets)."""
     rows = []
+    cal = calibrations()["h100"]
     for p in published_points():
-        cal = calibrations().get(("h100", PRECISION[p.dtype]))
-        if cal is None:
-            continue
         dev = gpu_devices()[p.device]
-        eager, kernels, bound = _features(p, dev)
-        est = cal.a * eager + cal.kernel_ms * kernels
-        rows.append({"device": p.device, "model": p.model, "input_size": p.input_size, "dtype": p.dtype,
-                     "batch": p.batch, "measured_ms": p.measured_ms, "estimated_ms": est, "bound_ms": bound,
-                     "error_pct": 100.0 * (est - p.measured_ms) / p.measured_ms})
+        feat = _features(p, dev)
+        rows.append(_row(p, _predict(cal.a, cal.factor, cal.kernel_ms, feat, p.setting), feat[2]))
     errs = [r["error_pct"] for r in rows]
     return {"method": "the H100 calibration applied unchanged to timm's published RTX 4090 / 5090 times",
             "min_pct": min(errs, default=None), "max_pct": max(errs, default=None),
             "mean_abs_pct": (sum(abs(e) for e in errs) / len(errs)) if errs else None, "rows": rows}
 
 
-def calibration_for(device_key: str, dtype: str) -> tuple:
+def calibration_for(device_key: str, dtype: str = "fp32") -> tuple:
     """(Calibration or None, note): the device's own, else the H100's (said so); None on the CPU."""
     if device_key == CPU:
         return None, "this machine is measured, not estimated (the Latency page's Measure, or `bench`)"
-    prec = PRECISION[dtype]
-    cal = calibrations().get((device_key, prec))
+    cal = calibrations().get(device_key)
     if cal is not None:
         return cal, f"calibrated on {cal.source}"
-    cal = calibrations().get(("h100", prec))
-    if cal is None:
-        return None, "no calibration for this precision"
+    cal = calibrations()["h100"]
     t = transfer_error()
-    return cal, (f"no measurements of this GPU: the H100 calibration ({cal.source}) with this GPU's peaks; "
-                 f"on GPUs it was not fitted on it was off by {t['min_pct']:+.0f} % to {t['max_pct']:+.0f} % "
-                 "(timm's RTX 4090 / 5090 times)")
+    return cal, (f"no measurements of this GPU: the H100 calibration with this GPU's peaks; on GPUs it was not "
+                 f"fitted on it was off by {t['min_pct']:+.0f} % to {t['max_pct']:+.0f} % (timm's RTX 4090 / 5090 "
+                 "times)")
+
+
+def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> dict:
+    """How far to trust an estimate: whether its device and setting have measurements behind them, its
+    leave-one-model-out error on the models of the same setting (and of the same family, where any),
+    and the kinds of kernel the design runs that no measurement covers."""
+    if cal is None:
+        return {"calibrated": False, "level": "none", "notes": ["no estimate on this device"]}
+    notes = []
+    device_ok = cal.device == device_key
+    if not device_ok:
+        notes.append(f"no measurements of {device_key}: the H100 calibration with its peaks")
+    _, setting_ok, setting_note = cal.factor_for(setting)
+    if not setting_ok:
+        notes.append(setting_note)
+    if setting.dtype == "fp16" and any(k.startswith(setting.precision) for k in cal.factor) and device_key == "h100":
+        notes.append("fp16 has no H100 measurement: bf16's (the same tensor-core roof)")
+    plan = plan_network(cfg)
+    flops = {k: 0 for k in KINDS}
+    for op in plan.ops:
+        flops[kernel_kind(op)] += FLOPS.per_op(op)
+    total = sum(flops.values()) or 1
+    uncovered = [k for k in KINDS if k not in cal.fitted_kinds and flops[k] / total > 0.01]
+    for k in uncovered:
+        notes.append(f"{100 * flops[k] / total:.0f} % of its FLOPs are {k} convs, which no measurement covers "
+                     f"(their efficiency is the k x k convs')" if k == "conv grouped" else
+                     f"its {k} kernels have no measurement behind them")
+    rows = cal.error["rows"]
+    same = [r for r in rows if r["setting"] == setting.key] or rows
+    from cspnet import get_preset
+
+    def family(model):
+        try:
+            return get_preset(model).family
+        except Exception:  # a model the presets do not have
+            return None
+
+    fam = [r for r in same if family(r["model"]) == cfg.family]
+    pick = fam or same
+    errs = [abs(r["error_pct"]) for r in pick]
+    calibrated = device_ok and setting_ok and not uncovered
+    return {"calibrated": calibrated, "device_calibrated": device_ok, "setting_calibrated": setting_ok,
+            "uncovered_kinds": uncovered, "notes": notes,
+            "similar": {"models": sorted({r["model"] for r in pick}),
+                        "why": ("same family and setting" if fam else "same setting") if same is not rows else
+                        "every calibration model",
+                        "median_abs_pct": _percentile(errs, 0.5), "max_abs_pct": max(errs, default=None),
+                        "points": len(errs)},
+            "level": "calibrated" if calibrated else "not calibrated"}
 
 
 def stage_check() -> list:
     """This project's per-stage H100 measurements (eager, batch 64) against their bound and estimate:
     the bound must never be above the measurement."""
     rows = []
+    cal = calibrations()["h100"]
     for p in project_points():
         if p.part == "whole":
             continue
         dev = gpu_devices()[p.device]
-        cal = calibrations().get((p.device, PRECISION[p.dtype]))
-        eager, kernels, bound = _features(p, dev)
-        est = cal.a * eager + cal.kernel_ms * kernels if cal else None
+        feat = _features(p, dev)
+        est = _predict(cal.a, cal.factor, cal.kernel_ms, feat, p.setting)
         rows.append({"model": p.model, "dtype": p.dtype, "batch": p.batch, "stage": p.part, "mode": p.mode,
-                     "measured_ms": p.measured_ms, "bound_ms": bound, "estimated_ms": est,
-                     "pct_of_roofline": 100.0 * bound / p.measured_ms,
-                     "error_pct": (100.0 * (est - p.measured_ms) / p.measured_ms) if est is not None else None})
+                     "measured_ms": p.measured_ms, "bound_ms": feat[2], "estimated_ms": est,
+                     "pct_of_roofline": 100.0 * feat[2] / p.measured_ms,
+                     "error_pct": 100.0 * (est - p.measured_ms) / p.measured_ms})
     return rows
+
+
+def bound_check() -> list:
+    """Every whole-model time shipped as data (this project's, eager and CUDA graphs, and timm's) against
+    its lower bound: (point, bound ms); the bound must never be above the measurement."""
+    out = []
+    for p in tuple(project_points()) + timm_graph_points() + published_points():
+        out.append((p, _features(p, gpu_devices()[p.device])[2]))
+    return out
 
 
 # --------------------------------------------------------------------------- the roofline of a design
@@ -611,30 +903,39 @@ BYTES_MODEL = ("bytes = feature maps read + written + weights (read once per bat
                "activation are one kernel (inference), a residual add is fused into the conv before it "
                "(reads the shortcut), concat copies its inputs (read + write, as torch.cat), pooling reads "
                "and writes, the channel split is a view; caches ignored")
+ESTIMATE_LABEL = "estimated (not measured)"
 
 
-def roofline(cfg, device: str = "h100", dtype: str = "fp32", batch: int = 1) -> dict:
+def roofline(cfg, device: str = "h100", dtype: str = "fp32", batch: int = 1, channels_last: bool = False,
+             autocast: bool = False, implementation: str = "cspnet") -> dict:
     """Per stage and per component: FLOPs, bytes, intensity, the bound that applies, the lower-bound
-    time and (on a GPU) the calibrated estimate.  JSON-safe."""
-    check_dtype(dtype)
+    time and (on a GPU) the calibrated estimate with how far to trust it, in a setting (dtype, memory
+    format, cast or autocast).  JSON-safe."""
+    setting = setting_of(dtype, channels_last, autocast, implementation)
     check_batch(batch)
     dev = get_device(device)
-    peak, peak_label = dev.peak(dtype)
-    cal, cal_note = calibration_for(dev.key, dtype)
-    stages = _stage_rows(traffic(cfg, batch, dtype), dev, dtype, cal)
-    tot = _sums(stages)
+    peak, peak_label = dev.peak(setting.dtype)
+    cal, cal_note = calibration_for(dev.key, setting.dtype)
+    stages = _stage_rows(traffic(cfg, batch, setting), dev, setting, cal)
+    for s in stages:
+        s.pop("eager", None)
+        for c in s["components"]:
+            c.pop("eager", None)
+    tot = _sums([{**s, "eager": ()} for s in stages])
+    tot.pop("eager")
     bound_ms = sum(s["bound_ms"] for s in stages)
     total = {**tot, **_bound(tot["flops"], tot["bytes"], peak, dev.mem_bw_gbs), "bound_ms": bound_ms,
              "estimated_ms": sum(s["estimated_ms"] for s in stages) if cal else None,
              "memory_bound_share": (sum(s["bound_ms"] for s in stages if s["bound"] == "memory") / bound_ms
                                     if bound_ms else None)}
-    return {"name": cfg.name, "input_size": cfg.input_size, "batch": batch, "dtype": dtype,
+    trusted = trust(cfg, dev.key, setting, cal) if cal else None
+    return {"name": cfg.name, "input_size": cfg.input_size, "batch": batch, "dtype": setting.dtype,
+            "setting": setting.to_dict(),
             "device": dev.to_dict(), "peak_tflops": peak, "peak_label": peak_label, "mem_bw_gbs": dev.mem_bw_gbs,
-            "ridge": dev.ridge(dtype), "flops_convention": FLOPS.includes, "bytes_model": BYTES_MODEL,
-            "bytes_per_element": DTYPE_BYTES[dtype], "stages": stages, "total": total,
-            "estimate": ({"label": "estimated (not measured)", "note": cal_note, "calibration": cal.to_dict()}
-                         if cal else {"label": None, "note": cal_note, "calibration": None})}
-
+            "ridge": dev.ridge(setting.dtype), "flops_convention": FLOPS.includes, "bytes_model": BYTES_MODEL,
+            "bytes_per_element": DTYPE_BYTES[setting.dtype], "stages": stages, "total": total,
+            "estimate": ({"label": ESTIMATE_LABEL, "note": cal_note, "calibration": cal.to_dict(), "trust": trusted}
+                         if cal else {"label": None, "note": cal_note, "calibration": None, "trust": None})}
 
 # --------------------------------------------------------------------------- against a measurement
 _GPU_NAMES = (("H100", "PCIE", "h100_pcie"), ("H100", "", "h100"), ("H200", "", "h200"), ("A100", "", "a100"),
@@ -709,30 +1010,83 @@ def roofline_verdict(series: list) -> str:
 
 
 def calibration_rows() -> list:
-    """One row per calibration of the GPU estimates: device, precision, what it was fitted on, efficiency,
-    µs per kernel, points and its largest error."""
-    return [{"device": gpu_devices()[c.device].name, "precision": c.precision, "fitted on": c.source,
-             "efficiency": c.efficiency, "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
-             "max error %": c.error["max_abs_pct"]} for c in calibrations().values()]
+    """One row per calibration of the GPU estimates: device, what it was fitted on, the efficiency of each
+    kind of kernel, the factor of each setting, µs per kernel, points and its leave-one-model-out error."""
+    rows = []
+    for c in calibrations().values():
+        e = c.error
+        rows.append({"device": gpu_devices()[c.device].name, "fitted on": c.source,
+                     **{f"{k} efficiency": 1.0 / v for k, v in c.a.items()},
+                     "setting factors": ", ".join(f"{k} {v:.2f}" for k, v in c.factor.items()),
+                     "µs per kernel": c.kernel_ms * 1e3, "points": c.points,
+                     "median error %": e["median_abs_pct"], "p90 error %": e["p90_abs_pct"],
+                     "within ±10 %": e["within_10_pct"], "max error %": e["max_abs_pct"]})
+    return rows
+
+
+def error_summary(device: str = "h100") -> dict:
+    """The figures the README quotes (``python -m explorer roofline --errors`` prints them): the device's
+    calibration, leave-one-model-out, as nn-Meter reports: median, p90, share within ±10 %, and each CSP /
+    base pair's direction (batch 64 apart); plus the transfer to GPUs without measurements."""
+    cal = calibrations()[device]
+    e = cal.error
+    b64 = [d for d in e["directions"] if d["batch"] == 64]
+    t = transfer_error()
+    return {"device": device, "points": e["points"], "models": list(cal.models),
+            "median_abs_pct": e["median_abs_pct"], "p90_abs_pct": e["p90_abs_pct"],
+            "within_10_pct": e["within_10_pct"], "max_abs_pct": e["max_abs_pct"],
+            "directions_right": e["directions_right"], "directions": len(e["directions"]),
+            "directions_b64_right": sum(d["right_sign"] for d in b64), "directions_b64": len(b64),
+            "efficiency": {k: 1.0 / v for k, v in cal.a.items()}, "setting_factor": dict(cal.factor),
+            "kernel_us": cal.kernel_ms * 1e3, "transfer_min_pct": t["min_pct"], "transfer_max_pct": t["max_pct"],
+            "rows": e["rows"], "direction_rows": e["directions"]}
+
+
+def estimate_text(roof: dict) -> str:
+    """What a :func:`roofline` result's estimate is and how far to trust it, in one paragraph (the Latency
+    page's caption and the CLI's last line); without an estimate, why not."""
+    est = roof["estimate"]
+    if not est["calibration"]:
+        return f"No estimate: {est['note']}."
+    cal, t = est["calibration"], est["trust"]
+    eff = ", ".join(f"{k} {v:.0%}" for k, v in cal["efficiency"].items() if k in cal["fitted_kinds"])
+    factor = cal["setting_factor"].get(roof["setting"]["key"])
+    sim = t["similar"]
+    text = (f"Estimated ms is an estimate, not a measurement ({roof['setting']['label']}): the roofline of each "
+            f"kernel PyTorch eager runs, at the efficiency of its kind ({eff}; layout copies at "
+            f"1/{LAYOUT_COST:g} of a copy's)" + (f", times {factor:.2f} for this setting" if factor else "")
+            + f", plus {cal['kernel_us']:.1f} µs per kernel; {est['note']}. ")
+    if sim["median_abs_pct"] is not None:
+        text += (f"Its error on models the fit never saw ({sim['why']}: {', '.join(sim['models'])}): median "
+                 f"{sim['median_abs_pct']:.1f} %, at most {sim['max_abs_pct']:.1f} %. ")
+    text += ("Calibrated: measurements of this GPU and setting are behind it." if t["calibrated"] else
+             "NOT CALIBRATED here: " + "; ".join(t["notes"]) + ".")
+    return text
 
 
 def record_setting(record: dict) -> dict | None:
-    """The roofline setting a latency record was measured in: ``{"device", "dtype", "batch"}`` (its first
-    batch size), or None when the device table does not have its device."""
+    """The roofline setting a latency record was measured in: ``{"device", "dtype", "channels_last",
+    "autocast", "batch"}`` (its first batch size; the latency engine's bf16/fp16 is autocast), or None when
+    the device table does not have its device."""
     design = record["design"]
     dev = device_for_record(design.get("environment", {}))
     if dev is None:
         return None
-    return {"device": dev, "dtype": design.get("request", {}).get("dtype", "fp32"),
-            "batch": design["results"][0]["batch"]}
+    req = design.get("request", {})
+    dtype = req.get("dtype", "fp32")
+    return {"device": dev, "dtype": dtype, "channels_last": bool(req.get("channels_last")),
+            "autocast": dtype != "fp32", "batch": design["results"][0]["batch"]}
 
 
-def record_stage_ms(record: dict, device: str, dtype: str, batch: int) -> dict | None:
+def record_stage_ms(record: dict, device: str, dtype: str, batch: int, channels_last: bool | None = None,
+                    autocast: bool | None = None) -> dict | None:
     """A latency record's per-stage times (ms) of the design at ``batch``, when it was measured on ``device``
-    in ``dtype``; else None."""
+    in ``dtype`` (and, when given, that memory format; the engine's half precision is autocast); else None."""
     design = record["design"]
-    if (device_for_record(design.get("environment", {})) != device
-            or design.get("request", {}).get("dtype") != dtype):
+    req = design.get("request", {})
+    if (device_for_record(design.get("environment", {})) != device or req.get("dtype") != dtype
+            or (channels_last is not None and bool(req.get("channels_last")) != channels_last)
+            or (autocast is not None and dtype != "fp32" and not autocast)):
         return None
     for r in design["results"]:
         if r["batch"] == batch:
