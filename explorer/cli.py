@@ -313,18 +313,19 @@ def cmd_bench(args):
 
 
 def cmd_roofline(args):
-    from explorer.real.roofline import RooflineError, roofline
+    from explorer.real.roofline import RooflineError, estimate_text, roofline
 
     cfg = _design(args)
     try:
-        r = roofline(cfg, device=args.device, dtype=args.dtype, batch=args.batch)
+        r = roofline(cfg, device=args.device, dtype=args.dtype, batch=args.batch, channels_last=args.channels_last,
+                     autocast=args.autocast, implementation=args.implementation)
     except RooflineError as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         _print_json(r)
         return
     dev = r["device"]
-    print(f"{r['name']} @{r['input_size']}px, batch {r['batch']}, {r['dtype']} on {dev['name']}: "
+    print(f"{r['name']} @{r['input_size']}px, batch {r['batch']}, {r['setting']['label']} on {dev['name']}: "
           f"compute roof {r['peak_tflops']:.4g} TFLOP/s ({r['peak_label']}), memory roof {r['mem_bw_gbs']:.4g} GB/s, "
           f"ridge {r['ridge']:.1f} FLOP/byte")
     print(f"source: {dev['source']}")
@@ -335,21 +336,45 @@ def cmd_roofline(args):
             rows.append({"stage": name, "GFLOP": round(x["flops"] / 1e9, 3), "MB": round(x["bytes"] / 1e6, 2),
                          "concat MB": round(x["concat"] / 1e6, 2),
                          "FLOP/byte": "-" if x["intensity"] is None else round(x["intensity"], 1),
-                         "bound": x["bound"], "lower bound ms": round(x["bound_ms"], 4),
+                         "bound": x["bound"], "lower bound ms": round(x["bound_ms"], 4), "kernels": x["kernels"],
                          "estimated ms": "-" if x["estimated_ms"] is None else round(x["estimated_ms"], 3)})
     t = r["total"]
     rows.append({"stage": "total", "GFLOP": round(t["flops"] / 1e9, 3), "MB": round(t["bytes"] / 1e6, 2),
                  "concat MB": round(t["concat"] / 1e6, 2), "FLOP/byte": round(t["intensity"], 1),
                  "bound": f"{t['memory_bound_share']:.0%} memory", "lower bound ms": round(t["bound_ms"], 4),
+                 "kernels": t["kernels"],
                  "estimated ms": "-" if t["estimated_ms"] is None else round(t["estimated_ms"], 3)})
     _print_table(rows)
-    est = r["estimate"]
-    if est["calibration"]:
-        e = est["calibration"]["error"]
-        print(f"estimated ms: an estimate, not a measurement; {est['note']}; its error on the models it was "
-              f"fitted on ({e['method']}): at most {e['max_abs_pct']:.1f} %")
-    else:
-        print(est["note"])
+    print(estimate_text(r))
+
+
+def cmd_calibration(args):
+    """The GPU estimate's calibration and its error, leave-one-model-out (the README's figures)."""
+    from explorer.real.roofline import error_summary
+
+    e = error_summary(args.device)
+    if args.json:
+        _print_json(e)
+        return
+    print(f"GPU estimate on {e['device']}: leave-one-model-out over {e['points']} measured times of "
+          f"{', '.join(e['models'])} (each model estimated from a fit on the other models only)")
+    print(f"median |error| {e['median_abs_pct']:.1f} %, p90 {e['p90_abs_pct']:.1f} %, within ±10 %: "
+          f"{e['within_10_pct']:.0%}, largest {e['max_abs_pct']:.1f} %")
+    print(f"CSP / base direction right: {e['directions_right']} of {e['directions']} measured pairs; at batch 64: "
+          f"{e['directions_b64_right']} of {e['directions_b64']}")
+    print("efficiency per kind of kernel: " + ", ".join(f"{k} {v:.0%}" for k, v in e["efficiency"].items())
+          + "; setting factors: " + ", ".join(f"{k} {v:.2f}" for k, v in e["setting_factor"].items())
+          + f"; {e['kernel_us']:.2f} µs per kernel")
+    print(f"a GPU without measurements (the H100 calibration on timm's RTX 4090 / 5090 times): "
+          f"{e['transfer_min_pct']:+.0f} % to {e['transfer_max_pct']:+.0f} %")
+    _print_table([{"model": x["model"], "px": x["input_size"], "setting": x["setting"],
+                   "model code": x["implementation"], "batch": x["batch"], "measured ms": round(x["measured_ms"], 3),
+                   "estimated ms": round(x["estimated_ms"], 3), "error %": round(x["error_pct"], 1)}
+                  for x in e["rows"]])
+    _print_table([{"CSP / base": f"{d['csp']} / {d['base']}", "px": "/".join(map(str, d["input_sizes"])),
+                   "setting": d["setting"], "model code": d["implementation"], "batch": d["batch"],
+                   "measured ratio": round(d["measured_ratio"], 3), "estimated ratio": round(d["estimated_ratio"], 3),
+                   "right side of 1": d["right_sign"]} for d in e["direction_rows"]])
 
 
 def cmd_sweep(args):
@@ -590,11 +615,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--device", default="h100", type=str.lower,
                     help="cpu (this machine, measured) or a GPU of the table: h100, h100_pcie, h200, a100, l4, t4, "
                          "rtx4090, rtx5090")
-    sp.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    sp.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="bf16/fp16: the model and input cast, as model.to(dtype=torch.bfloat16) (see --autocast)")
+    sp.add_argument("--channels-last", action="store_true",
+                    help="the model and input in channels_last (model.to(memory_format=torch.channels_last))")
+    sp.add_argument("--autocast", action="store_true", help="bf16/fp16 as torch.autocast instead of the model cast")
+    sp.add_argument("--implementation", default="cspnet", choices=["cspnet", "timm"],
+                    help="whose modules: this project's (default) or timm's (its CrossStage converts a channels_last "
+                         "tensor to NCHW after the partial transition)")
     sp.add_argument("--batch", type=int, default=1)
     sp.add_argument("--components", action="store_true", help="also one row per component of each stage")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_roofline)
+
+    sp = sub.add_parser("calibration", help="the GPU estimate's calibration and its error on models the fit never "
+                                            "saw (leave-one-model-out: median, p90, within 10 %%, CSP/base directions)")
+    sp.add_argument("--device", default="h100", choices=["h100", "rtx4090", "rtx5090"])
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_calibration)
 
     sp = sub.add_parser("diagram", help="architecture diagram as DOT, SVG or PNG")
     _add_design_args(sp)
