@@ -516,12 +516,25 @@ def compute_story_figure(story: dict, labels: dict, unit: str = "MAC") -> go.Fig
             customdata=[[si(a, unit), ""], [si(b, unit), f"{'+' if ch >= 0 else '−'}{si(abs(ch), unit)}"]],
             hovertemplate=label + ": %{customdata[0]} %{customdata[1]}<extra></extra>"))
     total_change = story["total_design"] - story["total_twin"]
-    fig.update_layout(
-        barmode="stack", height=380, margin=MARGIN, yaxis_title=unit + "s",
+    fig.update_layout(  # the legend below the bar labels, growing downwards: it never covers "plain stage"
+        barmode="stack", height=460, margin=dict(MARGIN, b=10), yaxis_title=unit + "s",
         title=(f"Where the change comes from: {'+' if total_change >= 0 else '−'}{si(abs(total_change), unit)} "
                f"({story['pct']:+.1f} %)"),
-        legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+        legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
     return fig
+
+
+def fig4_label_positions(points: list, near_x: float = 0.08, near_y: float = 0.25) -> list:
+    """Where each Fig. 4 label goes so that two close points' labels do not overlap: a point with a close
+    neighbour to its right puts its label above left, the neighbour's below right; the rest above."""
+    pos = ["top center"] * len(points)
+    order = sorted(range(len(points)), key=lambda i: points[i]["paper_bflops"])
+    for a, b in zip(order, order[1:]):
+        pa, pb = points[a], points[b]
+        if abs(pb["paper_bflops"] - pa["paper_bflops"]) < near_x and abs(pb["top1"] - pa["top1"]) < near_y:
+            pos[a] = "top left" if pos[a] == "top center" else pos[a]
+            pos[b] = "bottom right"
+    return pos
 
 
 def fig4_figure(points: list) -> go.Figure:
@@ -534,7 +547,8 @@ def fig4_figure(points: list) -> go.Figure:
                                  line=dict(color="#cccccc", dash="dot"), showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
         x=[p["paper_bflops"] for p in points], y=[p["top1"] for p in points], mode="markers+text",
-        name="paper (published; open = approximate)", text=[p["label"] for p in points], textposition="top center",
+        name="paper (published; open = approximate)", text=[p["label"] for p in points],
+        textposition=fig4_label_positions(points), cliponaxis=False,
         marker=dict(size=12, color=PAPER_COLOR,
                     symbol=["circle-open" if p["approximate"] else "circle" for p in points], line=dict(width=2)),
         customdata=[[p["status"]] for p in points],

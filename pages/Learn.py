@@ -148,14 +148,16 @@ def fusion_extras(values: dict) -> None:
     st.plotly_chart(fusion_network_figure(net), key="learn_fusion_network_chart", width="stretch",
                     config={"displaylogo": False})
     st.dataframe(
-        [{"variant": r["name"], "preset": r["preset"], "this app": r["tool_pct"], "paper": r["paper_pct"],
-          "paper value": r["status_words"], "paper top-1 change": r["paper_top1_pts"]} for r in net],
+        [{"variant": r["name"].split(" (")[0], "preset": r["preset"], "this app": r["tool_pct"],
+          "paper": r["paper_pct"], "paper top-1 change": r["paper_top1_pts"], "paper value": r["status_words"]}
+         for r in net],
         key="learn_fusion_network_table", hide_index=True, width="stretch",
         column_config={"this app": st.column_config.NumberColumn("this app (MACs)", format="%+.1f %%"),
                        "paper": st.column_config.NumberColumn("paper (compute)", format="%+.1f %%"),
                        "paper top-1 change": st.column_config.NumberColumn(
-                           "paper top-1 change (percentage points)", format="%+.1f",
-                           help="Published; never computed here: nothing is trained.")})
+                           "paper top-1 (pts)", format="%+.1f",
+                           help="Published change of top-1 against PeleeNet, in percentage points; never computed "
+                                "here: nothing is trained.")})
     st.markdown(lesson.fusion_verdict(rows, net))
     headline()
     st.plotly_chart(fig4_figure(cache.lesson_extras()["fig4"]), key="learn_fig4_chart", width="stretch",
@@ -181,12 +183,15 @@ def headline() -> None:
         st.markdown("##### The paper's headline saving, and why this app's CSP presets cost more")
         st.markdown(text)
         st.dataframe(
-            [{"network": r["name"], "this app (MACs)": r["tool_pct"],
-              "transition after the pool (what-if)": r["pool_first_pct"], "paper (compute)": r["paper_pct"],
+            [{"network": r["name"].replace(" against ", " vs "), "this app": r["tool_pct"],
+              "transition after the pool": r["pool_first_pct"], "paper": r["paper_pct"],
               "paper value": r["paper_words"]} for r in rows],
             key="learn_headline_table", hide_index=True, width="stretch",
-            column_config={k: st.column_config.NumberColumn(k, format="%+.1f %%") for k in
-                           ("this app (MACs)", "transition after the pool (what-if)", "paper (compute)")})
+            column_config={"this app": st.column_config.NumberColumn("this app (MACs)", format="%+.1f %%"),
+                           "transition after the pool": st.column_config.NumberColumn(
+                               "pool first (what-if)", format="%+.1f %%",
+                               help="Every pooled transition's 1×1 conv moved after its 2×2 pool."),
+                           "paper": st.column_config.NumberColumn("paper (compute)", format="%+.1f %%")})
         st.caption("Whole networks at 224×224 against their plain bases, computed here; the what-if column moves "
                    "every pooled transition's 1×1 conv after its 2×2 pool (the Paper page's what-if, not a preset).")
 
@@ -507,7 +512,7 @@ def main() -> None:
                 st.info(out["takeaway"])
             else:
                 st.caption("The step's key numbers and its takeaway appear after Reveal.")
-            if step.key == "dense":
+            if step.key == "dense" and revealed:
                 cfg = lesson.step_design("dense", values)
                 st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
                                 config={"displaylogo": False})
@@ -523,7 +528,7 @@ def main() -> None:
         if step.key == "split" and revealed:
             with st.expander("Fig. 4's γ = 0.25 points: less bypass, more compute, a little more accuracy"):
                 st.markdown(lesson.gamma_text())
-        if out["dense_graph"]:
+        if out["dense_graph"] and (revealed or step.key != "dense"):  # step 1's figures would give the answer
             with st.container(border=True, key="learn_reads_box"):
                 st.plotly_chart(dense_arcs_figure(out["dense_graph"]), key=f"learn_arcs_{step.key}", width="stretch",
                                 config={"displaylogo": False, "displayModeBar": False})

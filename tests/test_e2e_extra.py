@@ -79,6 +79,9 @@ def click_point_opens_design(page: Page, point: list, url: str, knob: str, shown
 def test_learn_page_sliders_move_numbers_and_open_the_design(page: Page, app_url):
     open_page(page, f"{app_url}/Learn")
     expect(page.get_by_test_id("stGraphVizChart").locator("svg").first).to_be_visible(timeout=30_000)
+    page.locator(".st-key-learn_skip_dense button").click()  # step 1 asks first, then shows its numbers
+    wait_ready(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="Feature-map reads in the block")).to_be_visible()
     assert metric_value(page, "Feature-map reads in the block") == "21"
     slider_keys(page, "learn_dense_layers", 2)
     expect(page.get_by_test_id("stMetric").filter(has_text="Feature-map reads in the block")

@@ -141,7 +141,7 @@ def test_the_split_shows_what_is_lost_as_gamma_grows():
     caps = [lesson.block_capacity(lesson.step_design("split", {"split_ratio": r})) for r in (0.05, 0.5, 1.0)]
     assert caps[0]["design"] < caps[1]["design"] < caps[2]["design"] == caps[2]["twin"]
     nums = {n.label: n for n in lesson.step_numbers("split", {"split_ratio": 0.05})}
-    cap = nums["Dense layers' parameters (capacity)"]
+    cap = nums["Block weights (capacity)"]
     assert cap.value == caps[0]["design"] and cap.delta_pct < -10
     assert "less capacity" in lesson.takeaway("split", {"split_ratio": 0.05})
     g = lesson.gamma_text()
@@ -172,7 +172,7 @@ def test_step3_flags_the_width_and_compares_at_equal_width(ratio):
         (q,) = lesson.predictions("transition", {"transition_ratio": ratio})
         assert "Mind the width" in q.explain
     nums = {n.label: n for n in lesson.step_numbers("transition", {"transition_ratio": ratio})}
-    assert nums["Stage MACs against a plain stage of equal width"].delta_pct == pytest.approx(eq["pct_equal"])
+    assert nums["MACs vs plain at equal width"].delta_pct == pytest.approx(eq["pct_equal"])
 
 
 def test_the_headline_saving_is_explained_and_reproduced():
@@ -331,3 +331,25 @@ def test_page_recap_counts_first_answers_after_a_changed_answer():
     recap = " ".join(m.value for m in at.markdown)
     assert "**0** right at the first try (after changing answers, 1 stand right)" in recap
     assert q.text in recap
+
+
+@pytest.mark.parametrize("m", [1, 6, 16])
+def test_step1_asks_before_its_numbers_and_says_why_duplicated_gradients_waste(m):
+    """Issue 21.2: step 1 predicts before the numbers are on screen, with the paper's argument."""
+    (q,) = lesson.predictions("dense", {"layers": m})
+    _one_right_and_feedback(q)
+    reads = lesson.feature_reads(lesson.step_design("dense", {"layers": m}))
+    assert q.options[q.right_index].text.startswith(f"Every one of its {m} layer") and reads[0] == m
+    hidden = ("Dense layers that read x₀", "Feature-map reads in the block")
+    assert all(lesson.is_key_number("dense", n) for n in hidden)
+    intro = lesson.get_step("dense").intro
+    assert "repeatedly learn copied gradient information" in intro and "Predict first" in intro
+
+
+def test_page_step1_hides_its_numbers_until_reveal():
+    at = _open({"l_step": "dense"})
+    labels = [m.label for m in at.metric]
+    assert "Feature-map reads in the block" not in labels and "Stage MACs" in labels
+    assert not at.get("plotly_chart") and not at.info
+    at.button(key="learn_skip_dense").click().run()
+    assert "Feature-map reads in the block" in [m.label for m in at.metric] and at.get("plotly_chart")

@@ -183,7 +183,7 @@ def headline_rows() -> list:
         rows.append({"name": f"{preset} against {base}", "preset": preset, "base": base, "tool_pct": m["pct"],
                      "paper_pct": a["paper_delta_pct"] if a else None,
                      "paper_words": (STATUS_WORDS.get(a["paper_status"], a["paper_status"]) if a else
-                                     f"no published row; the abstract: '{PAPER_HEADLINE}'"),
+                                     "not published (the abstract: 20 % less)"),
                      "pool_first_pct": m["pool_first_pct"]})
     for f in ("fusion_first", "fusion_last"):
         a = abl[PELEE_PRESETS[f]]

@@ -90,7 +90,7 @@ def _numbers_split(cfg, v):
         Number("Paper's γ", round(1.0 - cfg.split_ratio, 4), help="γ = 1 − split ratio: the bypass share."),
         Number("Base channels read by the layers", part2 * m, delta_pct=_pct(part2 * m, c * m),
                help=f"part 2 x m layers; the plain block's layers read all {c} x {m}."),
-        Number("Dense layers' parameters (capacity)", cap["design"], delta_pct=_pct(cap["design"], cap["twin"]),
+        Number("Block weights (capacity)", cap["design"], delta_pct=_pct(cap["design"], cap["twin"]),
                lower_is_better=False,
                help="The weights of the dense layers, which learn the block's features: what the split costs.  The "
                     f"first dense layer reads {part2} channels instead of {c}; the plain block's layers have "
@@ -160,7 +160,7 @@ def _numbers_transition(cfg, v):
                     "transition ratio changes the stage's width: the next stage reads this many channels."),
         Number("Stage MACs", d["macs"], "MAC", delta_pct=_pct(d["macs"], t["macs"]),
                help=f"Change against the same stage without CSP ({PLAIN}, {eq['plain_output']} channels out)."),
-        Number("Stage MACs against a plain stage of equal width", d["macs"], "MAC", delta_pct=eq["pct_equal"],
+        Number("MACs vs plain at equal width", d["macs"], "MAC", delta_pct=eq["pct_equal"],
                help=(f"Change against a plain stage that also outputs {eq['output']} channels (its transition's "
                      f"compression {eq['compression']:g} instead of 0.5): the CSP layout alone, without the change "
                      "of width." if eq["compression"] is not None else "No plain stage has this width.")),
@@ -324,8 +324,9 @@ def component_story(cfg: CSPConfig, metric: str = "macs") -> dict:
 
 # the numbers a step's prediction is about: hidden until the learner reveals (by label)
 KEY_NUMBERS = {
+    "dense": ("Dense layers that read x₀", "Feature-map reads in the block"),
     "split": ("Stage MACs", "Stage parameters"),
-    "transition": ("Stage MACs", "Stage MACs against a plain stage of equal width", "Stage parameters"),
+    "transition": ("Stage MACs", "MACs vs plain at equal width", "Stage parameters"),
     "fusion": ("Stage MACs", "Stage parameters", "Whole-stage CIO (elements)"),
     "cio": ("Partial block CIO (formula)", "Partial block CIO (counted)", "Real partial block CIO (elements)",
             "Whole CSP stage CIO (elements)"),

@@ -7,7 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cspnet import CSPConfig
-from explorer.lesson.designs import FUSION_NAMES, FUSION_ORDER, SHORT_NAMES, _pct, _plural, _stage, _twin_stage
+from explorer.lesson.designs import (
+    FUSION_NAMES,
+    FUSION_ORDER,
+    SHORT_NAMES,
+    _pct,
+    _plural,
+    _stage,
+    _twin_stage,
+    feature_reads,
+)
 from explorer.lesson.fusion import fusion_rows, fusion_verdict, network_rows
 from explorer.lesson.lineage import lineage_rows
 from explorer.lesson.numbers import (
@@ -55,20 +64,17 @@ def _story_sentence(cfg: CSPConfig) -> str:
     s = component_story(cfg)
     ch = s["change"]
     dense = ch["dense_1x1"] + ch["dense_3x3"]
-    bits = [f"the dense layers {'save' if dense < 0 else 'add'} {si(abs(dense), 'MAC')} "
-            f"(1×1 bottlenecks {ch['dense_1x1']:+,}, 3×3 convs {ch['dense_3x3']:+,}: only the bottlenecks read the "
-            "base channels, so only they shrink)"]
+    bits = [f"the dense layers' 1×1 bottlenecks {'save' if dense < 0 else 'add'} {si(abs(dense), 'MAC')} (only they "
+            "read the base channels)"]
     if ch["partial_transition"]:
         sp = _stage(cfg)
-        bits.append(f"the partial transition adds {si(ch['partial_transition'], 'MAC')} (an extra 1×1 conv "
+        bits.append(f"the partial transition adds {si(ch['partial_transition'], 'MAC')} (a 1×1 conv "
                     f"{sp.taps['block'][0]} → {sp.taps.get('partial_transition', sp.taps['block'])[0]} channels at "
-                    f"the full {sp.taps['block'][1]}×{sp.taps['block'][2]} resolution, which the plain stage does "
-                    "not have)")
+                    f"{sp.taps['block'][1]}×{sp.taps['block'][2]}, which the plain stage does not have)")
     if ch["transition"]:
-        bits.append(f"the transition changes by {ch['transition']:+,} MACs")
-    net = s["total_design"] - s["total_twin"]
+        bits.append(f"the transition {'saves' if ch['transition'] < 0 else 'adds'} {si(abs(ch['transition']), 'MAC')}")
     text = "; ".join(bits)
-    return (text[0].upper() + text[1:] + f": net {net:+,} MACs, {s['pct']:+.1f} % against the plain stage.")
+    return text[0].upper() + text[1:] + f": net {s['pct']:+.1f} %."
 
 
 def split_feedback(cfg: CSPConfig) -> str:
@@ -118,9 +124,24 @@ def _fastest_question(v: dict) -> Question:
 
 
 def predictions(step_key: str, values: dict) -> tuple:
-    """The step's 'predict, then reveal' questions for the learner's ``values`` (none for step 1):
+    """The step's 'predict, then reveal' questions for the learner's ``values``:
     which option is right is computed from the engine's numbers, and so is the explanation."""
     v = {**defaults(step_key), **(values or {})}
+    if step_key == "dense":
+        cfg = step_design("dense", v)
+        reads = feature_reads(cfg)
+        m, n = len(reads), reads[0]
+        why = (f"All {m} dense layers read x₀ (layer j reads x₀, x₁ … x₍ⱼ₋₁₎), so x₀'s gradient is a sum of "
+               f"{_plural(n, 'contribution')}; the block makes {_plural(sum(reads), 'feature-map read')} in all.")
+        return (Question("predict_dense", "dense",
+                         f"In a dense block of {_plural(m, 'layer')} (m = {m}), how many dense layers send gradient "
+                         "back into the block input x₀ during training?",
+                         _bucket_options(n, [
+                             (f"Every one of its {_plural(m, 'layer')}", lambda x: x == m, why),
+                             ("Only the first layer, which reads x₀ directly", lambda x: x == 1, why),
+                             (f"{m * (m + 1) // 2}, one per feature-map read", lambda x: True, why)]),
+                         "Each of those layers saw the same features, so x₀'s update is made of copies: the "
+                         "duplicated gradient information.", "predict"),)
     if step_key == "split":
         cfg = step_design("split", v)
         pct = _pct(*[x["macs"] for x in _twin_stage(cfg)])

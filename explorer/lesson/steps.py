@@ -74,8 +74,10 @@ STEPS = (
         "channels.  That is good for feature reuse.  But it also means that during training the "
         "gradient flowing back into x₀ is the sum of contributions from **every** dense layer that "
         "read it, and those layers all saw the same features: the paper calls this a large amount of "
-        "**duplicated gradient information**.  Move the slider: the number of reads grows with the "
-        "square of the depth.",
+        "**duplicated gradient information**.  Why that is wasteful, in the paper's words: the same gradient "
+        "is reused to update the weights of many dense layers, so 'different dense layers repeatedly learn "
+        "copied gradient information' instead of each learning something of its own.  Predict first, then "
+        "move the slider.",
         (Control("layers", "Layers m in the dense block", "slider", 6, 1, 16, 1,
                  "DenseNet-121's first block has 6, its third 24."),),
         "one DenseNet stage: 64 input channels at 56×56 (DenseNet-121's first block), growth rate k = 32, "
