@@ -122,3 +122,31 @@ def test_the_page_shows_the_step_with_its_table_and_chart():
     assert not at.exception
     assert "concat of every tap" not in at.get("graphviz_chart")[0].proto.spec
     assert "you answered" in " ".join(m.value for m in at.markdown)  # the recap closes the lesson
+
+
+def test_step6_text_and_diagram_agree_and_c2f_cost_is_split_in_two_effects():
+    """Issue 21.7: the diagram draws a 3×112×112 input, a stem and 1×1 convs before the split: the text says
+    so; C2f's extra MACs against C3 come mostly from its 3×3 → 3×3 blocks, not its taps: shown apart."""
+    step = lesson.get_step("lineage")
+    for key in lesson.LINEAGE_ORDER:
+        dot = lesson.stage_dot("lineage", {"design": key})
+        cap = lesson.diagram_caption("lineage", {"design": key})
+        assert "input 3×112×112" in dot and "stem" in dot and "3×112×112" in cap and "stem" in cap
+        assert ("expand" in dot) == ("'expand'" in cap)
+    assert "3×112×112" in step.intro and "3×112×112" in step.design_text
+    from explorer.lesson.lineage import c2f_effects, c2f_effects_text
+
+    for values in ({}, {"width": 256, "blocks": 6}):
+        e = c2f_effects(values)
+        assert e["blocks_pts"] + e["taps_pts"] == pytest.approx(e["pct"])
+        assert e["blocks_pts"] > e["taps_pts"] > 0
+        rows = {r["key"]: r for r in lesson.lineage_rows(values)}
+        assert (e["c3"], e["c2f"]) == (rows["c3"]["macs"], rows["c2f"]["macs"])
+        assert f"{e['blocks_pts']:+.1f} points" in c2f_effects_text(values)
+    nums = {n.label: n for n in lesson.step_numbers("lineage", {})}
+    assert "+66.7 points" in nums["C2f stage MACs"].help and "+16.7 points" in nums["C2f stage MACs"].help
+
+
+def test_a_dense_block_box_has_no_part2_arrow_into_it():
+    for step in ("split", "transition", "fusion", "cio"):
+        assert "part 2 also concatenated" not in lesson.stage_dot(step, {})

@@ -20,8 +20,15 @@ def stage_dot(step_key: str, values: dict) -> str:
     """The step's small design as the app draws designs (explorer.counts.diagram.to_dot), stage level,
     with its caption in plain words."""
     cfg = step_design(step_key, values)
-    # step 6 shows its stage expanded: the taps are the point
-    return to_dot(cfg, expand=("all",) if step_key == "lineage" else (), title=False, plain_words=True)
+    if step_key == "lineage":  # step 6 shows its stage expanded: the taps are the point
+        return to_dot(cfg, expand=("all",), title=False, plain_words=True)
+    # a dense block drawn as one box already concatenates part 2 (x0'') with every layer's output: the
+    # "part 2 also concatenated" edge would point into the block as if it were a second input
+    return "\n".join(line for line in to_dot(cfg, title=False, plain_words=True).splitlines()
+                     if PART2_TAP not in line)
+
+
+PART2_TAP = "part 2 also concatenated"
 
 
 def dense_graph(cfg: CSPConfig, max_layers: int = MAX_DRAWN_LAYERS) -> dict:

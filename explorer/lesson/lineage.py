@@ -127,5 +127,32 @@ def lineage_caption(values: dict | None = None) -> str:
                 f"({st['block_out']} channels), which joins part 1 (dashed blue) in the stage's concat")
     else:
         taps = ("only the last block's output goes on to the concat, where part 1 (dashed blue) joins it")
-    return (f"{LINEAGE_NAMES[key]} as the Diagram page draws it, expanded to its blocks: {taps}; then the "
-            "transition (green box); edges carry C×H×W.")
+    return (f"{LINEAGE_NAMES[key]} as the Diagram page draws it, expanded to its blocks: above the stage, the "
+            "3×112×112 input and the 3×3 stride-2 stem that give the 64×56×56 of steps 1-5; "
+            + ("C2f's one 1×1 conv (drawn 'expand') whose output is split in two; " if
+               LINEAGE_CHOICES[key]["split_convs"] == "one" else "the split's two 1×1 convs, one per part; ")
+            + f"{taps}; then the transition (green box) and, below, the classifier head; edges carry C×H×W.")
+
+
+def c2f_effects(values: dict | None = None) -> dict:
+    """C2f against C3 at step 6's W and n, in two moves, each computed: first C3 with C2f's blocks (3×3 → 3×3
+    instead of 1×1 → 3×3, taps unchanged), then C2f's taps (every block's output concatenated, so a wider
+    transition).  ``{"c3", "c3_with_c2f_blocks", "c2f", "pct", "blocks_pts", "taps_pts"}``: MACs, the whole
+    change in % of C3 and each move's share in points of it (they add up)."""
+    v = {**defaults("lineage"), **(values or {})}
+    rows = {r["key"]: r for r in lineage_rows(v)}
+    mid_cfg = lineage_design("c3", v["width"], v["blocks"]).replace(block_type=LINEAGE_CHOICES["c2f"]["block_type"],
+                                                                   name="lesson_c3_with_c2f_blocks")
+    c3, c2f = rows["c3"]["macs"], rows["c2f"]["macs"]
+    mid = _stage_summary(summarize(mid_cfg))["macs"]
+    return {"c3": c3, "c3_with_c2f_blocks": mid, "c2f": c2f, "pct": _pct(c2f, c3),
+            "blocks_pts": 100.0 * (mid - c3) / c3, "taps_pts": 100.0 * (c2f - mid) / c3}
+
+
+def c2f_effects_text(values: dict | None = None) -> str:
+    """The two effects apart, in words."""
+    e = c2f_effects(values)
+    return (f"C2f costs {e['pct']:+.1f} % MACs against C3.  Of that, its blocks (3×3 → 3×3 instead of C3's 1×1 → "
+            f"3×3) account for {e['blocks_pts']:+.1f} points (C3 with C2f's blocks: {e['c3_with_c2f_blocks']:,} "
+            f"MACs), its taps (every block's output concatenated, so the transition reads more) for "
+            f"{e['taps_pts']:+.1f} points.")

@@ -22,7 +22,7 @@ from explorer.lesson.designs import (
     plan_cio_channels,
     stage_cio_parts,
 )
-from explorer.lesson.lineage import dense_block_out, lineage_rows
+from explorer.lesson.lineage import c2f_effects_text, dense_block_out, lineage_rows
 from explorer.lesson.steps import defaults, get_step, step_design
 
 
@@ -265,8 +265,8 @@ def _numbers_lineage(cfg, v):
                     f"({c2f['block_out']}).  But its last layer reads {dense['last_reads']} channels, C2f's last "
                     f"block only {c2f['block_reads'][-1] if c2f['block_reads'] else p2}."),
         Number("C2f stage MACs", c2f["macs"], "MAC", delta_pct=_pct(c2f["macs"], c3["macs"]),
-               help=f"Multiply-accumulates of the C2f stage; change against C3 ({c3['macs']:,}).  Its 3×3 → 3×3 "
-                    "blocks and its wider transition cost more than C3's 1×1 → 3×3 blocks."),
+               help=f"Multiply-accumulates of the C2f stage; change against C3 ({c3['macs']:,}).  "
+                    + c2f_effects_text(v).split("  ", 1)[1]),
         Number("ELAN stage MACs", elan["macs"], "MAC", delta_pct=_pct(elan["macs"], c3["macs"]),
                help=f"Multiply-accumulates of the ELAN stage; change against C3 ({c3['macs']:,}).  At equal "
                     "parts its two 3×3 convs per block cost what C2f's do: they differ in the residual add and "

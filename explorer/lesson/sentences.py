@@ -123,7 +123,8 @@ def diagram_caption(step_key: str, values: dict) -> str:
     else:
         bits.append("orange the block path through the partial transition into the concat, green the transition "
                     "after it")
-    return f"{head}: " + "; ".join(bits) + "; edges carry C×H×W."
+    return (f"{head}: " + "; ".join(bits) + "; the dense block's output already holds part 2 (its concat of x₀″ and "
+            "every layer's features); edges carry C×H×W.")
 
 
 def arcs_caption(graph: dict) -> str:

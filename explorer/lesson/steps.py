@@ -165,17 +165,19 @@ STEPS = (
         "block, so its concat grows with the number of blocks, as a dense block's output does: DenseNet's "
         "dense connectivity, come back at the concat.  **ELAN** (YOLOv7) taps every pair of 3×3 convs in the "
         "same way, without residual adds.  Below, one stage of each at the same width W, on the 64-channel "
-        "56×56 input of steps 1-5: part 1 and part 2 have W/2 channels each, and the transition brings the "
-        "stage back to W.  (YOLOv7 itself splits narrower parts, W/4 each; here the parts are equal so that "
-        "only the taps and the blocks differ.)",
+        "56×56 input of steps 1-5 (a 3×3 stride-2 stem on a 3×112×112 image, drawn above the stage): 1×1 "
+        "convs make part 1 and part 2, W/2 channels each (C2f one conv to W, split in two; C3 and ELAN one "
+        "conv per part), and the transition brings the stage back to W.  (YOLOv7 itself splits narrower "
+        "parts, W/4 each; here the parts are equal so that only the taps and the blocks differ.)",
         (Control("width", "Stage width W (channels)", "slider", 128, 32, 512, 32,
                  "The stage's output channels; the split gives part 1 and part 2 W/2 each."),
          Control("blocks", "Blocks n on part 2", "slider", 3, 1, 8, 1,
                  "Blocks in the stage (YOLOv8-L's C2f stages have 3, 6, 6 and 3)."),
          Control("design", "Design in the diagram", "select", "c2f", options=LINEAGE_ORDER,
                  help="Which of the three stages the diagram and the link show; the numbers cover all three.")),
-        "one stage of each, at the same width W and with n blocks: 64 input channels at 56×56, split into "
-        "two halves of W/2, n blocks on part 2, concat, 1×1 transition to W (no down-sampling)",
+        "one stage of each, at the same width W and with n blocks: a 3×3 stride-2 stem on a 3×112×112 input "
+        "gives 64 channels at 56×56; 1×1 convs make two halves of W/2, n blocks on part 2, concat, 1×1 "
+        "transition to W (no down-sampling), then the classifier head",
         "Sec. 3.1, Fig. 3c (fusion first: concat, then transition) and Fig. 2a (DenseNet's dense block); the "
         "sources: YOLOv5's C3, YOLOv8's C2f, YOLOv7's ELAN (Ultralytics, WongKinYiu/yolov7)",
     ),
