@@ -473,11 +473,19 @@ def speed(values: dict, revealed: bool) -> None:
         st.page_link("pages/Latency.py", label="Measure it on the Latency page")
 
 
+@st.cache_data(show_spinner=False)
+def _reading_minutes() -> dict:
+    return lesson.reading_minutes()
+
+
 def main() -> None:
     state.page()
     st.title("Learn")
-    st.caption("The Cross Stage Partial idea in six steps (about 15 minutes). Predict, reveal, then check your "
-               "understanding; every number is computed live for the small design shown.")
+    t = _reading_minutes()
+    st.caption(f"The Cross Stage Partial idea in six steps: about {t['core']} minutes for the steps and their "
+               f"questions, about {t['all']} with every explanation read (estimated from the lesson's own text). "
+               "Predict, reveal, then check your understanding; every number is computed live for the small design "
+               "shown.")
     keys = lesson.STEP_KEYS
     ss = st.session_state
     apply_url()

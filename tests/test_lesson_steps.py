@@ -234,3 +234,15 @@ def test_page_renders_every_end_and_option(step_key):
             assert any("one DenseNet-121 stage" in t for t in titles) and any("Whole networks" in t for t in titles)
         if step_key == "cio":
             assert at.dataframe, label  # the block-only vs whole-stage table
+
+
+def test_the_lesson_states_a_time_read_from_its_own_text():
+    """Issue 21.9: 'about 15 minutes' was a third of what reading the reveals takes."""
+    t = lesson.reading_minutes()
+    assert t["core"] % 5 == 0 and t["all"] % 5 == 0 and 15 < t["core"] <= t["all"]
+    assert t["detail_words"] > 0 and t["questions"] == len(lesson.QUIZ) + sum(
+        len(lesson.predictions(k, {})) for k in lesson.STEP_KEYS)
+    at = _open_learn()
+    cap = at.caption[0].value
+    assert f"about {t['core']} minutes" in cap and f"about {t['all']} with every explanation" in cap
+    assert "15 minutes" not in cap

@@ -150,6 +150,7 @@ from explorer.lesson.roofline import (
 from explorer.lesson.sentences import (
     arcs_caption,
     diagram_caption,
+    reading_minutes,
     safe_step,
     takeaway,
 )
@@ -235,6 +236,7 @@ __all__ = [
     "diagram_caption",
     "arcs_caption",
     "safe_step",
+    "reading_minutes",
     "MAX_DRAWN_LAYERS",
     "AFTER_BLOCK",
     "stage_dot",

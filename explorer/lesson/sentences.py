@@ -149,3 +149,47 @@ def safe_step(step_key: str, values: dict):
         return step_numbers(step_key, values), takeaway(step_key, values), None
     except ConfigError as exc:
         return [], "", str(exc)
+
+
+WORDS_PER_MINUTE = 200        # a student reading a technical text (a common reading-speed figure)
+SECONDS_PER_QUESTION = 30     # reading the options, choosing, reading the feedback's first line
+SECONDS_PER_STEP = 60         # moving the sliders and looking at the figures
+
+
+def _words(text: str) -> int:
+    return len((text or "").split())
+
+
+def reading_minutes() -> dict:
+    """How long the lesson takes, from its own texts at the defaults: ``core`` (each step's intro, its
+    predictions and checks, its takeaway, plus a minute a step for the sliders and figures) and ``all``
+    (also every reveal's explanation, each option's feedback and the step's longer texts: the fusion
+    verdict, the headline saving, Fig. 4's γ = 0.25 points, why memory traffic matters; the roofline's words,
+    which need this CPU measured, are left out).  Minutes,
+    rounded up to 5.  The figures behind it: ``WORDS_PER_MINUTE``, ``SECONDS_PER_QUESTION``,
+    ``SECONDS_PER_STEP``."""
+    import math
+
+    from explorer.lesson.figures import SPEED_TEXT
+    from explorer.lesson.fusion import fusion_rows, fusion_verdict, gamma_text, headline_text
+    from explorer.lesson.questions import predictions, quiz
+    from explorer.lesson.steps import STEPS
+
+    core_words = detail_words = questions = 0
+    for s in STEPS:
+        v = defaults(s.key)
+        qs = list(predictions(s.key, v)) + list(quiz(s.key))
+        questions += len(qs)
+        core_words += _words(s.intro) + _words(takeaway(s.key, v)) + sum(
+            _words(q.text) + sum(_words(o.text) for o in q.options) for q in qs)
+        detail_words += sum(_words(q.explain) + max(_words(o.feedback) for o in q.options) for q in qs)
+    detail_words += sum(_words(t) for t in (fusion_verdict(fusion_rows()), headline_text(), gamma_text(),
+                                           SPEED_TEXT))
+    core = core_words / WORDS_PER_MINUTE + (questions * SECONDS_PER_QUESTION + len(STEPS) * SECONDS_PER_STEP) / 60
+    full = core + detail_words / WORDS_PER_MINUTE
+
+    def up5(x: float) -> int:
+        return int(5 * math.ceil(x / 5))
+
+    return {"core": up5(core), "all": up5(full), "core_words": core_words, "detail_words": detail_words,
+            "questions": questions}
