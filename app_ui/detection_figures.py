@@ -2,7 +2,8 @@
 (``explorer.paper.pareto``) of any published chart.
 
 ``detection_figure``: COCO AP@[.5:.95] against compute **as each source published it**, one panel per
-counting scale (FLOPs = 2 x MACs, MACs, not stated: values of different scales never share an axis), one colour
+counting scale (FLOPs = 2 x MACs across the top, MACs and not stated below: values of different scales never
+share an axis), one colour
 per detector line, one marker symbol per counting convention (open markers: no CSP), the front of each panel's
 shown rows as a staircase.  ``front_trace``: the staircase for any chart (the ImageNet one too).
 Built from plain data; no Streamlit, no computation beyond the engine's.
@@ -18,21 +19,24 @@ from explorer.paper.detection import CONVENTIONS, SCALES, detection_series, plot
 from explorer.paper.pareto import front_rows
 
 FRONT_COLOR = "#222222"
+# one colour per detector line, oldest first: the ten of PALETTE, then four more unlike any of them (so that the
+# three Ultralytics lines of 2023-2024 stay apart)
+DETECTOR_COLORS = PALETTE[:10] + ("#393b79", "#e6ab02", "#1b9e77", "#f781bf")
 FRONT_NAME = "Pareto front of the shown rows"
-# the panel widths, relative: the 2 x MAC panel holds most rows
-_PANEL_WEIGHT = {"flops": 3.0, "macs": 1.0, "unstated": 1.2}
 CUSTOMDATA = ("row", "model")
 
 
 def front_trace(xs, ys, labels, name: str = FRONT_NAME, showlegend: bool = True, legendgroup: str = "front",
-                metric: str = "") -> go.Scatter:
+                metric: str = "", hover: bool = True) -> go.Scatter:
     """The front as a staircase through published points only (``hv``: between two front points the best
     published accuracy is the cheaper one's); ``xs`` by increasing compute, as :func:`front_rows` gives them;
-    ``labels`` name each point with its compute as published."""
+    ``labels`` name each point with its compute as published.  ``hover=False`` leaves hover and clicks to the
+    published points under it (a chart whose clicks load a preset)."""
     text = [f"<b>on the front</b>: {lbl}<br>{y:.2f} {metric}".rstrip() for y, lbl in zip(ys, labels)]
     return go.Scatter(x=list(xs), y=list(ys), mode="lines", line=dict(color=FRONT_COLOR, width=1.5, dash="dot",
                                                                       shape="hv"),
-                      name=name, legendgroup=legendgroup, showlegend=showlegend, hovertext=text, hoverinfo="text")
+                      name=name, legendgroup=legendgroup, showlegend=showlegend, hovertext=text,
+                      hoverinfo="text" if hover else "skip")
 
 
 def _hover(r) -> str:
@@ -56,6 +60,18 @@ def scales_shown(df: pd.DataFrame) -> list[str]:
     return [s for s in SCALES if s in present]
 
 
+def _panels(scales: list) -> tuple[go.Figure, list]:
+    """The subplots: the first scale's panel across the top, the others side by side below it (a narrow page
+    keeps every panel readable); returns the figure and each scale's (row, col)."""
+    titles = [SCALES[s].title for s in scales]
+    if len(scales) == 1:
+        return make_subplots(rows=1, cols=1, subplot_titles=titles), [(1, 1)]
+    below = [{}, {}] if len(scales) == 3 else [{"colspan": 2}, None]
+    fig = make_subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], below], row_heights=[0.6, 0.4],
+                        vertical_spacing=0.17, horizontal_spacing=0.08, subplot_titles=titles)
+    return fig, [(1, 1), (2, 1), (2, 2)][:len(scales)]
+
+
 def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -> go.Figure:
     """COCO AP against published compute, a panel per counting scale (see the module docstring)."""
     pts = plottable_detection(df)
@@ -66,14 +82,12 @@ def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -
                            showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
         fig.update_layout(height=300, xaxis_visible=False, yaxis_visible=False)
         return fig
-    weights = [_PANEL_WEIGHT[s] for s in scales]
-    fig = make_subplots(rows=1, cols=len(scales), shared_yaxes=True, horizontal_spacing=0.04,
-                        column_widths=[w / sum(weights) for w in weights],
-                        subplot_titles=[SCALES[s].title for s in scales])
-    colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(detection_series())}
+    fig, cells = _panels(scales)
+    y_range = [float(pts["ap"].min()) - 2.0, float(pts["ap"].max()) + 2.0]  # the same AP scale in every panel
+    colors = {s: DETECTOR_COLORS[i % len(DETECTOR_COLORS)] for i, s in enumerate(detection_series())}
     symbols = {c: SYMBOLS[i % len(SYMBOLS)] for i, c in enumerate(CONVENTIONS)}
     legend_done: set = set()
-    for col, scale in enumerate(scales, start=1):
+    for k, (scale, (row, col)) in enumerate(zip(scales, cells)):
         sub = pts[pts["scale"] == scale]
         for series in [s for s in colors if s in set(sub["series"])]:
             rows = sub[sub["series"] == series]
@@ -85,15 +99,16 @@ def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -
                                     for c, csp in zip(rows["convention"], rows["is_csp"])]),
                 customdata=[[int(i), m] for i, m in zip(rows.index, rows["model"])],
                 hovertext=[_hover(r) for _, r in rows.iterrows()], hoverinfo="text",
-            ), row=1, col=col)
+            ), row=row, col=col)
             legend_done.add(series)
         if front:
             fr = front_rows(sub, "compute", "ap")
             labels = [f"{m}: {v} {u} ({c})" for m, v, u, c in
                       zip(fr["model"], fr["flops_value"], fr["flops_unit"], fr["convention_label"])]
             fig.add_trace(front_trace(fr["compute"].tolist(), fr["ap"].tolist(), labels, name=FRONT_NAME,
-                                      showlegend=col == 1, metric="% AP"), row=1, col=col)
-        fig.update_xaxes(title_text=SCALES[scale].axis, type="log" if log_x else "linear", row=1, col=col)
+                                      showlegend=k == 0, metric="% AP"), row=row, col=col)
+        fig.update_xaxes(title_text=SCALES[scale].axis, type="log" if log_x else "linear", row=row, col=col)
+        fig.update_yaxes(title_text="COCO AP@[.5:.95] (%)" if col == 1 else None, range=y_range, row=row, col=col)
     for conv in dict.fromkeys(pts["convention"]):  # the symbols: legend entries without points
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"convention: {CONVENTIONS[conv].label}",
                                  legendgroup="conventions", hoverinfo="skip",
@@ -102,9 +117,9 @@ def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="open marker: no CSP",
                                  legendgroup="conventions", hoverinfo="skip",
                                  marker=dict(color="#888888", size=9, symbol="circle-open")))
-    fig.update_yaxes(title_text="COCO AP@[.5:.95] (%)", row=1, col=1)
+    fig.update_annotations(font_size=13)
     fig.update_layout(
-        height=620, hovermode="closest", margin=dict(l=10, r=10, t=50, b=10),
+        height=560 if len(scales) == 1 else 900, hovermode="closest", margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0, font=dict(size=11)),
     )
     return fig
@@ -116,7 +131,7 @@ def front_table(df: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for scale in scales_shown(df):
         fr = front_rows(pts[pts["scale"] == scale], "compute", "ap")
-        parts.append(pd.DataFrame({"scale": SCALES[scale].title, "model": fr["model"], "AP %": fr["ap"],
+        parts.append(pd.DataFrame({"scale": SCALES[scale].short, "model": fr["model"], "AP %": fr["ap"],
                                    "compute": fr["flops_value"], "unit": fr["flops_unit"],
                                    "convention": fr["convention_label"], "px": fr["input_size"],
                                    "split": fr["ap_split"], "source": fr["source_repo"]}))

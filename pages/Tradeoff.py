@@ -134,7 +134,7 @@ def add_front(fig, shown) -> None:
     fr = front_rows(plottable(shown), "gmacs", "top1")
     if len(fr):
         labels = [f"{m} ({g}): {x:.3g} GMACs" for m, g, x in zip(fr["model"], fr["source_group"], fr["gmacs"])]
-        fig.add_trace(front_trace(fr["gmacs"].tolist(), fr["top1"].tolist(), labels, metric="% top-1"))
+        fig.add_trace(front_trace(fr["gmacs"].tolist(), fr["top1"].tolist(), labels, metric="% top-1", hover=False))
 
 
 def front_caption(who: str, spec: dict, shown) -> str:

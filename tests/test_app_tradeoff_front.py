@@ -46,9 +46,10 @@ def test_detection_figure_panels_per_scale_and_fronts():
     fig = detection_figure(df)
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["FLOPs = 2 x MACs (Darknet, thop-based YOLO tools)", "MACs (mmdetection's 'FLOPS(G)')",
-                      "not stated (PaddleDetection)"]
-    assert fig.layout.xaxis.title.text == "GFLOPs as published (2 x MACs)"
-    assert fig.layout.xaxis2.title.text == "GMACs as published"
+                      "not stated (PaddleDetection 'FLOPs(G)')"]
+    assert fig.layout.xaxis.title.text == "GFLOPs (2 x MACs), as published"
+    assert fig.layout.xaxis2.title.text == "GMACs, as published"
+    assert fig.layout.yaxis.range == fig.layout.yaxis3.range  # one AP scale in every panel
     fronts = [t for t in fig.data if t.name == FRONT_NAME]
     assert len(fronts) == 3 and [t.showlegend for t in fronts] == [True, False, False]
     assert all(t.line.shape == "hv" for t in fronts)
@@ -65,7 +66,7 @@ def test_detection_figure_panels_per_scale_and_fronts():
     assert "No shown row" in empty.layout.annotations[0].text
     assert not [t for t in detection_figure(df, front=False).data if t.name == FRONT_NAME]
     table = front_table(df)
-    assert list(table.loc[table["scale"].str.startswith("MACs"), "model"])[0] == "RTMDet-tiny"
+    assert list(table.loc[table["scale"] == "MACs", "model"])[0] == "RTMDet-tiny"
 
 
 # ----------------------------------------------------------------------------- the page
@@ -97,8 +98,11 @@ def test_imagenet_front_and_the_distance_of_a_published_preset():
     at = tradeoff({"preset": "darknet53", "input_size": "256"})
     fronts = [t for t in chart(at)["data"] if t.get("name") == FRONT_NAME]
     assert len(fronts) == 1 and fronts[0]["mode"] == "lines"
+    assert fronts[0]["hoverinfo"] == "skip"  # clicks reach the published points under it (they load presets)
     text = captions(at)
-    assert "Your design (darknet53, at 9.3" in text and "is behind the front of the shown rows" in text
+    assert "Your design (darknet53, at 9.31 GMACs and its published 80.01 %) is behind the front" in text
+    assert "cspresnext50 (timm, old eval @224) (timm) reaches 80.04 %" in text and "(67 % less compute)" in text
+    assert "the front reaches 82.10 % (+2.09 points, CSPNeXt-x (mmdetection))" in text  # the README's figures
     assert "Its own preset's published rows are left out" in text
     at.toggle(key="to_front").set_value(False).run()
     assert FRONT_NAME not in {t.get("name") for t in chart(at)["data"]}

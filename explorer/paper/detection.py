@@ -51,17 +51,18 @@ class Scale:
     """What one unit of a convention counts: values of one scale can share an axis (labelled by convention)."""
 
     key: str
+    short: str     # a table's word for it
     title: str     # a chart panel's title
     axis: str      # the x-axis title of a chart of this scale
     words: str     # what it counts, in words
 
 
 SCALES: dict[str, Scale] = {s.key: s for s in (
-    Scale("flops", "FLOPs = 2 x MACs (Darknet, thop-based YOLO tools)", "GFLOPs as published (2 x MACs)",
+    Scale("flops", "2 x MACs", "FLOPs = 2 x MACs (Darknet, thop-based YOLO tools)", "GFLOPs (2 x MACs), as published",
           "2 FLOPs per multiply-accumulate (Darknet's 'BFLOPS', thop's MACs doubled)"),
-    Scale("macs", "MACs (mmdetection's 'FLOPS(G)')", "GMACs as published",
+    Scale("macs", "MACs", "MACs (mmdetection's 'FLOPS(G)')", "GMACs, as published",
           "1 per multiply-add: the source's 'FLOPs' are multiply-accumulates, about half a 2 x MAC figure"),
-    Scale("unstated", "not stated (PaddleDetection)", "'FLOPs(G)' as published",
+    Scale("unstated", "not stated", "not stated (PaddleDetection 'FLOPs(G)')", "'FLOPs(G)', as published",
           "the source does not say whether it counts a multiply-add once or twice"),
 )}
 
