@@ -36,7 +36,7 @@ from explorer.paper.detection import (
     plottable_detection,
 )
 from explorer.paper.pareto import front_rows, position_sentence, table_position
-from explorer.paper.published import NO_CSP, csp_design_order, filter_published, published_accuracy
+from explorer.paper.published import NO_CSP, csp_design_order, filter_published, published_accuracy, sets_front
 from explorer.paper.speed import measured_points, throughput_points
 
 DATASETS = {"imagenet": "ImageNet classification (top-1)", "coco": "COCO detection (AP)"}
@@ -129,9 +129,15 @@ def compute_note(df, spec: dict) -> str:
             "Paper page reconciles the two.")
 
 
+def front_set(shown):
+    """The plotted rows that may set the front: as published and single-crop (explorer.paper.published.sets_front)."""
+    pts = plottable(shown)
+    return pts[sets_front(pts)]
+
+
 def add_front(fig, shown) -> None:
     """The Pareto front of the plotted ImageNet rows (top-1 against normalised GMACs) as a staircase."""
-    fr = front_rows(plottable(shown), "gmacs", "top1")
+    fr = front_rows(front_set(shown), "gmacs", "top1")
     if len(fr):
         labels = [f"{m} ({g}): {x:.3g} GMACs" for m, g, x in zip(fr["model"], fr["source_group"], fr["gmacs"])]
         fig.add_trace(front_trace(fr["gmacs"].tolist(), fr["top1"].tolist(), labels, metric="% top-1", hover=False))
@@ -141,7 +147,7 @@ def front_caption(who: str, spec: dict, shown) -> str:
     """How far a design placed at a published top-1 is from the front of the shown rows (its own preset's
     rows left out: the same network would stand against itself)."""
     pub = spec["published"]
-    pts = plottable(shown)
+    pts = front_set(shown)
     pts = pts.assign(label=[f"{m} ({g})" for m, g in zip(pts["model"], pts["source_group"])])
     pos = table_position(pts, "gmacs", "top1", "label", spec["gmacs"], pub["top1"],
                          leave_out=pts["preset"] == pub["preset"])
@@ -187,7 +193,8 @@ def main() -> None:
                           help="Only for the compute axis.")
         show_front = c2.toggle("Pareto front", value=True, key="to_front", disabled=axis != COMPUTE_AXIS,
                                help="The staircase of the shown rows that no other shown row beats in both "
-                                    "compute and top-1 (published points only, nothing interpolated).")
+                                    "compute and top-1 (published points only, nothing interpolated; values read "
+                                    "off a figure and 10-crop accuracies do not set it).")
         if axis == MEASURED_AXIS:
             measured_view()
             return

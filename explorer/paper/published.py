@@ -508,6 +508,12 @@ def filter_published(df: pd.DataFrame | None = None, family=None, source=None, r
     return out[mask].copy()
 
 
+def sets_front(df: pd.DataFrame) -> pd.Series:
+    """Rows that may set the accuracy-compute front (``explorer.paper.pareto``): values as published (not read
+    off a figure nor derived from rounded text) and single-crop (a 10-crop top-1 is not the others' measure)."""
+    return ~df["approximate"].astype(bool) & ~df["eval_notes"].str.contains("10-crop", regex=False)
+
+
 # --------------------------------------------------------------------------- export
 def published_records(family=None) -> list[dict]:
     """The data set (optionally one family or several) as JSON-safe dicts: NaN/NA -> None."""
