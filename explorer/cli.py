@@ -27,18 +27,35 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _design(args):
+    """The design a command names: a preset, or a network file opened by ``explorer.design.files`` (the one
+    place that picks the reader: extension, else content), with ``--set`` and ``--input-size`` applied; what
+    the file's reader read otherwise than written is printed on stderr (``warning: ...``)."""
+    from explorer.design.files import file_warnings
     from explorer.design.text import apply_overrides, load_design
 
-    if args.design.lower().endswith((".yaml", ".yml")):   # an Ultralytics model YAML (explorer.io.ultralytics)
-        from explorer.io.ultralytics import load_yaml
-
-        cfg = load_yaml(args.design)
-    else:
-        cfg = load_design(args.design)
+    cfg = load_design(args.design)
+    _warn(file_warnings(cfg))
     items = list(args.set)
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+
+
+def _file_format(spec: str) -> str | None:
+    """Which reader opens the network file ``spec`` (``explorer.design.files.file_format``: darknet, yaml or
+    json); None for a preset.  Raises ConfigError for neither a preset nor a readable file."""
+    from explorer.design.files import file_format, read_file
+    from explorer.design.text import check_design_spec
+
+    if spec in all_presets():
+        return None
+    check_design_spec(spec)
+    return file_format(spec, read_file(spec))
 
 
 def _paper_base(args):
@@ -50,8 +67,8 @@ def _paper_base(args):
 
 
 def _add_design_args(p):
-    p.add_argument("design", help="a preset name (see `presets`), a config .json file "
-                                  "(or, for `summary`, a Darknet .cfg), an Ultralytics model .yaml")
+    p.add_argument("design", help="a preset name (see `presets`) or a network file: a design .json, a Darknet "
+                                  ".cfg, an Ultralytics model .yaml (no extension or .txt: opened by its content)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field, e.g. --set split_ratio=0.5 --set repeats=6,12,24,16")
     p.add_argument("--input-size", type=int, default=None, help="input resolution (square)")
@@ -131,13 +148,28 @@ def _delta_line(deltas: dict) -> str:
 
 
 def _summary_cfg(args):
-    """``summary`` of a Darknet .cfg file (explorer.io.darknet): per-stage shapes, params, MACs, BFLOPs."""
-    from explorer.io.darknet import load_cfg, stage_rows, summarize_net
+    """``summary`` of a Darknet cfg file (explorer.io.darknet): per-stage shapes, params, MACs, BFLOPs; its
+    ``config`` is the design the file opens as (the darknet_cfg family: ``explorer.design.files``), null with
+    ``config_error`` where the network is no design here (e.g. [net] channels=1); ``warnings`` what was read
+    otherwise than written (also on stderr)."""
+    from explorer.design.files import design_from_file, name_parts, read_file
+    from explorer.io.darknet import parse_cfg, stage_rows, summarize_net
 
     if args.set or args.trace or args.blocks:
         raise CLIError("summary: --set, --trace and --blocks do not apply to a Darknet cfg yet (edit the file; "
                        "--input-size works)")
-    s = summarize_net(load_cfg(args.design, input_size=args.input_size), batch=args.batch)
+    data = read_file(args.design)
+    net = parse_cfg(data, input_size=args.input_size, name=name_parts(args.design)[0] or "darknet")
+    s = summarize_net(net, batch=args.batch)
+    try:
+        config = design_from_file(args.design, data).to_dict()
+        if args.input_size is not None:
+            config["input_size"] = args.input_size
+        s["config"], s["config_error"] = config, None
+    except ConfigError as exc:
+        s["config"], s["config_error"] = None, str(exc)
+    s["warnings"] = list(net.warnings)
+    _warn(net.warnings)
     rows = stage_rows(s, args.convention)
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
@@ -160,7 +192,7 @@ def _convention_line(s: dict, key: str) -> str:
 def cmd_summary(args):
     from explorer.counts.analysis import compare_with_base, compare_with_twin, stage_table
 
-    if args.design.endswith(".cfg"):   # a Darknet network file (explorer.io.darknet)
+    if _file_format(args.design) == "darknet":   # a Darknet network file, however named (explorer.design.files)
         return _summary_cfg(args)
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
@@ -208,17 +240,7 @@ def cmd_layers(args):
     from cspnet import plan_network
     from explorer.counts.graph import edges, layer_rows
 
-    if args.design.lower().endswith(".cfg"):   # a Darknet network file, as a design (explorer.io.family)
-        import os
-
-        from explorer.design.files import MAX_UPLOAD_BYTES, design_from_file
-        from explorer.design.text import apply_overrides
-
-        with open(args.design, "rb") as f:
-            cfg = design_from_file(args.design, f.read(MAX_UPLOAD_BYTES + 1), os.path.getsize(args.design))
-        cfg = apply_overrides(cfg, list(args.set) + ([f"input_size={args.input_size}"] if args.input_size else []))
-    else:
-        cfg = _design(args)
+    cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)
     plan = plan_network(cfg)
     stages = [s.name for s in plan.stages]
     if args.stage and args.stage not in stages:

@@ -34,7 +34,7 @@ from explorer.counts.analysis import (
 )
 from explorer.counts.conventions import CONVENTIONS
 from explorer.design import with_changes
-from explorer.design.files import FILE_TYPES, MAX_UPLOAD_BYTES, design_from_file
+from explorer.design.files import MAX_FILE_BYTES, design_from_file, file_warnings
 from explorer.design.form import knob_key, shown_fields, widget_input, widget_kind, widget_text, widget_value
 from explorer.fmt import gib, pct, si
 
@@ -192,7 +192,7 @@ def on_upload() -> None:
         return
     name = f.name.rsplit("/", 1)[-1]
     try:
-        cfg = design_from_file(name, f.getvalue() if f.size <= MAX_UPLOAD_BYTES else b"", size=f.size)
+        cfg = design_from_file(name, f.getvalue() if f.size <= MAX_FILE_BYTES else b"", size=f.size)
     except ConfigError as exc:
         ss[K_IMPORT_ERROR] = f"{name}: {exc}"
         return
@@ -203,14 +203,19 @@ def on_upload() -> None:
 
 
 def open_network() -> None:
-    with st.expander("Open your own network", expanded=bool(st.session_state.get(K_IMPORT_ERROR))):
-        st.file_uploader("A Darknet .cfg, an Ultralytics .yaml or a Config .json (at most 256 KB)",
-                         type=list(FILE_TYPES), key="open_network", on_change=on_upload,
+    ss = st.session_state
+    warnings = file_warnings(state.design())   # what the opened network's reader read otherwise than written
+    with st.expander("Open your own network", expanded=bool(ss.get(K_IMPORT_ERROR) or warnings)):
+        st.file_uploader("A Darknet .cfg, an Ultralytics .yaml or a Config .json (at most 256 KB; without an "
+                         "extension or as .txt: opened by its content)",
+                         type=None, key="open_network", on_change=on_upload,
                          help="Parsed, never executed. A .cfg becomes a design of the darknet_cfg family: its stem, "
                               "stages (CSP stages recognised from the routes) and head, on every page.")
-        err = st.session_state.get(K_IMPORT_ERROR)
+        err = ss.get(K_IMPORT_ERROR)
         if err:
             st.error(f"Could not open {err}. The design is unchanged.")
+        if warnings:
+            st.warning(f"The opened network {state.design().name} is read as Darknet reads it: " + "; ".join(warnings))
         st.caption("An opened network is not in the share link (too long for one); the Config JSON download "
                    "carries it, and opens here again.")
 

@@ -286,7 +286,6 @@ ERRORS = [
     ("[net]\nwidth=32\nchannels=3\n" + conv(8), "[net]", "height= is required"),
     ("[net]\nwidth=32\nheight=32\nchannels=3\nfoo=1\n" + conv(8), "foo=1", "unknown option 'foo'; [net] takes width"),
     ("width=32\n[net]\n", "width=32", "an option before the first section"),
-    ("[net]\nwidth=32\nwidth=64\n", "width=64", "width is given twice (also on line 2)"),
     ("[net\nwidth=32\n", "[net", "is not a section header"),
     (net() + "[convolutional]\nfilters\n", "filters\n", "is not an option (key=value)"),
     ("# nothing\n\n", None, "no sections"),

@@ -24,7 +24,7 @@ from explorer.counts.analysis import (
 )
 from explorer.counts.conventions import REGISTRY
 from explorer.design.edits import apply_edits
-from explorer.design.files import MAX_UPLOAD_BYTES, design_from_file
+from explorer.design.files import MAX_FILE_BYTES, MAX_UPLOAD_BYTES, design_from_file
 from explorer.design.form import (
     WIDGET_KINDS,
     knob_key,
@@ -100,7 +100,7 @@ def test_a_darknet_cfg_and_an_ultralytics_yaml_open_as_designs():
 
 @pytest.mark.parametrize("name,data,size,field", [
     ("big.cfg", b"", MAX_UPLOAD_BYTES + 1, "network"),
-    ("big.json", b"x" * (MAX_UPLOAD_BYTES + 1), None, "network"),
+    ("big.json", b"x" * (MAX_FILE_BYTES + 1), None, "network"),     # a design JSON may carry a 256 KiB network
     ("model.pt", b"\x80\x02", None, "file"),
     ("model.yaml", b"\xff\xfe", None, "yaml"),
 ])

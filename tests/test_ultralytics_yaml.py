@@ -386,7 +386,7 @@ def test_more_refusals():
              "layer 9", "last layer")
     _refused(V5_STYLE.format(d=0.33, w=0.0), "width_multiple")
     _refused(V8_CLS.replace("  - [-1, 1, Conv, [128, 3, 2]] # 1-P2/4\n", "  - [-1, 1, Conv, [128, 3, 2]]\n" * 30),
-             "more than 32 layers")
+             "39 layers (backbone and head); this importer reads at most 32")
     big = V8_CLS.replace("[1024, True]]", "[1024, True]]\n" + "  - [-1, 3, C2f, [1024, True]]\n" * 8)
     _refused(big, "more than 8 stages")
     huge = V5_STYLE.format(d=4, w=4).replace("[1024]", "[8192]").replace("[1024, 3, 2]", "[8192, 3, 2]")

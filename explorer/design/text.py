@@ -10,7 +10,7 @@ import os
 import re
 
 from cspnet import ConfigError, CSPConfig, all_presets, get_preset
-from cspnet.config import FIELDS, INPUT_SIZE_RANGE, MAX_JSON_CHARS, STAGE_FIELDS, min_input_size
+from cspnet.config import FIELDS, INPUT_SIZE_RANGE, STAGE_FIELDS, min_input_size
 
 ALL_FIELDS = list(FIELDS)
 MAX_VALUE_CHARS = 200
@@ -86,7 +86,30 @@ def apply_overrides(cfg: CSPConfig, items) -> CSPConfig:
 
 
 def with_changes(cfg: CSPConfig, changes: dict) -> CSPConfig:
-    """``cfg`` with fields changed; switching family starts from that family's defaults.
+    """``cfg`` with fields changed; switching family starts from that family's defaults.  A name that states
+    an Ultralytics scale (``yolov8n-cls.yaml (scale n)``, an opened YAML's) states the new multiples instead
+    once ``depth_multiple``, ``width_multiple`` or ``max_channels`` change (the scale letter would be false),
+    and such a name follows every later change of them."""
+    return _relabel_scale(cfg, _with_changes(cfg, changes), changes)
+
+
+_SCALE_LABEL = re.compile(r"(?P<base>.*?)(?: \(scale [^()]+\)| scale \S+| \(depth_multiple [^()]+\))")
+
+
+def _relabel_scale(cfg: CSPConfig, out: CSPConfig, changes: dict) -> CSPConfig:
+    """``out`` renamed where its name states a scale whose multiples it no longer has (see with_changes)."""
+    m = _SCALE_LABEL.fullmatch(out.name or "")
+    if m is None or "name" in changes or out.name != cfg.name:
+        return out
+    d, w, cap = out.depth_multiple, out.width_multiple, out.max_channels
+    if (d, w, cap) == (cfg.depth_multiple, cfg.width_multiple, cfg.max_channels):
+        return out
+    label = f" (depth_multiple {d:g}, width_multiple {w:g}" + (f", max_channels {cap}" if cap else "") + ")"
+    return out.replace(name=m["base"][:80 - len(label)] + label)
+
+
+def _with_changes(cfg: CSPConfig, changes: dict) -> CSPConfig:
+    """:func:`with_changes` without the renaming; the rules:
 
     The CLI's ``--set``, the URL, the sweep and the Design page's knobs all change a design here, so
     they share two rules:
@@ -200,20 +223,29 @@ def _stage_count_error(cfg: CSPConfig, changes: dict, reps: tuple, exc: ConfigEr
 
 
 def load_design(spec: str) -> CSPConfig:
-    """A preset name or the path of a versioned config JSON file."""
+    """A preset name or the path of a network file (a design JSON, a Darknet cfg, an Ultralytics YAML: which
+    reader opens it is decided in one place, ``explorer.design.files``, by its extension and content)."""
     if spec in all_presets():
         return get_preset(spec)
-    if spec.endswith(".json") or os.path.sep in spec:
-        try:
-            size = os.path.getsize(spec)
-        except OSError as exc:
-            raise ConfigError("design", f"cannot read {spec!r}: {exc.strerror}") from None
-        if size > MAX_JSON_CHARS:
-            raise ConfigError("json", f"{spec} is {size} bytes; allowed at most {MAX_JSON_CHARS}")
-        with open(spec, "rb") as fh:
-            return CSPConfig.from_json(fh.read())
-    raise ConfigError("design", f"{spec!r} is neither a preset nor a .json file; presets: "
-                      f"{', '.join(all_presets())}")
+    from explorer.design.files import load_file
+
+    check_design_spec(spec)
+    return load_file(spec)
+
+
+def check_design_spec(spec: str) -> None:
+    """Raise ConfigError (field ``design``) where ``spec`` names neither a preset nor a file: no such path, no
+    folder and no extension (a misspelt preset)."""
+    if spec in all_presets() or os.path.lexists(spec) or os.path.sep in spec or "/" in spec \
+            or "." in os.path.basename(spec):
+        return
+    import difflib
+
+    near = difflib.get_close_matches(spec, list(all_presets()), n=3)
+    raise ConfigError("design", f"{spec!r} is neither a preset nor a file" +
+                      (f" (did you mean {', '.join(near)}?)" if near else "") +
+                      f"; presets: {', '.join(all_presets())}; files: a design .json, a Darknet .cfg, an "
+                      "Ultralytics .yaml")
 
 
 # --------------------------------------------------------------------------- URL state

@@ -320,7 +320,9 @@ def _graph_difference(plan, back, fmt: str) -> str | None:
     path, kind, output shape and what it reads."""
     ids: dict = {}
     mine = _Graph(plan, ids)
-    theirs = _Graph(back, ids, drop_softmax=fmt == "darknet")
+    # the Darknet writer's stated [softmax]; an imported cfg's own softmax is the design's (its plan ends in it)
+    last = plan.stages[-1].ops[-1] if plan.stages and plan.stages[-1].ops else None
+    theirs = _Graph(back, ids, drop_softmax=fmt == "darknet" and not (last and last.kind == "softmax"))
     if mine.output is not None and mine.output == theirs.output:
         return None
     for op, i in mine.order:

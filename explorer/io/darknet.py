@@ -51,7 +51,9 @@ Anything else (another section, an option a section does not have, a value outsi
 section, the layer index and what was expected.  Hostile files are refused before anything large is
 allocated: at most :data:`MAX_CFG_CHARS` characters and :data:`MAX_LAYERS` layers (counted while
 reading), and the design bounds of ``cspnet.config`` (400M parameters, 4 GiB of fp32 activations for
-one image) checked layer by layer.
+one image) checked layer by layer.  An option given twice in one section is no error: as in Darknet
+(``option_find`` reads the first), its first value is used and a warning names both lines
+(:attr:`DarknetNet.warnings`; EfficientNet cfgs have such keys).  A UTF-8 byte order mark is dropped.
 
 **Parameters** are counted as PyTorch counts learnable parameters: conv weights, plus the conv bias
 when ``batch_normalize=0``, or BatchNorm's scale and shift (2 per channel) when ``batch_normalize=1``
@@ -77,7 +79,7 @@ from cspnet.config import MAX_ACTIVATION_BYTES, MAX_NETWORK_CHARS, MAX_PARAMS
 from cspnet.errors import ConfigError
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
 
-from ._text import bounded_text, read_bounded
+from ._text import LOOKS, bounded_text, read_bounded, sniff
 
 MAX_CFG_CHARS = MAX_NETWORK_CHARS   # characters (and bytes): what a design's ``network`` field holds
 MAX_LAYERS = 1024               # sections after [net]
@@ -87,6 +89,7 @@ MAX_VALUE_CHARS = 1024
 MAX_ROUTE_INPUTS = 64
 MAX_SIDE = 4096                 # [net] width and height
 MAX_INPUT_CHANNELS = 64
+MAX_WARNINGS = 20               # warnings kept per file (then one line saying there are more)
 FILTERS = (1, 8192)
 KERNEL = (1, 15)
 STRIDE = (1, 8)
@@ -169,11 +172,13 @@ class Section:
     options: dict = field(default_factory=dict)
 
 
-def read_sections(text) -> list:
+def read_sections(text, warnings: list | None = None) -> list:
     """The cfg text as a list of :class:`Section` (Darknet's ``read_cfg``: whitespace anywhere in a
     line is dropped, lines starting with ``#`` or ``;`` are comments; here a ``#`` after a value starts a
-    comment too).  Refuses before splitting anything large: text over :data:`MAX_CFG_CHARS`, a line over
-    :data:`MAX_LINE_CHARS`, more than :data:`MAX_LAYERS` layers."""
+    comment too; a UTF-8 byte order mark is dropped).  An option given twice in one section keeps its first
+    value, as Darknet does, and a warning naming both lines is appended to ``warnings`` (at most
+    :data:`MAX_WARNINGS`, then one line saying there are more).  Refuses before splitting anything large:
+    text over :data:`MAX_CFG_CHARS`, a line over :data:`MAX_LINE_CHARS`, more than :data:`MAX_LAYERS` layers."""
     text = bounded_text(text, MAX_CFG_CHARS, "cfg", CfgError)
     if "\x00" in text:
         raise CfgError(f"line {text.count(chr(10), 0, text.index(chr(0))) + 1}: a NUL character; a cfg is text")
@@ -193,16 +198,28 @@ def read_sections(text) -> list:
             continue
         line = line.split("#", 1)[0]
         if "=" not in line:
-            raise CfgError(f"{_show(raw.strip())} is not an option (key=value) or a [section]", lineno)
+            raise CfgError(f"{_show(raw.strip())} is not an option (key=value) or a [section]"
+                           f"{_looks_like(text) if not sections else ''}", lineno)
         if not sections:
-            raise CfgError("an option before the first section; a cfg starts with [net]", lineno)
+            raise CfgError(f"an option before the first section; a cfg starts with [net]{_looks_like(text)}", lineno)
         key, value = line.split("=", 1)
         sec = sections[-1]
         if not _KEY_RE.fullmatch(key):
             raise CfgError(f"{_show(key)} is not an option name", lineno, sec.name, len(sections) - 2)
-        if key in sec.options:
-            raise CfgError(f"{key} is given twice (also on line {sec.options[key][1]})", lineno, sec.name,
-                           len(sections) - 2)
+        if key in sec.options:   # Darknet keeps the first value (option_find reads the list from its head)
+            first, first_line = sec.options[key]
+            if warnings is not None and len(warnings) < MAX_WARNINGS:
+                layer = len(sections) - 2 if len(sections) > 1 else None
+                warnings.append(CfgError(
+                    f"{key} is given twice (also on line {first_line}); the first value, {key}={first[:40]}, is used "
+                    f"and this one, {key}={value[:40]}, ignored, as Darknet does (it reports it as unused)",
+                    lineno, sec.name, layer).detail)
+            elif warnings is not None and len(warnings) == MAX_WARNINGS:
+                warnings.append(f"more options given twice after line {lineno}; each time the first value is used")
+            if len(value) > MAX_VALUE_CHARS:
+                raise CfgError(f"{key}: a value of {len(value):,} characters; allowed at most {MAX_VALUE_CHARS}",
+                               lineno, sec.name)
+            continue
         if len(sec.options) >= MAX_OPTIONS:
             raise CfgError(f"more than {MAX_OPTIONS} options in one section", lineno, sec.name)
         if len(value) > MAX_VALUE_CHARS:
@@ -212,6 +229,12 @@ def read_sections(text) -> list:
     if not sections:
         raise CfgError("no sections; a Darknet cfg starts with [net] and lists its layers as [sections]")
     return sections
+
+
+def _looks_like(text: str) -> str:
+    """``"; the text looks like ..."`` where it looks like another format than a Darknet cfg, else ``""``."""
+    kind = sniff(text)
+    return f"; the text looks like {LOOKS[kind]}, not a Darknet cfg" if kind in ("yaml", "json") else ""
 
 
 def _show(text: str, n: int = 40) -> str:
@@ -548,6 +571,7 @@ class DarknetNet:
     layers: list
     plan: NetPlan
     stages: list          # StageInfo per plan stage, in the plan's order
+    warnings: tuple = ()  # what was read otherwise than written (an option given twice: its first value)
 
     @property
     def params(self) -> int:
@@ -567,7 +591,8 @@ def parse_cfg(text, *, input_size: int | None = None, name: str = "darknet") -> 
     """Read a Darknet cfg (text or bytes) into a :class:`DarknetNet`; ``input_size`` replaces the
     ``[net]`` width and height.  Raises :class:`CfgError` (a ``ConfigError``) for anything it cannot
     import, and nothing else."""
-    sections = read_sections(text)
+    warnings: list = []
+    sections = read_sections(text, warnings)
     net = sections[0]
     if net.name not in ("net", "network"):
         raise CfgError("the first section must be [net] (or [network]), with width, height and channels",
@@ -605,7 +630,8 @@ def parse_cfg(text, *, input_size: int | None = None, name: str = "darknet") -> 
         if kind == "scale_channels":
             _mark_squeeze(layers, layer)
     plan, stages = _plan(layers, input_shape)
-    return DarknetNet(name=name, input_shape=input_shape, layers=layers, plan=plan, stages=stages)
+    return DarknetNet(name=name, input_shape=input_shape, layers=layers, plan=plan, stages=stages,
+                      warnings=tuple(warnings))
 
 
 def load_cfg(path, *, input_size: int | None = None) -> DarknetNet:

@@ -3,6 +3,8 @@
 Pure Python (no torch).  :func:`cfg_from_config` writes the design's network layer by layer, from the
 same channel arithmetic as its plan (``cspnet/families/*.py``), in AlexeyAB darknet's sections:
 
+* an imported Darknet cfg (family ``darknet_cfg``) goes out as itself (:func:`imported_cfg`): its text as
+  opened, with its stage rewrites, at the design's input size, read back and checked as every export;
 * ``[net]`` width, height (the design's input size), channels=3;
 * every conv as ``[convolutional]`` (``groups=`` for grouped and depthwise convs), with
   ``batch_normalize=1`` where the design has BatchNorm right after it and its activation mapped
@@ -28,8 +30,9 @@ same channel arithmetic as its plan (``cspnet/families/*.py``), in AlexeyAB dark
   the counts round-trip exactly; a 1x1 conv would count as a conv) and ``[softmax]``.
 
 **Refused** (``ConfigError``): YOLO11's attention block (``psa``: matrix products and a softmax over
-positions; field ``format``, pointing to the Ultralytics YAML export and to ``--set block_type=c3k``,
-the same network without attention); an activation or family with no Darknet twin (field ``format``);
+positions; field ``format``, pointing to ``--set block_type=...`` with the design's own block types but c3k
+in the attention stages (:func:`without_attention`), the same network without attention, and for YOLO11 to the
+Ultralytics YAML export); an activation or family with no Darknet twin (field ``format``);
 a split whose part needs more slices than one ``[route]`` may concatenate
 (``explorer.io.darknet.MAX_ROUTE_INPUTS``, 64: e.g. a prime width from 131 up at ratio 0.5; field
 ``split_ratio``, naming the stage, the channel counts and the slice count); and a cfg of more than
@@ -191,14 +194,22 @@ class _Cfg:
         return self._add("softmax", (classes, 1, 1), groups=1)
 
 
+def without_attention(cfg) -> str:
+    """The ``--set block_type=...`` value that replaces only ``cfg``'s attention stages (block type psa) by
+    ``c3k`` (YOLO11's C3k2 block without attention), every other stage keeping its own block type (the field is
+    per stage: one value would set all of them)."""
+    return ",".join("c3k" if b == "psa" else b for b in cfg.block_type)
+
+
 def _refuse(cfg, what: str, psa: bool = False) -> ConfigError:
     named = f" {cfg.name}" if cfg.name else ""
     hint = ""
-    if psa and cfg.family == "yolo11":
-        hint = (": a YOLO11 design exports as an Ultralytics YAML (--format ultralytics), and --set "
-                "block_type=c3k (the same network without its attention) exports to Darknet")
-    elif psa:
-        hint = ": another block_type (--set block_type=...) exports to Darknet"
+    if psa:
+        stages = ", ".join(str(i) for i, b in enumerate(cfg.block_type) if b == "psa")
+        hint = (f": --set block_type={without_attention(cfg)} (stage{'s' if ',' in stages else ''} {stages} "
+                "without attention, the other stages as they are) exports to Darknet")
+        if cfg.family == "yolo11":
+            hint += "; a YOLO11 design as it is exports as an Ultralytics YAML (--format ultralytics)"
     return ConfigError("format", f"{cfg.family} design{named}: {what} has no Darknet layer{hint}; exportable to a "
                        "Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and 2x2 "
                        "average pools, channel splits (aligned [route] groups slices), concats, residual adds, "
@@ -500,7 +511,10 @@ def _write(cfg) -> _Cfg:
         family = get_family(cfg.family)
         style = getattr(family.plan, "__self__", None)   # a cross-stage family's plan is its style's method
         if style is None:
-            raise _refuse(cfg, f"family {cfg.family}")
+            named = f" {cfg.name}" if cfg.name else ""
+            raise ConfigError("format", f"{cfg.family} design{named}: the {cfg.family} family has no Darknet cfg "
+                              "writer (it is no cross-stage network of the stage abstraction); save it as a design "
+                              "JSON")
         _cross_network(d, cfg, style)
     from .darknet import MAX_LAYERS
 
@@ -528,6 +542,9 @@ def export_cfg(cfg) -> tuple:
     lists them: :func:`explorer.io.check.stated`) are the only ones allowed.  Raises ``ConfigError``."""
     from .check import allowances, check_export, stated
 
+    if cfg.family == "darknet_cfg":   # an opened Darknet cfg goes out as itself
+        text = imported_cfg(cfg)
+        return text, check_export(cfg, text, "darknet")
     d = _write(cfg)
     allowed = allowances(d.tally)
     head = [f"# {cfg.name or cfg.family}: exported by CSPNet Explorer (explorer.io.darknet_export) from a "
@@ -549,6 +566,27 @@ def export_cfg(cfg) -> tuple:
     return text, check_export(cfg, text, "darknet", allowed)
 
 
+def imported_cfg(cfg) -> str:
+    """An imported Darknet cfg (a ``darknet_cfg`` design) as a cfg again: its network text as opened, with its
+    stage rewrites, and the design's input size as ``[net]`` width and height (every ``width=`` / ``height=``
+    line of ``[net]`` rewritten, or added after its header); comments are kept."""
+    lines = cfg.network.splitlines()
+    head = next((k for k, line in enumerate(lines) if line.strip().startswith("[")), None)
+    if head is None:
+        raise ConfigError("network", "no [net] section; open a Darknet .cfg")
+    end = next((k for k in range(head + 1, len(lines)) if lines[k].strip().startswith("[")), len(lines))
+    seen = set()
+    for k in range(head + 1, end):
+        key = "".join(lines[k].split()).split("=", 1)[0]
+        if key in ("width", "height") and "=" in lines[k] and not lines[k].lstrip().startswith(("#", ";")):
+            lines[k] = f"{key}={cfg.input_size}"
+            seen.add(key)
+    lines[head + 1:head + 1] = [f"{key}={cfg.input_size}" for key in ("width", "height") if key not in seen]
+    note = (f"# {cfg.name or 'network'}: an imported Darknet cfg written back by CSPNet Explorer at input "
+            f"{cfg.input_size} (read back and checked against the design: explorer.io.check)")
+    return note + "\n" + "\n".join(lines) + "\n"
+
+
 def cfg_from_config(cfg) -> str:
     """The Darknet cfg text of design ``cfg`` (a ``CSPConfig``), read back and checked before it is returned
     (:func:`export_cfg`).  Raises ``ConfigError`` (field ``format`` or ``split_ratio``) for a design Darknet
@@ -556,5 +594,5 @@ def cfg_from_config(cfg) -> str:
     return export_cfg(cfg)[0]
 
 
-__all__ = ["cfg_from_config", "export_cfg", "extra_biases", "slice_chunks", "ACTIVATIONS", "ATTENTION_NOTE",
-           "LEAKY_NOTE"]
+__all__ = ["cfg_from_config", "export_cfg", "extra_biases", "imported_cfg", "slice_chunks", "without_attention",
+           "ACTIVATIONS", "ATTENTION_NOTE", "LEAKY_NOTE"]

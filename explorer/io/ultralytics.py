@@ -61,7 +61,7 @@ import re
 from cspnet.config import MAX_REPEATS, MAX_STAGES, CSPConfig
 from cspnet.errors import ConfigError
 
-from ._text import bounded_text, read_bounded
+from ._text import LOOKS, bounded_text, read_bounded, sniff
 
 MAX_YAML_CHARS = 64 * 1024
 MAX_LAYERS = 32          # a stem of at most 4 convs, 8 stages of [down conv, stage module], Classify
@@ -140,6 +140,9 @@ def _nesting(text: str) -> int:
 
 def _load(text) -> dict:
     text = bounded_text(text, MAX_YAML_CHARS, "YAML", _err)
+    if sniff(text) == "darknet":
+        raise _err(f"the text looks like {LOOKS['darknet']}, not an Ultralytics model YAML (backbone:/head: keys); "
+                   "open it as a .cfg")
     if _nesting(text) > MAX_NESTING:
         raise _err(f"brackets nested deeper than {MAX_NESTING} levels; a model YAML needs 3")
     import yaml
@@ -157,6 +160,9 @@ def _load(text) -> dict:
         raise _err(f"unreadable YAML: {type(exc).__name__}: {str(exc)[:120]}") from None
     if not isinstance(doc, dict):
         raise _err(f"expected a mapping with nc, backbone and head, got {_short(doc)}")
+    if "config" in doc and "version" in doc and "backbone" not in doc:
+        raise _err(f"the text looks like {LOOKS['json']} (keys version and config), not an Ultralytics model YAML; "
+                   "open it as a .json")
     return doc
 
 
@@ -169,8 +175,9 @@ class _Model:
             if not isinstance(k, str):
                 raise _err(f"key {_short(k)}: keys must be text")
         if "anchors" in doc:
-            raise _err("key 'anchors': a YOLOv5 detection YAML; detection heads are not analysed: use the -cls "
-                       "YAML, or replace the head with [[-1, 1, Classify, [nc]]]")
+            raise _err("key 'anchors': a YOLOv5 detection YAML (anchor-based Detect); detection heads are not "
+                       "analysed: use the -cls YAML (e.g. yolov5s-cls.yaml), or remove the 'anchors' key and replace "
+                       "the head with [[-1, 1, Classify, [nc]]]")
         unknown = [k for k in doc if k not in TOP_KEYS]
         if unknown:
             raise _err(f"key {_short(unknown[0])} is not read by this importer; allowed keys: {', '.join(TOP_KEYS)}")
@@ -278,20 +285,28 @@ def _layers(doc: dict, nc: int) -> list:
             raise _err("key 'head': missing; a classification model ends with head: [[-1, 1, Classify, [nc]]]")
         if not isinstance(part, list):
             raise _err(f"key '{section}': {_short(part)}; expected a list of [from, repeats, module, args]")
-        rows += [(section, j, row) for j, row in enumerate(part)]
-        if len(rows) > MAX_LAYERS:
-            raise _err(f"more than {MAX_LAYERS} layers; allowed at most {MAX_LAYERS} (a stem of at most 4 convs, "
-                       f"{MAX_STAGES} stages of [down conv, stage module], Classify)")
-    # detection heads, then the neck, first: the clearest message for a detection YAML
+        rows += [(section, j, row) for j, row in enumerate(part)]   # each list is bounded by the text's 64 KiB
+    # detection heads, then the neck, first (before the layer bound, which a detection YAML may pass): the
+    # clearest message for a detection YAML
     named = [(i, section, j, row) for i, (section, j, row) in enumerate(rows)
              if isinstance(row, list) and len(row) == 4 and isinstance(row[2], str)]
     for is_head in (True, False):
         for i, section, j, row in named:
             m = row[2]
             if (m in DETECTION_MODULES) if is_head else (m in NECK_MODULES or isinstance(row[0], list)):
-                what = f"{m} is a detection head" if is_head else f"{m} joins earlier layers (a detection neck)"
+                what = (f"{m} is a detection head" if is_head else
+                        f"{m} joins earlier layers (a detection neck)" if section == "head" else
+                        f"{m} joins earlier layers (a block written out as layers, as YOLOv7's ELAN; this importer "
+                        "reads a chain of stage modules)")
                 raise _err(f"layer {i} ({section}[{j}], {m}): {what}; detection heads are not analysed: use the "
                            "-cls YAML (e.g. yolov8-cls.yaml), or replace the head with [[-1, 1, Classify, [nc]]]")
+    if len(rows) > MAX_LAYERS:
+        raise _err(f"{len(rows)} layers (backbone and head); this importer reads at most {MAX_LAYERS}: the bound "
+                   "keeps a file from making it check and plan an arbitrarily long chain, and a classification "
+                   f"model it can read has at most {4 + 2 * MAX_STAGES + 1} (a stem of at most 4 convs, "
+                   f"{MAX_STAGES} stages of [down conv, stage module], Classify); use the model's -cls YAML, or "
+                   "fewer layers (repeat a stage module with its repeats, the second column, not by listing it "
+                   "again)")
     layers = []
     for i, (section, j, row) in enumerate(rows):
         where = f"{section}[{j}]"
@@ -600,11 +615,17 @@ def scale_from_filename(path: str) -> str | None:
 def load_yaml(path: str, scale: str | None = None) -> CSPConfig:
     """A YAML file as a design: the scale from the argument, else the file name (as Ultralytics guesses it),
     else the YAML's own; named after the file.  Raises ``ConfigError``."""
-    data = read_bounded(path, MAX_YAML_CHARS, _err)
-    guess = scale_from_filename(path) if scale is None else None
+    return design_from_yaml(read_bounded(path, MAX_YAML_CHARS, _err), os.fspath(path), scale)
+
+
+def design_from_yaml(data, filename: str, scale: str | None = None) -> CSPConfig:
+    """The YAML text (or bytes) of a file named ``filename`` as a design, as :func:`load_yaml` reads a file
+    (the app's uploader and every command open a YAML here): the scale from ``scale``, else the file name,
+    else the YAML's own; named ``"<file name> (scale s)"``.  Raises ``ConfigError``."""
+    guess = scale_from_filename(filename) if scale is None else None
     cfg = _import(data, scale or guess, None, guessed=scale is None)
     m = re.search(r" scale (\S+)$", cfg.name)
-    return cfg.replace(name=os.path.basename(path)[:50] + (f" (scale {m.group(1)})" if m else ""))
+    return cfg.replace(name=os.path.basename(filename)[:50] + (f" (scale {m.group(1)})" if m else ""))
 
 
 # --------------------------------------------------------------------------- export
@@ -660,6 +681,10 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     shapes, with no stated difference (:func:`explorer.io.check.check_export`).  Raises ``ConfigError``."""
     from cspnet.families.lineage import ULTRALYTICS
 
+    if cfg.family == "darknet_cfg":
+        raise _refuse(f"darknet_cfg design {cfg.name}: an opened Darknet cfg is made of Darknet sections, not "
+                      "Ultralytics modules, so it has no Ultralytics YAML; export it with --format darknet (the cfg "
+                      "as opened, with its stage rewrites and input size) or save its design JSON")
     if cfg.family not in EXPORT_FAMILIES:
         raise _refuse(f"the {cfg.family} family has no Ultralytics YAML (its blocks, scaling or head are not "
                       f"Ultralytics modules); Ultralytics YAML export covers {', '.join(EXPORT_FAMILIES)}; export "
@@ -745,5 +770,5 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     return text, check_export(cfg, text, "ultralytics")
 
 
-__all__ = ["SUPPORTED_MODULES", "config_from_yaml", "export_yaml", "load_yaml", "scale_from_filename",
-           "yaml_from_config"]
+__all__ = ["SUPPORTED_MODULES", "config_from_yaml", "design_from_yaml", "export_yaml", "load_yaml",
+           "scale_from_filename", "yaml_from_config"]
