@@ -362,6 +362,9 @@ def stage_section(cfg, design: dict) -> list:
                  placeholder="")  # a missing value (repeats of the stem and the head) is a blank cell
     if blocks:
         st.caption(blocks_caption([r["stage"] for r in rows], blocks))
+    from explorer.counts.training import training_text
+
+    st.caption(training_text(design))
     return rows
 
 

@@ -35,7 +35,7 @@ METRICS = {
 
 def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
     """A JSON-safe summary: totals in every convention, memory, and one row per stage."""
-    totals, stages = plan_summary(plan_network(cfg), batch)
+    totals, stages = plan_summary(plan_network(cfg), batch, activation=getattr(cfg, "activation", None))
     return {
         "name": cfg.name,
         "family": cfg.family,
@@ -48,16 +48,20 @@ def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
     }
 
 
-def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
+def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str | None = None) -> tuple:
     """(totals, stage rows) of a plan: params, MACs and the other headline counts, memory at ``batch``,
     the value of every counting convention in ``conventions`` (label, unit, what it includes), and per
     stage its taps' shapes, counts and its value in every convention (``conventions``: key -> value, in
     the convention's unit; the stages' values add up to the total).  A design's summary
     (:func:`summarize`) and an imported network's (``explorer.io.darknet.summarize_net``) are both built
-    on it."""
+    on it.  ``training``: one training step's FLOPs and the activations it keeps for the backward pass
+    (:mod:`explorer.counts.training`; ``activation``: the network's, which decides what an activation saves)."""
+    from explorer.counts.training import training_summary
+
     macs = count(plan, "macs")
     acts = all_activations(plan)
     per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
+    train_totals, train_stages = training_summary(plan, batch, activation)
     stages = []
     for sp in plan.stages:
         c = per_stage[sp.name]
@@ -70,6 +74,7 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
             **c,
             "macs_share": c["macs"] / max(macs, 1),
             "conventions": {k: conv.on_totals(sp.by_kind) for k, conv in conventions.items()},
+            "training": {k: v for k, v in train_stages[sp.name].items() if k != "name"},
         })
     totals = {
         "params": plan.params,
@@ -82,6 +87,7 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS) -> tuple:
         "memory": memory(plan.params, acts, batch),
         "conventions": {k: {"label": c.label, "unit": c.unit, "includes": c.includes,
                             "value": count(plan, k)} for k, c in conventions.items()},
+        "training": train_totals,
     }
     return totals, stages
 
@@ -185,12 +191,17 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
         row[column] = stage["conventions"][convention]
         row["CIO (elements)"] = stage["cio"]
         row["activations (elements)"] = stage["activations"]
+        if "training" in stage:
+            row[TRAIN_FLOPS_COLUMN] = stage["training"]["step_flops"]
+            row[TRAIN_SAVED_COLUMN] = stage["training"]["saved_elements"]
         row["share of MACs"] = round(stage["macs_share"], 4)
         rows.append(row)
     return rows
 
 
 BLOCK_COLUMN = "block (taps)"
+TRAIN_FLOPS_COLUMN = "training step FLOPs (fwd+bwd, per image)"
+TRAIN_SAVED_COLUMN = "kept for backward (elements per image)"
 
 
 def _stage_blocks(summary: dict) -> dict:
