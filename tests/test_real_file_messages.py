@@ -299,3 +299,23 @@ def test_yolo11_s_hint_changes_only_the_attention_stage(capsys, name):
     assert cfg_from_config(fixed)
     rc, _, err = run(capsys, "export", name, "--format", "darknet", "--set", f"block_type={value}")
     assert rc == 0, err
+
+
+def test_the_uploader_uses_the_same_dispatch():
+    from streamlit.testing.v1 import AppTest
+
+    from test_app_import import APP
+
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.file_uploader(key="open_network").set_value(("yolov8n-cls.cfg", YAML.encode("utf-8"),
+                                                    "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    assert any("looks like an Ultralytics model YAML" in e.value and "rename it yolov8n-cls.yaml" in e.value
+               for e in at.error), [e.value for e in at.error]
+    at.file_uploader(key="open_network").set_value(("tiny_net", ("\ufeff" + CFG).encode("utf-8"),
+                                                    "application/octet-stream"))
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["design_cfg"].family == "darknet_cfg"
+    assert at.session_state["design_cfg"].name == "tiny_net"
