@@ -162,10 +162,10 @@ def _summary_cfg(args):
     net = parse_cfg(data, input_size=args.input_size, name=name_parts(args.design)[0] or "darknet")
     s = summarize_net(net, batch=args.batch)
     try:
-        config = design_from_file(args.design, data).to_dict()
+        design = design_from_file(args.design, data)
         if args.input_size is not None:
-            config["input_size"] = args.input_size
-        s["config"], s["config_error"] = config, None
+            design = design.replace(input_size=args.input_size)
+        s["config"], s["config_error"] = design.to_dict(), None
     except ConfigError as exc:
         s["config"], s["config_error"] = None, str(exc)
     s["warnings"] = list(net.warnings)

@@ -163,6 +163,9 @@ def test_summary_of_a_cfg_has_its_design_config(capsys, tmp_path):
     assert rc == 0 and s["config"] and s["config"]["family"] == "darknet_cfg" and s["config_error"] is None
     cfg = CSPConfig.from_dict(s["config"])
     assert cfg.input_size == 96 and plan_network(cfg).params == s["params"]
+    rc, out, _ = run(capsys, "summary", p, "--json", "--input-size", "8")   # read at 8 px, no design at 8 px
+    s = json.loads(out)
+    assert rc == 0 and s["input_shape"] == [3, 8, 8] and s["config"] is None and "input_size" in s["config_error"]
     p.write_text(CFG.replace("channels=3", "channels=1"))       # a network that is no design here: said why
     rc, out, _ = run(capsys, "summary", p, "--json")
     s = json.loads(out)
