@@ -322,3 +322,16 @@ def test_the_uploader_uses_the_same_dispatch():
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["design_cfg"].family == "darknet_cfg"
     assert at.session_state["design_cfg"].name == "tiny_net"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["x.cfg", "x.CFG", "x.yaml", "x.json", "x.txt", "x", "x.cfg.txt", "x.bak"]),
+       st.one_of(st.binary(max_size=400), st.sampled_from([CFG, YAML, JSON]).flatmap(
+           lambda t: st.integers(0, len(t)).map(lambda k: t[:k])).map(lambda t: t.encode("utf-8"))))
+def test_any_name_and_content_opens_or_is_one_config_error(name, data):
+    try:
+        cfg = design_from_file(name, data)
+    except ConfigError as exc:
+        assert exc.field in ("file", "cfg", "yaml", "json", "network") and "\n" not in str(exc)
+    else:
+        assert isinstance(cfg, CSPConfig)
