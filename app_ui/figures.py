@@ -348,9 +348,10 @@ def reads_figure(reads: list) -> go.Figure:
                            text=reads, textposition="outside",
                            hovertemplate="%{x} is read by %{y} later dense layers (and by the block's concat)"
                                          "<extra></extra>"))
-    fig.update_layout(title="Dense layers that read each feature map (each one sends gradient back into it)",
-                      xaxis_title="feature map (x0 = block input)", yaxis_title="reading dense layers", height=300,
-                      margin=MARGIN)
+    fig.update_layout(title=dict(text="Dense layers that read each feature map<br><sup>each one sends gradient "
+                                      "back into it</sup>"),
+                      xaxis_title="feature map (x0 = block input)", yaxis_title="reading dense layers", height=320,
+                      margin=dict(MARGIN, t=60))
     fig.update_yaxes(range=[0, max(reads or [1]) * 1.25])
     return fig
 
@@ -517,8 +518,8 @@ def compute_story_figure(story: dict, labels: dict, unit: str = "MAC") -> go.Fig
             hovertemplate=label + ": %{customdata[0]} %{customdata[1]}<extra></extra>"))
     total_change = story["total_design"] - story["total_twin"]
     fig.update_layout(  # the legend below the bar labels, growing downwards: it never covers "plain stage"
-        barmode="stack", height=460, margin=dict(MARGIN, b=10), yaxis_title=unit + "s",
-        title=(f"Where the change comes from: {'+' if total_change >= 0 else '−'}{si(abs(total_change), unit)} "
+        barmode="stack", height=480, margin=dict(MARGIN, t=70, b=10), yaxis_title=unit + "s",
+        title=(f"Where the change comes from:<br>{'+' if total_change >= 0 else '−'}{si(abs(total_change), unit)} "
                f"({story['pct']:+.1f} %)"),
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))
     return fig

@@ -83,15 +83,23 @@ def fmt_number(n) -> str:
     return f"{int(v):,}"
 
 
+# the tiles three a row: a value font that fits "1.01 GMAC" at 1024 px, labels that wrap instead of "Block outp…"
+NUMBERS_CSS = ("<style>.st-key-learn_numbers [data-testid='stMetricValue'] > div {font-size: 1.7rem;} "
+               ".st-key-learn_numbers [data-testid='stMetricLabel'] p {white-space: normal; overflow: visible;}"
+               "</style>")
+
+
 def numbers(nums, step_key: str = "", revealed: bool = True) -> None:
     nums = [n for n in nums if revealed or not lesson.is_key_number(step_key, n.label)]
-    per_row = 2
-    for i in range(0, len(nums), per_row):
-        cols = st.columns(per_row)
-        for col, n in zip(cols, nums[i:i + per_row]):
-            delta = f"{n.delta_pct:+.1f} %" if n.delta_pct is not None else None
-            col.metric(n.label, fmt_number(n), delta=delta, border=True, help=n.help or None,
-                       delta_color="inverse" if n.lower_is_better else "normal")
+    per_row = 3
+    st.html(NUMBERS_CSS)
+    with st.container(key="learn_numbers"):
+        for i in range(0, len(nums), per_row):
+            cols = st.columns(per_row)
+            for col, n in zip(cols, nums[i:i + per_row]):
+                delta = f"{n.delta_pct:+.1f} %" if n.delta_pct is not None else None
+                col.metric(n.label, fmt_number(n), delta=delta, border=True, help=n.help or None,
+                           delta_color="inverse" if n.lower_is_better else "normal")
 
 
 def open_button(step_key: str, design_key: str) -> None:
@@ -491,18 +499,18 @@ def main() -> None:
     apply_url()
     if ss.get("learn_step") not in keys:
         ss["learn_step"] = keys[0]
-    c1, c2, c3 = st.columns([8, 1, 1], vertical_alignment="bottom")
-    cur = c1.segmented_control("Step", keys, key="learn_step", format_func=SHORT.get,
-                               label_visibility="collapsed")
+    # the steps on a row of their own (at 1024 px six segments and two buttons do not fit on one)
+    cur = st.segmented_control("Step", keys, key="learn_step", format_func=SHORT.get, label_visibility="collapsed")
     cur = cur or ss.get("learn_step_last") or keys[0]  # a click on the selected segment clears it
     ss["learn_step_last"] = cur
+    step = lesson.get_step(cur)
+    c1, c2, c3 = st.columns([6, 1.3, 1.3], vertical_alignment="center")
     c2.button("← Back", key="learn_prev", on_click=move_step, args=(-1,), width="stretch",
               disabled=cur == keys[0])
     c3.button("Next →", key="learn_next", on_click=move_step, args=(1,), width="stretch",
               disabled=cur == keys[-1])
-    step = lesson.get_step(cur)
     with guard("Lesson"):
-        st.subheader(step.title)
+        c1.subheader(step.title)
         st.markdown(step.intro)
         st.caption(f"In the paper: {step.paper}. The design: {step.design_text}.")
         left, right = st.columns([1.3, 1], gap="large")
@@ -515,21 +523,23 @@ def main() -> None:
             revealed = predict_box(step.key, out["predictions"], values)
             if step.key == "cio":
                 cio_formulas(values, revealed)
-            numbers(out["numbers"], step.key, revealed)
-            if revealed:
-                st.info(out["takeaway"])
-            else:
-                st.caption("The step's key numbers and its takeaway appear after Reveal.")
-            if step.key == "dense" and revealed:
-                cfg = lesson.step_design("dense", values)
-                st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
-                                config={"displaylogo": False})
         with right:
             with st.container(border=True, key="learn_diagram_box"):
                 st.graphviz_chart(out["stage_dot"], width="content")
                 st.caption(lesson.diagram_caption(step.key, values))
             open_button(step.key, out["design_key"])
-            if revealed and step.key in ("split", "transition"):
+        # the numbers across the page, three a row: in the left column they were cut at 1024 px
+        numbers(out["numbers"], step.key, revealed)
+        if revealed:
+            st.info(out["takeaway"])
+        else:
+            st.caption("The step's key numbers and its takeaway appear after Reveal.")
+        if step.key == "dense" and revealed:
+            cfg = lesson.step_design("dense", values)
+            st.plotly_chart(reads_figure(lesson.feature_reads(cfg)), key="learn_reads", width="stretch",
+                            config={"displaylogo": False})
+        if revealed and step.key in ("split", "transition"):
+            with st.columns([1, 1])[0]:
                 story(out)
         if revealed:
             explain_numbers(step.key, values)
@@ -555,7 +565,8 @@ def main() -> None:
         if step.key == keys[-1]:
             recap()
         st.divider()
-        if st.toggle("Show the real source of the stage class (cspnet)", key="learn_source"):
+        if st.toggle("Show the real source of the stage's plan (cspnet: the model is generated from it)",
+                     key="learn_source"):
             st.code(lesson.stage_source(step.key), language="python", line_numbers=True)
         write_url(step.key, values)
 
