@@ -19,6 +19,23 @@ a measured time (a bound above a measurement is a bug in the bytes or the peak).
 ``benchmarks/results/gpu_roofline.json`` and ``.md`` (``--out`` changes the prefix; the CPU smoke run
 writes ``benchmarks/results/cpu_roofline_quick.*`` by default) and prints the Markdown.  timm is
 optional: without it the timm columns are empty and the run says why.
+
+Issue 20's set (``--issue20``; README "Roofline", "When a GPU is lent"): the CSP / base pairs and the
+lineage presets (the detectors of the detectors issue when presets of them exist: none yet), each at 224
+px, contiguous NCHW and channels_last, fp32 and bf16 cast (``model.to(dtype=torch.bfloat16,
+memory_format=...)``, no autocast), batches 1, 8 and 64, with CUDA graphs, measured as
+``explorer/real/data/gpu_h100_timm_graphs.md`` says (cudnn.benchmark, inference_mode, warm-up on a side
+stream, one forward captured, 10 replays, then ``--groups`` groups of ``--replays`` replays timed with
+CUDA events; the median group's time per replay), this project's modules (and timm's where timm is
+installed and has the model, ``--timm``).  Models go in priority order (the pairs first) within
+``--budget-s`` (default 300 s): what is left is listed, not measured.  Writes
+``benchmarks/results/gpu_issue20.json`` and ``gpu_issue20.csv``, the CSV in the columns of the shipped
+data plus implementation, device and source: copy it to ``explorer/real/data/gpu_<device>_graphs_<date>.csv``
+and the calibration (explorer.real.roofline.graph_points reads every ``gpu_*_graphs*.csv`` there) and its
+error are recomputed from it.
+
+    python benchmarks/gpu_checks.py --issue20                  # a CUDA GPU, a few minutes
+    python benchmarks/gpu_checks.py --issue20 --device cpu --quick   # the same code, a smoke run on the CPU
 """
 from __future__ import annotations
 
@@ -248,8 +265,164 @@ def legacy_checks(out: dict) -> None:
     out["after_oom_resnet50_b1_ms"] = rec["results"][0]["median_ms"]
 
 
+# --------------------------------------------------------------------------- issue 20: the wider set
+ISSUE20_PAIRS = (("cspresnet50", "resnet50"), ("cspresnext50", "resnext50_32x4d"), ("cspdarknet53", "darknet53"),
+                 ("cspdensenet121", "densenet121"), ("cspdensenet201", "densenet201"))
+ISSUE20_SETTINGS = (("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True))   # (dtype, channels_last)
+ISSUE20_BATCHES = (1, 8, 64)
+ISSUE20_SIZE = 224
+CSV_COLUMNS = ("model", "input_size", "dtype", "memory_format", "batch", "cuda_graphs_ms", "img_per_s",
+               "implementation", "device_key", "device_name", "torch", "date", "source")
+
+
+def issue20_models() -> list:
+    """The pairs first (the question the estimate is for), then every lineage preset (and detector presets,
+    when a family of them exists), each once."""
+    from cspnet import all_presets
+    from cspnet.config import LINEAGE
+
+    names = [n for pair in ISSUE20_PAIRS for n in pair]
+    names += [n for n, p in all_presets().items() if p.config.get("family") in LINEAGE or "det" in n]
+    return list(dict.fromkeys(names))
+
+
+def graph_ms(model, x, groups: int, replays: int) -> float:
+    """The method of data/gpu_h100_timm_graphs.md: warm-up on a side stream, one forward captured in a
+    CUDA graph, 10 replays, then ``groups`` groups of ``replays`` replays timed with CUDA events; the
+    median group's ms per replay."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(5):
+            model(x)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        model(x)
+    for _ in range(10):
+        graph.replay()
+    times = []
+    for _ in range(groups):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        for _ in range(replays):
+            graph.replay()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) / replays)
+    return statistics.median(times)
+
+
+def cpu_ms(model, x, groups: int, replays: int) -> float:
+    """The CPU smoke run's stand-in for graph_ms (no CUDA graphs): the median group's ms per call."""
+    for _ in range(2):
+        model(x)
+    times = []
+    for _ in range(groups):
+        t0 = time.perf_counter()
+        for _ in range(replays):
+            model(x)
+        times.append((time.perf_counter() - t0) * 1e3 / replays)
+    return statistics.median(times)
+
+
+def issue20(args) -> int:
+    """Measure issue 20's set within the budget; write the JSON and the CSV; print the estimate's error on it."""
+    from cspnet import build_model, get_preset
+    from explorer.real.roofline import roofline
+
+    cuda = args.device == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    env = environment(args.device)
+    roof_device = device_for_record(env) if cuda else None
+    timm, timm_note = load_timm() if args.timm else (None, "timm not asked for (--timm)")
+    print(timm_note, flush=True)
+    models = issue20_models()
+    settings, batches = ISSUE20_SETTINGS, ISSUE20_BATCHES
+    groups, replays = args.groups, args.replays
+    if args.quick:
+        models, settings, batches, groups, replays = models[:2], settings[:2], (1,), 2, 2
+    measure = graph_ms if cuda else cpu_ms
+    date = time.strftime("%Y-%m-%d")
+    source = (f"benchmarks/gpu_checks.py --issue20 ({'CUDA graphs' if cuda else 'CPU smoke run, no graphs'}, "
+              f"{groups} groups of {replays} replays); torch {torch.__version__}; {env['device_name']}")
+    t0 = time.perf_counter()
+    rows, skipped = [], []
+    for name in models:
+        if time.perf_counter() - t0 > args.budget_s:
+            skipped.append(name)
+            continue
+        cfg = get_preset(name, input_size=ISSUE20_SIZE)
+        impls = {"cspnet": build_model(cfg)}
+        ref = timm_model(timm, name, impls["cspnet"])
+        if ref is not None:
+            impls["timm"] = ref
+        for impl, base_model in impls.items():
+            for dtype, cl in settings:
+                fmt = torch.channels_last if cl else torch.contiguous_format
+                tdt = torch.float32 if dtype == "fp32" else torch.bfloat16
+                model = base_model.to(device=args.device, dtype=tdt, memory_format=fmt).eval()
+                for bs in batches:
+                    x = torch.randn(bs, 3, ISSUE20_SIZE, ISSUE20_SIZE, device=args.device).to(dtype=tdt,
+                                                                                             memory_format=fmt)
+                    try:
+                        with torch.inference_mode():
+                            ms = measure(model, x, groups, replays)
+                    except torch.cuda.OutOfMemoryError:   # skipped, said so; the GPU stays usable
+                        torch.cuda.empty_cache()
+                        print(f"  {name} {impl} {dtype} b{bs}: out of memory, skipped", flush=True)
+                        continue
+                    est = None
+                    if roof_device is not None:
+                        r = roofline(cfg, roof_device, dtype, bs, channels_last=cl, implementation=impl)
+                        est = r["total"]["estimated_ms"]
+                        if r["total"]["bound_ms"] > ms:
+                            print(f"  BOUND ABOVE MEASUREMENT: {name} {impl} {dtype} b{bs}", flush=True)
+                    rows.append({"model": name, "input_size": ISSUE20_SIZE,
+                                 "dtype": "fp32 (TF32 convs, PyTorch default)" if dtype == "fp32" else
+                                 "bf16 (model.to(torch.bfloat16), no autocast)",
+                                 "memory_format": "channels_last" if cl else "contiguous (NCHW)", "batch": bs,
+                                 "cuda_graphs_ms": round(ms, 4), "img_per_s": round(bs / ms * 1e3, 1),
+                                 "implementation": impl, "device_key": roof_device or args.device,
+                                 "device_name": env["device_name"], "torch": torch.__version__, "date": date,
+                                 "source": source, "estimated_ms": est})
+                    print(f"  {name} {impl} {dtype}{' CL' if cl else ''} b{bs}: {ms:.4f} ms"
+                          + (f", estimated {est:.4f} ms ({100 * (est - ms) / ms:+.1f} %)" if est else ""), flush=True)
+                    del x
+            del model
+        del impls, ref
+        if cuda:
+            torch.cuda.empty_cache()
+    prefix = args.out or os.path.join(RESULTS, "gpu_issue20" if cuda else "cpu_issue20_quick")
+    errs = [abs(100 * (r["estimated_ms"] - r["cuda_graphs_ms"]) / r["cuda_graphs_ms"]) for r in rows
+            if r["estimated_ms"]]
+    out = {"device_name": env["device_name"], "roofline_device": roof_device, "torch": torch.__version__,
+           "timm": timm_note, "date": date, "groups": groups, "replays": replays, "rows": rows, "skipped": skipped,
+           "seconds": time.perf_counter() - t0,
+           "estimate_error_abs_pct": ({"median": statistics.median(errs), "max": max(errs), "points": len(errs),
+                                       "within_10": sum(e <= 10 for e in errs) / len(errs)} if errs else None)}
+    with open(prefix + ".json", "w") as fh:
+        json.dump(out, fh, indent=1)
+    import csv
+
+    with open(prefix + ".csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"wrote {prefix}.json and .csv: {len(rows)} points in {out['seconds']:.0f} s; not measured (budget): "
+          f"{', '.join(skipped) or 'none'}; estimate error (the calibration before these data): "
+          f"{out['estimate_error_abs_pct']}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--issue20", action="store_true", help="issue 20's wider set with CUDA graphs (see above)")
+    ap.add_argument("--budget-s", type=float, default=300.0, help="--issue20: stop starting models after this")
+    ap.add_argument("--groups", type=int, default=5, help="--issue20: timed groups of replays")
+    ap.add_argument("--replays", type=int, default=20, help="--issue20: replays per group")
+    ap.add_argument("--timm", action="store_true", help="--issue20: timm's models too, where timm has them")
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument("--quick", action="store_true", help="one pair, fp32, batch 1, eager, 3 runs (a smoke run)")
     ap.add_argument("--runs", type=int, default=50)
@@ -262,6 +435,8 @@ def main(argv=None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA GPU here (use --device cpu --quick for a smoke run)")
         return 1
+    if args.issue20:
+        return issue20(args)
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
     pairs, settings, batches, modes = PAIRS, SETTINGS, BATCHES, MODES

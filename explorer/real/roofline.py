@@ -66,7 +66,7 @@ import csv
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -322,6 +322,7 @@ class Setting:
 
 
 IMPLEMENTATIONS = ("cspnet", "timm")
+TIMM_CROSS_STAGE = ("resnet", "resnext", "darknet")   # the families timm builds with CrossStage (.contiguous())
 
 
 def setting_of(dtype="fp32", channels_last: bool = False, autocast: bool = False,
@@ -454,7 +455,7 @@ def traffic(cfg, batch: int = 1, dtype="fp32", channels_last: bool = False, auto
         comps: dict = {}
         ops = []
         transposed, extra = (_timm_layout_copies(sp, batch, s) if setting.implementation == "timm"
-                             and setting.channels_last else (None, []))
+                             and setting.channels_last and cfg.family in TIMM_CROSS_STAGE else (None, []))
         for op in sp.ops:
             t = op_traffic(op, batch, s, plan, setting)
             if op.path == transposed:
@@ -532,16 +533,24 @@ def project_points() -> tuple:
 
 
 @lru_cache(maxsize=1)
-def timm_graph_points() -> tuple:
-    """timm's models measured on an H100 with CUDA graphs (``data/gpu_h100_timm_graphs.csv``; the method in
-    ``data/gpu_h100_timm_graphs.md``): fp32 NCHW and bf16 cast in channels_last, batches 1 and 64."""
-    src = "data/gpu_h100_timm_graphs.csv (timm models, CUDA graphs, H100 80GB HBM3, torch 2.11; method in its .md)"
-    with open(TIMM_GRAPHS_CSV, newline="", encoding="utf-8") as fh:
-        return tuple(Point(device="h100", model=r["model"], input_size=int(r["input_size"]),
-                           dtype="fp32" if r["dtype"].startswith("fp32") else "bf16", batch=int(r["batch"]),
-                           measured_ms=float(r["cuda_graphs_ms"]), source=src, date="2026-11-23",
-                           channels_last=r["memory_format"] == "channels_last", implementation="timm")
-                     for r in csv.DictReader(fh))
+def graph_points() -> tuple:
+    """Whole models measured with CUDA graphs, shipped as ``data/gpu_*_graphs*.csv``: timm's models on an
+    H100 (``data/gpu_h100_timm_graphs.csv``; the method in its ``.md``: fp32 NCHW and bf16 cast in
+    channels_last, batches 1 and 64) and any file ``benchmarks/gpu_checks.py --issue20`` wrote (its
+    ``implementation``, ``device_key`` and ``source`` columns; a file without them is timm's, on the H100)."""
+    out = []
+    for path in sorted(DATA.glob("gpu_*graphs*.csv")):
+        with open(path, newline="", encoding="utf-8") as fh:
+            for r in csv.DictReader(fh):
+                src = r.get("source") or (f"data/{path.name} (CUDA graphs; method in data/{path.stem}.md)")
+                out.append(Point(device=r.get("device_key") or "h100", model=r["model"],
+                                 input_size=int(r["input_size"]),
+                                 dtype="fp32" if r["dtype"].startswith("fp32") else r["dtype"][:4],
+                                 batch=int(r["batch"]), measured_ms=float(r["cuda_graphs_ms"]), source=src,
+                                 date=r.get("date") or "2026-11-23",
+                                 channels_last=r["memory_format"] == "channels_last",
+                                 implementation=r.get("implementation") or "timm"))
+    return tuple(out)
 
 
 PUBLISHED_DEVICES = {"RTX 4090": "rtx4090", "RTX 5090": "rtx5090"}
@@ -569,7 +578,7 @@ def published_points() -> tuple:
 def calibration_points() -> tuple:
     """Every whole-model H100 time the estimate is fitted on: this project's (CUDA graphs) and timm's."""
     own = tuple(p for p in project_points() if p.mode == CALIBRATION_MODE and p.part == "whole")
-    return own + timm_graph_points()
+    return own + tuple(p for p in graph_points() if p.device == "h100")
 
 
 @lru_cache(maxsize=1024)
@@ -627,29 +636,34 @@ def _fit(feats: list, ys: list, settings: list, fixed: "Calibration | None" = No
     ``factor[setting] x sum_kind a[kind] x t[kind] + kernel_ms x kernels``; every a and factor >= 1 (no
     faster than the eager roofline), the reference setting's factor 1.  Alternating least squares: a
     and kernel_ms for fixed factors, then each factor for fixed a.  With ``fixed`` (another device's
-    calibration) only one factor per setting is fitted on top of its a and kernel time."""
+    calibration) its kernel time is kept and the efficiencies fitted (a setting's factor 1): timm's published
+    times are at batch 1024, where the kernel term is negligible."""
     kinds = [k for k in KINDS if k != "layout" and any(f[0][k] for f in feats)]
     sets = list(dict.fromkeys(settings))
     m = {s: 1.0 for s in sets}
-    if fixed is not None:
-        a, kernel_ms = dict(fixed.a), fixed.kernel_ms
-    else:
-        a, kernel_ms = dict.fromkeys(KINDS, 1.0), 0.0
-    for _ in range(1 if fixed is not None else 40):
+    a, kernel_ms = dict.fromkeys(KINDS, 1.0), (fixed.kernel_ms if fixed is not None else 0.0)
+    for _ in range(40):
         if fixed is None:
             A = [[m[st] * f[0][k] / y for k in kinds] + [f[1] / y] for f, y, st in zip(feats, ys, settings)]
             w = _nnls(A, [1.0] * len(ys), [1.0] * len(kinds) + [0.0])
             a.update(zip(kinds, w[:-1]))
             kernel_ms = w[-1]
+        else:   # the kernel time kept: the efficiencies only
+            A = [[m[st] * f[0][k] / y for k in kinds] for f, y, st in zip(feats, ys, settings)]
+            w = _nnls(A, [1.0 - kernel_ms * f[1] / y for f, y in zip(feats, ys)], [1.0] * len(kinds))
+            a.update(zip(kinds, w))
         for st in sets:
             idx = [i for i, s_ in enumerate(settings) if s_ == st]
             u = [sum(a[k] * feats[i][0][k] for k in KINDS) for i in idx]
             r = [ys[i] - kernel_ms * feats[i][1] for i in idx]
             num = sum(uu * rr / ys[i] ** 2 for uu, rr, i in zip(u, r, idx))
             den = sum(uu * uu / ys[i] ** 2 for uu, i in zip(u, idx))
-            m[st] = 1.0 if (st == REFERENCE_SETTING and fixed is None) else float(max(num / den if den else 1.0, 1.0))
+            fit = float(max(num / den if den else 1.0, 1.0))
+            m[st] = 1.0 if (st == REFERENCE_SETTING or fixed is not None) else fit
     for k in KINDS:   # kinds with no data behind them: grouped convs take the k x k convs' efficiency
-        if k == "layout":
+        if k not in kinds and k != "layout" and fixed is not None:
+            a[k] = fixed.a[k]
+        elif k == "layout":
             a[k] = LAYOUT_COST * a["copy"]
         elif k not in kinds:
             a[k] = a["conv kxk"] if k == "conv grouped" and "conv kxk" in kinds else max(a.values())
@@ -777,18 +791,27 @@ def _calibrate(points: list, dev: Device, device_key: str, source: str, fixed: "
 def calibrations() -> dict:
     """device key -> Calibration, fitted on the measurements shipped as data: on the H100, this project's
     times with CUDA graphs and timm's models with CUDA graphs (every parameter); on the RTX 4090 / 5090,
-    timm's published batch-1024 AMP times (one factor on top of the H100's efficiencies: at batch 1024
-    the kernel term is negligible)."""
+    timm's published batch-1024 AMP times (the efficiency per kind, the H100's time per kernel: at batch
+    1024 the kernel term is negligible)."""
     pts = calibration_points()
     h100 = gpu_devices()["h100"]
-    src = ("H100 with CUDA graphs: this project's cspresnet50 / resnet50 (data/gpu_measured.csv) and timm's "
-           "resnet50, cspresnet50, densenet121, densenet201 (data/gpu_h100_timm_graphs.csv)")
+    own = list(dict.fromkeys(p.model for p in pts if p.implementation == "cspnet"))
+    timm = list(dict.fromkeys(p.model for p in pts if p.implementation == "timm"))
+    src = (f"H100 with CUDA graphs: this project's {', '.join(own)} (data/gpu_measured.csv"
+           + (", data/gpu_*_graphs*.csv" if len(own) > 2 else "") + f") and timm's {', '.join(timm)} "
+           "(data/gpu_h100_timm_graphs.csv)")
     out = {"h100": _calibrate(list(pts), h100, "h100", src)}
     for key in dict.fromkeys(p.device for p in published_points()):
         ppts = [p for p in published_points() if p.device == key]
         out[key] = _calibrate(ppts, gpu_devices()[key], key,
                               f"timm's published AMP batch-1024 times on the {gpu_devices()[key].name} "
                               f"({ppts[0].source})", fixed=out["h100"])
+    h = out["h100"]
+    ratios = [c.a["conv grouped"] / c.a["conv kxk"] for k, c in out.items()
+              if k != "h100" and "conv grouped" in c.fitted_kinds]
+    if "conv grouped" not in h.fitted_kinds and ratios:   # no grouped conv measured on the H100
+        a = {**h.a, "conv grouped": h.a["conv kxk"] * sum(ratios) / len(ratios)}
+        out["h100"] = replace(h, a=a)
     return out
 
 
@@ -844,8 +867,9 @@ def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> 
     total = sum(flops.values()) or 1
     uncovered = [k for k in KINDS if k not in cal.fitted_kinds and flops[k] / total > 0.01]
     for k in uncovered:
-        notes.append(f"{100 * flops[k] / total:.0f} % of its FLOPs are {k} convs, which no measurement covers "
-                     f"(their efficiency is the k x k convs')" if k == "conv grouped" else
+        notes.append(f"{100 * flops[k] / total:.0f} % of its FLOPs are grouped convs, which no measurement on this "
+                     "GPU covers (their efficiency against the k x k convs' is the RTX 4090 / 5090 fits')"
+                     if k == "conv grouped" else
                      f"its {k} kernels have no measurement behind them")
     rows = cal.error["rows"]
     same = [r for r in rows if r["setting"] == setting.key] or rows
@@ -893,7 +917,7 @@ def bound_check() -> list:
     """Every whole-model time shipped as data (this project's, eager and CUDA graphs, and timm's) against
     its lower bound: (point, bound ms); the bound must never be above the measurement."""
     out = []
-    for p in tuple(project_points()) + timm_graph_points() + published_points():
+    for p in tuple(project_points()) + graph_points() + published_points():
         out.append((p, _features(p, gpu_devices()[p.device])[2]))
     return out
 
