@@ -578,9 +578,10 @@ def speed_figure(points: list) -> go.Figure:
         customdata=[[si(p["macs"], "MAC"), si(p["cio"]), p["intensity"] or 0] for p in points],
         hovertemplate="%{text}: %{customdata[0]}, CIO %{customdata[1]} elements, "
                       "%{customdata[2]:.0f} MACs per element moved<extra></extra>"))
-    fig.update_layout(title="The four layouts at the sliders: compute (MACs) against memory traffic (CIO)",
+    fig.update_layout(title="The four layouts at the sliders:<br>compute (MACs) against memory traffic (CIO)",
                       xaxis_title="memory traffic, CIO (elements): what memory-bound hardware waits for",
-                      yaxis_title="MACs: what compute-bound hardware waits for", height=380, margin=MARGIN)
+                      yaxis_title="MACs: what compute-bound hardware waits for", height=400,
+                      margin=dict(MARGIN, t=70))
     xs, ys = [p["cio"] for p in points], [p["macs"] for p in points]
     if xs:  # room for the labels above the points and at the edges
         dx, dy = (max(xs) - min(xs)) or max(xs) * 0.1, (max(ys) - min(ys)) or max(ys) * 0.1
@@ -626,11 +627,12 @@ def lesson_roofline_figure(roofs: list) -> go.Figure:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=LAYOUT_LABELS[f],
                                  marker=dict(symbol=sym, size=10, color="#888888",
                                              line=dict(color="#222222", width=1))))
-    fig.update_layout(title="The four layouts on three rooflines (fp32, batch 1; larger marker: the fastest)",
-                      height=460, margin=MARGIN, legend=dict(orientation="h", yanchor="top", y=-0.2))
-    fig.update_xaxes(type="log", title="arithmetic intensity (FLOP per byte moved)", range=[math.log10(lo),
-                                                                                             math.log10(hi)])
-    fig.update_yaxes(type="log", title="attainable TFLOP/s")
+    fig.update_layout(title="The four layouts on three rooflines<br><sup>fp32, batch 1; larger marker: the fastest"
+                            "</sup>", height=480, margin=dict(MARGIN, t=70),
+                      legend=dict(orientation="h", yanchor="top", y=-0.2))
+    fig.update_xaxes(type="log", title="arithmetic intensity (FLOP per byte moved)", dtick=1,
+                     range=[math.log10(lo), math.log10(hi)])
+    fig.update_yaxes(type="log", title="attainable TFLOP/s", dtick=1)
     return fig
 
 

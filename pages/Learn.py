@@ -17,6 +17,7 @@ import streamlit as st
 from app_ui import cache, state
 from app_ui.cache import config_from_key
 from app_ui.figures import (
+    LAYOUT_LABELS,
     compute_story_figure,
     dense_arcs_figure,
     fig4_figure,
@@ -441,6 +442,16 @@ def gradient_argument() -> None:
                    "the chosen weight (a block of 3 dense layers).")
 
 
+ROOF_SHORT = {"cpu": "this CPU", "h100": "H100", "t4": "T4"}
+
+
+def _bound_cell(row: dict) -> str:
+    """'12.7 ms c ★': a layout's time bound on one device, which roof bounds it, whether it is the fastest."""
+    us = row["bound_us"]
+    t = f"{us / 1e3:,.1f} ms" if us >= 1000 else f"{us:,.1f} µs"
+    return f"{t} {row['bound'][0]}" + (" ★" if row["fastest"] else "")
+
+
 @st.cache_data(show_spinner="Measuring this CPU's roofs (about a second)…")
 def _cpu_peaks() -> dict:
     from explorer.real.roofline import measure_cpu
@@ -463,19 +474,22 @@ def speed(values: dict, revealed: bool) -> None:
         st.markdown("##### Time: the four layouts on the roofline of three devices")
         st.plotly_chart(lesson_roofline_figure(roofs), key="learn_roofline_chart", width="stretch",
                         config={"displaylogo": False})
-        st.dataframe(
-            [{"layout": lesson.FUSION_NAMES[r["fusion"]].split(" (")[0], "MACs": r["macs"],
-              "MB moved": r["bytes"] / 1e6, "FLOP/byte": r["intensity"],
-              **{roof["name"]: f"{rr['bound_us']:,.1f} µs, {rr['bound']}" + (" ★" if rr["fastest"] else "")
-                 for roof in roofs for rr in roof["rows"] if rr["fusion"] == r["fusion"]}}
+        st.dataframe(  # short headers and cells: every column fits at 1024 px
+            [{"layout": LAYOUT_LABELS[r["fusion"]], "MB moved": r["bytes"] / 1e6,
+              "FLOP/byte": r["intensity"],
+              **{ROOF_SHORT[roof["key"]]: _bound_cell(rr) for roof in roofs for rr in roof["rows"]
+                 if rr["fusion"] == r["fusion"]}}
              for r in roofs[0]["rows"]],
             key="learn_roofline_table", hide_index=True, width="stretch",
-            column_config={"MACs": st.column_config.NumberColumn(format="localized"),
-                           "MB moved": st.column_config.NumberColumn(format="%.1f"),
-                           "FLOP/byte": st.column_config.NumberColumn(format="%.1f")})
+            column_config={"MB moved": st.column_config.NumberColumn(format="%.1f"),
+                           "FLOP/byte": st.column_config.NumberColumn(format="%.1f"),
+                           **{ROOF_SHORT[roof["key"]]: st.column_config.TextColumn(
+                               help=f"{roof['device_name']}: the time bound; c compute-bound, m memory-bound, "
+                                    "★ the fastest layout") for roof in roofs}})
         st.markdown(lesson.roofline_text(roofs, values))
         st.caption("Each device's time bound is max(FLOPs ÷ peak, bytes ÷ bandwidth), the Latency page's model "
-                   "(conv + BatchNorm + activation one kernel, concat a copy, fp32, batch 1); ★ the fastest. "
+                   "(conv + BatchNorm + activation one kernel, concat a copy, fp32, batch 1); c compute-bound, m "
+                   "memory-bound, ★ the fastest. "
                    + " ".join(f"{roof['name']}: {roof['peak_tflops']:.3g} TFLOP/s ({roof['peak_label']}), "
                               f"{roof['mem_bw_gbs']:.4g} GB/s." for roof in roofs))
         st.page_link("pages/Latency.py", label="Measure it on the Latency page")
