@@ -85,7 +85,8 @@ def roofline_chart(series: list, measured: dict | None = None) -> go.Figure:
     fig.update_xaxes(type="log", title="arithmetic intensity (FLOP per byte moved)")
     fig.update_yaxes(type="log", title="attainable TFLOP/s")
     fig.update_layout(
-        title=(f"Roofline: {design['device']['name']}, {design['dtype']}, batch {design['batch']}"
+        title=(f"Roofline: {design['device']['name']}, "
+               f"{design['setting']['label'] if design.get('setting') else design['dtype']}, batch {design['batch']}"
                f"<br><sup>{design['peak_label']}; points on the roof = each stage's lower bound</sup>"),
         height=480, margin=MARGIN, legend=dict(orientation="h", yanchor="top", y=-0.15))
     return fig

@@ -359,7 +359,7 @@ def roofline_section(cfg, ref, label: str) -> None:
         ss["roof_device"] = CPU
     if ss.get("roof_batch") not in ROOF_BATCHES:
         ss["roof_batch"] = 64
-    c1, c2, c3, c4, c5 = st.columns([2.2, 1.4, 0.8, 1.3, 1.3])
+    c1, c2, c3 = st.columns([2.2, 1.4, 1])
     device = c1.selectbox("Device", devices, key="roof_device",
                           format_func=lambda k: "this CPU (measured here)" if k == CPU else gpu_devices()[k].name,
                           help="This machine's CPU is measured (a GEMM and a memory copy, once per server). "
@@ -371,6 +371,7 @@ def roofline_section(cfg, ref, label: str) -> None:
         ss["roof_dtype"] = dtypes[0]
     dtype = c2.radio("dtype", dtypes, key="roof_dtype", horizontal=True)
     batch = c3.selectbox("Batch", ROOF_BATCHES, key="roof_batch")
+    c4, c5, _ = st.columns([1.6, 1.6, 1.4])   # a second row: five controls do not fit a 1024 px page
     if ss.get("roof_cl") not in ROOF_FORMATS.values():
         ss["roof_cl"] = ROOF_FORMATS[False]
     if ss.get("roof_cast") not in ROOF_CASTS.values():

@@ -269,6 +269,12 @@ def test_each_estimate_says_how_far_to_trust_it():
     a = R.roofline(get_preset("resnet50"), "a100", "bf16", 64, channels_last=True)["estimate"]["trust"]
     assert not a["device_calibrated"] and a["level"] == "not calibrated"
     assert R.roofline(get_preset("resnet50"), "cpu", "fp32", 1)["estimate"]["trust"] is None
+    # this project's CSP modules in channels_last: a remark that timm's convert layouts (slower), not a refusal
+    c = R.roofline(get_preset("cspresnet50"), "h100", "bf16", 64, channels_last=True)
+    assert c["estimate"]["trust"]["calibrated"] and "CrossStage" in c["estimate"]["trust"]["remarks"][0]
+    assert "Note: timm's CSP models" in R.estimate_text(c)
+    assert not R.roofline(get_preset("cspresnet50"), "h100", "bf16", 64, True, implementation="timm")[
+        "estimate"]["trust"]["remarks"]
 
 
 def test_the_bound_is_never_above_a_shipped_measurement():

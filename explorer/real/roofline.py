@@ -885,8 +885,14 @@ def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> 
     pick = fam or same
     errs = [abs(r["error_pct"]) for r in pick]
     calibrated = device_ok and setting_ok and not uncovered
+    remarks = []
+    if (setting.channels_last and setting.implementation == "cspnet" and cfg.family in TIMM_CROSS_STAGE
+            and any(op.group[2] == "partial_transition" for op in plan.ops)):
+        remarks.append("timm's CSP models run slower in channels_last than this project's: timm's CrossStage turns "
+                       "the tensor back to NCHW after the partial transition (its estimate: implementation timm, "
+                       "CLI --implementation timm)")
     return {"calibrated": calibrated, "device_calibrated": device_ok, "setting_calibrated": setting_ok,
-            "uncovered_kinds": uncovered, "notes": notes,
+            "uncovered_kinds": uncovered, "notes": notes, "remarks": remarks,
             "similar": {"models": sorted({r["model"] for r in pick}),
                         "why": ("same family and setting" if fam else "same setting") if same is not rows else
                         "every calibration model",
@@ -1085,7 +1091,7 @@ def estimate_text(roof: dict) -> str:
                  f"{sim['median_abs_pct']:.1f} %, at most {sim['max_abs_pct']:.1f} %. ")
     text += ("Calibrated: measurements of this GPU and setting are behind it." if t["calibrated"] else
              "NOT CALIBRATED here: " + "; ".join(t["notes"]) + ".")
-    return text
+    return text + "".join(f" Note: {r}." for r in t.get("remarks", ()))
 
 
 def record_setting(record: dict) -> dict | None:
