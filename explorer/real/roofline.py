@@ -38,9 +38,14 @@ batches amortise them, batch 1 is often weight-bound.  Caches are ignored (every
 and goes to DRAM/HBM), so on a device whose cache holds a small stage's tensors (batch 1 on a CPU
 with a large L3) a measurement can beat this bound.
 
-The **eager** bytes (``eager_bytes``) are what PyTorch eager mode moves, one kernel per op: BN and
-activation each read and write their tensor, an add reads two and writes one, and under autocast each
-conv/linear weight is cast to the compute dtype (read in fp32, written in bf16/fp16) before use.
+The **eager** bytes and kernels (``eager_bytes``, ``kernels``, ``eager``: one ``(kind, flops, bytes,
+kernels)`` per kernel) are what PyTorch eager mode runs in a :class:`Setting` (dtype; the model cast to
+bf16/fp16 or fp32 weights under autocast; NCHW or channels_last; this project's modules or timm's):
+one kernel per op, BN and activation each read and write their tensor, an add reads two and writes one;
+under autocast each conv/linear weight is cast first (read in fp32, written in bf16/fp16); a conv that
+reads a channel slice (a CSP split's part) copies it first (always in channels_last, above batch 1 in
+NCHW); timm's ``CrossStage`` in channels_last adds two layout copies per stage and makes its concat a
+transposing copy.  The lower bound (the fused bytes) is the same in every setting.
 
 **Devices**: GPU peaks from vendor datasheets (``data/devices.csv``, dense figures, each with its
 source); for fp32 on a GPU the compute roof is the TF32 tensor-core peak, because PyTorch runs fp32
@@ -48,15 +53,21 @@ convolutions on TF32 tensor cores by default (``torch.backends.cudnn.allow_tf32 
 machine this runs on is measured (:func:`measure_cpu`: a GEMM per dtype and a memory copy, cached;
 measuring again keeps the best figures seen).
 
-**Estimates** on a GPU (never measurements, and labelled so): :meth:`Calibration.estimate` is the
-roofline of the *eager* bytes divided by an efficiency, plus a fixed time per eager kernel, both
-fitted per precision (fp32; bf16/fp16) by :func:`calibrations` on the GPU times shipped as data: this
-project's H100 measurements with CUDA graphs (``data/gpu_measured.csv``, copied from
-``benchmarks/results``) and timm's published RTX 4090 / 5090 batch-1024 AMP times
-(``explorer/paper/data/published_speed.csv``; the efficiency only).  Each calibration's error is
-computed leave-one-model-out (every model estimated from a fit on the others only); a GPU without
-measurements of its own uses the H100 calibration with its own peaks, says so, and quotes
-:func:`transfer_error` (that calibration applied to the 4090 / 5090 times it was not fitted on).
+**Estimates** on a GPU (never measurements, and labelled so): :meth:`Calibration.estimate` sums every
+eager kernel's own roofline time, max(F / P, B / W), divided by the efficiency of its kind (:data:`KINDS`:
+dense 1x1 conv, dense k x k conv, grouped conv, copy, memory, layout copy), times a factor for the
+setting, plus a fixed time per kernel; every efficiency and factor at most 1, so an estimate is never
+below the bound.  :func:`calibrations` fits them (least squares on the relative error, alternating
+between the efficiencies and the factors) on the whole-model GPU times shipped as data: on the H100 this
+project's measurements with CUDA graphs (``data/gpu_measured.csv``, copied from ``benchmarks/results``)
+and timm's models with CUDA graphs (``data/gpu_h100_timm_graphs.csv`` and any other
+``data/gpu_*_graphs*.csv``); on the RTX 4090 / 5090 timm's published batch-1024 AMP times
+(``explorer/paper/data/published_speed.csv``; the efficiencies only).  The error is computed
+leave-one-model-out (every model estimated from a fit on the others only) and reported as nn-Meter
+does (:func:`error_stats`: median, p90, share within ±10 %, CSP / base directions); :func:`trust` says
+for one estimate whether its GPU, setting and kinds of kernel have measurements behind it and quotes
+its error on similar models; a GPU without measurements of its own uses the H100 calibration with its
+own peaks, says so, and quotes :func:`transfer_error`.
 
 Pure Python (no torch) except :func:`measure_cpu`, which imports torch when called.
 """
