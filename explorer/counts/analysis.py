@@ -98,7 +98,8 @@ def memory(params: int, activations: int, batch: int) -> dict:
         "param_bytes": {k: params * b for k, b in DTYPE_BYTES.items() if k != "fp16"},
         "activation_bytes": {k: activations * batch * b for k, b in DTYPE_BYTES.items() if k != "fp16"},
         "note": "activation bytes = elements written by every layer in one forward pass x batch x "
-                "bytes per element (what training would keep; inference needs less)",
+                "bytes per element (inference needs less; what a training step keeps for its backward pass is "
+                "the summary's training figure)",
     }
 
 

@@ -121,13 +121,16 @@ def training_summary(plan, batch: int = 1, activation: str | None = None) -> tup
 
 def training_text(summary: dict) -> str:
     """One line for a summary's training figures: a step's FLOPs and the activation memory it keeps at the
-    summary's batch, with both conventions (the Design page's caption under the stage table)."""
+    summary's batch, with the conventions in short (the Design page's caption under the stage table; the
+    full wording is the summary's ``training.conventions``)."""
     from explorer.fmt import si
 
     t = summary["training"]
     n = t["batch"]
     return (f"**Training** (columns 'training step FLOPs' and 'kept for backward', per image): one step at batch "
             f"{n} is {si(t['step_flops_batch'], 'FLOPs')} (forward {si(t['forward_flops'] * n, 'FLOPs')} + backward "
-            f"{si(t['backward_flops'] * n, 'FLOPs')}) and keeps {t['saved_bytes']['fp32'] / 2 ** 20:,.0f} MiB of "
-            f"activations in fp32 ({t['saved_bytes']['bf16'] / 2 ** 20:,.0f} MiB in bf16) for the backward pass. "
-            f"FLOPs: {t['conventions']['step_flops']}. Memory: {t['conventions']['saved']}.")
+            f"{si(t['backward_flops'] * n, 'FLOPs')}: 2 x the forward of each conv, linear and matmul, for the "
+            f"input and weight gradients; BatchNorm, activations, pooling, concat and the optimizer not counted) "
+            f"and keeps {t['saved_bytes']['fp32'] / 2 ** 20:,.0f} MiB of activations in fp32 "
+            f"({t['saved_bytes']['bf16'] / 2 ** 20:,.0f} MiB in bf16) for the backward pass: what autograd saves, "
+            "each tensor once; weights, gradients and optimizer state not counted.")
