@@ -527,14 +527,19 @@ def compute_story_figure(story: dict, labels: dict, unit: str = "MAC") -> go.Fig
 
 def fig4_label_positions(points: list, near_x: float = 0.08, near_y: float = 0.25) -> list:
     """Where each Fig. 4 label goes so that two close points' labels do not overlap: a point with a close
-    neighbour to its right puts its label above left, the neighbour's below right; the rest above."""
+    neighbour to its right puts its label above left, the neighbour's to its right; the rest above."""
     pos = ["top center"] * len(points)
     order = sorted(range(len(points)), key=lambda i: points[i]["paper_bflops"])
     for a, b in zip(order, order[1:]):
         pa, pb = points[a], points[b]
         if abs(pb["paper_bflops"] - pa["paper_bflops"]) < near_x and abs(pb["top1"] - pa["top1"]) < near_y:
             pos[a] = "top left" if pos[a] == "top center" else pos[a]
-            pos[b] = "bottom right"
+            pos[b] = "middle right"
+    for i, p in enumerate(points):  # a label above a point that a label running right from the left would hit
+        if pos[i] == "top center" and any(
+                pos[j] == "middle right" and 0 < p["paper_bflops"] - points[j]["paper_bflops"] < 2.5 * near_x
+                and abs(p["top1"] - points[j]["top1"]) < near_y for j in range(len(points))):
+            pos[i] = "bottom center"
     return pos
 
 
@@ -548,7 +553,7 @@ def fig4_figure(points: list) -> go.Figure:
                                  line=dict(color="#cccccc", dash="dot"), showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
         x=[p["paper_bflops"] for p in points], y=[p["top1"] for p in points], mode="markers+text",
-        name="paper (published; open = approximate)", text=[p["label"] for p in points],
+        name="paper (published; open = approximate)", text=[p["label"].replace("gamma = ", "γ = ") for p in points],
         textposition=fig4_label_positions(points), cliponaxis=False,
         marker=dict(size=12, color=PAPER_COLOR,
                     symbol=["circle-open" if p["approximate"] else "circle" for p in points], line=dict(width=2)),
@@ -558,9 +563,10 @@ def fig4_figure(points: list) -> go.Figure:
         x=[p["tool_bflops"] for p in points], y=[p["top1"] for p in points], mode="markers", name="this app's count",
         marker=dict(size=11, color=MACS_COLOR, symbol="diamond"), text=[p["label"] for p in points],
         hovertemplate="%{text}: this app %{x:.3f} BFLOPs (2 × MACs), the paper's top-1 %{y:.1f} %<extra></extra>"))
-    fig.update_layout(title="Fig. 4 as the paper drew it: compute against top-1 (PeleeNet, CSPPeleeNet variants)",
+    fig.update_layout(title="Fig. 4 as the paper drew it<br><sup>compute against top-1: PeleeNet and the CSPPeleeNet "
+                            "variants</sup>",
                       xaxis_title="compute (BFLOPs at 224×224)", yaxis_title="ImageNet top-1 (%), published",
-                      height=420, margin=MARGIN, legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+                      height=440, margin=dict(MARGIN, t=70), legend=dict(orientation="h", yanchor="bottom", y=-0.35))
     return fig
 
 

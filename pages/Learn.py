@@ -157,14 +157,15 @@ def fusion_extras(values: dict) -> None:
     st.plotly_chart(fusion_network_figure(net), key="learn_fusion_network_chart", width="stretch",
                     config={"displaylogo": False})
     st.dataframe(
-        [{"variant": r["name"].split(" (")[0], "preset": r["preset"], "this app": r["tool_pct"],
-          "paper": r["paper_pct"], "paper top-1 change": r["paper_top1_pts"], "paper value": r["status_words"]}
-         for r in net],
+        [{"variant": r["preset"], "this app": r["tool_pct"], "paper": r["paper_pct"],
+          "paper top-1 change": r["paper_top1_pts"], "paper value": r["status_short"]} for r in net],
         key="learn_fusion_network_table", hide_index=True, width="stretch",
-        column_config={"this app": st.column_config.NumberColumn("this app (MACs)", format="%+.1f %%"),
-                       "paper": st.column_config.NumberColumn("paper (compute)", format="%+.1f %%"),
+        column_config={"this app": st.column_config.NumberColumn("this app", format="%+.1f %%", width="small",
+                                                                 help="This app's MACs against PeleeNet's."),
+                       "paper": st.column_config.NumberColumn("paper", format="%+.1f %%", width="small",
+                                                              help="The paper's compute against PeleeNet's."),
                        "paper top-1 change": st.column_config.NumberColumn(
-                           "paper top-1 (pts)", format="%+.1f",
+                           "top-1 (pts)", format="%+.1f", width="small",
                            help="Published change of top-1 against PeleeNet, in percentage points; never computed "
                                 "here: nothing is trained.")})
     st.markdown(lesson.fusion_verdict(rows, net))
@@ -192,17 +193,19 @@ def headline() -> None:
         st.markdown("##### The paper's headline saving, and why this app's CSP presets cost more")
         st.markdown(text)
         st.dataframe(
-            [{"network": r["name"].replace(" against ", " vs "), "this app": r["tool_pct"],
-              "transition after the pool": r["pool_first_pct"], "paper": r["paper_pct"],
-              "paper value": r["paper_words"]} for r in rows],
+            [{"network": r["preset"], "this app": r["tool_pct"], "transition after the pool": r["pool_first_pct"],
+              "paper": r["paper_pct"], "paper value": r["status_short"]} for r in rows],
             key="learn_headline_table", hide_index=True, width="stretch",
-            column_config={"this app": st.column_config.NumberColumn("this app (MACs)", format="%+.1f %%"),
+            column_config={"this app": st.column_config.NumberColumn("this app", format="%+.1f %%", width="small",
+                                                                     help="This app's MACs against the base's."),
                            "transition after the pool": st.column_config.NumberColumn(
-                               "pool first (what-if)", format="%+.1f %%",
-                               help="Every pooled transition's 1×1 conv moved after its 2×2 pool."),
-                           "paper": st.column_config.NumberColumn("paper (compute)", format="%+.1f %%")})
-        st.caption("Whole networks at 224×224 against their plain bases, computed here; the what-if column moves "
-                   "every pooled transition's 1×1 conv after its 2×2 pool (the Paper page's what-if, not a preset).")
+                               "pool first", format="%+.1f %%", width="small",
+                               help="What-if: every pooled transition's 1×1 conv moved after its 2×2 pool."),
+                           "paper": st.column_config.NumberColumn("paper", format="%+.1f %%", width="small",
+                                                                  help="The paper's compute against the base's.")})
+        st.caption("Whole networks at 224×224, each against its plain base (densenet121, peleenet), computed here; "
+                   "the what-if column moves every pooled transition's 1×1 conv after its 2×2 pool (the Paper page's "
+                   "what-if, not a preset); ≈: an approximate published value.")
 
 
 def lineage_extras(values: dict) -> None:

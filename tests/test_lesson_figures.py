@@ -188,9 +188,9 @@ def test_invalid_values_become_a_message():
         lesson.step_design("split", {"split_ratio": 0.01})
 
 
-def test_stage_source_is_the_real_class():
+def test_stage_source_is_the_plan_the_model_is_generated_from():
     src = lesson.stage_source()
-    assert "class DenseStage" in src and "def forward" in src and src.startswith("# cspnet/")
+    assert "def plan_dense_stage" in src and "def plan_dense_layer" in src and src.startswith("# cspnet/")
 
 
 # =========================================================================== latency figures
@@ -336,3 +336,16 @@ def test_lesson_figures():
     assert list(nf.data[-1].y) == pytest.approx([-25.76, -20.94, -12.68], abs=0.01)
     assert list(nf.data[-1].marker.pattern.shape) == ["/", "/", ""]
     assert list(nf.data[0].y) == pytest.approx([r["tool_pct"] for r in lesson.network_rows()])
+
+
+def test_fig4_close_labels_go_apart():
+    """Issue 21.8: 'CSPPeleeNet (Fig. 3b)' and 'fusion last, gamma = 0.25' overlapped."""
+    from app_ui.figures import fig4_figure, fig4_label_positions
+
+    pts = lesson.fig4_points()
+    pos = dict(zip((p["preset"] for p in pts), fig4_label_positions(pts)))
+    assert pos["csppeleenet"] == "top left" and pos["csppeleenet_fusion_last_gamma025"] == "middle right"
+    assert pos["peleenet"] == "bottom center"  # the label running right would hit PeleeNet's
+    fig = fig4_figure(pts)
+    assert list(fig.data[len(pts)].textposition) == fig4_label_positions(pts)
+    assert "γ = 0.25" in " ".join(fig.data[len(pts)].text)

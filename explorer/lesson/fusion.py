@@ -30,6 +30,7 @@ PELEE_PRESETS = {"csp": "csppeleenet", "fusion_first": "csppeleenet_fusion_first
 # how sure a published value is (explorer/paper/data/PUBLISHED.md, ``value_status``), in words
 STATUS_WORDS = {"exact": "exact, as published", "approx_from_figure": "approximate, read off Fig. 4",
                 "derived_from_text_pct": "approximate, from the text's rounded percentages"}
+STATUS_SHORT = {"exact": "exact", "approx_from_figure": "≈ read off Fig. 4", "derived_from_text_pct": "≈ from the text"}
 
 
 def equal_width_ratio(values: dict | None = None) -> float | None:
@@ -88,6 +89,7 @@ def network_rows() -> list:
                     "tool_pct": r["tool_delta_pct"], "paper_pct": r["paper_delta_pct"],
                     "paper_status": r["paper_status"], "approximate": r["paper_status"] in APPROX_STATUSES,
                     "status_words": STATUS_WORDS.get(r["paper_status"], r["paper_status"]),
+                    "status_short": STATUS_SHORT.get(r["paper_status"], r["paper_status"]),
                     "paper_top1_pts": r["paper_top1_delta"]})
     return out
 
@@ -184,12 +186,14 @@ def headline_rows() -> list:
                      "paper_pct": a["paper_delta_pct"] if a else None,
                      "paper_words": (STATUS_WORDS.get(a["paper_status"], a["paper_status"]) if a else
                                      "not published (the abstract: 20 % less)"),
+                     "status_short": STATUS_SHORT.get(a["paper_status"], a["paper_status"]) if a else "not published",
                      "pool_first_pct": m["pool_first_pct"]})
     for f in ("fusion_first", "fusion_last"):
         a = abl[PELEE_PRESETS[f]]
         rows.append({"name": f"{SHORT_NAMES[f]} CSPPeleeNet against peleenet", "preset": a["preset"],
                      "base": "peleenet", "tool_pct": a["tool_delta_pct"], "paper_pct": a["paper_delta_pct"],
                      "paper_words": STATUS_WORDS.get(a["paper_status"], a["paper_status"]),
+                     "status_short": STATUS_SHORT.get(a["paper_status"], a["paper_status"]),
                      "pool_first_pct": a["pool_first_delta_pct"]})
     return rows
 
