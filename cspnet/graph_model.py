@@ -2,7 +2,8 @@
 
 :class:`GraphModel` takes a :class:`cspnet.plan.NetPlan` and makes one module per layer that has weights (a
 conv, a BatchNorm, a linear), registered under the layer's path, so its parameter names are the plan's op
-paths (``stages.1.block.0.conv1.conv.weight``: the same names as the hand-written modules of ``cspnet/nn``).
+paths (``stages.1.block.0.conv1.conv.weight``: the same names as the hand-written modules it replaced, kept in
+``tests/oracle`` as the tests' independent twin).
 Its forward pass runs the plan's ops in order, each on the tensors its ``Op.reads`` name (a split's part is a
 channel slice of the tensor that was split), and frees each tensor after its last reader.  What an op needs
 beyond its kind and shapes is in ``Op.attrs`` (a padding, an activation other than the network's, attention's
@@ -30,6 +31,19 @@ def _numel(shape) -> int:
     for d in shape:
         n *= d
     return n
+
+
+def _register(root: nn.Module, path: str, mod: nn.Module) -> None:
+    """Register ``mod`` under the dotted ``path`` below ``root``, making plain containers on the way."""
+    parent = root
+    *parents, name = path.split(".")
+    for part in parents:
+        child = parent._modules.get(part)
+        if child is None:
+            child = nn.Module()
+            parent.add_module(part, child)
+        parent = child
+    parent.add_module(name, mod)
 
 
 def _module_for(op) -> nn.Module | None:
@@ -60,7 +74,7 @@ class GraphModel(nn.Module):
         for op in self.ops:
             mod = _module_for(op)
             if mod is not None:
-                self._register(op.path, mod)
+                _register(self, op.path, mod)
                 self._mods[op.path] = mod
         # after its last reader, a tensor is dropped (a DenseNet keeps only what later layers read)
         last: dict = {}
@@ -70,17 +84,6 @@ class GraphModel(nn.Module):
         self._drop = [[] for _ in self.ops]
         for src, i in last.items():
             self._drop[i].append(src)
-
-    def _register(self, path: str, mod: nn.Module) -> None:
-        parent = self
-        *parents, name = path.split(".")
-        for part in parents:
-            child = parent._modules.get(part)
-            if child is None:
-                child = nn.Module()
-                parent.add_module(part, child)
-            parent = child
-        parent.add_module(name, mod)
 
     def forward(self, x):
         env = {INPUT: x}
@@ -139,6 +142,113 @@ class GraphModel(nn.Module):
         raise ValueError(f"{op.path}: no way to run a {kind!r} layer here")
 
 
+class Tap(nn.Module):
+    """A tap point of a stage (``cspnet.plan.TAP_ORDER``): called on the tensor there (``split``: on the pair
+    (part 1, part 2)) so forward hooks see it; returns it.  It also holds the weights of the layers of its
+    component (``expand.conv``, ``block.0...``), so the parameter names are the plan's op paths."""
+
+    def forward(self, x):
+        return x
+
+
+class GraphPart(nn.Module):
+    """The stem, one stage or the head of a design, run from its plan (:class:`cspnet.plan.StagePlan`): the
+    part's layers in order, on the part's input and what its own layers wrote, its taps called as they are
+    reached (their hooks see the plan's tap tensors)."""
+
+    def __init__(self, sp, act: str):
+        super().__init__()
+        if act not in _ACTS:
+            raise ValueError(f"unknown activation {act!r}; allowed: {', '.join(_ACTS)}")
+        self.act = act
+        prefix = sp.name + "."
+        self.ops = list(sp.ops)
+        own = {op.path for op in self.ops}
+        outside = {src for op in self.ops for src, _, _ in op.reads if src not in own}
+        if len(outside) > 1:   # a stage of a chain reads only its input
+            raise ValueError(f"{sp.name} reads {sorted(outside)} from outside: a part reads one input tensor")
+        self._input = next(iter(outside), None)
+        self._mods: dict = {}
+        for tap in sp.taps:
+            name = "split" if tap in ("part1", "part2") else tap
+            if tap not in ("input", "output") and sp.kind == "stage" and name not in self._modules:
+                self.add_module(name, Tap())
+        for op in self.ops:
+            mod = _module_for(op)
+            if mod is not None:
+                _register(self, op.path[len(prefix):] if op.path.startswith(prefix) else op.path, mod)
+                self._mods[op.path] = mod
+        # when each tap is called: after the op that writes its tensor (part 1 and part 2 together); a tap that
+        # is a layer's own module (BottleneckCSP's bare partial transition conv) is seen when that layer runs
+        own_modules = {p[len(prefix):] for p in self._mods if p.startswith(prefix)}
+        taps = {t: v for t, v in sp.taps.items() if t not in ("input", "output") and t not in own_modules} \
+            if sp.kind == "stage" else {}
+        index = {op.path: i for i, op in enumerate(self.ops)}
+        self._calls = [[] for _ in range(len(self.ops) + 1)]   # slot 0: before any op (a split of the input)
+        split = [taps[t] for t in ("part1", "part2") if t in taps]
+        for tap, tensor in taps.items():
+            if tap == "part1" or (tap == "part2" and "part1" in taps):
+                if tap == "part2":
+                    at = max(self._slot(index, x) for x in split)
+                    self._calls[at].append(("split", (taps["part1"], tensor)))
+                continue
+            if tap == "part2":   # no part 1 (split ratio 1): an empty bypass
+                self._calls[self._slot(index, tensor)].append(("split", (None, tensor)))
+                continue
+            self._calls[self._slot(index, tensor)].append((tap, tensor))
+        self._output = sp.taps["output"]
+        last: dict = {}
+        for i, op in enumerate(self.ops):
+            for src, _, _ in op.reads:
+                last[src] = i
+        keep = {t.src for t in taps.values() if t is not None} | {self._output.src}
+        self._drop = [[] for _ in self.ops]
+        for src, i in last.items():
+            if src not in keep:
+                self._drop[i].append(src)
+
+    @staticmethod
+    def _slot(index: dict, tensor) -> int:
+        return index[tensor.src] + 1 if tensor.src in index else 0
+
+    def _tensor(self, env: dict, t):
+        x = env[t.src if t.src in env else self._input]
+        if t.lo is None or (t.lo == 0 and t[0] == x.shape[1]):
+            return x
+        return x[:, t.lo:t.lo + t[0]]
+
+    def _tap(self, env: dict, calls: list) -> None:
+        for name, tensor in calls:
+            if name == "split":
+                p1, p2 = tensor
+                part2 = self._tensor(env, p2)
+                part1 = self._tensor(env, p1) if p1 is not None else part2[:, :0]
+                self.split((part1, part2))
+            else:
+                getattr(self, name)(self._tensor(env, tensor))
+
+    def forward(self, x):
+        env = {self._input: x} if self._input is not None else {}
+        self._tap(env, self._calls[0])
+        for i, op in enumerate(self.ops):
+            env[op.path] = GraphModel._run(self, op, [GraphModel._read(env, r) for r in op.reads])
+            self._tap(env, self._calls[i + 1])
+            for src in self._drop[i]:
+                env.pop(src, None)
+        out = self._output
+        return env[out.src] if out.src in env else x
+
+
+def build_parts(cfg) -> tuple:
+    """(stem, [stages], head) of design ``cfg``: :class:`GraphPart` s generated from its plan (a family's
+    ``build``: ``cspnet.model.build_model`` assembles them)."""
+    from .plan import plan_network
+
+    plan = plan_network(cfg)
+    parts = [GraphPart(sp, cfg.activation) for sp in plan.stages]
+    return parts[0], parts[1:-1], parts[-1]
+
+
 def _qkv(t, dims: tuple):
     """q, k, v of YOLO11's attention from its qkv tensor: per head, key_dim + key_dim + head_dim channels."""
     _, heads, key_dim, head_dim = dims
@@ -154,4 +264,4 @@ def build_graph_model(cfg, input_size: int | None = None) -> GraphModel:
     return GraphModel(plan_network(cfg, input_size), act=cfg.activation)
 
 
-__all__ = ["GraphModel", "build_graph_model"]
+__all__ = ["GraphModel", "GraphPart", "Tap", "build_graph_model", "build_parts"]

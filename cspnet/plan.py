@@ -1,11 +1,11 @@
-"""The analytic plan of a network: every layer and every tap point's shape, from the config alone.
+"""The plan of a network, a graph: every layer, what it reads and every tap point's shape, from the config alone.
 
-Every network piece is described twice, in parallel files: once as ``nn.Module`` classes (what
-runs, ``cspnet/nn/*.py``) and once as a plan built with :class:`PlanBuilder` (what the analytic
-counter reads, ``cspnet/families/*.py``); see ``cspnet/families/__init__.py``.  Tests check that the
-two agree on every shape, parameter and multiply-add.  The builder's layer methods are the plan
-twins of single layers (``conv_bn_act`` of ``cspnet.nn._common.ConvNormAct``, ``cat`` of ``Concat``).
-Pure Python: no torch.
+Every network piece is described once, as a plan built with :class:`PlanBuilder` (``cspnet/families/*.py``):
+each layer with its kind, shapes, parameters, per-kind costs, the tensors it reads by reference
+(:attr:`Op.reads`) and its group (:attr:`Op.group`).  The counting conventions, the diagram, the roofline,
+the writers' checks read it, and the real PyTorch model is generated from it (``cspnet.graph_model``).  The
+tests keep hand-written modules (``tests/oracle``) as an independent twin, and check that the plan's graph is
+what the built model really computes (``explorer.real.dataflow``).  Pure Python: no torch.
 
 Shapes are ``(C, H, W)`` for batch 1.  Module paths (``Op.path``) are the dotted names of the
 built model's modules, so a plan row and a hooked module can be matched by name.

@@ -1,5 +1,6 @@
-"""Modules generated from the plan's graph (cspnet.graph_model) compute what the hand-written modules compute:
-the same parameter names and shapes (the hand-written model's weights load strictly) and the same outputs."""
+"""Modules generated from the plan's graph (cspnet.graph_model: ``build_model``'s parts, and the flat
+GraphModel) compute what the hand-written modules (tests/oracle) compute: the same parameter names and shapes
+(the hand-written model's weights load strictly), the same outputs, and the same tensors at every tap point."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,8 @@ from hypothesis import given
 
 from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
 from cspnet.graph_model import GraphModel, build_graph_model
+from oracle import build_oracle
+from plan_check import hooked_tap_shapes
 from test_config_properties import FAST, small_designs
 
 # one preset per family and per feature the graph model runs: dense blocks (every fusion), PeleeNet's stem,
@@ -20,7 +23,7 @@ PRESETS = ["densenet121", "cspdensenet121_fusion_last", "cspdensenet121_fusion_f
 
 def _same_outputs(cfg, size: int = 64, batch: int = 2) -> None:
     torch.manual_seed(0)
-    ref = build_model(cfg).eval()
+    ref = build_oracle(cfg)
     with torch.no_grad():   # BatchNorm statistics away from their defaults: a wrong wiring shows
         for m in ref.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -28,14 +31,20 @@ def _same_outputs(cfg, size: int = 64, batch: int = 2) -> None:
                 m.running_var.uniform_(0.5, 1.5)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.2, 0.2)
-    graph = build_graph_model(cfg).eval()
-    graph.load_state_dict(ref.state_dict(), strict=True)    # the same names and shapes, nothing more or less
-    assert count_params(graph) == plan_network(cfg).params
     x = torch.randn(batch, 3, size, size)
     with torch.no_grad():
-        a, b = ref(x), graph(x)
-    assert a.shape == b.shape == (batch, cfg.num_classes)
-    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+        want = ref(x)
+    plan = plan_network(cfg)
+    seen_ref, _ = hooked_tap_shapes(ref, plan, x)
+    for generated in (build_model(cfg), build_graph_model(cfg).eval()):
+        generated.load_state_dict(ref.state_dict(), strict=True)   # the same names and shapes, no more, no less
+        assert count_params(generated) == plan.params
+        with torch.no_grad():
+            got = generated(x)
+        assert got.shape == want.shape == (batch, cfg.num_classes)
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    seen, _ = hooked_tap_shapes(build_model(cfg), plan, x)     # the generated stages call their taps
+    assert seen == seen_ref
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -63,7 +72,7 @@ def test_a_wrong_wire_in_the_graph_changes_the_output(monkeypatch):
     src, lo, hi = concat.reads[0]
     monkeypatch.setattr(concat, "reads", ((src, hi, 2 * hi - lo),) + concat.reads[1:])   # part 2's channels
     graph = GraphModel(plan, act=cfg.activation).eval()
-    ref = build_model(cfg).eval()
+    ref = build_oracle(cfg)
     graph.load_state_dict(ref.state_dict())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -95,7 +95,7 @@ def test_growth_figure_data_and_source():
     fig = lineage_growth_figure(pts, lesson.LINEAGE_SHORT, chosen=3)
     assert len(fig.data) == 4 and "dense block" in fig.data[-1].name
     src = lesson.stage_source("lineage")
-    assert "class CrossStage" in src and "DenseStage" not in src
+    assert "def plan_stage" in src and "def plan_bottleneck_3x3" in src and "plan_dense_stage" not in src
 
 
 def test_the_page_shows_the_step_with_its_table_and_chart():

@@ -12,13 +12,18 @@ from hypothesis import given
 from cspnet import ConfigError, CSPConfig, build_model, get_preset, plan_network, preset_names
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor, clear_plan_memo, graph_problems
 from explorer.real.dataflow import compare
+from oracle import build_oracle
 from test_config_properties import FAST, small_designs
 
 
-def _agree(cfg):
+def _agree(cfg, oracle: bool = True):
+    """The plan's graph is sound, and what the generated model and the hand-written twin (tests/oracle, for a
+    design family) really compute, op by op."""
     plan = plan_network(cfg)
     assert graph_problems(plan) == [], cfg.name
     assert compare(plan, build_model(cfg, device="meta")) == [], cfg.name
+    if oracle:
+        assert compare(plan, build_oracle(cfg, device="meta")) == [], cfg.name
     return plan
 
 
@@ -45,7 +50,7 @@ def test_imported_darknet_cfgs_plan_the_dataflow_their_models_run(name):
 
     preset = get_preset(name)
     cfg = CSPConfig(family="darknet_cfg", network=cfg_from_config(preset), input_size=64, fusion=preset.fusion)
-    plan = _agree(cfg)
+    plan = _agree(cfg, oracle=False)
     # routes read earlier layers by reference, as the cfg's own layer indices say
     assert any(len(op.reads) > 1 and op.kind == "cat" for op in plan.ops)
 
@@ -138,10 +143,10 @@ def forgetful(monkeypatch):
 def test_compare_catches_a_plan_that_forgets_a_shortcut(forgetful):
     """Drift between the plan and the modules is caught: a dark block planned without its shortcut read."""
     cfg = get_preset("cs3darknet_s").replace(input_size=64, name="forgets a shortcut")
-    problems = compare(plan_network(cfg, memo=False), build_model(cfg, device="meta"))
+    problems = compare(plan_network(cfg, memo=False), build_oracle(cfg, device="meta"))
     assert problems and "stages.0.block.0 (add): the plan reads" in problems[0]
     forgetful.undo()
-    assert compare(plan_network(cfg, memo=False), build_model(cfg, device="meta")) == []
+    assert compare(plan_network(cfg, memo=False), build_oracle(cfg, device="meta")) == []
 
 
 def _traced_agreement(cfg):
@@ -159,5 +164,10 @@ def test_the_live_trace_checks_the_dataflow():
 
 
 def test_the_live_trace_says_where_the_dataflow_differs(forgetful):
+    """A model that does not run its plan (here the hand-written twin against a plan that forgot a shortcut):
+    the trace's dataflow row disagrees and names the layer."""
+    import explorer.real.trace as trace
+
+    forgetful.setattr(trace, "build_model", build_oracle)
     agr = _traced_agreement(get_preset("cs3darknet_s").replace(input_size=64, name="drifted"))
     assert not agr["agree"] and any(m.startswith("dataflow: stages.0.block.0 (add)") for m in agr["shape_mismatches"])

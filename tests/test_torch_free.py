@@ -55,8 +55,8 @@ def test_validation_and_family_metadata_do_not_import_torch():
 
 
 @pytest.mark.parametrize("module", ["cspnet.families", "cspnet.config", "cspnet.plan", "cspnet.presets",
-                                    "cspnet.families.densenet", "cspnet.families.resnet", "cspnet.nn.peleenet",
-                                    "cspnet.nn._crossstage"])
+                                    "cspnet.families.densenet", "cspnet.families.resnet", "cspnet.graph_model",
+                                    "cspnet.model"])
 def test_every_module_imports_on_its_own(module):
     r = _run(f"import {module}")
     assert r.returncode == 0, r.stderr
@@ -66,33 +66,35 @@ def _py_files(folder: str) -> list:
     return sorted(f for f in os.listdir(folder) if f.endswith(".py"))
 
 
-def test_only_nn_and_model_import_torch_at_module_level():
+def test_only_the_generated_model_imports_torch_at_module_level():
     for dirpath, _, files in os.walk(CSPNET):
         rel = os.path.relpath(dirpath, CSPNET)
-        if rel.split(os.sep)[0] in ("nn", "__pycache__"):
+        if rel.split(os.sep)[0] == "__pycache__":
             continue
         for f in files:
-            if not f.endswith(".py") or (rel == "." and f == "model.py"):
+            if not f.endswith(".py") or (rel == "." and f in ("model.py", "graph_model.py")):
                 continue
             tree = ast.parse(open(os.path.join(dirpath, f), encoding="utf-8").read())
-            for node in tree.body:   # module level only: a function may import cspnet.nn when it builds
+            for node in tree.body:   # module level only: a function may import the model when it builds
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
                 for name in names:
                     root = name.split(".")[0]
-                    assert root != "torch" and not re.match(r"^(cspnet\.)?(nn|model)\b", name), (rel, f, name)
+                    assert root != "torch" and not re.match(r"^(cspnet\.)?(graph_model|model)\b", name), (rel, f, name)
                     if isinstance(node, ast.ImportFrom) and node.level:
-                        assert not (node.module or "").startswith(("nn", "model")), (rel, f, node.module)
+                        assert not (node.module or "").startswith(("graph_model", "model")), (rel, f, node.module)
 
 
-def test_nn_files_pair_with_pure_files_and_name_their_plan_twins():
+def test_the_oracle_modules_name_their_plan_twins():
+    """The hand-written twin (tests/oracle) names, per class, the plan it is the twin of."""
     from torch import nn
 
-    nn_files = [f for f in _py_files(os.path.join(CSPNET, "nn")) if f != "__init__.py"]
-    assert nn_files
-    for f in nn_files:
-        assert os.path.exists(os.path.join(CSPNET, "families", f)), f"cspnet/nn/{f} has no cspnet/families/{f}"
-        mod = importlib.import_module(f"cspnet.nn.{f[:-3]}")
+    oracle = os.path.join(os.path.dirname(__file__), "oracle")
+    files = [f for f in _py_files(oracle) if f != "__init__.py"]
+    assert files
+    for f in files:
+        assert os.path.exists(os.path.join(CSPNET, "families", f)), f"tests/oracle/{f} has no cspnet/families/{f}"
+        mod = importlib.import_module(f"oracle.{f[:-3]}")
         classes = [c for _, c in inspect.getmembers(mod, inspect.isclass)
                    if issubclass(c, nn.Module) and c.__module__ == mod.__name__]
         assert classes, f
@@ -114,11 +116,12 @@ def test_nn_files_pair_with_pure_files_and_name_their_plan_twins():
 
 
 def test_every_block_type_is_one_registry_entry():
-    from torch import nn
-
+    """A block type is its plan and one entry: the product has no module class for it (the model is generated);
+    the tests' hand-written twin of each names that plan."""
     from cspnet.families._blocks import BLOCK_TYPES
+    from oracle._blocks import ORACLE_BLOCKS
 
+    assert set(ORACLE_BLOCKS) == set(BLOCK_TYPES)
     for name, bt in BLOCK_TYPES.items():
-        cls = bt.module_class()
-        assert issubclass(cls, nn.Module) and bt.module.startswith("cspnet.nn._blocks.")
-        assert f"cspnet.families._blocks.{bt.plan.__name__}" in inspect.getdoc(cls)
+        assert callable(bt.plan) and not hasattr(bt, "module")
+        assert f"cspnet.families._blocks.{bt.plan.__name__}" in inspect.getdoc(ORACLE_BLOCKS[name])

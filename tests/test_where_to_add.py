@@ -1,7 +1,7 @@
-"""The README's "Where to add" recipe for a block type is true: one module class, one plan twin and one
-``BLOCK_TYPES`` entry (here a toy block from tests/toy_block.py), and the block is in the design field, the
-plan, the real model (same parameters, same dataflow op by op), the diagram and the CLI; the writers either
-write it or refuse it by name."""
+"""The README's "Where to add" recipe for a block type is true: its plan and one ``BLOCK_TYPES`` entry (here a
+toy block from tests/toy_block.py), and the block is in the design field, the plan, the real model (generated
+from the plan: same parameters, same dataflow op by op, the same outputs as its hand-written module), the
+diagram and the CLI; the writers either write it or refuse it by name."""
 from __future__ import annotations
 
 import pytest
@@ -18,7 +18,10 @@ from explorer.real.dataflow import compare
 
 @pytest.fixture
 def toy(monkeypatch):
+    from oracle._blocks import ORACLE_BLOCKS
+
     monkeypatch.setitem(BLOCK_TYPES, "toy", toy_block.TOY)
+    monkeypatch.setitem(ORACLE_BLOCKS, "toy", toy_block.ToyBlock)   # the tests' hand-written twin
     return get_preset("yolov8n_cls").replace(block_type="toy", name="toy design")
 
 
@@ -29,6 +32,17 @@ def test_a_registered_block_type_is_offered_planned_built_and_drawn(toy):
     model = build_model(toy, device="meta")
     assert count_params(model) == plan.params
     assert graph_problems(plan) == [] and compare(plan, model) == []
+    # the generated model computes what the block's hand-written module computes
+    import torch
+
+    from oracle import build_oracle
+
+    small = toy.replace(input_size=64)
+    ref, gen = build_oracle(small), build_model(small)
+    gen.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(gen(x), ref(x))
     dot = to_dot(toy)
     assert "toy \u00d72" in dot   # its name, until its entry says words=...
 

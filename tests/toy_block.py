@@ -1,13 +1,14 @@
-"""A block type added the way the README's "Where to add" says (tests/test_where_to_add.py): a module class
-(here instead of ``cspnet/nn/_blocks.py``), its plan twin (instead of ``cspnet/families/_blocks.py``) and one
-``BLOCK_TYPES`` entry.  Depthwise 3x3 -> pointwise 1x1, + input."""
+"""A block type added the way the README's "Where to add" says (tests/test_where_to_add.py): its plan (here
+instead of ``cspnet/families/_blocks.py``) and one ``BLOCK_TYPES`` entry; the model is generated from the plan.
+Its hand-written module (as tests/oracle keeps for the built-in ones) checks the generated one.
+Depthwise 3x3 -> pointwise 1x1, + input."""
 from __future__ import annotations
 
 from torch import nn
 
 from cspnet.families._blocks import BlockType, _residual
-from cspnet.nn._blocks import _Residual
-from cspnet.nn._common import ConvNormAct
+from oracle._blocks import _Residual
+from oracle._common import ConvNormAct
 
 
 class ToyBlock(_Residual):
@@ -28,4 +29,4 @@ def plan_toy(b, path, s, out_ch, mid, stride, groups, residual=True, se_ratio=0.
     return _residual(b, path, x, t, residual)
 
 
-TOY = BlockType("toy_block.ToyBlock", plan_toy, "depthwise 3x3 -> pointwise 1x1 + input (a test's toy)")
+TOY = BlockType(plan_toy, "depthwise 3x3 -> pointwise 1x1 + input (a test's toy)")

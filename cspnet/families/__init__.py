@@ -5,7 +5,8 @@ A family is a :class:`Family` object (``FAMILY`` in its module, or the attribute
 
 * ``validate(cfg)``: family-specific checks, raising ``ConfigError`` naming the field;
 * ``plan(cfg, input_size) -> list[StagePlan]``: the analytic plan (stem, stages..., head);
-* ``build(cfg) -> (stem, [stage modules], head)``: the real ``nn.Module`` pieces (imports torch);
+* ``build(cfg) -> (stem, [stage modules], head)``: the real ``nn.Module`` pieces (imports torch; a design
+  family's are generated from its plan: :func:`build_from_plan`);
 * ``defaults``: the family's default design (what switching to it starts from), derived from one of
   its presets;
 * ``presets``: named designs, a data table of :class:`Preset` rows (:func:`preset_table`), each
@@ -15,33 +16,29 @@ A family is a :class:`Family` object (``FAMILY`` in its module, or the attribute
 Which config fields a family reads is declared on the fields themselves
 (``cspnet.config.FIELDS[name].families``; ``cspnet.config.family_fields(family)``).
 
-Layout: pure Python and torch in parallel, same-named files
------------------------------------------------------------
-Every network piece is written twice, once as ``nn.Module`` classes (what runs) and once as a plan
-(what the analytic counter reads); tests check that they agree on every shape, parameter and
-multiply-add.  The two halves live in files of the same name in two packages::
+Layout: one description of each piece, its plan
+-----------------------------------------------
+Every network piece is written once, as a plan (``cspnet.plan.PlanBuilder``: each layer, what it reads, its
+group); the real ``nn.Module`` pieces are generated from the plan (``build_from_plan``, every design family's
+``build``: ``cspnet.graph_model``), with the parameter names of the plan's op paths::
 
     cspnet/families/X.py   pure Python, never imports torch: channel arithmetic, validation, the
-                           plan twins (``plan_*``), presets and the Family objects
-    cspnet/nn/X.py         the nn.Module classes, each naming its plan twin in its docstring
-                           ("Plan twin: cspnet.families.X.plan_..."), and ``build(cfg)``
+                           plans (``plan_*``), presets and the Family objects
 
     X = densenet      DenseNet / CSPDenseNet
         peleenet      PeleeNet / CSPPeleeNet
         _dense        shared by the dense families: the fusion wiring around a dense block
-                      (DenseCSPStage / plan_dense_stage), its channel arithmetic and checks
-        _crossstage   shared by ResNet, ResNeXt and Darknet: one stage layout driven by the
-                      family's CrossStageStyle flags (CrossStage / plan_stage, Stem / plan_stem)
+                      (plan_dense_stage), its channel arithmetic and checks
+        _crossstage   shared by ResNet, ResNeXt, Darknet and the lineage: one stage layout driven by the
+                      family's CrossStageStyle flags (plan_stage, plan_stem)
         _blocks       the block types of cross stages, one BLOCK_TYPES registry entry each
-                      (Bottleneck / plan_bottleneck, DarkBlock / plan_dark_block)
-        _common       shared by all: ClassifierHead / plan_head (the single-layer modules
-                      Split, Concat, ConvNormAct have their twins in cspnet.plan.PlanBuilder)
+        _common       shared by all: plan_head
 
-``resnet.py`` and ``darknet.py`` are declarations (a CrossStageStyle, a preset table) over
-``_crossstage`` and have no ``nn/`` file.  A leading underscore marks a shared file, not a family.
-Only ``cspnet/nn/`` and ``cspnet/model.py`` import torch, and nothing imports them at module level
-except each other: a Family's ``build`` imports its ``cspnet.nn`` file when a model is built, so
-``import cspnet``, configs, presets and plans never load torch.
+``resnet.py``, ``darknet.py`` and ``lineage.py`` are declarations (a CrossStageStyle, a preset table) over
+``_crossstage``.  A leading underscore marks a shared file, not a family.  Only ``cspnet/graph_model.py`` and
+``cspnet/model.py`` import torch, and nothing imports them at module level: a Family's ``build`` imports them
+when a model is built, so ``import cspnet``, configs, presets and plans never load torch.  The tests keep the
+hand-written modules the generated ones replaced (``tests/oracle``) as their independent twin.
 
 Imports form a DAG: ``errors`` <- ``fields`` <- ``config`` -> ``plan`` -> ``families`` (this
 registry, which imports no other cspnet module but the preset texts, and ``fields`` to declare what a
@@ -49,8 +46,7 @@ plug-in family reads); a family module imports
 ``errors``, ``plan``, this registry and the shared ``_*`` files; it is itself loaded by name
 (``importlib``) the first time :func:`get_family` asks for it.
 
-Adding a family is one new module (plus an ``nn/`` file if it has modules of its own) and one line
-in ``FAMILIES``.
+Adding a family is one new module and one line in ``FAMILIES``.
 """
 from __future__ import annotations
 
@@ -98,6 +94,14 @@ class Family:
     build: Callable
     defaults: dict = field(default_factory=dict)   # field values that make a sensible design
     presets: tuple = ()                            # Preset objects
+
+
+def build_from_plan(cfg):
+    """The real modules of a design, (stem, [stages], head), generated from its plan's graph
+    (``cspnet.graph_model.build_parts``; imports torch): every design family's ``build``."""
+    from ..graph_model import build_parts
+
+    return build_parts(cfg)
 
 
 def preset_table(base: dict, rows) -> tuple:

@@ -1,27 +1,26 @@
 """The block types a cross stage repeats (``cspnet.families._crossstage``): one registry entry each.
 
-A block type is a :class:`BlockType` in :data:`BLOCK_TYPES`: the dotted path of its ``nn.Module``
-class (in ``cspnet/nn/_blocks.py``, imported only when a model is built), its plan twin (here) and
-how its inner width follows from the block's channels.  Both follow one contract, so a stage never
-needs to know which block it repeats::
+A block type is a :class:`BlockType` in :data:`BLOCK_TYPES`: its plan (here), how its inner width follows
+from the block's channels, and the words the diagram uses.  Its module is generated from the plan's graph
+(``cspnet.graph_model``), so the plan is the block's only description.  Every plan follows one contract, so a
+stage never needs to know which block it repeats::
 
-    module class:  cls(in_ch, out_ch, mid, stride, groups, act, residual=True, se_ratio=0.0)
-    plan twin:     plan(b, path, shape, out_ch, mid, stride, groups, residual=True, se_ratio=0.0) -> shape
+    plan(b, path, shape, out_ch, mid, stride, groups, residual=True, se_ratio=0.0) -> shape
 
 ``mid`` is the block's inner width (``BlockType.mid_of(channels, bottle_ratio)``; the number of
 attention heads for ``psa``), ``groups`` the groups of its 3x3 conv; the first block of a stage gets
 the stage's input channels and, where the stage has no ``down`` conv, its stride.  ``residual``
 adds the block's input to its output where the channels allow (Ultralytics' ``shortcut``, mmdet's
 ``add_identity``); ``se_ratio`` > 0 puts timm's squeeze-and-excitation inside the block (dark and
-edge blocks only).
+edge blocks only).  Each plan names its reference (timm, Ultralytics, mmdet), and the tests keep the
+hand-written module of each (tests/oracle/_blocks.py) as an independent twin of the generated one.
 
-Adding a block type is a module class, its plan twin and one entry in ``BLOCK_TYPES``; a paper
-family picks it by name (``CrossStageStyle.block_type``), a lineage family by the ``block_type``
-field (the names in :data:`LINEAGE_BLOCKS`).  Pure Python.
+Adding a block type is its plan and one entry in ``BLOCK_TYPES``; a paper family picks it by name
+(``CrossStageStyle.block_type``), a lineage family by the ``block_type`` field (:func:`lineage_blocks`).
+Pure Python.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,20 +29,14 @@ from ..plan import PlanBuilder
 
 @dataclass(frozen=True)
 class BlockType:
-    """One block type: its module class (by dotted path), its plan twin and its inner width."""
+    """One block type: its plan (the model is generated from it: ``cspnet.graph_model``) and its inner width."""
 
-    module: str            # "cspnet.nn._blocks.Bottleneck"
     plan: Callable         # plan(b, path, shape, out_ch, mid, stride, groups, residual, se_ratio) -> shape
     description: str = ""
     lineage: bool = True   # offered by the lineage families' ``block_type`` field
     takes_se: bool = False  # reads ``se_ratio``
     mid_rule: str = "ratio"  # "ratio": round(channels x bottle_ratio); "heads": max(channels // 64, 1)
     words: str = ""        # how the diagram names it ("1\u00d71\u21923\u00d73 block"; "": the type's name)
-
-    def module_class(self):
-        """The ``nn.Module`` class (imports torch)."""
-        path, _, name = self.module.rpartition(".")
-        return getattr(importlib.import_module(path), name)
 
     def mid_of(self, channels: int, bottle_ratio: float) -> int:
         if self.mid_rule == "heads":
@@ -59,7 +52,7 @@ def se_channels(channels: int, ratio: float) -> int:
 def plan_se(b: PlanBuilder, path: str, s, ratio: float):
     """timm ``SEModule``: mean over H, W; 1x1 conv (bias) -> act -> 1x1 conv (bias) -> sigmoid; scale.
 
-    Module twin: ``cspnet.nn._blocks.SqueezeExcite``."""
+    Oracle twin: ``tests/oracle/_blocks.SqueezeExcite``."""
     c = s[0]
     rd = se_channels(c, ratio)
     t = b.mean(f"{path}.pool", s)
@@ -72,7 +65,7 @@ def plan_se(b: PlanBuilder, path: str, s, ratio: float):
 
 def plan_bottleneck(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                     residual: bool = True, se_ratio: float = 0.0):
-    """Module twin: ``cspnet.nn._blocks.Bottleneck``."""
+    """Oracle twin: ``tests/oracle/_blocks.Bottleneck``."""
     x = s
     s = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
     s = b.conv_bn_act(f"{path}.conv2", s, mid, 3, stride, groups=groups)
@@ -89,7 +82,7 @@ def _residual(b, path, x, s, residual):
 
 def plan_dark_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                     residual: bool = True, se_ratio: float = 0.0):
-    """1x1 -> [SE] -> 3x3, + input (no activation after the add).  Module twin: ``cspnet.nn._blocks.DarkBlock``."""
+    """1x1 -> [SE] -> 3x3, + input (no activation after the add).  Oracle twin: ``tests/oracle/_blocks.DarkBlock``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 1)
     if se_ratio:
@@ -100,7 +93,7 @@ def plan_dark_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride:
 
 def plan_edge_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                     residual: bool = True, se_ratio: float = 0.0):
-    """3x3 -> [SE] -> 1x1, + input.  Module twin: ``cspnet.nn._blocks.EdgeBlock``."""
+    """3x3 -> [SE] -> 1x1, + input.  Oracle twin: ``tests/oracle/_blocks.EdgeBlock``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 3, groups=groups)
     if se_ratio:
@@ -111,7 +104,7 @@ def plan_edge_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride:
 
 def plan_bottleneck_3x3(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                         residual: bool = True, se_ratio: float = 0.0):
-    """3x3 -> 3x3, + input.  Module twin: ``cspnet.nn._blocks.Bottleneck3x3``."""
+    """3x3 -> 3x3, + input.  Oracle twin: ``tests/oracle/_blocks.Bottleneck3x3``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 3)
     t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
@@ -122,7 +115,7 @@ def plan_c3k(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
              residual: bool = True, se_ratio: float = 0.0):
     """A nested C3k (two 1x1 convs to ``mid``, two 3x3-3x3 bottlenecks on one, concat, 1x1 out).
 
-    Module twin: ``cspnet.nn._blocks.C3k``."""
+    Oracle twin: ``tests/oracle/_blocks.C3k``."""
     t = b.conv_bn_act(f"{path}.cv1", s, mid, 1)
     cross = b.conv_bn_act(f"{path}.cv2", s, mid, 1)
     for j in range(2):
@@ -133,7 +126,7 @@ def plan_c3k(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
 
 def plan_cspnext_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                        residual: bool = True, se_ratio: float = 0.0):
-    """3x3 -> depthwise 5x5 -> pointwise 1x1, + input.  Module twin: ``cspnet.nn._blocks.CSPNeXtBlock``."""
+    """3x3 -> depthwise 5x5 -> pointwise 1x1, + input.  Oracle twin: ``tests/oracle/_blocks.CSPNeXtBlock``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 3)
     t = b.conv_bn_act(f"{path}.depthwise", t, mid, 5, groups=mid)
@@ -143,7 +136,7 @@ def plan_cspnext_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stri
 
 def plan_conv_pair(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
                    residual: bool = True, se_ratio: float = 0.0):
-    """ELAN's pair of 3x3 convs (a tap after the pair) [+ input].  Module twin: ``cspnet.nn._blocks.ConvPair``."""
+    """ELAN's pair of 3x3 convs (a tap after the pair) [+ input].  Oracle twin: ``tests/oracle/_blocks.ConvPair``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv1", s, mid, 3, groups=groups)
     t = b.conv_bn_act(f"{path}.conv2", t, out_ch, 3, groups=groups)
@@ -152,7 +145,7 @@ def plan_conv_pair(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: 
 
 def plan_conv(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
               residual: bool = True, se_ratio: float = 0.0):
-    """One 3x3 conv (YOLOv7-tiny's ELAN taps every conv) [+ input].  Module twin: ``cspnet.nn._blocks.ConvBlock``."""
+    """One 3x3 conv (YOLOv7-tiny's ELAN taps every conv) [+ input].  Oracle twin: ``tests/oracle/_blocks.ConvBlock``."""
     x = s
     t = b.conv_bn_act(f"{path}.conv", s, out_ch, 3, groups=groups)
     return _residual(b, path, x, t, residual)
@@ -171,7 +164,7 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
 
     Attention: 1x1 qkv (BN, no act); softmax(q^T k x scale) on ``heads`` heads of key_dim;
     v x attn^T, plus a depthwise 3x3 positional conv of v; 1x1 projection (BN, no act).
-    FFN: 1x1 to 2c (act), 1x1 back to c (BN, no act).  Module twin: ``cspnet.nn._blocks.PSABlock``."""
+    FFN: 1x1 to 2c (act), 1x1 back to c (BN, no act).  Oracle twin: ``tests/oracle/_blocks.PSABlock``."""
     c, h, w = s
     n = h * w
     head_dim, key_dim, qkv_ch = psa_dims(c, mid)
@@ -196,29 +189,29 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
 
 
 BLOCK_TYPES = {
-    "bottleneck": BlockType("cspnet.nn._blocks.Bottleneck", plan_bottleneck,
+    "bottleneck": BlockType(plan_bottleneck,
                             "ResNet bottleneck 1x1 -> 3x3 -> 1x1 + shortcut, act after the add", lineage=False,
                             words="bottleneck"),
-    "dark": BlockType("cspnet.nn._blocks.DarkBlock", plan_dark_block,
+    "dark": BlockType(plan_dark_block,
                       "1x1 -> [SE] -> 3x3 + input, no act after the add (Darknet, CrossStage3, C3, BottleneckCSP)",
                       takes_se=True, words="1\u00d71\u21923\u00d73 block"),
-    "edge": BlockType("cspnet.nn._blocks.EdgeBlock", plan_edge_block,
+    "edge": BlockType(plan_edge_block,
                       "3x3 -> [SE] -> 1x1 + input (timm cs3edgenet)", takes_se=True,
                       words="3\u00d73\u21921\u00d71 edge block"),
-    "bottleneck_3x3": BlockType("cspnet.nn._blocks.Bottleneck3x3", plan_bottleneck_3x3,
+    "bottleneck_3x3": BlockType(plan_bottleneck_3x3,
                                 "3x3 -> 3x3 + input (Ultralytics Bottleneck k=(3,3): C2f e=1.0, C3k2 e=0.5)",
                                 words="3\u00d73\u21923\u00d73 bottleneck"),
-    "c3k": BlockType("cspnet.nn._blocks.C3k", plan_c3k,
+    "c3k": BlockType(plan_c3k,
                      "a nested C3k: two 1x1 convs, two 3x3-3x3 bottlenecks, concat, 1x1 (YOLO11 m/l/x)",
                      words="C3k block"),
-    "cspnext": BlockType("cspnet.nn._blocks.CSPNeXtBlock", plan_cspnext_block,
+    "cspnext": BlockType(plan_cspnext_block,
                          "3x3 -> depthwise 5x5 -> 1x1 + input (RTMDet CSPNeXtBlock)",
                          words="3\u00d73 + dw 5\u00d75 block"),
-    "conv_pair": BlockType("cspnet.nn._blocks.ConvPair", plan_conv_pair,
+    "conv_pair": BlockType(plan_conv_pair,
                            "two 3x3 convs, tapped after the pair (YOLOv7 ELAN)", words="3\u00d73 conv pair"),
-    "conv": BlockType("cspnet.nn._blocks.ConvBlock", plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)",
+    "conv": BlockType(plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)",
                       words="3\u00d73 conv"),
-    "psa": BlockType("cspnet.nn._blocks.PSABlock", plan_psa,
+    "psa": BlockType(plan_psa,
                      "YOLO11 PSABlock: multi-head self-attention + FFN, each with a residual (C2PSA)",
                      mid_rule="heads", words="attention (PSA) block"),
 }

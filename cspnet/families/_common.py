@@ -1,4 +1,4 @@
-"""Plan twins of the modules every family shares (``cspnet/nn/_common.py``).
+"""Plans every family shares (the tests' hand-written twins: ``tests/oracle/_common.py``).
 
 ``Split``, ``Concat``, ``ConvNormAct`` and the activations are single layers whose twins are the
 methods of ``cspnet.plan.PlanBuilder`` (the ``part1``/``part2`` taps, ``cat``, ``conv_bn_act``,
@@ -13,7 +13,7 @@ def plan_head(cfg, s, norm_act: bool, conv_ch: int = 0) -> StagePlan:
     """The ``head`` stage: [BN + act | 1x1 conv to ``conv_ch`` + BN + act] -> global average pool -> linear
     to ``cfg.num_classes``.
 
-    Module twin: ``cspnet.nn._common.ClassifierHead``."""
+    Oracle twin: ``tests/oracle/_common.py: ClassifierHead``."""
     b = PlanBuilder("head", "head")
     b.tap("input", s)
     if norm_act:

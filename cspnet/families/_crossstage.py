@@ -3,7 +3,7 @@
 A family of this kind is a :class:`CrossStageStyle` (a few flags) plus its presets
 (:func:`cross_stage_family`).  From the style and the config, :meth:`CrossStageStyle.layouts`
 computes every stage's :class:`StageLayout` (its channel arithmetic) once; the layout is then
-turned into a plan here (:func:`plan_stage`) and into modules in ``cspnet/nn/_crossstage.py``
+turned into a plan here (:func:`plan_stage`), from which ``cspnet.graph_model`` generates the modules
 (``CrossStage``).  The tests check the two against each other on every preset and fusion.
 
 Stage layouts, by fusion (``C = round(width * expand_ratio)``, ``part2 = floor(C * split_ratio)``,
@@ -51,7 +51,7 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..plan import PlanBuilder
-from . import Family, preset_defaults
+from . import Family, build_from_plan, preset_defaults
 from ._blocks import BLOCK_TYPES
 from ._common import plan_head
 
@@ -290,7 +290,7 @@ class CrossStageStyle:
         check_layouts(cfg, layouts, self.mid_field)
 
     def plan(self, cfg, input_size: int) -> list:
-        """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn._crossstage.build``."""
+        """The plan: [stem, stages.0 .. stages.N-1, head].  Oracle twin: ``tests/oracle/_crossstage.py: build``."""
         layers = self.stem_layers(cfg)
         stem = plan_lineage_stem(layers, input_size) if layers else plan_stem(cfg, input_size)
         plans, s = [stem], stem.output_shape
@@ -301,18 +301,12 @@ class CrossStageStyle:
         plans.append(plan_head(cfg, s, norm_act=False, conv_ch=self.head_conv))
         return plans
 
-    def build(self, cfg):
-        """The real modules (stem, [stage modules], head): ``cspnet.nn._crossstage.build`` (imports torch)."""
-        from ..nn._crossstage import build as build_modules
-
-        return build_modules(cfg, self.layouts(cfg), self.stem_layers(cfg), self.head_conv)
-
 
 def cross_stage_family(name: str, description: str, style: CrossStageStyle, presets: tuple,
                        default_preset: str) -> Family:
     """A family that is a :class:`CrossStageStyle` and a preset table (its default design: ``default_preset``)."""
     return Family(name=name, description=description, validate=style.validate, plan=style.plan,
-                  build=style.build, defaults=preset_defaults(presets, default_preset), presets=presets)
+                  build=build_from_plan, defaults=preset_defaults(presets, default_preset), presets=presets)
 
 
 # --------------------------------------------------------------------------- validation
@@ -396,7 +390,7 @@ def check_lineage(cfg, style, layouts) -> None:
 
 # --------------------------------------------------------------------------- plan
 def plan_stem(cfg, size: int):
-    """conv -> BN -> act [-> 3x3/2 max pool].  Module twin: ``cspnet.nn._crossstage.Stem``."""
+    """conv -> BN -> act [-> 3x3/2 max pool].  Oracle twin: ``tests/oracle/_crossstage.py: Stem``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     s = b.conv("conv", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
@@ -409,7 +403,7 @@ def plan_stem(cfg, size: int):
 
 
 def plan_stage(b: PlanBuilder, lay: StageLayout, s):
-    """One stage of any fusion, with its tap points.  Module twin: ``cspnet.nn._crossstage.CrossStage``."""
+    """One stage of any fusion, with its tap points.  Oracle twin: ``tests/oracle/_crossstage.py: CrossStage``."""
     b.stage.repeats = lay.repeats
     b.tap("input", s)
     if lay.down_ch:
@@ -463,7 +457,7 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
 def plan_mp_down(b: PlanBuilder, path: str, s, out_ch: int):
     """YOLOv7's MP down-sampling: [2x2 max pool -> 1x1] beside [1x1 -> 3x3 stride 2], concatenated.
 
-    Module twin: ``cspnet.nn._crossstage.MPDown``."""
+    Oracle twin: ``tests/oracle/_crossstage.py: MPDown``."""
     half = out_ch // 2
     a = b.maxpool(f"{path}.pool", s, 2, 2)
     a = b.conv_bn_act(f"{path}.pool_conv", a, half, 1)
@@ -475,7 +469,7 @@ def plan_mp_down(b: PlanBuilder, path: str, s, out_ch: int):
 def plan_spp(b: PlanBuilder, path: str, s, out_ch: int, kernels=(5, 9, 13)):
     """mmdet's SPPBottleneck: 1x1 to c/2, max pools 5/9/13 (stride 1), concat with the input, 1x1.
 
-    Module twin: ``cspnet.nn._crossstage.SPPBottleneck``."""
+    Oracle twin: ``tests/oracle/_crossstage.py: SPPBottleneck``."""
     t = b.conv_bn_act(f"{path}.conv1", s, s[0] // 2, 1)
     pooled = [b.maxpool(f"{path}.pools.{j}", t, k, 1, k // 2) for j, k in enumerate(kernels)]
     t = b.cat(f"{path}.cat", [t, *pooled])
@@ -486,7 +480,7 @@ def plan_channel_attention(b: PlanBuilder, path: str, s):
     """mmdet's ChannelAttention: mean over H, W (timm's port; mmdet's adaptive pool is the same
     arithmetic, which fvcore counts and timm's mean it does not), 1x1 conv (bias), hard sigmoid, scale.
 
-    Module twin: ``cspnet.nn._crossstage.ChannelAttention``."""
+    Oracle twin: ``tests/oracle/_crossstage.py: ChannelAttention``."""
     t = b.mean(f"{path}.pool", s)
     t = b.conv(f"{path}.fc", t, s[0], 1, bias=True)
     t = b.act(f"{path}.act", t, "hardsigmoid")
@@ -494,7 +488,9 @@ def plan_channel_attention(b: PlanBuilder, path: str, s):
 
 
 def plan_lineage_stem(layers, size: int):
-    """A lineage stem: its convs (and YOLOv4-CSP's dark block).  Module twin: ``cspnet.nn._crossstage.ConvStem``."""
+    """A lineage stem: its convs (and YOLOv4-CSP's dark block).
+
+    Oracle twin: ``tests/oracle/_crossstage.py: ConvStem``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     for j, layer in enumerate(layers):

@@ -1,6 +1,7 @@
 """What the two dense families (DenseNet and PeleeNet) share: the fusion wiring around a dense block
 (CSPNet paper Fig. 3), its channel arithmetic and its checks.  Pure Python; module twin:
-``cspnet/nn/_dense.py`` (``DenseCSPStage``).
+``tests/oracle/_dense.py`` (``DenseCSPStage``, the tests' hand-written twin; the modules are generated from
+the plan: ``cspnet.graph_model``).
 
 A family describes stage ``i`` as a dict of channel counts (``stage_channels(cfg, i, c)``, keys
 ``input``, ``last``, ``pool``, ``block_in``, ``block`` and, when split, ``part1``, ``part2``);
@@ -100,7 +101,7 @@ def plan_dense_stage(cfg, i: int, ch: dict, s, block, transition):
 
     ``block(b, shape)`` records the stage's dense block; ``transition(b, name, shape, out_ch, pool)``
     records a (partial) transition.  Returns (StagePlan, output shape).
-    Module twin: ``cspnet.nn._dense.DenseCSPStage``.
+    Oracle twin: ``tests/oracle/_dense.py: DenseCSPStage``.
     """
     b = PlanBuilder(f"stages.{i}", "stage", fusion=cfg.fusion)
     b.stage.repeats = cfg.repeats[i]

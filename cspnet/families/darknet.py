@@ -17,7 +17,7 @@ transition on the block path before the concat, so its stage outputs
 The Darknet blocks' 3x3 conv is never grouped here (``groups`` is not read by this family).
 
 A declaration over ``cspnet.families._crossstage``: a style (flags) and a preset table.  Pure
-Python; the modules are ``cspnet/nn/_crossstage.py``.
+Python; the modules are generated from the plan (``cspnet.graph_model``).
 """
 from __future__ import annotations
 

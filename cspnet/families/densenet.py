@@ -24,13 +24,13 @@ it (CSPNet paper, Fig. 3).  All channel arithmetic floors; ``last`` is the last 
 1.0`` sends every channel through the block (part 1 is empty and is left out of the plan's taps);
 every other zero-width branch is a ``ConfigError``.
 
-Pure Python (arithmetic, validation, plan, presets); the modules are ``cspnet/nn/densenet.py``.
+Pure Python (arithmetic, validation, plan, presets); the modules are generated from the plan (``cspnet.graph_model``).
 """
 from __future__ import annotations
 
 from ..errors import ConfigError
 from ..plan import PlanBuilder
-from . import Family, preset_defaults, preset_table
+from . import Family, build_from_plan, preset_defaults, preset_table
 from ._dense import all_stage_channels as _dense_stage_channels
 from ._dense import check_stages, merge_channels, plan_dense_network, plan_dense_stage, split
 
@@ -70,7 +70,7 @@ def validate(cfg) -> None:
 
 # --------------------------------------------------------------------------- analytic plan
 def plan_stem(cfg, size: int):
-    """``conv0`` [-> ``norm0`` -> ``relu0``] [-> ``pool0``].  Module twin: ``cspnet.nn.densenet.build_stem``."""
+    """``conv0`` [-> ``norm0`` -> ``relu0``] [-> ``pool0``].  Oracle twin: ``tests/oracle/densenet.py: build_stem``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     s = b.conv("conv0", s, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
@@ -84,7 +84,7 @@ def plan_stem(cfg, size: int):
 
 
 def plan_dense_layer(b: PlanBuilder, path: str, feats: list, growth: int, bn_size: int):
-    """Module twin: ``cspnet.nn.densenet.DenseLayer``."""
+    """Oracle twin: ``tests/oracle/densenet.py: DenseLayer``."""
     x = b.cat(f"{path}.cat", feats) if len(feats) > 1 else feats[0]
     x = b.bn(f"{path}.norm1", x)
     x = b.act(f"{path}.relu1", x)
@@ -95,7 +95,7 @@ def plan_dense_layer(b: PlanBuilder, path: str, feats: list, growth: int, bn_siz
 
 
 def record_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
-    """Every layer of a dense block, one by one.  Module twin: ``cspnet.nn.densenet.DenseBlock``."""
+    """Every layer of a dense block, one by one.  Oracle twin: ``tests/oracle/densenet.py: DenseBlock``."""
     feats = [s]
     for j in range(1, repeats + 1):
         feats.append(plan_dense_layer(b, f"block.denselayer{j}", feats, growth, bn_size))
@@ -125,8 +125,8 @@ def block_totals(s, repeats: int, growth: int, bn_size: int) -> dict:
 
 
 def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
-    """A dense block: its totals in closed form, its layers recorded when read.  Module twin:
-    ``cspnet.nn.densenet.DenseBlock``."""
+    """A dense block: its totals in closed form, its layers recorded when read.  Oracle twin:
+    ``tests/oracle/densenet.py: DenseBlock``."""
     if s[1] < 1 or s[2] < 1 or not repeats:  # a degenerate size (refused by validation): record it as it is
         return record_block(b, s, repeats, growth, bn_size)
     out = (s[0] + repeats * growth, s[1], s[2])
@@ -135,7 +135,7 @@ def plan_block(b: PlanBuilder, s, repeats: int, growth: int, bn_size: int):
 
 
 def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
-    """Module twin: ``cspnet.nn.densenet.Transition``."""
+    """Oracle twin: ``tests/oracle/densenet.py: Transition``."""
     s = b.bn(f"{name}.norm", s)
     s = b.act(f"{name}.relu", s)
     s = b.conv(f"{name}.conv", s, out_ch, 1, padding=0)
@@ -145,21 +145,14 @@ def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
 
 
 def plan_stage(cfg, i: int, ch: dict, s):
-    """Module twin: ``cspnet.nn.densenet.DenseStage``."""
+    """Oracle twin: ``tests/oracle/densenet.py: DenseStage``."""
     block = lambda b, x: plan_block(b, x, cfg.repeats[i], cfg.growth_rate[i], cfg.bn_size[i])  # noqa: E731
     return plan_dense_stage(cfg, i, ch, s, block, plan_transition)
 
 
 def plan(cfg, input_size: int) -> list:
-    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn.densenet.build``."""
+    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Oracle twin: ``tests/oracle/densenet.py: build``."""
     return plan_dense_network(cfg, input_size, plan_stem, all_stage_channels, plan_stage)
-
-
-def build(cfg):
-    """The real modules (stem, [stage modules], head): ``cspnet.nn.densenet.build`` (imports torch)."""
-    from ..nn.densenet import build as build_modules
-
-    return build_modules(cfg)
 
 
 # --------------------------------------------------------------------------- presets
@@ -226,7 +219,7 @@ FAMILY = Family(
                 "fusion_first, fusion_last.",
     validate=validate,
     plan=plan,
-    build=build,
+    build=build_from_plan,
     defaults=preset_defaults(PRESETS, "densenet121"),
     presets=PRESETS,
 )

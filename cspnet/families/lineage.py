@@ -34,8 +34,8 @@ source's own rounding (:class:`Scaling`).  Stems are named in :data:`STEMS` (the
 
 Reference constants (parameter counts of the reference implementations, built without weights) are
 in the preset tables; ``benchmarks/reference_constants.py`` reproduces them where timm and
-ultralytics are installed.  Pure Python; the modules are ``cspnet/nn/_crossstage.py`` and
-``cspnet/nn/_blocks.py``.
+ultralytics are installed.  Pure Python; the modules are generated from
+the plan (``cspnet.graph_model``).
 """
 from __future__ import annotations
 

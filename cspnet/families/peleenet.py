@@ -45,13 +45,13 @@ rule above reads the dense layer's *own* input, so in a CSP stage (whose block s
 The authors' CSPPeleeNet cfg was never released (WongKinYiu/CrossStagePartialNetworks#25), so the
 CSP presets are this tool's reading of the paper, not a reproduction of a published model.
 
-Pure Python (arithmetic, validation, plan, presets); the modules are ``cspnet/nn/peleenet.py``.
+Pure Python (arithmetic, validation, plan, presets); the modules are generated from the plan (``cspnet.graph_model``).
 """
 from __future__ import annotations
 
 from ..errors import ConfigError
 from ..plan import PlanBuilder, conv_out
-from . import Family, preset_defaults, preset_table
+from . import Family, build_from_plan, preset_defaults, preset_table
 from ._dense import all_stage_channels as _dense_stage_channels
 from ._dense import check_stages, merge_channels, plan_dense_network, plan_dense_stage, split
 
@@ -130,12 +130,12 @@ def _check_layers(cfg, i: int, name: str, ch: dict) -> None:
 
 # --------------------------------------------------------------------------- analytic plan
 def plan_basic(b: PlanBuilder, path: str, s, out_ch: int, kernel: int, stride: int = 1, padding: int = 0):
-    """Module twin: ``cspnet.nn.peleenet.BasicConv2d``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: BasicConv2d``."""
     return b.conv_bn_act(path, s, out_ch, kernel, stride, names=("conv", "norm", "act"), padding=padding)
 
 
 def plan_stem(cfg, size: int):
-    """Module twin: ``cspnet.nn.peleenet.StemBlock``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: StemBlock``."""
     b = PlanBuilder("stem", "stem")
     s = b.tap("input", (3, size, size))
     c, k = cfg.stem_channels, cfg.stem_kernel
@@ -151,7 +151,7 @@ def plan_stem(cfg, size: int):
 
 
 def plan_dense_layer(b: PlanBuilder, path: str, s, inter: int, growth: int):
-    """Module twin: ``cspnet.nn.peleenet.TwoWayDenseLayer``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: TwoWayDenseLayer``."""
     half = growth // 2
     b1 = plan_basic(b, f"{path}.branch1a", s, inter, 1)
     b1 = plan_basic(b, f"{path}.branch1b", b1, half, 3, padding=1)
@@ -162,14 +162,14 @@ def plan_dense_layer(b: PlanBuilder, path: str, s, inter: int, growth: int):
 
 
 def plan_block(b: PlanBuilder, s, layers: list, growth: int):
-    """Module twin: ``cspnet.nn.peleenet.build_block``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: build_block``."""
     for j, (_, inter) in enumerate(layers, start=1):
         s = plan_dense_layer(b, f"block.denselayer{j}", s, inter, growth)
     return s
 
 
 def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
-    """Module twin: ``cspnet.nn.peleenet.Transition``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: Transition``."""
     s = plan_basic(b, name, s, out_ch, 1)
     if pool:
         s = b.avgpool(f"{name}.pool", s, 2, 2)
@@ -177,21 +177,14 @@ def plan_transition(b: PlanBuilder, name: str, s, out_ch: int, pool: bool):
 
 
 def plan_stage(cfg, i: int, ch: dict, s):
-    """Module twin: ``cspnet.nn.peleenet.PeleeStage``."""
+    """Oracle twin: ``tests/oracle/peleenet.py: PeleeStage``."""
     block = lambda b, x: plan_block(b, x, ch["layers"], cfg.growth_rate[i])  # noqa: E731
     return plan_dense_stage(cfg, i, ch, s, block, plan_transition)
 
 
 def plan(cfg, input_size: int) -> list:
-    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Module twin: ``cspnet.nn.peleenet.build``."""
+    """The analytic plan: [stem, stages.0 .. stages.N-1, head].  Oracle twin: ``tests/oracle/peleenet.py: build``."""
     return plan_dense_network(cfg, input_size, plan_stem, all_stage_channels, plan_stage)
-
-
-def build(cfg):
-    """The real modules (stem, [stage modules], head): ``cspnet.nn.peleenet.build`` (imports torch)."""
-    from ..nn.peleenet import build as build_modules
-
-    return build_modules(cfg)
 
 
 # --------------------------------------------------------------------------- presets
@@ -235,7 +228,7 @@ FAMILY = Family(
                 "with CSP fusion strategies: none, csp (CSPPeleeNet), fusion_first, fusion_last.",
     validate=validate,
     plan=plan,
-    build=build,
+    build=build_from_plan,
     defaults=preset_defaults(PRESETS, "peleenet"),
     presets=PRESETS,
 )

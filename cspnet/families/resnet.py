@@ -22,7 +22,7 @@ through the blocks and the concat is ``[part1, block path]``; timm's CrossStage3
 on the first half and concatenates ``[blocks, bypass]``.
 
 Both families are declarations over ``cspnet.families._crossstage``: a style (flags) and a preset
-table.  Pure Python; the modules are ``cspnet/nn/_crossstage.py``.
+table.  Pure Python; the modules are generated from the plan (``cspnet.graph_model``).
 """
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
 """The real model's dataflow, recorded op by op, and its comparison with the plan's graph.
 
-The plan (``cspnet.plan``) records every layer with the tensors it reads (:attr:`cspnet.plan.Op.reads`).
-This module runs the built model once (on the ``meta`` device: shapes only, no arithmetic) under a
-``TorchFunctionMode`` that sees every torch function call: each compute op (conv, BN, activation, pool,
-concat, add, product, ...) with the tensors it reads and writes, and the module it ran in; channel slices
-(``x[:, a:b]``, ``split``, ``chunk``) and other views are followed back to the op that wrote their data.
-:func:`compare` then pairs the model's ops with the plan's, module by module, and lists every difference
-in kind, shape or edge.  So the plan's wiring and the modules' wiring cannot drift apart unnoticed: the
-tests run this on every preset, random designs and imported networks.
+The plan (``cspnet.plan``) records every layer with the tensors it reads (:attr:`cspnet.plan.Op.reads`).  A
+design's model is generated from it (``cspnet.graph_model``); an imported network's is built from its own
+file (``explorer.io``), and the tests keep hand-written twins (``tests/oracle``).  This module runs a model
+once (on the ``meta`` device: shapes only, no arithmetic) under a ``TorchFunctionMode`` that sees every torch
+function call: each compute op (conv, BN, activation, pool, concat, add, product, ...) with the tensors it
+reads and writes, and the module it ran in; channel slices (``x[:, a:b]``, ``split``, ``chunk``) and other
+views are followed back to the op that wrote their data.  :func:`compare` then pairs the model's ops with
+the plan's, module by module, and lists every difference in kind, shape or edge.  So a plan and any model
+said to run it cannot drift apart unnoticed: the tests run this on every preset (generated and hand-written
+models), random designs and imported networks, and the live trace runs it on the design's own model.
 """
 from __future__ import annotations
 
@@ -192,12 +194,14 @@ def compare(plan, model, x=None) -> list:
         x = torch.empty(1, c, h, w, device=next(model.parameters()).device)
     real, unknown = record(model, x)
     problems = [f"the model calls {name}, which this comparison does not know" for name in sorted(unknown)]
-    modules = {name for name, _ in model.named_modules()}
+    # a plan op belongs to the innermost module that runs ops of its own around it: a hand-written block's
+    # forward, or a generated stage running its layers (containers and tap points run none)
+    modules = {r.module for r in real}
     plan_ops = list(plan.ops)
     by_owner: dict = {}
     for op in plan_ops:
         # an imported network's op paths are its layers' names ("layers.7.conv"), found under their part
-        path = op.path if _owner(op.path, modules) else f"{op.group[1]}.{op.path}"
+        path = op.path if op.path.startswith(op.group[1] + ".") else f"{op.group[1]}.{op.path}"
         by_owner.setdefault(_owner(path, modules), []).append(op)
     real_by_module: dict = {}
     for i, r in enumerate(real):

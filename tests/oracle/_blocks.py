@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..families._blocks import psa_dims, se_channels
+from cspnet.families._blocks import psa_dims, se_channels
+
 from ._common import Concat, ConvNormAct, make_act
 
 
@@ -219,3 +220,8 @@ class PSABlock(nn.Module):
     def forward(self, x):
         x = x + self.attn(x) if self.add else self.attn(x)
         return x + self.ffn(x) if self.add else self.ffn(x)
+
+
+# block type name (cspnet.families._blocks.BLOCK_TYPES) -> its hand-written module class
+ORACLE_BLOCKS = {"bottleneck": Bottleneck, "dark": DarkBlock, "edge": EdgeBlock, "bottleneck_3x3": Bottleneck3x3,
+                 "c3k": C3k, "cspnext": CSPNeXtBlock, "conv_pair": ConvPair, "conv": ConvBlock, "psa": PSABlock}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..families._blocks import BLOCK_TYPES
-from ..families._crossstage import StageLayout
-from ._blocks import DarkBlock
+from cspnet.families._crossstage import StageLayout
+
+from ._blocks import ORACLE_BLOCKS, DarkBlock
 from ._common import ClassifierHead, Concat, ConvNormAct, Split, make_act
 
 
@@ -175,7 +175,7 @@ class CrossStage(nn.Module):
                 self.split = TwoConvSplit(ch, lay.part1, lay.part2, act, bare=lay.split == "two_bare",
                                           shared=lay.split == "shared")
             ch = lay.part2
-        block_cls, stride, blocks = BLOCK_TYPES[lay.block].module_class(), lay.block_stride, []
+        block_cls, stride, blocks = ORACLE_BLOCKS[lay.block], lay.block_stride, []
         for _ in range(lay.repeats):
             blocks.append(block_cls(ch, lay.block_ch, lay.mid, stride, lay.groups, act, lay.residual, lay.se_ratio))
             ch, stride = lay.block_ch, 1

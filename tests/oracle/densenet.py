@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..families.densenet import all_stage_channels
+from cspnet.families.densenet import all_stage_channels
+
 from ._common import ClassifierHead, Concat, make_act
 from ._dense import DenseCSPStage
 
