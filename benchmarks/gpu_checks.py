@@ -143,7 +143,8 @@ def measure_model(name: str, timm, device: str, settings, batches, modes, runs, 
             roof = None
             if roof_device is not None:
                 try:
-                    roof = roofline(cfg, roof_device, dtype, bs)
+                    roof = roofline(cfg, roof_device, dtype, bs, channels_last=channels_last,
+                                    autocast=amp is not None, implementation="cspnet")
                 except RooflineError as exc:
                     print(f"  no roofline: {exc}", flush=True)
             for mode in modes:
