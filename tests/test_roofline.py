@@ -265,7 +265,13 @@ def test_each_estimate_says_how_far_to_trust_it():
     # grouped convs have no measurement behind them: said, with their share of the FLOPs
     x = R.roofline(get_preset("resnext50_32x4d"), "h100", "bf16", 64, channels_last=True)["estimate"]["trust"]
     assert not x["calibrated"] and x["uncovered_kinds"] == ["conv grouped"] and "no measurement on" in x["notes"][0]
-    # a GPU without measurements: marked
+    # fp16 shares bf16's factor on the H100 but was never measured there: marked; the 4090 measured fp16 autocast
+    f16 = R.roofline(get_preset("resnet50"), "h100", "fp16", 64, channels_last=True)["estimate"]["trust"]
+    assert not f16["setting_calibrated"] and "fp16 has no measurement" in f16["notes"][0]
+    assert R.roofline(get_preset("resnet50"), "rtx4090", "fp16", 64, autocast=True)["estimate"]["trust"]["calibrated"]
+    assert not R.roofline(get_preset("resnet50"), "rtx4090", "bf16", 64, autocast=True)["estimate"]["trust"][
+        "setting_calibrated"]
+        # a GPU without measurements: marked
     a = R.roofline(get_preset("resnet50"), "a100", "bf16", 64, channels_last=True)["estimate"]["trust"]
     assert not a["device_calibrated"] and a["level"] == "not calibrated"
     assert R.roofline(get_preset("resnet50"), "cpu", "fp32", 1)["estimate"]["trust"] is None

@@ -694,6 +694,7 @@ class Calibration:
     models: tuple
     source: str
     error: dict          # leave-one-model-out: median, p90, share within 10 %, per model, rows, directions
+    measured: tuple = ()  # "dtype setting-key" of every point fitted (bf16 and fp16 share a factor, not a check)
 
     def efficiency(self, kind: str) -> float:
         return 1.0 / self.a[kind]
@@ -719,7 +720,8 @@ class Calibration:
         return {"device": self.device, "efficiency": {k: 1.0 / v for k, v in self.a.items()}, "a": dict(self.a),
                 "setting_factor": dict(self.factor), "kernel_us": self.kernel_ms * 1e3,
                 "fitted_kinds": list(self.fitted_kinds), "points": self.points, "models": list(self.models),
-                "source": self.source, "error": {k: v for k, v in self.error.items() if k != "rows"}}
+                "source": self.source, "measured": list(self.measured),
+                "error": {k: v for k, v in self.error.items() if k != "rows"}}
 
 
 def _predict(a: dict, m: dict, kernel_ms: float, feat: tuple, setting: Setting) -> float:
@@ -795,7 +797,8 @@ def _calibrate(points: list, dev: Device, device_key: str, source: str, fixed: "
             if p.model == held:
                 rows.append(_row(p, _predict(ha, hm, hk, feats[i], p.setting), feats[i][2]))
     return Calibration(device=device_key, a=a, factor=m, kernel_ms=kernel_ms, fitted_kinds=kinds, points=len(points),
-                       models=models, source=source, error=error_stats(rows))
+                       models=models, source=source, error=error_stats(rows),
+                       measured=tuple(dict.fromkeys(f"{p.dtype} {p.setting.key}" for p in points)))
 
 
 @lru_cache(maxsize=1)
@@ -869,8 +872,11 @@ def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> 
     _, setting_ok, setting_note = cal.factor_for(setting)
     if not setting_ok:
         notes.append(setting_note)
-    if setting.dtype == "fp16" and any(k.startswith(setting.precision) for k in cal.factor) and device_key == "h100":
-        notes.append("fp16 has no H100 measurement: bf16's (the same tensor-core roof)")
+    elif f"{setting.dtype} {setting.key}" not in cal.measured:   # bf16 and fp16 share the factor
+        setting_ok = False
+        other = next(m.split()[0] for m in cal.measured if m.endswith(setting.key))
+        notes.append(f"{setting.dtype} has no measurement in this setting on this GPU: {other}'s factor (the same "
+                     "tensor-core roof)")
     plan = plan_network(cfg)
     flops = {k: 0 for k in KINDS}
     for op in plan.ops:
