@@ -88,7 +88,6 @@ from explorer.counts.conventions import REGISTRY
 DATA = Path(__file__).resolve().parent / "data"
 DEVICES_CSV = DATA / "devices.csv"
 MEASURED_CSV = DATA / "gpu_measured.csv"
-TIMM_GRAPHS_CSV = DATA / "gpu_h100_timm_graphs.csv"
 FLOPS = REGISTRY["flops"]          # 2 x conv+linear MACs
 DTYPES = ("fp32", "bf16", "fp16")
 CPU = "cpu"                        # the device key of the machine this runs on (measured)
@@ -500,7 +499,6 @@ def _stage_rows(stages: list, dev: Device, setting: Setting, cal: "Calibration |
 
 
 # --------------------------------------------------------------------------- calibration
-PRECISION = {"fp32": "fp32", "bf16": "half", "fp16": "half"}   # bf16 and fp16 share the tensor-core roof
 CALIBRATION_MODE = "cuda_graphs"   # this project's rows fitted: GPU time without Python launch overhead
 REFERENCE_SETTING = "fp32-nchw"    # its setting factor is 1: the others are relative to it
 # the CSP / base pairs whose measured ratio the estimate must get the right side of 1
