@@ -503,6 +503,21 @@ def _reading_minutes() -> dict:
     return lesson.reading_minutes()
 
 
+def own_design(step_key: str) -> None:
+    """The step on the design open on the Design page (a preset, an edited design or an opened file)."""
+    cfg = state.design()
+    peaks = _cpu_peaks() if step_key == "cio" else None
+    res = lesson.own_step(step_key, cfg, peaks)
+    with st.container(border=True, key="learn_own"):
+        st.markdown(f"##### On your design: {cfg.name}")
+        if not res["applies"]:
+            st.markdown(res["why"])
+            return
+        st.markdown(res["text"])
+        if res["rows"]:
+            st.dataframe(res["rows"], key=f"learn_own_table_{step_key}", hide_index=True, width="stretch")
+
+
 def main() -> None:
     state.page()
     st.title("Learn")
@@ -514,6 +529,9 @@ def main() -> None:
     keys = lesson.STEP_KEYS
     ss = st.session_state
     apply_url()
+    st.toggle(f"Also show each step on the design open on the Design page ({state.design().name})",
+              key="learn_own_on", help="A preset, an edited design or an opened file: each step reads it where the "
+                                       "step applies and says plainly where it does not.")
     if ss.get("learn_step") not in keys:
         ss["learn_step"] = keys[0]
     # the steps on a row of their own (at 1024 px six segments and two buttons do not fit on one)
@@ -578,6 +596,8 @@ def main() -> None:
             speed(values, revealed)
         if step.key == "lineage" and revealed:
             lineage_extras(values)
+        if st.session_state.get("learn_own_on"):
+            own_design(step.key)
         quiz(step.key)
         if step.key == keys[-1]:
             recap()

@@ -35,6 +35,7 @@ and ``lesson.takeaway(...)`` read as before:
 * ``gradients``: the gradient argument (Eqs. 2 and 4) as LaTeX and DOT;
 * ``questions``: predictions, the quiz, grading and the recap;
 * ``roofline``: step 5's four layouts on the roofline of this CPU, an H100 and a small GPU;
+* ``own``: every step on the design open on the Design page, where the step applies (and why not, where not);
 * ``urls``: the lesson's part of a shareable address;
 * ``source``: the stage class's real source.
 
@@ -121,6 +122,9 @@ from explorer.lesson.numbers import (
     step_numbers,
     transition_break_even,
     width_sentence,
+)
+from explorer.lesson.own import (
+    own_step,
 )
 from explorer.lesson.questions import (
     QUIZ,
@@ -275,4 +279,5 @@ __all__ = [
     "url_params",
     "parse_url_params",
     "stage_source",
+    "own_step",
 ]
