@@ -391,8 +391,9 @@ def dense_arcs_figure(graph: dict) -> go.Figure:
                     line=dict(color="#333333", width=1)),
         text=[nd["label"].replace("layer ", "L") for nd in nodes], textfont=dict(size=11, color="#222222"),
         hovertext=[f"{nd['label']}: {nd['detail']}" for nd in nodes], hoverinfo="text"))
-    for i, nd in enumerate(nodes):
-        fig.add_annotation(x=i, y=-0.42, text=nd["detail"], showarrow=False, font=dict(size=10, color="#555555"))
+    for i, nd in enumerate(nodes):  # staggered in two rows: side by side they overlap at 1024 px
+        fig.add_annotation(x=i, y=-0.42 - 0.22 * (i % 2), text=nd["detail"], showarrow=False,
+                           font=dict(size=10, color="#555555"))
     # after the block: one box per module, in the model's order, joined by arrows
     xs_after = {a["id"]: n + 0.6 + 1.25 * j for j, a in enumerate(after)}
     prev_x = n - 1
@@ -405,38 +406,40 @@ def dense_arcs_figure(graph: dict) -> go.Figure:
                            bgcolor=LESSON_FILL[a["kind"]], bordercolor="#333333", borderwidth=1, borderpad=4,
                            font=dict(size=10, color="#222222"),
                            hovertext=f"{a['label']}: {a['detail']}")
-        # above the box: below it, part 1's arrow comes up into the concat
-        fig.add_annotation(x=x, y=0.42, text=a["detail"], showarrow=False, font=dict(size=10, color="#555555"))
+        # above the box (below it, part 1's arrow comes up into the concat), staggered like the nodes' details
+        fig.add_annotation(x=x, y=0.42 + 0.22 * (after.index(a) % 2), text=a["detail"], showarrow=False,
+                           font=dict(size=10, color="#555555"))
         prev_x = x
     fig.add_trace(go.Scatter(  # the after-block modules, as data (and hover targets)
         x=[xs_after[a["id"]] for a in after], y=[0] * len(after), mode="markers", showlegend=False,
         name="after the block", marker=dict(size=30, color="rgba(0,0,0,0)"),
         customdata=[a["id"] for a in after],
         hovertext=[f"{a['label']}: {a['detail']}" for a in after], hoverinfo="text"))
-    y_lo = -0.75
+    y_lo = -0.85
     join = graph.get("part1_joins")
     if graph.get("part1") and join in xs_after:
         jx = xs_after[join]
-        fig.add_trace(go.Scatter(x=[-0.6, jx], y=[-0.95, -0.95], mode="lines", showlegend=False,
+        fig.add_trace(go.Scatter(x=[-0.6, jx], y=[-1.05, -1.05], mode="lines", showlegend=False,
                                  name="part 1", line=dict(color=PART1_COLOR, dash="dash", width=2.5),
                                  hoverinfo="text",
                                  hovertext=f"part 1: {graph['part1']} ch bypass the block and join at the concat"))
-        fig.add_annotation(x=jx, y=-0.2, ax=jx, ay=-0.95, xref="x", yref="y", axref="x", ayref="y",
+        fig.add_annotation(x=jx, y=-0.2, ax=jx, ay=-1.05, xref="x", yref="y", axref="x", ayref="y",
                            text="", showarrow=True, arrowhead=2, arrowcolor=PART1_COLOR, arrowwidth=2.5)
         where = " after the partial transition" if any(a["id"] == "ptrans" for a in after) else ""
-        fig.add_annotation(x=-0.6, y=-0.95, text=f"part 1 x0': {graph['part1']} ch bypass the block and join "
+        fig.add_annotation(x=-0.6, y=-1.05, text=f"part 1 x0': {graph['part1']} ch bypass the block and join "
                            f"at the concat{where}", showarrow=False, xanchor="left", yanchor="top", yshift=-4,
                            font=dict(size=11, color=PART1_COLOR))
-        y_lo = -1.35
+        y_lo = -1.45
     top = 0.22 + 0.35 + 0.28 * (n - 1) + 0.2
     hidden = graph.get("hidden_layers", 0)
-    title = "Inside the dense block: every arc is one read of an earlier feature map"
+    title = "Inside the dense block<br><sup>every arc is one read of an earlier feature map"  # two lines: 1024 px
     if hidden:
         title += f" ({hidden} more layers not drawn)"
     if after:
         title += "; then the rest of the stage, in order"
+    title += "</sup>"
     x_hi = (max(xs_after.values()) + 0.8) if after else n - 0.4
-    fig.update_layout(title=title, height=300 if not graph.get("part1") else 340, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(title=title, height=320 if not graph.get("part1") else 360, margin=dict(l=10, r=10, t=60, b=10),
                       plot_bgcolor="rgba(0,0,0,0)", hovermode="closest")
     fig.update_xaxes(visible=False, range=[-0.8, x_hi])
     fig.update_yaxes(visible=False, range=[y_lo, top])
