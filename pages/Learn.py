@@ -367,7 +367,8 @@ def recap() -> None:
         st.markdown("### Recap")
         pr, pn = r["predictions"]
         st.markdown(f"First answers: you answered **{r['answered']} of {r['total']}** questions, **{r['right']}** "
-                    f"right at the first try (after changing answers, {r['right_now']} stand right)."
+                    f"right at the first try (after changing answers, {r['right_now']} "
+                    f"{'stands' if r['right_now'] == 1 else 'stand'} right)."
                     + (f" Predictions: **{pr} of {pn}** right at Reveal." if pn else ""))
         st.markdown("The lesson taught: (a) dense blocks reuse gradients (duplicated gradient information), "
                     "(b) the split sends only part 2 through the block, (c) the partial transition truncates the "

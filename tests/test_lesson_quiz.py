@@ -329,7 +329,7 @@ def test_page_recap_counts_first_answers_after_a_changed_answer():
     at.session_state["learn_step"] = lesson.STEP_KEYS[-1]
     at.run()
     recap = " ".join(m.value for m in at.markdown)
-    assert "**0** right at the first try (after changing answers, 1 stand right)" in recap
+    assert "**0** right at the first try (after changing answers, 1 stands right)" in recap
     assert q.text in recap
 
 
