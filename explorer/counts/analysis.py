@@ -13,12 +13,12 @@ from cspnet.plan import TAP_LABELS, TAP_ORDER
 from cspnet.presets import base_config
 from explorer.counts.conventions import (
     CONVENTIONS,
-    STAGE_METRICS,
     all_activations,
     cio,
     conv_activations,
     count,
     group_counts,
+    stage_counts,
 )
 
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
@@ -60,7 +60,7 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str 
 
     macs = count(plan, "macs")
     acts = all_activations(plan)
-    per_stage = group_counts(plan, by="stage", metrics=STAGE_METRICS)
+    per_stage = {sp.name: stage_counts(sp) for sp in plan.stages}   # each stage's per-kind totals: no op loop
     train_totals, train_stages = training_summary(plan, batch, activation)
     stages = []
     for sp in plan.stages:
