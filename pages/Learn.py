@@ -342,7 +342,10 @@ def predict_box(step_key: str, questions, values: dict) -> bool:
                 st.markdown("**You revealed without a guess.** " + q.explain)
                 continue
             st.markdown(f"*{rec['question']}*")
-            (st.success if rec["right"] else st.warning)(lesson.committed_text(rec))
+            (st.success if rec["right"] else st.warning)(lesson.committed_text(rec, short=True))
+            if rec.get("explain"):  # the details on demand: the reveal stays short
+                with st.expander("The numbers behind it"):
+                    st.markdown(rec["explain"])
             now = lesson.now_text(q, rec, values)
             if now:
                 st.caption(now)

@@ -121,6 +121,8 @@ def test_a_committed_prediction_is_not_regraded_when_the_slider_moves():
     now = lesson.now_text(q2, rec, {"transition_ratio": 0.25})
     assert now.startswith("Now, at partial transition ratio 0.25: the answer would be “Yes, cheaper”")
     assert lesson.now_text(q1, rec, {"transition_ratio": 1.0}) == ""
+    short = lesson.committed_text(rec, short=True)
+    assert q1.explain not in short and short in text and rec["explain"] == q1.explain
     assert lesson.recap({}, first)["predictions"] == (0, 1)
 
 
@@ -281,7 +283,8 @@ def test_predict_hides_the_key_numbers_until_reveal_then_judges_the_guess():
     at.button(key="learn_reveal_transition").click().run()
     assert "Stage MACs" in [m.label for m in at.metric]
     assert at.success and at.success[0].value.startswith("Your first answer (at partial transition ratio 1): ")
-    assert "Right." in at.success[0].value and "+7.0 %" in at.success[0].value
+    assert "Right." in at.success[0].value and "+7.0 %" not in at.success[0].value  # short: details on demand
+    assert any(m.value.startswith("This stage: +7.0 % MACs") for m in at.markdown)  # in "The numbers behind it"
     assert at.info[0].value == lesson.takeaway("transition", lesson.defaults("transition"))
 
 

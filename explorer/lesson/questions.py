@@ -49,6 +49,11 @@ class Question:
     def right_index(self) -> int:
         return next(i for i, o in enumerate(self.options) if o.right)
 
+    def replace_explain(self, explain: str) -> "Question":
+        from dataclasses import replace
+
+        return replace(self, explain=explain)
+
 
 def _bucket_options(value: float, buckets: list) -> tuple:
     """Options from ``[(text, test(value) -> bool, feedback)]``: exactly the first bucket whose test
@@ -402,17 +407,20 @@ def commit(first: dict, question: Question, index: int | None, values: dict | No
     if index is None or not 0 <= index < len(question.options):
         return None
     res = judge(question, index)
+    short = judge(question.replace_explain(""), index)["text"] if question.explain else res["text"]
     first[question.key] = {
         "key": question.key, "step": question.step, "question": question.text, "index": index,
-        "option": question.options[index].text, "right": res["right"], "text": res["text"],
+        "option": question.options[index].text, "right": res["right"], "text": res["text"], "short": short,
+        "explain": question.explain,
         "values": dict(values or {}), "at": values_text(question.step, values) if question.kind == "predict" else ""}
     return first[question.key]
 
 
-def committed_text(record: dict) -> str:
-    """The first answer as kept: 'Your first answer (at split ratio 0.5): “…”.' and its grade then."""
+def committed_text(record: dict, short: bool = False) -> str:
+    """The first answer as kept: 'Your first answer (at split ratio 0.5): “…”.' and its grade then; ``short``:
+    without the question's explanation (the page shows it on demand, the record keeps it as ``explain``)."""
     where = f" (at {record['at']})" if record.get("at") else ""
-    return f"Your first answer{where}: “{record['option']}”. " + record["text"]
+    return f"Your first answer{where}: “{record['option']}”. " + record["short" if short else "text"]
 
 
 def now_text(question: Question, record: dict, values: dict | None) -> str:
