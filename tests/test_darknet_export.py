@@ -532,3 +532,64 @@ def test_real_model_of_the_cspnext_tiny_export():
     gates = [m for i, m in enumerate(model.layers) if net.layers[i].kind == "conv"
              and net.layers[i].attrs["activation"] == "logistic"]
     assert len(gates) == 4 and all(isinstance(g.act, torch.nn.Sigmoid) for g in gates)
+
+
+# --------------------------------------------------------------------------- written from the plan's graph
+def _sections(text: str) -> list:
+    """(name, {key: value}) per layer section of a cfg written here ([net] left out)."""
+    out = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith("#")]
+        if lines and lines[0].startswith("[") and lines[0] != "[net]":
+            out.append((lines[0].strip("[]"), dict(line.split("=", 1) for line in lines[1:])))
+    return out
+
+
+@pytest.mark.parametrize("name", EXPORTED)
+def test_every_op_of_the_graph_is_written_as_its_darknet_layer(name):
+    """The writer walks the plan's ops: each conv one [convolutional] (its BN and activation folded in or
+    written on their own), each add one [shortcut], each gate product one [scale_channels], each pool and
+    linear its layer; every BN and every activation of the graph is in the file exactly once."""
+    cfg = get_preset(name)
+    ops = list(plan_network(cfg).ops)
+    kinds = {}
+    for op in ops:
+        kinds[op.kind] = kinds.get(op.kind, 0) + 1
+    layers = _sections(cfg_from_config(cfg))
+    n = {k: sum(1 for s, _ in layers if s == k) for k in {s for s, _ in layers}}
+    assert n.get("convolutional", 0) == kinds.get("conv", 0)
+    assert n.get("shortcut", 0) == kinds.get("add", 0) and n.get("scale_channels", 0) == kinds.get("mul", 0)
+    assert n.get("maxpool", 0) == kinds.get("maxpool", 0) and n.get("local_avgpool", 0) == kinds.get("avgpool", 0)
+    assert n.get("avgpool", 0) == kinds.get("mean", 0) + kinds.get("gap", 0)
+    assert n["connected"] == kinds["linear"] == 1 and n["softmax"] == 1 and layers[-1][0] == "softmax"
+    folded_bn = sum(1 for s, o in layers if s == "convolutional" and o.get("batch_normalize") == "1")
+    assert n.get("batchnorm", 0) + folded_bn == kinds.get("bn", 0)
+    acted = sum(1 for s, o in layers if s in ("convolutional", "shortcut") and o["activation"] != "linear")
+    assert n.get("activation", 0) + acted == kinds.get("act", 0)
+
+
+def test_the_writer_reads_the_graph_not_the_families_layouts():
+    """No second description of a stage's wiring: the writer imports nothing of cspnet.families (their
+    layouts, stems, blocks) and reads the plan's ops (cspnet.plan)."""
+    import ast
+    import inspect
+
+    import explorer.io.darknet_export as writer
+
+    tree = ast.parse(inspect.getsource(writer))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} | \
+        {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert "cspnet.plan" in imported and not any(m and m.startswith("cspnet.families") for m in imported)
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
+        {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert not names & {"layouts", "StageLayout", "stem_layers", "all_stage_channels", "get_family"}
+
+
+def test_a_part_read_only_by_its_own_op_is_written_before_the_next_part():
+    """Fusion last on a dense network: part 1's own 2x2 pool comes after the block in the plan, but right
+    after part 1's slice in the cfg (the importer reads part 1 as the layers before part 2's route)."""
+    cfg = get_preset("cspdensenet121_fusion_last", input_size=64)
+    layers = _sections(cfg_from_config(cfg))
+    first = next(k for k, (s, o) in enumerate(layers) if s == "route" and o.get("group_id") == "0")
+    assert [s for s, _ in layers[first:first + 3]] == ["route", "local_avgpool", "route"]
+    assert layers[first + 2][1]["group_id"] == "1" and layers[first + 2][1]["layers"] == "-3"

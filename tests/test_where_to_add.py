@@ -1,7 +1,8 @@
 """The README's "Where to add" recipe for a block type is true: its plan and one ``BLOCK_TYPES`` entry (here a
 toy block from tests/toy_block.py), and the block is in the design field, the plan, the real model (generated
 from the plan: same parameters, same dataflow op by op, the same outputs as its hand-written module), the
-diagram and the CLI; the writers either write it or refuse it by name."""
+diagram and the CLI; the writers either write it (the Darknet cfg, from the plan's graph) or refuse it by
+name (the layer or block type they have no equivalent for)."""
 from __future__ import annotations
 
 import pytest
@@ -47,19 +48,50 @@ def test_a_registered_block_type_is_offered_planned_built_and_drawn(toy):
     assert "toy \u00d72" in dot   # its name, until its entry says words=...
 
 
-def test_the_writers_refuse_a_block_they_cannot_write_by_name(toy, capsys):
+def test_the_darknet_writer_writes_a_block_of_its_layers_and_ultralytics_refuses_it_by_name(toy, capsys):
+    """The Darknet cfg is written from the plan's graph: a block type made of layers Darknet has (a depthwise
+    conv, a pointwise conv, a residual add) writes itself, read back as the design; the Ultralytics YAML names
+    the block type it has no module for."""
     from explorer.io import check
+    from explorer.io.darknet import parse_cfg
 
-    with pytest.raises(ConfigError) as exc:
-        check.export(toy, "darknet")
-    assert exc.value.field == "format" and "block type 'toy'" in str(exc.value) and "exportable" in str(exc.value)
+    text, result = check.export(toy, "darknet")
+    assert {a.reason for a in result.allowed} == {"softmax"}
+    back = parse_cfg(text).plan
+    assert back.params == plan_network(toy).params and back.macs == plan_network(toy).macs
+    # the toy's depthwise 3x3 is a grouped [convolutional] (groups = its channels), its add a [shortcut]
+    assert "size=3\nstride=1\npad=1\ngroups=16\nactivation=swish" in text and "[shortcut]" in text
     with pytest.raises(ConfigError) as exc:
         check.export(toy, "ultralytics")
     assert exc.value.field == "format" and "block_type toy" in str(exc.value)
     assert main(["summary", "yolov8n_cls", "--set", "block_type=toy", "--json"]) == 0
-    assert main(["export", "yolov8n_cls", "--set", "block_type=toy", "--format", "darknet"]) == 2
+    capsys.readouterr()
+    assert main(["export", "yolov8n_cls", "--set", "block_type=toy", "--format", "darknet"]) == 0
+    assert "[shortcut]" in capsys.readouterr().out
+
+
+def _plan_ceil_pool(b, path, s, out_ch, mid, stride, groups, residual=True, se_ratio=0.0):
+    from cspnet.families._blocks import _residual
+
+    t = b.conv_bn_act(f"{path}.cv", s, out_ch, 1)
+    t = b.maxpool(f"{path}.pool", t, 3, 1, 1, ceil_mode=True)   # rounding up: no Darknet [maxpool] does
+    return _residual(b, path, s, t, residual)
+
+
+def test_the_darknet_writer_refuses_the_layer_it_has_no_equivalent_for_by_name(monkeypatch, capsys):
+    from cspnet.families._blocks import BlockType
+    from explorer.io import check
+
+    monkeypatch.setitem(BLOCK_TYPES, "ceil_pool", BlockType(_plan_ceil_pool, "1x1 conv -> max pool rounding up"))
+    cfg = get_preset("yolov8n_cls").replace(block_type="ceil_pool")
+    with pytest.raises(ConfigError) as exc:
+        check.export(cfg, "darknet")
+    msg = str(exc.value)
+    assert exc.value.field == "format" and "stage 0's layer stages.0.block.0.pool" in msg
+    assert "ceil_mode" in msg and "has no Darknet layer" in msg
+    assert main(["export", "yolov8n_cls", "--set", "block_type=ceil_pool", "--format", "darknet"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "toy" in err
+    assert err.count("\n") == 1 and "stages.0.block.0.pool" in err
 
 
 def test_without_registration_the_field_names_the_allowed_block_types():

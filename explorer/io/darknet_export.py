@@ -1,39 +1,48 @@
 """Darknet ``.cfg`` export: a design (``CSPConfig``, any family) out as a Darknet network file.
 
-Pure Python (no torch).  :func:`cfg_from_config` writes the design's network layer by layer, from the
-same channel arithmetic as its plan (``cspnet/families/*.py``), in AlexeyAB darknet's sections:
+Pure Python (no torch).  :func:`cfg_from_config` writes the design's network from its plan's graph
+(``cspnet.plan``: every ``Op`` with the tensors it reads, ``Op.reads``, and its group): it walks ``plan.ops`` in
+order and writes each as AlexeyAB darknet's layers; no stage's wiring is described here a second time (the
+design's activation and names are read for the header and the messages only):
 
 * an imported Darknet cfg (family ``darknet_cfg``) goes out as itself (:func:`imported_cfg`): its text as
   opened, with its stage rewrites, at the design's input size, read back and checked as every export;
 * ``[net]`` width, height (the design's input size), channels=3;
-* every conv as ``[convolutional]`` (``groups=`` for grouped and depthwise convs), with
-  ``batch_normalize=1`` where the design has BatchNorm right after it and its activation mapped
-  (relu -> relu, leaky_relu -> leaky, silu -> swish, mish -> mish; linear where it has none);
-* a CSP split of layer x (the expansion or the stage input) into channels ``[0, c1)`` and ``[c1, C)`` as
-  ``[route] layers=x groups=G group_id=k`` slices (the k-th of G equal slices of x): each part one
-  such route where one slice is the part (equal halves: ``groups=2``, group_id 0 = part 1, 1 = part 2),
-  else the fewest aligned slices covering it (:func:`slice_chunks`; e.g. 609 channels into 305 + 304:
-  11 and 10 slices) followed by a ``[route]`` concat of them; part 1's layers (and part 1's own path,
-  the fusion-last dense pool) come before part 2's.  For two split convs: part 1's conv, a ``[route]``
-  back and part 2's conv (the CSPNet authors' layout);
-* a concat as ``[route] layers=a,b,...``; a residual add as ``[shortcut] from=`` (activation=relu for
-  ResNet's act after the add, linear elsewhere); max pools as ``[maxpool]`` (PyTorch's symmetric
-  padding p is Darknet's ``padding=2p``); DenseNet/PeleeNet's 2x2 average pools as AlexeyAB's
-  ``[local_avgpool] padding=0``; the pre-activation BN + act of DenseNet (and BottleneckCSP's BN + act
-  after the concat) as ``[batchnorm]`` + ``[activation]``;
-* timm's squeeze-and-excitation as a global ``[avgpool]``, two biased 1x1 ``[convolutional]`` (the
-  design's act, then ``logistic``) and AlexeyAB's ``[scale_channels]``; CSPNeXt's channel attention
-  after the concat (``post_concat=attention``: mean, 1x1 conv with bias, hard sigmoid, scale) as
-  ``[avgpool]``, one biased 1x1 ``[convolutional]`` with ``activation=logistic`` and
-  ``[scale_channels]`` from the concat;
-* the head: ``[avgpool]`` (global), ``[connected]`` (the design's linear classifier, with its bias:
-  the counts round-trip exactly; a 1x1 conv would count as a conv) and ``[softmax]``.
+* a ``conv`` as ``[convolutional]`` (``groups=`` for grouped and depthwise convs; ``padding=`` where it is not
+  kernel // 2), with the ``bn`` and ``act`` that read only it folded in: ``batch_normalize=1`` and the
+  activation (the design's mapped: relu -> relu, leaky_relu -> leaky, silu -> swish, mish -> mish; an op's own
+  sigmoid or hard sigmoid -> logistic; linear where none follows);
+* a ``bn`` or ``act`` of its own (DenseNet's pre-activation, BottleneckCSP's BN + act after the concat) as
+  ``[batchnorm]`` / ``[activation]``;
+* a layer that reads one that is not the previous layer gets a one-input ``[route]`` first;
+* a channel slice read (a CSP split's part: channels ``[0, c1)`` and ``[c1, C)`` of the expansion or the stage
+  input) as ``[route] layers=x groups=G group_id=k`` slices (the k-th of G equal slices of x), written when the
+  first slice of x is read, every slice of x in channel order: a part one such route where one slice is the part
+  (equal halves: ``groups=2``, group_id 0 = part 1, 1 = part 2), else the fewest aligned slices covering it
+  (:func:`slice_chunks`; e.g. 609 channels into 305 + 304: 11 and 10 slices) followed by a ``[route]`` concat
+  of them; an op that reads only part 1 (the fusion-last dense pool) comes right after part 1, before part 2
+  (the importer reads part 1 as the layers before part 2's route);
+* a ``cat`` as ``[route] layers=a,b,...``; an ``add`` as ``[shortcut] from=`` (the activation that reads only
+  it folded in, as Darknet does: ResNet's act after the add; linear elsewhere); a gate's product (``mul``:
+  timm's squeeze-and-excitation, CSPNeXt's channel attention) as AlexeyAB's ``[scale_channels] from=`` the
+  gated tensor, its ``mean`` a global ``[avgpool]`` and its biased 1x1 convs ``[convolutional]`` (the hard
+  sigmoid as ``logistic``: :data:`ATTENTION_NOTE`); max pools as ``[maxpool]`` and average pools as
+  AlexeyAB's ``[local_avgpool]`` (PyTorch's symmetric padding p is Darknet's ``padding=2p``);
+* the head: its ``gap`` a global ``[avgpool]``, its ``linear`` a ``[connected]`` (the design's classifier, with
+  its bias: the counts round-trip exactly; a 1x1 conv would count as a conv) and, after the network's last
+  op, ``[softmax]``.
 
-**Refused** (``ConfigError``): YOLO11's attention block (``psa``: matrix products and a softmax over
-positions; field ``format``, pointing to ``--set block_type=...`` with the design's own block types but c3k
-in the attention stages (:func:`without_attention`), the same network without attention, and for YOLO11 to the
-Ultralytics YAML export); an activation or family with no Darknet twin (field ``format``);
-a split whose part needs more slices than one ``[route]`` may concatenate
+The cfg is the one the hand-written writer it replaced wrote (stage by stage from the families' layouts), byte
+for byte, on all 60 presets and 1,353 other designs, custom and random (compared when it was replaced).
+
+**Refused** (``ConfigError``), before a line is written: YOLO11's attention block (``psa``: matrix products,
+views of its qkv and a softmax over positions; field ``format``, pointing to ``--set block_type=...`` with the
+design's own block types but c3k in the attention stages (:func:`without_attention`), the same network without
+attention, and for YOLO11 to the Ultralytics YAML export); an activation with no Darknet twin; any other layer
+of the graph Darknet has no layer for (:data:`LAYERS`: an upsample, a softmax activation, a product by a
+constant, a pool rounding up, a linear layer without a bias), naming the stage and the layer (``stage 0's
+layer stages.0.block.0.pool (a maxpool rounding its output size up (ceil_mode)) has no Darknet layer``; field
+``format``); a split whose part needs more slices than one ``[route]`` may concatenate
 (``explorer.io.darknet.MAX_ROUTE_INPUTS``, 64: e.g. a prime width from 131 up at ratio 0.5; field
 ``split_ratio``, naming the stage, the channel counts and the slice count); and a cfg of more than
 ``explorer.io.darknet.MAX_LAYERS`` layers (field ``split_ratio`` where the slices of uneven splits
@@ -79,8 +88,8 @@ class _Cfg:
         self.act = act
         self.extra_biases = 0
         self.split_routes = 0      # layers uneven splits add (a part of k > 1 slices: k routes + a concat, not 1)
-        self.attention = 0         # channel attentions written (their hard sigmoid as logistic)
-        self.stage = "stem"        # the design stage being written (the plan's stage name)
+        self.attention = 0         # hard sigmoids written as logistic (CSPNeXt's channel attention)
+        self.stage = "stem"        # the plan stage being written (the op's group stage)
         self.tally: dict = {}      # (stage, reason) -> TOTALS deltas the file has beyond the design (stated)
 
     def state(self, reason: str, **deltas) -> None:
@@ -112,11 +121,10 @@ class _Cfg:
         """Make layer ``x`` the previous layer (a one-input [route] when it is not)."""
         return x if x == self.last else self.route([x])
 
-    def conv(self, x: int, filters: int, size: int, stride: int = 1, padding: int | None = None, groups: int = 1,
-             bn: bool = True, act: bool = True, activation: str | None = None, design_bias: bool = False) -> int:
+    def conv(self, x: int, filters: int, size: int, stride: int, padding: int, groups: int, bn: bool,
+             activation: str, bias: bool) -> int:
         x = self.at(x)
         c, h, w = self.shape(x)
-        padding = size // 2 if padding is None else padding
         opts = {"batch_normalize": 1} if bn else {}
         opts.update(filters=filters, size=size, stride=stride)
         if padding == size // 2:
@@ -125,16 +133,12 @@ class _Cfg:
             opts["padding"] = padding
         if groups > 1:
             opts["groups"] = groups
-        opts["activation"] = activation or (self.act if act else "linear")
-        if not bn and not design_bias:   # Darknet gives a conv without BN a bias; the design's has none
+        opts["activation"] = activation
+        if not bn and not bias:   # Darknet gives a conv without BN a bias; the design's has none
             self.extra_biases += filters
             self.state("bias", params=filters)
         out = (filters, (h + 2 * padding - size) // stride + 1, (w + 2 * padding - size) // stride + 1)
         return self._add("convolutional", out, **opts)
-
-    def bn_act(self, x: int, act: bool = True) -> int:
-        x = self._add("batchnorm", self.shape(self.at(x)))
-        return self._add("activation", self.shape(x), activation=self.act) if act else x
 
     def pool(self, x: int, kind: str, size: int, stride: int, padding: int = 0) -> int:
         """PyTorch's max/avg pool (``padding`` on each side): Darknet's ``padding`` is the total, 2p."""
@@ -151,47 +155,196 @@ class _Cfg:
             opts.update(groups=groups, group_id=group_id)
         return self._add("route", (c, h, w), **opts)
 
-    def shortcut(self, frm: int, act: bool = False) -> int:
-        return self._add("shortcut", self.shape(self.last), **{"from": self._ref(frm)},
-                         activation=self.act if act else "linear")
 
-    def residual(self, x: int, y: int, residual: bool = True) -> int:
-        """``y + x`` where the design adds (its ``_residual``: same shape), else ``y``."""
-        if residual and self.shape(x) == self.shape(y):
-            self.at(y)
-            return self.shortcut(x)
-        return y
+# --------------------------------------------------------------------------- what the graph may hold
+# op kind -> the Darknet layer it is written as (a conv's BN and activation fold into its [convolutional], an
+# add's activation into its [shortcut]); every other kind (matmul, upsample, softmax) is refused by name
+LAYERS = {"conv": "convolutional", "bn": "batchnorm", "act": "activation", "cat": "route", "add": "shortcut",
+          "mul": "scale_channels", "mean": "avgpool", "gap": "avgpool", "maxpool": "maxpool",
+          "avgpool": "local_avgpool", "linear": "connected"}
+# an activation other than the design's (``Op.attrs["act"]``) -> Darknet's; hardsigmoid is approximated
+OTHER_ACTS = {"sigmoid": "logistic", "hardsigmoid": "logistic"}
 
-    def squeeze_excite(self, x: int, ratio: float) -> int:
-        """timm's SE on layer ``x``: global [avgpool], 1x1 conv (bias) + act, 1x1 conv (bias) + logistic,
-        [scale_channels] back onto ``x`` (AlexeyAB darknet's layers for SE)."""
-        from cspnet.families._blocks import se_channels
 
-        c = self.shape(x)[0]
-        self.at(x)
-        self._add("avgpool", (c, 1, 1))
-        t = self.conv(self.last, se_channels(c, ratio), 1, bn=False, design_bias=True)
-        self.conv(t, c, 1, bn=False, activation="logistic", design_bias=True)
-        return self._add("scale_channels", self.shape(x), **{"from": self._ref(x)}, activation="linear")
+def _stage_words(stage: str) -> str:
+    return f"stage {stage.split('.', 1)[1]}" if stage.startswith("stages.") else stage
 
-    def channel_attention(self, x: int) -> int:
-        """CSPNeXt's channel attention on layer ``x``: global [avgpool] (a mean), 1x1 conv C -> C (bias),
-        its hard sigmoid as ``logistic`` (Darknet has no hard sigmoid; :data:`ATTENTION_NOTE`),
-        [scale_channels] back onto ``x``."""
-        c = self.shape(x)[0]
-        self.at(x)
-        self._add("avgpool", (c, 1, 1))
-        self.conv(self.last, c, 1, bn=False, activation="logistic", design_bias=True)
-        self.attention += 1
-        return self._add("scale_channels", self.shape(x), **{"from": self._ref(x)}, activation="linear")
 
-    def head(self, x: int, classes: int) -> int:
-        self.at(x)
-        c = self.shape(self.last)[0]
-        self._add("avgpool", (c, 1, 1))
-        self._add("connected", (classes, 1, 1), output=classes, activation="linear")
-        self.state("softmax", layers=1, in_elements=classes, out_elements=classes)
-        return self._add("softmax", (classes, 1, 1), groups=1)
+def _unwritable(cfg, ops: list) -> None:
+    """Refuse (``ConfigError``, field ``format``) the first layer of the graph that has no Darknet layer, before
+    anything is written: attention (a matrix product, a view of qkv, a product by a constant, a softmax over
+    positions), a kind Darknet lacks, a pool rounding up (``ceil_mode``), an add of more than two tensors."""
+    shape = {op.path: op.out_shape for op in ops}
+    for op in ops:
+        a = op.attrs
+        if op.kind == "matmul" or "attention" in a or any(lo is None for _, lo, _ in op.reads):
+            stage = op.group[1]
+            types = getattr(cfg, "block_type", ())
+            i = int(stage.split(".", 1)[1]) if stage.startswith("stages.") else None
+            block = types[i] if i is not None and i < len(types) else None
+            what = f"block_type {block}: " if block else "layer " + op.path + ": "
+            raise _refuse(cfg, f"{_stage_words(stage)}'s attention block ({what}matrix products and a softmax over "
+                          "positions)", psa=block == "psa")
+        why = None
+        if op.kind not in LAYERS:
+            why = f"a {op.kind} layer"
+        elif op.kind == "act" and a.get("act") is not None and a["act"] not in OTHER_ACTS:
+            why = f"a {a['act']} activation"
+        elif op.kind == "mul" and ("scale" in a or len(op.reads) != 2):
+            why = "a product by a constant" if "scale" in a else f"a product of {len(op.reads)} tensors"
+        elif op.kind == "mul" and tuple(shape.get(op.reads[1][0], ())) != (op.out_shape[0], 1, 1):
+            why = "a product by more than one gate value per channel: [scale_channels] scales whole channels"
+        elif op.kind in ("maxpool", "avgpool") and a.get("ceil_mode"):
+            why = f"a {op.kind} rounding its output size up (ceil_mode)"
+        elif op.kind == "add" and len(op.reads) != 2:
+            why = f"an add of {len(op.reads)} tensors"
+        elif op.kind == "linear" and op.params == op.macs:
+            why = "a linear layer without a bias: Darknet's [connected] always has one"
+        if why:
+            raise _refuse(cfg, f"{_stage_words(op.group[1])}'s layer {op.path} ({why})")
+
+
+class _Graph:
+    """Writes a plan's ops in order as Darknet layers (:func:`_write`): each op's inputs are the layers its
+    ``Op.reads`` name, a channel slice being ``[route] groups`` slices of the layer that wrote it."""
+
+    def __init__(self, cfg, d: _Cfg, plan):
+        self.cfg, self.d, self.plan = cfg, d, plan
+        self.ops = list(plan.ops)
+        self.channels = {op.path: op.out_shape[0] for op in self.ops}
+        self.channels["input"] = plan.input_shape[0]
+        self.readers: dict = {}      # src -> how many reads name it
+        self.parts: dict = {}        # src -> its channel slices read anywhere, (lo, hi) in channel order
+        self.read_by: dict = {}      # (src, lo, hi) -> indices of the ops that read only it
+        for j, op in enumerate(self.ops):
+            for read in op.reads:
+                src, lo, hi = read
+                self.readers[src] = self.readers.get(src, 0) + 1
+                if not (lo == 0 and hi == self.channels[src]):
+                    self.parts.setdefault(src, set()).add((lo, hi))
+            if len(op.reads) == 1:
+                self.read_by.setdefault(op.reads[0], []).append(j)
+        self.layer = {"input": -1}   # src path or (src, lo, hi) -> the Darknet layer that holds it
+        self.done = [False] * len(self.ops)
+
+    def write(self) -> None:
+        for i in range(len(self.ops)):
+            if not self.done[i]:
+                self.emit(i)
+        last = self.ops[-1]
+        if last.kind == "linear":   # Darknet's classifier ends in [softmax] (stated)
+            d = self.d
+            n = last.out_shape[0]
+            d.state("softmax", layers=1, in_elements=n, out_elements=n)
+            d._add("softmax", (n, 1, 1), groups=1)
+
+    # ------------------------------------------------------------------ reads
+    def resolve(self, read: tuple) -> int:
+        src, lo, hi = read
+        if lo == 0 and hi == self.channels[src]:
+            return self.layer[src]
+        if read not in self.layer:
+            self.slices(src)
+        return self.layer[read]
+
+    def slices(self, src: str) -> None:
+        """Every channel slice read of ``src``, in channel order, as ``[route] groups=G group_id=k`` slices (a
+        part of several: their ``[route]`` concat); an op reading only a part that is not the last one comes
+        right after it (the fusion-last dense pool: the importer reads part 1 as the layers before part 2)."""
+        d = self.d
+        x, channels = self.layer[src], self.channels[src]
+        parts = sorted(self.parts[src])
+        chunked = _check_parts(self.cfg, _stage_words(d.stage), channels, parts)
+        for k, ((lo, hi), chunks) in enumerate(zip(parts, chunked)):
+            routes = [d.route([x], g, gid) for g, gid in chunks]
+            out = routes[0]
+            if len(routes) > 1:
+                d.split_routes += len(routes)
+                out = d.route(routes)
+                n = d.shape(out)[0] * d.shape(out)[1] * d.shape(out)[2]
+                d.state("slices", layers=1, in_elements=n, out_elements=n)
+            self.layer[(src, lo, hi)] = out
+            if k < len(parts) - 1:
+                for j in self.read_by.get((src, lo, hi), ()):
+                    if not self.done[j] and self.ops[j].kind != "cat":
+                        self.emit(j)
+
+    def only_reader(self, i: int, kind: str) -> bool:
+        """Op ``i + 1`` is a ``kind`` that reads all of op ``i``, and nothing else reads op ``i``."""
+        if i + 1 >= len(self.ops) or self.done[i + 1]:
+            return False
+        op, nxt = self.ops[i], self.ops[i + 1]
+        return nxt.kind == kind and nxt.reads == ((op.path, 0, op.out_shape[0]),) and self.readers[op.path] == 1
+
+    def activation(self, op) -> str:
+        other = op.attrs.get("act")
+        if other is None:
+            return self.d.act
+        if other == "hardsigmoid":
+            self.d.attention += 1
+        return OTHER_ACTS[other]
+
+    def put(self, ops: list, layer: int) -> None:
+        for op in ops:
+            self.layer[op.path] = layer
+
+    # ------------------------------------------------------------------ ops
+    def emit(self, i: int) -> None:
+        op, d = self.ops[i], self.d
+        self.done[i] = True
+        d.stage = op.group[1]
+        kind = op.kind
+        if kind == "conv":
+            x = self.resolve(op.reads[0])
+            folded, j = [op], i
+            bn = self.only_reader(j, "bn")
+            if bn:
+                j += 1
+                folded.append(self.ops[j])
+            act = "linear"
+            if self.only_reader(j, "act"):
+                j += 1
+                folded.append(self.ops[j])
+                act = self.activation(self.ops[j])
+            for k in range(i + 1, j + 1):
+                self.done[k] = True
+            weight = op.out_shape[0] * (op.in_shape[0] // op.groups) * op.kernel * op.kernel
+            self.put(folded, d.conv(x, op.out_shape[0], op.kernel, op.stride, op.attrs.get("padding", op.kernel // 2),
+                                    op.groups, bn, act, op.params > weight))
+        elif kind == "bn":
+            self.put([op], d._add("batchnorm", d.shape(d.at(self.resolve(op.reads[0])))))
+        elif kind == "act":
+            x = d.at(self.resolve(op.reads[0]))
+            self.put([op], d._add("activation", d.shape(x), activation=self.activation(op)))
+        elif kind == "cat":
+            self.put([op], d.route([self.resolve(r) for r in op.reads]))
+        elif kind == "add":   # Darknet's [shortcut]: the previous layer + from= (an activation after it folded in)
+            a, b = (self.resolve(r) for r in op.reads)
+            if b == d.last and a != d.last:
+                a, b = b, a
+            d.at(a)
+            folded, act = [op], "linear"
+            if self.only_reader(i, "act"):
+                self.done[i + 1] = True
+                folded.append(self.ops[i + 1])
+                act = self.activation(self.ops[i + 1])
+            self.put(folded, d._add("shortcut", d.shape(a), **{"from": d._ref(b)}, activation=act))
+        elif kind == "mul":   # a gate's product: [scale_channels] of the gate (the previous layer) from= x
+            x, gate = (self.resolve(r) for r in op.reads)
+            d.at(gate)
+            self.put([op], d._add("scale_channels", d.shape(x), **{"from": d._ref(x)}, activation="linear"))
+        elif kind in ("mean", "gap"):
+            x = d.at(self.resolve(op.reads[0]))
+            self.put([op], d._add("avgpool", (d.shape(x)[0], 1, 1)))
+        elif kind in ("maxpool", "avgpool"):
+            x = self.resolve(op.reads[0])
+            self.put([op], d.pool(x, LAYERS[kind], op.kernel, op.stride, op.attrs.get("padding", 0)))
+        elif kind == "linear":
+            d.at(self.resolve(op.reads[0]))
+            n = op.out_shape[0]
+            self.put([op], d._add("connected", (n, 1, 1), output=n, activation="linear"))
+        else:
+            raise AssertionError(kind)   # refused before (_unwritable)
 
 
 def without_attention(cfg) -> str:
@@ -211,8 +364,8 @@ def _refuse(cfg, what: str, psa: bool = False) -> ConfigError:
         if cfg.family == "yolo11":
             hint += "; a YOLO11 design as it is exports as an Ultralytics YAML (--format ultralytics)"
     return ConfigError("format", f"{cfg.family} design{named}: {what} has no Darknet layer{hint}; exportable to a "
-                       "Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and 2x2 "
-                       "average pools, channel splits (aligned [route] groups slices), concats, residual adds, "
+                       "Darknet cfg: convs (grouped, depthwise), BatchNorm, relu/leaky/swish/mish, max and average "
+                       "pools, channel splits (aligned [route] groups slices), concats, residual adds, "
                        "global pool + linear, squeeze-and-excitation and channel attention ([scale_channels]; a "
                        "hard sigmoid as logistic); not self-attention")
 
@@ -242,280 +395,41 @@ def slice_chunks(channels: int, lo: int, hi: int) -> list:
     return out
 
 
-def _check_split(cfg, where: str, channels: int, part1: int, part2: int) -> tuple:
-    """The chunks of part 1 and part 2 (:func:`slice_chunks`), refused (field ``split_ratio``) when a part
-    needs more slices than one Darknet route may concatenate (``explorer.io.darknet.MAX_ROUTE_INPUTS``)."""
+def _check_parts(cfg, where: str, channels: int, parts: list) -> list:
+    """The chunks of each part (:func:`slice_chunks`), refused (field ``split_ratio``) when a part needs more
+    slices than one Darknet route may concatenate (``explorer.io.darknet.MAX_ROUTE_INPUTS``)."""
     from .darknet import MAX_ROUTE_INPUTS
 
-    assert part1 + part2 == channels and part1 > 0 and part2 > 0, (where, channels, part1, part2)
-    parts = slice_chunks(channels, 0, part1), slice_chunks(channels, part1, channels)
-    for k, chunks in enumerate(parts, 1):
-        if len(chunks) > MAX_ROUTE_INPUTS:
+    chunked = [slice_chunks(channels, lo, hi) for lo, hi in parts]
+    two = len(parts) == 2 and parts[0][0] == 0 and parts[0][1] == parts[1][0] and parts[1][1] == channels
+    for k, ((lo, hi), chunks) in enumerate(zip(parts, chunked), 1):
+        if len(chunks) <= MAX_ROUTE_INPUTS:
+            continue
+        if two:   # a CSP split: part 1 and part 2
+            part1, part2 = parts[0][1], channels - parts[0][1]
             raise ConfigError("split_ratio", f"split ratio {cfg.split_ratio:g} splits {where}'s {channels} "
                               f"channels into {part1} + {part2}; Darknet's [route] groups=G group_id=k takes the "
                               f"k-th of G equal slices (widths dividing {channels}), so part {k} needs "
                               f"{len(chunks)} aligned slices concatenated, more than the {MAX_ROUTE_INPUTS} "
                               "inputs one [route] may take (a width with more divisors exports, e.g. an even "
                               "width at split_ratio 0.5)")
-    return parts
-
-
-def _split(cfg, d: _Cfg, x: int, part1: int, part2: int, where: str, path1=None) -> tuple:
-    """Part 1 and part 2 of layer ``x`` (its channels ``[0, part1)`` and ``[part1, C)``): each part one
-    ``[route] groups=G group_id=k`` of ``x``, or several such aligned chunks and a ``[route]`` concat of
-    them (:func:`slice_chunks`).  Part 1's layers come first, then ``path1`` (part 1's own path, e.g. the
-    fusion-last dense pool), then part 2's; returns (part 1's last layer, part 2)."""
-    chunks1, chunks2 = _check_split(cfg, where, d.shape(x)[0], part1, part2)
-
-    def part(chunks):
-        routes = [d.route([x], g, k) for g, k in chunks]
-        if len(routes) > 1:
-            d.split_routes += len(routes)
-            cat = d.route(routes)
-            n = d.shape(cat)[0] * d.shape(cat)[1] * d.shape(cat)[2]
-            d.state("slices", layers=1, in_elements=n, out_elements=n)
-            return cat
-        return routes[0]
-
-    p1 = part(chunks1)
-    if path1 is not None:
-        p1 = path1(p1)
-    return p1, part(chunks2)
-
-
-# --------------------------------------------------------------------------- cross stages (ResNet .. lineage)
-# the block types _block writes (cspnet.families._blocks.BLOCK_TYPES; psa has no Darknet layer)
-WRITTEN_BLOCKS = ("bottleneck", "dark", "edge", "bottleneck_3x3", "cspnext", "conv_pair", "conv", "c3k")
-
-
-def _block(d: _Cfg, kind: str, x: int, out: int, mid: int, stride: int, groups: int, residual: bool,
-           se: float = 0.0) -> int:
-    """One block of ``cspnet.families._blocks`` (same layers, same order of shapes; ``se``: its SE ratio)."""
-    if kind == "bottleneck":
-        t = d.conv(x, mid, 1)
-        t = d.conv(t, mid, 3, stride, groups=groups)
-        t = d.conv(t, out, 1, act=False)
-        if stride != 1 or d.shape(x)[0] != out:
-            d.conv(x, out, 1, stride, act=False)
-            return d.shortcut(t, act=True)
-        return d.shortcut(x, act=True)
-    if kind == "dark":
-        t = d.conv(x, mid, 1)
-        t = d.conv(d.squeeze_excite(t, se) if se else t, out, 3, groups=groups)
-    elif kind == "edge":
-        t = d.conv(x, mid, 3, groups=groups)
-        t = d.conv(d.squeeze_excite(t, se) if se else t, out, 1)
-    elif kind == "bottleneck_3x3":
-        t = d.conv(d.conv(x, mid, 3), out, 3, groups=groups)
-    elif kind == "cspnext":
-        t = d.conv(d.conv(d.conv(x, mid, 3), mid, 5, groups=mid), out, 1)
-    elif kind == "conv_pair":
-        t = d.conv(d.conv(x, mid, 3, groups=groups), out, 3, groups=groups)
-    elif kind == "conv":
-        t = d.conv(x, out, 3, groups=groups)
-    elif kind == "c3k":
-        t = d.conv(x, mid, 1)
-        cross = d.conv(x, mid, 1)
-        for _ in range(2):
-            t = _block(d, "bottleneck_3x3", t, mid, mid, 1, groups, residual)
-        return d.conv(d.route([t, cross]), out, 1)
-    else:
-        raise AssertionError(kind)   # refused before (psa)
-    return d.residual(x, t, residual)
-
-
-def _cross_stage(d: _Cfg, cfg, i: int, lay, x: int) -> int:
-    """One stage of ``cspnet.families._crossstage.plan_stage``."""
-    if lay.down_ch:
-        if lay.down_kind == "mp":
-            half = lay.down_ch // 2
-            a = d.conv(d.pool(x, "maxpool", 2, 2), half, 1)
-            c = d.conv(d.conv(x, half, 1), half, 3, 2)
-            x = d.route([c, a])
-        else:
-            x = d.conv(x, lay.down_ch, 3, lay.stride, groups=lay.down_groups)
-    if lay.spp:
-        t = d.conv(x, d.shape(x)[0] // 2, 1)
-        pools = [d.pool(t, "maxpool", k, 1, k // 2) for k in (5, 9, 13)]
-        x = d.conv(d.route([t, *pools]), d.shape(x)[0], 1)
-    part1 = None
-    if lay.fusion != "none":
-        where = f"stage {i}"
-        if lay.split == "one":
-            e = d.conv(x, lay.expand_ch, 1, act=lay.expand_act)
-            part1, x = _split(cfg, d, e, lay.part1, lay.part2, where)
-        elif lay.split == "slice":
-            part1, x = _split(cfg, d, x, lay.part1, lay.part2, where)
-        elif lay.split == "shared":   # BottleneckCSP2: part 2's conv, then part 1 a bare 1x1 conv of part 2
-            x = d.conv(x, lay.part2, 1)
-            part1 = d.conv(x, lay.part1, 1, bn=False, act=False)
-        else:   # two / two_bare: part 1's conv, a route back, part 2's conv (the CSPNet authors' cfgs)
-            bare = lay.split == "two_bare"
-            part1 = d.conv(x, lay.part1, 1, bn=not bare, act=not bare)
-            x = d.conv(x, lay.part2, 1)
-    outs = [x]
-    stride = lay.block_stride
-    for _ in range(lay.repeats):
-        x = _block(d, lay.block, x, lay.block_ch, lay.mid, stride, lay.groups, lay.residual, lay.se_ratio)
-        outs.append(x)
-        stride = 1
-    if lay.taps == "all":
-        x = d.route(outs)
-    if lay.fusion != "none":
-        if lay.partial_ch:
-            bare = lay.split == "two_bare"
-            x = d.conv(x, lay.partial_ch, 1, bn=not bare, act=not bare)
-        x = d.route([part1, x])
-        if lay.post == "bn_act":
-            x = d.bn_act(x)
-        elif lay.post == "attention":
-            x = d.channel_attention(x)
-    if lay.has_transition:
-        x = d.conv(x, lay.out_ch, 1)
-    return x
-
-
-def _cross_network(d: _Cfg, cfg, style) -> None:
-    from cspnet.families._blocks import BLOCK_TYPES
-
-    layouts = style.layouts(cfg)
-    for i, lay in enumerate(layouts):
-        if lay.block == "psa":
-            raise _refuse(cfg, f"stage {i}'s attention block (block_type psa: matrix products and a softmax over "
-                          "positions)", psa=True)
-        if lay.block not in WRITTEN_BLOCKS:   # a block type registered without a Darknet writing
-            raise ConfigError("format", f"{cfg.family} design {cfg.name}: stage {i}'s block type {lay.block!r} "
-                              f"({BLOCK_TYPES[lay.block].description}) has no Darknet writing here; exportable "
-                              f"block types: {', '.join(WRITTEN_BLOCKS)}")
-    x = -1
-    d.stage = "stem"
-    stem = style.stem_layers(cfg)
-    if stem:
-        for layer in stem:
-            if layer.kind == "dark":
-                x = _block(d, "dark", x, layer.out_ch, layer.mid, 1, 1, True)
-            else:
-                x = d.conv(x, layer.out_ch, layer.kernel, layer.stride, padding=layer.padding)
-    else:
-        x = d.conv(x, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride)
-        if cfg.stem_pool == "max":
-            x = d.pool(x, "maxpool", 3, 2, 1)
-    for i, lay in enumerate(layouts):
-        d.stage = f"stages.{i}"
-        x = _cross_stage(d, cfg, i, lay, x)
-    d.stage = "head"
-    if style.head_conv:
-        x = d.conv(x, style.head_conv, 1)
-    d.head(x, cfg.num_classes)
-
-
-# --------------------------------------------------------------------------- dense families
-def _dense_stage(d: _Cfg, cfg, i: int, ch: dict, x: int, block, transition) -> int:
-    """One stage of ``cspnet.families._dense.plan_dense_stage``."""
-    pool = ch["pool"]
-    if cfg.fusion == "none":
-        x = block(x)
-        return transition(x, ch["transition"], pool) if ch["transition"] is not None else x
-    if not ch["part1"]:     # split_ratio 1.0: no bypass
-        p1, p2 = None, x
-    elif cfg.fusion == "fusion_last" and pool:
-        # part 1's pool comes before part 2 (the importer reads part 1 as the layers before part 2's route)
-        p1, p2 = _split(cfg, d, x, ch["part1"], ch["part2"], f"stage {i}",
-                        lambda p: d.pool(p, "local_avgpool", 2, 2))
-    else:
-        p1, p2 = _split(cfg, d, x, ch["part1"], ch["part2"], f"stage {i}")
-    y = block(p2)
-    if cfg.fusion == "fusion_last":
-        y = transition(y, ch["transition"], pool)
-        return d.route([p1, y]) if p1 is not None else y
-    if cfg.fusion == "csp":
-        y = transition(y, ch["partial_transition"], False)
-    x = d.route([p1, y]) if p1 is not None else y
-    return transition(x, ch["transition"], pool) if ch["transition"] is not None else x
-
-
-def _densenet(d: _Cfg, cfg) -> None:
-    from cspnet.families.densenet import all_stage_channels
-
-    x = d.conv(-1, cfg.stem_channels, cfg.stem_kernel, cfg.stem_stride, bn=cfg.stem_norm, act=cfg.stem_norm)
-    if cfg.stem_pool == "max":
-        x = d.pool(x, "maxpool", 3, 2, 1)
-
-    def transition(x, out_ch, pool):   # BN, act, 1x1 conv (no BN after it: Darknet adds a bias), 2x2 avg pool
-        x = d.conv(d.bn_act(x), out_ch, 1, bn=False, act=False)
-        return d.pool(x, "local_avgpool", 2, 2) if pool else x
-
-    for i, ch in enumerate(all_stage_channels(cfg)):
-        growth, bn_size, repeats = cfg.growth_rate[i], cfg.bn_size[i], cfg.repeats[i]
-
-        def block(x, growth=growth, bn_size=bn_size, repeats=repeats):
-            feats = [x]
-            for _ in range(repeats):
-                t = d.route(feats) if len(feats) > 1 else feats[0]
-                t = d.conv(d.bn_act(t), bn_size * growth, 1)
-                feats.append(d.conv(t, growth, 3, bn=False, act=False))
-            return d.route(feats) if len(feats) > 1 else feats[0]
-
-        d.stage = f"stages.{i}"
-        x = _dense_stage(d, cfg, i, ch, x, block, transition)
-    d.stage = "head"
-    if cfg.head_norm:
-        x = d.bn_act(x)
-    d.head(x, cfg.num_classes)
-
-
-def _peleenet(d: _Cfg, cfg) -> None:
-    from cspnet.families.peleenet import all_stage_channels
-
-    c, k = cfg.stem_channels, cfg.stem_kernel
-    x = d.conv(-1, c, k, cfg.stem_stride)
-    y = d.conv(d.conv(x, c // 2, 1), c, 3, 2)
-    if cfg.stem_pool == "max":
-        y = d.route([d.pool(x, "maxpool", 2, 2), y])
-    x = d.conv(y, c, 1)
-
-    def transition(x, out_ch, pool):
-        x = d.conv(x, out_ch, 1)
-        return d.pool(x, "local_avgpool", 2, 2) if pool else x
-
-    for i, ch in enumerate(all_stage_channels(cfg)):
-        half = cfg.growth_rate[i] // 2
-
-        def block(x, layers=ch["layers"], half=half):
-            for _, inter in layers:
-                b1 = d.conv(d.conv(x, inter, 1), half, 3)
-                b2 = d.conv(d.conv(d.conv(x, inter, 1), half, 3), half, 3)
-                x = d.route([x, b1, b2])
-            return x
-
-        d.stage = f"stages.{i}"
-        x = _dense_stage(d, cfg, i, ch, x, block, transition)
-    d.stage = "head"
-    if cfg.head_norm:
-        x = d.bn_act(x)
-    d.head(x, cfg.num_classes)
+        raise ConfigError("split_ratio", f"{where} reads channels {lo}..{hi - 1} of a {channels}-channel layer; "
+                          f"Darknet's [route] groups=G group_id=k takes the k-th of G equal slices (widths dividing "
+                          f"{channels}), so it needs {len(chunks)} aligned slices concatenated, more than the "
+                          f"{MAX_ROUTE_INPUTS} inputs one [route] may take")
+    return chunked
 
 
 # --------------------------------------------------------------------------- the file
 def _write(cfg) -> _Cfg:
-    from cspnet.families import get_family
+    from cspnet.plan import plan_network
 
     if cfg.activation not in ACTIVATIONS:
         raise _refuse(cfg, f"activation {cfg.activation}")
+    plan = plan_network(cfg)
+    _unwritable(cfg, list(plan.ops))
     d = _Cfg(cfg.input_size, ACTIVATIONS[cfg.activation])
-    if cfg.family == "densenet":
-        _densenet(d, cfg)
-    elif cfg.family == "peleenet":
-        _peleenet(d, cfg)
-    else:
-        family = get_family(cfg.family)
-        style = getattr(family.plan, "__self__", None)   # a cross-stage family's plan is its style's method
-        if style is None:
-            named = f" {cfg.name}" if cfg.name else ""
-            raise ConfigError("format", f"{cfg.family} design{named}: the {cfg.family} family has no Darknet cfg "
-                              "writer (it is no cross-stage network of the stage abstraction); save it as a design "
-                              "JSON")
-        _cross_network(d, cfg, style)
+    _Graph(cfg, d, plan).write()
     from .darknet import MAX_LAYERS
 
     if len(d.sections) > MAX_LAYERS:
