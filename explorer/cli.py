@@ -479,12 +479,7 @@ def cmd_published(args):
 
     if args.detection:
         return _published_detection(args)
-    fam = args.family or None
-    if fam is not None:
-        unknown = [f for f in fam if f not in families()]
-        if unknown:
-            raise CLIError(f"published: --family: unknown {', '.join(map(repr, unknown))}; "
-                           f"known: {', '.join(families())}")
+    fam = _known_families("published", args.family, families())
     if args.csv:
         sys.stdout.write(published_csv(family=fam))
         return
@@ -497,16 +492,21 @@ def cmd_published(args):
                    **{k: r[k] for k in ("top1", "value_status", "source_group", "preset")}} for r in rows])
 
 
+def _known_families(command: str, asked, known) -> list | None:
+    """``--family`` values (None: all), each one of ``known``, or a one-line error naming the unknown ones."""
+    if not asked:
+        return None
+    unknown = [f for f in asked if f not in known]
+    if unknown:
+        raise CLIError(f"{command}: --family: unknown {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    return asked
+
+
 def _published_detection(args):
     """``published --detection``: the COCO detection rows, each with its source and counting convention."""
     from explorer.paper.detection import CLI_COLUMNS, detection_csv, detection_families, detection_records
 
-    fam = args.family or None
-    if fam is not None:
-        unknown = [f for f in fam if f not in detection_families()]
-        if unknown:
-            raise CLIError(f"published --detection: --family: unknown {', '.join(map(repr, unknown))}; "
-                           f"known: {', '.join(detection_families())}")
+    fam = _known_families("published --detection", args.family, detection_families())
     if args.csv:
         sys.stdout.write(detection_csv(family=fam))
         return
