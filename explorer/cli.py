@@ -180,6 +180,7 @@ def _summary_cfg(args):
     print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (billions of FLOPs: AlexeyAB darknet's printed Total BFLOPS; "
           f"{s['darknet_bflops_without_shortcut']:.3f} without its shortcut term, as Darknet counted in 2019)")
     print(_convention_line(s, args.convention))
+    _print_parts(s, args.convention)
     _print_table(rows)
 
 
@@ -187,6 +188,18 @@ def _convention_line(s: dict, key: str) -> str:
     """What the stage table's count column is: its convention, unit and total (the stages add up to it)."""
     c = s["conventions"][key]
     return f"count column: {c['label']}, in {c['unit']}; total {c['value']:,} {c['unit']} (--convention {key})"
+
+
+def _print_parts(s: dict, key: str) -> None:
+    """One line per part (backbone, neck, head): its stages, params and count in ``key``, with its share."""
+    from explorer.counts.analysis import PART_SHARE_COLUMN, part_table
+
+    label, unit = s["conventions"][key]["label"], s["conventions"][key]["unit"]
+    rows = part_table(s, key)
+    width = max(len(r["part"]) for r in rows)
+    for r in rows:
+        print(f"part {r['part']:<{width}}  params {r['params']:,}   {label} {r[label]:,} {unit} "
+              f"({100 * r[PART_SHARE_COLUMN]:.2f} %)   stages: {r['stages']}")
 
 
 def cmd_summary(args):
@@ -228,6 +241,7 @@ def cmd_summary(args):
     if cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
+    _print_parts(s, args.convention)
     _print_table(rows)
     if args.trace:
         t = s["trace"]

@@ -23,11 +23,13 @@ from cspnet.families import FAMILIES
 from cspnet.presets import paper_base
 from explorer.counts.analysis import (
     BLOCK_COLUMN,
+    PART_SHARE_COLUMN,
     SHARE_COLUMN,
     STAGE_VIEWS,
     blocks_caption,
     delta_tone,
     no_base_text,
+    part_table,
     stage_table,
     stage_view,
     why_they_differ,
@@ -337,6 +339,18 @@ def memory_table(design: dict) -> None:
     st.caption(mem["note"])
 
 
+def part_section(design: dict, conv: str) -> None:
+    """The network's parts (backbone, neck, head) in the chosen convention, each with its share: a small table."""
+    label = CONVENTIONS[conv].label
+    colcfg = {"params": st.column_config.NumberColumn("params", format="localized"),
+              label: st.column_config.NumberColumn(label, format="localized"),
+              PART_SHARE_COLUMN: st.column_config.ProgressColumn(
+                  PART_SHARE_COLUMN, min_value=0.0, max_value=1.0, format="percent",
+                  help=f"The part's share of the network's {label}.")}
+    st.dataframe(pd.DataFrame(part_table(design, conv)), hide_index=True, key="part_table", column_config=colcfg,
+                 width="content")
+
+
 def stage_section(cfg, design: dict) -> list:
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
                     format_func=lambda k: CONVENTIONS[k].short,
@@ -346,6 +360,7 @@ def stage_section(cfg, design: dict) -> list:
     total = design["conventions"][conv]["value"]
     st.caption(f"**{c.label}**: total {si(total, c.unit)} ({total:,} {c.unit}; the stages add up to it). "
                f"Includes: {c.includes}")
+    part_section(design, conv)
     rows = stage_table(design, conv)
     view = st.segmented_control("Table", list(STAGE_VIEWS), key="table_view", default="counts", required=True,
                                 format_func=STAGE_VIEWS.get, help="The CSV download has both.")

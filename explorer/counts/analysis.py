@@ -68,6 +68,7 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str 
         stages.append({
             "name": sp.name,
             "kind": sp.kind,
+            "part": sp.part_name,
             "fusion": sp.fusion,
             "repeats": sp.repeats,
             "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
@@ -88,8 +89,65 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str 
         "conventions": {k: {"label": c.label, "unit": c.unit, "includes": c.includes,
                             "value": count(plan, k)} for k, c in conventions.items()},
         "training": train_totals,
+        "parts": part_summary(stages, conventions),
     }
     return totals, stages
+
+
+PARTS = ("backbone", "neck", "head")   # a network's parts (``StagePlan.part_name``), in a detector's forward order
+
+
+def part_summary(stages: list, conventions=CONVENTIONS) -> list:
+    """One row per part of the network (backbone, neck, head: each stage's ``part``), in forward order
+    (the order of each part's first stage): ``{name, params, macs, conventions: {key: value}, stages: [names]}``,
+    summed from the stage rows of :func:`plan_summary` (each from its stage's per-kind totals: no op loop).
+    Every stage is in exactly one part, so the parts add up to the totals in every convention."""
+    parts: dict = {}
+    for st in stages:
+        p = parts.get(st["part"])
+        if p is None:
+            p = parts[st["part"]] = {"name": st["part"], "params": 0, "macs": 0,
+                                     "conventions": dict.fromkeys(conventions, 0), "stages": []}
+        p["params"] += st["params"]
+        p["macs"] += st["macs"]
+        for k in conventions:
+            p["conventions"][k] += st["conventions"][k]
+        p["stages"].append(st["name"])
+    return list(parts.values())
+
+
+def stage_span(names: list) -> str:
+    """Stage names in a few words, runs of consecutive numbered stages joined: "stem, stages.0-3"."""
+    runs: list = []   # [prefix, first, last] or [name, None, None]
+    for name in names:
+        prefix, _, num = name.rpartition(".")
+        if prefix and num.isdigit():
+            i = int(num)
+            if runs and runs[-1][0] == prefix and runs[-1][2] == i - 1:
+                runs[-1][2] = i
+                continue
+            runs.append([prefix, i, i])
+        else:
+            runs.append([name, None, None])
+    return ", ".join(r[0] if r[1] is None else f"{r[0]}.{r[1]}" + (f"-{r[2]}" if r[2] != r[1] else "")
+                     for r in runs)
+
+
+PART_SHARE_COLUMN = "share"
+
+
+def part_table(summary: dict, convention: str = "macs") -> list:
+    """The parts of a summary as table rows: part, its stages in a few words, params, its count in
+    ``convention`` (the column named by the convention's label) and its share of that count's total."""
+    if convention not in CONVENTIONS:
+        raise ConfigError("convention", f"{convention!r} is not a counting convention; allowed: "
+                          + ", ".join(CONVENTIONS))
+    label = CONVENTIONS[convention].label
+    total = summary["conventions"][convention]["value"]
+    return [{"part": p["name"], "stages": stage_span(p["stages"]), "params": p["params"],
+             label: p["conventions"][convention],
+             PART_SHARE_COLUMN: round(p["conventions"][convention] / total, 4) if total else 0.0}
+            for p in summary["parts"]]
 
 
 def memory(params: int, activations: int, batch: int) -> dict:
@@ -182,7 +240,8 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     rows = []
     for stage in summary["stages"]:
         row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
-               "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else ""}
+               "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else "",
+               "part": stage["part"]}
         if blocks:
             row[BLOCK_COLUMN] = blocks.get(stage["name"], "")
         for tap in taps:
@@ -270,10 +329,10 @@ def stage_view(rows: list, view: str = "counts", convention: str = "macs") -> tu
     """(DataFrame, blocks) of :func:`stage_table`'s rows as one view of the stage table shows them.
 
     Columns that are blank on every row are dropped; text columns mixing '' and numbers become text.
-    ``"shapes"``: the stage, its block type and taps (the lineage) and the tap shapes.  ``"counts"``: the
-    stage, fusion, repeats, the stage's output shape and the counts, the share of MACs right after the
-    ``convention``'s column.  ``blocks``: each row's block text (:data:`BLOCK_COLUMN`), [] where the family
-    chooses no block per stage."""
+    ``"shapes"``: the stage, its block type and taps (the lineage), its part and the tap shapes.  ``"counts"``:
+    the stage, fusion, repeats, part (backbone, neck, head), the stage's output shape and the counts, the
+    share of MACs right after the ``convention``'s column.  ``blocks``: each row's block text
+    (:data:`BLOCK_COLUMN`), [] where the family chooses no block per stage."""
     import pandas as pd
 
     if view not in STAGE_VIEWS:
@@ -284,10 +343,11 @@ def stage_view(rows: list, view: str = "counts", convention: str = "macs") -> tu
         if not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype(str)
     shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
-                  and col not in ("stage", "fusion", "repeats", BLOCK_COLUMN)]
+                  and col not in ("stage", "fusion", "repeats", "part", BLOCK_COLUMN)]
     blocks = df[BLOCK_COLUMN].tolist() if BLOCK_COLUMN in df.columns else []
     if view == "shapes":  # the lineage's block types beside the shapes (the counts view has no room for them)
-        return df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + shape_cols], blocks
+        return df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + (["part"] if "part" in df.columns else [])
+                  + shape_cols], blocks
     df = df[[col for col in df.columns if (col not in shape_cols or col == "stage output") and col != BLOCK_COLUMN]]
     share = [col for col in df.columns if col == SHARE_COLUMN]
     rest = [col for col in df.columns if col not in share]

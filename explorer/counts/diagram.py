@@ -98,7 +98,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
     ``expand=("all",)`` expands every stage.  ``plain_words``: stage captions without the module
     names and field values ("stage 1 \u2014 full CSP", not "stage 1 (stages.0) \u2014 csp")."""
     plan = plan_network(cfg)
-    lines = [
+    lines = header = [
         "digraph cspnet {",
         f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=11, nodesep=0.25, ranksep=0.3"
         + (f", label={_q(_title(cfg))}, labelloc=t" if title else "") + "];",
@@ -108,7 +108,17 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
     ]
     prev = "input"
     stage_idx = 0
+    # parts (backbone, neck, head) as clusters around their stages, only when the network has a neck: each
+    # stage's nodes go into its part's cluster, every edge after the clusters (an edge inside a cluster would
+    # pull a node of another part into it)
+    clustered = any(sp.part_name == "neck" for sp in plan.stages)
+    body = lines
+    clusters: dict = {}
+    edge_lines: list = [] if clustered else lines
     for sp in plan.stages:
+        if clustered:
+            body = clusters.setdefault(sp.part_name, [])
+            lines = _Router(body, edge_lines)
         if sp.kind == "stem":
             lines.append(f"  stem [label={_q('stem')}, fillcolor=\"{FILL['stem']}\"];")
             lines.append(f"  {prev} -> stem;")
@@ -139,8 +149,47 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
         expanded = "all" in expand or sp.name in expand
         prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded, plain_words, plan)
         stage_idx += 1
+    if clustered:
+        lines = header
+        for part, part_lines in clusters.items():
+            lines.append(f"  subgraph cluster_part_{part} {{")
+            lines.append(f"    label={_q(part)}; style=\"rounded\"; color=\"{PART_COLOR}\"; penwidth=1.4; "
+                         "fontsize=12;")
+            lines.extend("  " + line for line in part_lines)
+            lines.append("  }")
+        lines.extend(edge_lines)
     lines.append("}")
     return "\n".join(lines)
+
+
+PART_COLOR = "#555555"
+
+
+class _Router(list):
+    """The lines of one stage when parts are clusters: a node or a stage's cluster goes to its part's
+    cluster (``body``), an edge (``a -> b``) and the network's output node after every cluster (``edges``)."""
+
+    def __init__(self, body: list, edges: list):
+        super().__init__()
+        self.body, self.edges = body, edges
+
+    def append(self, line: str) -> None:
+        (self.edges if _is_edge(line) or line.lstrip().startswith("output ") else self.body).append(line)
+
+    def extend(self, lines) -> None:
+        in_cluster = 0
+        for line in lines:   # a stage's cluster (subgraph ... }) stays whole, its edges follow it
+            if line.lstrip().startswith("subgraph "):
+                in_cluster += 1
+            if in_cluster:
+                self.body.append(line)
+                in_cluster -= line.strip() == "}"
+            else:
+                self.append(line)
+
+
+def _is_edge(line: str) -> bool:
+    return " -> " in line.split("[", 1)[0]
 
 
 def _post_kind(sp: StagePlan) -> str:

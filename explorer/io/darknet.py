@@ -1036,9 +1036,9 @@ DARKNET_BFLOPS_COLUMN = "Darknet BFLOPs (1e9 FLOP)"
 
 def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
-    convention, memory, one row per stage: ``plan_summary``), plus Darknet's own BFLOPs (total as
-    Darknet prints it and per stage, in BFLOP = 1e9 FLOP: ``units`` says so), each stage's layer range and
-    CSP roles, and one row per layer."""
+    convention, memory, one row per stage and one per part: ``plan_summary``), plus Darknet's own BFLOPs
+    (total as Darknet prints it and per stage, in BFLOP = 1e9 FLOP: ``units`` says so), each stage's and
+    each part's layer range, each stage's CSP roles, and one row per layer."""
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 
@@ -1049,6 +1049,10 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
         row["layers"] = [info.start, info.end - 1] if info.end > info.start else []
         row["darknet_bflops"] = sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9
         row["roles"] = {k: v for k, v in info.roles.items() if k not in ("repeats", "sliced")}
+    layer_of = {row["name"]: row["layers"] for row in stages}
+    for part in totals["parts"]:   # each part's cfg layers, first to last (plan_summary's parts: by stage)
+        ends = [i for name in part["stages"] for i in layer_of[name]]
+        part["layers"] = [min(ends), max(ends)] if ends else []
     return {
         "name": net.name,
         "source": "darknet cfg",
