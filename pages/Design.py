@@ -340,14 +340,17 @@ def memory_table(design: dict) -> None:
 
 
 def part_section(design: dict, conv: str) -> None:
-    """The network's parts (backbone, neck, head) in the chosen convention, each with its share: a small table."""
-    label = CONVENTIONS[conv].label
-    colcfg = {"params": st.column_config.NumberColumn("params", format="localized"),
-              label: st.column_config.NumberColumn(label, format="localized"),
+    """The network's parts (backbone, neck, head) in the chosen convention, each with its share: a small table
+    (which stages a part has: the stage table's part column, and the part's help)."""
+    c = CONVENTIONS[conv]
+    rows = part_table(design, conv)
+    colcfg = {"part": st.column_config.TextColumn("part", help="; ".join(f"{r['part']}: {r['stages']}" for r in rows)),
+              "params": st.column_config.NumberColumn("params", format="localized"),
+              c.label: st.column_config.NumberColumn(c.short, format="localized", help=f"{c.label}, in {c.unit}"),
               PART_SHARE_COLUMN: st.column_config.ProgressColumn(
-                  PART_SHARE_COLUMN, min_value=0.0, max_value=1.0, format="percent",
-                  help=f"The part's share of the network's {label}.")}
-    st.dataframe(pd.DataFrame(part_table(design, conv)), hide_index=True, key="part_table", column_config=colcfg,
+                  PART_SHARE_COLUMN, min_value=0.0, max_value=1.0, format="percent", width="small",
+                  help=f"The part's share of the network's {c.label}.")}
+    st.dataframe(pd.DataFrame(rows).drop(columns="stages"), hide_index=True, key="part_table", column_config=colcfg,
                  width="content")
 
 
