@@ -202,11 +202,54 @@ def _print_parts(s: dict, key: str) -> None:
               f"({100 * r[PART_SHARE_COLUMN]:.2f} %)   stages: {r['stages']}")
 
 
+def _detector(args, command: str):
+    """The detector a detection YAML names (``explorer.design.files.detector_from_file``), planned at
+    ``--input-size`` (default 640); None for any other design.  ``--set`` is refused: a detector is no design."""
+    from explorer.design.files import detector_from_file, is_detector, read_file
+
+    if _file_format(args.design) != "yaml":
+        return None
+    data = read_file(args.design)
+    if not is_detector(args.design, data):
+        return None
+    from explorer.io.ultralytics_det import NOT_BUILT
+
+    if args.set or getattr(args, "trace", False) or getattr(args, "blocks", None):
+        raise CLIError(f"{command}: --set, --trace and --blocks do not apply to a detection YAML: {NOT_BUILT} "
+                       "(--input-size works)")
+    return detector_from_file(args.design, data, args.input_size)
+
+
+def _summary_detector(args, det):
+    """``summary`` of a detection YAML (explorer.io.ultralytics_det): totals in every convention, the parts
+    backbone / neck / head adding up to them, one row per YAML layer; ``config`` null (``config_error`` why)."""
+    from explorer.counts.analysis import stage_table
+    from explorer.io.ultralytics_det import summarize_detector
+
+    s = summarize_detector(det, batch=args.batch)
+    rows = stage_table(s, args.convention)
+    for row, st in zip(rows, s["stages"]):
+        row["module"] = st["module"]
+    if args.json or args.csv:
+        _print_json(s) if args.json else _print_csv(rows)
+        return
+    print(f"{s['name']}  Ultralytics detector, {s['layers_count']} layers, {s['num_classes']} classes  "
+          f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
+    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   Ultralytics GFLOPs (as model.info() "
+          f"prints them) {s['ultralytics_printed_gflops']:.4f}")
+    print(_convention_line(s, args.convention))
+    _print_parts(s, args.convention)
+    _print_table(rows)
+
+
 def cmd_summary(args):
     from explorer.counts.analysis import compare_with_base, compare_with_twin, stage_table
 
     if _file_format(args.design) == "darknet":   # a Darknet network file, however named (explorer.design.files)
         return _summary_cfg(args)
+    det = _detector(args, "summary")
+    if det is not None:   # an Ultralytics detection YAML: planned whole, no design (explorer.io.ultralytics_det)
+        return _summary_detector(args, det)
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
     s = cmp["design"]
@@ -254,8 +297,12 @@ def cmd_layers(args):
     from cspnet import plan_network
     from explorer.counts.graph import edges, layer_rows
 
-    cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)
-    plan = plan_network(cfg)
+    det = _detector(args, "layers")
+    if det is not None:   # a detection YAML: its plan (explorer.io.ultralytics_det), named as the file
+        cfg, plan = det, det.plan
+    else:
+        cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)
+        plan = plan_network(cfg)
     stages = [s.name for s in plan.stages]
     if args.stage and args.stage not in stages:
         raise CLIError(f"layers: --stage {args.stage!r} is not a stage of {cfg.name}; allowed: {', '.join(stages)}")

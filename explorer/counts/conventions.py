@@ -177,17 +177,19 @@ DARKNET = BFLOPS.derive(
 
 # thop's module hooks (ultralytics-thop, the counter behind Ultralytics' get_flops): conv and linear 1 per
 # MAC (no bias), BatchNorm 2 x 2 per element (normalise, then the affine scale and shift), adaptive average
-# pooling (kernel^2 + 1) per output element = 1 per input + 1 per output element; no rule for SiLU, max
-# pooling, add, concat or a functional multiply.  The reference totals of YOLO11 (benchmarks/results/
+# pooling (kernel^2 + 1) per output element = 1 per input + 1 per output element, nearest upsampling 1 per output
+# element (count_upsample; reproduces the detection YAMLs' printed GFLOPs: explorer.io.ultralytics_det); no rule for
+# SiLU, max pooling, add, concat or a functional multiply.  The reference totals of YOLO11 (benchmarks/results/
 # reference_constants.json) also hold the attention's matrix products, 1 per MAC.  Checked to the unit
 # against thop on every YOLOv5/YOLOv8/YOLO11 classification model, unfused and fused, at 32, 224 and 640.
 THOP = MACS.derive(
     "thop", "thop MACs (Ultralytics' counter)", "MAC",
     "thop's counting, as Ultralytics runs it: conv, linear and attention matrix-product MACs, BatchNorm 4 per "
     "element (2 to normalise, 2 for the affine scale and shift), global average pooling 1 per input plus 1 per "
-    "output element; activations, max pooling, add, scaling and concat count 0.",
+    "output element, nearest upsampling 1 per output element; activations, max pooling, add, scaling and concat "
+    "count 0.",
     formula="thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output element)", short="thop",
-    bn=Rule(per_input=4), gap=Rule(per_input=1, per_output=1))
+    bn=Rule(per_input=4), gap=Rule(per_input=1, per_output=1), upsample=Rule(per_output=1))
 
 # Ultralytics prints 'FLOPs (B)' / 'GFLOPs' as 2 x thop's MACs (torch_utils.get_flops: flops * 2 / 1e9).
 ULTRALYTICS = THOP.derive(

@@ -5,7 +5,9 @@ Every command of the CLI (``python -m explorer summary FILE``, ``export``, ``lay
 
 * ``.cfg``: a Darknet network file, as a design of the ``darknet_cfg`` family (``explorer.io.family``);
   ``.yaml`` / ``.yml``: an Ultralytics model YAML, as a lineage design (``explorer.io.ultralytics``, the scale
-  guessed from the file name as Ultralytics does); ``.json``: a saved design (``CSPConfig.from_json``).  The
+  guessed from the file name as Ultralytics does; a detection YAML, one with a ``Detect`` layer, is a detector:
+  :func:`detector_from_file` plans it whole, ``explorer.io.ultralytics_det``, and as a design it is refused);
+  ``.json``: a saved design (``CSPConfig.from_json``).  The
   extension is read in any case (``.CFG``, ``.Yaml``).
 * **The name makes no claim** (no extension, or ``.txt``: ``yolov4.cfg.txt``): the file opens by its content,
   sniffed by ``explorer.io._text.sniff`` (a Darknet cfg: sections in ``[brackets]``; an Ultralytics YAML:
@@ -108,6 +110,27 @@ def design_from_file(name: str, data: bytes, size: int | None = None) -> CSPConf
     return CSPConfig.from_json(data)
 
 
+def is_detector(name: str, data) -> bool:
+    """Whether file ``name`` holding ``data`` is an Ultralytics detection YAML (a ``Detect`` layer), which opens
+    as a planned detector (``explorer.io.ultralytics_det``: counts, graph, parts), not as a design."""
+    try:
+        if file_format(name, data) != "yaml":
+            return False
+    except ConfigError:
+        return False
+    from explorer.io.ultralytics_det import is_detection_yaml
+
+    return is_detection_yaml(data)
+
+
+def detector_from_file(name: str, data, input_size: int | None = None):
+    """The detector in detection YAML file ``name`` holding ``data``, planned at ``input_size`` (default 640;
+    the scale from the file name, as Ultralytics guesses it).  Raises ConfigError naming the layer or key."""
+    from explorer.io.ultralytics_det import detector_from_yaml
+
+    return detector_from_yaml(data, os.path.basename(str(name)) or str(name), input_size=input_size)
+
+
 def read_file(path) -> bytes:
     """The bytes of file ``path`` (at most :data:`MAX_FILE_BYTES` + 1, the size checked before reading).
     Raises ConfigError (field ``design``: the path names the design) for a missing file, a directory or an
@@ -146,5 +169,5 @@ def file_warnings(cfg: CSPConfig) -> list:
     return list(net_of(cfg).warnings)
 
 
-__all__ = ["FILE_TYPES", "MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "design_from_file", "file_format", "file_warnings",
-           "load_file", "name_parts", "read_file"]
+__all__ = ["FILE_TYPES", "MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "design_from_file", "detector_from_file",
+           "file_format", "file_warnings", "is_detector", "load_file", "name_parts", "read_file"]

@@ -298,7 +298,12 @@ def _layers(doc: dict, nc: int) -> list:
                         f"{m} joins earlier layers (a detection neck)" if section == "head" else
                         f"{m} joins earlier layers (a block written out as layers, as YOLOv7's ELAN; this importer "
                         "reads a chain of stage modules)")
-                raise _err(f"layer {i} ({section}[{j}], {m}): {what}; detection heads are not analysed: use the "
+                if m == "Detect":   # planned whole by explorer.io.ultralytics_det; only a design is refused
+                    what += ("; detectors are analysed (counts, graph, parts: python -m explorer summary FILE, "
+                             "layers FILE) but not built yet in this version. As a design (a model to build, --set, "
+                             "export, the app's pages)")
+                raise _err(f"layer {i} ({section}[{j}], {m}): {what}{',' if m == 'Detect' else ';'} detection heads "
+                           "are not analysed: use the "
                            "-cls YAML (e.g. yolov8-cls.yaml), or replace the head with [[-1, 1, Classify, [nc]]]")
     if len(rows) > MAX_LAYERS:
         raise _err(f"{len(rows)} layers (backbone and head); this importer reads at most {MAX_LAYERS}: the bound "

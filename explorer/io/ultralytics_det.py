@@ -1,0 +1,461 @@
+"""Ultralytics detection YAMLs (v8, v8-p2/p6, 11, v5u) planned exactly: a whole detector as a graph plan.
+
+An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo11.yaml``, the anchor-free
+``yolov5.yaml`` of the ``yolov5{n..x}u`` models) is read into a :class:`cspnet.plan.NetPlan` built with
+:class:`cspnet.plan.PlanBuilder`, layer by layer as Ultralytics' ``parse_model`` builds the modules:
+
+* the scale from the file name as Ultralytics guesses it (``yolov8n.yaml``: n), else the ``scale`` argument,
+  else the YAML's ``scale`` key, else its first scale; ``scales`` / ``depth_multiple`` / ``width_multiple`` /
+  ``max_channels`` with parse_model's rules (shared with the classification importer,
+  ``explorer.io.ultralytics._Model``: ``make_divisible(min(c, max_channels) x width, 8)`` unless c == nc,
+  ``max(round(n x depth), 1)`` where n > 1, C3k2's ``c3k`` forced at scales m/l/x);
+* YAML layer ``i`` is one :class:`cspnet.plan.StagePlan` named ``model.{i}`` whose ops sit under the path
+  ``model.{i}...`` (Ultralytics' module names: ``model.2.cv1.conv``, ``model.2.m.0.cv1.conv``); its ``from``
+  (``-1``, an index, a list, negative indices) is resolved to the tensors those layers wrote, so the plan's
+  ``Op.reads`` are the YAML's dataflow (a Concat reads the upsampled neck and backbone layer 6);
+* parts: the ``backbone:`` layers are part "backbone", the ``head:`` layers before Detect "neck", Detect "head";
+* modules: ``Conv``, ``C2f``, ``C3k2`` (c3k true/false), ``C3``, ``C2`` , ``C2PSA``, ``SPPF``, ``nn.Upsample``
+  (nearest), ``Concat`` and ``Detect`` (per-scale ``cv2`` box and ``cv3`` class branches, the class branch with
+  depthwise convs where the model has C3k2, as parse_model sets ``Detect.legacy``; then the inference path:
+  the scales' outputs concatenated, DFL's softmax and frozen 16 -> 1 conv on the box channels, the class
+  sigmoid).  The bottlenecks inside C2f, C3k2, C3 and C2PSA are the cross-stage block plans of
+  ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules.
+
+Parameters equal Ultralytics' own model build exactly, and the registered ``ultralytics`` convention (2 x thop,
+nearest upsampling 1 per output element as thop counts it) its printed GFLOPs (tests: yolov8n..x, yolo11n..x,
+yolov8n-p2, yolov5su/mu against ``detection_exact.csv``; yolov8n 8.8575488 and yolov8n-p2 17.4345728 to the
+last digit).  :func:`printed_gflops` runs it as ``get_flops`` does: at the probe stride ``max(stride, 32)``,
+scaled to the image size.
+
+**Refused** (``ConfigError``, field ``"yaml"``), naming the layer (``layer 22 (head[12], Detect)``) or key:
+any other module (by name), a ``from`` that is not an earlier layer, arguments a module does not take,
+an Upsample other than nearest by an integer factor, a Concat of tensors of different sizes, a layer after
+Detect, and, before anything is planned, files over 64 KiB, more than 64 layers, channels outside 1 to 8192,
+repeats outside 1 to 64 and a plan over 400M parameters.  ``yaml.safe_load`` only: nothing is evaluated.
+A detector is analysed (counts, graph, parts) but not built as a model or a design yet.  Pure Python.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
+from cspnet.errors import ConfigError
+from cspnet.families._blocks import plan_bottleneck_3x3, plan_c3k, plan_dark_block, plan_psa
+from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
+
+from ._text import read_bounded
+from .ultralytics import (
+    MAX_MODULE_CHARS,
+    MAX_YAML_CHARS,
+    _bool_arg,
+    _channels_arg,
+    _Conv,
+    _e_arg,
+    _err,
+    _groups_arg,
+    _is_int,
+    _Layer,
+    _load,
+    _max_args,
+    _Model,
+    _short,
+    scale_from_filename,
+)
+
+MAX_DET_LAYERS = 64        # yolov8-p6 has 30; the bound keeps a file from planning an arbitrarily long graph
+MAX_DET_ARGS = 8
+DET_MODULES = ("Conv", "C2f", "C3k2", "C3", "C2", "C2PSA", "SPPF", "nn.Upsample", "Concat", "Detect")
+UPSAMPLE_NAMES = ("nn.Upsample", "Upsample", "torch.nn.Upsample")
+REG_MAX = 16               # Detect's DFL bins
+NOT_BUILT = ("detectors are analysed (counts, graph, parts: python -m explorer summary FILE, layers FILE) but not "
+             "built yet in this version")
+
+
+def is_detection_doc(doc) -> bool:
+    """Whether a loaded YAML mapping is a detection model this module plans (a ``Detect`` layer)."""
+    if not isinstance(doc, dict):
+        return False
+    rows = [r for k in ("backbone", "head") if isinstance(doc.get(k), list) for r in doc[k]]
+    return any(isinstance(r, list) and len(r) == 4 and r[2] == "Detect" for r in rows)
+
+
+def is_detection_yaml(text) -> bool:
+    """Whether YAML text (or bytes) is a detection model this module plans; False for anything unreadable."""
+    try:
+        return is_detection_doc(_load(text))
+    except ConfigError:
+        return False
+
+
+@dataclass
+class Detector:
+    """A planned detection YAML: its plan, scale, classes, the Detect strides and what each layer is."""
+
+    name: str
+    plan: NetPlan
+    scale: str | None
+    nc: int
+    strides: tuple                 # Detect's stride per output scale (input / that scale's H)
+    modules: list = field(default_factory=list)   # YAML module per layer index
+    input_size: int = 640
+    text: object = field(default="", repr=False)   # the YAML read, to plan it at another size
+
+    def at(self, size: int) -> "Detector":
+        """The same detector planned at input ``size``."""
+        if size == self.input_size:
+            return self
+        det = plan_detector(self.text, self.scale, self.name, size)
+        return det
+
+    @property
+    def probe_stride(self) -> int:
+        """The probe image Ultralytics' get_flops runs thop on: ``max(int(stride.max()), 32)``."""
+        return max(max(self.strides), 32)
+
+    @property
+    def outputs(self) -> list:
+        """The shape of every output scale Detect reads (P3/P4/P5 ...)."""
+        head = self.plan.stages[-1]
+        return [list(head.taps[f"p{j}"]) for j in range(len(self.strides))]
+
+
+def _resolve(i: int, f, layer_label: str) -> list:
+    items = f if isinstance(f, list) else [f]
+    if not items or len(items) > 8:
+        raise _err(f"{layer_label}: from {_short(f)}; expected -1, an earlier layer's index or a list of 1 to 8")
+    out = []
+    for x in items:
+        if not _is_int(x):
+            raise _err(f"{layer_label}: from {_short(f)}; expected integers (-1: the previous layer)")
+        j = i + x if x < 0 else x
+        if not 0 <= j < i and not (i == 0 and x == -1):
+            raise _err(f"{layer_label}: from {x} is no earlier layer (layer {i} reads layers 0 to {i - 1}, or "
+                       "negative indices counted back from it)")
+        out.append(j if i else -1)
+    return out
+
+
+def _rows(doc: dict) -> list:
+    rows = []
+    for section in ("backbone", "head"):
+        part = doc.get(section)
+        if not isinstance(part, list):
+            raise _err(f"key '{section}': {_short(part)}; expected a list of [from, repeats, module, args]")
+        rows += [(section, j, row) for j, row in enumerate(part)]
+    if len(rows) > MAX_DET_LAYERS:
+        raise _err(f"{len(rows)} layers (backbone and head); a detection YAML here has at most {MAX_DET_LAYERS}: "
+                   "the bound keeps a file from making the planner build an arbitrarily long graph (yolov8-p6 has 30)")
+    return rows
+
+
+def _layer(i: int, section: str, j: int, row, nc: int) -> tuple:
+    where = f"{section}[{j}]"
+    if not isinstance(row, list) or len(row) != 4:
+        raise _err(f"layer {i} ({where}): {_short(row)}; expected [from, repeats, module, args]")
+    f, n, m, args = row
+    if not isinstance(m, str) or not 1 <= len(m) <= MAX_MODULE_CHARS:
+        raise _err(f"layer {i} ({where}): module {_short(m)}; expected a module name: {', '.join(DET_MODULES)}")
+    label = f"layer {i} ({where}, {m})"
+    if m not in DET_MODULES and m not in UPSAMPLE_NAMES:
+        raise _err(f"{label}: {m} is not a module the detection planner has; supported: {', '.join(DET_MODULES)}")
+    if not _is_int(n) or not 1 <= n <= MAX_REPEATS:
+        raise _err(f"{label}: repeats {_short(n)}; expected an integer 1 to {MAX_REPEATS}")
+    if not isinstance(args, list) or len(args) > MAX_DET_ARGS:
+        raise _err(f"{label}: args {_short(args)}; expected a list of at most {MAX_DET_ARGS} values")
+    vals = []
+    for k, a in enumerate(args):
+        if isinstance(a, str):   # parse_model: a name of its locals (nc) or a literal; other text stays text
+            a = {"nc": nc, "True": True, "False": False, "None": None}.get(a.strip(), a[:40])
+        elif not (a is None or isinstance(a, (bool, int, float))):
+            raise _err(f"{label}: args[{k}] is {_short(a)}; expected a number, true/false, null, nc or a name")
+        vals.append(a)
+    return f, _Layer(i, where, m, n, vals), label
+
+
+# --------------------------------------------------------------------------- the modules' plans
+def _conv(b: PlanBuilder, path: str, s, c2: int, k: int = 1, st: int = 1, p: int | None = None, g: int = 1,
+          act: bool = True):
+    """Ultralytics ``Conv``: conv (no bias) -> BN -> SiLU, under ``path.conv``, ``path.bn``, ``path.act``."""
+    return b.conv_bn_act(path, s, c2, k, st, groups=g, act=act, padding=p)
+
+
+def _plan_c2f(b, p, s, c2, n, shortcut, e, block):
+    """C2f / C3k2: cv1 to 2c, chunk, n blocks on the last part, each kept; concat (2 + n) c; cv2 to c2."""
+    c = int(c2 * e)
+    y = _conv(b, f"{p}.cv1", s, 2 * c)
+    parts = [y.part(0, c), y.part(c, c)]
+    for j in range(n):
+        if block == "c3k":
+            t = plan_c3k(b, f"{p}.m.{j}", parts[-1], c, int(c * 0.5), 1, 1, shortcut)
+        else:
+            mid = c if block == "c2f" else int(c * 0.5)
+            t = plan_bottleneck_3x3(b, f"{p}.m.{j}", parts[-1], c, mid, 1, 1, shortcut)
+        parts.append(t)
+    t = b.cat(f"{p}.cat", parts)
+    return _conv(b, f"{p}.cv2", t, c2)
+
+
+def _plan_c3(b, p, s, c2, n, shortcut, e):
+    """C3: cv1 and cv2 to c_, n dark bottlenecks (1x1 -> 3x3) on cv1's, concat, cv3 to c2."""
+    c = int(c2 * e)
+    t = _conv(b, f"{p}.cv1", s, c)
+    cross = _conv(b, f"{p}.cv2", s, c)
+    for j in range(n):
+        t = plan_dark_block(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
+    t = b.cat(f"{p}.cat", [t, cross])
+    return _conv(b, f"{p}.cv3", t, c2)
+
+
+def _plan_c2(b, p, s, c2, n, shortcut, e):
+    """C2: cv1 to 2c, chunk, n dark bottlenecks on the first part, concat with the second, cv2 to c2."""
+    c = int(c2 * e)
+    y = _conv(b, f"{p}.cv1", s, 2 * c)
+    t, other = y.part(0, c), y.part(c, c)
+    for j in range(n):
+        t = plan_dark_block(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
+    t = b.cat(f"{p}.cat", [t, other])
+    return _conv(b, f"{p}.cv2", t, c2)
+
+
+def _plan_c2psa(b, p, s, c2, n, e):
+    """C2PSA: cv1 to 2c, split, n PSA blocks (c // 64 heads) on the second part, concat, cv2 to c1."""
+    c = int(s[0] * e)
+    y = _conv(b, f"{p}.cv1", s, 2 * c)
+    a, t = y.part(0, c), y.part(c, c)
+    for j in range(n):
+        t = plan_psa(b, f"{p}.m.{j}", t, c, c // 64, 1, 1, True)
+    t = b.cat(f"{p}.cat", [a, t])
+    return _conv(b, f"{p}.cv2", t, c2)
+
+
+def _plan_sppf(b, p, s, c2, k):
+    """SPPF: cv1 to c1 // 2, three chained k x k max pools (stride 1), concat of the four, cv2 to c2."""
+    y = [_conv(b, f"{p}.cv1", s, s[0] // 2)]
+    for j in range(3):
+        y.append(b.maxpool(f"{p}.m.{j}" if j else f"{p}.m", y[-1], k, 1, k // 2))
+    t = b.cat(f"{p}.cat", y)
+    return _conv(b, f"{p}.cv2", t, c2)
+
+
+def _plan_detect(b, p, xs, nc, legacy):
+    """Detect: per scale cv2 (box: Conv 3x3, Conv 3x3, 1x1 conv to 4 x 16) and cv3 (classes: Conv 3x3 x 2, or
+    (DWConv 3x3, Conv 1x1) x 2 where not legacy; 1x1 conv to nc), concatenated; then the inference path: the
+    scales' maps as one (no, anchors) tensor, DFL (softmax over 16 bins, frozen 1x1 conv 16 -> 1) on the box
+    channels, sigmoid on the classes, box and classes concatenated.  Returns (output, the DFL conv's path)."""
+    ch0 = xs[0][0]
+    c2 = max(16, ch0 // 4, REG_MAX * 4)
+    c3 = max(ch0, min(nc, 100))
+    no = nc + 4 * REG_MAX
+    outs = []
+    for j, x in enumerate(xs):
+        b.component = f"p{j}"
+        box = _conv(b, f"{p}.cv2.{j}.0", x, c2, 3)
+        box = _conv(b, f"{p}.cv2.{j}.1", box, c2, 3)
+        box = b.conv(f"{p}.cv2.{j}.2", box, 4 * REG_MAX, 1, bias=True)
+        if legacy:
+            cls = _conv(b, f"{p}.cv3.{j}.0", x, c3, 3)
+            cls = _conv(b, f"{p}.cv3.{j}.1", cls, c3, 3)
+        else:   # DWConv(x, x, 3) = Conv with groups gcd(x, x) = x
+            cls = _conv(b, f"{p}.cv3.{j}.0.0", x, x[0], 3, g=x[0])
+            cls = _conv(b, f"{p}.cv3.{j}.0.1", cls, c3, 1)
+            cls = _conv(b, f"{p}.cv3.{j}.1.0", cls, c3, 3, g=c3)
+            cls = _conv(b, f"{p}.cv3.{j}.1.1", cls, c3, 1)
+        cls = b.conv(f"{p}.cv3.{j}.2", cls, nc, 1, bias=True)
+        outs.append(b.cat(f"{p}.cat.{j}", [box, cls]))
+    b.component = "decode"
+    anchors = sum(o[1] * o[2] for o in outs)
+    flat = [o.view((no, o[1] * o[2], 1)) for o in outs]
+    xcat = b.layer("cat", f"{p}.cat", flat[0], (no, anchors, 1), also=tuple(flat[1:]))
+    bins = xcat.part(0, 4 * REG_MAX).view((REG_MAX, 4, anchors))
+    bins = b.act(f"{p}.dfl.softmax", bins, "softmax")
+    dist = b.conv(f"{p}.dfl.conv", bins, 1, 1)
+    cls = b.act(f"{p}.sigmoid", xcat.part(4 * REG_MAX, nc), "sigmoid")
+    out = b.cat(f"{p}.out", [dist.view((4, anchors, 1)), cls])
+    b.component = None
+    return out
+
+
+# --------------------------------------------------------------------------- the plan
+def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
+                  guessed: bool = False) -> Detector:
+    """A detection YAML's text (or bytes) planned at ``input_size``: see the module docstring.  ``scale``: a key
+    of ``scales`` (``guessed``: it came from a file name, and a YAML without it uses its own rule).  Raises
+    ``ConfigError`` (field ``"yaml"``, or ``"input_size"``) naming the layer or key at fault."""
+    if not _is_int(input_size) or not INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]:
+        raise ConfigError("input_size", f"{_short(input_size)}; allowed integers {INPUT_SIZE_RANGE[0]} to "
+                          f"{INPUT_SIZE_RANGE[1]}")
+    if scale is not None and not isinstance(scale, str):
+        raise _err(f"scale {_short(scale)}: expected a scale letter")
+    doc = _load(text)
+    if guessed and (not isinstance(doc.get("scales"), dict) or scale not in doc["scales"]):
+        scale = None
+    model = _Model(doc, scale)
+    nc = model.nc
+    rows = _rows(doc)
+    layers = [_layer(i, section, j, row, nc) for i, (section, j, row) in enumerate(rows)]
+    legacy = not any(lay.module == "C3k2" for _, lay, _ in layers)
+    det_at = [lay.i for _, lay, _ in layers if lay.module == "Detect"]
+    if not det_at:
+        raise _err("no Detect layer: not a detection model (a classification YAML opens as a design)")
+    if det_at[0] != len(layers) - 1:
+        raise layers[det_at[0] + 1][1].fail("a layer after Detect; Detect must be the last layer")
+    n_backbone = len(doc["backbone"])
+    s = Tensor((3, input_size, input_size), INPUT)
+    outs, stages, modules = [], [], []
+    strides: tuple = ()
+    for f, lay, label in layers:
+        i, m = lay.i, lay.module
+        src = _resolve(i, f, label)
+        ins = [s if j == -1 else outs[j] for j in src]
+        part = "head" if m == "Detect" else "backbone" if i < n_backbone else "neck"
+        b = PlanBuilder(f"model.{i}", "head" if m == "Detect" else "stage", prefix="", part=part)
+        p = f"model.{i}"
+        x = ins[0]
+        b.tap("input", x)
+        if m not in ("Concat", "Detect") and len(ins) != 1:
+            raise lay.fail(f"from {_short(f)}: {m} reads one layer")
+        n = model.repeats(lay.n)
+        if m != "Detect" and m not in ("C2f", "C3k2", "C3", "C2", "C2PSA") and lay.n != 1:
+            raise lay.fail(f"repeats {lay.n}; a {m} is written once (repeats 1)")
+        b.stage.repeats = n
+        if m == "Conv":
+            conv = _Conv(lay)
+            y = _conv(b, p, x, model.channels(conv.c), conv.k, conv.s, conv.p)
+        elif m in ("C2f", "C3k2", "C3", "C2"):
+            c2 = model.channels(_channels_arg(lay))
+            if m == "C3k2":   # C3k2(c1, c2, n, c3k=False, e=0.5)
+                _max_args(lay, ("c2", "c3k", "e"))
+                c3k = _bool_arg(lay, 1, False, "c3k") or (model.scale is not None and model.scale in "mlx")
+                y = _plan_c2f(b, p, x, c2, n, True, _e_arg(lay, 2), "c3k" if c3k else "c3k2")
+            else:             # (c1, c2, n, shortcut, g, e)
+                _max_args(lay, ("c2", "shortcut", "g", "e"))
+                shortcut = _bool_arg(lay, 1, m != "C2f", "shortcut")
+                _groups_arg(lay, 2)
+                e = _e_arg(lay, 3)
+                y = (_plan_c2f(b, p, x, c2, n, shortcut, e, "c2f") if m == "C2f" else
+                     _plan_c3(b, p, x, c2, n, shortcut, e) if m == "C3" else _plan_c2(b, p, x, c2, n, shortcut, e))
+        elif m == "C2PSA":
+            _max_args(lay, ("c2", "e"))
+            c2 = model.channels(_channels_arg(lay))
+            if c2 != x[0]:
+                raise lay.fail(f"its input has {x[0]} channels and its output {c2}; C2PSA needs them equal "
+                               "(Ultralytics asserts c1 == c2)")
+            e = _e_arg(lay, 1)
+            if int(x[0] * e) // 64 < 1:
+                raise lay.fail(f"{int(x[0] * e)} hidden channels give no attention head (c // 64); Ultralytics "
+                               "needs at least 64")
+            y = _plan_c2psa(b, p, x, c2, n, e)
+        elif m == "SPPF":
+            _max_args(lay, ("c2", "k"))
+            c2 = model.channels(_channels_arg(lay))
+            k = lay.args[1] if len(lay.args) > 1 else 5
+            if not _is_int(k) or k not in (1, 3, 5, 7, 9):
+                raise lay.fail(f"the pool size (args[1]) is {_short(k)}; expected an odd integer 1 to 9")
+            y = _plan_sppf(b, p, x, c2, k)
+        elif m in UPSAMPLE_NAMES:
+            size, factor, mode = (lay.args + [None, None, "nearest"][len(lay.args):] if len(lay.args) <= 3
+                                  else [0, 0, 0])[:3]
+            if size is not None or not _is_int(factor) or not 1 <= factor <= 8 or mode != "nearest":
+                raise lay.fail(f"args {_short(lay.args)}; expected [None, factor, 'nearest'] with an integer factor "
+                               "1 to 8 (nearest upsampling, as the YOLO necks)")
+            b.component = "upsample"
+            y = b.layer("upsample", p, x, (x[0], x[1] * factor, x[2] * factor))
+        elif m == "Concat":
+            if lay.args not in ([1], []):
+                raise lay.fail(f"args {_short(lay.args)}; expected [1] (concatenation along the channels)")
+            if len({tuple(t[1:]) for t in ins}) != 1:
+                sizes = ", ".join(f"layer {j}: {t[1]}x{t[2]}" for j, t in zip(src, ins))
+                raise lay.fail(f"it joins tensors of different sizes ({sizes}) at input {input_size}; a Concat "
+                               "needs one H x W (give an input size that is a multiple of the largest stride)")
+            b.component = "concat"
+            y = b.cat(p, ins) if len(ins) > 1 else x
+            if len(ins) == 1:
+                raise lay.fail("from names one layer; a Concat joins at least two")
+        else:   # Detect
+            if len(lay.args) > 1:
+                raise lay.fail(f"args {_short(lay.args)}; expected [nc] (anchor-free Detect with DFL; YOLOv5's "
+                               "anchor-based Detect [nc, anchors] is not planned)")
+            if lay.args and lay.args[0] != nc:
+                raise lay.fail(f"args[0] is {_short(lay.args[0])}; expected nc ({nc})")
+            for j, t in enumerate(ins):
+                b.tap(f"p{j}", t)
+            strides = tuple(input_size // t[1] if t[1] else 0 for t in ins)
+            y = _plan_detect(b, p, ins, nc, legacy)
+        if min(y) < 1:
+            raise lay.fail(f"its output is {y[0]}x{y[1]}x{y[2]} at input {input_size}: empty (raise the input size)")
+        b.tap("output", y)
+        stages.append(b.stage)
+        outs.append(y)
+        modules.append(m)
+    plan = NetPlan(input_shape=(3, input_size, input_size), stages=stages)
+    if plan.params > MAX_PARAMS:
+        raise _err(f"{plan.params / 1e6:.1f}M parameters; the bound is {MAX_PARAMS / 1e6:.0f}M")
+    name = name if name is not None else "detection YAML" + (f" scale {model.scale}" if model.scale else "")
+    return Detector(name=name, plan=plan, scale=model.scale, nc=nc, strides=strides, modules=modules,
+                    input_size=input_size, text=text)
+
+
+def detector_from_yaml(data, filename: str, scale: str | None = None, input_size: int | None = None) -> Detector:
+    """A detection YAML's text (or bytes) of file ``filename`` planned: the scale from ``scale``, else the file
+    name (as Ultralytics guesses it), else the YAML's own; named ``"<file name> (scale s)"``."""
+    guess = scale_from_filename(filename) if scale is None else None
+    det = plan_detector(data, scale or guess, input_size=640 if input_size is None else input_size,
+                        guessed=scale is None)
+    det.name = os.path.basename(filename)[:50] + (f" (scale {det.scale})" if det.scale else "")
+    return det
+
+
+def load_detector(path, scale: str | None = None, input_size: int | None = None) -> Detector:
+    """:func:`detector_from_yaml` of the file at ``path`` (size checked before reading)."""
+    return detector_from_yaml(read_bounded(os.fspath(path), MAX_YAML_CHARS, _err), os.fspath(path), scale,
+                              input_size)
+
+
+def printed_gflops(det: Detector, imgsz: int | None = None) -> float:
+    """The GFLOPs Ultralytics prints for the model (``model.info()``: ``get_flops``): the ``ultralytics``
+    convention (2 x thop) on the model at the probe stride ``max(stride, 32)``, scaled to ``imgsz`` (default
+    the plan's input size), / 1e9.  Exact as the float it returns (``8.8575488`` for yolov8n at 640); equal to
+    the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales with the input (a size that
+    is a multiple of the largest stride)."""
+    from explorer.counts.conventions import REGISTRY
+
+    probe = det.probe_stride
+    flops = REGISTRY["ultralytics"].on_totals(det.at(probe).plan.by_kind)
+    size = det.input_size if imgsz is None else imgsz
+    return flops / 1e9 * size / probe * size / probe
+
+
+def summarize_detector(det: Detector, batch: int = 1) -> dict:
+    """A JSON-safe summary in the shape of a design's (``explorer.counts.analysis.plan_summary``: totals in every
+    convention, memory, one row per stage = YAML layer, ``parts`` backbone / neck / head adding up to the
+    totals), plus the detector's own: classes, scale, strides, the output scales' shapes, Ultralytics' printed
+    GFLOPs; ``config`` is null (``config_error`` says why: a detector is no design yet)."""
+    from explorer.counts.analysis import plan_summary
+    from explorer.counts.conventions import REGISTRY
+
+    totals, stages = plan_summary(det.plan, batch, REGISTRY, activation="silu")
+    for row, m in zip(stages, det.modules):
+        row["module"] = m
+    return {
+        "name": det.name,
+        "source": "ultralytics detection yaml",
+        "family": "ultralytics detector",
+        "config": None,
+        "config_error": NOT_BUILT,
+        "input_size": det.input_size,
+        "input_shape": list(det.plan.input_shape),
+        "output_shape": [batch, *det.plan.output_shape[:2]],
+        "scale": det.scale,
+        "num_classes": det.nc,
+        "strides": list(det.strides),
+        "outputs": det.outputs,
+        "ultralytics_printed_gflops": printed_gflops(det),
+        "layers_count": len(det.modules),
+        **totals,
+        "stages": stages,
+    }
+
+
+__all__ = ["DET_MODULES", "Detector", "NOT_BUILT", "detector_from_yaml", "is_detection_doc", "is_detection_yaml",
+           "load_detector", "plan_detector", "printed_gflops", "summarize_detector"]
