@@ -106,7 +106,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
         "  edge [fontname=Helvetica, fontsize=9, color=\"#444444\"];",
         f"  input [label={_q('input ' + _shape(plan.input_shape))}, shape=plaintext, style=\"\"];",
     ]
-    prev = "input"
+    prev, prev_shape = "input", plan.input_shape
     stage_idx = 0
     # parts (backbone, neck, head) as clusters around their stages, only when the network has a neck: each
     # stage's nodes go into its part's cluster, every edge after the clusters (an edge inside a cluster would
