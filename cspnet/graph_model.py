@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .plan import INPUT, NetPlan
+from .plan import INPUT, NetPlan, read_of
 
 _ACTS = {
     "relu": F.relu, "leaky_relu": F.leaky_relu, "silu": F.silu, "mish": F.mish, "sigmoid": torch.sigmoid,
@@ -61,47 +61,48 @@ def _module_for(op) -> nn.Module | None:
     return None
 
 
-class GraphModel(nn.Module):
-    """Runs ``plan``'s layers in order on the tensors each reads; ``act`` is the network's activation."""
+class _PlanRunner(nn.Module):
+    """What running a plan's ops takes, for a whole plan (:class:`GraphModel`) or one part (:class:`GraphPart`):
+    the weights of ``ops`` registered under their paths (less ``prefix``), and each op run on what it reads."""
 
-    def __init__(self, plan: NetPlan, act: str = "relu"):
+    def __init__(self, ops: list, act: str, prefix: str = "", taps: tuple = ()):
         super().__init__()
         if act not in _ACTS:
             raise ValueError(f"unknown activation {act!r}; allowed: {', '.join(_ACTS)}")
+        for name in taps:   # tap modules first: a stage's children, in forward order
+            self.add_module(name, Tap())
         self.act = act
-        self.ops = list(plan.ops)
+        self.ops = ops
         self._mods: dict = {}
-        for op in self.ops:
+        for op in ops:
             mod = _module_for(op)
             if mod is not None:
-                _register(self, op.path, mod)
+                _register(self, op.path[len(prefix):] if prefix and op.path.startswith(prefix) else op.path, mod)
                 self._mods[op.path] = mod
-        # after its last reader, a tensor is dropped (a DenseNet keeps only what later layers read)
+
+    def _drops(self, keep: set = frozenset()) -> list:
+        """Per op, the tensors no later op reads, dropped once it has run (a DenseNet keeps only what later
+        layers read); ``keep``: tensors kept anyway."""
         last: dict = {}
         for i, op in enumerate(self.ops):
             for src, _, _ in op.reads:
                 last[src] = i
-        self._drop = [[] for _ in self.ops]
+        drops = [[] for _ in self.ops]
         for src, i in last.items():
-            self._drop[i].append(src)
+            if src not in keep:
+                drops[i].append(src)
+        return drops
 
-    def forward(self, x):
-        env = {INPUT: x}
-        y = x
-        for op, drop in zip(self.ops, self._drop):
-            y = self._run(op, [self._read(env, r) for r in op.reads])
-            env[op.path] = y
-            for src in drop:
+    def _run_ops(self, env: dict, after=None):
+        """Run every op on what it reads from ``env`` (filled as it goes); ``after(i)`` once op ``i`` has run."""
+        y = None
+        for i, op in enumerate(self.ops):
+            y = env[op.path] = self._run(op, [_read(env, r) for r in op.reads])
+            if after is not None:
+                after(i)
+            for src in self._drop[i]:
                 env.pop(src, None)
         return y
-
-    @staticmethod
-    def _read(env: dict, read: tuple):
-        src, lo, hi = read
-        t = env[src]
-        if lo is None or (lo == 0 and hi == t.shape[1]):
-            return t
-        return t[:, lo:hi]
 
     def _run(self, op, xs: list):
         kind, a = op.kind, op.attrs
@@ -142,6 +143,26 @@ class GraphModel(nn.Module):
         raise ValueError(f"{op.path}: no way to run a {kind!r} layer here")
 
 
+def _read(env: dict, read: tuple):
+    """The tensor one edge ``(src, lo, hi)`` names: ``src``'s output, or its channels ``lo .. hi``."""
+    src, lo, hi = read
+    t = env[src]
+    if lo is None or (lo == 0 and hi == t.shape[1]):
+        return t
+    return t[:, lo:hi]
+
+
+class GraphModel(_PlanRunner):
+    """Runs ``plan``'s layers in order on the tensors each reads; ``act`` is the network's activation."""
+
+    def __init__(self, plan: NetPlan, act: str = "relu"):
+        super().__init__(list(plan.ops), act)
+        self._drop = self._drops()
+
+    def forward(self, x):
+        return self._run_ops({INPUT: x})
+
+
 class Tap(nn.Module):
     """A tap point of a stage (``cspnet.plan.TAP_ORDER``): called on the tensor there (``split``: on the pair
     (part 1, part 2)) so forward hooks see it; returns it.  It also holds the weights of the layers of its
@@ -151,92 +172,61 @@ class Tap(nn.Module):
         return x
 
 
-class GraphPart(nn.Module):
+class GraphPart(_PlanRunner):
     """The stem, one stage or the head of a design, run from its plan (:class:`cspnet.plan.StagePlan`): the
     part's layers in order, on the part's input and what its own layers wrote, its taps called as they are
     reached (their hooks see the plan's tap tensors)."""
 
     def __init__(self, sp, act: str):
-        super().__init__()
-        if act not in _ACTS:
-            raise ValueError(f"unknown activation {act!r}; allowed: {', '.join(_ACTS)}")
-        self.act = act
         prefix = sp.name + "."
-        self.ops = list(sp.ops)
-        own = {op.path for op in self.ops}
-        outside = {src for op in self.ops for src, _, _ in op.reads if src not in own}
+        tap_names = () if sp.kind != "stage" else tuple(dict.fromkeys(
+            "split" if tap in ("part1", "part2") else tap for tap in sp.taps if tap not in ("input", "output")))
+        ops = list(sp.ops)
+        super().__init__(ops, act, prefix, tap_names)
+        own = {op.path for op in ops}
+        outside = {src for op in ops for src, _, _ in op.reads if src not in own} | \
+            {t.src for t in sp.taps.values() if t.src not in own}
         if len(outside) > 1:   # a stage of a chain reads only its input
             raise ValueError(f"{sp.name} reads {sorted(outside)} from outside: a part reads one input tensor")
         self._input = next(iter(outside), None)
-        self._mods: dict = {}
-        for tap in sp.taps:
-            name = "split" if tap in ("part1", "part2") else tap
-            if tap not in ("input", "output") and sp.kind == "stage" and name not in self._modules:
-                self.add_module(name, Tap())
-        for op in self.ops:
-            mod = _module_for(op)
-            if mod is not None:
-                _register(self, op.path[len(prefix):] if op.path.startswith(prefix) else op.path, mod)
-                self._mods[op.path] = mod
         # when each tap is called: after the op that writes its tensor (part 1 and part 2 together); a tap that
         # is a layer's own module (BottleneckCSP's bare partial transition conv) is seen when that layer runs
         own_modules = {p[len(prefix):] for p in self._mods if p.startswith(prefix)}
         taps = {t: v for t, v in sp.taps.items() if t not in ("input", "output") and t not in own_modules} \
             if sp.kind == "stage" else {}
-        index = {op.path: i for i, op in enumerate(self.ops)}
-        self._calls = [[] for _ in range(len(self.ops) + 1)]   # slot 0: before any op (a split of the input)
-        split = [taps[t] for t in ("part1", "part2") if t in taps]
+        index = {op.path: i for i, op in enumerate(ops)}
+        self._calls = [[] for _ in range(len(ops) + 1)]   # slot 0: before any op (a split of the input)
         for tap, tensor in taps.items():
-            if tap == "part1" or (tap == "part2" and "part1" in taps):
-                if tap == "part2":
-                    at = max(self._slot(index, x) for x in split)
-                    self._calls[at].append(("split", (taps["part1"], tensor)))
-                continue
-            if tap == "part2":   # no part 1 (split ratio 1): an empty bypass
-                self._calls[self._slot(index, tensor)].append(("split", (None, tensor)))
-                continue
-            self._calls[self._slot(index, tensor)].append((tap, tensor))
+            if tap == "part1":
+                continue   # called with part 2, as the pair
+            if tap == "part2":
+                p1 = taps.get("part1")   # none at split ratio 1: an empty bypass
+                at = max(self._slot(index, x) for x in (p1, tensor) if x is not None)
+                self._calls[at].append(("split", (p1, tensor)))
+            else:
+                self._calls[self._slot(index, tensor)].append((tap, tensor))
         self._output = sp.taps["output"]
-        last: dict = {}
-        for i, op in enumerate(self.ops):
-            for src, _, _ in op.reads:
-                last[src] = i
-        keep = {t.src for t in taps.values() if t is not None} | {self._output.src}
-        self._drop = [[] for _ in self.ops]
-        for src, i in last.items():
-            if src not in keep:
-                self._drop[i].append(src)
+        self._drop = self._drops({t.src for t in taps.values()} | {self._output.src})
 
     @staticmethod
     def _slot(index: dict, tensor) -> int:
         return index[tensor.src] + 1 if tensor.src in index else 0
 
-    def _tensor(self, env: dict, t):
-        x = env[t.src if t.src in env else self._input]
-        if t.lo is None or (t.lo == 0 and t[0] == x.shape[1]):
-            return x
-        return x[:, t.lo:t.lo + t[0]]
-
     def _tap(self, env: dict, calls: list) -> None:
         for name, tensor in calls:
             if name == "split":
                 p1, p2 = tensor
-                part2 = self._tensor(env, p2)
-                part1 = self._tensor(env, p1) if p1 is not None else part2[:, :0]
+                part2 = _read(env, read_of(p2))
+                part1 = _read(env, read_of(p1)) if p1 is not None else part2[:, :0]
                 self.split((part1, part2))
             else:
-                getattr(self, name)(self._tensor(env, tensor))
+                getattr(self, name)(_read(env, read_of(tensor)))
 
     def forward(self, x):
-        env = {self._input: x} if self._input is not None else {}
+        env = {self._input: x}
         self._tap(env, self._calls[0])
-        for i, op in enumerate(self.ops):
-            env[op.path] = GraphModel._run(self, op, [GraphModel._read(env, r) for r in op.reads])
-            self._tap(env, self._calls[i + 1])
-            for src in self._drop[i]:
-                env.pop(src, None)
-        out = self._output
-        return env[out.src] if out.src in env else x
+        self._run_ops(env, lambda i: self._tap(env, self._calls[i + 1]))
+        return env[self._output.src]
 
 
 def build_parts(cfg) -> tuple:
