@@ -327,12 +327,20 @@ class NetPlan(_Totals):
             made = self.__dict__["_producers"] = {op.path: op for op in self.ops}
         return made
 
-    def read_elements(self, read: tuple) -> int:
-        """Elements of one edge ``(src, lo, hi)`` of :attr:`Op.reads` at batch 1: the channels read of the
+    def source_shape(self, src: str) -> Shape:
+        """The (C, H, W) written by op ``src`` (``"input"``: the network's input)."""
+        return self.input_shape if src == INPUT else self.producers[src].out_shape
+
+    def read_shape(self, read: tuple) -> Shape:
+        """The (C, H, W) one edge ``(src, lo, hi)`` of :attr:`Op.reads` carries: the channels read of the
         source's H x W (a view: the whole source)."""
         src, lo, hi = read
-        c, h, w = self.input_shape if src == INPUT else self.producers[src].out_shape
-        return (c if lo is None else hi - lo) * h * w
+        c, h, w = self.source_shape(src)
+        return (c if lo is None else hi - lo, h, w)
+
+    def read_elements(self, read: tuple) -> int:
+        """Elements of one edge at batch 1 (:meth:`read_shape`)."""
+        return numel(self.read_shape(read))
 
 
 class PlanBuilder:
@@ -524,8 +532,8 @@ def clear_plan_memo() -> None:
 
 def graph_problems(plan: NetPlan) -> list:
     """What is wrong with ``plan`` as a dataflow graph (empty: nothing).  Checked: every op path is unique;
-    every read names the network input or an op recorded before it, within that op's output channels,
-    at its H x W; every op but the last is read by a later op (a layer nobody reads is an edge the plan
+    every read names the network input or an op recorded before it, within that op's output channels;
+    every op but the last is read by a later op (a layer nobody reads is an edge the plan
     forgot: a shortcut, a gate)."""
     out_of: dict = {INPUT: plan.input_shape}
     read_by: set = set()

@@ -219,12 +219,6 @@ def _read_key(t) -> tuple | None:
     return (t.src, t.lo, None if t.lo is None else t.lo + t[0])
 
 
-def _read_shape(plan, read: tuple) -> tuple:
-    src, lo, hi = read
-    c, h, w = plan.input_shape if src == "input" else plan.producers[src].out_shape
-    return (c if lo is None else hi - lo, h, w)
-
-
 def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_concat: bool) -> tuple:
     """(label, fill kind, node shape) of a stage component's node."""
     if comp == "down":
@@ -330,11 +324,11 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
             continue
         for read in op.reads:
             src_comp = comp_of.get(read[0])
-            label = _shape(_read_shape(plan, read))
+            label = _shape(plan.read_shape(read))
             if src_comp in EDGE_COMPONENTS:   # part 1 through its own pool: one dashed edge, said on it
                 inner = members[src_comp][0].reads[0]
                 if inner == part1:
-                    words = f"part 1: {_shape(_read_shape(plan, inner))}{EDGE_COMPONENTS[src_comp]}"
+                    words = f"part 1: {_shape(plan.read_shape(inner))}{EDGE_COMPONENTS[src_comp]}"
                     edge(split_node, node(comp), words, C_PART1, f"fontcolor=\"{C_PART1}\", penwidth=1.6, style=dashed")
                 continue
             if read == part1 and split_node:
@@ -344,7 +338,7 @@ def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expande
             if read == part2 and split_node and comp != "split":
                 if "split" not in members:     # the split is a slice: its node comes after the writer
                     if "split" not in drawn:
-                        whole = _read_shape(plan, (read[0], None, None))
+                        whole = plan.source_shape(read[0])
                         edge(source(read), node("split"), _shape(whole))
                 if comp == "block":
                     block_readers += 1

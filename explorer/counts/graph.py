@@ -18,7 +18,7 @@ def _ref(index: dict, read: tuple, plan) -> str:
     that is no channel slice: attention's q, k, v), ``input``."""
     src, lo, hi = read
     name = "input" if src == INPUT else str(index[src])
-    c = plan.input_shape[0] if src == INPUT else plan.producers[src].out_shape[0]
+    c = plan.source_shape(src)[0]
     if lo is None:
         return f"{name}[view]"
     return name if (lo, hi) == (0, c) else f"{name}[{lo}:{hi}]"
@@ -51,10 +51,8 @@ def edges(plan) -> list:
     for i, op in enumerate(ops):
         for read in op.reads:
             src, lo, hi = read
-            shape = plan.input_shape if src == INPUT else plan.producers[src].out_shape
             out.append({"from": INPUT if src == INPUT else index[src], "to": i,
-                        "channels": None if lo is None else [lo, hi],
-                        "shape": [shape[0] if lo is None else hi - lo, shape[1], shape[2]]})
+                        "channels": None if lo is None else [lo, hi], "shape": list(plan.read_shape(read))})
     return out
 
 
