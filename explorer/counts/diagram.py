@@ -26,8 +26,6 @@ FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff
 # lineage: how the stage pieces are drawn (a block type names itself: BlockType.words)
 POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, sigmoid gate, scale)"}
 MAX_EXPANDED_BLOCKS = 6
-# the stage taps drawn after the block, in whichever order the plan (the model's forward) has them
-AFTER_BLOCK = ("partial_transition", "concat", "post", "transition")
 # a stage's fusion in plain words (``plain_words=True``: the guided lesson)
 FUSION_WORDS = {"none": "plain", "csp": "full CSP", "fusion_first": "fusion first", "fusion_last": "fusion last"}
 
@@ -147,7 +145,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             lines.append("  head -> output;")
             continue
         expanded = "all" in expand or sp.name in expand
-        prev, prev_shape = _stage_dot(lines, cfg, sp, stage_idx, prev, prev_shape, expanded, plain_words, plan)
+        prev, prev_shape = _stage_dot(lines, cfg, plan, sp, stage_idx, prev, expanded, plain_words)
         stage_idx += 1
     if clustered:
         lines = header
@@ -252,8 +250,7 @@ def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_co
     return comp, "block", None
 
 
-def _stage_dot(lines, cfg, sp: StagePlan, i: int, prev: str, prev_shape, expanded: bool, plain_words: bool = False,
-               plan=None):
+def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: bool, plain_words: bool = False):
     """One stage's cluster, read off the plan's graph: a node per component of the stage's layers
     (``Op.group``: down, expand, split, block, partial transition, concat, post, transition), in the order
     the model runs them, and an edge wherever a layer of one component reads a tensor another wrote
