@@ -34,7 +34,7 @@ _KINDS = {
     torch.add: "add", torch.Tensor.add: "add", torch.Tensor.__add__: "add", torch.Tensor.__radd__: "add",
     torch.Tensor.__iadd__: "add", torch.Tensor.add_: "add",
     torch.mul: "mul", torch.Tensor.mul: "mul", torch.Tensor.__mul__: "mul", torch.Tensor.__rmul__: "mul",
-    torch.Tensor.__imul__: "mul", torch.Tensor.mul_: "mul", torch.Tensor.expand_as: None,
+    torch.Tensor.__imul__: "mul", torch.Tensor.mul_: "mul",
     torch.matmul: "matmul", torch.Tensor.__matmul__: "matmul", torch.bmm: "matmul", torch.Tensor.matmul: "matmul",
     F.interpolate: "upsample",
 }
@@ -59,7 +59,7 @@ _IGNORED = {torch.Tensor.size, torch.Tensor.dim, torch.Tensor.shape.__get__, tor
             torch.Tensor.__repr__, torch.Tensor.data.__get__, torch.Tensor.is_contiguous, torch.Tensor.stride,
             torch.Tensor.layout.__get__, torch.Tensor.__hash__, torch.Tensor.__eq__, torch.Tensor.__bool__,
             torch.Tensor.untyped_storage, torch.Tensor.detach, torch.Tensor.__setstate__,
-            torch.Tensor.grad_fn.__get__, torch.Tensor.__len__, torch.Tensor.ndim.__get__}
+            torch.Tensor.grad_fn.__get__, torch.Tensor.ndim.__get__}
 
 
 @dataclass
@@ -136,10 +136,8 @@ class _Recorder(TorchFunctionMode):
         if func in _VIEWS:
             self._alias(func, args, result)
             return result
-        kind = _KINDS.get(func, "?")
+        kind = _KINDS.get(func)
         if kind is None:
-            return result
-        if kind == "?":
             self.unknown.add(getattr(func, "__qualname__", repr(func)))
             return result
         reads = [src for t in self.tensors(args, kwargs) if (src := self.source(t)) is not None]
