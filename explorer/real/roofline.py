@@ -363,8 +363,7 @@ def _reads_a_slice(op, plan) -> bool:
     if plan is None or not op.reads:
         return False
     src, lo, hi = op.reads[0]
-    producer = plan.producers.get(src) if src != "input" else None
-    return lo is not None and producer is not None and hi - lo < producer.out_shape[0]
+    return lo is not None and hi - lo < plan.source_shape(src)[0]
 
 
 def op_traffic(op, batch: int, s: int, plan=None, setting: Setting | None = None) -> dict:
