@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 
 from .errors import ConfigError
 from .families import FAMILIES, get_family
+from .families._detect import NECK_STAGES
 from .fields import SPLIT_RATIO_DEFAULT, knob, specs_of
 from .plan import plan_network
 
@@ -52,6 +53,10 @@ CROSS = ("resnet", "resnext", "darknet")
 LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yolov4csp")
 STAGED = CROSS + LINEAGE          # families whose stages have explicit widths and strides
 PAPER = DENSE + CROSS             # families with a stem set by the stem_* fields (the lineage's is the source's)
+DETECT = ("yolov5", "yolov8", "yolo11")   # families that build a detector (task = "detect")
+TASKS = ("classify", "detect")
+TASK_LABELS = {"classify": "classify (backbone + pooled classifier)",
+               "detect": "detect (backbone, PAN neck, anchor-free Detect head)"}
 TAPS = ("last", "all")
 SPLIT_CONVS = ("one", "two", "two_bare", "slice", "shared")
 POST_CONCAT = ("none", "bn_act", "attention")
@@ -91,6 +96,13 @@ class CSPConfig:
         "densenet", "choice", "Family", "Switching family starts from that family's default design.",
         choices=lambda: tuple(FAMILIES), group="identity")
     name: str = knob("custom", "text", "Name", "The design's name.", max_len=80, group="identity")
+
+    task: str = knob(
+        "classify", "choice", "Task",
+        "classify: the backbone with a pooled classifier (an ImageNet model); detect: a YOLO detector, the "
+        "backbone (with SPPF) followed by a PAN neck of CSP stages (the neck_* fields) and Ultralytics' "
+        "anchor-free Detect head (num_classes classes, DFL boxes).",
+        families=DETECT, choices=TASKS, choice_labels=TASK_LABELS)
 
     # main knobs, in the order the Design page shows them
     fusion: str = knob(
@@ -217,6 +229,42 @@ class CSPConfig:
         0.0, "float", "SE ratio in blocks (0 = none)",
         "Squeeze-and-excitation inside dark and edge blocks (timm cs3sedarknet: 0.25 or 1/16); 0: no SE.",
         families=LINEAGE, lo=0.0, hi=1.0, step=0.0625, group="advanced")
+    # a detector's neck (task = "detect"; cspnet/families/_detect.py): four CSP stages of a PAN over P3-P5
+    neck_fusion: str = knob(
+        "fusion_first", "choice", "Neck fusion",
+        "The fusion of the neck's CSP stages (as the fusion field for the backbone): fusion_first = C2f, C3 and "
+        "C3k2 as Ultralytics builds them; none = the plain neck (a 1x1 conv from the concat to the stage's "
+        "width, the blocks on that width).",
+        families=DETECT, choices=FUSIONS, choice_labels=FUSION_SHORT, sweep="none,fusion_first,fusion_last,csp")
+    neck_split_ratio: float = knob(
+        SPLIT_RATIO_DEFAULT, "float", "Neck split ratio (share through the block)",
+        "Share of a neck stage's channels sent through its blocks (as split_ratio for the backbone).",
+        families=DETECT, lo=0.0, hi=1.0, low_open=True, step=0.05, sweep="0.1:1.0:0.1")
+    neck_repeats: tuple = knob(
+        3, "int", "Neck repeats",
+        "Blocks in each neck stage (top-down P4, top-down P3, bottom-up P4, bottom-up P5), before the depth "
+        "multiple: YOLOv8 and YOLOv5 3, YOLO11 2.",
+        families=DETECT, per_stage=True, axis="neck", lo=1, hi=MAX_REPEATS, sweep="1,2,3,4,6")
+    neck_widths: tuple = knob(
+        (512, 256, 512, 1024), "int", "Neck widths (output channels)",
+        "Output channels of each neck stage, before the width multiple and channel cap (YOLO: 512,256,512,1024).",
+        families=DETECT, per_stage=True, axis="neck", lo=1, hi=8192, group="advanced")
+    neck_block_type: tuple = knob(
+        "bottleneck_3x3", "choice", "Neck block type",
+        "The block each neck stage repeats (as block_type for the backbone): bottleneck_3x3 (C2f, C3k2), dark "
+        "(C3), c3k (YOLO11's last neck stage, and every one at scales m/l/x).",
+        families=DETECT, per_stage=True, axis="neck", choices=_lineage_blocks,
+        sweep="dark,bottleneck_3x3,c3k")
+    neck_taps: tuple = knob(
+        "all", "choice", "Neck concatenated taps",
+        "Which outputs of a neck stage's blocks are concatenated: all (C2f, C3k2) or last (C3).",
+        families=DETECT, per_stage=True, axis="neck", choices=TAPS, group="advanced", sweep="last,all")
+    neck_residual: tuple = knob(
+        False, "bool", "Neck residual blocks",
+        "Each neck block adds its input to its output (Ultralytics' shortcut: False in YOLOv8's and YOLOv5's "
+        "necks, True in YOLO11's C3k2).",
+        families=DETECT, per_stage=True, axis="neck", group="advanced", sweep="true,false")
+
     input_size: int = knob(
         224, "int", "Input size (pixels)", "Square input resolution. Compute scales with its square.",
         lo=INPUT_SIZE_RANGE[0], hi=INPUT_SIZE_RANGE[1], step=32, sweep="128:384:32")
@@ -261,9 +309,10 @@ class CSPConfig:
         n = len(specs["repeats"].check(self.repeats, MAX_STAGES))
         for name, spec in specs.items():
             v = getattr(self, name)
+            count = MAX_STAGES if spec.stages else NECK_STAGES if spec.axis == "neck" else n
             if spec.per_stage and not spec.reads(self.family):  # unread: follows the stage count silently
-                v = spec.follow_stages(v, n)
-            object.__setattr__(self, name, _checked(spec, v, MAX_STAGES if spec.stages else n))
+                v = spec.follow_stages(v, count)
+            object.__setattr__(self, name, _checked(spec, v, count))
         get_family(self.family).validate(self)
         _check_size(self)
 
@@ -284,9 +333,24 @@ class CSPConfig:
     def replace(self, **changes) -> "CSPConfig":
         return dataclasses.replace(self, **changes)
 
+    def stage_value(self, name: str, index: int):
+        """Per-stage field ``name`` at stage ``index`` of the plan's order: the backbone's stages, then a
+        detector's neck stages, whose values are the ``neck_`` field's (``neck_block_type``...)."""
+        if index < self.num_stages:
+            return getattr(self, name)[index]
+        return getattr(self, "neck_" + name)[index - self.num_stages]
+
+    @property
+    def is_detector(self) -> bool:
+        return self.task == "detect" and FIELDS["task"].reads(self.family)
+
     def twin(self) -> "CSPConfig":
-        """The same design without CSP (``fusion='none'``)."""
-        return self.replace(fusion="none", name=f"{self.name} (plain twin)" if self.is_csp else self.name)
+        """The same design without CSP (``fusion='none'``; a detector's neck too: ``neck_fusion='none'``)."""
+        name = f"{self.name} (plain twin)" if self.is_csp or self.is_detector and self.neck_fusion != "none" \
+            else self.name
+        if self.is_detector:
+            return self.replace(fusion="none", neck_fusion="none", name=name)
+        return self.replace(fusion="none", name=name)
 
     def to_dict(self) -> dict:
         out = {}

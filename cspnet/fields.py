@@ -47,6 +47,8 @@ class FieldSpec:
     help: str
     families: tuple | None = None              # the families that read it; None: every family
     per_stage: bool = False                    # one value (all stages) or one per stage
+    axis: str = "stages"                       # per_stage over: "stages" (the backbone's, len(repeats)) or
+                                               # "neck" (a detector's neck stages, cspnet.config.NECK_STAGES)
     stages: bool = False                       # this field's length sets the number of stages (repeats)
     lo: float | None = None
     hi: float | None = None
@@ -123,6 +125,11 @@ class FieldSpec:
             raise ConfigError(self.name, f"must be text of at most {self.max_len} characters")
         return v
 
+    @property
+    def stage_word(self) -> str:
+        """What one of its per-stage values belongs to, as messages say it."""
+        return "neck stage" if self.axis == "neck" else "stage"
+
     def follow_stages(self, v, n_stages: int) -> Any:
         """A per-stage value of a field the family does not read, fitted to ``n_stages`` silently.
 
@@ -153,9 +160,10 @@ class FieldSpec:
         if len(vals) == 1 and n_stages > 1:
             vals = vals * n_stages
         if len(vals) != n_stages:
-            raise ConfigError(self.name, f"{len(vals)} values for {n_stages} stages; give one value or {n_stages}")
+            raise ConfigError(self.name, f"{len(vals)} values for {n_stages} {self.stage_word}s; give one value or "
+                              f"{n_stages}")
         listed = n_stages > 1 and isinstance(v, (list, tuple))
-        return tuple(self.check_value(x, f"stage {i} has " if listed else "") for i, x in enumerate(vals))
+        return tuple(self.check_value(x, f"{self.stage_word} {i} has " if listed else "") for i, x in enumerate(vals))
 
 
 def knob(default, kind: str, label: str, help: str, **spec) -> dataclasses.Field:
@@ -207,7 +215,7 @@ def field_rows(specs: dict) -> list:
         rows.append({
             "field": name,
             "families": "all" if f.families is None else ", ".join(f.families),
-            "values": ("one or one per stage: " if f.per_stage else "one per stage: " if f.stages else "")
+            "values": (f"one or one per {f.stage_word}: " if f.per_stage else "one per stage: " if f.stages else "")
                       + f.allowed(),
             "csp_only": f.csp_only,
             "sweepable": f.sweepable,

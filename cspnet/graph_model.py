@@ -52,7 +52,12 @@ def _module_for(op) -> nn.Module | None:
         cin, cout, k = op.in_shape[0], op.out_shape[0], op.kernel
         weight = cout * (cin // op.groups) * k * k
         padding = op.attrs.get("padding", k // 2)
-        return nn.Conv2d(cin, cout, k, op.stride, padding, groups=op.groups, bias=op.params > weight)
+        conv = nn.Conv2d(cin, cout, k, op.stride, padding, groups=op.groups, bias=op.params > weight)
+        if op.attrs.get("frozen") == "arange":   # DFL's projection: the bins' indices 0..n-1, never trained
+            conv.requires_grad_(False)
+            if conv.weight.device.type != "meta":
+                conv.weight.data[:] = torch.arange(cin, dtype=conv.weight.dtype).view(1, cin, 1, 1)
+        return conv
     if op.kind == "bn":
         return nn.BatchNorm2d(op.out_shape[0])
     if op.kind == "linear":
@@ -73,6 +78,8 @@ class _PlanRunner(nn.Module):
             self.add_module(name, Tap())
         self.act = act
         self.ops = ops
+        # per op, per read: the shape a view is read as (None: the tensor as written; see _read_views)
+        self._views = [_read_views(op) for op in ops]
         self._mods: dict = {}
         for op in ops:
             mod = _module_for(op)
@@ -97,7 +104,11 @@ class _PlanRunner(nn.Module):
         """Run every op on what it reads from ``env`` (filled as it goes); ``after(i)`` once op ``i`` has run."""
         y = None
         for i, op in enumerate(self.ops):
-            y = env[op.path] = self._run(op, [_read(env, r) for r in op.reads])
+            xs = [_read(env, r) for r in op.reads]
+            views = self._views[i]
+            if views is not None:
+                xs = [x if v is None else x.reshape(x.shape[0], v[0], -1, v[2]) for x, v in zip(xs, views)]
+            y = env[op.path] = self._run(op, xs)
             if after is not None:
                 after(i)
             for src in self._drop[i]:
@@ -109,11 +120,14 @@ class _PlanRunner(nn.Module):
         if kind in ("conv", "bn"):
             x = xs[0]
             if "attention" in a:   # attention's positional conv reads v out of qkv
-                x = _qkv(x, a["attention"])[2].reshape(x.shape[0], *op.in_shape)
+                x = _qkv(x, a["attention"])[2].reshape(x.shape[0], op.in_shape[0], *x.shape[2:])
             return self._mods[op.path](x)
         if kind == "linear":
             return self._mods[op.path](torch.flatten(xs[0], 1))
         if kind == "act":
+            if "dfl" in a:   # DFL: (4 x bins, anchors) -> (bins, 4, anchors), softmax over the bins
+                x = xs[0]
+                return x.reshape(x.shape[0], -1, a["dfl"], x.shape[2]).transpose(2, 1).softmax(1)
             return _ACTS[a.get("act", self.act)](xs[0])
         if kind == "add":
             y = xs[0]
@@ -123,7 +137,9 @@ class _PlanRunner(nn.Module):
         if kind == "mul":
             return xs[0] * a["scale"] if "scale" in a else xs[0] * xs[1]
         if kind == "cat":
-            return torch.cat(xs, dim=1)
+            return torch.cat(xs, dim=a.get("dim", 1))
+        if kind == "upsample":
+            return F.interpolate(xs[0], scale_factor=op.out_shape[1] // op.in_shape[1], mode="nearest")
         if kind == "maxpool":
             return F.max_pool2d(xs[0], op.kernel, op.stride, a.get("padding", 0), ceil_mode=a.get("ceil_mode", False))
         if kind == "avgpool":
@@ -139,8 +155,18 @@ class _PlanRunner(nn.Module):
                 return q.transpose(-2, -1) @ k
             _, _, v = _qkv(xs[1], a["attention"])
             attn = xs[0]
-            return (v @ attn.transpose(-2, -1)).view(xs[1].shape[0], *op.out_shape)
+            return (v @ attn.transpose(-2, -1)).view(xs[1].shape[0], op.out_shape[0], *xs[1].shape[2:])
         raise ValueError(f"{op.path}: no way to run a {kind!r} layer here")
+
+
+def _read_views(op):
+    """Per read of ``op``, the (C, H, W) it reads a view as (a view: ``lo`` None, e.g. Detect's per-scale map read
+    as (outputs, H x W, 1)), None for a plain read; None for the whole op where no read is a view (or where the
+    op reads attention's qkv, whose views it makes itself)."""
+    if "attention" in op.attrs or all(lo is not None for _, lo, _ in op.reads):
+        return None
+    shapes = op.in_shapes or (op.in_shape,)
+    return [tuple(shapes[k]) if lo is None and k < len(shapes) else None for k, (_, lo, _) in enumerate(op.reads)]
 
 
 def _read(env: dict, read: tuple):
@@ -177,18 +203,19 @@ class GraphPart(_PlanRunner):
     part's layers in order, on the part's input and what its own layers wrote, its taps called as they are
     reached (their hooks see the plan's tap tensors)."""
 
-    def __init__(self, sp, act: str):
+    def __init__(self, sp, act: str, exports: tuple = ()):
         prefix = sp.name + "."
         tap_names = () if sp.kind != "stage" else tuple(dict.fromkeys(
             "split" if tap in ("part1", "part2") else tap for tap in sp.taps if tap not in ("input", "output")))
         ops = list(sp.ops)
         super().__init__(ops, act, prefix, tap_names)
         own = {op.path for op in ops}
-        outside = {src for op in ops for src, _, _ in op.reads if src not in own} | \
-            {t.src for t in sp.taps.values() if t.src not in own}
-        if len(outside) > 1:   # a stage of a chain reads only its input
-            raise ValueError(f"{sp.name} reads {sorted(outside)} from outside: a part reads one input tensor")
-        self._input = next(iter(outside), None)
+        outside = [t.src for t in sp.taps.values() if t.src not in own] + \
+            [src for op in ops for src, _, _ in op.reads if src not in own]
+        # what it reads from outside, in order (a chain's stage: its input; a neck stage: its input and its
+        # lateral; a detector's head: the output scales), and what later parts read of it (its output first)
+        self.inputs = tuple(dict.fromkeys(outside))
+        self.exports = (sp.taps["output"].src,) + tuple(e for e in exports if e != sp.taps["output"].src)
         # when each tap is called: after the op that writes its tensor (part 1 and part 2 together); a tap that
         # is a layer's own module (BottleneckCSP's bare partial transition conv) is seen when that layer runs
         own_modules = {p[len(prefix):] for p in self._mods if p.startswith(prefix)}
@@ -206,7 +233,7 @@ class GraphPart(_PlanRunner):
             else:
                 self._calls[self._slot(index, tensor)].append((tap, tensor))
         self._output = sp.taps["output"]
-        self._drop = self._drops({t.src for t in taps.values()} | {self._output.src})
+        self._drop = self._drops({t.src for t in taps.values()} | set(self.exports))
 
     @staticmethod
     def _slot(index: dict, tensor) -> int:
@@ -222,21 +249,37 @@ class GraphPart(_PlanRunner):
             else:
                 getattr(self, name)(_read(env, read_of(tensor)))
 
-    def forward(self, x):
-        env = {self._input: x}
+    def forward(self, *xs):
+        """The part on its inputs (``inputs`` order); its output, or (output, *other exports) where later parts
+        read more of it (YOLOv5's neck: the reduce conv's output)."""
+        env = dict(zip(self.inputs, xs))
         self._tap(env, self._calls[0])
         self._run_ops(env, lambda i: self._tap(env, self._calls[i + 1]))
+        if len(self.exports) > 1:
+            return tuple(env[e] for e in self.exports)
         return env[self._output.src]
 
 
 def build_parts(cfg) -> tuple:
-    """(stem, [stages], head) of design ``cfg``: :class:`GraphPart` s generated from its plan (a family's
-    ``build``: ``cspnet.model.build_model`` assembles them)."""
+    """(stem, [stages], head) of design ``cfg`` (a detector's: (stem, [stages], head, [neck stages])):
+    :class:`GraphPart` s generated from its plan (a family's ``build``: ``cspnet.model.build_model`` assembles
+    them).  Each part exports what later parts read of it."""
     from .plan import plan_network
 
     plan = plan_network(cfg)
-    parts = [GraphPart(sp, cfg.activation) for sp in plan.stages]
-    return parts[0], parts[1:-1], parts[-1]
+    owner = {op.path: sp.name for sp in plan.stages for op in sp.ops}
+    exports: dict = {}
+    for sp in plan.stages:
+        for op in sp.ops:
+            for src, _, _ in op.reads:
+                if owner.get(src, sp.name) != sp.name:
+                    exports.setdefault(owner[src], {})[src] = None
+    parts = [GraphPart(sp, cfg.activation, tuple(exports.get(sp.name, ()))) for sp in plan.stages]
+    neck = [p for p, sp in zip(parts, plan.stages) if sp.part_name == "neck"]
+    stages = [p for p, sp in zip(parts[1:-1], plan.stages[1:-1]) if sp.part_name != "neck"]
+    if neck:
+        return parts[0], stages, parts[-1], neck
+    return parts[0], stages, parts[-1]
 
 
 def _qkv(t, dims: tuple):

@@ -23,11 +23,14 @@ Shape = tuple  # (C, H, W)
 
 # Tap points and the stage submodule whose output they are.  ``part1``/``part2`` are the two
 # outputs of the stage's ``split`` module; every other tap is the submodule of the same name.
-TAP_ORDER = ("input", "down", "spp", "expand", "part1", "part2", "block", "partial_transition", "concat",
-             "post", "transition", "output")
+TAP_ORDER = ("input", "reduce", "up", "down", "lateral", "spp", "expand", "part1", "part2", "block",
+             "partial_transition", "concat", "post", "transition", "sppf", "output")
 TAP_LABELS = {
     "input": "stage input",
+    "reduce": "1x1 reduce before upsampling (neck)",
+    "up": "upsampled x2 (neck, top-down)",
     "down": "downsampling conv",
+    "lateral": "concat with the lateral (neck)",
     "spp": "spatial pyramid pooling",
     "expand": "1x1 expansion",
     "part1": "part 1 (bypass)",
@@ -37,6 +40,7 @@ TAP_LABELS = {
     "concat": "concat",
     "post": "after the concat (BN + act or channel attention)",
     "transition": "transition",
+    "sppf": "SPPF (detector backbone)",
     "output": "stage output",
 }
 
@@ -414,10 +418,15 @@ class PlanBuilder:
         c, h, w = s
         return self._add("bn", path, s, (c, h, w), 2 * c, 0, 0, 1, 1, (), c * h * w)
 
-    def act(self, path, s: Shape, kind: str | None = None) -> Shape:
-        """An activation: the network's own (``cfg.activation``), or ``kind`` (sigmoid, hardsigmoid, softmax)."""
+    def act(self, path, s: Shape, kind: str | None = None, out_shape: Shape | None = None,
+            attrs: dict | None = None) -> Shape:
+        """An activation: the network's own (``cfg.activation``), or ``kind`` (sigmoid, hardsigmoid, softmax).
+        ``out_shape``: the same elements in another layout, as ``attrs`` say (DFL's softmax over its bins:
+        ``{"dfl": 16}``)."""
         c, h, w = s
-        return self._add("act", path, s, (c, h, w), 0, 0, 0, 1, 1, (), c * h * w, attrs=kind and {"act": kind})
+        if kind:
+            attrs = {**(attrs or {}), "act": kind}
+        return self._add("act", path, s, tuple(out_shape or s), 0, 0, 0, 1, 1, (), c * h * w, attrs=attrs)
 
     def conv_bn_act(self, path, s: Shape, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                     act: bool = True, names=("conv", "bn", "act"), padding: int | None = None,
@@ -465,6 +474,12 @@ class PlanBuilder:
         _, h, w = shapes[0]
         c = sum(chans)
         return self._add("cat", path, shapes[0], (c, h, w), in_shapes=shapes, in_elements=c * h * w)
+
+    def cat_dim(self, path, shapes, out_shape: Shape, dim: int) -> Shape:
+        """A concatenation along ``dim`` of (C, H, W) (1: channels, as :meth:`cat`; 2: Detect's anchors)."""
+        shapes = tuple(shapes)
+        return self._add("cat", path, shapes[0], tuple(out_shape), in_shapes=shapes, in_elements=numel(out_shape),
+                         attrs={"dim": dim})
 
     def add(self, path, s: Shape, *others: Shape) -> Shape:
         """``s`` plus ``others`` elementwise (a residual: ``others`` is the shortcut; as fvcore, only ``s``

@@ -105,6 +105,21 @@ for _k in ("n", "s", "m", "l", "x"):
         f"YOLO11{_k}-cls ({_SCALE[_k]}): C3k2 stages (C2f with "
         + ("nested C3k blocks in every stage" if _k in "mlx" else "3x3-3x3 e=0.5 bottlenecks, then nested C3k blocks")
         + ") and a C2PSA attention stage (multi-head self-attention), Classify head; 224x224.")
+_NECK = ("a PAN neck of four CSP stages (top-down to P4 and P3, bottom-up to P4 and P5: upsample or 3x3 s2 conv, "
+         "concat with the lateral, {block}) and the anchor-free Detect head (box branch with DFL, class branch{dw}) "
+         "on P3, P4, P5; 80 classes, 640x640.")
+for _k in ("n", "s", "m", "l", "x"):
+    DESCRIPTIONS[f"yolov8{_k}"] = (
+        f"YOLOv8{_k} detector ({_SCALE[_k]}): the C2f backbone with SPPF, "
+        + _NECK.format(block="C2f without shortcuts", dw=""))
+    DESCRIPTIONS[f"yolo11{_k}"] = (
+        f"YOLO11{_k} detector ({_SCALE[_k]}): the C3k2 backbone with SPPF and the C2PSA attention stage, "
+        + _NECK.format(block="C3k2" + (" with C3k blocks" if _k in "mlx" else ", C3k blocks in the last"),
+                       dw=" with depthwise convs"))
+    DESCRIPTIONS[f"yolov5{_k}u"] = (
+        f"YOLOv5{_k}u detector ({_SCALE[_k]}): the YOLOv5 C3 backbone with SPPF, "
+        + _NECK.format(block="C3 without shortcuts, a 1x1 reduce conv before each upsampling", dw="")
+        + " Ultralytics' anchor-free rework of YOLOv5.")
 for _k in ("tiny", "s", "m", "l", "x"):
     DESCRIPTIONS[f"cspnext_{_k}"] = (
         f"RTMDet CSPNeXt-{_k} ImageNet backbone (mmdet classification config): three-conv stem, CSPLayers with "

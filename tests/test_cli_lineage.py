@@ -25,7 +25,7 @@ def test_presets_list_the_lineage_with_reference_params_and_no_paper_base(capsys
     rc, out, _ = run_cli(capsys, "presets", "--json")
     assert rc == 0
     rows = {r["name"]: r for r in json.loads(out)}
-    assert set(LINEAGE_PRESETS) <= set(rows) and len(LINEAGE_PRESETS) == 34
+    assert set(LINEAGE_PRESETS) <= set(rows) and len(LINEAGE_PRESETS) == 34 + 15   # + the detectors
     for name, p in LINEAGE_PRESETS.items():
         assert rows[name]["params"] == rows[name]["reference_params"] == p.reference_params, name
         assert rows[name]["base"] is None, name

@@ -169,6 +169,10 @@ LINEAGE_FIELDS = ("repeats", "widths", "strides", "expand_ratio", "fusion", "spl
                   "stem_type", "se_ratio")
 OLD_FAMILY_FIELDS.update({fam: tuple(f for f in LINEAGE_FIELDS if f != "max_channels") for fam in LINEAGE})
 OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS for fam in ("yolov5", "yolov8", "yolo11")})    # Ultralytics' cap
+# and the detectors they build (task = detect): the neck's knobs
+DETECTOR_FIELDS = ("task", "neck_fusion", "neck_split_ratio", "neck_repeats", "neck_widths", "neck_block_type",
+                   "neck_taps", "neck_residual")
+OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS + DETECTOR_FIELDS for fam in ("yolov5", "yolov8", "yolo11")})
 OLD_FAMILY_FIELDS["yolov7"] = tuple(f for f in OLD_FAMILY_FIELDS["yolov7"] if f != "depth_multiple")
 # an imported network (explorer.io.family): its file fixes everything but the input size
 OLD_FAMILY_FIELDS["darknet_cfg"] = ("input_size", "network")
@@ -209,7 +213,7 @@ def test_a_change_is_refused_only_by_an_error_about_a_field_it_gave(preset, reps
         assert str(exc).startswith(f"{exc.field}: ")
         return
     assert cfg.num_stages == len(reps)
-    assert all(len(getattr(cfg, n)) == len(reps) for n, f in FIELDS.items() if f.per_stage)
+    assert all(len(getattr(cfg, n)) == len(reps) for n, f in FIELDS.items() if f.per_stage and f.axis == "stages")
 
 
 UNREAD_VALUES = {"widths": st.integers(0, 8192), "strides": st.integers(1, 2), "groups": st.integers(1, 64),

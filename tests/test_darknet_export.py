@@ -24,6 +24,8 @@ from explorer.io.darknet_export import ATTENTION_NOTE, cfg_from_config, extra_bi
 
 # presets Darknet cannot express, and the field their error names
 REFUSED = {f"yolo11{k}_cls": "format" for k in "nsmlx"}     # psa: matrix products and a softmax over positions
+# detectors: the anchor-free Detect head (DFL) has no Darknet layer ([yolo] is anchor-based)
+REFUSED.update({n: "format" for n in all_presets() if get_preset(n).is_detector})
 EXPORTED = [n for n in all_presets() if n not in REFUSED]
 
 # design stages the importer cuts elsewhere (README "Export to Darknet cfg"); every other stage is read as
@@ -141,7 +143,7 @@ def test_random_split_ratios_and_widths_round_trip_or_are_refused(name, twentiet
     check_round_trip(cfg, OTHER_CUT.get(cfg.family, set()), other_label=OTHER_LABEL.get(cfg.family, set()))
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("name", sorted(n for n in REFUSED if not get_preset(n).is_detector))
 def test_refused_presets_name_the_field(name):
     with pytest.raises(ConfigError) as exc:
         cfg_from_config(get_preset(name))
@@ -593,3 +595,11 @@ def test_a_part_read_only_by_its_own_op_is_written_before_the_next_part():
     first = next(k for k, (s, o) in enumerate(layers) if s == "route" and o.get("group_id") == "0")
     assert [s for s, _ in layers[first:first + 3]] == ["route", "local_avgpool", "route"]
     assert layers[first + 2][1]["group_id"] == "1" and layers[first + 2][1]["layers"] == "-3"
+
+
+@pytest.mark.parametrize("name", ["yolov8n", "yolo11n", "yolov5nu"])
+def test_a_detector_is_refused_with_where_it_goes_instead(name):
+    with pytest.raises(ConfigError) as exc:
+        cfg_from_config(get_preset(name))
+    assert exc.value.field == "format"
+    assert "Detect head" in str(exc.value) and "--format ultralytics" in str(exc.value) and "task=classify" in str(exc.value)

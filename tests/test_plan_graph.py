@@ -29,7 +29,10 @@ def _agree(cfg, oracle: bool = True):
 
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_plans_the_dataflow_its_model_runs(name):
-    _agree(get_preset(name))
+    cfg = get_preset(name)
+    # a detector's neck and head have no hand-written twin: benchmarks/reference_outputs.py checks the generated
+    # detectors against Ultralytics' own modules, output for output
+    _agree(cfg, oracle=not cfg.is_detector)
 
 
 @FAST

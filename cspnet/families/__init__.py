@@ -94,6 +94,8 @@ class Family:
     build: Callable
     defaults: dict = field(default_factory=dict)   # field values that make a sensible design
     presets: tuple = ()                            # Preset objects
+    detect: object = None                          # how it builds a detector (task = "detect": a
+                                                   # _crossstage.DetectStyle), None: it builds none
 
 
 def build_from_plan(cfg):

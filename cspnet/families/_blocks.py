@@ -117,9 +117,9 @@ def plan_c3k(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
 
     Oracle twin: ``tests/oracle/_blocks.C3k``."""
     t = b.conv_bn_act(f"{path}.cv1", s, mid, 1)
-    cross = b.conv_bn_act(f"{path}.cv2", s, mid, 1)
-    for j in range(2):
+    for j in range(2):   # (in Ultralytics' order: cv1, m, cv2)
         t = plan_bottleneck_3x3(b, f"{path}.m.{j}", t, mid, mid, 1, groups, residual)
+    cross = b.conv_bn_act(f"{path}.cv2", s, mid, 1)
     t = b.cat(f"{path}.cat", [t, cross])
     return b.conv_bn_act(f"{path}.cv3", t, out_ch, 1)
 

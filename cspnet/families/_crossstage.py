@@ -45,6 +45,7 @@ channels); timm's ``block_ratio`` is ``0.5`` with ``expand_ratio=1`` or ``1`` wi
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -54,6 +55,7 @@ from ..plan import PlanBuilder
 from . import Family, build_from_plan, preset_defaults
 from ._blocks import BLOCK_TYPES
 from ._common import plan_head
+from ._detect import NECK_STAGES, neck_in_channels, plan_detector_parts, plan_sppf
 
 
 # --------------------------------------------------------------------------- stage arithmetic
@@ -87,6 +89,10 @@ class StageLayout:
     residual: bool = True
     se_ratio: float = 0.0
     transition: bool | None = None  # a 1x1 ``transition`` ends the stage (None: by fusion, as the paper)
+    sppf: str = ""            # a detector's SPPF (Ultralytics): "before" the split (after ``down``), "after" the
+                              # stage's transition, or "" (none)
+    entry: bool = False       # a plain stage (fusion none) opens with a 1x1 conv to ``block_ch`` (a neck stage's
+                              # plain twin: from its concat to its width)
 
     @property
     def part1(self) -> int:
@@ -117,6 +123,49 @@ def split_channels(width: int, expand_ratio: float, split_ratio: float, transiti
     partial = math.floor(part2 * path_factor * transition_ratio) if fusion in ("csp", "fusion_last") else 0
     out = (c - part2) + partial if fusion == "fusion_last" else width
     return c, part2, partial, out
+
+
+@dataclass(frozen=True)
+class DetectStyle:
+    """How a lineage family builds a detector (``cspnet.families._detect``)."""
+
+    reduce: bool     # YOLOv5: a 1x1 reduce conv before each upsampling, read again by the bottom-up path
+    legacy: bool     # Detect's class branch of plain 3x3 convs (YOLOv8, YOLOv5u) or depthwise ones (YOLO11)
+
+
+def scale_widths(layouts: list) -> tuple:
+    """The output width at each scale of a backbone: the last stage's at each cumulative stride, in order."""
+    by_stride, stride = {}, 1
+    for lay in layouts:
+        stride *= lay.stride
+        by_stride[stride] = lay.out_ch
+    return tuple(by_stride[k] for k in sorted(by_stride))
+
+
+def lineage_layout(cfg, ch: int, width: int, repeats: int, block: str, taps: str, residual: bool, fusion: str,
+                   split_ratio: float, expand_ratio: float, bottle_ratio: float, stride: int = 1, down_ch: int = 0,
+                   down_kind: str = "conv", spp: bool = False, post: str = "none", entry: bool = False):
+    """The :class:`StageLayout` of one lineage stage (a backbone's or a neck's): ``ch`` in, ``width`` out,
+    ``repeats`` blocks, the split (``cfg.split_convs``) and fusion given.  ``entry``: a plain stage opens with a
+    1x1 conv to ``width`` (a neck's plain twin) instead of running its blocks on its input's channels."""
+    kind = BLOCK_TYPES[block]
+    ch_in = down_ch or ch
+    common = dict(block=block, repeats=repeats, in_ch=ch, stride=stride, down_ch=down_ch, down_groups=1,
+                  expand_act=True, groups=1, taps=taps, down_kind=down_kind, spp=spp, residual=residual,
+                  se_ratio=cfg.se_ratio if kind.takes_se else 0.0)
+    if fusion == "none":
+        block_ch = width if entry else ch_in
+        path = block_ch * (repeats + 1) if taps == "all" else block_ch
+        transition = taps == "all" or path != width
+        return StageLayout(fusion="none", expand_ch=0, part2=0, block_ch=block_ch,
+                           mid=kind.mid_of(block_ch, bottle_ratio), partial_ch=0,
+                           out_ch=width if transition else path, transition=transition,
+                           entry=entry and block_ch != ch_in, **common)
+    factor = repeats + 1 if taps == "all" else 1
+    expand = ch_in / width if cfg.split_convs == "slice" else expand_ratio  # slice: C = ch_in
+    c, part2, partial, out = split_channels(width, expand, split_ratio, cfg.transition_ratio, fusion, factor)
+    return StageLayout(fusion=fusion, expand_ch=c, part2=part2, block_ch=part2, mid=kind.mid_of(part2, bottle_ratio),
+                       partial_ch=partial, out_ch=out, split=cfg.split_convs, post=post, **common)
 
 
 # --------------------------------------------------------------------------- model-level scaling
@@ -192,6 +241,7 @@ class CrossStageStyle:
     head_conv: int = 0             # a 1x1 conv (BN, act) to this many channels before the pool (Ultralytics: 1280)
     down_kind: str = "conv"        # conv | mp
     spp_last: bool = False         # an SPP bottleneck after the last stage's down
+    detect: "DetectStyle | None" = None   # how the family builds a detector (task = "detect"); None: it does not
 
     def __post_init__(self):
         if self.block_type not in BLOCK_TYPES:
@@ -243,13 +293,13 @@ class CrossStageStyle:
 
     def _lineage_layouts(self, cfg) -> list:
         """Lineage stages: widths and repeats scaled as the source does, the block, taps, split and what
-        follows the concat from the config's lineage fields."""
+        follows the concat from the config's lineage fields.  A detector's backbone (``cfg.is_detector``) has
+        Ultralytics' SPPF after its last strided stage (before a stride-1 stage that follows it: YOLO11's
+        C2PSA)."""
         sc, layouts, ch = self.scaling, [], self.stem_out(cfg)
         last = cfg.num_stages - 1
         for i, base in enumerate(cfg.widths):
-            width, repeats, stride = sc.channels(base, cfg), sc.depth(cfg.repeats[i], cfg), cfg.strides[i]
-            kind = BLOCK_TYPES[cfg.block_type[i]]
-            taps = cfg.taps[i]
+            width, stride = sc.channels(base, cfg), cfg.strides[i]
             down_ch = 0
             if stride != 1:
                 explicit = cfg.down_widths[i]
@@ -257,29 +307,29 @@ class CrossStageStyle:
                 down_ch = sc.channels(explicit, cfg) if explicit else default
                 if self.down_kind == "mp":   # two branches of down_ch // 2 each
                     down_ch = 2 * (down_ch // 2)
-            ch_in = down_ch or ch
-            common = dict(block=cfg.block_type[i], repeats=repeats, in_ch=ch, stride=stride, down_ch=down_ch,
-                          down_groups=1, expand_act=True, groups=1, taps=taps, down_kind=self.down_kind,
-                          spp=self.spp_last and i == last, residual=cfg.residual[i],
-                          se_ratio=cfg.se_ratio if kind.takes_se else 0.0)
-            if cfg.fusion == "none":
-                block_ch = ch_in
-                path = block_ch * (repeats + 1) if taps == "all" else block_ch
-                transition = taps == "all" or path != width
-                lay = StageLayout(fusion="none", expand_ch=0, part2=0, block_ch=block_ch,
-                                  mid=kind.mid_of(block_ch, cfg.bottle_ratio[i]), partial_ch=0,
-                                  out_ch=width if transition else path, transition=transition, **common)
-            else:
-                factor = repeats + 1 if taps == "all" else 1
-                expand = ch_in / width if cfg.split_convs == "slice" else cfg.expand_ratio[i]  # slice: C = ch_in
-                c, part2, partial, out = split_channels(width, expand, cfg.split_ratio, cfg.transition_ratio,
-                                                        cfg.fusion, factor)
-                lay = StageLayout(fusion=cfg.fusion, expand_ch=c, part2=part2, block_ch=part2,
-                                  mid=kind.mid_of(part2, cfg.bottle_ratio[i]), partial_ch=partial, out_ch=out,
-                                  split=cfg.split_convs, post=cfg.post_concat, **common)
+            lay = lineage_layout(cfg, ch, width, sc.depth(cfg.repeats[i], cfg), cfg.block_type[i], cfg.taps[i],
+                                 cfg.residual[i], cfg.fusion, cfg.split_ratio, cfg.expand_ratio[i],
+                                 cfg.bottle_ratio[i], stride=stride, down_ch=down_ch, down_kind=self.down_kind,
+                                 spp=self.spp_last and i == last, post=cfg.post_concat)
             layouts.append(lay)
             ch = lay.out_ch
+        if getattr(cfg, "is_detector", False):
+            k = max(i for i, lay in enumerate(layouts) if lay.stride != 1)
+            at = "after" if k == last else "before"
+            j = k if k == last else k + 1
+            layouts[j] = dataclasses.replace(layouts[j], sppf=at)
         return layouts
+
+    def neck_layouts(self, cfg, layouts: list) -> list:
+        """The layouts of a detector's four neck stages (``cspnet.families._detect``), from the ``neck_*``
+        fields, scaled as the backbone (widths, repeats), reading the backbone's last three stage widths."""
+        sc = self.scaling
+        outs = [sc.channels(w, cfg) for w in cfg.neck_widths]
+        ins = neck_in_channels(outs, scale_widths(layouts)[-3:], self.detect.reduce)
+        return [lineage_layout(cfg, ins[j], outs[j], sc.depth(cfg.neck_repeats[j], cfg), cfg.neck_block_type[j],
+                               cfg.neck_taps[j], cfg.neck_residual[j], cfg.neck_fusion, cfg.neck_split_ratio, 1.0,
+                               cfg.bottle_ratio[-1], entry=True)
+                for j in range(NECK_STAGES)]
 
     # ------------------------------------------------------------------ the Family's pieces
     def validate(self, cfg) -> None:
@@ -290,14 +340,19 @@ class CrossStageStyle:
         check_layouts(cfg, layouts, self.mid_field)
 
     def plan(self, cfg, input_size: int) -> list:
-        """The plan: [stem, stages.0 .. stages.N-1, head].  Oracle twin: ``tests/oracle/_crossstage.py: build``."""
+        """The plan: [stem, stages.0 .. stages.N-1, head]; a detector's: [stem, stages..., neck.0 .. neck.3,
+        head] (``cspnet.families._detect``).  Oracle twin: ``tests/oracle/_crossstage.py: build``."""
         layers = self.stem_layers(cfg)
         stem = plan_lineage_stem(layers, input_size) if layers else plan_stem(cfg, input_size)
         plans, s = [stem], stem.output_shape
-        for i, lay in enumerate(self.layouts(cfg)):
+        layouts = self.layouts(cfg)
+        for i, lay in enumerate(layouts):
             b = PlanBuilder(f"stages.{i}", "stage", fusion=lay.fusion)
             s = plan_stage(b, lay, s)
             plans.append(b.stage)
+        if getattr(cfg, "is_detector", False) and self.detect is not None:
+            return plans + plan_detector_parts(self.neck_layouts(cfg, layouts), plans, cfg.num_classes,
+                                               self.detect.legacy, self.detect.reduce)
         plans.append(plan_head(cfg, s, norm_act=False, conv_ch=self.head_conv))
         return plans
 
@@ -306,7 +361,8 @@ def cross_stage_family(name: str, description: str, style: CrossStageStyle, pres
                        default_preset: str) -> Family:
     """A family that is a :class:`CrossStageStyle` and a preset table (its default design: ``default_preset``)."""
     return Family(name=name, description=description, validate=style.validate, plan=style.plan,
-                  build=build_from_plan, defaults=preset_defaults(presets, default_preset), presets=presets)
+                  build=build_from_plan, defaults=preset_defaults(presets, default_preset), presets=presets,
+                  detect=style.detect)
 
 
 # --------------------------------------------------------------------------- validation
@@ -405,7 +461,8 @@ def plan_stem(cfg, size: int):
 def plan_stage(b: PlanBuilder, lay: StageLayout, s):
     """One stage of any fusion, with its tap points.  Oracle twin: ``tests/oracle/_crossstage.py: CrossStage``."""
     b.stage.repeats = lay.repeats
-    b.tap("input", s)
+    if "input" not in b.stage.taps:   # (a neck stage tapped its input before its upsampling and concat)
+        b.tap("input", s)
     if lay.down_ch:
         if lay.down_kind == "mp":
             s = b.tap("down", plan_mp_down(b, "down", s, lay.down_ch))
@@ -413,6 +470,10 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
             s = b.tap("down", b.conv_bn_act("down", s, lay.down_ch, 3, lay.stride, groups=lay.down_groups))
     if lay.spp:
         s = b.tap("spp", plan_spp(b, "spp", s, s[0]))
+    if lay.sppf == "before":
+        s = b.tap("spp", plan_sppf(b, "sppf", s, s[0]))
+    if lay.entry:
+        s = b.tap("expand", b.conv_bn_act("expand", s, lay.block_ch, 1))
     if lay.fusion != "none":
         if lay.split == "one":
             s = b.tap("expand", b.conv_bn_act("expand", s, lay.expand_ch, 1, act=lay.expand_act))
@@ -451,6 +512,8 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
             s = b.tap("post", plan_channel_attention(b, "post", s))
     if lay.has_transition:
         s = b.tap("transition", b.conv_bn_act("transition", s, lay.out_ch, 1))
+    if lay.sppf == "after":
+        s = b.tap("sppf", plan_sppf(b, "sppf", s, s[0]))
     return b.tap("output", s)
 
 

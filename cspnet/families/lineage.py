@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import preset_table
-from ._crossstage import CrossStageStyle, Scaling, StemLayer, cross_stage_family
+from ._crossstage import CrossStageStyle, DetectStyle, Scaling, StemLayer, cross_stage_family
 
 # --------------------------------------------------------------------------- scaling rules
 TIMM = Scaling("timm", "timm: make_divisible(c x w, 8) (nearest multiple of 8, +8 if under 90 %), "
@@ -94,10 +94,10 @@ def _ref(name: str) -> int:
 
 
 def _style(scaling: Scaling, down_growth: bool = True, head_conv: int = 0, down_kind: str = "conv",
-           spp_last: bool = False) -> CrossStageStyle:
+           spp_last: bool = False, detect: DetectStyle | None = None) -> CrossStageStyle:
     return CrossStageStyle(block_type="dark", down_growth=down_growth, cross_linear=False, plain_down=True,
                            grouped=False, lineage=True, scaling=scaling, stem=stem_of, head_conv=head_conv,
-                           down_kind=down_kind, spp_last=spp_last)
+                           down_kind=down_kind, spp_last=spp_last, detect=detect)
 
 
 # --------------------------------------------------------------------------- presets
@@ -126,7 +126,14 @@ REFERENCE_PARAMS = {
     "yolov5n_cls": 2_493_000, "yolov5s_cls": 5_453_480, "yolov5m_cls": 12_957_640,
     "yolov5l_cls": 26_552_680, "yolov5x_cls": 48_097_160, "yolov7_backbone": 14_396_808,
     "yolov4_csp_backbone": 27_621_192,
+    # detectors (DetectionModel, nc 80): the yolov8 / yolo11 rows are also printed in the YAMLs' comments
+    "yolov5nu": 2_654_816, "yolov5su": 9_153_152, "yolov5mu": 25_111_456, "yolov5lu": 53_225_024,
+    "yolov5xu": 97_276_448, "yolov8n": 3_157_200, "yolov8s": 11_166_560, "yolov8m": 25_902_640,
+    "yolov8l": 43_691_520, "yolov8x": 68_229_648, "yolo11n": 2_624_080, "yolo11s": 9_458_752,
+    "yolo11m": 20_114_688, "yolo11l": 25_372_160, "yolo11x": 56_966_176,
 }
+_ULTRA_DET = ("ultralytics {yaml} (ultralytics 8.4.190 DetectionModel, nc=80; benchmarks/reference_constants.py)")
+_DETECT = dict(task="detect", input_size=640, num_classes=80)
 
 _LINEAGE = dict(split_ratio=0.5, transition_ratio=1.0, strides=2, expand_ratio=1.0, bottle_ratio=1.0, taps="last",
                 residual=True, split_convs="one", post_concat="none", se_ratio=0.0, down_widths=0,
@@ -164,11 +171,25 @@ YOLOV5_PRESETS = preset_table(YOLOV5, [
      _YOLOV5.format(s=k), None) for k, (d, w) in YOLO_SCALES["v5"].items()
 ])
 
+YOLOV5U_PRESETS = preset_table(dict(YOLOV5, **_DETECT, neck_repeats=3, neck_block_type="dark", neck_taps="last",
+                                     neck_residual=False), [
+    (f"yolov5{k}u", dict(depth_multiple=d, width_multiple=w), f"ultralytics yolov5{k}u", _ref(f"yolov5{k}u"),
+     _ULTRA_DET.format(yaml="cfg/models/v5/yolov5.yaml"), None) for k, (d, w) in YOLO_SCALES["v5"].items()
+])
+
 YOLOV8 = dict(_LINEAGE, family="yolov8", widths=(128, 256, 512, 1024), repeats=(3, 6, 6, 3),
               block_type="bottleneck_3x3", taps="all", max_channels=1024, stem_type="conv_3x3", input_size=224)
 YOLOV8_PRESETS = preset_table(YOLOV8, [
     (f"yolov8{k}_cls", dict(depth_multiple=d, width_multiple=w), f"ultralytics yolov8{k}-cls", _ref(f"yolov8{k}_cls"),
      _ULTRA.format(yaml="cfg/models/v8/yolov8-cls.yaml"), None) for k, (d, w) in YOLO_SCALES["v8"].items()
+])
+
+YOLOV8_DET_CAPS = {"n": 1024, "s": 1024, "m": 768, "l": 512, "x": 512}   # yolov8.yaml's max_channels per scale
+YOLOV8_DET_PRESETS = preset_table(dict(YOLOV8, **_DETECT, neck_repeats=3, neck_block_type="bottleneck_3x3",
+                                       neck_taps="all", neck_residual=False), [
+    (f"yolov8{k}", dict(depth_multiple=d, width_multiple=w, max_channels=YOLOV8_DET_CAPS[k]), f"ultralytics yolov8{k}",
+     _ref(f"yolov8{k}"), _ULTRA_DET.format(yaml="cfg/models/v8/yolov8.yaml"), None)
+    for k, (d, w) in YOLO_SCALES["v8"].items()
 ])
 
 # YOLO11-cls: C3k2 stages (c3k forced on at scales m, l, x by Ultralytics' parse_model) and a C2PSA stage
@@ -183,6 +204,16 @@ YOLO11_PRESETS = preset_table(YOLO11, [
     (f"yolo11{k}_cls", dict(depth_multiple=d, width_multiple=w, max_channels=cap,
                             **({"block_type": ("c3k",) * 4 + ("psa",)} if k in "mlx" else {})),
      f"ultralytics yolo11{k}-cls", _ref(f"yolo11{k}_cls"), _ULTRA.format(yaml="cfg/models/11/yolo11-cls.yaml"), None)
+    for k, (d, w, cap) in YOLO11_SCALES.items()
+])
+
+# YOLO11 detectors: the neck's C3k2 keep Ultralytics' default shortcut (True); the last neck stage has C3k blocks,
+# and at scales m, l, x every C3k2 does (parse_model forces c3k)
+YOLO11_DET_PRESETS = preset_table(dict(YOLO11, **_DETECT, neck_repeats=2, neck_taps="all", neck_residual=True,
+                                       neck_block_type=("bottleneck_3x3",) * 3 + ("c3k",)), [
+    (f"yolo11{k}", dict(depth_multiple=d, width_multiple=w, max_channels=cap,
+                        **({"block_type": ("c3k",) * 4 + ("psa",), "neck_block_type": "c3k"} if k in "mlx" else {})),
+     f"ultralytics yolo11{k}", _ref(f"yolo11{k}"), _ULTRA_DET.format(yaml="cfg/models/11/yolo11.yaml"), None)
     for k, (d, w, cap) in YOLO11_SCALES.items()
 ])
 
@@ -215,14 +246,17 @@ CS3DARKNET = cross_stage_family(
     "cs3darknet", "timm CrossStage3 (cs3darknet, cs3sedarknet, cs3edgenet): fusion first, dark or edge blocks.",
     _style(TIMM, down_growth=False), CS3_PRESETS, default_preset="cs3darknet_m")
 YOLOV5_FAMILY = cross_stage_family(
-    "yolov5", "YOLOv5 C3 (classification models): fusion first, two 1x1 split convs.",
-    _style(ULTRALYTICS, head_conv=1280), YOLOV5_PRESETS, default_preset="yolov5s_cls")
+    "yolov5", "YOLOv5 C3 (classification models and the anchor-free 'u' detectors): fusion first, two 1x1 split "
+    "convs.", _style(ULTRALYTICS, head_conv=1280, detect=DetectStyle(reduce=True, legacy=True)),
+    YOLOV5_PRESETS + YOLOV5U_PRESETS, default_preset="yolov5s_cls")
 YOLOV8_FAMILY = cross_stage_family(
-    "yolov8", "YOLOv8 C2f (classification models): fusion first, every tap concatenated.",
-    _style(ULTRALYTICS, head_conv=1280), YOLOV8_PRESETS, default_preset="yolov8n_cls")
+    "yolov8", "YOLOv8 C2f (classification models and detectors): fusion first, every tap concatenated.",
+    _style(ULTRALYTICS, head_conv=1280, detect=DetectStyle(reduce=False, legacy=True)),
+    YOLOV8_PRESETS + YOLOV8_DET_PRESETS, default_preset="yolov8n_cls")
 YOLO11_FAMILY = cross_stage_family(
-    "yolo11", "YOLO11 C3k2 + C2PSA (classification models): C2f with other blocks, an attention stage.",
-    _style(ULTRALYTICS, head_conv=1280), YOLO11_PRESETS, default_preset="yolo11n_cls")
+    "yolo11", "YOLO11 C3k2 + C2PSA (classification models and detectors): C2f with other blocks, an attention "
+    "stage.", _style(ULTRALYTICS, head_conv=1280, detect=DetectStyle(reduce=False, legacy=False)),
+    YOLO11_PRESETS + YOLO11_DET_PRESETS, default_preset="yolo11n_cls")
 CSPNEXT_FAMILY = cross_stage_family(
     "cspnext", "RTMDet CSPNeXt (ImageNet backbones): fusion first, depthwise 5x5 blocks, channel attention, SPP.",
     _style(MMDET, spp_last=True), CSPNEXT_PRESETS, default_preset="cspnext_s")

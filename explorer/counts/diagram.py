@@ -12,7 +12,7 @@ from __future__ import annotations
 from cspnet import CSPConfig, plan_network
 from cspnet.config import family_fields
 from cspnet.families._blocks import BLOCK_TYPES
-from cspnet.plan import StagePlan
+from cspnet.plan import INPUT, StagePlan
 
 # colours: part 1 (bypass) blue, part 2 / block path orange, transitions green, merge grey
 C_PART1 = "#1f77b4"
@@ -22,7 +22,8 @@ C_MERGE = "#7f7f7f"
 C_PLAIN = "#444444"
 FILL = {"block": "#ffe8cc", "transition": "#dff3df", "partial_transition": "#dff3df", "concat": "#eeeeee",
         "split": "#e6f0fa", "stem": "#f2f2f2", "head": "#f2f2f2", "down": "#f2f2f2", "expand": "#f2f2f2",
-        "spp": "#f2f2f2", "post": "#eeeeee"}
+        "spp": "#f2f2f2", "post": "#eeeeee", "up": "#e6f0fa", "reduce": "#f2f2f2", "lateral": "#eeeeee",
+        "sppf": "#f2f2f2"}
 # lineage: how the stage pieces are drawn (a block type names itself: BlockType.words)
 POST_WORDS = {"bn_act": "BN + activation", "attention": "channel attention\n(pool, 1×1, sigmoid gate, scale)"}
 MAX_EXPANDED_BLOCKS = 6
@@ -47,10 +48,11 @@ def _block_words(block_type: str) -> str:
 def _block_label(cfg: CSPConfig, i: int, repeats: int) -> str:
     fam = cfg.family
     if "block_type" in family_fields(fam):
-        words = f"{_block_words(cfg.block_type[i])} \u00d7{repeats}"
-        if cfg.se_ratio and cfg.block_type[i] in ("dark", "edge"):
+        block = cfg.stage_value("block_type", i)
+        words = f"{_block_words(block)} \u00d7{repeats}"
+        if cfg.se_ratio and block in ("dark", "edge"):
             words += " (SE)"
-        if cfg.taps[i] == "all":
+        if cfg.stage_value("taps", i) == "all":
             words += f"\nevery tap concatenated ({repeats + 1})"
         return words
     if fam in ("densenet", "peleenet"):
@@ -68,7 +70,7 @@ def _unit_label(cfg: CSPConfig, i: int, unit: str) -> str:
     """An expanded block's label: its index and, for a lineage stage, its block type ("block 0: 3×3→3×3
     bottleneck"); the unit's module name otherwise (a dense layer, a bottleneck)."""
     if "block_type" in family_fields(cfg.family) and unit.isdigit():
-        return f"block {unit}: {_block_words(cfg.block_type[i])}"
+        return f"block {unit}: {_block_words(cfg.stage_value('block_type', i))}"
     return unit
 
 
@@ -106,6 +108,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
     ]
     prev, prev_shape = "input", plan.input_shape
     stage_idx = 0
+    node_of: dict = {INPUT: "input"}   # op path -> the node that draws it (a neck stage reads several stages)
     # parts (backbone, neck, head) as clusters around their stages, only when the network has a neck: each
     # stage's nodes go into its part's cluster, every edge after the clusters (an edge inside a cluster would
     # pull a node of another part into it)
@@ -122,6 +125,10 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             lines.append(f"  {prev} -> stem;")
             prev = "stem"
             prev_shape = sp.output_shape
+            node_of.update((op.path, "stem") for op in sp.ops)
+            continue
+        if sp.kind == "head" and "p0" in sp.taps:   # a detector's head: Detect on the output scales
+            _detect_dot(lines, cfg, sp, node_of)
             continue
         if sp.kind == "head" and "num_classes" not in family_fields(cfg.family):  # an imported network's own head
             words = {"gap": "global avg pool", "softmax": "softmax", "maxpool": "max pool", "upsample": "upsample"}
@@ -145,7 +152,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             lines.append("  head -> output;")
             continue
         expanded = "all" in expand or sp.name in expand
-        prev, prev_shape = _stage_dot(lines, cfg, plan, sp, stage_idx, prev, expanded, plain_words)
+        prev, prev_shape = _stage_dot(lines, cfg, plan, sp, stage_idx, prev, expanded, plain_words, node_of)
         stage_idx += 1
     if clustered:
         lines = header
@@ -225,6 +232,14 @@ def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_co
                 "down", None)
     if comp == "spp":
         return "SPP: 1\u00d71, max pools 5/9/13, concat, 1\u00d71", "spp", None
+    if comp == "sppf":
+        return "SPPF: 1\u00d71, three chained 5\u00d75 max pools, concat, 1\u00d71", "sppf", None
+    if comp == "reduce":
+        return "1\u00d71 conv (reduce)", "reduce", None
+    if comp == "up":
+        return "upsample \u00d72 (nearest)", "up", None
+    if comp == "lateral":
+        return "concat (lateral)", "lateral", "circle"
     if comp == "expand":
         if any(op.kind == "maxpool" for op in ops):   # an imported cfg's SPP before its split source
             return "SPP: 1\u00d71, max pools, concat, 1\u00d71 (expand)", "expand", None
@@ -250,7 +265,28 @@ def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_co
     return comp, "block", None
 
 
-def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: bool, plain_words: bool = False):
+NECK_ROLES = ("top-down to P4", "top-down to P3", "bottom-up to P4", "bottom-up to P5")
+
+
+def _detect_dot(lines, cfg, sp: StagePlan, node_of: dict) -> None:
+    """A detector's head: one Detect node reading every output scale (an edge from the node that writes each,
+    labelled P3, P4, P5 and its shape), and the output."""
+    scales = [t for name, t in sp.taps.items() if name.startswith("p") and name[1:].isdigit()]
+    label = (f"Detect ({len(scales)} scales)\nper scale: box branch (3\u00d73, 3\u00d73, 1\u00d71 to 64, DFL) "
+             f"+ class branch (to {cfg.num_classes})")
+    lines.append(f"  head [label={_q(label)}, fillcolor=\"{FILL['head']}\"];")
+    for j, t in enumerate(scales):
+        stride = cfg.input_size // t[1] if t[1] else 0
+        level = stride.bit_length() - 1 if stride else 3 + j
+        lines.append(f"  {node_of.get(t.src, 'input')} -> head [label={_q(f'P{level}: {_shape(t)}')}];")
+    out = sp.taps["output"]
+    words = f"output {4 + cfg.num_classes} x {out[1]} anchors (DFL box distances + class scores)"
+    lines.append(f"  output [label={_q(words)}, shape=plaintext, style=\"\"];")
+    lines.append("  head -> output;")
+
+
+def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: bool, plain_words: bool = False,
+               node_of: dict | None = None):
     """One stage's cluster, read off the plan's graph: a node per component of the stage's layers
     (``Op.group``: down, expand, split, block, partial transition, concat, post, transition), in the order
     the model runs them, and an edge wherever a layer of one component reads a tensor another wrote
@@ -258,7 +294,14 @@ def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: boo
     the split node, part 1 (the bypass) dashed.  Returns (the node that writes the stage's output, its shape)."""
     sid = f"s{i}"
     taps = sp.taps
-    if plain_words:
+    node_of = {} if node_of is None else node_of
+    neck = sp.part_name == "neck" and sp.name.startswith("neck.")
+    if neck:
+        j = int(sp.name.split(".")[1])
+        role = NECK_ROLES[j] if j < len(NECK_ROLES) else sp.name
+        cluster_label = _q(f"neck stage {j + 1} ({role}) \u2014 {FUSION_WORDS.get(sp.fusion, sp.fusion)}"
+                           if plain_words else f"{sp.name} ({role}) \u2014 {sp.fusion}")
+    elif plain_words:
         cluster_label = _q(f"stage {i + 1} \u2014 {FUSION_WORDS.get(sp.fusion, sp.fusion)}")
     else:
         cluster_label = _q(f"stage {i + 1} ({sp.name}) \u2014 {sp.fusion}")
@@ -308,7 +351,7 @@ def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: boo
 
     def source(read: tuple) -> str:
         comp = comp_of.get(read[0])
-        return prev if comp is None else node(comp)
+        return node_of.get(read[0], prev) if comp is None else node(comp)
 
     # a tap with no layer of its own: a concat of one part passes it on (split ratio 1: part 1 is empty)
     virtual = {}
@@ -364,7 +407,11 @@ def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: boo
     out.append("  }")
     lines.extend(out)
     lines.extend(edges)
-    return (drawn.get(last, prev) if last is not None else prev), taps["output"]
+    end = drawn.get(last, prev) if last is not None else prev
+    for op in ops:   # where a later stage finds what this one wrote (its output: the node that ends the stage)
+        node_of[op.path] = drawn.get(comp_of[op.path], prev)
+    node_of[taps["output"].src] = end
+    return end, taps["output"]
 
 
 def _expanded_block(out: list, edges: list, cfg, sp: StagePlan, i: int, sid: str, name: str) -> str:

@@ -181,6 +181,10 @@ def read_back(cfg, text: str, fmt: str):
         from .darknet import parse_cfg
 
         return parse_cfg(text).plan
+    if fmt == "ultralytics" and getattr(cfg, "is_detector", False):
+        from .ultralytics_det import plan_detector
+
+        return plan_detector(text, input_size=cfg.input_size).plan
     if fmt == "ultralytics":
         from .ultralytics import config_from_yaml
 
@@ -355,7 +359,9 @@ def check_export(cfg, text: str, fmt: str, allowed=(), all_taps: bool | None = N
 
     allowed = list(allowed)
     if all_taps is None:
-        all_taps = fmt == "ultralytics"   # read back as a design of the same family: every tap, the same set
+        # read back as a design of the same family: every tap, the same set (a detector reads back as one stage
+        # per YAML layer: its taps are compared where both have them)
+        all_taps = fmt == "ultralytics" and not getattr(cfg, "is_detector", False)
     try:
         back = read_back(cfg, text, fmt)
     except ConfigError as exc:

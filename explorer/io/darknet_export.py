@@ -459,6 +459,10 @@ def export_cfg(cfg) -> tuple:
     if cfg.family == "darknet_cfg":   # an opened Darknet cfg goes out as itself
         text = imported_cfg(cfg)
         return text, check_export(cfg, text, "darknet")
+    if cfg.is_detector:
+        raise ConfigError("format", f"{cfg.family} design {cfg.name}: a detector's anchor-free Detect head (DFL box "
+                          "distances, no anchors) has no Darknet layer: Darknet's [yolo] is anchor-based; export it "
+                          "as an Ultralytics YAML (--format ultralytics), or set task=classify for its backbone")
     d = _write(cfg)
     allowed = allowances(d.tally)
     head = [f"# {cfg.name or cfg.family}: exported by CSPNet Explorer (explorer.io.darknet_export) from a "

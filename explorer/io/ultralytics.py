@@ -60,6 +60,7 @@ import re
 
 from cspnet.config import MAX_REPEATS, MAX_STAGES, CSPConfig
 from cspnet.errors import ConfigError
+from cspnet.families._detect import NECK_STAGES
 
 from ._text import LOOKS, bounded_text, read_bounded, sniff
 
@@ -639,7 +640,10 @@ def _refuse(message: str) -> ConfigError:
 
 
 def _module_of(cfg: CSPConfig, i: int) -> str:
-    block, taps, bottle, res = cfg.block_type[i], cfg.taps[i], cfg.bottle_ratio[i], cfg.residual[i]
+    """The Ultralytics module of stage ``i`` (in the plan's order: a detector's neck stages follow the
+    backbone's, with their ``neck_`` fields and the deepest stage's bottle_ratio)."""
+    block, taps, res = cfg.stage_value("block_type", i), cfg.stage_value("taps", i), cfg.stage_value("residual", i)
+    bottle = cfg.bottle_ratio[min(i, cfg.num_stages - 1)]
     split = cfg.split_convs
     if block == "dark" and taps == "last" and split == "two" and bottle == 1.0:
         return "C3"
@@ -649,12 +653,88 @@ def _module_of(cfg: CSPConfig, i: int) -> str:
         return "C3k2"
     if block == "psa" and taps == "last" and split == "one" and res:
         return "C2PSA"
+    where = f"stage {i}" if i < cfg.num_stages else f"neck stage {i - cfg.num_stages}"
     raise _refuse(
-        f"stage {i} (block_type {block}, taps {taps}, split_convs {split}, bottle_ratio {bottle:g}, residual "
+        f"{where} (block_type {block}, taps {taps}, split_convs {split}, bottle_ratio {bottle:g}, residual "
         f"{str(res).lower()}) is no Ultralytics module; exportable stages: C3 = dark, taps last, split_convs two, "
         "bottle_ratio 1; C2f = bottleneck_3x3, taps all, split_convs one, bottle_ratio 1; C3k2 = bottleneck_3x3 or "
         "c3k, taps all, split_convs one, bottle_ratio 0.5, residual; C2PSA = psa, taps last, split_convs one, "
         "residual")
+
+
+def _module_row(cfg: CSPConfig, i: int, module: str, w: int, e: float) -> str:
+    """``n, Module, [args]`` of stage ``i`` (plan order) of output base width ``w`` and hidden ratio ``e``."""
+    n = cfg.stage_value("repeats", i)
+    res = cfg.stage_value("residual", i)
+    if module == "C3":
+        args = [str(w), str(res), "1", _num(e)] if e != 0.5 else [str(w)] + ([] if res else ["False"])
+    elif module == "C2f":
+        args = [str(w), str(res)] + (["1", _num(e)] if e != 0.5 else [])
+    elif module == "C3k2":
+        args = [str(w), str(cfg.stage_value("block_type", i) == "c3k")] + ([_num(e)] if e != 0.5 else [])
+    else:
+        args = [str(w)] + ([_num(e)] if e != 0.5 else [])
+    return f"{n}, {module}, [{', '.join(args)}]"
+
+
+def _sppf_stage(cfg: CSPConfig) -> tuple:
+    """(stage, "before" | "after"): where a detector's backbone has its SPPF (``_crossstage``'s rule: after the
+    last strided stage, or before the stride-1 stage that follows it)."""
+    k = max(i for i in range(cfg.num_stages) if cfg.strides[i] != 1)
+    return (k, "after") if k == cfg.num_stages - 1 else (k + 1, "before")
+
+
+def _check_neck(cfg: CSPConfig) -> None:
+    if cfg.neck_fusion != "fusion_first":
+        raise _refuse(f"neck_fusion {cfg.neck_fusion}: Ultralytics' neck modules (C3, C2f, C3k2) are fusion first; "
+                      "set neck_fusion=fusion_first, or save the design JSON")
+    if cfg.neck_split_ratio != 0.5:
+        raise _refuse(f"neck_split_ratio {cfg.neck_split_ratio:g}: Ultralytics' blocks split in two equal halves "
+                      "(0.5)")
+
+
+def _neck_rows(cfg: CSPConfig, modules: list, outs: list, first: int) -> list:
+    """The ``head:`` rows of a detector: the PAN neck (``cspnet.families._detect``: YOLOv5's reduce convs where
+    the family has them) and Detect, with YAML indices from ``first``; ``outs``: the backbone stages' output
+    indices (P3, P4: the last stages at strides 8 and 16)."""
+    from cspnet.families import get_family
+
+    reduce = get_family(cfg.family).detect.reduce
+    rows: list = []
+
+    def add(row: str, note: str) -> int:
+        rows.append(f"  - [{row}] # {first + len(rows)} {note}")
+        return first + len(rows) - 1
+
+    p3, p4 = _scale_outputs(cfg, outs)
+    x, kept, tops = outs[-1], [], []
+    nb = cfg.num_stages
+    for j, lateral in enumerate((p4, p3)):
+        w = cfg.neck_widths[j]
+        if reduce:
+            x = add(f"-1, 1, Conv, [{w}, 1, 1]", f"neck.{j} reduce")
+        kept.append(x)
+        add('-1, 1, nn.Upsample, [None, 2, "nearest"]', f"neck.{j} up")
+        add(f"[-1, {lateral}], 1, Concat, [1]", f"neck.{j} lateral")
+        x = add("-1, " + _module_row(cfg, nb + j, modules[nb + j], w, 0.5), f"neck.{j}")
+    tops.append(x)
+    for j in (2, 3):
+        add(f"-1, 1, Conv, [{cfg.neck_widths[j - 1]}, 3, 2]", f"neck.{j} down")
+        add(f"[-1, {kept[3 - j]}], 1, Concat, [1]", f"neck.{j} lateral")
+        x = add("-1, " + _module_row(cfg, nb + j, modules[nb + j], cfg.neck_widths[j], 0.5), f"neck.{j}")
+        tops.append(x)
+    add(f"[{', '.join(map(str, tops))}], 1, Detect, [nc]", "Detect (P3, P4, P5)")
+    return rows
+
+
+def _scale_outputs(cfg: CSPConfig, outs: list) -> tuple:
+    """The YAML indices of the backbone's P3 and P4 (the last stage output at each of the last three strides)."""
+    by_stride, stride = {}, 1
+    for i in range(cfg.num_stages):
+        stride *= cfg.strides[i]
+        by_stride[stride] = outs[i]
+    scales = [by_stride[k] for k in sorted(by_stride)]
+    return scales[-3], scales[-2]
 
 
 def _num(v: float) -> str:
@@ -711,10 +791,15 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     if stem is None:
         raise _refuse(f"stem_type {cfg.stem_type} is not made of plain convs; exportable stems: "
                       f"{', '.join(_stem_specs())}")
-    modules = [_module_of(cfg, i) for i in range(cfg.num_stages)]
-    has_c3k2_plain = any(m == "C3k2" and cfg.block_type[i] == "bottleneck_3x3" for i, m in enumerate(modules))
+    detector = cfg.is_detector
+    if detector:
+        _check_neck(cfg)
+    n_stages = cfg.num_stages + (NECK_STAGES if detector else 0)
+    modules = [_module_of(cfg, i) for i in range(n_stages)]
+    has_c3k2_plain = any(m == "C3k2" and cfg.stage_value("block_type", i) == "bottleneck_3x3"
+                         for i, m in enumerate(modules))
     # the scale key: the preset's letter where it keeps the design (parse_model forces c3k on at m, l, x)
-    m = re.fullmatch(r"yolo(?:v5|v8|11)([nsmlx])_cls", cfg.name)
+    m = re.fullmatch(r"yolo(?:v5|v8|11)([nsmlx])(?:_cls|u)?", cfg.name)
     letter = m.group(1) if m else "n"
     if has_c3k2_plain and letter in "mlx":
         letter = "n"
@@ -729,28 +814,26 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     def scaled(c):
         return ULTRALYTICS.channels(c, cfg)
 
-    bases = [c for c, *_ in stem] + list(cfg.widths) + [d for d in cfg.down_widths if d]
+    bases = [c for c, *_ in stem] + list(cfg.widths) + [d for d in cfg.down_widths if d] + \
+        (list(cfg.neck_widths) if detector else [])
     if nc in bases and scaled(nc) != nc:
         raise _refuse(f"num_classes {nc} equals a base width, which Ultralytics leaves unscaled (its Classify "
                       "rule: a layer whose channels equal nc); change num_classes or that width")
     rows = []
     for c, k, s, p in stem:
         rows.append((f"Conv, [{c}, {k}, {s}" + (f", {p}" if p != k // 2 else "") + "]", "stem"))
-    for i, module in enumerate(modules):
-        w, e = cfg.widths[i], cfg.expand_ratio[i] / 2
+    sppf_at = _sppf_stage(cfg) if detector else None
+    outs = []   # YAML index of each stage's output
+    for i, module in enumerate(modules[:cfg.num_stages]):
+        w = cfg.widths[i]
         if cfg.strides[i] == 2:
             rows.append((f"Conv, [{cfg.down_widths[i] or w}, 3, 2]", f"stages.{i} down"))
-        n = cfg.repeats[i]
-        if module == "C3":
-            args = [str(w), str(cfg.residual[i]), "1", _num(e)] if e != 0.5 else \
-                [str(w)] + ([] if cfg.residual[i] else ["False"])
-        elif module == "C2f":
-            args = [str(w), str(cfg.residual[i])] + (["1", _num(e)] if e != 0.5 else [])
-        elif module == "C3k2":
-            args = [str(w), str(cfg.block_type[i] == "c3k")] + ([_num(e)] if e != 0.5 else [])
-        else:
-            args = [str(w)] + ([_num(e)] if e != 0.5 else [])
-        rows.append((f"{n}, {module}, [{', '.join(args)}]", f"stages.{i}"))
+        if sppf_at == (i, "before"):
+            rows.append((f"1, SPPF, [{w}, 5]", f"stages.{i} SPPF"))
+        rows.append((_module_row(cfg, i, module, w, cfg.expand_ratio[i] / 2), f"stages.{i}"))
+        if sppf_at == (i, "after"):
+            rows.append((f"1, SPPF, [{w}, 5]", f"stages.{i} SPPF"))
+        outs.append(len(rows) - 1)
     lines = [f"# Ultralytics model YAML written by CSPNet Explorer from the design {_comment(cfg.name)!r} "
              f"(family {cfg.family})",
              f"# input size {cfg.input_size} (not part of the format; import reads 224: --set input_size=N)",
@@ -768,7 +851,10 @@ def export_yaml(cfg: CSPConfig) -> tuple:
         if row.startswith("Conv"):
             row = "1, " + row
         lines.append(f"  - [-1, {row}] # {j} {note}")
-    lines += ["", "head:", f"  - [-1, 1, Classify, [nc]] # {len(rows)}", ""]
+    if detector:
+        lines += ["", "head:"] + _neck_rows(cfg, modules, outs, len(rows)) + [""]
+    else:
+        lines += ["", "head:", f"  - [-1, 1, Classify, [nc]] # {len(rows)}", ""]
     text = "\n".join(lines)
     from .check import check_export
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
 from cspnet.errors import ConfigError
 from cspnet.families._blocks import plan_bottleneck_3x3, plan_c3k, plan_dark_block, plan_psa
+from cspnet.families._detect import plan_detect, plan_sppf
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
 
 from ._text import read_bounded
@@ -67,7 +68,6 @@ MAX_DET_LAYERS = 64        # yolov8-p6 has 30; the bound keeps a file from plann
 MAX_DET_ARGS = 8
 DET_MODULES = ("Conv", "C2f", "C3k2", "C3", "C2", "C2PSA", "SPPF", "nn.Upsample", "Concat", "Detect")
 UPSAMPLE_NAMES = ("nn.Upsample", "Upsample", "torch.nn.Upsample")
-REG_MAX = 16               # Detect's DFL bins
 NOT_BUILT = ("detectors are analysed (counts, graph, parts: python -m explorer summary FILE, layers FILE) but not "
              "built yet in this version")
 
@@ -229,53 +229,6 @@ def _plan_c2psa(b, p, s, c2, n, e):
     return _conv(b, f"{p}.cv2", t, c2)
 
 
-def _plan_sppf(b, p, s, c2, k):
-    """SPPF: cv1 to c1 // 2, three chained k x k max pools (stride 1), concat of the four, cv2 to c2."""
-    y = [_conv(b, f"{p}.cv1", s, s[0] // 2)]
-    for j in range(3):
-        y.append(b.maxpool(f"{p}.m.{j}" if j else f"{p}.m", y[-1], k, 1, k // 2))
-    t = b.cat(f"{p}.cat", y)
-    return _conv(b, f"{p}.cv2", t, c2)
-
-
-def _plan_detect(b, p, xs, nc, legacy):
-    """Detect: per scale cv2 (box: Conv 3x3, Conv 3x3, 1x1 conv to 4 x 16) and cv3 (classes: Conv 3x3 x 2, or
-    (DWConv 3x3, Conv 1x1) x 2 where not legacy; 1x1 conv to nc), concatenated; then the inference path: the
-    scales' maps as one (no, anchors) tensor, DFL (softmax over 16 bins, frozen 1x1 conv 16 -> 1) on the box
-    channels, sigmoid on the classes, box and classes concatenated.  Returns (output, the DFL conv's path)."""
-    ch0 = xs[0][0]
-    c2 = max(16, ch0 // 4, REG_MAX * 4)
-    c3 = max(ch0, min(nc, 100))
-    no = nc + 4 * REG_MAX
-    outs = []
-    for j, x in enumerate(xs):
-        b.component = f"p{j}"
-        box = _conv(b, f"{p}.cv2.{j}.0", x, c2, 3)
-        box = _conv(b, f"{p}.cv2.{j}.1", box, c2, 3)
-        box = b.conv(f"{p}.cv2.{j}.2", box, 4 * REG_MAX, 1, bias=True)
-        if legacy:
-            cls = _conv(b, f"{p}.cv3.{j}.0", x, c3, 3)
-            cls = _conv(b, f"{p}.cv3.{j}.1", cls, c3, 3)
-        else:   # DWConv(x, x, 3) = Conv with groups gcd(x, x) = x
-            cls = _conv(b, f"{p}.cv3.{j}.0.0", x, x[0], 3, g=x[0])
-            cls = _conv(b, f"{p}.cv3.{j}.0.1", cls, c3, 1)
-            cls = _conv(b, f"{p}.cv3.{j}.1.0", cls, c3, 3, g=c3)
-            cls = _conv(b, f"{p}.cv3.{j}.1.1", cls, c3, 1)
-        cls = b.conv(f"{p}.cv3.{j}.2", cls, nc, 1, bias=True)
-        outs.append(b.cat(f"{p}.cat.{j}", [box, cls]))
-    b.component = "decode"
-    anchors = sum(o[1] * o[2] for o in outs)
-    flat = [o.view((no, o[1] * o[2], 1)) for o in outs]
-    xcat = b.layer("cat", f"{p}.cat", flat[0], (no, anchors, 1), also=tuple(flat[1:]))
-    bins = xcat.part(0, 4 * REG_MAX).view((REG_MAX, 4, anchors))
-    bins = b.act(f"{p}.dfl.softmax", bins, "softmax")
-    dist = b.conv(f"{p}.dfl.conv", bins, 1, 1)
-    cls = b.act(f"{p}.sigmoid", xcat.part(4 * REG_MAX, nc), "sigmoid")
-    out = b.cat(f"{p}.out", [dist.view((4, anchors, 1)), cls])
-    b.component = None
-    return out
-
-
 # --------------------------------------------------------------------------- the plan
 def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
                   guessed: bool = False) -> Detector:
@@ -352,7 +305,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             k = lay.args[1] if len(lay.args) > 1 else 5
             if not _is_int(k) or k not in (1, 3, 5, 7, 9):
                 raise lay.fail(f"the pool size (args[1]) is {_short(k)}; expected an odd integer 1 to 9")
-            y = _plan_sppf(b, p, x, c2, k)
+            y = plan_sppf(b, p, x, c2, k)
         elif m in UPSAMPLE_NAMES:
             size, factor, mode = (lay.args + [None, None, "nearest"][len(lay.args):] if len(lay.args) <= 3
                                   else [0, 0, 0])[:3]
@@ -381,7 +334,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             for j, t in enumerate(ins):
                 b.tap(f"p{j}", t)
             strides = tuple(input_size // t[1] if t[1] else 0 for t in ins)
-            y = _plan_detect(b, p, ins, nc, legacy)
+            y = plan_detect(b, p, ins, nc, legacy)
         if min(y) < 1:
             raise lay.fail(f"its output is {y[0]}x{y[1]}x{y[2]} at input {input_size}: empty (raise the input size)")
         b.tap("output", y)

@@ -173,9 +173,6 @@ class _Timer:
             torch.cuda.synchronize()
 
 
-def _parts(model):
-    return [("stem", model.stem)] + [(f"stages.{i}", s) for i, s in enumerate(model.stages)] + \
-        [("head", model.head)]
 
 
 def _time_whole(fn, x, timer, warmup, runs, tick):
@@ -195,15 +192,12 @@ def _time_whole(fn, x, timer, warmup, runs, tick):
 
 
 def _time_stages(model, x, timer, runs, autocast):
-    parts = _parts(model)
+    parts = model.named_parts()
     per = {name: [] for name, _ in parts}
     for _ in range(runs):
         with autocast:
-            y = x
             marks = [timer.mark()]
-            for _, mod in parts:
-                y = mod(y)
-                marks.append(timer.mark())
+            model.run_parts(x, after=lambda _name: marks.append(timer.mark()))
         timer.sync()
         for (name, _), a, b in zip(parts, marks, marks[1:]):
             per[name].append(timer.elapsed_ms(a, b))

@@ -31,6 +31,7 @@ def hooked_shapes(model, plan, x, return_output: bool = False):
 
         def stage_hook(_m, inp, out, name=sp.name):
             seen.setdefault(name, {})["input"] = tuple(inp[0].shape[1:])
+            out = out[0] if isinstance(out, tuple) else out   # (a part that exports more: its output first)
             seen[name]["output"] = tuple(out.shape[1:])
 
         handles.append(stage_mod.register_forward_hook(stage_hook))
@@ -90,7 +91,7 @@ def flop_counter_count(model, x) -> dict:
 
 
 def _part_names(model) -> list:
-    return ["stem"] + [f"stages.{i}" for i in range(len(model.stages))] + ["head"]
+    return [name for name, _ in model.named_parts()]
 
 
 def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
