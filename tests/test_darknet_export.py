@@ -602,4 +602,5 @@ def test_a_detector_is_refused_with_where_it_goes_instead(name):
     with pytest.raises(ConfigError) as exc:
         cfg_from_config(get_preset(name))
     assert exc.value.field == "format"
-    assert "Detect head" in str(exc.value) and "--format ultralytics" in str(exc.value) and "task=classify" in str(exc.value)
+    msg = str(exc.value)
+    assert "Detect head" in msg and "--format ultralytics" in msg and "task=classify" in msg
