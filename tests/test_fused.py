@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -229,3 +230,31 @@ def test_cli_fused_refusals_are_one_line(tmp_path):
     rc, out, err = _run(["layers", str(path), "--fused", "--json"])   # the cfg as a design: its fused layers
     assert rc == 0, err
     assert not [r for r in json.loads(out)["layers"] if r["kind"] == "bn"]
+
+
+# --------------------------------------------------------------------------- the app
+def test_design_page_fused_switch_counts_the_fused_network():
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    at = AppTest.from_file(os.path.join(os.path.dirname(__file__), "..", "app.py"), default_timeout=60)
+    at.query_params["preset"] = "cspresnet50"
+    at.run()
+    assert not at.exception and not at.error
+    stage_df = next(df.value for df in at.dataframe if "stage" in df.value.columns)
+    assert int(stage_df["params"].sum()) == 21_616_168
+    assert at.toggle(key="fused_counts").value is False
+    assert not [c for c in at.caption if c.value.startswith("Fused (Conv+BN folded)")]
+    at.toggle(key="fused_counts").set_value(True).run()
+    assert not at.exception and not at.error
+    fused = fuse_plan(plan_network(get_preset("cspresnet50")))
+    stage_df = next(df.value for df in at.dataframe if "stage" in df.value.columns)
+    assert int(stage_df["params"].sum()) == fused.params == 21_596_008
+    assert [c for c in at.caption if c.value.startswith("Fused (Conv+BN folded)")]
+    at.radio(key="convention").set_value("fvcore").run()
+    stage_df = next(df.value for df in at.dataframe if "stage" in df.value.columns)
+    assert int(stage_df[REGISTRY["fvcore"].label].sum()) == REGISTRY["fvcore"].on_totals(fused.by_kind)
+    caption = next(x.value for x in at.caption if x.value.startswith(f"**{REGISTRY['fvcore'].label}**"))
+    assert f"{REGISTRY['fvcore'].on_totals(fused.by_kind):,} MAC" in caption
+    assert "preset" in at.query_params and "fused_counts" not in at.query_params   # a view setting, not the design
