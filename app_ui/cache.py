@@ -57,20 +57,21 @@ def config_from_key(key: str) -> CSPConfig:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def compare(cfg_key: str, batch: int) -> dict:
-    """explorer.counts.analysis.compare_with_twin (analytic, milliseconds)."""
+def compare(cfg_key: str, batch: int, fused: bool = False) -> dict:
+    """explorer.counts.analysis.compare_with_twin (analytic, milliseconds); ``fused``: Conv+BN folded
+    (explorer.counts.fuse)."""
     from explorer.counts.analysis import compare_with_twin
 
-    return compare_with_twin(config_from_key(cfg_key), batch)
+    return compare_with_twin(config_from_key(cfg_key), batch, fused)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def compare_base(cfg_key: str, base_name: str | None, batch: int) -> dict | None:
+def compare_base(cfg_key: str, base_name: str | None, batch: int, fused: bool = False) -> dict | None:
     """explorer.counts.analysis.compare_with_base: the design against its paper base (a preset name, at the
-    design's input size); None without a base (analytic, milliseconds)."""
+    design's input size); None without a base (analytic, milliseconds); ``fused``: Conv+BN folded."""
     from explorer.counts.analysis import compare_with_base
 
-    return compare_with_base(config_from_key(cfg_key), base_name, batch)
+    return compare_with_base(config_from_key(cfg_key), base_name, batch, fused)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

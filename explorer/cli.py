@@ -15,6 +15,9 @@ from explorer.fmt import json_safe
 from explorer.real.export import csv_bytes
 
 EXIT_USAGE = 2
+FUSED_HELP = ("count the fused network: each BatchNorm that directly follows a conv folded into it (Conv+BN, as "
+              "Ultralytics' model.fuse()): its 2 x C parameters go, the conv gains a bias of C, and every convention "
+              "counts the network without those BatchNorm layers")
 
 
 class CLIError(Exception):
@@ -155,9 +158,9 @@ def _summary_cfg(args):
     from explorer.design.files import design_from_file, name_parts, read_file
     from explorer.io.darknet import parse_cfg, stage_rows, summarize_net
 
-    if args.set or args.trace or args.blocks:
-        raise CLIError("summary: --set, --trace and --blocks do not apply to a Darknet cfg yet (edit the file; "
-                       "--input-size works)")
+    if args.set or args.trace or args.blocks or args.fused:
+        raise CLIError("summary: --set, --trace, --blocks and --fused do not apply to a Darknet cfg yet (edit the "
+                       "file; --input-size works; `layers --fused` lists the cfg's fused layers)")
     data = read_file(args.design)
     net = parse_cfg(data, input_size=args.input_size, name=name_parts(args.design)[0] or "darknet")
     s = summarize_net(net, batch=args.batch)
@@ -226,7 +229,12 @@ def _summary_detector(args, det):
     from explorer.counts.analysis import stage_table
     from explorer.io.ultralytics_det import summarize_detector
 
+    if args.fused:   # each Conv's BatchNorm folded into it, as Ultralytics' model.fuse() (explorer.counts.fuse)
+        from explorer.counts.fuse import fuse_detector
+
+        det = fuse_detector(det)
     s = summarize_detector(det, batch=args.batch)
+    s["fused"] = args.fused
     rows = stage_table(s, args.convention)
     for row, st in zip(rows, s["stages"]):
         row["module"] = st["module"]
@@ -235,11 +243,20 @@ def _summary_detector(args, det):
         return
     print(f"{s['name']}  Ultralytics detector, {s['layers_count']} layers, {s['num_classes']} classes  "
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
+    _fused_line(args)
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   Ultralytics GFLOPs (as model.info() "
-          f"prints them) {s['ultralytics_printed_gflops']:.4f}")
+          f"prints them{' for the fused model' if args.fused else ''}) {s['ultralytics_printed_gflops']:.4f}")
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
+
+
+def _fused_line(args) -> None:
+    """With ``--fused``: one line saying what the counts below are of (explorer.counts.fuse.FUSED_CAPTION)."""
+    if args.fused:
+        from explorer.counts.fuse import FUSED_CAPTION
+
+        print(FUSED_CAPTION)
 
 
 def cmd_summary(args):
@@ -251,7 +268,9 @@ def cmd_summary(args):
     if det is not None:   # an Ultralytics detection YAML: planned whole, no design (explorer.io.ultralytics_det)
         return _summary_detector(args, det)
     cfg = _design(args)
-    cmp = compare_with_twin(cfg, batch=args.batch)
+    if args.fused and args.blocks:
+        raise CLIError("summary: --fused does not apply to --blocks yet (the block rows are of the network as built)")
+    cmp = compare_with_twin(cfg, batch=args.batch, fused=args.fused)
     s = cmp["design"]
     if args.trace:
         from explorer.real.trace import live_trace
@@ -260,7 +279,7 @@ def cmd_summary(args):
     if args.json and not args.blocks:
         out = dict(s)
         out["twin"] = {"config": cmp["twin_config"], "deltas": cmp["deltas"]}
-        out["base"] = _base_block(compare_with_base(cfg, _paper_base(args), batch=args.batch))
+        out["base"] = _base_block(compare_with_base(cfg, _paper_base(args), batch=args.batch, fused=args.fused))
         _print_json(out)
         return
     if args.blocks:
@@ -274,9 +293,10 @@ def cmd_summary(args):
         _print_csv(rows)
         return
     print(f"{s['name']}  family={s['family']}  fusion={s['fusion']}  input={s['input_size']}x{s['input_size']}")
+    _fused_line(args)
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   fvcore/timm MACs {s['fvcore_macs']:,}"
           f"   CIO {s['cio']:,}")
-    base = compare_with_base(cfg, _paper_base(args), batch=args.batch)
+    base = compare_with_base(cfg, _paper_base(args), batch=args.batch, fused=args.fused)
     if base is not None:
         print(f"vs paper base ({base['base_name']} @{base['input_size']}): " + _delta_line(base["deltas"]))
     elif cfg.is_csp and args.design in all_presets():
@@ -303,13 +323,17 @@ def cmd_layers(args):
     else:
         cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)
         plan = plan_network(cfg)
+    if args.fused:   # each conv's BatchNorm folded into it: those BatchNorm rows go, their readers read the conv
+        from explorer.counts.fuse import fuse_plan
+
+        plan = fuse_plan(plan)
     stages = [s.name for s in plan.stages]
     if args.stage and args.stage not in stages:
         raise CLIError(f"layers: --stage {args.stage!r} is not a stage of {cfg.name}; allowed: {', '.join(stages)}")
     conventions = args.convention or list(REGISTRY)
     rows = [r for r in layer_rows(plan, conventions) if not args.stage or r["stage"] == args.stage]
     if args.json:
-        _print_json({"name": cfg.name, "input_shape": list(plan.input_shape), "conventions": {
+        _print_json({"name": cfg.name, "input_shape": list(plan.input_shape), "fused": args.fused, "conventions": {
             k: {"label": REGISTRY[k].label, "unit": REGISTRY[k].unit} for k in conventions},
             "layers": rows, "edges": [e for e in edges(plan) if not args.stage or rows and
                                       rows[0]["index"] <= e["to"] <= rows[-1]["index"]]})
@@ -319,8 +343,9 @@ def cmd_layers(args):
     if args.csv:
         _print_csv(flat)
         return
-    print(f"{cfg.name}: {len(rows)} layers; 'from' = the layers each reads ([a:b]: channels a..b-1 of it); "
-          f"counts: " + ", ".join(f"{k} ({REGISTRY[k].unit})" for k in conventions))
+    print(f"{cfg.name}: {len(rows)} layers{' (fused: Conv+BN folded)' if args.fused else ''}; 'from' = the layers "
+          "each reads ([a:b]: channels a..b-1 of it); counts: " + ", ".join(f"{k} ({REGISTRY[k].unit})"
+                                                                            for k in conventions))
     _print_table(flat)
 
 
@@ -652,6 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the counting convention of the stage table's count column (every registered one; "
                          "--json lists them all under 'conventions')")
     sp.add_argument("--trace", action="store_true", help="also build the model and check with hooks + fvcore")
+    sp.add_argument("--fused", action="store_true", help=FUSED_HELP)
     sp.add_argument("--blocks", metavar="STAGE", default=None,
                     help="per-block rows of one stage instead, e.g. --blocks stages.2")
     g = sp.add_mutually_exclusive_group()
@@ -663,6 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "slices), its group, shapes, params and its cost in each convention")
     _add_design_args(sp)
     sp.add_argument("--stage", default=None, help="only this stage's layers, e.g. --stage stages.1")
+    sp.add_argument("--fused", action="store_true", help=FUSED_HELP)
     sp.add_argument("--convention", action="append", choices=list(REGISTRY), default=None,
                     help="a counting convention column (repeatable; default: every registered one)")
     g = sp.add_mutually_exclusive_group()

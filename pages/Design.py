@@ -35,6 +35,7 @@ from explorer.counts.analysis import (
     why_they_differ,
 )
 from explorer.counts.conventions import CONVENTIONS
+from explorer.counts.fuse import FUSED_CAPTION
 from explorer.design import with_changes
 from explorer.design.files import MAX_FILE_BYTES, design_from_file, file_warnings
 from explorer.design.form import knob_key, shown_fields, widget_input, widget_kind, widget_text, widget_value
@@ -463,7 +464,9 @@ def explain_section(cfg, design: dict) -> None:
         total = sum(r["value"] for r in rows)
         st.dataframe(pd.DataFrame(rows)[["layer", "formula", "value"]], hide_index=True, key="explain_table",
                      column_config={"value": st.column_config.NumberColumn(format="localized")}, width="stretch")
-        st.caption(f"{len(rows)} layers, total {total:,}: the {metric} of {stage} in the table above.")
+        st.caption(f"{len(rows)} layers, total {total:,}: the {metric} of {stage} in the table above"
+                   + (" without the fused switch (the network as built: no BatchNorm folded here)."
+                      if design.get("fused") else "."))
 
 
 # ----------------------------------------------------------------------------- page
@@ -496,12 +499,18 @@ def main() -> None:
     with right:
         with guard("Analysis"):
             batch = int(st.session_state.get("batch") or 1)
-            cmp = cache.compare(cfg.key(), batch)  # twin None where the plain twin is no valid network
-            design = cmp["design"]
             st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
+            fused = st.toggle("Fused (Conv+BN folded)", key="fused_counts",
+                              help="Count the network as inference runs it: each BatchNorm right after a conv "
+                                   "folded into that conv (Ultralytics' model.fuse(); its 'summary (fused)' figures). "
+                                   "Every count below, the twin's and the paper base's too.")
+            if fused:
+                st.caption(FUSED_CAPTION)
+            cmp = cache.compare(cfg.key(), batch, fused)  # twin None where the plain twin is no valid network
+            design = cmp["design"]
             metrics_row(cmp)
             started = state.preset()  # a design keeps the paper base of the preset it started from
-            base_row(cfg, cache.compare_base(cfg.key(), paper_base(started), batch), started)
+            base_row(cfg, cache.compare_base(cfg.key(), paper_base(started), batch, fused), started)
             st.markdown("##### Per stage")
             rows = stage_section(cfg, design)
             explain_section(cfg, design)
@@ -513,7 +522,8 @@ def main() -> None:
                 st.markdown("##### Download and share")
                 downloads(cfg, rows)
                 share_link()
-            live_trace_section(cfg, design)
+            # the live trace builds the model as it is (BatchNorm and all): it is compared with the unfused counts
+            live_trace_section(cfg, cache.compare(cfg.key(), batch)["design"] if fused else design)
 
 
 main()

@@ -23,3 +23,11 @@ DETECTION = {
     "YOLOv5su": ("v5u", "s", 9_153_152, "24.2", None),
     "YOLOv5mu": ("v5u", "m", 25_111_456, "64.6", None),
 }
+
+# Ultralytics' fused figures ("summary (fused)": model.fuse(), then model.info(), each Conv's BatchNorm folded into
+# it), from detection_exact.csv's yolov8n.pt / yolo11n.pt rows (Ultralytics console output in third-party logs;
+# the docs print the same 3.2M / 8.7 and 2.6M / 6.5).  model: (YAML, scale, fused params, printed GFLOPs as printed)
+DETECTION_FUSED = {
+    "YOLOv8n": ("v8", "n", 3_151_904, "8.7"),
+    "YOLO11n": ("11", "n", 2_616_248, "6.5"),
+}

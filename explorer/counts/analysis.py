@@ -33,15 +33,23 @@ METRICS = {
 }
 
 
-def summarize(cfg: CSPConfig, batch: int = 1) -> dict:
-    """A JSON-safe summary: totals in every convention, memory, and one row per stage."""
-    totals, stages = plan_summary(plan_network(cfg), batch, activation=getattr(cfg, "activation", None))
+def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
+    """A JSON-safe summary: totals in every convention, memory, and one row per stage.  ``fused``: of the
+    network with each BatchNorm that follows a conv folded into it (``explorer.counts.fuse``), as
+    Ultralytics' fused figures are counted."""
+    plan = plan_network(cfg)
+    if fused:
+        from explorer.counts.fuse import fuse_plan
+
+        plan = fuse_plan(plan)
+    totals, stages = plan_summary(plan, batch, activation=getattr(cfg, "activation", None))
     return {
         "name": cfg.name,
         "family": cfg.family,
         "fusion": cfg.fusion,
         "input_size": cfg.input_size,
         "config": cfg.to_dict(),
+        "fused": fused,
         **totals,
         "output_shape": [batch, cfg.num_classes],
         "stages": stages,
@@ -173,42 +181,43 @@ def deltas(design: dict, reference: dict, ref_key: str) -> dict:
     return out
 
 
-def compare_with_twin(cfg: CSPConfig, batch: int = 1) -> dict:
-    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %.
+def compare_with_twin(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
+    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %
+    (``fused``: both counted with each conv's BatchNorm folded into it, :func:`summarize`).
 
     A valid design whose plain twin is no valid network (a lineage block that needs channel counts
     the whole width does not give, e.g. attention heads) gets :func:`compare_without_twin`."""
-    design = summarize(cfg, batch)
+    design = summarize(cfg, batch, fused)
     try:
         twin_cfg = cfg.twin()
     except ConfigError as exc:
-        return compare_without_twin(cfg, str(exc), batch)
-    twin = design if twin_cfg == cfg else summarize(twin_cfg, batch)
+        return compare_without_twin(cfg, str(exc), batch, fused)
+    twin = design if twin_cfg == cfg else summarize(twin_cfg, batch, fused)
     return {"design": design, "twin": twin, "deltas": deltas(design, twin, "twin"), "twin_config": twin_cfg.to_dict()}
 
 
-def compare_without_twin(cfg: CSPConfig, reason: str, batch: int = 1) -> dict:
+def compare_without_twin(cfg: CSPConfig, reason: str, batch: int = 1, fused: bool = False) -> dict:
     """:func:`compare_with_twin`'s structure for a design whose plain twin is no valid network (a lineage
     block that needs channel counts the whole width does not give, e.g. attention heads): the design
     alone, ``twin`` None, every delta None, and ``twin_error`` (why the twin is invalid)."""
-    design = summarize(cfg, batch)
+    design = summarize(cfg, batch, fused)
     out = {key: {"label": label, "unit": unit, "design": design[key], "twin": None, "reference": None,
                  "delta": None, "delta_pct": None} for key, (label, unit) in METRICS.items()}
     return {"design": design, "twin": None, "deltas": out, "twin_config": None, "twin_error": reason}
 
 
-def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1) -> dict | None:
+def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1, fused: bool = False) -> dict | None:
     """The design against its paper base: preset ``base_name`` (``cspnet.presets.paper_base`` of the
     preset the design started from) at the design's input size.  The same delta structure as
     :func:`compare_with_twin` (each delta's reference value under ``"base"``); None when there is no
     base.  ``twin_differs_in`` lists the fields a plain network reads where the twin and the base
     disagree (what makes the two comparisons differ); ``same_as_twin`` is True when there are none:
-    the twin *is* the base network."""
+    the twin *is* the base network.  ``fused``: both counted with each conv's BatchNorm folded into it."""
     if not base_name:
         return None
     base_cfg = base_config(base_name, cfg.input_size)
-    design = summarize(cfg, batch)
-    base = summarize(base_cfg, batch)
+    design = summarize(cfg, batch, fused)
+    base = summarize(base_cfg, batch, fused)
     twin = cfg.twin()
     if base_cfg.family != cfg.family:
         differs = ["family"]

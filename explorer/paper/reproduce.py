@@ -40,9 +40,9 @@ from functools import lru_cache
 
 from cspnet import get_preset, plan_network
 from cspnet.config import LINEAGE
-from cspnet.plan import kind_totals
 from cspnet.presets import paper_base
 from explorer.counts.conventions import REGISTRY, by_kind, count, group_counts
+from explorer.counts.fuse import fuse_plan
 from explorer.fmt import FUSION_FIGURE, FUSION_SHORT, json_safe
 from explorer.paper.published import load_published
 
@@ -120,19 +120,11 @@ ULTRALYTICS_VARIANTS = (Profiled(fused=True, at=32), Profiled(at=32), Profiled(f
 
 def fold_batchnorm(plan) -> tuple[dict, int]:
     """(per-kind totals, parameters) of ``plan``'s network with every BatchNorm that directly follows a
-    conv folded into that conv (conv-BN fusion): the BatchNorm layers go, their 2 x C parameters with
-    them, and each such conv gains a bias of C (unless it had one).  A BatchNorm after anything else (the
-    one after BottleneckCSP's concat) stays."""
-    kept, params, prev = [], plan.params, None
-    for op in plan.ops:
-        if op.kind == "bn" and prev is not None and prev.kind == "conv" and prev.out_shape == op.in_shape:
-            c = op.in_shape[0]
-            weight = prev.out_shape[0] * (prev.in_shape[0] // prev.groups) * prev.kernel * prev.kernel
-            params += (0 if prev.params > weight else c) - op.params
-        else:
-            kept.append(op)
-        prev = op
-    return kind_totals(kept), params
+    conv folded into that conv (conv-BN fusion, ``explorer.counts.fuse.fuse_plan``): the BatchNorm layers go,
+    their 2 x C parameters with them, and each such conv gains a bias of C (unless it had one).  A BatchNorm
+    after anything else (the one after BottleneckCSP's concat) stays."""
+    fused = fuse_plan(plan)
+    return fused.by_kind, fused.params
 
 
 def profiled_plan(preset: str, size: int, profile: Profiled):
