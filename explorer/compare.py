@@ -790,7 +790,19 @@ def changed_lines(wc: dict) -> list:
 
 
 def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f} %"
+    return "n/a" if x is None else f"{100 * x:.1f} %" if abs(x) >= 0.0005 else "0.0 %"
+
+
+def differing_stages(result: dict) -> list:
+    """Per subject of a :func:`compare` result, the names of its stages whose aligned slot differs from the
+    first subject's (the first subject: from the second's): what the diagrams outline."""
+    out = []
+    n = len(result["subjects"])
+    for i in range(n):
+        j = 1 if i == 0 else 0
+        out.append([st["cells"][i]["stage"] for st in result["stages"]
+                    if st["cells"][i].get("stage") and _slot_differs([st["cells"][i], st["cells"][j]])])
+    return out
 
 
 def highlight_dot(dot: str, plan, stage_names) -> str:
@@ -808,5 +820,5 @@ def highlight_dot(dot: str, plan, stage_names) -> str:
 
 
 __all__ = ["MAX_SUBJECTS", "MIN_SUBJECTS", "Subject", "ablation_walk", "align_stages", "changed_lines", "compare",
-           "design_subject", "field_changes", "highlight_dot", "resolve", "resolve_all", "stage_differences",
-           "stage_table_rows", "subject_from_file", "table_rows", "what_changed"]
+           "design_subject", "differing_stages", "field_changes", "footnotes", "highlight_dot", "resolve",
+           "resolve_all", "stage_differences", "stage_table_rows", "subject_from_file", "table_rows", "what_changed"]
