@@ -654,14 +654,17 @@ def what_changed(a, b, device: str = "h100", dtype: str = "fp32", batch: int = 1
     (:func:`stage_differences`; for a detector or an imported network the only list)."""
     a, b = resolve(a), resolve(b)
     sa, sb = summaries or (_summary(a, batch), _summary(b, batch))
-    out = {"a": a.label, "b": b.label, "fields": None, "walk": None, "fields_why": None,
+    out = {"a": a.label, "b": b.label, "fields": None, "walk": None, "walk_why": None, "fields_why": None,
            "stages": stage_differences(sa, sb)}
     if a.cfg is None or b.cfg is None:
         out["fields_why"] = ("a detector is no design: its layers are compared instead (differing stages)")
         return out
     out["fields"] = field_changes(a.cfg, b.cfg)
     if walk and out["fields"]:
-        out["walk"] = ablation_walk(a.cfg, b.cfg, out["fields"], device, dtype, batch)
+        try:
+            out["walk"] = ablation_walk(a.cfg, b.cfg, out["fields"], device, dtype, batch)
+        except (ConfigError, ValueError) as exc:   # a walk that cannot be made: said, not raised
+            out["walk_why"] = f"no ablation walk: {exc}"
     return out
 
 
@@ -781,7 +784,7 @@ def changed_lines(wc: dict) -> list:
             if s["followed"]:
                 lines.append("    followed by: " + ", ".join(s["followed"]))
     elif wc.get("fields"):
-        lines += [c["text"] for c in wc["fields"]]
+        lines += [c["text"] for c in wc["fields"]] + ([wc["walk_why"]] if wc.get("walk_why") else [])
     elif wc.get("fields_why"):
         lines.append(wc["fields_why"])
     for d in wc.get("stages") or ():

@@ -203,3 +203,20 @@ def test_cli_compare_json_csv_table_and_errors(capsys, detectors):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and word in err
+
+
+def test_page_tables_name_columns_by_letter_and_colour_verdicts():
+    from app_ui.compare_figures import TONE, rows_frame, stages_frame
+
+    r = compare(["yolov8n_cls", "yolo11n_cls"])
+    styler, notes, n = rows_frame(r, ("totals", "roofline", "latency"))
+    df = styler.data
+    assert list(df.columns[:4]) == ["quantity", "unit", "A", "B"] and "B vs A" in df.columns
+    assert n == len(df) == sum(row["section"] in ("totals", "roofline", "latency") for row in r["rows"])
+    macs = df[df["quantity"] == REGISTRY["macs"].label].iloc[0]
+    assert macs["B vs A"].endswith("better")      # yolo11n_cls has fewer MACs than yolov8n_cls
+    html = styler.to_html()
+    assert TONE["better"].split(";")[0] in html and TONE["worse"].split(";")[0] in html
+    assert any("not measured" in note for note in notes)
+    stages, m = stages_frame(r, "macs")
+    assert m == len(r["stages"]) and {"A", "A MAC", "B", "B MAC", "B Δ%"} <= set(stages.data.columns)

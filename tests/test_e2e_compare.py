@@ -44,6 +44,13 @@ def test_compare_link_tables_walk_and_diagrams(page: Page, app_url):
     expect(svg.nth(2)).to_be_visible(timeout=30_000)
     assert page.locator("[data-testid='stGraphVizChart'] svg g.cluster path[stroke='#d62728']").count() > 0
     screenshot(page, "compare_3_diagrams")
+    # a pasted query string becomes a fourth design, named by its changes, and joins the link
+    page.get_by_text("Add a design: a link, a design JSON or a network file").click()
+    page.locator(".st-key-cmp_paste textarea").fill("?preset=yolov8n_cls&width_multiple=0.5")
+    page.locator(".st-key-cmp_add button").click()
+    wait_ready(page)
+    expect(page.locator(".st-key-cmp_pick3 input")).to_have_value("yolov8n_cls + width_multiple=0.5")
+    assert parse_qs(urlsplit(page.url).query)["cmp4"] == ["?preset=yolov8n_cls&width_multiple=0.5"]
     page.set_viewport_size({"width": 1024, "height": 900})
     _tab(page, "Per stage")
     expect(page.get_by_role("tabpanel", name="Per stage").get_by_test_id("stDataFrame")).to_be_visible()
