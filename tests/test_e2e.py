@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-PAGES = {"Design": "", "Diagram": "Diagram", "Tradeoff": "Tradeoff"}
+PAGES = {"Design": "", "Diagram": "Diagram", "Tradeoff": "Tradeoff", "Compare": "Compare"}
 # st.navigation's sidebar list (app.py), in its order
 NAV_LABELS = ["Design", "Diagram", "Tradeoff", "Compare", "Latency", "Sweep", "Learn", "Paper vs tool"]
 
