@@ -40,7 +40,7 @@ def column_config(df_or_styler) -> dict:
 def _letters(df: pd.DataFrame, labels: list) -> pd.DataFrame:
     """Columns named by the subjects' letters (``A``, ``B vs A``, ``B MAC``, ``B Δ%``), not their long labels
     (the page lists which design each letter is)."""
-    suffixes = {"vs [1]": "vs A", "Δ%": "Δ%"} | {c.unit: c.unit for c in CONVENTIONS.values()}
+    suffixes = {"vs [1]": "vs A", "Δ%": "Δ%", "taps": "taps"} | {c.unit: c.unit for c in CONVENTIONS.values()}
     names = {}
     for i, lab in enumerate(labels):
         names[lab] = letter(i)
@@ -72,10 +72,10 @@ def rows_frame(result: dict, sections, convention: str | None = None):
     return styler, footnotes(result, sections), len(df)
 
 
-def stages_frame(result: dict, convention: str):
+def stages_frame(result: dict, convention: str, taps: bool = False):
     """The aligned stages (``explorer.compare.stage_table_rows``): a slot that differs between the subjects
-    shaded, each stage's delta in % coloured (lower count: green)."""
-    df = _letters(pd.DataFrame(stage_table_rows(result, convention, text=True)),
+    shaded, each stage's delta in % coloured (lower count: green); ``taps``: every tap's shape instead."""
+    df = _letters(pd.DataFrame(stage_table_rows(result, convention, text=True, taps=taps)),
                   [s["label"] for s in result["subjects"]])
     delta_cols = [c for c in df.columns if c.endswith(" Δ%")]
 

@@ -624,11 +624,24 @@ def _stage_words(c: dict) -> str:
     return " ".join([c["stage"]] + ([c["what"]] if c["what"] != c["stage"] else []) + [c["output"] or ""]).strip()
 
 
-def stage_differences(sa: dict, sb: dict) -> list:
+def layer_kinds(plan) -> dict:
+    """Stage name -> {op kind: layers} of a plan, from its layer table (``explorer.counts.graph.layer_rows``)."""
+    from explorer.counts.graph import layer_rows
+
+    out: dict = {}
+    for row in layer_rows(plan, ()):
+        kinds = out.setdefault(row["stage"], {})
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+    return out
+
+
+def stage_differences(sa: dict, sb: dict, plans: tuple | None = None) -> list:
     """The aligned stage slots (:func:`align_stages`) where summary ``sb`` differs from ``sa``: each with both
     stages (name, what it is, output shape, params, MACs), the MAC difference and its share of the whole (the
-    stages add up to the total, so the shares of all slots add up to 1)."""
+    stages add up to the total, so the shares of all slots add up to 1).  ``plans`` (the two plans): each
+    side's layers by kind too (``layers``), and the kinds whose number of layers differs in the text."""
     total = sb["macs"] - sa["macs"]
+    kinds = [layer_kinds(p) for p in plans] if plans else None
     out = []
     for key, (x, y) in align_stages([sa, sb]):
         cx, cy = _stage_cell(x, sa, None, ()), _stage_cell(y, sb, None, ())
@@ -636,13 +649,22 @@ def stage_differences(sa: dict, sb: dict) -> list:
             continue
         dm = (y["macs"] if y else 0) - (x["macs"] if x else 0)
 
-        def side(c):
-            return None if c.get("stage") is None else {k: c[k] for k in ("stage", "what", "output", "params")} | {
-                "macs": c["value"]}
+        def side(c, k):
+            if c.get("stage") is None:
+                return None
+            return {**{f: c[f] for f in ("stage", "what", "output", "params")}, "macs": c["value"],
+                    "layers": kinds[k].get(c["stage"], {}) if kinds else None}
 
-        a_txt, b_txt = _stage_words(cx), _stage_words(cy)
-        out.append({"slot": slot_label(key), "a": side(cx), "b": side(cy), "text": f"{slot_label(key)}: {a_txt} -> "
-                    f"{b_txt}", "macs_delta": dm, "macs_share": _share(dm, total)})
+        a, b = side(cx, 0), side(cy, 1)
+        text = f"{slot_label(key)}: {_stage_words(cx)} -> {_stage_words(cy)}"
+        if kinds:
+            la, lb = (a or {}).get("layers") or {}, (b or {}).get("layers") or {}
+            moved = [f"{k} {la.get(k, 0)} -> {lb.get(k, 0)}" for k in dict.fromkeys([*la, *lb])
+                     if la.get(k, 0) != lb.get(k, 0)]
+            if moved:
+                text += " (layers: " + ", ".join(moved) + ")"
+        out.append({"slot": slot_label(key), "a": a, "b": b, "text": text, "macs_delta": dm,
+                    "macs_share": _share(dm, total)})
     return out
 
 
@@ -655,7 +677,7 @@ def what_changed(a, b, device: str = "h100", dtype: str = "fp32", batch: int = 1
     a, b = resolve(a), resolve(b)
     sa, sb = summaries or (_summary(a, batch), _summary(b, batch))
     out = {"a": a.label, "b": b.label, "fields": None, "walk": None, "walk_why": None, "fields_why": None,
-           "stages": stage_differences(sa, sb)}
+           "stages": stage_differences(sa, sb, (a.plan(), b.plan()))}
     if a.cfg is None or b.cfg is None:
         out["fields_why"] = ("a detector is no design: its layers are compared instead (differing stages)")
         return out
@@ -733,10 +755,19 @@ def footnotes(result: dict, sections=None) -> list:
     return [f"[{k}] {why}" for why, k in _footnote_index(result, sections).items()]
 
 
-def stage_table_rows(result: dict, convention: str = "macs", text: bool = False) -> list:
+def tap_text(shapes: dict) -> str:
+    """A stage's tap shapes in forward order (``cspnet.plan.TAP_ORDER``): "down 64x56x56, part1 32x56x56, ..."."""
+    from cspnet.plan import TAP_ORDER
+
+    order = [t for t in TAP_ORDER if t in shapes] + [t for t in shapes if t not in TAP_ORDER]
+    return ", ".join(f"{t} {_shape_text(shapes[t])}" for t in order if t != "input")
+
+
+def stage_table_rows(result: dict, convention: str = "macs", text: bool = False, taps: bool = False) -> list:
     """The aligned stages as flat rows: the slot, then per subject its stage, what it is, its output shape and
     its count in ``convention`` (with the delta in % against the first subject's stage); a subject without a
-    stage in the slot: ``-`` (``text``) or the reason."""
+    stage in the slot: ``-`` (``text``) or the reason.  ``taps``: per subject its every tap's shape instead of
+    the count (:func:`tap_text`)."""
     if convention not in REGISTRY:
         raise ConfigError("convention", f"{convention!r} is not a counting convention; allowed: "
                           + ", ".join(REGISTRY))
@@ -749,7 +780,11 @@ def stage_table_rows(result: dict, convention: str = "macs", text: bool = False)
         for i, (lab, c) in enumerate(zip(labels, st["cells"])):
             if c.get("stage") is None:
                 row[lab] = "-" if text else f"({c['why']})"
-                row[f"{lab} {unit}"] = ""
+                row[f"{lab} {'taps' if taps else unit}"] = ""
+            elif taps:
+                row[lab] = _stage_words(c)
+                row[f"{lab} taps"] = tap_text(c["shapes"])
+                continue
             else:
                 v = c["conventions"][convention]
                 row[lab] = _stage_words(c)
@@ -823,5 +858,6 @@ def highlight_dot(dot: str, plan, stage_names) -> str:
 
 
 __all__ = ["MAX_SUBJECTS", "MIN_SUBJECTS", "Subject", "ablation_walk", "align_stages", "changed_lines", "compare",
-           "design_subject", "differing_stages", "field_changes", "footnotes", "highlight_dot", "resolve",
-           "resolve_all", "stage_differences", "stage_table_rows", "subject_from_file", "table_rows", "what_changed"]
+           "design_subject", "differing_stages", "field_changes", "footnotes", "highlight_dot", "layer_kinds",
+           "resolve", "resolve_all", "stage_differences", "stage_table_rows", "subject_from_file", "table_rows",
+           "tap_text", "what_changed"]

@@ -238,9 +238,10 @@ def _show(result: dict, subjects, conv: str) -> None:
         st.dataframe(styler, hide_index=True, height=table_height(n), column_config=column_config(styler))
         st.caption(" ".join(notes) + f" Count: {CONVENTIONS[conv].label}, in {CONVENTIONS[conv].unit}.")
     with t_stages:
+        taps = st.toggle("Every tap's shape (C x H x W) instead of the count", key="cmp_taps")
         st.caption("Stages aligned by part, output stride and order within that stride (not by index): a stage a "
                    "design lacks is '-'. Shaded slots differ between the designs.")
-        styler, n = stages_frame(result, conv)
+        styler, n = stages_frame(result, conv, taps=taps)
         st.dataframe(styler, hide_index=True, height=table_height(n), column_config=column_config(styler))
     with t_changed:
         _what_changed(result)

@@ -83,6 +83,9 @@ def test_stages_align_by_part_and_resolution_not_by_index():
     r2 = compare(["yolov8n_cls", "cspresnet50"])
     s4 = next(s for s in r2["stages"] if s["label"] == "backbone · stride 4 · #1")
     assert [c["stage"] for c in s4["cells"]] == ["stages.0", "stem"]
+    taps = stage_table_rows(r2, taps=True)
+    assert taps[1]["cspresnet50 taps"] == "output 64x64x64"
+    assert "part1 16x56x56" in taps[1]["yolov8n_cls taps"]
     rows = stage_table_rows(r2, "flops")
     assert sum(row["cspresnet50 FLOP"] or 0 for row in rows) == count(plan_network(get_preset("cspresnet50")), "flops")
 
@@ -105,6 +108,8 @@ def test_detectors_compare_and_cells_say_why(detectors):
     wc = r["what_changed"][0]
     assert wc["fields"] is None and wc["fields_why"]
     assert any("C2f" in d["text"] and "C3k2" in d["text"] for d in wc["stages"])
+    psa = next(d for d in wc["stages"] if d["a"] is None)    # YOLO11's C2PSA: nothing beside it in YOLOv8
+    assert psa["b"]["what"] == "C2PSA" and psa["b"]["layers"]["matmul"] == 2 and "matmul 0 -> 2" in psa["text"]
     assert sum(d["macs_share"] for d in wc["stages"]) == pytest.approx(1.0)
     json.dumps(json_safe(r), allow_nan=False)
 
