@@ -35,6 +35,7 @@ CUSTOM = "cmp_custom"            # token -> Subject added from a link, a JSON or
 SLOTS = "cmp_slots"              # the chosen tokens (canonical: widget state is dropped off the page)
 SETTINGS = "cmp_settings"        # {"device", "size"}
 FILE_PREFIX = "file:"            # the token of an uploaded network (no link carries it)
+K_ADD_MSG = "cmp_add_msg"        # what the last add said: ("success" | "error", text)
 DEFAULT_SECOND = "yolo11n_cls"
 SIZES = ["own"] + [160, 224, 256, 288, 320, 416, 512, 640]
 
@@ -96,34 +97,61 @@ def _subject(token: str):
     return resolve(token)
 
 
+def _added(subj) -> None:
+    """Keep ``subj`` among the choices and put it in the next free slot (a fifth: the choices only)."""
+    ss = st.session_state
+    token = subj.link or f"{FILE_PREFIX}{subj.label}"
+    ss[CUSTOM][token] = subj
+    slots = list(ss[SLOTS])
+    if token not in slots and len(slots) < MAX_SUBJECTS:
+        ss[SLOTS] = slots + [token]
+        ss["cmp_n"] = len(ss[SLOTS])
+    ss[K_ADD_MSG] = ("success", f"Added {subj.label}" + ("" if subj.link else
+                                                          " (an uploaded network: a link does not carry it)"))
+
+
+def _add_failed(what: str, exc: BaseException) -> None:
+    st.session_state[K_ADD_MSG] = ("error", f"{what}: {error_text(exc)}")
+
+
+def _on_upload() -> None:
+    """An uploaded network file joins the choices as it is opened (parsed, never executed)."""
+    f = st.session_state.get("cmp_upload")
+    st.session_state[K_ADD_MSG] = None
+    if f is None:
+        return
+    try:
+        if f.size > MAX_FILE_BYTES:
+            raise ConfigError("file", f"{f.name} has {f.size:,} bytes; allowed at most {MAX_FILE_BYTES:,}")
+        _added(subject_from_file(f.name.rsplit("/", 1)[-1], f.getvalue()))
+    except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+        _add_failed(f"Could not open {f.name}", exc)
+
+
+def _on_paste() -> None:
+    text = (st.session_state.get("cmp_paste") or "").strip()
+    st.session_state[K_ADD_MSG] = None
+    try:
+        if not text:
+            raise ConfigError("design", "nothing to add: paste a link, its query string or a design JSON")
+        _added(resolve(text))
+    except Exception as exc:  # noqa: BLE001 - a message, never a traceback
+        _add_failed("Could not add it", exc)
+
+
 def _add_custom() -> None:
     """The 'Add a design' box: a pasted link, query string or design JSON, or an uploaded network file."""
-    ss = st.session_state
-    with st.expander("Add a design: a link, a design JSON or a network file", expanded=False):
+    msg = st.session_state.get(K_ADD_MSG)
+    with st.expander("Add a design: a link, a design JSON or a network file", expanded=bool(msg)):
         c1, c2 = st.columns(2)
-        text = c1.text_area("A link of this app, its query string or a design JSON", key="cmp_paste", height=90,
-                            placeholder="?preset=yolov8n_cls&width_multiple=0.5")
-        up = c2.file_uploader("A Darknet .cfg, an Ultralytics .yaml (a detection YAML opens as a detector) or a "
-                              "Config .json", type=None, key="cmp_upload")
-        if st.button("Add to the choices", key="cmp_add"):
-            with guard("Add a design"):
-                if up is not None:
-                    if up.size > MAX_FILE_BYTES:
-                        raise ConfigError("file", f"{up.name} has {up.size:,} bytes; allowed at most "
-                                          f"{MAX_FILE_BYTES:,}")
-                    subj = subject_from_file(up.name, up.getvalue())
-                    token = subj.link or f"{FILE_PREFIX}{subj.label}"
-                elif text.strip():
-                    subj = resolve(text.strip())
-                    token = subj.link or f"{FILE_PREFIX}{subj.label}"
-                else:
-                    raise ConfigError("design", "nothing to add: paste a link or a JSON, or choose a file")
-                ss[CUSTOM][token] = subj
-                slots = ss[SLOTS]
-                if token not in slots and len(slots) < MAX_SUBJECTS:
-                    ss[SLOTS] = slots + [token]
-                    ss["cmp_n"] = len(ss[SLOTS])
-                st.success(f"Added {subj.label}" + ("" if subj.link else " (an uploaded network: not in the link)"))
+        c1.text_area("A link of this app, its query string or a design JSON", key="cmp_paste", height=90,
+                     placeholder="?preset=yolov8n_cls&width_multiple=0.5")
+        c1.button("Add to the choices", key="cmp_add", on_click=_on_paste)
+        c2.file_uploader("A Darknet .cfg, an Ultralytics .yaml (a detection YAML opens as a detector) or a "
+                         "Config .json", type=None, key="cmp_upload", on_change=_on_upload,
+                         help="Parsed, never executed; it joins the choices as soon as it is opened.")
+        if msg:
+            (st.success if msg[0] == "success" else st.error)(msg[1])
 
 
 def _pickers() -> list:
@@ -219,8 +247,9 @@ def main() -> None:
 def _show(result: dict, subjects, conv: str) -> None:
     subs = result["subjects"]
     st.markdown("  \n".join(
-        f"**{chr(65 + i)}**{' (baseline)' if i == 0 else ''}: {s['label']} — {s['kind']} of {s['family']}, "
-        f"input {s['input_size']} px"
+        f"**{chr(65 + i)}**{' (baseline)' if i == 0 else ''}: {s['label']} — "
+        + (f"a design of family {s['family']}" if s["kind"] == "design" else f"a {s['family']}")
+        + f", input {s['input_size']} px"
         + ("" if s["link"] else " (not in the link: an uploaded network)") for i, s in enumerate(subs)))
     for s in subs:
         for w in s["warnings"]:

@@ -30,7 +30,8 @@ def test_compare_link_tables_walk_and_diagrams(page: Page, app_url):
     assert page.get_by_test_id("stException").count() == 0
     expect(page.locator(".st-key-cmp_pick1 input")).to_have_value(re.compile(r"^yolov5s_cls \+ repeats=3,6,6,3"))
     expect(page.locator(".st-key-cmp_device input")).to_have_value(re.compile("A100"))
-    expect(page.get_by_test_id("stMarkdown").filter(has_text="current design (yolov5s_cls)").first).to_be_visible()
+    legend = "current design (yolov5s_cls) — a design of family yolov5"
+    expect(page.get_by_test_id("stMarkdown").filter(has_text=legend).first).to_be_visible()
     q = parse_qs(urlsplit(page.url).query)
     assert q["cmp2"] == [CHANGED] and q["cmp3"] == ["yolo11n_cls"] and q["preset"] == ["yolov5s_cls"]
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
