@@ -28,7 +28,7 @@ read it.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlsplit
 
 from cspnet import ConfigError, CSPConfig, all_presets, get_preset
@@ -195,9 +195,8 @@ def resolve_all(specs, input_size: int | None = None) -> list:
             subj = resolve(spec, input_size)
         except ConfigError as exc:
             raise ConfigError(f"subject {i}", f"{exc.field}: {exc.detail}") from None
-        labels = [s.label for s in out]
-        if subj.label in labels:   # one column per subject: the same design twice is told apart
-            subj.label = f"{subj.label} ({i})"
+        if subj.label in [s.label for s in out]:   # one column per subject: the same design twice told apart
+            subj = replace(subj, label=f"{subj.label} ({i})")   # a copy: the caller's subject keeps its label
         out.append(subj)
     return out
 
@@ -359,15 +358,16 @@ def compare(subjects, input_size: int | None = None, device: str = "h100", dtype
     roofline's (``explorer.real.roofline.device_keys``; batch also the activation memory's); ``measured``: one
     latency record (or None) per subject, its median at ``batch`` shown; ``what_changed_walk``: the ablation
     walk of :func:`what_changed` (False: the changed fields only).  JSON-safe."""
-    from explorer.real.roofline import check_batch, check_dtype, get_device
+    from explorer.real.roofline import RooflineError, check_batch, check_dtype, get_device
 
-    subs = resolve_all(subjects, input_size)
-    check_batch(batch)
-    check_dtype(dtype)
-    try:
+    try:   # each says "field: why"
+        check_batch(batch)
+        check_dtype(dtype)
         dev = get_device(device)
-    except Exception as exc:  # RooflineError: a device the table lacks
-        raise ConfigError("device", str(exc).removeprefix("device: ")) from None
+    except RooflineError as exc:
+        field, _, why = str(exc).partition(": ")
+        raise ConfigError(field, why) from None
+    subs = resolve_all(subjects, input_size)
     measured = list(measured or [])
     if measured and len(measured) != len(subs):
         raise ConfigError("measured", f"{len(measured)} records for {len(subs)} subjects; give one (or None) each")

@@ -164,8 +164,10 @@ def test_subjects_from_links_json_and_files(tmp_path, detectors):
     assert resolve(get_preset("yolo11n_cls").to_json()).cfg == get_preset("yolo11n_cls")
     assert resolve(detectors[0], input_size=320).detector.input_size == 320
     assert resolve("yolov8n_cls", input_size=256).cfg.input_size == 256
-    r = compare(["yolov8n_cls", "yolov8n_cls"])
+    same = resolve("yolov8n_cls")
+    r = compare([same, same])
     assert [x["label"] for x in r["subjects"]] == ["yolov8n_cls", "yolov8n_cls (2)"]
+    assert same.label == "yolov8n_cls"       # the caller's subject is not relabelled
     assert r["what_changed"][0]["fields"] == [] and r["what_changed"][0]["stages"] == []
 
 
@@ -175,10 +177,14 @@ def test_subjects_from_links_json_and_files(tmp_path, detectors):
     (["yolov8n_cls", "nosuch"], "subject 2"),
     (["yolov8n_cls", "?preset=yolov8n_cls&repeats=0"], "subject 2"),
     (["yolov8n_cls", "?preset=nosuch"], "subject 2"),
+    (["yolov8n_cls", "yolo11n_cls", {"device": "tpu"}], "device"),
+    (["yolov8n_cls", "yolo11n_cls", {"batch": 0}], "batch"),
+    (["yolov8n_cls", "yolo11n_cls", {"dtype": "int8"}], "dtype"),
 ])
 def test_bad_subjects_name_the_subject(subjects, field):
+    options = subjects[-1] if isinstance(subjects[-1], dict) else {}
     with pytest.raises(ConfigError) as exc:
-        compare(subjects)
+        compare([s for s in subjects if not isinstance(s, dict)], **options)
     assert exc.value.field == field
 
 
