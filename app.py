@@ -21,6 +21,7 @@ def main() -> None:
         st.Page("pages/Design.py", title="Design", url_path="Design", default=True),
         st.Page("pages/Diagram.py", title="Diagram", url_path="Diagram"),
         st.Page("pages/Tradeoff.py", title="Tradeoff", url_path="Tradeoff"),
+        st.Page("pages/Compare.py", title="Compare", url_path="Compare"),
         st.Page("pages/Latency.py", title="Latency", url_path="Latency"),
         st.Page("pages/Sweep.py", title="Sweep", url_path="Sweep"),
         st.Page("pages/Learn.py", title="Learn", url_path="Learn"),

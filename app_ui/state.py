@@ -40,9 +40,9 @@ MAX_MEASURED = 20
 # the Design page, as st.navigation registers it (app.py): where a click elsewhere opens a design
 DESIGN_PAGE = "pages/Design.py"
 # the Learn page keeps its own params in the address, beside the design's: ``l_step``, ``l_<control>``
-# (explorer.lesson.url_params).  They are no design fields: ensure_design ignores them, and sync_url
-# keeps them while the Learn page runs (and drops them elsewhere).
-PAGE_PARAM_PREFIX = {"Learn": "l_"}
+# (explorer.lesson.url_params); the Compare page its ``cmp1``..``cmp4``, ``cmpdevice``, ``cmpsize``.  They are no
+# design fields: ensure_design ignores them, and sync_url keeps them while their page runs (and drops them elsewhere).
+PAGE_PARAM_PREFIX = {"Learn": "l_", "Compare": "cmp"}
 
 
 def _page_url_path() -> str | None:

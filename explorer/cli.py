@@ -555,6 +555,48 @@ def cmd_export(args):
           file=sys.stderr)
 
 
+def cmd_compare(args):
+    """2 to 4 designs side by side (``explorer.compare``): totals in every convention, parts, aligned stages,
+    roofline on ``--device``, deltas against the first with a verdict, and what changed."""
+    from explorer.compare import changed_lines, compare, footnotes, stage_table_rows, table_rows
+
+    if not 2 <= len(args.designs) <= 4:
+        raise CLIError(f"compare: designs: {len(args.designs)} given; allowed 2 to 4 (a preset, a network file "
+                       "or a link's query string each)")
+    r = compare(args.designs, input_size=args.input_size, device=args.device, dtype=args.dtype, batch=args.batch)
+    for s in r["subjects"]:
+        _warn(f"{s['label']}: {w}" for w in s["warnings"])
+    if args.json:
+        _print_json(r)
+        return
+    if args.csv:
+        _print_csv(table_rows(r) + [{"section": "stages", **row} for row in stage_table_rows(r, args.convention)])
+        return
+    for i, s in enumerate(r["subjects"]):
+        print(f"[{i + 1}] {s['label']}: {s['kind']} {s['name']} ({s['family']}), input {s['input_size']}")
+    print(r["better_note"])
+    totals = ("totals", "roofline", "latency")
+    _print_table([{k: v for k, v in row.items() if k != "section"} for row in table_rows(r, totals, text=True)])
+    for line in footnotes(r, totals):
+        print(line)
+    print()
+    conv = REGISTRY[args.convention]
+    parts = [row for row in table_rows(r, sections=("parts",), text=True)
+             if row["convention"] in ("", args.convention)]
+    _print_table([{k: v for k, v in row.items() if k not in ("section", "convention")} for row in parts])
+    for line in footnotes(r, ("parts",)):
+        print(line)
+    print(f"\nstages aligned by part, output stride and order (the count column: {conv.label}, in {conv.unit}; "
+          "-: no stage at this role and resolution):")
+    _print_table(stage_table_rows(r, args.convention, text=True))
+    for wc in r["what_changed"]:
+        print(f"\nwhat changed from {wc['a']} to {wc['b']}" + (
+            " (ablation walk: each change applied in order, its share of the MAC and time difference):"
+            if wc.get("walk") else ":"))
+        for line in changed_lines(wc):
+            print(f"  {line}")
+
+
 # --------------------------------------------------------------------------- the paper vs this tool
 def _fmt(v, nd=2):
     return "" if v is None else f"{v:+.{nd}f}"
@@ -773,6 +815,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_sweep)
+
+    sp = sub.add_parser("compare", help="2 to 4 designs side by side: totals in every convention, parts, stages "
+                                        "aligned by resolution, roofline, deltas against the first, what changed")
+    sp.add_argument("designs", nargs="+", metavar="DESIGN",
+                    help="2 to 4: a preset name, a network file (design .json, Darknet .cfg, Ultralytics .yaml, a "
+                         "detection .yaml) or a link's query string ('?preset=yolov8n_cls&width_multiple=0.5')")
+    sp.add_argument("--input-size", type=int, default=None, help="every design at this input size (square)")
+    sp.add_argument("--device", default="h100", type=str.lower,
+                    help="the roofline's device: a GPU of the table (h100, h100_pcie, h200, a100, l4, t4, rtx4090, "
+                         "rtx5090) or cpu (this machine, measured: seconds)")
+    sp.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    sp.add_argument("--batch", type=int, default=1, help="batch size of the roofline and the activation memory")
+    sp.add_argument("--convention", default="macs", choices=list(REGISTRY),
+                    help="the count column of the part and stage tables (the totals list every convention)")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="everything, with what_changed")
+    g.add_argument("--csv", action="store_true")
+    sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("published", help="the published accuracy/compute data set, with sources")
     sp.add_argument("--family", action="append", default=[], metavar="FAMILY",

@@ -102,7 +102,7 @@ def test_every_page_file_is_named_as_its_url_path():
 
     pages = [node for node in ast.walk(ast.parse(Path(APP).read_text()))
              if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page"]
-    assert len(pages) == 7
+    assert len(pages) == 8
     for node in pages:
         kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
         assert Path(node.args[0].value).stem == kw["url_path"], ast.unparse(node)

@@ -14,9 +14,9 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-PAGES = {"Design": "", "Diagram": "Diagram", "Tradeoff": "Tradeoff"}
+PAGES = {"Design": "", "Diagram": "Diagram", "Tradeoff": "Tradeoff", "Compare": "Compare"}
 # st.navigation's sidebar list (app.py), in its order
-NAV_LABELS = ["Design", "Diagram", "Tradeoff", "Latency", "Sweep", "Learn", "Paper vs tool"]
+NAV_LABELS = ["Design", "Diagram", "Tradeoff", "Compare", "Latency", "Sweep", "Learn", "Paper vs tool"]
 
 if shutil.which("chromium") is None:
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)

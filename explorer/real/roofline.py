@@ -82,6 +82,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cspnet import plan_network
+from cspnet.plan import NetPlan
 from explorer.counts.analysis import DTYPE_BYTES
 from explorer.counts.conventions import REGISTRY
 
@@ -451,6 +452,14 @@ def _timm_layout_copies(sp, batch: int, s: int) -> tuple:
     return cat[-1].path, out
 
 
+def network_plan(cfg):
+    """The plan of ``cfg``: a design's (``cspnet.plan_network``), or the one a planned network carries (a
+    detection YAML's ``explorer.io.ultralytics_det.Detector``: no design, its ``plan`` planned whole), so
+    that the roofline of a detector is the same arithmetic over its graph."""
+    plan = getattr(cfg, "plan", None)
+    return plan if isinstance(plan, NetPlan) else plan_network(cfg)
+
+
 def traffic(cfg, batch: int = 1, dtype="fp32", channels_last: bool = False, autocast: bool = False,
             implementation: str = "cspnet") -> list:
     """Per stage (stem, stages.i, head): the summed :func:`op_traffic` and its components, in order, in
@@ -458,13 +467,14 @@ def traffic(cfg, batch: int = 1, dtype="fp32", channels_last: bool = False, auto
     setting = setting_of(dtype, channels_last, autocast, implementation)
     check_batch(batch)
     s = DTYPE_BYTES[setting.dtype]
-    plan = plan_network(cfg)
+    plan = network_plan(cfg)
+    family = getattr(cfg, "family", None)   # a detector has none
     stages = []
     for sp in plan.stages:
         comps: dict = {}
         ops = []
         transposed, extra = (_timm_layout_copies(sp, batch, s) if setting.implementation == "timm"
-                             and setting.channels_last and cfg.family in TIMM_CROSS_STAGE else (None, []))
+                             and setting.channels_last and family in TIMM_CROSS_STAGE else (None, []))
         for op in sp.ops:
             t = op_traffic(op, batch, s, plan, setting)
             if op.path == transposed:
@@ -874,7 +884,7 @@ def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> 
         other = next(m.split()[0] for m in cal.measured if m.endswith(setting.key))
         notes.append(f"{setting.dtype} has no measurement in this setting on this GPU: {other}'s factor (the same "
                      "tensor-core roof)")
-    plan = plan_network(cfg)
+    plan = network_plan(cfg)
     flops = {k: 0 for k in KINDS}
     for op in plan.ops:
         flops[kernel_kind(op)] += FLOPS.per_op(op)
@@ -895,12 +905,13 @@ def trust(cfg, device_key: str, setting: Setting, cal: "Calibration | None") -> 
         except Exception:  # a model the presets do not have
             return None
 
-    fam = [r for r in same if family(r["model"]) == cfg.family]
+    own = getattr(cfg, "family", None)   # a detector has none
+    fam = [r for r in same if family(r["model"]) == own]
     pick = fam or same
     errs = [abs(r["error_pct"]) for r in pick]
     calibrated = device_ok and setting_ok and not uncovered
     remarks = []
-    if (setting.channels_last and setting.implementation == "cspnet" and cfg.family in TIMM_CROSS_STAGE
+    if (setting.channels_last and setting.implementation == "cspnet" and own in TIMM_CROSS_STAGE
             and any(op.group[2] == "partial_transition" for op in plan.ops)):
         remarks.append("timm's CSP models run slower in channels_last than this project's: timm's CrossStage turns "
                        "the tensor back to NCHW after the partial transition (its estimate: implementation timm, "
