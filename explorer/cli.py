@@ -179,6 +179,11 @@ def _summary_cfg(args):
           f"   CIO {s['cio']:,}")
     print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (billions of FLOPs: AlexeyAB darknet's printed Total BFLOPS; "
           f"{s['darknet_bflops_without_shortcut']:.3f} without its shortcut term, as Darknet counted in 2019)")
+    if s["outputs"]:
+        print("outputs (what each [yolo] layer reads): " + ", ".join(
+            f"{o['scale'] or 'layer ' + str(o['layer'])} {'x'.join(map(str, o['shape']))}"
+            + (f" (stride {o['stride']}, layer {o['layer']})" if o["stride"] else f" (layer {o['layer']})")
+            for o in s["outputs"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
