@@ -155,9 +155,9 @@ def _summary_cfg(args):
     from explorer.design.files import design_from_file, name_parts, read_file
     from explorer.io.darknet import parse_cfg, stage_rows, summarize_net
 
-    if args.set or args.trace or args.blocks:
-        raise CLIError("summary: --set, --trace and --blocks do not apply to a Darknet cfg yet (edit the file; "
-                       "--input-size works)")
+    if args.set or args.blocks:
+        raise CLIError("summary: --set and --blocks do not apply to a Darknet cfg yet (edit the file; "
+                       "--input-size and --trace work)")
     data = read_file(args.design)
     net = parse_cfg(data, input_size=args.input_size, name=name_parts(args.design)[0] or "darknet")
     s = summarize_net(net, batch=args.batch)
@@ -168,8 +168,15 @@ def _summary_cfg(args):
         s["config"], s["config_error"] = design.to_dict(), None
     except ConfigError as exc:
         s["config"], s["config_error"] = None, str(exc)
+        design = None
     s["warnings"] = list(net.warnings)
     _warn(net.warnings)
+    if args.trace:   # the model the cfg opens as (the darknet_cfg design), hooked: each stage's taps, each output
+        if design is None:
+            raise CLIError(f"summary --trace: this cfg opens as no design to build ({s['config_error']})")
+        from explorer.real.trace import live_trace
+
+        s["trace"] = live_trace(design)
     rows = stage_rows(s, args.convention)
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
@@ -187,6 +194,11 @@ def _summary_cfg(args):
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
+    if args.trace:
+        t = s["trace"]
+        print(f"live trace: params {t['params']:,}, fvcore {t['fvcore']['total']:,}, graph differences "
+              f"{len(t['dataflow']['differences'])}, outputs {', '.join('x'.join(map(str, o)) for o in t['outputs'])} "
+              f"({t['seconds']['total']:.2f} s)")
 
 
 def _convention_line(s: dict, key: str) -> str:

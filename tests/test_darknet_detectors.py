@@ -178,3 +178,18 @@ def test_a_broken_detector_is_one_cfg_error():
     text = yolov3(64).replace("layers = -1,61\n", "layers = -1,200\n", 1)
     with pytest.raises(CfgError, match=r"\[route\] \(layer 86\): layers=200 points to layer 200 \(a later layer\)"):
         parse_cfg(text)
+
+
+def test_cli_trace_of_a_detector_cfg_shows_each_output_scale(tmp_path, capsys):
+    from explorer.cli import main
+
+    p = tmp_path / "yolov4-tiny.cfg"
+    p.write_text(yolov4_tiny())
+    assert main(["summary", str(p), "--trace", "--json", "--input-size", "128"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    t = s["trace"]
+    assert t["outputs"] == [o["shape"] for o in s["outputs"]] == [[255, 4, 4], [255, 8, 8]]
+    assert t["params"] == s["params"] and t["dataflow"]["differences"] == []
+    assert t["fvcore"]["total"] == s["fvcore_macs"]
+    assert main(["summary", str(p), "--trace", "--input-size", "128"]) == 0
+    assert "graph differences 0, outputs 255x4x4, 255x8x8" in capsys.readouterr().out
