@@ -46,6 +46,11 @@ C x 1 x 1 output, ``[scale_channels]`` from the concat: CSPNeXt's, and the shape
 squeeze-and-excitation) belongs to the stage (role ``post``), before its transition; the pool of
 every ``[scale_channels]`` trio is a mean over H, W (``squeeze``), as timm and mmdet take it.
 
+**A detector** (a cfg ending in ``[yolo]`` layers, YOLOv3/v4's FPN and PAN) is parts (:func:`_detector_groups`):
+a backbone cut as above, a neck of one stage per resolution and per CSP pattern (its routes back to backbone
+stages not keeping tensors live), and a head of the per-scale conv, 1x1 prediction conv and ``[yolo]`` layers,
+planned last; each stage's ``part`` says which (``StageInfo.part``, ``StagePlan.part``).
+
 Anything else (another section, an option a section does not have, a value outside its range, a
 ``layers=`` index out of range or pointing forward) raises :class:`CfgError` naming the line, the
 section, the layer index and what was expected.  Hostile files are refused before anything large is
