@@ -193,3 +193,31 @@ def test_cli_trace_of_a_detector_cfg_shows_each_output_scale(tmp_path, capsys):
     assert t["fvcore"]["total"] == s["fvcore_macs"]
     assert main(["summary", str(p), "--trace", "--input-size", "128"]) == 0
     assert "graph differences 0, outputs 255x4x4, 255x8x8" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/Diagram.py", "pages/Tradeoff.py", "pages/Latency.py",
+                                  "pages/Sweep.py", "pages/Learn.py", "pages/Paper.py"])
+def test_every_page_shows_an_opened_detector_in_parts(page):
+    """An opened detector cfg: the Design page's parts table has backbone, neck and head and a fusion select
+    per CSP stage of the neck too; every other page shows it without an error."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.file_uploader(key="open_network").set_value(("yolov4-csp.cfg", yolov4_csp(128).encode(),
+                                                     "application/octet-stream"))
+    at.run()
+    if page == "app.py":
+        parts = next(d.value for d in at.dataframe if "part" in d.value.columns and "stage" not in d.value.columns)
+        assert parts["part"].tolist() == ["backbone", "neck", "head"]
+        stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
+        assert stages["part"].tolist() == ["backbone"] * 6 + ["neck"] * 9 + ["head"]
+        assert at.selectbox(key="cfg_fusion_stages.7").value == "fusion_first"     # a BottleneckCSP2
+    else:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
