@@ -221,3 +221,41 @@ def test_every_page_shows_an_opened_detector_in_parts(page):
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+
+
+def _se_detector() -> str:
+    """A small detector with a squeeze-and-excitation block in its backbone (as enet-coco.cfg: its pooled 1 x 1
+    branch is no change of resolution) and a [shortcut] as the neck's lateral read."""
+    from darknet_detectors import Cfg
+
+    c = Cfg(64)
+    c.conv(16, 3, 2)
+    x = c.conv(16, 1)
+    c.add("[avgpool]\n")
+    c.conv(4, 1)
+    c.conv(16, 1, act="logistic")
+    c.add(f"[scale_channels]\nfrom={x - c.n}\n")
+    c.conv(32, 3, 2)
+    lateral = c.conv(32, 3, 2)
+    c.conv(64, 3, 2)
+    top = c.conv(32, 1)
+    c.conv(64, 3)
+    c.predict(1)
+    c.yolo("3,4,5", 1)
+    c.route(top)
+    c.conv(16, 1)
+    c.upsample()
+    c.shortcut(lateral)
+    c.conv(32, 3)
+    c.predict(1)
+    c.yolo("0,1,2", 1)
+    return c.text()
+
+
+def test_a_squeeze_and_excitation_is_no_lateral_read_and_a_shortcut_is():
+    net = parse_cfg(_se_detector())
+    s = summarize_net(net)
+    check_parts(s)
+    parts = {p["name"]: p["layer_runs"] for p in s["parts"]}
+    assert parts == {"backbone": [[0, 8]], "neck": [[9, 9], [13, 16]], "head": [[10, 12], [17, 19]]}
+    assert [o["shape"] for o in s["outputs"]] == [[18, 4, 4], [18, 8, 8]]

@@ -877,15 +877,19 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
     def hw(j):
         return (input_shape if j < 0 else layers[j].out_shape)[1:]
 
-    # next_diff[p]: the first body position after p whose H x W differs from body position p's
+    # next_diff[p]: the first body position after p whose H x W differs from body position p's, not counting
+    # 1 x 1 maps (a squeeze-and-excitation's pooled branch is no change of resolution)
     m = len(body)
+    next_map = [m] * (m + 1)     # the first body position >= p that is not 1 x 1
     next_diff = [m] * (m + 1)
-    for p in range(m - 2, -1, -1):
-        next_diff[p] = p + 1 if hw(body[p + 1]) != hw(body[p]) else next_diff[p + 1]
+    for p in range(m - 1, -1, -1):
+        next_map[p] = p if hw(body[p]) != (1, 1) else next_map[p + 1]
+        t = next_map[p + 1]
+        next_diff[p] = t if t == m or hw(body[t]) != hw(body[p]) else next_diff[t]
 
-    def lateral(j, p):   # body position p reads layer j across a change of H x W
+    def lateral(j, p):   # body position p, a route or shortcut, reads layer j across a change of H x W
         q = pos[j]
-        return q >= 0 and next_diff[q] < p
+        return q >= 0 and layers[body[p]].kind in ("route", "shortcut") and next_diff[q] < p
 
     local_low = [m] * (m + 1)     # the lowest body position read (locally) by positions >= p
     first_lateral = m
@@ -936,13 +940,15 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
     n_backbone = body[backbone_end] if backbone_end < m else n
     if backbone_end == 0 or body[:backbone_end] != list(range(n_backbone)) or any(j < n_backbone for j in head):
         return None
-    out = [(kind, tuple(range(s, e)), "backbone") for kind, s, e in _groups(layers[:n_backbone], input_shape)
-           if kind != "head"]
+    groups = _groups(layers[:n_backbone], input_shape)
+    if groups[-1][2] > groups[-1][1]:   # a classifier's head (a global pool) inside: no backbone of a detector
+        return None
+    out = [(kind, tuple(range(s, e)), "backbone") for kind, s, e in groups[:-1]]
     # the neck: cut before each change of resolution and each CSP pattern
     neck = [seg for seg in segs if seg[0] >= backbone_end]
     starts = {0}
 
-    def single(a, b):   # a lone conv or one-input route whose readers are all at positions >= b
+    def single(a, b):   # the segment is a lone conv or one-input route
         layer = layers[body[a]]
         return b - a == 1 and (layer.kind == "conv" or (layer.kind == "route" and len(layer.inputs) == 1))
 
