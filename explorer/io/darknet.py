@@ -1260,7 +1260,9 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
     convention, memory, one row per stage and one per part: ``plan_summary``), plus Darknet's own BFLOPs
     (total as Darknet prints it and per stage, in BFLOP = 1e9 FLOP: ``units`` says so), each stage's and
-    each part's layer range, each stage's CSP roles, and one row per layer."""
+    each part's layer range (``layers``: first and last; ``layer_runs``: its runs of consecutive layers, as a
+    detector's head is one run per scale), each stage's CSP roles, a detector's ``outputs`` (per [yolo]
+    layer: :attr:`DarknetNet.outputs`) and one row per layer."""
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 
