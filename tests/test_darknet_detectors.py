@@ -148,6 +148,12 @@ def test_the_design_computes_what_the_cfg_computes(gen):
     assert len(got) == len(want) == len(net_of(cfg).outputs)
     assert all(torch.equal(a, b) for a, b in zip(got, want))
     assert model.head.shared.saved is None                       # nothing kept after the pass
+    import copy
+
+    twin = copy.deepcopy(model)                                  # a copy shares its own table among its parts
+    assert twin.head.shared is twin.stem.shared is not model.stem.shared
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(twin(x), want))
     plan = plan_network(cfg)
     trace = live_trace(cfg, with_fvcore=False)
     assert trace["params"] == plan.params

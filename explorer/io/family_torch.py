@@ -33,6 +33,9 @@ class Shared(threading.local):
 
     saved: dict | None = None
 
+    def __reduce__(self):   # a copied or pickled model gets its own (empty) table, shared by its copied parts
+        return (Shared, ())
+
 
 class CfgPart(nn.Module):
     """Layers ``info.layers`` of an imported network, run in order; taps called after their layers.
