@@ -265,3 +265,38 @@ def test_a_squeeze_and_excitation_is_no_lateral_read_and_a_shortcut_is():
     parts = {p["name"]: p["layer_runs"] for p in s["parts"]}
     assert parts == {"backbone": [[0, 8]], "neck": [[9, 9], [13, 16]], "head": [[10, 12], [17, 19]]}
     assert [o["shape"] for o in s["outputs"]] == [[18, 4, 4], [18, 8, 8]]
+
+
+def test_the_live_trace_agrees_on_each_output_scale():
+    """The Design page's live trace has a row for the output scales (the head's p0, p1 taps against the model's
+    outputs); a traced output of another shape disagrees."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from explorer.counts.analysis import summarize
+    from explorer.io.family import design_from_cfg
+    from explorer.real.agreement import trace_agreement
+    from explorer.real.trace import live_trace
+
+    cfg = design_from_cfg(yolov4_tiny(128), "tiny")
+    summary, trace = summarize(cfg), live_trace(cfg, with_fvcore=False)
+    agr = trace_agreement(summary, trace)
+    row = next(r for r in agr["rows"] if r["quantity"].startswith("output scales"))
+    assert row == {"quantity": "output scales: 255x4x4, 255x8x8 (the model's outputs)", "analytic": 2,
+                   "live trace": 2, "agree": True} and agr["agree"]
+    wrong = trace_agreement(summary, {**trace, "outputs": [[255, 4, 4], [255, 4, 4]]})
+    assert not wrong["agree"] and wrong["shape_mismatches"] == ["outputs: analytic 255x4x4, 255x8x8; traced "
+                                                                "255x4x4, 255x4x4"]
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120).run()
+    at.file_uploader(key="open_network").set_value(("yolov4-tiny.cfg", yolov4_tiny(128).encode(),
+                                                     "application/octet-stream"))
+    at.run()
+    at.toggle(key="verify_trace").set_value(True).run(timeout=180)
+    assert not at.exception and not at.error
+    assert any("agrees" in s.label for s in at.status)
+    table = next(d.value for d in at.dataframe if "quantity" in d.value.columns)
+    assert table["quantity"].str.startswith("output scales: 255x4x4, 255x8x8").sum() == 1
