@@ -228,10 +228,12 @@ def _csp2(c: Cfg, width: int) -> int:
     return c.conv(width, 1)
 
 
-def yolov4_csp(size: int = 512, classes: int = 80) -> str:
+def yolov4_csp(size: int = 512, classes: int = 80, act: str = "mish", heads_last: bool = False) -> str:
     """YOLOv4-CSP (Scaled-YOLOv4): CSPDarknet53 with a plain first stage, an SPPCSP block and a PAN of
-    BottleneckCSP2 blocks (mish throughout), three scales (P3 first, logistic prediction convs)."""
-    c = Cfg(size, "mish")
+    BottleneckCSP2 blocks (mish throughout), three scales (P3 first, logistic prediction convs).  ``heads_last``:
+    the three heads after the whole PAN, each from a [route] back to its neck output, as
+    ``cfg/yolov4-csp-swish.cfg`` writes them (``act="swish"``)."""
+    c = Cfg(size, act)
     c.conv(32, 3)
     x = c.conv(64, 3, 2)
     c.conv(32, 1)
@@ -258,12 +260,21 @@ def yolov4_csp(size: int = 512, classes: int = 80) -> str:
         c.route(c.n - 1, up)
         x = _csp2(c, width)
         outs.append(x)
+    scales = []
     for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
         if back is not None:
-            c.route(x)
+            if not heads_last:
+                c.route(x)
             c.conv(width, 3, 2)
             c.route(c.n - 1, back)
             x = _csp2(c, width)
+        scales.append((k, width, x))
+        if not heads_last:
+            c.conv(2 * width, 3)
+            c.predict(classes, "logistic")
+            c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)
+    for k, width, x in scales if heads_last else ():
+        c.route(x)
         c.conv(2 * width, 3)
         c.predict(classes, "logistic")
         c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)

@@ -300,3 +300,50 @@ def test_the_live_trace_agrees_on_each_output_scale():
     assert any("agrees" in s.label for s in at.status)
     table = next(d.value for d in at.dataframe if "quantity" in d.value.columns)
     assert table["quantity"].str.startswith("output scales: 255x4x4, 255x8x8").sum() == 1
+
+
+def test_heads_written_after_the_whole_neck_are_the_same_parts():
+    """yolov4-csp-swish.cfg writes its three heads after the PAN, each from a [route] back to its neck output:
+    the route is the head's own input, and the parts and neck stages are yolov4-csp's."""
+    inline, last = parse_cfg(yolov4_csp()), parse_cfg(yolov4_csp(heads_last=True))
+    a, b = summarize_net(inline), summarize_net(last)
+    check_parts(b)
+    assert [(p["name"], p["params"], p["macs"]) for p in a["parts"]] == \
+        [(p["name"], p["params"], p["macs"]) for p in b["parts"]]
+    assert b["stages"][-1]["layer_runs"] == [[164, 175]]
+    assert [last.layers[j].kind for j in range(164, 176)] == ["route", "conv", "conv", "yolo"] * 3
+    assert [i.fusion for i in last.stages if i.part == "neck"] == [i.fusion for i in inline.stages
+                                                                   if i.part == "neck"]
+    assert [o["shape"] for o in b["outputs"]] == [o["shape"] for o in a["outputs"]]
+
+
+def test_a_down_sampling_block_of_two_branches_is_no_lateral_read():
+    """YOLOv7's MP block (a max-pool branch and a conv branch from one map, concatenated) stays in the backbone:
+    the concat reads a sibling branch, not back across the neck."""
+    from darknet_detectors import Cfg
+
+    c = Cfg(64)
+    c.conv(16, 3)
+    x = c.conv(32, 3, 2)
+    c.maxpool(2, 2)
+    pooled = c.conv(16, 1)
+    c.route(x)
+    c.conv(16, 1)
+    c.conv(16, 3, 2)
+    mp = c.route(c.n - 1, pooled)
+    c.conv(64, 3, 2)
+    top = c.conv(32, 1)
+    c.conv(64, 3)
+    c.predict(1)
+    c.yolo("3,4,5", 1)
+    c.route(top)
+    c.conv(16, 1)
+    c.upsample()
+    c.route(c.n - 1, mp)
+    c.conv(32, 3)
+    c.predict(1)
+    c.yolo("0,1,2", 1)
+    s = summarize_net(parse_cfg(c.text()))
+    check_parts(s)
+    assert {p["name"]: p["layer_runs"] for p in s["parts"]} == {
+        "backbone": [[0, 8]], "neck": [[9, 9], [13, 16]], "head": [[10, 12], [17, 19]]}

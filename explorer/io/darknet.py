@@ -822,8 +822,9 @@ def _readers(layers: list) -> list:
 
 def _head_pieces(layers: list, readers: list) -> list | None:
     """Per [yolo] layer, its head piece: the conv before its 1x1 prediction conv, that 1x1 conv and the
-    [yolo] (each layer read only by the next; fewer where the cfg has fewer), as index lists; None where
-    some layer reads a [yolo] output (not a detector head this importer splits)."""
+    [yolo] (each layer read only by the next; fewer where the cfg has fewer), and a one-layer [route] before
+    them that only they read (the head's input picked back from the neck), as index lists; None where some
+    layer reads a [yolo] output (not a detector head this importer splits)."""
     pieces = []
     taken: set = set()
     for y in (layer.index for layer in layers if layer.kind == "yolo"):
@@ -836,6 +837,10 @@ def _head_pieces(layers: list, readers: list) -> list | None:
             q = p - 1
             if q > 0 and q - 1 not in taken and layers[q].kind == "conv" and readers[q] == [p]:
                 piece.insert(0, q)
+        r = piece[0] - 1     # a route that only picks the neck output this scale's head reads (written after
+        if len(piece) == 3 and r > 0 and r not in taken and layers[r].kind == "route" and \
+                len(layers[r].inputs) == 1 and layers[r].attrs["groups"] == 1 and readers[r] == [piece[0]]:
+            piece.insert(0, r)   # the whole neck, as yolov4-csp-swish.cfg does): the head's own input
         pieces.append(piece)
         taken.update(piece)
     return pieces
@@ -848,8 +853,9 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
     earlier stages back: its **head** is, per output scale, the conv before the 1x1 prediction conv, that conv
     and the [yolo] (:func:`_head_pieces`); one ``head`` stage, last, holds them all (nothing else reads them).
     The rest, the body, is cut where one tensor is live as :func:`_boundaries` does, except that a **lateral**
-    read does not keep a tensor live: a layer reading one whose H x W differs from some body layer between
-    them (a route back to a backbone stage across the neck's down- and up-sampling, YOLO's FPN/PAN inputs).
+    read does not keep a tensor live: a route or shortcut reading a map its path was computed from, through a
+    change of H x W and back to that H x W (a route back to a backbone stage across the neck's down- and
+    up-sampling, YOLO's FPN/PAN inputs; not YOLOv7's MP block nor a squeeze-and-excitation).
 
     The **backbone** ends inside its deepest stage (the last down-sampling before the first [upsample] or
     lateral read): after that stage's residual or CSP segments (one CSP concat and its transition), at the
@@ -887,9 +893,24 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
         t = next_map[p + 1]
         next_diff[p] = t if t == m or hw(body[t]) != hw(body[p]) else next_diff[t]
 
-    def lateral(j, p):   # body position p, a route or shortcut, reads layer j across a change of H x W
+    ancestors = [0] * n    # per layer, a bit per layer its output is computed from
+    for layer in layers:
+        bits = 0
+        for k in layer.inputs:
+            if k >= 0:
+                bits |= ancestors[k] | (1 << k)
+        ancestors[layer.index] = bits
+
+    def lateral(j, p):
+        """Body position p, a route or shortcut, reads layer j back where the path it continues (the body layer
+        before it) was computed from j through a change of H x W and has j's H x W again: the U-turn of an
+        FPN/PAN.  Not a branch that reads the map before a pool from the pooled path, nor the concat of two
+        branches of one map (YOLOv7's MP block)."""
         q = pos[j]
-        return q >= 0 and layers[body[p]].kind in ("route", "shortcut") and next_diff[q] < p
+        if q < 0 or p == 0 or layers[body[p]].kind not in ("route", "shortcut") or next_diff[q] >= p:
+            return False
+        prev = body[p - 1]
+        return hw(prev) == hw(j) and bool(ancestors[prev] >> j & 1)
 
     local_low = [m] * (m + 1)     # the lowest body position read (locally) by positions >= p
     first_lateral = m
