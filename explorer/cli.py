@@ -158,9 +158,9 @@ def _summary_cfg(args):
     from explorer.design.files import design_from_file, name_parts, read_file
     from explorer.io.darknet import parse_cfg, stage_rows, summarize_net
 
-    if args.set or args.trace or args.blocks or args.fused:
-        raise CLIError("summary: --set, --trace, --blocks and --fused do not apply to a Darknet cfg yet (edit the "
-                       "file; --input-size works; `layers --fused` lists the cfg's fused layers)")
+    if args.set or args.blocks or args.fused:
+        raise CLIError("summary: --set, --blocks and --fused do not apply to a Darknet cfg yet (edit the file; "
+                       "--input-size and --trace work; `layers --fused` lists the cfg's fused layers)")
     data = read_file(args.design)
     net = parse_cfg(data, input_size=args.input_size, name=name_parts(args.design)[0] or "darknet")
     s = summarize_net(net, batch=args.batch)
@@ -171,8 +171,15 @@ def _summary_cfg(args):
         s["config"], s["config_error"] = design.to_dict(), None
     except ConfigError as exc:
         s["config"], s["config_error"] = None, str(exc)
+        design = None
     s["warnings"] = list(net.warnings)
     _warn(net.warnings)
+    if args.trace:   # the model the cfg opens as (the darknet_cfg design), hooked: each stage's taps, each output
+        if design is None:
+            raise CLIError(f"summary --trace: this cfg opens as no design to build ({s['config_error']})")
+        from explorer.real.trace import live_trace
+
+        s["trace"] = live_trace(design)
     rows = stage_rows(s, args.convention)
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
@@ -182,9 +189,19 @@ def _summary_cfg(args):
           f"   CIO {s['cio']:,}")
     print(f"Darknet BFLOPs {s['darknet_bflops']:.3f} (billions of FLOPs: AlexeyAB darknet's printed Total BFLOPS; "
           f"{s['darknet_bflops_without_shortcut']:.3f} without its shortcut term, as Darknet counted in 2019)")
+    if s["outputs"]:
+        print("outputs (what each [yolo] layer reads): " + ", ".join(
+            f"{o['scale'] or 'layer ' + str(o['layer'])} {'x'.join(map(str, o['shape']))}"
+            + (f" (stride {o['stride']}, layer {o['layer']})" if o["stride"] else f" (layer {o['layer']})")
+            for o in s["outputs"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
+    if args.trace:
+        t = s["trace"]
+        print(f"live trace: params {t['params']:,}, fvcore {t['fvcore']['total']:,}, graph differences "
+              f"{len(t['dataflow']['differences'])}, outputs {', '.join('x'.join(map(str, o)) for o in t['outputs'])} "
+              f"({t['seconds']['total']:.2f} s)")
 
 
 def _convention_line(s: dict, key: str) -> str:

@@ -46,6 +46,11 @@ C x 1 x 1 output, ``[scale_channels]`` from the concat: CSPNeXt's, and the shape
 squeeze-and-excitation) belongs to the stage (role ``post``), before its transition; the pool of
 every ``[scale_channels]`` trio is a mean over H, W (``squeeze``), as timm and mmdet take it.
 
+**A detector** (a cfg ending in ``[yolo]`` layers, YOLOv3/v4's FPN and PAN) is parts (:func:`_detector_groups`):
+a backbone cut as above, a neck of one stage per resolution and per CSP pattern (its routes back to backbone
+stages not keeping tensors live), and a head of the per-scale conv, 1x1 prediction conv and ``[yolo]`` layers,
+planned last; each stage's ``part`` says which (``StageInfo.part``, ``StagePlan.part``).
+
 Anything else (another section, an option a section does not have, a value outside its range, a
 ``layers=`` index out of range or pointing forward) raises :class:`CfgError` naming the line, the
 section, the layer index and what was expected.  Hostile files are refused before anything large is
@@ -551,7 +556,10 @@ _HANDLERS = {"conv": _conv, "maxpool": _maxpool, "avgpool": _avgpool, "route": _
 @dataclass
 class StageInfo:
     """Where a plan stage sits in the layer list: layers ``start`` to ``end - 1``, and for a recognised
-    CSP stage the roles of its layers (index lists; empty when absent)."""
+    CSP stage the roles of its layers (index lists; empty when absent).  ``layers``: the stage's layer
+    indices in order; ``range(start, end)`` but where a detector's head layers sit between (a neck stage
+    around a [yolo] head, the head itself: its per-scale layers): :func:`_detector_groups`.  ``part``:
+    backbone, neck or head ("": by kind)."""
 
     name: str
     kind: str
@@ -559,6 +567,12 @@ class StageInfo:
     end: int
     fusion: str = "none"
     roles: dict = field(default_factory=dict)
+    layers: tuple = ()
+    part: str = ""
+
+    def __post_init__(self):
+        if not self.layers:
+            self.layers = tuple(range(self.start, self.end))
 
 
 @dataclass
@@ -580,6 +594,22 @@ class DarknetNet:
     @property
     def output_shape(self) -> tuple:
         return self.layers[-1].out_shape
+
+    @property
+    def outputs(self) -> list:
+        """Each output scale of a detector, in [yolo] order: ``{"layer", "scale" ("P3": stride 2^3),
+        "stride", "shape"}``, the shape being what the [yolo] layer reads (its prediction conv's output);
+        empty without [yolo] layers."""
+        out = []
+        for i in self.head_layers:
+            layer = self.layers[i]
+            if layer.kind != "yolo":
+                continue
+            c, h, w = layer.in_shape
+            stride = self.input_shape[1] // h if h and self.input_shape[1] % h == 0 else None
+            scale = f"P{stride.bit_length() - 1}" if stride and stride & (stride - 1) == 0 else None
+            out.append({"layer": i, "scale": scale, "stride": stride, "shape": [c, h, w]})
+        return out
 
     @property
     def head_layers(self) -> list:
@@ -777,6 +807,202 @@ def _groups(layers: list, input_shape: tuple) -> list:
     for s, e in zip(starts, starts[1:] + [len(body)]):
         out.append(("stage", body[s][0], body[e - 1][1]))
     out.append(("head", segs[head][0] if head < len(segs) else len(layers), len(layers)))
+    return out
+
+
+def _readers(layers: list) -> list:
+    """Per layer, the indices of the later layers that read its output."""
+    out: list = [[] for _ in layers]
+    for layer in layers:
+        for j in layer.inputs:
+            if j >= 0:
+                out[j].append(layer.index)
+    return out
+
+
+def _head_pieces(layers: list, readers: list) -> list | None:
+    """Per [yolo] layer, its head piece: the conv before its 1x1 prediction conv, that 1x1 conv and the
+    [yolo] (each layer read only by the next; fewer where the cfg has fewer), and a one-layer [route] before
+    them that only they read (the head's input picked back from the neck), as index lists; None where some
+    layer reads a [yolo] output (not a detector head this importer splits)."""
+    pieces = []
+    taken: set = set()
+    for y in (layer.index for layer in layers if layer.kind == "yolo"):
+        if readers[y]:
+            return None
+        piece = [y]
+        p = y - 1
+        if p > 0 and p not in taken and layers[p].kind == "conv" and readers[p] == [y]:
+            piece.insert(0, p)
+            q = p - 1
+            if q > 0 and q - 1 not in taken and layers[q].kind == "conv" and readers[q] == [p]:
+                piece.insert(0, q)
+        r = piece[0] - 1     # a route that only picks the neck output this scale's head reads (written after
+        if len(piece) == 3 and r > 0 and r not in taken and layers[r].kind == "route" and \
+                len(layers[r].inputs) == 1 and layers[r].attrs["groups"] == 1 and readers[r] == [piece[0]]:
+            piece.insert(0, r)   # the whole neck, as yolov4-csp-swish.cfg does): the head's own input
+        pieces.append(piece)
+        taken.update(piece)
+    return pieces
+
+
+def _detector_groups(layers: list, input_shape: tuple) -> list | None:
+    """A detector's stages (kind, layer indices, part), or None for any other network (then :func:`_groups`).
+
+    A detector here ends in [yolo] layers only (no [cost], [connected], [softmax] or global pool) and reads
+    earlier stages back: its **head** is, per output scale, the conv before the 1x1 prediction conv, that conv
+    and the [yolo] (:func:`_head_pieces`); one ``head`` stage, last, holds them all (nothing else reads them).
+    The rest, the body, is cut where one tensor is live as :func:`_boundaries` does, except that a **lateral**
+    read does not keep a tensor live: a route or shortcut reading a map its path was computed from, through a
+    change of H x W and back to that H x W (a route back to a backbone stage across the neck's down- and
+    up-sampling, YOLO's FPN/PAN inputs; not YOLOv7's MP block nor a squeeze-and-excitation).
+
+    The **backbone** ends inside its deepest stage (the last down-sampling before the first [upsample] or
+    lateral read): after that stage's residual or CSP segments (one CSP concat and its transition), at the
+    first conv that narrows the channels or a second CSP split; its stem and stages are :func:`_groups`' on
+    those layers alone (as a classifier's).  The **neck** is the body after it, one stage per resolution
+    (cut before each [upsample] or down-sampling, together with the chain of single convs and routes that
+    only feed it) and one per CSP pattern (a split route of the layer before it, its block path, the concat
+    and transitions, with the 1x1 conv it splits: ScaledYOLOv4's SPPCSP and BottleneckCSP2), so the neck's CSP
+    stages are recognised as the backbone's are (:func:`_csp_roles`)."""
+    n = len(layers)
+    if n < 3 or not any(layer.kind == "yolo" for layer in layers):
+        return None
+    if any(layer.kind in ("cost", "connected", "softmax") or (layer.kind == "avgpool" and not
+                                                              layer.attrs.get("squeeze")) for layer in layers):
+        return None
+    readers = _readers(layers)
+    pieces = _head_pieces(layers, readers)
+    if pieces is None:
+        return None
+    head = {j for piece in pieces for j in piece}
+    body = [j for j in range(n) if j not in head]
+    pos = {j: p for p, j in enumerate(body)}
+    pos[-1] = -1
+
+    def hw(j):
+        return (input_shape if j < 0 else layers[j].out_shape)[1:]
+
+    # next_diff[p]: the first body position after p whose H x W differs from body position p's, not counting
+    # 1 x 1 maps (a squeeze-and-excitation's pooled branch is no change of resolution)
+    m = len(body)
+    next_map = [m] * (m + 1)     # the first body position >= p that is not 1 x 1
+    next_diff = [m] * (m + 1)
+    for p in range(m - 1, -1, -1):
+        next_map[p] = p if hw(body[p]) != (1, 1) else next_map[p + 1]
+        t = next_map[p + 1]
+        next_diff[p] = t if t == m or hw(body[t]) != hw(body[p]) else next_diff[t]
+
+    ancestors = [0] * n    # per layer, a bit per layer its output is computed from
+    for layer in layers:
+        bits = 0
+        for k in layer.inputs:
+            if k >= 0:
+                bits |= ancestors[k] | (1 << k)
+        ancestors[layer.index] = bits
+
+    def lateral(j, p):
+        """Body position p, a route or shortcut, reads layer j back where the path it continues (the body layer
+        before it) was computed from j through a change of H x W and has j's H x W again: the U-turn of an
+        FPN/PAN.  Not a branch that reads the map before a pool from the pooled path, nor the concat of two
+        branches of one map (YOLOv7's MP block)."""
+        q = pos[j]
+        if q < 0 or p == 0 or layers[body[p]].kind not in ("route", "shortcut") or next_diff[q] >= p:
+            return False
+        prev = body[p - 1]
+        return hw(prev) == hw(j) and bool(ancestors[prev] >> j & 1)
+
+    local_low = [m] * (m + 1)     # the lowest body position read (locally) by positions >= p
+    first_lateral = m
+    for p in range(m - 1, -1, -1):
+        lo = local_low[p + 1]
+        for j in layers[body[p]].inputs:
+            if lateral(j, p):
+                first_lateral = min(first_lateral, p)
+            else:
+                lo = min(lo, pos[j])
+        local_low[p] = lo
+    cuts = [b for b in range(m + 1) if b in (0, m) or local_low[b] >= b - 1]
+    segs = list(zip(cuts[:-1], cuts[1:]))     # body positions [a, b)
+    first_up = next((p for p in range(m) if layers[body[p]].kind == "upsample"), m)
+    neck_from = min(first_up, first_lateral)
+    if neck_from >= m:
+        return None
+
+    def area(j):
+        h, w = hw(j)
+        return h * w
+
+    def seg_in(a):
+        return body[a - 1] if a > 0 else -1
+
+    def kinds(a, b):
+        return [layers[body[p]].kind for p in range(a, b)]
+
+    down = [k for k, (a, b) in enumerate(segs) if b <= neck_from and area(body[b - 1]) < area(seg_in(a))]
+    if not down:
+        return None
+    # the backbone's deepest stage: its down-sampling segment, then residual / CSP segments
+    k = down[-1] + 1
+    csp_done = False
+    while k < len(segs) and segs[k][1] <= neck_from:
+        a, b = segs[k]
+        first = layers[body[a]]
+        routes = [layers[body[p]] for p in range(a, b) if layers[body[p]].kind == "route"]
+        if b - a == 1 and first.kind == "conv" and first.out_shape[0] < layers[seg_in(a)].out_shape[0]:
+            break                                     # the neck's first narrowing conv
+        if csp_done and any(len(r.inputs) == 1 for r in routes):
+            break                                     # a second split: the neck's CSP stage (SPPCSP)
+        if csp_done and not (b - a == 1 and _is_1x1(first)):
+            break                                     # after the concat only its 1x1 transition
+        csp_done = csp_done or any(len(r.inputs) > 1 for r in routes)
+        k += 1
+    backbone_end = segs[k][0] if k < len(segs) else m     # a body position
+    n_backbone = body[backbone_end] if backbone_end < m else n
+    if backbone_end == 0 or body[:backbone_end] != list(range(n_backbone)) or any(j < n_backbone for j in head):
+        return None
+    groups = _groups(layers[:n_backbone], input_shape)
+    if groups[-1][2] > groups[-1][1]:   # a classifier's head (a global pool) inside: no backbone of a detector
+        return None
+    out = [(kind, tuple(range(s, e)), "backbone") for kind, s, e in groups[:-1]]
+    # the neck: cut before each change of resolution and each CSP pattern
+    neck = [seg for seg in segs if seg[0] >= backbone_end]
+    starts = {0}
+
+    def single(a, b):   # the segment is a lone conv or one-input route
+        layer = layers[body[a]]
+        return b - a == 1 and (layer.kind == "conv" or (layer.kind == "route" and len(layer.inputs) == 1))
+
+    def feeds(a, until):   # every reader of body position a is at a position in [a + 1, until)
+        return all(r in pos and a < pos[r] < until for r in readers[body[a]])
+
+    for k, (a, b) in enumerate(neck):
+        if k == 0:
+            continue
+        changes = area(body[b - 1]) != area(seg_in(a)) and any(t in ("upsample", "conv", "maxpool", "local_avgpool")
+                                                                for t in kinds(a, b))
+        split = None
+        if not changes:
+            r = next((p for p in range(a, b) if layers[body[p]].kind == "route" and len(layers[body[p]].inputs) == 1
+                      and pos.get(layers[body[p]].inputs[0], -2) == a - 1), None)
+            if r is not None and body[b - 1] - body[a] == b - 1 - a:   # no head layer between
+                lo, hi = body[a], body[b - 1] + 1
+                expand = k > 1 and single(*neck[k - 1]) and layers[body[neck[k - 1][0]]].kind == "conv" and \
+                    feeds(neck[k - 1][0], b)
+                if _csp_roles(layers, body[neck[k - 1][0]] if expand else lo, hi) is not None:
+                    split = k - 1 if expand else k
+        if changes:
+            at = k
+            while at - 1 > 0 and single(*neck[at - 1]) and feeds(neck[at - 1][0], b) and at - 1 not in starts:
+                at -= 1
+            starts.add(at)
+        elif split is not None:
+            starts.add(split)
+    starts = sorted(starts)
+    for s, e in zip(starts, starts[1:] + [len(neck)]):
+        idx = tuple(body[p] for p in range(neck[s][0], neck[e - 1][1]))
+        out.append(("stage", idx, "neck"))
+    out.append(("head", tuple(sorted(head)), "head"))
     return out
 
 
@@ -980,9 +1206,17 @@ def _add_ops(b: PlanBuilder, layer: Layer, outs: list, inp) -> Tensor:
     return s
 
 
+def _layout(layers: list, input_shape: tuple) -> list:
+    """(kind, layer indices, part) per plan stage, in forward order: a detector's (:func:`_detector_groups`),
+    else :func:`_groups`' stem, stages and head (part "": by kind)."""
+    det = _detector_groups(layers, input_shape)
+    if det is not None:
+        return det
+    return [(kind, tuple(range(s, e)), "") for kind, s, e in _groups(layers, input_shape)]
+
+
 def _plan(layers: list, input_shape: tuple) -> tuple:
-    shapes = [layer.out_shape for layer in layers]
-    outs: list = []   # each layer's output tensor
+    outs: list = [None] * len(layers)   # each layer's output tensor
     net_input = Tensor(input_shape, INPUT)
 
     def out(j):
@@ -990,19 +1224,24 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
 
     stages, infos = [], []
     n_stage = 0
-    for kind, start, end in _groups(layers, input_shape):
+    last = -1       # the last layer of the stages planned so far
+    for kind, idx, part in _layout(layers, input_shape):
         name = kind if kind != "stage" else f"stages.{n_stage}"
         n_stage += kind == "stage"
-        roles = _csp_roles(layers, start, end) if kind == "stage" else None
+        start = idx[0] if idx else last + 1
+        end = idx[-1] + 1 if idx else start
+        cend = next((j for j in range(start, end) if j not in idx), end) if idx else end   # contiguous from start
+        roles = _csp_roles(layers, start, cend) if kind == "stage" else None
         fusion = _fusion(roles) if roles else "none"
-        b = PlanBuilder(name, kind, fusion, prefix="")
-        b.tap("input", out(start - 1))
-        components = stage_components(layers, start, end, roles) if kind == "stage" else {}
-        for j in range(start, end):
-            b.component = components.get(j, kind)
-            outs.append(_add_ops(b, layers[j], outs, out))
+        b = PlanBuilder(name, kind, fusion, prefix="", part=part)
+        yolo = [j for j in idx if layers[j].kind == "yolo"] if part == "head" else []
+        b.tap("input", out(start - 1) if yolo else out(last))
+        components = stage_components(layers, start, cend, roles) if kind == "stage" else {}
+        for j in idx:
+            b.component = components.get(j, kind if kind != "stage" else "transition" if roles else "block")
+            outs[j] = _add_ops(b, layers[j], outs, out)
         b.component = None
-        first = layers[start] if start < end else None
+        first = layers[start] if idx else None
         if kind == "stage" and first is not None and first.kind == "conv" and first.attrs["stride"] > 1:
             b.tap("down", outs[start])
         if roles:
@@ -1010,14 +1249,18 @@ def _plan(layers: list, input_shape: tuple) -> tuple:
                 b.tap(tap, out(j))
             b.stage.repeats = roles["repeats"]
         elif kind == "stage":
-            b.stage.repeats = sum(layers[j].kind == "shortcut" for j in range(start, end))
-        b.tap("output", out(end - 1) if end > start else out(start - 1))
+            b.stage.repeats = sum(layers[j].kind == "shortcut" for j in idx)
+        for k, y in enumerate(yolo):   # each output scale: what its [yolo] reads
+            b.tap(f"p{k}", out(layers[y].inputs[0]))
+        b.tap("output", out(idx[-1]) if idx else out(last))
         taps = b.stage.taps   # in forward order: the input first, the output last
         b.stage.taps = {"input": taps.pop("input"), **{k: v for k, v in taps.items() if k != "output"},
                         "output": taps["output"]}
         stages.append(b.stage)
-        infos.append(StageInfo(name, kind, start, end, fusion, roles or {}))
-    assert len(shapes) == len(outs)
+        infos.append(StageInfo(name, kind, start, end, fusion, roles or {}, tuple(idx), part))
+        if idx and not yolo:
+            last = idx[-1]
+    assert all(o is not None for o in outs)
     return NetPlan(input_shape=input_shape, stages=stages), infos
 
 
@@ -1038,21 +1281,24 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of ``explorer.counts.analysis.summarize``'s (totals in every
     convention, memory, one row per stage and one per part: ``plan_summary``), plus Darknet's own BFLOPs
     (total as Darknet prints it and per stage, in BFLOP = 1e9 FLOP: ``units`` says so), each stage's and
-    each part's layer range, each stage's CSP roles, and one row per layer."""
+    each part's layer range (``layers``: first and last; ``layer_runs``: its runs of consecutive layers, as a
+    detector's head is one run per scale), each stage's CSP roles, a detector's ``outputs`` (per [yolo]
+    layer: :attr:`DarknetNet.outputs`) and one row per layer."""
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 
     plan = net.plan
     totals, stages = plan_summary(plan, batch, REGISTRY)
     for row, info in zip(stages, net.stages):
-        layer_range = range(info.start, info.end)
-        row["layers"] = [info.start, info.end - 1] if info.end > info.start else []
-        row["darknet_bflops"] = sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in layer_range) / 1e9
+        row["layers"] = [info.layers[0], info.layers[-1]] if info.layers else []
+        row["layer_runs"] = layer_runs(info.layers)
+        row["darknet_bflops"] = sum(net.layers[j].flops + net.layers[j].shortcut_flops for j in info.layers) / 1e9
         row["roles"] = {k: v for k, v in info.roles.items() if k not in ("repeats", "sliced")}
-    layer_of = {row["name"]: row["layers"] for row in stages}
+    layer_of = {info.name: info.layers for info in net.stages}
     for part in totals["parts"]:   # each part's cfg layers, first to last (plan_summary's parts: by stage)
         ends = [i for name in part["stages"] for i in layer_of[name]]
         part["layers"] = [min(ends), max(ends)] if ends else []
+        part["layer_runs"] = layer_runs(sorted(ends))
     return {
         "name": net.name,
         "source": "darknet cfg",
@@ -1061,6 +1307,7 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
         "input_shape": list(net.input_shape),
         "input_size": net.input_shape[1] if net.input_shape[1] == net.input_shape[2] else None,
         "output_shape": list(net.output_shape),
+        "outputs": net.outputs,
         "layers_count": len(net.layers),
         **totals,
         "darknet_bflops": darknet_bflops(net),
@@ -1074,6 +1321,17 @@ def summarize_net(net: DarknetNet, batch: int = 1) -> dict:
     }
 
 
+def layer_runs(indices) -> list:
+    """Layer indices (ascending) as runs of consecutive ones: ``[[142, 144], [157, 159]]``."""
+    runs: list = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
 def stage_rows(summary: dict, convention: str = "macs") -> list:
     """``explorer.counts.analysis.stage_table``'s rows of :func:`summarize_net`'s summary, with the
     layer range and Darknet's BFLOPs (its own formulas, shortcut term included) of each stage."""
@@ -1081,11 +1339,12 @@ def stage_rows(summary: dict, convention: str = "macs") -> list:
 
     rows = stage_table(summary, convention)
     for row, st in zip(rows, summary["stages"]):
-        row["layers"] = "-".join(str(i) for i in st["layers"]) if st["layers"] else ""
+        row["layers"] = ",".join(f"{a}-{b}" if b > a else str(a) for a, b in st["layer_runs"])
         row[DARKNET_BFLOPS_COLUMN] = round(st["darknet_bflops"], 4)
     return rows
 
 
 __all__ = ["CfgError", "DARKNET_BFLOPS_COLUMN", "DARKNET_BFLOPS_UNITS", "DarknetNet", "Layer", "Section", "StageInfo",
-           "csp_tap_layers", "darknet_bflops", "load_cfg", "parse_cfg", "read_sections", "stage_rows", "summarize_net",
+           "csp_tap_layers", "darknet_bflops", "layer_runs", "load_cfg", "parse_cfg", "read_sections", "stage_rows",
+           "summarize_net",
            "MAX_CFG_CHARS", "MAX_LAYERS"]

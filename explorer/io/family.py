@@ -14,7 +14,8 @@ call works on an imported network through the usual ``CSPConfig`` paths, whateve
 * ``validate``: parses the text (errors name the field ``network`` and the cfg's line, section and
   layer), requires 3 input channels (the pages feed RGB images) and the consistent ``fusion``;
 * ``plan``: the importer's NetPlan stages (stem, stages, head), memoized by the plan memo;
-* ``build``: ``explorer.io.darknet_torch``'s modules grouped as (stem, stages, head) parts, each with
+* ``build``: ``explorer.io.darknet_torch``'s modules grouped as (stem, stages, head) parts (a detector's
+  neck and head read earlier parts' outputs: ``explorer.io.family_torch``), each with
   parameter-free tap modules (``down``, ``split``, ``block``, ``partial_transition``, ``concat``,
   ``transition``) called on the tap tensors, so ``cspnet.model.CSPNetModel``, the live trace's hooks,
   latency and ONNX export work unchanged.
@@ -186,10 +187,10 @@ def tap_layers(info, net) -> dict:
 
 def build(cfg):
     """(stem, [stage modules], head): ``explorer.io.darknet_torch``'s layers grouped as the plan's parts."""
-    from .family_torch import build_part
+    from .family_torch import build_parts
 
     net = net_of(cfg)
-    parts = [build_part(net, info, tap_layers(info, net)) for info in net.stages]
+    parts = build_parts(net, net.stages, [tap_layers(info, net) for info in net.stages])
     return parts[0], parts[1:-1], parts[-1]
 
 

@@ -9,7 +9,8 @@ from cspnet.plan import TAP_LABELS
 
 
 def trace_agreement(summary: dict, trace: dict) -> dict:
-    """Rows comparing parameters, fvcore MACs and every tap point's shape; ``agree`` overall."""
+    """Rows comparing parameters, fvcore MACs, every tap point's shape, the graph's edges and a detector's
+    output scales (the head's ``p0``, ``p1``, ... taps against the model's outputs); ``agree`` overall."""
     rows = [{"quantity": "parameters", "analytic": summary["params"], "live trace": trace["params"],
              "agree": summary["params"] == trace["params"]}]
     fv = trace.get("fvcore")
@@ -34,6 +35,17 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
                                   f"{'x'.join(map(str, shape))}, traced {'x'.join(map(str, seen[tap]))}")
     rows.append({"quantity": "tap-point shapes (forward hooks)", "analytic": shape_total,
                  "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})
+    head = summary["stages"][-1]["shapes"] if summary["stages"] else {}
+    scales = [head[f"p{k}"] for k in range(len(head)) if f"p{k}" in head]
+    if scales and "outputs" in trace:   # a detector: each output scale (what its [yolo] reads) is a model output
+        outs = [list(o) for o in trace["outputs"]]
+        same = sum(list(a) == b for a, b in zip(scales, outs))
+        rows.append({"quantity": "output scales: " + ", ".join("x".join(map(str, a)) for a in scales)
+                     + " (the model's outputs)", "analytic": len(scales), "live trace": same,
+                     "agree": same == len(scales) == len(outs)})
+        if not same == len(scales) == len(outs):
+            mismatches.append("outputs: analytic " + ", ".join("x".join(map(str, a)) for a in scales)
+                              + "; traced " + ", ".join("x".join(map(str, b)) for b in outs))
     df = trace.get("dataflow")
     if df is not None:   # every edge of the plan's graph against what the model's ops really read
         bad = len(df["differences"])

@@ -95,9 +95,9 @@ def _part_names(model) -> list:
 
 
 def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
-    """Build the real model, read every tap point's shape from forward hooks, count its parameters,
-    record what every op reads and compare it with the plan's graph (``explorer.real.dataflow``), and
-    (optionally) run fvcore on it.
+    """Build the real model, read every tap point's shape from forward hooks (and each output's: a
+    detector's per output scale), count its parameters, record what every op reads and compare it with the
+    plan's graph (``explorer.real.dataflow``), and (optionally) run fvcore on it.
 
     Shapes and parameters come from a model built on the ``meta`` device, so even a large design
     allocates nothing; fvcore needs real tensors and runs on a CPU build (batch 1).
@@ -108,7 +108,7 @@ def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
     x_meta = torch.empty(1, 3, cfg.input_size, cfg.input_size, device="meta")
     t_build = time.perf_counter() - t0
     t1 = time.perf_counter()
-    shapes = hooked_shapes(meta_model, plan, x_meta)
+    shapes, out = hooked_shapes(meta_model, plan, x_meta, return_output=True)
     t_forward = time.perf_counter() - t1
     t_df = time.perf_counter()
     differences = compare(plan, meta_model, x_meta)   # what every op really reads vs the plan's graph
@@ -123,6 +123,8 @@ def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
     return {
         "params": count_params(meta_model),
         "shapes": {k: {t: list(s) for t, s in v.items()} for k, v in shapes.items()},
+        # the model's output(s): one per output scale of a detector (a Darknet cfg's [yolo] layers)
+        "outputs": [list(t.shape[1:]) for t in (out if isinstance(out, tuple) else (out,))],
         "fvcore": fv,
         "dataflow": dataflow,
         "seconds": {"build": t_build, "hooked_forward": t_forward, "dataflow": dataflow["seconds"],
