@@ -233,10 +233,12 @@ def _summary_detector(args, det):
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
         return
-    print(f"{s['name']}  Ultralytics detector, {s['layers_count']} layers, {s['num_classes']} classes  "
+    repo = {"yolov5 detector": "YOLOv5", "yolov7 detector": "YOLOv7"}.get(s["family"], "Ultralytics")
+    print(f"{s['name']}  {repo} detector, {s['layers_count']} layers, {s['num_classes']} classes  "
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
-    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   Ultralytics GFLOPs (as model.info() "
-          f"prints them) {s['ultralytics_printed_gflops']:.4f}")
+    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   {repo} GFLOPs (as "
+          f"{'model.info()' if repo == 'Ultralytics' else 'model_info'} prints them) "
+          f"{s['ultralytics_printed_gflops']:.4f}")
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
