@@ -238,7 +238,7 @@ def _summary_detector(args, det):
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   {repo} GFLOPs (as "
           f"{'model.info()' if repo == 'Ultralytics' else 'model_info'} prints them) "
-          f"{s['ultralytics_printed_gflops']:.4f}")
+          f"{s['printed_gflops']:.4f}")
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)

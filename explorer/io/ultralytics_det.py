@@ -133,6 +133,7 @@ class Detector:
     family: str = "ultralytics detector"
     printed_by: str = "Ultralytics model.info() (get_flops)"
     activation: str = "silu"       # the network's activation (what a training step saves: explorer.counts.training)
+    printed_convention: str = "ultralytics"   # the registered convention of the GFLOPs its own tool prints
 
     def at(self, size: int) -> "Detector":
         """The same detector planned at input ``size``."""
@@ -478,13 +479,14 @@ def load_detector(path, scale: str | None = None, input_size: int | None = None)
 def printed_gflops(det: Detector, imgsz: int | None = None) -> float:
     """The GFLOPs Ultralytics prints for the model (``model.info()``: ``get_flops``): the ``ultralytics``
     convention (2 x thop) on the model at the probe stride ``max(stride, 32)``, scaled to ``imgsz`` (default
-    the plan's input size), / 1e9.  Exact as the float it returns (``8.8575488`` for yolov8n at 640); equal to
-    the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales with the input (a size that
-    is a multiple of the largest stride)."""
+    the plan's input size), / 1e9.  YOLOv5's and YOLOv7's ``model_info`` run the same recipe in their own
+    convention (``det.printed_convention``: ``yolov5``).  Exact as the float it returns (``8.8575488`` for
+    yolov8n at 640); equal to the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales
+    with the input (a size that is a multiple of the largest stride)."""
     from explorer.counts.conventions import REGISTRY
 
     probe = det.probe_stride
-    flops = REGISTRY["ultralytics"].on_totals(det.at(probe).plan.by_kind)
+    flops = REGISTRY[det.printed_convention].on_totals(det.at(probe).plan.by_kind)
     size = det.input_size if imgsz is None else imgsz
     return flops / 1e9 * size / probe * size / probe
 
@@ -515,7 +517,9 @@ def summarize_detector(det: Detector, batch: int = 1) -> dict:
         "num_classes": det.nc,
         "strides": list(det.strides),
         "outputs": det.outputs,
-        "ultralytics_printed_gflops": printed_gflops(det),
+        **({"ultralytics_printed_gflops": printed_gflops(det)} if det.printed_convention == "ultralytics" else {}),
+        "printed_gflops": printed_gflops(det),
+        "printed_convention": det.printed_convention,
         "printed_by": det.printed_by,
         "layers_count": det.layers or len(det.modules),
         **totals,

@@ -23,8 +23,9 @@ reads, parts backbone / neck / head, the same :class:`~explorer.io.ultralytics_d
 Parameters equal YOLOv5's own build exactly (yolov5n..x, unfused as ``train.py`` prints them: yolov5s
 7,235,389; the v5.0-era yolov5s 7,276,605; tests/test_yolo_repos_detect.py).  Its printed GFLOPs (``model_info``
 in ``utils/torch_utils.py``: thop on a ``max(stride, 32)`` probe image, x 2, scaled to 640) are Ultralytics'
-``get_flops`` to the letter, so they are the registered ``ultralytics`` convention at the probe, scaled
-(:func:`explorer.io.ultralytics_det.printed_gflops`; yolov5s 16.6 unfused as v7.0 prints it).
+``get_flops`` recipe run with the original thop, which counts nearest upsampling 0: the registered ``yolov5``
+convention at the probe, scaled (:func:`explorer.io.ultralytics_det.printed_gflops`; yolov5s 16.6 unfused,
+16.4 fused as v7.0 prints them).
 
 The shared pieces (:func:`plan_repo_detector`: the keys, the layer loop, the anchor-based Detect) are also
 YOLOv7's (``explorer.io.yolov7_det``), whose ``parse_model`` is this one's ancestor.  **Refused**
@@ -122,6 +123,7 @@ class RepoModel:
                 raise _err(f"key 'activation': {_short(act)}; allowed: "
                            f"{', '.join(k for k, v in ACTIVATIONS.items() if v)} (matched as text, never evaluated)")
             self.activation = ACTIVATIONS[key]
+        self.used: dict = {}   # activation kind -> how many Convs use it (conv_args)
 
     def channels(self, c: int) -> int:
         """``make_divisible(c x width_multiple, channel_multiple)`` unless c is Detect's ``na x (nc + 5)``."""
@@ -200,6 +202,9 @@ def conv_args(lay, model: RepoModel, c1: int, names: tuple = ("c2", "k", "s", "p
     if "d" in names:
         _arg(lay, 5, 1, "the dilation", lambda v: v == 1 and not isinstance(v, bool), "1 (no dilation)")
     act = act_arg(lay, names.index("act"))
+    if act is not None:   # which activation the Convs use most: the network's (yolov7-tiny's LeakyReLU)
+        kind = act or model.activation
+        model.used[kind] = model.used.get(kind, 0) + 1
     return ConvArgs(c2, k, s, k // 2 if p is None else p, g, act)
 
 
@@ -390,7 +395,9 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
     return Detector(name=name if name is not None else f"{dialect.repo} detection YAML", plan=plan, scale=None,
                     nc=model.nc, strides=strides, modules=modules, input_size=input_size, text=text,
                     layers=len(layers), stage_layers=stage_layers, planner=planner, source=dialect.source,
-                    family=dialect.family, printed_by=dialect.printed_by, activation=model.activation)
+                    family=dialect.family, printed_by=dialect.printed_by,
+                    activation=max(model.used, key=model.used.get) if model.used else model.activation,
+                    printed_convention="yolov5")
 
 
 YOLOV5 = Dialect(

@@ -32,7 +32,7 @@ RepConv, IDetect).  yolov7.yaml reads as 106 layers in 30 stages, yolov7-tiny as
 Parameters equal YOLOv7's own build exactly (unfused, as ``train.py`` builds it from the cfg: yolov7
 37,622,682, yolov7-tiny 6,228,762; the published 36,905,341 and 6,219,709 are the deploy cfgs fused:
 tests/test_yolo_repos_detect.py).
-Its ``model_info`` GFLOPs are YOLOv5's (thop x 2 at a ``max(stride, 32)`` probe, scaled): the ``ultralytics``
+Its ``model_info`` GFLOPs are YOLOv5's (thop x 2 at a ``max(stride, 32)`` probe, scaled): the ``yolov5``
 convention.  Refused as YOLOv5's: other modules by name (``IAuxDetect``, ``DownC``, ``ReOrg`` of the P6
 files), more than 320 layers (yolov7-e6e has 266), a file over 64 KiB.  ``yaml.safe_load`` only.  Pure Python.
 """
