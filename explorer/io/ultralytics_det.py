@@ -37,6 +37,7 @@ A detector is analysed (counts, graph, parts) but not built as a model or a desi
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
@@ -109,9 +110,29 @@ def is_detection_yaml(text) -> bool:
 def yaml_dialect(text) -> str | None:
     """:func:`detection_dialect` of YAML text (or bytes); None for anything unreadable."""
     try:
-        return detection_dialect(_load(text))
+        return detection_dialect(load_doc(text))
     except ConfigError:
         return None
+
+
+_DOCS: OrderedDict = OrderedDict()   # text -> its parsed mapping: the last few texts read
+MAX_DOCS = 8
+
+
+def load_doc(text) -> dict:
+    """``explorer.io.ultralytics._load`` of ``text`` (checked, ``yaml.safe_load``), remembered for the last
+    :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size (``Detector.at``) parse
+    a file once (pure-Python YAML parsing is most of a detector's planning time).  The planners only read the
+    mapping; a text that fails raises ``ConfigError`` each time."""
+    key = bytes(text) if isinstance(text, bytearray) else text
+    doc = _DOCS.get(key) if isinstance(key, (str, bytes)) else None
+    if doc is None:
+        doc = _load(text)
+        if isinstance(key, (str, bytes)):
+            _DOCS[key] = doc
+            while len(_DOCS) > MAX_DOCS:
+                _DOCS.popitem(last=False)
+    return doc
 
 
 @dataclass
@@ -366,7 +387,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
                           f"{INPUT_SIZE_RANGE[1]}")
     if scale is not None and not isinstance(scale, str):
         raise _err(f"scale {_short(scale)}: expected a scale letter")
-    doc = _load(text)
+    doc = load_doc(text)
     if guessed and (not isinstance(doc.get("scales"), dict) or scale not in doc["scales"]):
         scale = None
     model = _Model(doc, scale)

@@ -57,7 +57,6 @@ from .ultralytics import (
     _err,
     _is_int,
     _is_num,
-    _load,
     _max_args,
     _short,
 )
@@ -71,6 +70,7 @@ from .ultralytics_det import (
     _plan_upsample,
     _resolve,
     _rows,
+    load_doc,
 )
 
 MAX_V5_LAYERS = 64         # yolov5x6 has 34
@@ -335,7 +335,7 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
     if not _is_int(input_size) or not INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]:
         raise ConfigError("input_size", f"{_short(input_size)}; allowed integers {INPUT_SIZE_RANGE[0]} to "
                           f"{INPUT_SIZE_RANGE[1]}")
-    doc = _load(text)
+    doc = load_doc(text)
     model = RepoModel(doc, dialect.keys, dialect.repo)
     rows = _rows(doc, dialect.max_layers, dialect.largest)
     names = {"anchors": doc.get("anchors")}
