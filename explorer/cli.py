@@ -221,7 +221,7 @@ def _detector(args, command: str):
 
 
 def _summary_detector(args, det):
-    """``summary`` of a detection YAML (explorer.io.ultralytics_det): totals in every convention, the parts
+    """``summary`` of a detection YAML (Ultralytics, YOLOv5, YOLOv7: explorer.io.ultralytics_det): totals, the parts
     backbone / neck / head adding up to them, one row per YAML layer; ``config`` null (``config_error`` why)."""
     from explorer.counts.analysis import stage_table
     from explorer.io.ultralytics_det import summarize_detector
@@ -250,7 +250,7 @@ def cmd_summary(args):
     if _file_format(args.design) == "darknet":   # a Darknet network file, however named (explorer.design.files)
         return _summary_cfg(args)
     det = _detector(args, "summary")
-    if det is not None:   # an Ultralytics detection YAML: planned whole, no design (explorer.io.ultralytics_det)
+    if det is not None:   # a detection YAML (Ultralytics, YOLOv5, YOLOv7): planned whole, no design
         return _summary_detector(args, det)
     cfg = _design(args)
     cmp = compare_with_twin(cfg, batch=args.batch)
@@ -300,7 +300,7 @@ def cmd_layers(args):
     from explorer.counts.graph import edges, layer_rows
 
     det = _detector(args, "layers")
-    if det is not None:   # a detection YAML: its plan (explorer.io.ultralytics_det), named as the file
+    if det is not None:   # a detection YAML: its plan (explorer.design.files.detector_from_file), named as the file
         cfg, plan = det, det.plan
     else:
         cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)

@@ -32,7 +32,7 @@ DETECTION = {
 # thop < 0.1), yolov5n fused 1,867,405 / 4.5 and unfused 1,872,157 / 4.6 (third-party logs), yolov5x fused
 # 86,705,005 (v6.1/v6.2 tutorials), yolov5s6 fused 12,612,508 and yolov7(-tiny) fused 36,905,341 / 6,219,709
 # (yolov7 notebooks: the released weights are the deploy cfgs fused), the v5.0-era yolov5s 7,276,605 / 17.1 (v6.0
-# tutorial, run on v5.0 code).  The other figures were read from the repositories' own model builders
+# tutorial, run on v5.0 code; 7,266,973 fused, its detect cell).  The other figures were read from the repositories' own model builders
 # (ultralytics/yolov5@5081342, WongKinYiu/yolov7@a207844 models/yolo.py, thop >= 0.1 at the max(stride, 32) probe
 # scaled to 640; the recipe in ../shared/reference/reference_tools.md): yolov5m/l/x unfused and m/l fused, yolov5s6
 # unfused, yolov7 and yolov7-tiny (training and deploy cfgs) unfused, yolov7x.  None: no source figure.
@@ -43,7 +43,7 @@ REPOS = {
     "yolov5l": ("yolov5l", 46_563_709, "109.6", 46_533_693, "109.0"),
     "yolov5x": ("yolov5x", 86_749_405, "206.3", 86_705_005, "205.4"),
     "yolov5s6": ("yolov5s6", 12_626_620, "17.0", 12_612_508, "16.8"),
-    "yolov5s-v5.0": ("yolov5s-v5.0", 7_276_605, None, None, None),
+    "yolov5s-v5.0": ("yolov5s-v5.0", 7_276_605, None, 7_266_973, None),
     "yolov7": ("yolov7", 37_622_682, "106.5", 36_907_898, "104.5"),
     "yolov7-deploy": ("yolov7-deploy", 37_620_125, "106.5", 36_905_341, "104.5"),
     "yolov7-tiny": ("yolov7-tiny", 6_228_762, "13.9", 6_221_370, "13.7"),

@@ -212,7 +212,7 @@ def test_parameters_and_printed_gflops_equal_the_repositories_builds(model):
     if fused_params is not None:
         p, g = fused(det)
         assert p == fused_params
-        assert f"{g:.1f}" == fused_gflops
+        assert fused_gflops is None or f"{g:.1f}" == fused_gflops
 
 
 def test_yolov5s_to_the_flop_and_the_published_round_figures():
