@@ -32,10 +32,11 @@ DETECTION = {
 # thop < 0.1), yolov5n fused 1,867,405 / 4.5 and unfused 1,872,157 / 4.6 (third-party logs), yolov5x fused
 # 86,705,005 (v6.1/v6.2 tutorials), yolov5s6 fused 12,612,508 and yolov7(-tiny) fused 36,905,341 / 6,219,709
 # (yolov7 notebooks: the released weights are the deploy cfgs fused), the v5.0-era yolov5s 7,276,605 / 17.1 (v6.0
-# tutorial, run on v5.0 code; 7,266,973 fused, its detect cell).  The other figures were read from the repositories' own model builders
-# (ultralytics/yolov5@5081342, WongKinYiu/yolov7@a207844 models/yolo.py, thop >= 0.1 at the max(stride, 32) probe
-# scaled to 640; the recipe in ../shared/reference/reference_tools.md): yolov5m/l/x unfused and m/l fused, yolov5s6
-# unfused, yolov7 and yolov7-tiny (training and deploy cfgs) unfused, yolov7x.  None: no source figure.
+# tutorial, run on v5.0 code; 7,266,973 fused, its detect cell).  The other figures were read from the
+# repositories' own model builders (ultralytics/yolov5@5081342, WongKinYiu/yolov7@a207844 models/yolo.py, thop
+# >= 0.1 at the max(stride, 32) probe scaled to 640; the recipe in ../shared/reference/reference_tools.md):
+# yolov5m/l/x unfused and m/l fused, yolov5s6 unfused, yolov7 and yolov7-tiny (training and deploy cfgs)
+# unfused, yolov7x.  None: no source figure.
 REPOS = {
     "yolov5n": ("yolov5n", 1_872_157, "4.6", 1_867_405, "4.5"),
     "yolov5s": ("yolov5s", 7_235_389, "16.6", 7_225_885, "16.4"),
