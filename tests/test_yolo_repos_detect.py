@@ -206,6 +206,7 @@ def test_parameters_and_printed_gflops_equal_the_repositories_builds(model):
     key, params, gflops, fused_params, fused_gflops = REPOS[model]
     det = plan(key)
     assert det.plan.params == params
+    assert graph_problems(det.plan) == []                  # every layer read, every read an earlier layer's
     if gflops is not None:
         assert f"{printed_gflops(det):.1f}" == gflops
         assert summarize_detector(det)["printed_gflops"] == printed_gflops(det)
