@@ -481,10 +481,10 @@ class PlanBuilder:
         return self._add("cat", path, shapes[0], tuple(out_shape), in_shapes=shapes, in_elements=numel(out_shape),
                          attrs={"dim": dim})
 
-    def add(self, path, s: Shape, *others: Shape) -> Shape:
+    def add(self, path, s: Shape, *others: Shape, params: int = 0) -> Shape:
         """``s`` plus ``others`` elementwise (a residual: ``others`` is the shortcut; as fvcore, only ``s``
-        counts as the op's input)."""
-        return self._add("add", path, s, tuple(s), also=others)
+        counts as the op's input); ``params``: a learned tensor added (YOLOR's ImplicitA, one per channel)."""
+        return self._add("add", path, s, tuple(s), params, also=others)
 
     def layer(self, kind: str, path, s: Shape, out_shape: Shape, kernel: int = 0, stride: int = 1,
               also: tuple = ()) -> Shape:
@@ -492,10 +492,11 @@ class PlanBuilder:
         uneven padding, upsampling, softmax)."""
         return self._add(kind, path, s, tuple(out_shape), kernel=kernel, stride=stride, also=also)
 
-    def mul(self, path, s: Shape, *gate: Shape, scale: float | None = None) -> Shape:
-        """Elementwise scaling by a broadcast ``gate`` (SE, channel attention) or by a constant ``scale``
-        (attention's 1 / sqrt(key_dim))."""
-        return self._add("mul", path, s, tuple(s), also=gate, attrs=None if scale is None else {"scale": scale})
+    def mul(self, path, s: Shape, *gate: Shape, scale: float | None = None, params: int = 0) -> Shape:
+        """Elementwise scaling by a broadcast ``gate`` (SE, channel attention), by a constant ``scale``
+        (attention's 1 / sqrt(key_dim)) or by a learned tensor of ``params`` (YOLOR's ImplicitM)."""
+        return self._add("mul", path, s, tuple(s), params, also=gate,
+                         attrs=None if scale is None else {"scale": scale})
 
     def mean(self, path, s: Shape) -> Shape:
         """Mean over H and W (``x.mean((2, 3), keepdim=True)``, timm's SE squeeze)."""

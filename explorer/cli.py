@@ -241,7 +241,7 @@ def _detector(args, command: str):
 
 
 def _summary_detector(args, det):
-    """``summary`` of a detection YAML (explorer.io.ultralytics_det): totals in every convention, the parts
+    """``summary`` of a detection YAML (Ultralytics, YOLOv5, YOLOv7: explorer.io.ultralytics_det): totals, the parts
     backbone / neck / head adding up to them, one row per YAML layer; ``config`` null (``config_error`` why)."""
     from explorer.counts.analysis import stage_table
     from explorer.io.ultralytics_det import summarize_detector
@@ -258,11 +258,13 @@ def _summary_detector(args, det):
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
         return
-    print(f"{s['name']}  Ultralytics detector, {s['layers_count']} layers, {s['num_classes']} classes  "
+    repo = {"yolov5 detector": "YOLOv5", "yolov7 detector": "YOLOv7"}.get(s["family"], "Ultralytics")
+    print(f"{s['name']}  {repo} detector, {s['layers_count']} layers, {s['num_classes']} classes  "
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
     _fused_line(args)
-    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   Ultralytics GFLOPs (as model.info() "
-          f"prints them{' for the fused model' if args.fused else ''}) {s['ultralytics_printed_gflops']:.4f}")
+    print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   {repo} GFLOPs (as "
+          f"{'model.info()' if repo == 'Ultralytics' else 'model_info'} prints them"
+          f"{' for the fused model' if args.fused else ''}) {s['printed_gflops']:.4f}")
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention)
     _print_table(rows)
@@ -282,7 +284,7 @@ def cmd_summary(args):
     if _file_format(args.design) == "darknet":   # a Darknet network file, however named (explorer.design.files)
         return _summary_cfg(args)
     det = _detector(args, "summary")
-    if det is not None:   # an Ultralytics detection YAML: planned whole, no design (explorer.io.ultralytics_det)
+    if det is not None:   # a detection YAML (Ultralytics, YOLOv5, YOLOv7): planned whole, no design
         return _summary_detector(args, det)
     cfg = _design(args)
     if args.fused and args.blocks:
@@ -335,7 +337,7 @@ def cmd_layers(args):
     from explorer.counts.graph import edges, layer_rows
 
     det = _detector(args, "layers")
-    if det is not None:   # a detection YAML: its plan (explorer.io.ultralytics_det), named as the file
+    if det is not None:   # a detection YAML: its plan (explorer.design.files.detector_from_file), named as the file
         cfg, plan = det, det.plan
     else:
         cfg = _design(args)   # a preset or any network file (a Darknet cfg as a design: explorer.io.family)

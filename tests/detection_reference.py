@@ -31,3 +31,31 @@ DETECTION_FUSED = {
     "YOLOv8n": ("v8", "n", 3_151_904, "8.7"),
     "YOLO11n": ("11", "n", 2_616_248, "6.5"),
 }
+
+# YOLOv5's own (ultralytics/yolov5) and YOLOv7's (WongKinYiu/yolov7) detection YAMLs, nc 80, 640 px: model ->
+# (test YAML, unfused params, unfused GFLOPs as model_info prints them, fused params, fused GFLOPs).  Unfused:
+# the model as train.py builds it from the YAML; fused: Conv+BN folded (YOLOv7 also RepConv re-parameterized),
+# as detect.py/val.py print after "Fusing layers...".  Sources (detection_exact.csv): yolov5s 7,235,389 / 16.6 and
+# 7,225,885 / 16.4 (yolov5 v7.0 tutorial.ipynb; the same architecture from v6.0 on: the v6.1 tutorial's 16.5 is
+# thop < 0.1), yolov5n fused 1,867,405 / 4.5 and unfused 1,872,157 / 4.6 (third-party logs), yolov5x fused
+# 86,705,005 (v6.1/v6.2 tutorials), yolov5s6 fused 12,612,508 and yolov7(-tiny) fused 36,905,341 / 6,219,709
+# (yolov7 notebooks: the released weights are the deploy cfgs fused), the v5.0-era yolov5s 7,276,605 / 17.1 (v6.0
+# tutorial, run on v5.0 code; 7,266,973 fused, its detect cell).  The other figures were read from the
+# repositories' own model builders (ultralytics/yolov5@5081342, WongKinYiu/yolov7@a207844 models/yolo.py, thop
+# >= 0.1 at the max(stride, 32) probe scaled to 640; the recipe in ../shared/reference/reference_tools.md):
+# yolov5m/l/x unfused and m/l fused, yolov5s6 unfused, yolov7 and yolov7-tiny (training and deploy cfgs)
+# unfused, yolov7x.  None: no source figure.
+REPOS = {
+    "yolov5n": ("yolov5n", 1_872_157, "4.6", 1_867_405, "4.5"),
+    "yolov5s": ("yolov5s", 7_235_389, "16.6", 7_225_885, "16.4"),
+    "yolov5m": ("yolov5m", 21_190_557, "49.2", 21_172_173, "48.9"),
+    "yolov5l": ("yolov5l", 46_563_709, "109.6", 46_533_693, "109.0"),
+    "yolov5x": ("yolov5x", 86_749_405, "206.3", 86_705_005, "205.4"),
+    "yolov5s6": ("yolov5s6", 12_626_620, "17.0", 12_612_508, "16.8"),
+    "yolov5s-v5.0": ("yolov5s-v5.0", 7_276_605, None, 7_266_973, None),
+    "yolov7": ("yolov7", 37_622_682, "106.5", 36_907_898, "104.5"),
+    "yolov7-deploy": ("yolov7-deploy", 37_620_125, "106.5", 36_905_341, "104.5"),
+    "yolov7-tiny": ("yolov7-tiny", 6_228_762, "13.9", 6_221_370, "13.7"),
+    "yolov7-tiny-deploy": ("yolov7-tiny-deploy", 6_227_101, "13.9", 6_219_709, "13.7"),
+    "yolov7x": ("yolov7x", 71_347_394, "190.6", 71_314_746, "189.7"),
+}

@@ -5,7 +5,9 @@ import pathlib
 SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz_decoders.py"
 
 
-def test_url_and_json_decoders_only_raise_config_error(capsys, monkeypatch):
+def test_url_json_and_detection_yaml_decoders_only_raise_config_error(capsys, monkeypatch):
+    """URL queries, design JSON and detection YAMLs (Ultralytics', YOLOv5's and YOLOv7's planners) mutated: each
+    decodes or raises ConfigError."""
     spec = importlib.util.spec_from_file_location("fuzz_decoders", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -13,4 +15,5 @@ def test_url_and_json_decoders_only_raise_config_error(capsys, monkeypatch):
     rc = mod.main()
     out = capsys.readouterr().out
     assert "other exceptions: 0" in out, out
+    assert "detection YAML 500)" in out, out
     assert rc == 0, out

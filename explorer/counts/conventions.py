@@ -201,10 +201,23 @@ ULTRALYTICS = THOP.derive(
     formula="Ultralytics GFLOPs = 2 x thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output)",
     scale=2, short="Ultralytics")
 
+# YOLOv5's and YOLOv7's model_info (utils/torch_utils.py) runs the original thop (its requirements: thop>=0.1.1)
+# on a max(stride, 32) probe, x 2, scaled: Ultralytics' table but for nearest upsampling, which thop's
+# count_upsample counts 0.  Reproduces the repositories' printed GFLOPs (explorer.io.yolov5_det, yolov7_det; yolov5s
+# 16.6 unfused, 16.4 fused as v7.0 prints them).  thop before 0.1 (YOLOv5 v6.1's tutorial: 16.5; v5.0-era: 17.1)
+# counted BatchNorm 2 per element and a conv's bias 1 per output element: not registered (tests say so).
+YOLOV5 = ULTRALYTICS.derive(
+    "yolov5", "YOLOv5 / YOLOv7 model_info FLOPs (2 x thop; printed as GFLOPs)", "FLOP",
+    "the GFLOPs YOLOv5's and YOLOv7's own model_info prints (this value / 1e9): 2 x the original thop's count (conv, "
+    "linear and attention matrix-product MACs, BatchNorm 4 per element, global average pooling 1 per input and "
+    "output element; nearest upsampling 0, where the Ultralytics convention counts 1 per output element).",
+    formula="YOLOv5/YOLOv7 GFLOPs = 2 x thop (conv+linear+matmul MACs, BN 4/element, global pool 1/input + 1/output; "
+    "nearest upsampling 0)", short="YOLOv5 / v7", upsample=None)
+
 # Every convention ``count`` knows.  All of them are shown everywhere: the CLI's ``--convention``, the app's
 # convention switches, the stage tables and ``summary --json``'s ``conventions`` read this registry (a design
 # of any family is counted by every table: a kind the design lacks costs 0).
-REGISTRY = {c.key: c for c in (MACS, FVCORE, FLOPS, BFLOPS, MMCV, DARKNET, THOP, ULTRALYTICS)}
+REGISTRY = {c.key: c for c in (MACS, FVCORE, FLOPS, BFLOPS, MMCV, DARKNET, THOP, ULTRALYTICS, YOLOV5)}
 CONVENTIONS = REGISTRY      # the name the app, the CLI and the summaries import
 
 

@@ -5,8 +5,9 @@ Every command of the CLI (``python -m explorer summary FILE``, ``export``, ``lay
 
 * ``.cfg``: a Darknet network file, as a design of the ``darknet_cfg`` family (``explorer.io.family``);
   ``.yaml`` / ``.yml``: an Ultralytics model YAML, as a lineage design (``explorer.io.ultralytics``, the scale
-  guessed from the file name as Ultralytics does; a detection YAML, one with a ``Detect`` layer, is a detector:
-  :func:`detector_from_file` plans it whole, ``explorer.io.ultralytics_det``, and as a design it is refused);
+  guessed from the file name as Ultralytics does; a detection YAML, one with a detection head, is a detector:
+  :func:`detector_from_file` plans it whole with its repository's planner, ``explorer.io.ultralytics_det``,
+  ``yolov5_det`` (YOLOv5's anchor-based Detect) or ``yolov7_det``, and as a design it is refused);
   ``.json``: a saved design (``CSPConfig.from_json``).  The
   extension is read in any case (``.CFG``, ``.Yaml``).
 * **The name makes no claim** (no extension, or ``.txt``: ``yolov4.cfg.txt``): the file opens by its content,
@@ -110,25 +111,40 @@ def design_from_file(name: str, data: bytes, size: int | None = None) -> CSPConf
     return CSPConfig.from_json(data)
 
 
-def is_detector(name: str, data) -> bool:
-    """Whether file ``name`` holding ``data`` is an Ultralytics detection YAML (a ``Detect`` layer), which opens
-    as a planned detector (``explorer.io.ultralytics_det``: counts, graph, parts), not as a design."""
+# which planner opens a detection YAML, by the repository whose parse_model it is written for
+# (explorer.io.ultralytics_det.detection_dialect: YOLOv7's modules, else YOLOv5's anchors key, else Ultralytics')
+DETECTOR_PLANNERS = {"ultralytics": "explorer.io.ultralytics_det", "yolov5": "explorer.io.yolov5_det",
+                     "yolov7": "explorer.io.yolov7_det"}
+
+
+def detector_dialect(name: str, data) -> str | None:
+    """Which repository's detection YAML file ``name`` holding ``data`` is (``"ultralytics"``, ``"yolov5"``,
+    ``"yolov7"``: :data:`DETECTOR_PLANNERS`), or None where it is no detection YAML."""
     try:
         if file_format(name, data) != "yaml":
-            return False
+            return None
     except ConfigError:
-        return False
-    from explorer.io.ultralytics_det import is_detection_yaml
+        return None
+    from explorer.io.ultralytics_det import yaml_dialect
 
-    return is_detection_yaml(data)
+    return yaml_dialect(data)
+
+
+def is_detector(name: str, data) -> bool:
+    """Whether file ``name`` holding ``data`` is a detection YAML (a detection head: Ultralytics' ``Detect``,
+    YOLOv5's anchor-based one, YOLOv7's ``IDetect``), which opens as a planned detector (counts, graph, parts),
+    not as a design."""
+    return detector_dialect(name, data) is not None
 
 
 def detector_from_file(name: str, data, input_size: int | None = None):
-    """The detector in detection YAML file ``name`` holding ``data``, planned at ``input_size`` (default 640;
-    the scale from the file name, as Ultralytics guesses it).  Raises ConfigError naming the layer or key."""
-    from explorer.io.ultralytics_det import detector_from_yaml
+    """The detector in detection YAML file ``name`` holding ``data``, planned at ``input_size`` (default 640)
+    by its repository's planner (:func:`detector_dialect`; an Ultralytics YAML's scale from the file name, as
+    Ultralytics guesses it).  Raises ConfigError naming the layer or key."""
+    import importlib
 
-    return detector_from_yaml(data, os.path.basename(str(name)) or str(name), input_size=input_size)
+    module = importlib.import_module(DETECTOR_PLANNERS[detector_dialect(name, data) or "ultralytics"])
+    return module.detector_from_yaml(data, os.path.basename(str(name)) or str(name), input_size=input_size)
 
 
 def read_file(path) -> bytes:
@@ -169,5 +185,6 @@ def file_warnings(cfg: CSPConfig) -> list:
     return list(net_of(cfg).warnings)
 
 
-__all__ = ["FILE_TYPES", "MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "design_from_file", "detector_from_file",
+__all__ = ["DETECTOR_PLANNERS", "FILE_TYPES", "MAX_FILE_BYTES", "MAX_UPLOAD_BYTES", "design_from_file",
+           "detector_dialect", "detector_from_file",
            "file_format", "file_warnings", "is_detector", "load_file", "name_parts", "read_file"]

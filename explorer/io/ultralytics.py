@@ -176,9 +176,11 @@ class _Model:
             if not isinstance(k, str):
                 raise _err(f"key {_short(k)}: keys must be text")
         if "anchors" in doc:
-            raise _err("key 'anchors': a YOLOv5 detection YAML (anchor-based Detect); detection heads are not "
-                       "analysed: use the -cls YAML (e.g. yolov5s-cls.yaml), or remove the 'anchors' key and replace "
-                       "the head with [[-1, 1, Classify, [nc]]]")
+            raise _err("key 'anchors': a YOLOv5 or YOLOv7 detection YAML (anchor-based Detect): python -m explorer "
+                       "summary FILE and layers FILE plan it whole as a detector; as a design (a model to build, "
+                       "--set, export, the app's pages) detection heads are not analysed: use the -cls YAML (e.g. "
+                       "yolov5s-cls.yaml), or remove the 'anchors' key and replace the head with [[-1, 1, Classify, "
+                       "[nc]]]")
         unknown = [k for k in doc if k not in TOP_KEYS]
         if unknown:
             raise _err(f"key {_short(unknown[0])} is not read by this importer; allowed keys: {', '.join(TOP_KEYS)}")

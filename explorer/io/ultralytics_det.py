@@ -37,6 +37,7 @@ A detector is analysed (counts, graph, parts) but not built as a model or a desi
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
@@ -72,20 +73,66 @@ NOT_BUILT = ("detectors are analysed (counts, graph, parts: python -m explorer s
              "built yet in this version")
 
 
-def is_detection_doc(doc) -> bool:
-    """Whether a loaded YAML mapping is a detection model this module plans (a ``Detect`` layer)."""
+# the detection heads of the YOLO repositories (a file with one is a detector, whichever repository planned it)
+HEAD_MODULES = ("Detect", "IDetect", "IAuxDetect", "IBin", "IKeypoint")
+# modules only YOLOv7's (WongKinYiu/yolov7) models/common.py has: a file with one is YOLOv7's dialect
+YOLOV7_MODULES = ("IDetect", "IAuxDetect", "IBin", "IKeypoint", "MP", "SP", "SPPCSPC", "RepConv", "DownC", "ReOrg",
+                  "Shortcut", "GhostSPPCSPC", "RepConv_OREPA", "Chuncat", "Foldcut")
+
+
+def detection_dialect(doc) -> str | None:
+    """Which repository's ``parse_model`` a loaded YAML mapping is written for, where it is a detector (a
+    detection head among its layers): ``"yolov7"`` (a module only YOLOv7 has: IDetect, MP, SP, SPPCSPC,
+    RepConv ...; ``explorer.io.yolov7_det``), ``"yolov5"`` (a top-level ``anchors`` key: YOLOv5's anchor-based
+    Detect, ``explorer.io.yolov5_det``), ``"ultralytics"`` (the anchor-free Detect of this module); None: no
+    detector.  Read from the mapping only: nothing is planned."""
     if not isinstance(doc, dict):
-        return False
+        return None
     rows = [r for k in ("backbone", "head") if isinstance(doc.get(k), list) for r in doc[k]]
-    return any(isinstance(r, list) and len(r) == 4 and r[2] == "Detect" for r in rows)
+    names = {r[2] for r in rows if isinstance(r, list) and len(r) == 4 and isinstance(r[2], str)}
+    if not names & set(HEAD_MODULES):
+        return None
+    if names & set(YOLOV7_MODULES):
+        return "yolov7"
+    return "yolov5" if "anchors" in doc else "ultralytics"
+
+
+def is_detection_doc(doc) -> bool:
+    """Whether a loaded YAML mapping is a detection model (a detection head: :func:`detection_dialect`)."""
+    return detection_dialect(doc) is not None
 
 
 def is_detection_yaml(text) -> bool:
-    """Whether YAML text (or bytes) is a detection model this module plans; False for anything unreadable."""
+    """Whether YAML text (or bytes) is a detection model; False for anything unreadable."""
+    return yaml_dialect(text) is not None
+
+
+def yaml_dialect(text) -> str | None:
+    """:func:`detection_dialect` of YAML text (or bytes); None for anything unreadable."""
     try:
-        return is_detection_doc(_load(text))
+        return detection_dialect(load_doc(text))
     except ConfigError:
-        return False
+        return None
+
+
+_DOCS: OrderedDict = OrderedDict()   # text -> its parsed mapping: the last few texts read
+MAX_DOCS = 8
+
+
+def load_doc(text) -> dict:
+    """``explorer.io.ultralytics._load`` of ``text`` (checked, ``yaml.safe_load``), remembered for the last
+    :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size (``Detector.at``) parse
+    a file once (pure-Python YAML parsing is most of a detector's planning time).  The planners only read the
+    mapping; a text that fails raises ``ConfigError`` each time."""
+    key = bytes(text) if isinstance(text, bytearray) else text
+    doc = _DOCS.get(key) if isinstance(key, (str, bytes)) else None
+    if doc is None:
+        doc = _load(text)
+        if isinstance(key, (str, bytes)):
+            _DOCS[key] = doc
+            while len(_DOCS) > MAX_DOCS:
+                _DOCS.popitem(last=False)
+    return doc
 
 
 @dataclass
@@ -97,16 +144,23 @@ class Detector:
     scale: str | None
     nc: int
     strides: tuple                 # Detect's stride per output scale (input / that scale's H)
-    modules: list = field(default_factory=list)   # YAML module per layer index
+    modules: list = field(default_factory=list)   # per stage (plan.stages): its YAML module, or its group's name
     input_size: int = 640
     text: object = field(default="", repr=False)   # the YAML read, to plan it at another size
+    layers: int = 0                # YAML layers (0: one stage per layer, len(modules))
+    stage_layers: list = field(default_factory=list)   # per stage: [first, last] YAML layer ([] : [i, i])
+    planner: object = field(default=None, repr=False)   # (text, scale, name, input_size) -> Detector (None: here)
+    source: str = "ultralytics detection yaml"
+    family: str = "ultralytics detector"
+    printed_by: str = "Ultralytics model.info() (get_flops)"
+    activation: str = "silu"       # the network's activation (what a training step saves: explorer.counts.training)
+    printed_convention: str = "ultralytics"   # the registered convention of the GFLOPs its own tool prints
 
     def at(self, size: int) -> "Detector":
         """The same detector planned at input ``size``."""
         if size == self.input_size:
             return self
-        det = plan_detector(self.text, self.scale, self.name, size)
-        return det
+        return (self.planner or plan_detector)(self.text, self.scale, self.name, size)
 
     @property
     def probe_stride(self) -> int:
@@ -136,29 +190,46 @@ def _resolve(i: int, f, layer_label: str) -> list:
     return out
 
 
-def _rows(doc: dict) -> list:
+def _rows(doc: dict, max_layers: int = MAX_DET_LAYERS, largest: str = "yolov8-p6 has 30") -> list:
+    """``(section, index in it, row)`` of the backbone's and the head's layers, at most ``max_layers``."""
     rows = []
     for section in ("backbone", "head"):
         part = doc.get(section)
         if not isinstance(part, list):
             raise _err(f"key '{section}': {_short(part)}; expected a list of [from, repeats, module, args]")
         rows += [(section, j, row) for j, row in enumerate(part)]
-    if len(rows) > MAX_DET_LAYERS:
-        raise _err(f"{len(rows)} layers (backbone and head); a detection YAML here has at most {MAX_DET_LAYERS}: "
-                   "the bound keeps a file from making the planner build an arbitrarily long graph (yolov8-p6 has 30)")
+    if len(rows) > max_layers:
+        raise _err(f"{len(rows)} layers (backbone and head); a detection YAML of this kind has at most {max_layers} "
+                   f"here: the bound keeps a file from making the planner build an arbitrarily long graph ({largest})")
     return rows
 
 
-def _layer(i: int, section: str, j: int, row, nc: int) -> tuple:
+MAX_LIST_NUMBERS = 64      # a literal list argument: SPP's pool sizes, anchors written in place (4 x 6 numbers)
+
+
+def _numbers(a: list, label: str, k: int) -> list:
+    """A literal list argument checked: numbers, or lists of numbers (one level), at most 64 in all."""
+    flat = [y for x in a for y in (x if isinstance(x, list) else [x])]
+    if not a or len(flat) > MAX_LIST_NUMBERS or not all(_is_int(y) or isinstance(y, float) for y in flat):
+        raise _err(f"{label}: args[{k}] is {_short(a)}; expected a list of numbers (or of lists of numbers), "
+                   f"at most {MAX_LIST_NUMBERS} in all")
+    return a
+
+
+def _layer(i: int, section: str, j: int, row, nc: int, modules: tuple = DET_MODULES, names: dict | None = None
+           ) -> tuple:
+    """``(from, _Layer, label)`` of row ``row`` (layer ``i``, ``section[j]``), its module one of ``modules`` (or an
+    upsample), its string args resolved as parse_model does (``nc``, True/False/None, and the names in ``names``:
+    YOLOv5's ``anchors``); ``names`` given: literal lists of numbers are read too (SPP's ``[5, 9, 13]``)."""
     where = f"{section}[{j}]"
     if not isinstance(row, list) or len(row) != 4:
         raise _err(f"layer {i} ({where}): {_short(row)}; expected [from, repeats, module, args]")
     f, n, m, args = row
     if not isinstance(m, str) or not 1 <= len(m) <= MAX_MODULE_CHARS:
-        raise _err(f"layer {i} ({where}): module {_short(m)}; expected a module name: {', '.join(DET_MODULES)}")
+        raise _err(f"layer {i} ({where}): module {_short(m)}; expected a module name: {', '.join(modules)}")
     label = f"layer {i} ({where}, {m})"
-    if m not in DET_MODULES and m not in UPSAMPLE_NAMES:
-        raise _err(f"{label}: {m} is not a module the detection planner has; supported: {', '.join(DET_MODULES)}")
+    if m not in modules and m not in UPSAMPLE_NAMES:
+        raise _err(f"{label}: {m} is not a module the detection planner has; supported: {', '.join(modules)}")
     if not _is_int(n) or not 1 <= n <= MAX_REPEATS:
         raise _err(f"{label}: repeats {_short(n)}; expected an integer 1 to {MAX_REPEATS}")
     if not isinstance(args, list) or len(args) > MAX_DET_ARGS:
@@ -166,7 +237,11 @@ def _layer(i: int, section: str, j: int, row, nc: int) -> tuple:
     vals = []
     for k, a in enumerate(args):
         if isinstance(a, str):   # parse_model: a name of its locals (nc) or a literal; other text stays text
-            a = {"nc": nc, "True": True, "False": False, "None": None}.get(a.strip(), a[:40])
+            key = a.strip()
+            a = names[key] if names and key in names else {"nc": nc, "True": True, "False": False,
+                                                             "None": None}.get(key, a[:40])
+        elif isinstance(a, list) and names is not None:
+            a = _numbers(a, label, k)
         elif not (a is None or isinstance(a, (bool, int, float))):
             raise _err(f"{label}: args[{k}] is {_short(a)}; expected a number, true/false, null, nc or a name")
         vals.append(a)
@@ -229,6 +304,31 @@ def _plan_c2psa(b, p, s, c2, n, e):
     return _conv(b, f"{p}.cv2", t, c2)
 
 
+def _plan_upsample(b, p, lay, x):
+    """nn.Upsample ``[None, factor, 'nearest']``: the YOLO necks' nearest upsampling by an integer factor."""
+    size, factor, mode = (lay.args + [None, None, "nearest"][len(lay.args):] if len(lay.args) <= 3
+                          else [0, 0, 0])[:3]
+    if size is not None or not _is_int(factor) or not 1 <= factor <= 8 or mode != "nearest":
+        raise lay.fail(f"args {_short(lay.args)}; expected [None, factor, 'nearest'] with an integer factor "
+                       "1 to 8 (nearest upsampling, as the YOLO necks)")
+    b.component = "upsample"
+    return b.layer("upsample", p, x, (x[0], x[1] * factor, x[2] * factor))
+
+
+def _plan_concat(b, p, lay, ins, src, input_size):
+    """Concat ``[1]`` of the layers ``src`` (their tensors ``ins``): one H x W, at least two of them."""
+    if lay.args not in ([1], []):
+        raise lay.fail(f"args {_short(lay.args)}; expected [1] (concatenation along the channels)")
+    if len({tuple(t[1:]) for t in ins}) != 1:
+        sizes = ", ".join(f"layer {j}: {t[1]}x{t[2]}" for j, t in zip(src, ins))
+        raise lay.fail(f"it joins tensors of different sizes ({sizes}) at input {input_size}; a Concat "
+                       "needs one H x W (give an input size that is a multiple of the largest stride)")
+    if len(ins) == 1:
+        raise lay.fail("from names one layer; a Concat joins at least two")
+    b.component = "concat"
+    return b.cat(p, ins)
+
+
 # --------------------------------------------------------------------------- the plan
 def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
                   guessed: bool = False) -> Detector:
@@ -240,7 +340,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
                           f"{INPUT_SIZE_RANGE[1]}")
     if scale is not None and not isinstance(scale, str):
         raise _err(f"scale {_short(scale)}: expected a scale letter")
-    doc = _load(text)
+    doc = load_doc(text)
     if guessed and (not isinstance(doc.get("scales"), dict) or scale not in doc["scales"]):
         scale = None
     model = _Model(doc, scale)
@@ -307,28 +407,13 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
                 raise lay.fail(f"the pool size (args[1]) is {_short(k)}; expected an odd integer 1 to 9")
             y = plan_sppf(b, p, x, c2, k)
         elif m in UPSAMPLE_NAMES:
-            size, factor, mode = (lay.args + [None, None, "nearest"][len(lay.args):] if len(lay.args) <= 3
-                                  else [0, 0, 0])[:3]
-            if size is not None or not _is_int(factor) or not 1 <= factor <= 8 or mode != "nearest":
-                raise lay.fail(f"args {_short(lay.args)}; expected [None, factor, 'nearest'] with an integer factor "
-                               "1 to 8 (nearest upsampling, as the YOLO necks)")
-            b.component = "upsample"
-            y = b.layer("upsample", p, x, (x[0], x[1] * factor, x[2] * factor))
+            y = _plan_upsample(b, p, lay, x)
         elif m == "Concat":
-            if lay.args not in ([1], []):
-                raise lay.fail(f"args {_short(lay.args)}; expected [1] (concatenation along the channels)")
-            if len({tuple(t[1:]) for t in ins}) != 1:
-                sizes = ", ".join(f"layer {j}: {t[1]}x{t[2]}" for j, t in zip(src, ins))
-                raise lay.fail(f"it joins tensors of different sizes ({sizes}) at input {input_size}; a Concat "
-                               "needs one H x W (give an input size that is a multiple of the largest stride)")
-            b.component = "concat"
-            y = b.cat(p, ins) if len(ins) > 1 else x
-            if len(ins) == 1:
-                raise lay.fail("from names one layer; a Concat joins at least two")
+            y = _plan_concat(b, p, lay, ins, src, input_size)
         else:   # Detect
             if len(lay.args) > 1:
                 raise lay.fail(f"args {_short(lay.args)}; expected [nc] (anchor-free Detect with DFL; YOLOv5's "
-                               "anchor-based Detect [nc, anchors] is not planned)")
+                               "anchor-based Detect [nc, anchors] needs the file's top-level anchors key)")
             if lay.args and lay.args[0] != nc:
                 raise lay.fail(f"args[0] is {_short(lay.args[0])}; expected nc ({nc})")
             for j, t in enumerate(ins):
@@ -368,13 +453,14 @@ def load_detector(path, scale: str | None = None, input_size: int | None = None)
 def printed_gflops(det: Detector, imgsz: int | None = None) -> float:
     """The GFLOPs Ultralytics prints for the model (``model.info()``: ``get_flops``): the ``ultralytics``
     convention (2 x thop) on the model at the probe stride ``max(stride, 32)``, scaled to ``imgsz`` (default
-    the plan's input size), / 1e9.  Exact as the float it returns (``8.8575488`` for yolov8n at 640); equal to
-    the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales with the input (a size that
-    is a multiple of the largest stride)."""
+    the plan's input size), / 1e9.  YOLOv5's and YOLOv7's ``model_info`` run the same recipe in their own
+    convention (``det.printed_convention``: ``yolov5``).  Exact as the float it returns (``8.8575488`` for
+    yolov8n at 640); equal to the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales
+    with the input (a size that is a multiple of the largest stride)."""
     from explorer.counts.conventions import REGISTRY
 
     probe = det.probe_stride
-    flops = REGISTRY["ultralytics"].on_totals(det.at(probe).plan.by_kind)
+    flops = REGISTRY[det.printed_convention].on_totals(det.at(probe).plan.by_kind)
     size = det.input_size if imgsz is None else imgsz
     return flops / 1e9 * size / probe * size / probe
 
@@ -387,13 +473,15 @@ def summarize_detector(det: Detector, batch: int = 1) -> dict:
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 
-    totals, stages = plan_summary(det.plan, batch, REGISTRY, activation="silu")
-    for row, m in zip(stages, det.modules):
+    totals, stages = plan_summary(det.plan, batch, REGISTRY, activation=det.activation)
+    spans = det.stage_layers or [[i, i] for i in range(len(stages))]
+    for row, m, span in zip(stages, det.modules, spans):
         row["module"] = m
+        row["yaml_layers"] = list(span)
     return {
         "name": det.name,
-        "source": "ultralytics detection yaml",
-        "family": "ultralytics detector",
+        "source": det.source,
+        "family": det.family,
         "config": None,
         "config_error": NOT_BUILT,
         "input_size": det.input_size,
@@ -403,12 +491,16 @@ def summarize_detector(det: Detector, batch: int = 1) -> dict:
         "num_classes": det.nc,
         "strides": list(det.strides),
         "outputs": det.outputs,
-        "ultralytics_printed_gflops": printed_gflops(det),
-        "layers_count": len(det.modules),
+        **({"ultralytics_printed_gflops": printed_gflops(det)} if det.printed_convention == "ultralytics" else {}),
+        "printed_gflops": printed_gflops(det),
+        "printed_convention": det.printed_convention,
+        "printed_by": det.printed_by,
+        "layers_count": det.layers or len(det.modules),
         **totals,
         "stages": stages,
     }
 
 
-__all__ = ["DET_MODULES", "Detector", "NOT_BUILT", "detector_from_yaml", "is_detection_doc", "is_detection_yaml",
-           "load_detector", "plan_detector", "printed_gflops", "summarize_detector"]
+__all__ = ["DET_MODULES", "Detector", "HEAD_MODULES", "NOT_BUILT", "detection_dialect", "detector_from_yaml",
+           "is_detection_doc", "is_detection_yaml", "load_detector", "plan_detector", "printed_gflops",
+           "summarize_detector", "yaml_dialect"]
