@@ -42,7 +42,10 @@ OTHER_CUT = {
 # design stages the importer labels with another fusion (every tap still compared): CSPNeXt's last stage has
 # no residual add, so its last block ends in a 1x1 conv, which reads as a partial transition (csp, not
 # fusion_first)
-OTHER_LABEL = {"cspnext": {"stages.3"}}
+OTHER_LABEL = {"cspnext": {"stages.3"},
+               # a C3k block ends in a 1x1 conv, which the importer reads as the partial transition (the same
+               # graph, labelled csp) now that C3k2's one concat reads every tap itself
+               "yolo11": {f"stages.{i}" for i in range(5)}}
 
 
 def _key(stage):

@@ -46,15 +46,15 @@ def test_detector_presets_have_ultralytics_parameter_counts(name):
 @pytest.mark.parametrize("name", ["yolov8n", "yolov8l", "yolo11n", "yolo11m", "yolov5su", "yolov5xu"])
 def test_a_preset_is_the_network_its_yaml_describes_part_by_part(name):
     """Planned from the design's fields or read from the YAML (one stage per YAML layer), every part has the same
-    per-kind totals (parameters, MACs, elements; but concatenations: the design concatenates a C2f's taps, then
-    part 1 with them) and the same output scales."""
+    per-kind totals (layers, parameters, MACs, elements read and written: one concat per C2f, as Ultralytics)
+    and the same output scales."""
     cfg = get_preset(name)
     det = detector_from_yaml(YAMLS[YAML_OF[cfg.family]], f"{cfg.family}{_scale(name)}.yaml", scale=_scale(name))
     mine, theirs = plan_network(cfg), det.plan
     for part in ("backbone", "neck", "head"):
         a = _totals([sp for sp in mine.stages if sp.part_name == part])
         b = _totals([sp for sp in theirs.stages if sp.part_name == part])
-        assert {k: v for k, v in a.items() if k != "cat"} == {k: v for k, v in b.items() if k != "cat"}, part
+        assert a == b, part
     assert [tuple(t) for t in det.outputs] == [tuple(mine.stages[-1].taps[f"p{j}"]) for j in range(3)]
     assert mine.stages[-1].output_shape == theirs.stages[-1].output_shape
     ultra = REGISTRY["ultralytics"]
@@ -159,6 +159,16 @@ def test_a_classifier_switched_to_detect_becomes_a_detector():
     plan = plan_network(cfg)
     assert plan.output_shape == (24, 40 * 40 + 20 * 20 + 10 * 10, 1)
     assert {sp.part_name for sp in plan.stages} == {"backbone", "neck", "head"}
+
+
+@pytest.mark.parametrize("name", ["yolov8n", "yolo11m", "yolov5su"])
+def test_a_detector_exports_as_an_ultralytics_yaml_that_reads_back_the_same(name, tmp_path):
+    from explorer.io.check import export
+
+    text, check = export(get_preset(name), "ultralytics")
+    assert "Detect, [nc]" in text and "SPPF" in text and check.params == check.file_params == EXACT[name]
+    det = detector_from_yaml(text, f"{name}.yaml")
+    assert det.plan.params == EXACT[name]
 
 
 def test_summary_json_of_a_detector_preset_has_parts_and_outputs():

@@ -496,16 +496,17 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
         s = plan_block(b, f"block.{j}", s, lay.block_ch, lay.mid, stride, lay.groups, lay.residual, lay.se_ratio)
         outs.append(s)
         stride = 1
-    if lay.taps == "all":
+    merged = lay.taps == "all" and lay.fusion != "none" and not lay.partial_ch
+    if lay.taps == "all" and not merged:   # the taps concatenated first (a plain stage, a partial transition)
         s = b.cat("block.cat", outs)
-    s = b.tap("block", s)
+    s = b.tap("block", s)   # (merged: the last block's output; the concat below reads every tap)
     if lay.fusion != "none":
         if lay.partial_ch:
             if lay.split == "two_bare":
                 s = b.tap("partial_transition", b.conv("partial_transition", s, lay.partial_ch, 1))
             else:
                 s = b.tap("partial_transition", b.conv_bn_act("partial_transition", s, lay.partial_ch, 1))
-        s = b.tap("concat", b.cat("concat", [part1, s]))
+        s = b.tap("concat", b.cat("concat", concat_order(lay, part1, outs if merged else [s])))
         if lay.post == "bn_act":
             s = b.tap("post", b.act("post.act", b.bn("post.bn", s)))
         elif lay.post == "attention":
@@ -515,6 +516,18 @@ def plan_stage(b: PlanBuilder, lay: StageLayout, s):
     if lay.sppf == "after":
         s = b.tap("sppf", plan_sppf(b, "sppf", s, s[0]))
     return b.tap("output", s)
+
+
+def concat_order(lay: StageLayout, part1, path: list) -> list:
+    """The inputs of a CSP stage's concat in its reference's order: part 1 then the block path (timm's
+    CrossStage, Ultralytics' C2f / C3k2: the bypass chunk first, then part 2 and every block's output, in one
+    concat), or, where two 1x1 convs make the parts, the block path first and part 1 last (Ultralytics' C3,
+    Scaled-YOLOv4's BottleneckCSP, mmdet's CSPLayer, Darknet's CSP [route]s; YOLOv7's ELAN: the last tap first,
+    ``[-1, -3, -5, -6]``).  The order is no count's business (the same layers, the channels permuted); it makes
+    the concat, and the weights after it, the reference's."""
+    if lay.split in ("two", "two_bare", "shared"):
+        return [*reversed(path), part1]
+    return [part1, *path]
 
 
 def plan_mp_down(b: PlanBuilder, path: str, s, out_ch: int):

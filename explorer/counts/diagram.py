@@ -252,6 +252,8 @@ def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_co
     if comp == "block":
         return _block_label(cfg, i, sp.repeats), "block", None
     if comp == "concat":
+        if ops and len(ops[0].reads) > 2:   # C2f, C3k2, ELAN: part 1, part 2 and every block's output at once
+            return f"concat of every tap ({len(ops[0].reads)})", "concat", None
         return "concat", "concat", "circle"
     if comp == "post":
         return POST_WORDS.get(_post_kind(sp), "after the concat"), "post", None
@@ -461,4 +463,10 @@ def _expanded_block(out: list, edges: list, cfg, sp: StagePlan, i: int, sid: str
         for a, u in chain[:-2]:
             if u is not None:
                 edges.append(f"  {a} -> {last} [style=dashed, color=\"{C_PART2}\"];")
+    concat = next((op for op in sp.ops if op.path == f"{sp.name}.concat"), None)
+    if not all_taps and concat is not None and len(concat.reads) > 2:   # one concat reads every block's output
+        for a, u in chain[:-1]:
+            if u is not None:
+                edges.append(f"  {a} -> {sid}_concat [label={_q(_shape(u[2]))}, style=dashed, "
+                             f"color=\"{C_PART2}\"];")
     return last

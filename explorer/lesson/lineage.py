@@ -34,7 +34,7 @@ def lineage_stage(cfg: CSPConfig) -> dict:
     s = _stage_summary(summarize(cfg))
     ops = {op.path: op for op in sp.ops}
     concat = ops[f"{STAGE}.concat"]
-    inner = ops.get(f"{STAGE}.block.cat")           # the concat of every tap on the block path (taps all)
+    inner = ops.get(f"{STAGE}.block.cat")   # a plain stage's concat of every tap (fusion first: the one concat)
     trans = ops[f"{STAGE}.transition.conv"]
     taps = list(sp.taps)
     words = {"part2": "split", "block": f"{_plural(sp.repeats, 'block')}", "partial_transition": "partial transition",
@@ -45,8 +45,10 @@ def lineage_stage(cfg: CSPConfig) -> dict:
         parts = op.path.split(".")
         if op.kind == "conv" and len(parts) > 4 and parts[2] == "block" and parts[3].isdigit():
             first_reads.setdefault(int(parts[3]), op.in_shape[0])
-    return {"part1": sp.taps["part1"][0], "part2": sp.taps["part2"][0], "block_out": sp.taps["block"][0],
-            "concat": concat.out_shape[0], "concat_inputs": (len(inner.in_shapes) if inner else 1) + 1,
+    part1 = sp.taps["part1"][0]
+    return {"part1": part1, "part2": sp.taps["part2"][0], "block_out": concat.out_shape[0] - part1,
+            "concat": concat.out_shape[0],
+            "concat_inputs": len(inner.in_shapes) + 1 if inner else len(concat.in_shapes),
             "transition_in": trans.in_shape[0], "output": sp.taps["output"][0], "blocks": sp.repeats,
             "order": order, "fusion_first": ("partial_transition" not in taps
                                              and taps.index("concat") < taps.index("transition")),

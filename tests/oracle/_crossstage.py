@@ -135,9 +135,11 @@ class BlockPath(nn.Sequential):
 
     Plan twin: ``cspnet.families._crossstage.plan_stage``."""
 
-    def __init__(self, blocks, aggregate: bool = False):
+    def __init__(self, blocks, aggregate: bool = False, merged: bool = False):
         super().__init__(*blocks)
         self.aggregate = aggregate
+        self.merged = merged     # the stage's concat reads every tap itself (fusion first): return the last
+        self.taps: list = []
 
     def forward(self, x):
         if not self.aggregate:
@@ -146,6 +148,9 @@ class BlockPath(nn.Sequential):
         for blk in self:
             x = blk(x)
             outs.append(x)
+        if self.merged:
+            self.taps = outs
+            return x
         return torch.cat(outs, dim=1)
 
 
@@ -179,7 +184,9 @@ class CrossStage(nn.Module):
         for _ in range(lay.repeats):
             blocks.append(block_cls(ch, lay.block_ch, lay.mid, stride, lay.groups, act, lay.residual, lay.se_ratio))
             ch, stride = lay.block_ch, 1
-        self.block = BlockPath(blocks, aggregate=lay.taps == "all")
+        self.merged = lay.taps == "all" and lay.fusion != "none" and not lay.partial_ch
+        self.two = lay.split in ("two", "two_bare", "shared")   # the block path first in the concat
+        self.block = BlockPath(blocks, aggregate=lay.taps == "all", merged=self.merged)
         ch = lay.path_ch
         self.partial_transition = None
         self.post = None
@@ -212,7 +219,8 @@ class CrossStage(nn.Module):
             y = self.block(part2)
             if self.partial_transition is not None:
                 y = self.partial_transition(y)
-            y = self.concat(part1, y)
+            path = self.block.taps if self.merged else [y]
+            y = self.concat(*reversed(path), part1) if self.two else self.concat(part1, *path)
             if self.post is not None:
                 y = self.post(y)
         if self.transition is not None:
