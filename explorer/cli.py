@@ -665,13 +665,20 @@ def _published_detection(args):
 
 
 def cmd_reproduce(args):
-    from explorer.paper.reproduce import reproduce, reproduce_table
+    from explorer.paper.reproduce import (
+        DETECTION_DATASET,
+        reproduce,
+        reproduce_detection,
+        reproduce_detection_table,
+        reproduce_table,
+    )
 
-    records = reproduce()
-    if args.json:
-        _print_json(records)
+    records, detection = reproduce(), reproduce_detection()
+    if args.json:   # the ImageNet records, then the COCO detection ones (each with "dataset": "coco")
+        _print_json(records + detection)
     elif args.csv:
-        _print_csv(reproduce_table(records))
+        _print_csv([{"dataset": "imagenet", **r} for r in reproduce_table(records)]
+                   + [{"dataset": DETECTION_DATASET, **r} for r in reproduce_detection_table(detection)])
     else:
         rows = reproduce_table(records)
         _print_table([{k: v for k, v in r.items() if k != "reason"} for r in rows])
@@ -679,6 +686,19 @@ def cmd_reproduce(args):
         for r in rows:
             if r["reason"]:
                 print(f"  {r['model']}: {r['reason']}")
+        built = [r for r in reproduce_detection_table(detection) if r["preset"]]
+        print("\nCOCO detection rows a preset builds (each in its own row's convention):")
+        _print_table([{k: v for k, v in r.items() if k != "reason"} for r in built])
+        print("\nreasons:")
+        for r in built:
+            print(f"  {r['model']}: {r['reason']}")
+        unbuilt: dict = {}
+        for r in detection:
+            if not r["preset"]:
+                unbuilt.setdefault(r["preset_note"], []).append(r["model"])
+        print(f"\nCOCO detection rows no preset builds ({sum(map(len, unbuilt.values()))}):")
+        for note, models in unbuilt.items():
+            print(f"  {note}: {', '.join(dict.fromkeys(models))}")
 
 
 def cmd_claims(args):
@@ -864,8 +884,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_published)
 
-    sp = sub.add_parser("reproduce", help="every published row a preset builds: published vs this tool's count "
-                                          "at the same resolution and in the same convention")
+    sp = sub.add_parser("reproduce", help="every published row a preset builds (ImageNet, then COCO detection): "
+                                          "published vs this tool's count at the same resolution and in the "
+                                          "same convention")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")
