@@ -265,6 +265,14 @@ def reproduce_records() -> list:
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
+def detection_records() -> list:
+    """explorer.paper.reproduce.reproduce_detection: every published COCO row, those a preset builds counted."""
+    from explorer.paper.reproduce import reproduce_detection
+
+    return reproduce_detection()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
 def analytic_claims() -> list:
     """explorer.reproduce.claims(measure=False): compute only, no latency (a few seconds)."""
     from explorer.paper.reproduce import claims

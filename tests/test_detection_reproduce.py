@@ -123,3 +123,23 @@ def test_cli_reproduce_includes_detection(capsys):
     assert main(["reproduce", "--csv"]) in (0, None)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("dataset,") and any(x.startswith("coco,YOLOv8n,") for x in lines)
+
+
+# --------------------------------------------------------------------------- the Paper page
+def test_paper_page_shows_the_detection_rows(records):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=90).run()
+    at.switch_page("pages/Paper.py").run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert "COCO detection rows" in [h.value for h in at.header]
+    table = next(d.value for d in at.dataframe if "at the real size" in d.value.columns)
+    assert table["model"].tolist() == list(PRESET_MAP)
+    assert table["rounds to published"].all()
+    assert table["compute tool"].tolist() == pytest.approx([records[m]["compute_tool"] for m in PRESET_MAP])
+    unbuilt = next(d.value for d in at.dataframe if "why not reproduced" in d.value.columns)
+    assert unbuilt["rows"].sum() == len(load_detection()) - len(PRESET_MAP)
+    assert any("rows a preset builds; params and compute round to the printed digits in 15" in c.value
+               for c in at.caption)

@@ -622,7 +622,8 @@ def reproduce_detection() -> list[dict]:
     counted it: the registered convention of :data:`DETECTION_COUNTS`, on the fused model or not, at the
     detector's probe (:func:`detection_probe`) scaled to the row's input size; params of the same model.  The
     record has :func:`reproduce`'s fields (published, this tool, difference in %, whether it rounds to the printed
-    digits, ``counted_on``, ``alternatives``: the other ways Ultralytics has run the counter) and ``reason``.  A
+    digits, ``counted_on``, ``alternatives``: the other ways Ultralytics has run the counter), ``reason``,
+    ``probe`` and ``compute_at_real_size`` (the same model counted at the row's size, without the probe).  A
     row without a preset has ``preset`` None and says why in ``reason``.  Every record has ``dataset`` "coco"."""
     from explorer.paper.detection import load_detection
 
@@ -639,7 +640,8 @@ def reproduce_detection() -> list[dict]:
         rec.update(params_tool=plan.params, params_tool_same_convention=None, params_convention=None,
                    params_counted_on=None, params_diff_pct=None, params_rounds_to_published=None,
                    convention=None, convention_label=None, counted_on=None, compute_tool=None,
-                   compute_diff_pct=None, compute_rounds_to_published=None, alternatives=[], probe=probe)
+                   compute_diff_pct=None, compute_rounds_to_published=None, alternatives=[], probe=probe,
+                   compute_at_real_size=None)
         how = DETECTION_COUNTS.get(row["convention"])
         if how is None:
             rec["reason"] = (f"the preset builds this network, but its row's convention "
@@ -666,6 +668,8 @@ def reproduce_detection() -> list[dict]:
             rec["alternatives"].append({"convention": key, "label": f"{REGISTRY[key].formula}; {v.describe(res)}",
                                         "value": av, "diff_pct": _pct(av, rec["compute_published"]),
                                         "counted_on": v.describe(res)})
+        rec["compute_at_real_size"] = next(a["value"] for a in rec["alternatives"]
+                                           if a["counted_on"] == Profiled(fused=fused).describe(res))
         rec["reason"] = _detection_reason(rec, plan, cprof)
         out.append(rec)
     return out
@@ -688,7 +692,7 @@ def _detection_reason(rec: dict, plan, cprof: Profiled) -> str:
     other = Profiled(fused=not cprof.fused, at=cprof.at)
     parts.append(f"On {'the model as built (the YAML comments)' if cprof.fused else 'the fused model'} the same "
                  f"way: {_g(alts[other.describe(res)])}.")
-    real = alts[Profiled(fused=cprof.fused).describe(res)]
+    real = rec["compute_at_real_size"]
     mm = [sum(o.macs for o in p_.ops if o.kind == "matmul")
           for p_ in (plan, profiled_plan(rec["preset"], cprof.at, cprof))]
     if mm[0]:
