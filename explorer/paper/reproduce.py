@@ -135,9 +135,18 @@ def profiled_count(preset: str, res: int, convention: str, profile: Profiled) ->
     """``convention``'s count of ``preset`` at ``res`` px as the source ran it: on the fused network or
     not, and at ``profile.at`` px scaled by (res / at)^2 where it counted at another size."""
     size = profile.at or res
-    plan = profiled_plan(preset, size, profile)
+    return _profiled_total(profiled_plan(preset, size, profile), res, size, convention, profile)
+
+
+def _profiled_total(plan, res: int, size: int, convention: str, profile: Profiled) -> float:
     kinds = fold_batchnorm(plan)[0] if profile.fused else by_kind(plan)
     return REGISTRY[convention].on_totals(kinds) * (res * res) / (size * size)
+
+
+def profiled_design_count(cfg, res: int, convention: str, profile: Profiled) -> float:
+    """:func:`profiled_count` of any design ``cfg`` (not only a preset): planned at ``profile.at`` (or ``res``)."""
+    size = profile.at or res
+    return _profiled_total(plan_network(cfg.replace(input_size=size)), res, size, convention, profile)
 
 
 def profiled_params(preset: str, profile: Profiled) -> int:
@@ -714,6 +723,76 @@ def _detection_reason(rec: dict, plan, cprof: Profiled) -> str:
     return " ".join(parts)
 
 
+# --------------------------------------------------------------------------- a detector design on the COCO chart
+DESIGN_DETECTION_CONVENTION = "ultralytics_fused"   # the convention the detector presets' published rows use
+DESIGN_DETECTION_RES = 640                          # the input size those rows (and their AP) are at
+
+
+def detection_preset_of_design(cfg) -> str | None:
+    """The detector preset with a published COCO row whose network ``cfg`` is (the fields its family reads, but
+    the name and the input size: ``explorer.paper.published.network_key``), or None."""
+    from explorer.paper.detection import PRESET_MAP
+    from explorer.paper.published import network_key
+
+    key = network_key(cfg)
+    return next((p for p, _ in PRESET_MAP.values() if network_key(get_preset(p)) == key), None)
+
+
+def detector_point(cfg) -> dict | None:
+    """Where a detector design stands on the COCO AP-compute chart; None for a design that is no detector.
+
+    Its compute is counted in the convention of the detector presets' published rows
+    (:data:`DESIGN_DETECTION_CONVENTION`: Ultralytics' get_flops of the fused model at its stride probe) at
+    :data:`DESIGN_DETECTION_RES` px, whatever the design's own input size.  A design that is a preset with a
+    published AP (:func:`detection_preset_of_design`) is placed at that row's point (published GFLOPs, AP) with
+    the computed compute beside; any other detector at its computed compute with ``ap`` None (AP unknown: nobody
+    trained it).  Returns ``x`` (where it is drawn), ``computed``, ``ap``, ``published`` (the row: model,
+    compute, unit, ap, ap_definition, source, row index) or None, ``preset``, ``convention``,
+    ``convention_label``, ``scale``, ``counted_on``, ``res`` and ``input_size``."""
+    if not getattr(cfg, "is_detector", False):
+        return None
+    from explorer.paper.detection import CONVENTIONS as DET_CONVENTIONS
+    from explorer.paper.detection import load_detection
+
+    conv = DESIGN_DETECTION_CONVENTION
+    key, fused = DETECTION_COUNTS[conv]
+    res = DESIGN_DETECTION_RES
+    plan = plan_network(cfg.replace(input_size=res))
+    prof = Profiled(fused=fused, at=detection_probe(plan))
+    computed = profiled_design_count(cfg, res, key, prof) / 1e9
+    preset = detection_preset_of_design(cfg)
+    published = None
+    if preset is not None:
+        df = load_detection()
+        rows = df[(df["preset"] == preset) & (df["plot_note"] == "") & (df["convention"] == conv)]
+        if len(rows):
+            r = rows.iloc[0]
+            published = {"row": int(rows.index[0]), "model": r["model"], "compute": float(r["compute"]),
+                         "unit": r["flops_unit"], "ap": float(r["ap"]), "ap_definition": r["ap_definition"],
+                         "source": r["source_title"], "source_repo": r["source_repo"], "res": int(r["input_size"])}
+    return {"x": published["compute"] if published else computed, "computed": computed,
+            "ap": published["ap"] if published else None, "published": published, "preset": preset,
+            "convention": conv, "convention_label": DET_CONVENTIONS[conv].label, "scale": DET_CONVENTIONS[conv].scale,
+            "counted_on": prof.describe(res), "res": res, "input_size": cfg.input_size}
+
+
+def detector_position(point: dict, df=None) -> dict | None:
+    """How far a detector placed at a published AP is from the Pareto front of the plotted rows of its scale
+    (``df``: the rows shown, default all), its own preset's rows left out (the same network would stand against
+    itself): :func:`explorer.paper.pareto.position` (compute saved at equal AP, AP gained at equal compute).
+    None where the AP is unknown."""
+    from explorer.paper.detection import load_detection, plottable_detection
+    from explorer.paper.pareto import table_position
+
+    if point is None or point["ap"] is None:
+        return None
+    rows = plottable_detection(load_detection() if df is None else df)
+    rows = rows[rows["scale"] == point["scale"]]
+    rows = rows.assign(label=[f"{m} ({c})" for m, c in zip(rows["model"], rows["convention_label"])])
+    return table_position(rows, "compute", "ap", "label", point["x"], point["ap"],
+                          leave_out=rows["preset"] == point["preset"])
+
+
 def reproduce_detection_table(records: list | None = None) -> list[dict]:
     """Flat rows of :func:`reproduce_detection` for tables and CSV (rows without a preset included)."""
     def rnd(v, d):
@@ -997,6 +1076,6 @@ def claims(measure=None) -> list[dict]:
 
 
 __all__ = ["fusion_ablation", "reproduce", "reproduce_table", "reproduce_detection", "reproduce_detection_table",
-           "detection_probe", "claims",
+           "detection_probe", "detector_point", "detector_position", "detection_preset_of_design", "claims",
            "mac_breakdown", "pool_first_macs", "conv_linear_weights", "darknet_base_bflops", "VERDICTS",
            "UNIT_CONVENTIONS", "TOOL_PAIRS", "LATENCY_CSP", "LATENCY_BASE"]
