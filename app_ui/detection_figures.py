@@ -154,8 +154,9 @@ def _design_trace(fig: go.Figure, d: dict, label: str, cell: tuple, y_range: lis
                              line=dict(color=DESIGN_COLOR, dash="dash", width=2), hovertext=[text, text],
                              hoverinfo="text"), row=row, col=col)
     axis = "" if (row, col) == (1, 1) else str(fig.get_subplot(row, col).xaxis.plotly_name.removeprefix("xaxis"))
-    fig.add_annotation(x=math.log10(d["x"]) if log_x else d["x"], y=y_range[1], xref=f"x{axis}", yref=f"y{axis}",
-                       text=f"{label}<br>AP unknown", showarrow=False, yanchor="bottom",
+    # inside the panel, at the foot of the line (above it sit the panel's title and the most accurate rows)
+    fig.add_annotation(x=math.log10(d["x"]) if log_x else d["x"], y=y_range[0], xref=f"x{axis}", yref=f"y{axis}",
+                       text=f"{label}<br>AP unknown", showarrow=False, yanchor="bottom", xanchor="left", xshift=4,
                        font=dict(color=DESIGN_COLOR, size=11), bgcolor="rgba(255,255,255,0.85)")
 
 

@@ -217,9 +217,10 @@ def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.
     return frame
 
 
-DETECTION_COLUMNS = ["model", "series", "source", "preset", "res", "AP published", "params published (M)",
-                     "params tool (M)", "params diff %", "compute published", "compute tool", "unit", "convention",
-                     "counted on", "compute diff %", "rounds to published", "at the real size", "reason"]
+# the comparison first (a narrow page shows it without scrolling), then how it was counted and where it is from
+DETECTION_COLUMNS = ["model", "preset", "AP published", "compute published", "compute tool", "compute diff %",
+                     "at the real size", "params published (M)", "params tool (M)", "params diff %",
+                     "rounds to published", "unit", "convention", "counted on", "res", "series", "source", "reason"]
 DETECTION_NUMERIC = ("AP published", "params published (M)", "params tool (M)", "params diff %", "compute published",
                      "compute tool", "compute diff %", "at the real size")
 

@@ -192,6 +192,7 @@ def section_detection() -> None:
     n_ok = int(frame["rounds to published"].sum())
     st.caption(f"{len(frame)} rows a preset builds; params and compute round to the printed digits in {n_ok}.")
     st.dataframe(frame, key="paper_detection_table", hide_index=True, width="stretch", placeholder="–",
+                 height=35 * (len(frame) + 1) + 3,   # every row without scrolling
                  column_config={
                      "res": st.column_config.NumberColumn("res (px)", format="%d"),
                      "AP published": st.column_config.NumberColumn(format="%.1f", help="Cited: COCO box AP@[.5:.95]."),
@@ -201,10 +202,10 @@ def section_detection() -> None:
                      "params diff %": st.column_config.NumberColumn(format="%+.2f %%"),
                      "compute published": st.column_config.NumberColumn(format="%.4g", help="As published."),
                      "compute tool": st.column_config.NumberColumn(
-                         format="%.4g", help="This tool's count in the row's convention, same unit."),
+                         format="%.3f", help="This tool's count in the row's convention, same unit."),
                      "compute diff %": st.column_config.NumberColumn(format="%+.2f %%"),
                      "at the real size": st.column_config.NumberColumn(
-                         format="%.4g", help="The same model counted at the row's size directly (no 32 px probe)."),
+                         format="%.3f", help="The same model counted at the row's size directly (no 32 px probe)."),
                      "rounds to published": st.column_config.CheckboxColumn(
                          help="Params and compute, rounded to the digits the source printed, equal it."),
                      "reason": st.column_config.TextColumn(width="large"),
