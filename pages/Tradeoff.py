@@ -175,6 +175,9 @@ def main() -> None:
                "unit its source uses. Your design and its plain twin are placed at the compute this "
                "app counts for them: at its published accuracy when a design is a preset that was trained "
                "and published, else as a line (nobody has trained it, so its accuracy is unknown).")
+    if cfg.is_detector:
+        st.info(f"Your design ({cfg.name}) is a detector: pick **{DATASETS['coco']}** above to place it among the "
+                "published detectors, in their own counting convention.")
     with guard("Published data"):
         df = cache.published()
         src, fam, res = filters(df)

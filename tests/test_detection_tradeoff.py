@@ -97,3 +97,12 @@ def test_the_page_places_a_detector_preset_and_says_how_far_it_is():
     assert "preset **yolov8n**" in text and "8.746 GFLOPs computed here" in text
     assert "behind the front" in text and "YOLO11n" in text and "Its own preset's row is left out" in text
 
+
+
+def test_the_imagenet_view_points_a_detector_to_the_coco_view():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["preset"] = "yolo11n"
+    at.run()
+    at.switch_page("pages/Tradeoff.py").run()
+    assert not at.exception and not at.error
+    assert any("is a detector" in i.value and "COCO detection" in i.value for i in at.info)
