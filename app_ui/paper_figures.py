@@ -221,8 +221,8 @@ def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.
 DETECTION_COLUMNS = ["model", "preset", "AP published", "compute published", "compute tool", "compute diff %",
                      "at the real size", "params published (M)", "params tool (M)", "params diff %",
                      "rounds to published", "unit", "convention", "counted on", "res", "series", "source", "reason"]
-DETECTION_NUMERIC = ("AP published", "params published (M)", "params tool (M)", "params diff %", "compute published",
-                     "compute tool", "compute diff %", "at the real size")
+DETECTION_NUMERIC = ("AP published", "params published (M)", "params tool (M)", "params diff %", "compute tool",
+                     "compute diff %", "at the real size")   # the published compute stays as printed (text)
 
 
 def detection_frame(records: list) -> pd.DataFrame:
@@ -241,7 +241,7 @@ def detection_frame(records: list) -> pd.DataFrame:
             "params published (M)": _num(r.get("params_published_M")),
             "params tool (M)": None if params_tool is None else params_tool / 1e6,
             "params diff %": _num(r.get("params_diff_pct")),
-            "compute published": _num(r.get("compute_published")), "compute tool": _num(r.get("compute_tool")),
+            "compute published": r.get("compute_printed"), "compute tool": _num(r.get("compute_tool")),
             "unit": r.get("compute_unit"), "convention": r.get("row_convention_label"),
             "counted on": r.get("counted_on") or "", "compute diff %": _num(r.get("compute_diff_pct")),
             "rounds to published": bool(rounds and r.get("params_rounds_to_published") is not False),

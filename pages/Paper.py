@@ -200,7 +200,7 @@ def section_detection() -> None:
                      "params tool (M)": st.column_config.NumberColumn(format="%.3f",
                                                                       help="Of the fused model, as published."),
                      "params diff %": st.column_config.NumberColumn(format="%+.2f %%"),
-                     "compute published": st.column_config.NumberColumn(format="%.4g", help="As published."),
+                     "compute published": st.column_config.TextColumn(help="As printed, in 'unit'."),
                      "compute tool": st.column_config.NumberColumn(
                          format="%.3f", help="This tool's count in the row's convention, same unit."),
                      "compute diff %": st.column_config.NumberColumn(format="%+.2f %%"),

@@ -619,7 +619,8 @@ def _detection_record(row) -> dict:
         "res": int(row["input_size"]), "compute_res": int(row["compute_res"]), "preset": row["preset"],
         "preset_note": row["preset_note"], "ap_published": json_safe(row["ap"]),
         "ap_definition": row["ap_definition"], "params_published_M": json_safe(row["params_m"]),
-        "compute_published": json_safe(row["compute"]), "compute_unit": row["flops_unit"] or None,
+        "compute_published": json_safe(row["compute"]), "compute_printed": row["flops_value"] or None,
+        "compute_unit": row["flops_unit"] or None,
         "row_convention": row["convention"], "row_convention_label": row["convention_label"],
     }
 
