@@ -65,6 +65,15 @@ def compare(cfg_key: str, batch: int, fused: bool = False) -> dict:
     return compare_with_twin(config_from_key(cfg_key), batch, fused)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def detector_point(cfg_key: str) -> dict | None:
+    """explorer.paper.reproduce.detector_point: where a detector design stands on the COCO chart (None for a
+    design that is no detector; analytic, milliseconds)."""
+    from explorer.paper.reproduce import detector_point as point
+
+    return point(config_from_key(cfg_key))
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def compare_base(cfg_key: str, base_name: str | None, batch: int, fused: bool = False) -> dict | None:
     """explorer.counts.analysis.compare_with_base: the design against its paper base (a preset name, at the
@@ -262,6 +271,14 @@ def reproduce_records() -> list:
     from explorer.paper.reproduce import reproduce
 
     return reproduce()
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def detection_records() -> list:
+    """explorer.paper.reproduce.reproduce_detection: every published COCO row, those a preset builds counted."""
+    from explorer.paper.reproduce import reproduce_detection
+
+    return reproduce_detection()
 
 
 @st.cache_data(max_entries=1, show_spinner=False)

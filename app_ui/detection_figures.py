@@ -10,11 +10,13 @@ Built from plain data; no Streamlit, no computation beyond the engine's.
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app_ui.charts import PALETTE, SYMBOLS
+from app_ui.charts import DESIGN_COLOR, PALETTE, SYMBOLS
 from explorer.paper.detection import CONVENTIONS, SCALES, detection_series, plottable_detection
 from explorer.paper.pareto import front_rows
 
@@ -72,8 +74,13 @@ def _panels(scales: list) -> tuple[go.Figure, list]:
     return fig, [(1, 1), (2, 1), (2, 2)][:len(scales)]
 
 
-def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -> go.Figure:
-    """COCO AP against published compute, a panel per counting scale (see the module docstring)."""
+def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True, design: dict | None = None,
+                     label: str = "your design") -> go.Figure:
+    """COCO AP against published compute, a panel per counting scale (see the module docstring).
+
+    ``design``: the current detector (``explorer.paper.reproduce.detector_point``), drawn in its convention's
+    panel: a star at its published point (the computed compute in its hover), or a vertical line at its computed
+    compute, "AP unknown"; not drawn when that panel is not shown."""
     pts = plottable_detection(df)
     scales = scales_shown(df)
     if not scales:
@@ -109,6 +116,8 @@ def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -
                                       showlegend=k == 0, metric="% AP"), row=row, col=col)
         fig.update_xaxes(title_text=SCALES[scale].axis, type="log" if log_x else "linear", row=row, col=col)
         fig.update_yaxes(title_text="COCO AP@[.5:.95] (%)" if col == 1 else None, range=y_range, row=row, col=col)
+    if design is not None and design["scale"] in scales:
+        _design_trace(fig, design, label, cells[scales.index(design["scale"])], y_range, log_x)
     for conv in dict.fromkeys(pts["convention"]):  # the symbols: legend entries without points
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"convention: {CONVENTIONS[conv].label}",
                                  legendgroup="conventions", hoverinfo="skip",
@@ -123,6 +132,32 @@ def detection_figure(df: pd.DataFrame, log_x: bool = True, front: bool = True) -
         legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0, font=dict(size=11)),
     )
     return fig
+
+
+def _design_trace(fig: go.Figure, d: dict, label: str, cell: tuple, y_range: list, log_x: bool) -> None:
+    """The current detector in its panel: a star at its published point, else a line at its computed compute."""
+    row, col = cell
+    computed = (f"{d['computed']:.4g} GFLOPs computed here ({d['convention_label']}: {d['counted_on']}, at "
+                f"{d['res']} px)")
+    pub = d["published"]
+    if pub is not None:
+        text = (f"<b>{label}</b>: preset {d['preset']} = {pub['model']}<br>published: {pub['compute']:g} "
+                f"{pub['unit']}, AP {pub['ap']:.1f} % ({pub['ap_definition']})<br>{computed}<br>"
+                f"source: {pub['source']}")
+        fig.add_trace(go.Scatter(x=[d["x"]], y=[d["ap"]], mode="markers", name=f"{label} ({pub['model']}, published)",
+                                 marker=dict(symbol="star", size=20, color=DESIGN_COLOR, line=dict(width=1.5,
+                                                                                                   color="#222222")),
+                                 hovertext=[text], hoverinfo="text"), row=row, col=col)
+        return
+    text = f"<b>{label}</b><br>{computed}<br>AP unknown: this detector was not trained"
+    fig.add_trace(go.Scatter(x=[d["x"], d["x"]], y=y_range, mode="lines", name=f"{label} (AP unknown)",
+                             line=dict(color=DESIGN_COLOR, dash="dash", width=2), hovertext=[text, text],
+                             hoverinfo="text"), row=row, col=col)
+    axis = "" if (row, col) == (1, 1) else str(fig.get_subplot(row, col).xaxis.plotly_name.removeprefix("xaxis"))
+    # inside the panel, at the foot of the line (above it sit the panel's title and the most accurate rows)
+    fig.add_annotation(x=math.log10(d["x"]) if log_x else d["x"], y=y_range[0], xref=f"x{axis}", yref=f"y{axis}",
+                       text=f"{label}<br>AP unknown", showarrow=False, yanchor="bottom", xanchor="left", xshift=4,
+                       font=dict(color=DESIGN_COLOR, size=11), bgcolor="rgba(255,255,255,0.85)")
 
 
 def front_table(df: pd.DataFrame) -> pd.DataFrame:

@@ -217,6 +217,52 @@ def reproduce_frame(records: list, published: pd.DataFrame | None = None) -> pd.
     return frame
 
 
+# the comparison first (a narrow page shows it without scrolling), then how it was counted and where it is from
+DETECTION_COLUMNS = ["model", "preset", "AP published", "compute published", "compute tool", "compute diff %",
+                     "at the real size", "params published (M)", "params tool (M)", "params diff %",
+                     "rounds to published", "unit", "convention", "counted on", "res", "series", "source", "reason"]
+DETECTION_NUMERIC = ("AP published", "params published (M)", "params tool (M)", "params diff %", "compute tool",
+                     "compute diff %", "at the real size")   # the published compute stays as printed (text)
+
+
+def detection_frame(records: list) -> pd.DataFrame:
+    """The records of :func:`explorer.paper.reproduce.reproduce_detection` that a preset builds, as one table:
+    published AP (cited), params and compute against this tool's count in the row's convention, and the same
+    model counted at the row's real size (no probe) for comparison."""
+    rows = []
+    for r in records:
+        if not r.get("preset") or r.get("compute_tool") is None:
+            continue
+        params_tool = _num(r.get("params_tool_same_convention"))
+        rounds = r.get("compute_rounds_to_published")
+        rows.append({
+            "model": r["model"], "series": r.get("series"), "source": r["source_group"], "preset": r["preset"],
+            "res": r["res"], "AP published": _num(r.get("ap_published")),
+            "params published (M)": _num(r.get("params_published_M")),
+            "params tool (M)": None if params_tool is None else params_tool / 1e6,
+            "params diff %": _num(r.get("params_diff_pct")),
+            "compute published": r.get("compute_printed"), "compute tool": _num(r.get("compute_tool")),
+            "unit": r.get("compute_unit"), "convention": r.get("row_convention_label"),
+            "counted on": r.get("counted_on") or "", "compute diff %": _num(r.get("compute_diff_pct")),
+            "rounds to published": bool(rounds and r.get("params_rounds_to_published") is not False),
+            "at the real size": _num(r.get("compute_at_real_size")), "reason": r.get("reason") or "",
+        })
+    frame = pd.DataFrame(rows, columns=DETECTION_COLUMNS)
+    for col in DETECTION_NUMERIC:
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
+
+
+def detection_unbuilt(records: list) -> pd.DataFrame:
+    """The detection records no preset builds, one row per reason: why, how many rows, which models."""
+    groups: dict = {}
+    for r in records:
+        if not r.get("preset"):
+            groups.setdefault(r.get("preset_note") or "", []).append(r["model"])
+    return pd.DataFrame([{"why not reproduced": note, "rows": len(models), "models": ", ".join(dict.fromkeys(models))}
+                         for note, models in groups.items()], columns=["why not reproduced", "rows", "models"])
+
+
 LINEAGE_COLUMNS = {"source": "source", "resolutions": "res (px)", "published": "published",
                    "this_tool": "this tool", "reproduced": "reproduced to the printed digits",
                    "counted_on": "compute counted on", "params_counted_on": "params counted on",

@@ -143,7 +143,7 @@ def _base_block(bcmp) -> dict | None:
     if bcmp is None:
         return None
     return {"name": bcmp["base_name"], "input_size": bcmp["input_size"], "config": bcmp["base_config"],
-            "deltas": bcmp["deltas"]}
+            "deltas": bcmp["deltas"], "part_deltas": bcmp["part_deltas"]}
 
 
 def _delta_line(deltas: dict) -> str:
@@ -210,16 +210,23 @@ def _convention_line(s: dict, key: str) -> str:
     return f"count column: {c['label']}, in {c['unit']}; total {c['value']:,} {c['unit']} (--convention {key})"
 
 
-def _print_parts(s: dict, key: str) -> None:
-    """One line per part (backbone, neck, head): its stages, params and count in ``key``, with its share."""
+def _print_parts(s: dict, key: str, twin: dict | None = None) -> None:
+    """One line per part (backbone, neck, head): its stages, params and count in ``key``, with its share; with
+    ``twin`` (the plain twin's summary) each part's change against the twin's same part."""
     from explorer.counts.analysis import PART_SHARE_COLUMN, part_table
 
     label, unit = s["conventions"][key]["label"], s["conventions"][key]["unit"]
-    rows = part_table(s, key)
+    rows = part_table(s, key, reference=twin)
     width = max(len(r["part"]) for r in rows)
+    short = REGISTRY[key].short
     for r in rows:
+        vs = ""
+        if twin is not None:
+            vs = "   vs twin: " + ", ".join(
+                f"{name} {'n/a' if r[col] is None else f'{r[col]:+.1f}%'}"
+                for name, col in (("params", "params vs twin %"), (short, f"{short} vs twin %")))
         print(f"part {r['part']:<{width}}  params {r['params']:,}   {label} {r[label]:,} {unit} "
-              f"({100 * r[PART_SHARE_COLUMN]:.2f} %)   stages: {r['stages']}")
+              f"({100 * r[PART_SHARE_COLUMN]:.2f} %){vs}   stages: {r['stages']}")
 
 
 def _detector(args, command: str):
@@ -297,7 +304,7 @@ def cmd_summary(args):
         s["trace"] = live_trace(cfg)
     if args.json and not args.blocks:
         out = dict(s)
-        out["twin"] = {"config": cmp["twin_config"], "deltas": cmp["deltas"]}
+        out["twin"] = {"config": cmp["twin_config"], "deltas": cmp["deltas"], "part_deltas": cmp["part_deltas"]}
         out["base"] = _base_block(compare_with_base(cfg, _paper_base(args), batch=args.batch, fused=args.fused))
         _print_json(out)
         return
@@ -323,7 +330,7 @@ def cmd_summary(args):
     if cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
-    _print_parts(s, args.convention)
+    _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)
     _print_table(rows)
     if args.trace:
         t = s["trace"]
@@ -665,13 +672,20 @@ def _published_detection(args):
 
 
 def cmd_reproduce(args):
-    from explorer.paper.reproduce import reproduce, reproduce_table
+    from explorer.paper.reproduce import (
+        DETECTION_DATASET,
+        reproduce,
+        reproduce_detection,
+        reproduce_detection_table,
+        reproduce_table,
+    )
 
-    records = reproduce()
-    if args.json:
-        _print_json(records)
+    records, detection = reproduce(), reproduce_detection()
+    if args.json:   # the ImageNet records, then the COCO detection ones (each with "dataset": "coco")
+        _print_json(records + detection)
     elif args.csv:
-        _print_csv(reproduce_table(records))
+        _print_csv([{"dataset": "imagenet", **r} for r in reproduce_table(records)]
+                   + [{"dataset": DETECTION_DATASET, **r} for r in reproduce_detection_table(detection)])
     else:
         rows = reproduce_table(records)
         _print_table([{k: v for k, v in r.items() if k != "reason"} for r in rows])
@@ -679,6 +693,19 @@ def cmd_reproduce(args):
         for r in rows:
             if r["reason"]:
                 print(f"  {r['model']}: {r['reason']}")
+        built = [r for r in reproduce_detection_table(detection) if r["preset"]]
+        print("\nCOCO detection rows a preset builds (each in its own row's convention):")
+        _print_table([{k: v for k, v in r.items() if k != "reason"} for r in built])
+        print("\nreasons:")
+        for r in built:
+            print(f"  {r['model']}: {r['reason']}")
+        unbuilt: dict = {}
+        for r in detection:
+            if not r["preset"]:
+                unbuilt.setdefault(r["preset_note"], []).append(r["model"])
+        print(f"\nCOCO detection rows no preset builds ({sum(map(len, unbuilt.values()))}):")
+        for note, models in unbuilt.items():
+            print(f"  {note}: {', '.join(dict.fromkeys(models))}")
 
 
 def cmd_claims(args):
@@ -864,8 +891,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--csv", action="store_true")
     sp.set_defaults(func=cmd_published)
 
-    sp = sub.add_parser("reproduce", help="every published row a preset builds: published vs this tool's count "
-                                          "at the same resolution and in the same convention")
+    sp = sub.add_parser("reproduce", help="every published row a preset builds (ImageNet, then COCO detection): "
+                                          "published vs this tool's count at the same resolution and in the "
+                                          "same convention")
     g = sp.add_mutually_exclusive_group()
     g.add_argument("--json", action="store_true")
     g.add_argument("--csv", action="store_true")

@@ -340,22 +340,32 @@ def memory_table(design: dict) -> None:
     st.caption(mem["note"])
 
 
-def part_section(design: dict, conv: str) -> None:
+def part_section(design: dict, conv: str, twin: dict | None = None) -> None:
     """The network's parts (backbone, neck, head) in the chosen convention, each with its share: a small table
-    (which stages a part has: the stage table's part column, and the part's help)."""
+    (which stages a part has: the stage table's part column, and the part's help).  With ``twin`` (the plain
+    twin's summary, for a CSP design) two delta columns: each part's params and count against the twin's same part
+    (``explorer.counts.analysis.part_table``)."""
     c = CONVENTIONS[conv]
-    rows = part_table(design, conv)
+    rows = part_table(design, conv, reference=twin)
     colcfg = {"part": st.column_config.TextColumn("part", help="; ".join(f"{r['part']}: {r['stages']}" for r in rows)),
               "params": st.column_config.NumberColumn("params", format="localized"),
               c.label: st.column_config.NumberColumn(c.short, format="localized", help=f"{c.label}, in {c.unit}"),
               PART_SHARE_COLUMN: st.column_config.ProgressColumn(
                   PART_SHARE_COLUMN, min_value=0.0, max_value=1.0, format="percent", width="small",
                   help=f"The part's share of the network's {c.label}.")}
+    if twin is not None:
+        for col, what in ((PART_VS_TWIN_PARAMS, "params"), (f"{c.short} vs twin %", c.label)):
+            colcfg[col] = st.column_config.NumberColumn(
+                col, format="%+.1f %%", help=f"This part's {what} against the same part of the plain twin (the same "
+                                             "knobs without CSP); empty where the twin has no such part.")
     st.dataframe(pd.DataFrame(rows).drop(columns="stages"), hide_index=True, key="part_table", column_config=colcfg,
                  width="content")
 
 
-def stage_section(cfg, design: dict) -> list:
+PART_VS_TWIN_PARAMS = "params vs twin %"
+
+
+def stage_section(cfg, design: dict, twin: dict | None = None) -> list:
     conv = st.radio("Counting convention", list(CONVENTIONS), key="convention", horizontal=True,
                     format_func=lambda k: CONVENTIONS[k].short,
                     help="Every registered counting convention; the line below names the one picked, its unit "
@@ -364,7 +374,7 @@ def stage_section(cfg, design: dict) -> list:
     total = design["conventions"][conv]["value"]
     st.caption(f"**{c.label}**: total {si(total, c.unit)} ({total:,} {c.unit}; the stages add up to it). "
                f"Includes: {c.includes}")
-    part_section(design, conv)
+    part_section(design, conv, twin)
     rows = stage_table(design, conv)
     view = st.segmented_control("Table", list(STAGE_VIEWS), key="table_view", default="counts", required=True,
                                 format_func=STAGE_VIEWS.get, help="The CSV download has both.")
@@ -512,7 +522,9 @@ def main() -> None:
             started = state.preset()  # a design keeps the paper base of the preset it started from
             base_row(cfg, cache.compare_base(cfg.key(), paper_base(started), batch, fused), started)
             st.markdown("##### Per stage")
-            rows = stage_section(cfg, design)
+            # each part against the twin's same part: only where CSP changes something (a plain design is its twin)
+            has_csp = cfg.is_csp or cfg.is_detector and cfg.neck_fusion != "none"
+            rows = stage_section(cfg, design, cmp["twin"] if has_csp else None)
             explain_section(cfg, design)
             m1, m2 = st.columns([1, 1], gap="large")
             with m1:

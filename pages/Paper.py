@@ -7,8 +7,11 @@
    Then CSP's modern lineage (timm CrossStage3, YOLOv5/v8/11, RTMDet CSPNeXt): each published compute
    column, how its source ran its counter (the fused model, at 32 px scaled, an 80-class build), and
    how many of its rows this tool reproduces to the printed digits.
-3. The claims people quote, with verdicts; latency is measured only on request (never cached).
-4. Downloads of the table.
+3. The published COCO detection rows a detector preset builds (YOLOv5u, YOLOv8, YOLO11): AP cited, params and
+   GFLOPs against this tool's count in the row's own convention (Ultralytics' get_flops on the fused model at a
+   stride-32 probe scaled to 640), with the reasons; the rows no preset builds, grouped by why.
+4. The claims people quote, with verdicts; latency is measured only on request (never cached).
+5. Downloads of the table.
 
 Widgets and layout only: the numbers come from explorer.paper.reproduce (cached in app_ui.cache),
 the figures and tables from app_ui.paper_figures.
@@ -175,7 +178,46 @@ LINEAGE_QUIRKS = (
 )
 
 
-def open_design(shown) -> None:
+def section_detection() -> None:
+    """The published COCO detection rows a detector preset builds, each in its own row's convention."""
+    st.header("COCO detection rows", anchor="coco-detection")
+    st.caption("Every published COCO row whose model a detector preset builds (backbone, neck and head): the AP is "
+               "cited, never computed; the params and GFLOPs are counted here the way the row's source counted "
+               "them. Ultralytics' docs print get_flops of the fused model (each BatchNorm folded into its conv): "
+               "2 x thop's count on a 32 x 32 probe, times (640/32)^2. 'at the real size' is the same model "
+               "counted at 640 px directly, without the probe: YOLO11's attention grows with the square of the "
+               "positions, so there the probe counts less.")
+    records = cache.detection_records()
+    frame = paper_figures.detection_frame(records)
+    n_ok = int(frame["rounds to published"].sum())
+    st.caption(f"{len(frame)} rows a preset builds; params and compute round to the printed digits in {n_ok}.")
+    st.dataframe(frame, key="paper_detection_table", hide_index=True, width="stretch", placeholder="–",
+                 height=35 * (len(frame) + 1) + 3,   # every row without scrolling
+                 column_config={
+                     "res": st.column_config.NumberColumn("res (px)", format="%d"),
+                     "AP published": st.column_config.NumberColumn(format="%.1f", help="Cited: COCO box AP@[.5:.95]."),
+                     "params published (M)": st.column_config.NumberColumn(format="%.1f"),
+                     "params tool (M)": st.column_config.NumberColumn(format="%.3f",
+                                                                      help="Of the fused model, as published."),
+                     "params diff %": st.column_config.NumberColumn(format="%+.2f %%"),
+                     "compute published": st.column_config.TextColumn(help="As printed, in 'unit'."),
+                     "compute tool": st.column_config.NumberColumn(
+                         format="%.3f", help="This tool's count in the row's convention, same unit."),
+                     "compute diff %": st.column_config.NumberColumn(format="%+.2f %%"),
+                     "at the real size": st.column_config.NumberColumn(
+                         format="%.3f", help="The same model counted at the row's size directly (no 32 px probe)."),
+                     "rounds to published": st.column_config.CheckboxColumn(
+                         help="Params and compute, rounded to the digits the source printed, equal it."),
+                     "reason": st.column_config.TextColumn(width="large"),
+                 })
+    open_design(frame, key="paper_det")
+    unbuilt = paper_figures.detection_unbuilt(records)
+    with st.expander(f"Rows no preset builds ({int(unbuilt['rows'].sum())})"):
+        st.dataframe(unbuilt, key="paper_detection_unbuilt", hide_index=True, width="stretch",
+                     column_config={"models": st.column_config.TextColumn(width="large")})
+
+
+def open_design(shown, key: str = "paper") -> None:
     """Pick a row shown; its preset (at the row's resolution) becomes the current design."""
     options: dict = {}
     for _, row in shown.iterrows():
@@ -184,13 +226,13 @@ def open_design(shown) -> None:
         st.info("No rows match these filters.")
         return
     c1, c2 = st.columns([4, 1.3], vertical_alignment="bottom")
-    label = c1.selectbox("Open a row's design", list(options), key="paper_open_row",
+    label = c1.selectbox("Open a row's design", list(options), key=f"{key}_open_row",
                          help="The row's preset at the row's input resolution, so the Design page shows the "
                               "numbers counted here.")
     pick = shown[[paper_figures.row_label(r) == label for _, r in shown.iterrows()]]
     if not pick.empty and pick.iloc[0]["reason"]:
         st.caption(f"Why this row differs: {pick.iloc[0]['reason']}")
-    if c2.button("Open on the Design page", key="paper_open_btn", width="stretch"):
+    if c2.button("Open on the Design page", key=f"{key}_open_btn", width="stretch"):
         preset, res = options.get(label, (None, None))
         if preset not in all_presets():
             st.warning(f"The preset '{preset}' is not available in this build.")
@@ -334,6 +376,11 @@ def section_downloads(repro, claims) -> None:
                            file_name="cspnet_paper_vs_tool.json", mime="application/json", key="paper_dl_json",
                            width="stretch", on_click="ignore",
                            help="Every field of explorer.reproduce.reproduce(), with the alternative conventions.")
+        c1.download_button("COCO detection rows as JSON", paper_figures.records_json(cache.detection_records()),
+                           file_name="cspnet_detection_vs_tool.json", mime="application/json", key="paper_dl_det",
+                           width="stretch", on_click="ignore",
+                           help="Every field of explorer.paper.reproduce.reproduce_detection(): every published "
+                                "COCO row, those a preset builds counted in their own convention.")
         if claims:
             c3.download_button("Claims as JSON", paper_figures.records_json(claims), file_name="cspnet_claims.json",
                                mime="application/json", key="paper_dl_claims",
@@ -347,10 +394,13 @@ def main() -> None:
                "same networks, and the claims people quote, checked. Published values are read from the data "
                "set, never copied; accuracy is always cited, never computed.")
     st.markdown("[Fusion ablation](#fusion-ablation) · [Published vs this tool](#published-vs-tool) · "
-                "[The modern lineage's columns](#lineage-columns) · [Claims checker](#claims) · "
+                "[The modern lineage's columns](#lineage-columns) · [COCO detection rows](#coco-detection) · "
+                "[Claims checker](#claims) · "
                 "[Downloads](#downloads)")
     section_ablation()
     repro = section_reproduce()
+    with guard("The COCO detection rows"):
+        section_detection()
     claims = section_claims()
     section_downloads(repro, claims)
 

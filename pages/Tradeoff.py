@@ -7,8 +7,11 @@ C3k2) side by side in time order, the plain networks in grey.  The Pareto front 
 (explorer.paper.pareto) and a design placed at a published accuracy is told how far it is from it.
 
 "COCO detection" shows the published detection rows (explorer.paper.detection): AP against compute as each
-source published it, one panel per counting scale, a marker per convention, the front of each panel; a
-detector of this tool is not placed yet (this tool builds no detector yet)."""
+source published it, one panel per counting scale, a marker per convention, the front of each panel.  A detector
+design is placed in its convention's panel (explorer.paper.reproduce.detector_point: Ultralytics' get_flops of
+the fused model at 640 px, the convention of the detector presets' rows): at its published point when it is a
+preset with a published AP (the computed compute beside, and its distance from the front: compute saved at equal
+AP, AP gained at equal compute), else as a line at its computed compute (AP unknown)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -37,12 +40,12 @@ from explorer.paper.detection import (
 )
 from explorer.paper.pareto import front_rows, position_sentence, table_position
 from explorer.paper.published import NO_CSP, csp_design_order, filter_published, published_accuracy, sets_front
+from explorer.paper.reproduce import detector_position
 from explorer.paper.speed import measured_points, throughput_points
 
 DATASETS = {"imagenet": "ImageNet classification (top-1)", "coco": "COCO detection (AP)"}
-NO_DETECTOR = ("Your design is not placed on this chart: this tool builds no detector yet (whole detectors, "
-               "backbone, neck and head, come in a later slice of the detectors issue). When it does, a detector "
-               "will be placed at its computed compute in each source's convention, never converted.")
+NO_DETECTOR = ("Your design is a classifier, so it is not placed on this chart: open a detector preset (yolov5nu, "
+               "yolov8n, yolo11n, ...) or set task=detect on a YOLO family to place one.")
 DETECTION_TABLE = ["model", "family", "year", "input_size", "ap", "ap_definition", "params_m", "flops_value",
                    "flops_unit", "convention_label", "compute_res", "source_title", "source_url", "plot_note"]
 
@@ -166,12 +169,15 @@ def main() -> None:
                             "detectors, in each source's own counting convention.")
     if dataset == "coco":
         with guard("Published detection data"):
-            detection_view()
+            detection_view(cfg)
         return
     st.caption("Published ImageNet accuracy against compute, every value normalised to GMACs from the "
                "unit its source uses. Your design and its plain twin are placed at the compute this "
                "app counts for them: at its published accuracy when a design is a preset that was trained "
                "and published, else as a line (nobody has trained it, so its accuracy is unknown).")
+    if cfg.is_detector:
+        st.info(f"Your design ({cfg.name}) is a detector: pick **{DATASETS['coco']}** above to place it among the "
+                "published detectors, in their own counting convention.")
     with guard("Published data"):
         df = cache.published()
         src, fam, res = filters(df)
@@ -261,17 +267,45 @@ def detection_filters(df):
             log_x, show_front)
 
 
-def detection_view() -> None:
-    """Published COCO AP against compute as each source published it, with the front of each scale."""
+def design_caption(cfg, point: dict) -> str:
+    """Where the current detector is drawn, in words: its published row or its computed compute (AP unknown)."""
+    size = (f" (your design is at {cfg.input_size} px; counted at {point['res']} px, the size the rows use)"
+            if cfg.input_size != point["res"] else "")
+    computed = (f"{point['computed']:.4g} GFLOPs computed here in {point['convention_label']} ({point['counted_on']})"
+                + size)
+    pub = point["published"]
+    if pub is None:
+        return (f"Your design ({cfg.name}) is a detector no published row trained: drawn as a line at {computed}; "
+                "its AP is unknown.")
+    return (f"Your design is the preset **{point['preset']}** (the same network), so it is placed at its published "
+            f"point: {pub['model']}, {pub['compute']:g} {pub['unit']} and AP {pub['ap']:.1f} % "
+            f"({pub['ap_definition']}, {pub['source']}). This tool counts {computed}; the Paper page's COCO "
+            "detection rows reconcile the two.")
+
+
+def detection_view(cfg) -> None:
+    """Published COCO AP against compute as each source published it, with the front of each scale and the
+    current detector placed in its convention's panel."""
+    point = cache.detector_point(cfg.key())
     st.caption("Published COCO detection results, each row with its source. The compute is drawn exactly as its "
                "source printed it, at the row's published input size, in the source's own counting convention: "
-               "one panel per scale (what one unit counts), one marker symbol per convention. " + NO_DETECTOR)
+               "one panel per scale (what one unit counts), one marker symbol per convention."
+               + ("" if point else " " + NO_DETECTOR))
     df = load_detection()
     series_, year, conv, split, res, log_x, show_front = detection_filters(df)
     shown = filter_detection(df, series_=series_, year=year, convention=conv, split=split, resolution=res)
-    st.plotly_chart(detection_figure(shown, log_x=log_x, front=show_front), key="detection_chart", width="stretch",
-                    config={"displaylogo": False,
-                            "toImageButtonOptions": {"format": "svg", "filename": "coco_ap_vs_compute"}})
+    st.plotly_chart(detection_figure(shown, log_x=log_x, front=show_front, design=point), key="detection_chart",
+                    width="stretch", config={"displaylogo": False, "toImageButtonOptions": {
+                        "format": "svg", "filename": "coco_ap_vs_compute"}})
+    if point:
+        drawn = point["scale"] in set(plottable_detection(shown)["scale"])
+        st.caption(design_caption(cfg, point) + ("" if drawn else " Not drawn: the filters leave no row of its "
+                                                                  "scale."))
+        pos = detector_position(point, shown)
+        if pos is not None and show_front:
+            st.caption(position_sentence(f"Your design ({point['preset']}, at its published {point['x']:g} GFLOPs "
+                                         f"and AP {point['ap']:.1f} %)", pos, "GFLOPs", "% AP")
+                       + f" Its own preset's row is left out; {pos['front_size']} rows of its scale form the front.")
     pts = plottable_detection(shown)
     left = shown[shown["plot_note"] != ""]
     st.caption(f"{len(pts)} of {len(shown)} selected rows are plotted ({len(df)} rows in the data set); "

@@ -80,7 +80,7 @@ def test_coco_view_shows_rows_conventions_and_fronts():
     assert {"YOLOv8", "YOLO11", "RTMDet", "YOLOX", "CSPNet", "YOLOv4", "Scaled-YOLOv4", "YOLOv7"} <= names
     assert FRONT_NAME in names and "convention: mmengine (OpenMMLab) MACs" in names
     text = captions(at)
-    assert "80 of 119 selected rows are plotted" in text and "this tool builds no detector yet" in text
+    assert "80 of 119 selected rows are plotted" in text and "Your design is a classifier" in text
     assert COMPARABILITY in " ".join(i.value for i in at.info)
     # filters: one convention, one year
     at.multiselect(key="td_convention").set_value(["ultralytics_fused"]).run()

@@ -43,7 +43,7 @@ def test_page_runs_and_shows_every_section():
     at = open_paper()
     assert at.title[0].value == "Paper vs tool"
     assert [h.value for h in at.header] == ["Fusion ablation (paper Figure 4, PeleeNet)", "Published vs this tool",
-                                            "Claims checker", "Downloads"]
+                                            "COCO detection rows", "Claims checker", "Downloads"]
     # the ablation: chart (tool, paper, what-if), the module's numbers in the table, its reasons
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [t["type"] for t in fig["data"]] == ["bar", "bar", "bar"]

@@ -313,7 +313,8 @@ def test_design_page_shows_a_parts_table_and_a_part_column():
     parts = next(d.value for d in at.dataframe if "part" in d.value.columns and "stage" not in d.value.columns)
     stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
     s = summarize(get_preset("cspresnet50"))
-    assert parts["part"].tolist() == ["backbone", "head"] and list(parts.columns)[-1] == PART_SHARE_COLUMN
+    assert parts["part"].tolist() == ["backbone", "head"]
+    assert list(parts.columns)[-3:] == [PART_SHARE_COLUMN, "params vs twin %", "MACs vs twin %"]
     assert parts[REGISTRY["macs"].label].sum() == s["macs"]
     assert stages["part"].tolist() == ["backbone"] * 5 + ["head"]
     at.radio(key="convention").set_value("mmcv").run()

@@ -142,20 +142,57 @@ def stage_span(names: list) -> str:
 
 
 PART_SHARE_COLUMN = "share"
+PART_METRICS = ("params", "macs")   # compared part by part (MACs: conv + linear, as the totals' "macs")
 
 
-def part_table(summary: dict, convention: str = "macs") -> list:
+def _delta(a, b) -> dict:
+    return {"delta": None if a is None or b is None else a - b,
+            "delta_pct": (100.0 * (a - b) / b) if a is not None and b else None}
+
+
+def part_deltas(design: dict, reference: dict | None, ref_key: str = "twin") -> list:
+    """Each part of ``design`` (a :func:`summarize` summary) against the same part of ``reference`` (its plain
+    twin or paper base; None: no reference): ``[{name, params: {design, <ref_key>, reference, delta, delta_pct},
+    macs: {...}}]`` in the design's part order, then any part only the reference has (design None).  A part
+    the other side lacks has None for it and no delta.  Generic: any design with parts (a classifier has
+    backbone and head; a detector backbone, neck and head)."""
+    mine = {p["name"]: p for p in design["parts"]}
+    theirs = {} if reference is None else {p["name"]: p for p in reference["parts"]}
+    out = []
+    for name in list(mine) + [n for n in theirs if n not in mine]:
+        row: dict = {"name": name}
+        for key in PART_METRICS:
+            a = mine[name][key] if name in mine else None
+            b = theirs[name][key] if name in theirs else None
+            row[key] = {"design": a, ref_key: b, "reference": b, **_delta(a, b)}
+        out.append(row)
+    return out
+
+
+def part_table(summary: dict, convention: str = "macs", reference: dict | None = None,
+               ref_name: str = "twin") -> list:
     """The parts of a summary as table rows: part, its stages in a few words, params, its count in
-    ``convention`` (the column named by the convention's label) and its share of that count's total."""
+    ``convention`` (the column named by the convention's label) and its share of that count's total.
+    ``reference`` (a summary: the plain twin, the paper base): two more columns, ``params vs <ref_name> %`` and
+    ``<short> vs <ref_name> %``, each part's change against the reference's same part (None where it has none)."""
     if convention not in CONVENTIONS:
         raise ConfigError("convention", f"{convention!r} is not a counting convention; allowed: "
                           + ", ".join(CONVENTIONS))
-    label = CONVENTIONS[convention].label
+    c = CONVENTIONS[convention]
     total = summary["conventions"][convention]["value"]
-    return [{"part": p["name"], "stages": stage_span(p["stages"]), "params": p["params"],
-             label: p["conventions"][convention],
-             PART_SHARE_COLUMN: round(p["conventions"][convention] / total, 4) if total else 0.0}
-            for p in summary["parts"]]
+    theirs = {} if reference is None else {p["name"]: p for p in reference["parts"]}
+    rows = []
+    for p in summary["parts"]:
+        row = {"part": p["name"], "stages": stage_span(p["stages"]), "params": p["params"],
+               c.label: p["conventions"][convention],
+               PART_SHARE_COLUMN: round(p["conventions"][convention] / total, 4) if total else 0.0}
+        if reference is not None:
+            r = theirs.get(p["name"])
+            row[f"params vs {ref_name} %"] = _delta(p["params"], r and r["params"])["delta_pct"]
+            row[f"{c.short} vs {ref_name} %"] = _delta(p["conventions"][convention],
+                                                       r and r["conventions"][convention])["delta_pct"]
+        rows.append(row)
+    return rows
 
 
 def memory(params: int, activations: int, batch: int) -> dict:
@@ -182,8 +219,9 @@ def deltas(design: dict, reference: dict, ref_key: str) -> dict:
 
 
 def compare_with_twin(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
-    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %
-    (``fused``: both counted with each conv's BatchNorm folded into it, :func:`summarize`).
+    """The design, its plain twin (same config, fusion='none') and the deltas, absolute and in %, in total
+    (``deltas``) and part by part (``part_deltas``: backbone, neck, head; :func:`part_deltas`) (``fused``: both
+    counted with each conv's BatchNorm folded into it, :func:`summarize`).
 
     A valid design whose plain twin is no valid network (a lineage block that needs channel counts
     the whole width does not give, e.g. attention heads) gets :func:`compare_without_twin`."""
@@ -193,7 +231,8 @@ def compare_with_twin(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> di
     except ConfigError as exc:
         return compare_without_twin(cfg, str(exc), batch, fused)
     twin = design if twin_cfg == cfg else summarize(twin_cfg, batch, fused)
-    return {"design": design, "twin": twin, "deltas": deltas(design, twin, "twin"), "twin_config": twin_cfg.to_dict()}
+    return {"design": design, "twin": twin, "deltas": deltas(design, twin, "twin"),
+            "part_deltas": part_deltas(design, twin, "twin"), "twin_config": twin_cfg.to_dict()}
 
 
 def compare_without_twin(cfg: CSPConfig, reason: str, batch: int = 1, fused: bool = False) -> dict:
@@ -203,7 +242,8 @@ def compare_without_twin(cfg: CSPConfig, reason: str, batch: int = 1, fused: boo
     design = summarize(cfg, batch, fused)
     out = {key: {"label": label, "unit": unit, "design": design[key], "twin": None, "reference": None,
                  "delta": None, "delta_pct": None} for key, (label, unit) in METRICS.items()}
-    return {"design": design, "twin": None, "deltas": out, "twin_config": None, "twin_error": reason}
+    return {"design": design, "twin": None, "deltas": out, "part_deltas": part_deltas(design, None, "twin"),
+            "twin_config": None, "twin_error": reason}
 
 
 def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1, fused: bool = False) -> dict | None:
@@ -226,7 +266,8 @@ def compare_with_base(cfg: CSPConfig, base_name: str | None, batch: int = 1, fus
                    if f not in ("family", "name", "fusion") and not FIELDS[f].csp_only
                    and getattr(twin, f) != getattr(base_cfg, f)]
     return {"design": design, "base": base, "base_name": base_name, "input_size": cfg.input_size,
-            "deltas": deltas(design, base, "base"), "base_config": base_cfg.to_dict(),
+            "deltas": deltas(design, base, "base"), "part_deltas": part_deltas(design, base, "base"),
+            "base_config": base_cfg.to_dict(),
             "twin_differs_in": differs, "same_as_twin": not differs}
 
 

@@ -18,7 +18,9 @@ convention, or says why it has none) and adds derived columns:
   ``ap_scale`` (how the source printed it), ``ap_split`` (val2017, test-dev or not stated) and
   ``ap_definition`` (the metric and split in words);
 * ``series`` (the family without its parenthesis, for colours), ``is_csp``, ``source_repo``, ``source_url``;
-* ``plot_note``: why a row is not a point on the AP-compute chart ('' when it is).
+* ``plot_note``: why a row is not a point on the AP-compute chart ('' when it is);
+* ``preset`` / ``preset_note``: this project's detector preset that builds the row's network
+  (:data:`PRESET_MAP`: YOLOv5u, YOLOv8 and YOLO11), or None with why not.
 
 Pure Python + pandas: no Streamlit, no torch.
 """
@@ -213,6 +215,33 @@ def series(family: str) -> str:
     return str(family).split(" (")[0].strip()
 
 
+# --------------------------------------------------------------------------- presets
+# Published model name -> (preset, note): a preset only where it builds the row's network (the same YAML at the
+# same scale: cspnet/families/_detect.py, exact params).  Rows without a preset say why by their line (SERIES_NOTES).
+PRESET_MAP: dict[str, tuple[str, str]] = {
+    **{f"YOLOv5{k}u": (f"yolov5{k}u", f"Ultralytics yolov5{k}u (v5/yolov5.yaml, anchor-free Detect)") for k in "nsmlx"},
+    **{f"YOLOv8{k}": (f"yolov8{k}", f"Ultralytics yolov8{k} (v8/yolov8.yaml)") for k in "nsmlx"},
+    **{f"YOLO11{k}": (f"yolo11{k}", f"Ultralytics yolo11{k} (11/yolo11.yaml)") for k in "nsmlx"},
+}
+# detector line (``series``) -> why its rows have no preset (and what opens them instead, where something does)
+SERIES_NOTES = {
+    "YOLOv5": ("YOLOv5's anchor-based Detect head: no preset (its own YAML file opens as a detector: "
+               "python -m explorer summary yolov5s.yaml)"),
+    "YOLOv7": ("E-ELAN detector: no preset (its own YAML file opens as a detector: "
+               "python -m explorer summary yolov7.yaml)"),
+    "YOLOv10": "v10Detect / SCDown / PSA: no preset",
+}
+NO_PRESET_NOTE = "no preset builds this detector"
+MAPPED_PRESETS = frozenset(p for p, _ in PRESET_MAP.values())
+
+
+def preset_for(model: str, series_: str = "") -> tuple[str | None, str]:
+    """(detector preset or None, note) for a published row's model name (and its detector line, for the note)."""
+    if model in PRESET_MAP:
+        return PRESET_MAP[model]
+    return None, SERIES_NOTES.get(series_, NO_PRESET_NOTE)
+
+
 # --------------------------------------------------------------------------- loading
 def _row_error(i: int, model: str, exc: Exception) -> ValueError:
     return ValueError(f"{DATA_PATH.name} row {i + 2} ({model}): {exc}")
@@ -270,6 +299,9 @@ def _load() -> pd.DataFrame:
     df["series"] = [series(f) for f in df["family"]]
     df["is_csp"] = (~df["family"].isin(_NON_CSP_FAMILIES) & ~df["model"].str.startswith("YOLOv3")).astype(bool)
     df["plot_note"] = [_plot_note(r) for _, r in df.iterrows()]
+    mapped = [preset_for(m, s) for m, s in zip(df["model"], df["series"])]
+    df["preset"] = pd.Series([p for p, _ in mapped], index=df.index, dtype=object)
+    df["preset_note"] = [n for _, n in mapped]
     return df
 
 

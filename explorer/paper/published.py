@@ -548,6 +548,11 @@ def _network_key(cfg) -> tuple:
         if n not in SAME_NETWORK_IGNORES and not (FIELDS[n].csp_only and cfg.fusion == "none"))
 
 
+def network_key(cfg) -> tuple:
+    """What makes ``cfg``'s network (:func:`_network_key`): two designs with equal keys build the same network."""
+    return _network_key(cfg)
+
+
 @lru_cache(maxsize=1)
 def _preset_networks() -> dict:
     """network key -> the first preset (in PRESET_MAP order) with published rows that builds it."""

@@ -135,9 +135,18 @@ def profiled_count(preset: str, res: int, convention: str, profile: Profiled) ->
     """``convention``'s count of ``preset`` at ``res`` px as the source ran it: on the fused network or
     not, and at ``profile.at`` px scaled by (res / at)^2 where it counted at another size."""
     size = profile.at or res
-    plan = profiled_plan(preset, size, profile)
+    return _profiled_total(profiled_plan(preset, size, profile), res, size, convention, profile)
+
+
+def _profiled_total(plan, res: int, size: int, convention: str, profile: Profiled) -> float:
     kinds = fold_batchnorm(plan)[0] if profile.fused else by_kind(plan)
     return REGISTRY[convention].on_totals(kinds) * (res * res) / (size * size)
+
+
+def profiled_design_count(cfg, res: int, convention: str, profile: Profiled) -> float:
+    """:func:`profiled_count` of any design ``cfg`` (not only a preset): planned at ``profile.at`` (or ``res``)."""
+    size = profile.at or res
+    return _profiled_total(plan_network(cfg.replace(input_size=size)), res, size, convention, profile)
 
 
 def profiled_params(preset: str, profile: Profiled) -> int:
@@ -582,6 +591,232 @@ def _same_at_real_size(rec: dict) -> float:
     return next(a["value"] for a in rec["alternatives"] if a.get("counted_on") == want)
 
 
+# --------------------------------------------------------------------------- the COCO detection rows
+# A published detection row's convention (explorer.paper.detection.CONVENTIONS) -> the registered convention it
+# counts in (explorer.counts.conventions.REGISTRY) and whether the source counted the fused model; every one runs
+# Ultralytics' get_flops recipe (thop x 2 on a max(stride, 32) probe, scaled to the row's size).  Only the
+# conventions of rows a preset builds are listed; a preset row in another convention says it is not reproduced.
+DETECTION_COUNTS = {
+    "ultralytics_fused": ("ultralytics", True),
+}
+DETECTION_DATASET = "coco"
+
+
+def detection_probe(plan) -> int:
+    """The probe image Ultralytics' get_flops runs thop on for a detector plan: ``max(stride.max(), 32)``, the
+    stride of the coarsest output scale its head reads (P5: 32; a P6 model: 64)."""
+    head = plan.stages[-1]
+    size = plan.input_shape[1]
+    strides = [size // t[1] for k, t in head.taps.items() if k.startswith("p") and t[1]]
+    return max(max(strides, default=32), 32)
+
+
+def _detection_record(row) -> dict:
+    """The fields every detection record has, with or without a preset."""
+    return {
+        "dataset": DETECTION_DATASET, "model": row["model"], "family": row["family"], "series": row["series"],
+        "source_group": row["source_repo"], "source": row["source_title"], "source_url": row["source_url"],
+        "res": int(row["input_size"]), "compute_res": int(row["compute_res"]), "preset": row["preset"],
+        "preset_note": row["preset_note"], "ap_published": json_safe(row["ap"]),
+        "ap_definition": row["ap_definition"], "params_published_M": json_safe(row["params_m"]),
+        "compute_published": json_safe(row["compute"]), "compute_printed": row["flops_value"] or None,
+        "compute_unit": row["flops_unit"] or None,
+        "row_convention": row["convention"], "row_convention_label": row["convention_label"],
+    }
+
+
+def reproduce_detection() -> list[dict]:
+    """One record per published COCO detection row (``explorer.paper.detection``).
+
+    A row whose model a preset builds (``detection.PRESET_MAP``: YOLOv5u, YOLOv8, YOLO11) is counted as its source
+    counted it: the registered convention of :data:`DETECTION_COUNTS`, on the fused model or not, at the
+    detector's probe (:func:`detection_probe`) scaled to the row's input size; params of the same model.  The
+    record has :func:`reproduce`'s fields (published, this tool, difference in %, whether it rounds to the printed
+    digits, ``counted_on``, ``alternatives``: the other ways Ultralytics has run the counter), ``reason``,
+    ``probe`` and ``compute_at_real_size`` (the same model counted at the row's size, without the probe).  A
+    row without a preset has ``preset`` None and says why in ``reason``.  Every record has ``dataset`` "coco"."""
+    from explorer.paper.detection import load_detection
+
+    out = []
+    for _, row in load_detection().iterrows():
+        rec = _detection_record(row)
+        if row["preset"] is None:
+            rec["reason"] = f"not reproduced: {row['preset_note']}"
+            out.append(rec)
+            continue
+        res = rec["res"]
+        plan = _plan(row["preset"], res)
+        probe = detection_probe(plan)
+        rec.update(params_tool=plan.params, params_tool_same_convention=None, params_convention=None,
+                   params_counted_on=None, params_diff_pct=None, params_rounds_to_published=None,
+                   convention=None, convention_label=None, counted_on=None, compute_tool=None,
+                   compute_diff_pct=None, compute_rounds_to_published=None, alternatives=[], probe=probe,
+                   compute_at_real_size=None)
+        how = DETECTION_COUNTS.get(row["convention"])
+        if how is None:
+            rec["reason"] = (f"the preset builds this network, but its row's convention "
+                             f"({row['convention_label']}) is not one this tool reproduces")
+            out.append(rec)
+            continue
+        key, fused = how
+        pprof = Profiled(fused=fused)
+        params = profiled_params(row["preset"], pprof)
+        rec.update(params_tool_same_convention=params, params_convention=f"all parameters of {pprof.describe()}",
+                   params_counted_on=pprof.describe())
+        if rec["params_published_M"] is not None:
+            rec.update(params_diff_pct=_pct(params / 1e6, rec["params_published_M"]),
+                       params_rounds_to_published=_rounds_to(params / 1e6, rec["params_published_M"]))
+        cprof = Profiled(fused=fused, at=probe)
+        value = profiled_count(row["preset"], res, key, cprof) / 1e9
+        rec.update(convention=key, convention_label=REGISTRY[key].formula, counted_on=cprof.describe(res),
+                   compute_tool=value)
+        if rec["compute_published"] is not None:
+            rec.update(compute_diff_pct=_pct(value, rec["compute_published"]),
+                       compute_rounds_to_published=_rounds_to(value, rec["compute_published"]))
+        for v in (Profiled(fused=not fused, at=probe), Profiled(fused=fused), Profiled(fused=not fused)):
+            av = profiled_count(row["preset"], res, key, v) / 1e9
+            rec["alternatives"].append({"convention": key, "label": f"{REGISTRY[key].formula}; {v.describe(res)}",
+                                        "value": av, "diff_pct": _pct(av, rec["compute_published"]),
+                                        "counted_on": v.describe(res)})
+        rec["compute_at_real_size"] = next(a["value"] for a in rec["alternatives"]
+                                           if a["counted_on"] == Profiled(fused=fused).describe(res))
+        rec["reason"] = _detection_reason(rec, plan, cprof)
+        out.append(rec)
+    return out
+
+
+def _detection_reason(rec: dict, plan, cprof: Profiled) -> str:
+    """Why a detection row a preset builds has the numbers it has, from this tool's counts."""
+    res, pub, value = rec["res"], rec["compute_published"], rec["compute_tool"]
+    alts = {a["counted_on"]: a["value"] for a in rec["alternatives"]}
+
+    def printed(v: float, p: float, unit: str = "") -> str:
+        shown = f"{p:.{max(_decimals(p), 1)}f}{unit}"
+        return (f"{_g(v)}{unit}, {shown} as printed" if _rounds_to(v, p) else
+                f"{_g(v)}{unit}, which does not round to the printed {shown}")
+
+    times = res * res / cprof.at ** 2
+    parts = [f"{rec['row_convention_label']}: 2 x thop's count (conv and attention MACs, BatchNorm 4 per element, "
+             f"upsampling 1 per output element) on {cprof.describe(res)}"
+             + (f": {printed(value, pub)}." if pub is not None else f": {_g(value)} (no compute published).")]
+    other = Profiled(fused=not cprof.fused, at=cprof.at)
+    parts.append(f"On {'the model as built (the YAML comments)' if cprof.fused else 'the fused model'} the same "
+                 f"way: {_g(alts[other.describe(res)])}.")
+    real = rec["compute_at_real_size"]
+    mm = [sum(o.macs for o in p_.ops if o.kind == "matmul")
+          for p_ in (plan, profiled_plan(rec["preset"], cprof.at, cprof))]
+    if mm[0]:
+        short = 2 * (mm[0] - mm[1] * times) / 1e9
+        parts.append(f"The attention's matrix products grow with the square of the number of positions, so scaled "
+                     f"from {cprof.at} px they count {_g(short)} too little ({mm[0]:,} MACs at {res} px, {mm[1]:,} "
+                     f"x {times:g}): counted at {res} px directly the same model gives {_g(real)}"
+                     + ("" if pub is None else f" ({_pct(real, pub):+.2f}% against the printed value)") + ".")
+    else:
+        parts.append(f"Every term grows with H x W, so the {cprof.at} px probe gives what counting at {res} px "
+                     f"directly gives ({_g(real)}).")
+    if rec["params_published_M"] is not None:
+        params = rec["params_tool_same_convention"]
+        parts.append(f"Params of {rec['params_counted_on']}: {params:,} = "
+                     f"{printed(params / 1e6, rec['params_published_M'], 'M')} (as built: {plan.params:,}).")
+    if rec["ap_published"] is not None:
+        ap = rec["ap_published"]
+        parts.append(f"AP {ap:.{max(_decimals(ap), 1)}f} is cited ({rec['ap_definition']}), never computed.")
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------- a detector design on the COCO chart
+DESIGN_DETECTION_CONVENTION = "ultralytics_fused"   # the convention the detector presets' published rows use
+DESIGN_DETECTION_RES = 640                          # the input size those rows (and their AP) are at
+
+
+def detection_preset_of_design(cfg) -> str | None:
+    """The detector preset with a published COCO row whose network ``cfg`` is (the fields its family reads, but
+    the name and the input size: ``explorer.paper.published.network_key``), or None."""
+    from explorer.paper.detection import PRESET_MAP
+    from explorer.paper.published import network_key
+
+    key = network_key(cfg)
+    return next((p for p, _ in PRESET_MAP.values() if network_key(get_preset(p)) == key), None)
+
+
+def detector_point(cfg) -> dict | None:
+    """Where a detector design stands on the COCO AP-compute chart; None for a design that is no detector.
+
+    Its compute is counted in the convention of the detector presets' published rows
+    (:data:`DESIGN_DETECTION_CONVENTION`: Ultralytics' get_flops of the fused model at its stride probe) at
+    :data:`DESIGN_DETECTION_RES` px, whatever the design's own input size.  A design that is a preset with a
+    published AP (:func:`detection_preset_of_design`) is placed at that row's point (published GFLOPs, AP) with
+    the computed compute beside; any other detector at its computed compute with ``ap`` None (AP unknown: nobody
+    trained it).  Returns ``x`` (where it is drawn), ``computed``, ``ap``, ``published`` (the row: model,
+    compute, unit, ap, ap_definition, source, row index) or None, ``preset``, ``convention``,
+    ``convention_label``, ``scale``, ``counted_on``, ``res`` and ``input_size``."""
+    if not getattr(cfg, "is_detector", False):
+        return None
+    from explorer.paper.detection import CONVENTIONS as DET_CONVENTIONS
+    from explorer.paper.detection import load_detection
+
+    conv = DESIGN_DETECTION_CONVENTION
+    key, fused = DETECTION_COUNTS[conv]
+    res = DESIGN_DETECTION_RES
+    plan = plan_network(cfg.replace(input_size=res))
+    prof = Profiled(fused=fused, at=detection_probe(plan))
+    computed = profiled_design_count(cfg, res, key, prof) / 1e9
+    preset = detection_preset_of_design(cfg)
+    published = None
+    if preset is not None:
+        df = load_detection()
+        rows = df[(df["preset"] == preset) & (df["plot_note"] == "") & (df["convention"] == conv)]
+        if len(rows):
+            r = rows.iloc[0]
+            published = {"row": int(rows.index[0]), "model": r["model"], "compute": float(r["compute"]),
+                         "unit": r["flops_unit"], "ap": float(r["ap"]), "ap_definition": r["ap_definition"],
+                         "source": r["source_title"], "source_repo": r["source_repo"], "res": int(r["input_size"])}
+    return {"x": published["compute"] if published else computed, "computed": computed,
+            "ap": published["ap"] if published else None, "published": published, "preset": preset,
+            "convention": conv, "convention_label": DET_CONVENTIONS[conv].label, "scale": DET_CONVENTIONS[conv].scale,
+            "counted_on": prof.describe(res), "res": res, "input_size": cfg.input_size}
+
+
+def detector_position(point: dict, df=None) -> dict | None:
+    """How far a detector placed at a published AP is from the Pareto front of the plotted rows of its scale
+    (``df``: the rows shown, default all), its own preset's rows left out (the same network would stand against
+    itself): :func:`explorer.paper.pareto.position` (compute saved at equal AP, AP gained at equal compute).
+    None where the AP is unknown."""
+    from explorer.paper.detection import load_detection, plottable_detection
+    from explorer.paper.pareto import table_position
+
+    if point is None or point["ap"] is None:
+        return None
+    rows = plottable_detection(load_detection() if df is None else df)
+    rows = rows[rows["scale"] == point["scale"]]
+    rows = rows.assign(label=[f"{m} ({c})" for m, c in zip(rows["model"], rows["convention_label"])])
+    return table_position(rows, "compute", "ap", "label", point["x"], point["ap"],
+                          leave_out=rows["preset"] == point["preset"])
+
+
+def reproduce_detection_table(records: list | None = None) -> list[dict]:
+    """Flat rows of :func:`reproduce_detection` for tables and CSV (rows without a preset included)."""
+    def rnd(v, d):
+        return None if v is None else round(v, d)
+
+    rows = []
+    for r in records if records is not None else reproduce_detection():
+        same = r.get("params_tool_same_convention")
+        rows.append({
+            "model": r["model"], "source": r["source_group"], "preset": r["preset"], "res": r["res"],
+            "AP published": r["ap_published"],
+            "params published (M)": r["params_published_M"],
+            "params tool (M)": None if same is None else round(same / 1e6, 4),
+            "params diff %": rnd(r.get("params_diff_pct"), 2),
+            "compute published": r["compute_published"], "unit": r["compute_unit"],
+            "compute tool": rnd(r.get("compute_tool"), 4),
+            "convention": r.get("convention") or r["row_convention"], "counted on": r.get("counted_on"),
+            "compute diff %": rnd(r.get("compute_diff_pct"), 2),
+            "reason": r["reason"],
+        })
+    return rows
+
+
 def reproduce_table(records: list | None = None) -> list[dict]:
     """Flat rows of :func:`reproduce` for tables and CSV."""
     rows = []
@@ -841,6 +1076,7 @@ def claims(measure=None) -> list[dict]:
     return [_claim_20(df), _claim_resnext(df), _claim_densenet(df), _claim_latency(measure)]
 
 
-__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "claims",
+__all__ = ["fusion_ablation", "reproduce", "reproduce_table", "reproduce_detection", "reproduce_detection_table",
+           "detection_probe", "detector_point", "detector_position", "detection_preset_of_design", "claims",
            "mac_breakdown", "pool_first_macs", "conv_linear_weights", "darknet_base_bflops", "VERDICTS",
            "UNIT_CONVENTIONS", "TOOL_PAIRS", "LATENCY_CSP", "LATENCY_BASE"]
