@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from cspnet import ConfigError, all_presets
@@ -38,10 +39,35 @@ def _design(args):
 
     cfg = load_design(args.design)
     _warn(file_warnings(cfg))
+    if getattr(args, "scale", None):
+        cfg = _with_scale(cfg, args.scale)
     items = list(args.set)
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)
+
+
+def _with_scale(cfg, letter: str):
+    """``cfg`` at Ultralytics' scale ``letter`` (``--scale``): the scaling fields of the family's preset at that
+    scale (``cspnet.families.lineage.scale_preset``), renamed as the scale it now is."""
+    from cspnet import get_preset
+    from cspnet.families.lineage import SCALE_FIELDS, SCALED_FAMILIES, scale_preset
+    from explorer.design.text import with_changes
+
+    name = scale_preset(cfg.family, cfg.task, letter)
+    if name is None:
+        fams = ", ".join(SCALED_FAMILIES)
+        raise ConfigError("scale", f"{letter!r} is not allowed for a {cfg.family} design; allowed: n, s, m, l, x for "
+                          f"{fams} designs and Ultralytics detection YAMLs (other families have no scales: use "
+                          "--set width_multiple=... depth_multiple=...)")
+    ref = get_preset(name)
+    changes = {f: getattr(ref, f) for f in SCALE_FIELDS}
+    labelled = re.fullmatch(r"(.*) \(scale [nsmlx]\)", cfg.name or "")
+    if cfg.name in all_presets():
+        changes["name"] = name
+    elif labelled:   # an opened file: "yolov8n-cls.yaml (scale n)"
+        changes["name"] = f"{labelled.group(1)} (scale {letter})"
+    return with_changes(cfg, changes)
 
 
 def _warn(lines) -> None:
@@ -75,6 +101,9 @@ def _add_design_args(p):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field, e.g. --set split_ratio=0.5 --set repeats=6,12,24,16")
     p.add_argument("--input-size", type=int, default=None, help="input resolution (square)")
+    p.add_argument("--scale", choices=tuple("nsmlx"), default=None,
+                   help="Ultralytics' scale (yolov5/yolov8/yolo11 designs: the multiples, channel cap and blocks of "
+                        "that scale's preset; a detection YAML: its scales key), as the letter in a file name")
 
 
 def _print_json(obj):
@@ -244,7 +273,7 @@ def _detector(args, command: str):
     if args.set or getattr(args, "trace", False) or getattr(args, "blocks", None):
         raise CLIError(f"{command}: --set, --trace and --blocks do not apply to a detection YAML: {NOT_BUILT} "
                        "(--input-size works)")
-    return detector_from_file(args.design, data, args.input_size)
+    return detector_from_file(args.design, data, args.input_size, getattr(args, "scale", None))
 
 
 def _summary_detector(args, det):

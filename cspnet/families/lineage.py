@@ -267,3 +267,19 @@ YOLOV7_FAMILY = cross_stage_family(
 YOLOV4CSP_FAMILY = cross_stage_family(
     "yolov4csp", "Scaled-YOLOv4 BottleneckCSP backbone (yolov4-csp): full CSP, bare partial transition, BN + Mish "
     "after the concat.", _style(ULTRALYTICS), YOLOV4CSP_PRESETS, default_preset="yolov4_csp_backbone")
+
+
+# --------------------------------------------------------------------------- scales
+SCALE_FIELDS = ("depth_multiple", "width_multiple", "max_channels", "block_type", "neck_block_type")
+SCALED_FAMILIES = ("yolov5", "yolov8", "yolo11")
+
+
+def scale_preset(family: str, task: str, letter: str) -> str | None:
+    """The preset of ``family`` at Ultralytics' scale ``letter`` (n, s, m, l, x) for ``task``: its scaling fields
+    are what the scale means (the multiples, the channel cap, and C3k blocks where YOLO11's parse_model forces
+    them at m, l, x); None where the family has no such preset."""
+    if family not in SCALED_FAMILIES or letter not in "nsmlx" or len(letter) != 1:
+        return None
+    if task == "detect":
+        return f"{family}{letter}u" if family == "yolov5" else f"{family}{letter}"
+    return f"{family}{letter}_cls"
