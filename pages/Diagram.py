@@ -32,7 +32,9 @@ def stage_label(name: str) -> str:
 
 def has_all_taps(cfg) -> bool:
     """Whether a stage concatenates every tap (C2f, C3k2, ELAN: the lineage's ``taps`` field)."""
-    return any(op.path.endswith(".block.cat") for sp in plan_network(cfg).stages for op in sp.ops)
+    return any(op.kind == "cat" and (op.path.endswith(".block.cat") or
+                                     op.path.endswith(".concat") and len(op.reads) > 2)
+               for sp in plan_network(cfg).stages for op in sp.ops)
 
 
 def legend(compact: bool = False, all_taps: bool = False) -> None:
@@ -65,7 +67,8 @@ def legend(compact: bool = False, all_taps: bool = False) -> None:
                "block → concat → transition, fusion last block → transition on the block path → concat, with "
                "nothing after the concat. In a plain stage (no split) everything goes through the block."
                + (" Where a stage's taps are 'all' (C2f, C3k2, ELAN), part 2 and every block's output are "
-                  "concatenated before the stage's concat: expand the stage to see each tap." if all_taps else ""))
+                  "concatenated with part 1 in the stage's one concat: expand the stage to see each tap."
+                  if all_taps else ""))
 
 
 def exports(cfg, dot: str, expand: tuple) -> None:
