@@ -388,6 +388,10 @@ def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: boo
                         edge(split_node, node(comp) + "", "part 2 also concatenated", C_PART2,
                              f"fontcolor=\"{C_PART2}\", style=dashed")
                         continue
+                if comp == "concat" and len(op.reads) > 2:   # the one concat of every tap reads part 2 too
+                    edge(split_node, node(comp), f"part 2: {label}", C_PART2,
+                         f"fontcolor=\"{C_PART2}\", style=dashed")
+                    continue
                 edge(split_node, node(comp), label, color_into(comp),
                      "penwidth=1.6" if comp == "block" else "")
                 continue
