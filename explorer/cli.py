@@ -561,8 +561,10 @@ def cmd_diagram(args):
 
     cfg = _design(args)
     expand = tuple(args.expand or ())
+    if args.collapse and expand:
+        raise CLIError("--collapse draws every stage as one node: give it or --expand, not both")
     try:
-        data = diagram_bytes(cfg, args.format, expand=expand)
+        data = diagram_bytes(cfg, args.format, expand=expand, collapse=args.collapse)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if args.output in (None, "-"):
@@ -867,6 +869,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     sp.add_argument("--expand", action="append", metavar="STAGE",
                     help="show a stage at block level, e.g. --expand stages.1 (or --expand all)")
+    sp.add_argument("--collapse", action="store_true",
+                    help="every stage one node (its role, block, repeats and output shape), with the edges "
+                         "between stages: a detector's FPN/PAN and its lateral edges at a glance")
     sp.set_defaults(func=cmd_diagram)
 
     sp = sub.add_parser("onnx", help="export the model as ONNX (random weights) to open in Netron")
