@@ -360,6 +360,12 @@ def cmd_summary(args):
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)
+    if s.get("outputs"):   # a detector design: the scales Detect reads, and its output
+        print("outputs (what Detect reads): " + ", ".join(
+            f"{name} {'x'.join(map(str, o))} (stride {stride})"
+            for name, o, stride in zip(s["scales"], s["outputs"], s["strides"]))
+            + f"; Detect's output {'x'.join(map(str, s['output_shape'][1:]))} (4 DFL box distances + "
+              f"{s['output_shape'][1] - 4} classes, per anchor point)")
     _print_table(rows)
     if args.trace:
         t = s["trace"]
