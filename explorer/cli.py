@@ -476,9 +476,21 @@ def cmd_bench(args):
                      "p90 ms": round(r["p90_ms"], 3), "img/s": round(r["throughput_img_s"], 1),
                      "TFLOP/s": round(r["achieved_tflops"], 3)})
     _print_table(rows)
+    for r in design["results"]:   # a detector: the per-stage medians summed per part
+        parts = r.get("per_part_ms") or {}
+        if len(parts) > 2:
+            total = sum(parts.values())
+            print(f"per part at batch {r['batch']} (median ms of each stage, summed): " + ", ".join(
+                f"{p} {ms:.3f} ({ms / total:.0%})" for p, ms in parts.items()))
     if paired:
         print(f"against {rec['reference']['label']}:")
         _print_table(rec["comparison"])
+
+
+def _stage_span(names: list) -> str:
+    from explorer.counts.analysis import stage_span
+
+    return stage_span(names)
 
 
 def cmd_roofline(args):
@@ -514,6 +526,12 @@ def cmd_roofline(args):
                  "kernels": t["kernels"],
                  "estimated ms": "-" if t["estimated_ms"] is None else round(t["estimated_ms"], 3)})
     _print_table(rows)
+    if len(r["parts"]) > 2:   # a detector: backbone, neck and head
+        for p in r["parts"]:
+            est = "-" if p["estimated_ms"] is None else f"{p['estimated_ms']:.3f}"
+            print(f"part {p['name']:<8}  GFLOP {p['flops'] / 1e9:.3f}   MB {p['bytes'] / 1e6:.2f}   lower bound ms "
+                  f"{p['bound_ms']:.4f} ({p['bound_share']:.0%})   estimated ms {est}   stages: "
+                  f"{_stage_span(p['stages'])}")
     print(estimate_text(r))
 
 

@@ -31,6 +31,7 @@ from explorer.real.latency import (
     Cancelled,
     compare_latency,
     memory_problem,
+    part_rows,
     reference_column,
     reference_label,
     request_macs,
@@ -220,6 +221,18 @@ def show_results(cfg) -> None:
         b = st.selectbox("Per-stage times at batch", batches, key="lat_stage_batch")
         st.plotly_chart(relabel(stage_bars(record, b), record), key="lat_stages", width="stretch",
                         config={"displaylogo": False})
+        parts = part_rows(record, b)
+        if len(parts) > 2:   # a detector: backbone, neck and head
+            col = reference_column(record)
+            st.dataframe(pd.DataFrame(parts), hide_index=True, key="lat_parts", width="stretch",
+                         column_config={"design ms": st.column_config.NumberColumn(format="%.3f"),
+                                        col: st.column_config.NumberColumn(format="%.3f"),
+                                        "time change %": st.column_config.NumberColumn(format="%+.1f"),
+                                        "share of the design's time": st.column_config.ProgressColumn(
+                                            min_value=0.0, max_value=1.0, format="percent")})
+            st.caption("Per part: the per-stage medians summed over each part's stages (the model run part by "
+                       "part, a timer mark after each), so they add up to the per-stage total, not exactly to "
+                       "the whole-model median above.")
     st.dataframe(pd.DataFrame(results_rows(record)), hide_index=True, key="lat_table", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
                                 ("design median ms", "design p10", "design p90", reference_column(record))}
@@ -346,6 +359,7 @@ def roofline_section(cfg, ref, label: str) -> None:
         estimate_text,
         get_device,
         gpu_devices,
+        roofline_part_rows,
         roofline_rows,
         roofline_verdict,
         transfer_error,
@@ -412,6 +426,13 @@ def roofline_section(cfg, ref, label: str) -> None:
         table = table.drop(columns="estimated ms")
     st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
                  column_config=roof_columns())
+    if len(design["parts"]) > 2:   # a detector: the stages summed per part (backbone, neck, head)
+        parts = pd.DataFrame(roofline_part_rows(series))
+        if parts["estimated ms"].isna().all():
+            parts = parts.drop(columns="estimated ms")
+        st.dataframe(parts, hide_index=True, key="roof_parts", width="stretch",
+                     column_config=roof_columns() | {"share of the lower bound": st.column_config.ProgressColumn(
+                         min_value=0.0, max_value=1.0, format="percent")})
     est = design["estimate"]
     if est["calibration"] and not est["trust"]["calibrated"]:
         st.warning(estimate_text(design))
