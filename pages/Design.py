@@ -174,7 +174,11 @@ def knob_panel(cfg) -> None:
         st.caption(("Modified from: " if modified else "") + (presets[p].description or presets[p].reference))
     st.selectbox(FIELDS["family"].label, list(FAMILIES), key="knob_family", on_change=on_family,
                  help=FIELDS["family"].help)
+    neck_shown = False
     for name in shown_fields(cfg.family, "main"):
+        if name == "input_size":   # the neck's group after the backbone's knobs, before the network's input
+            neck_panel(cfg)
+            neck_shown = True
         if name == "split_ratio":
             c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
             knob(name, c1)
@@ -185,7 +189,8 @@ def knob_panel(cfg) -> None:
         if name == "task" and FIELDS["task"].reads(cfg.family):
             st.caption("Switching the task also moves the input size and the classes to the task's usual "
                        "ones (detect: 640 px, 80 classes; classify: 224 px, 1000) unless you set them otherwise.")
-    neck_panel(cfg)
+    if not neck_shown:
+        neck_panel(cfg)
     st.number_input("Batch (for memory)", min_value=1, max_value=1024, step=1, key="batch",
                     help="Memory below is for this many images at once.")
     advanced = shown_fields(cfg.family, "advanced")
