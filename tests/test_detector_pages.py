@@ -136,6 +136,19 @@ def test_collapsed_diagram_is_one_node_per_stage_with_laterals_and_detect(name):
     assert len(nodes) == len(plan_network(cfg).stages) + 2   # one node per stage, plus the input and the output
 
 
+def test_collapsed_diagram_of_an_imported_darknet_detector_reads_its_heads_scales():
+    from darknet_detectors import yolov4_csp
+    from explorer.design.files import design_from_file
+
+    cfg = design_from_file("yolov4-csp.cfg", yolov4_csp().encode())
+    dot = to_dot(cfg, collapse=True)
+    assert "Detect" not in dot and "DFL" not in dot     # Ultralytics' head is a design detector's only
+    head = next(line for line in dot.splitlines() if line.strip().startswith("head ["))
+    assert "P3 " in head and "P4 " in head and "P5 " in head
+    assert all("lateral" not in line for line in dot.splitlines() if "-> head" in line)
+    assert "lateral " in dot and "subgraph cluster_part_neck" in dot
+
+
 def test_roofline_sums_stages_per_part():
     r = roofline(get_preset("yolov8n"), device="h100")
     assert [p["name"] for p in r["parts"]] == ["backbone", "neck", "head"]

@@ -131,7 +131,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             prev_shape = sp.output_shape
             node_of.update((op.path, "stem") for op in sp.ops)
             continue
-        if sp.kind == "head" and "p0" in sp.taps:   # a detector's head: Detect on the output scales
+        if sp.kind == "head" and "p0" in sp.taps and cfg.is_detector:   # a detector design's Detect on its scales
             _detect_dot(lines, cfg, sp, node_of)
             continue
         if sp.kind == "head" and "num_classes" not in family_fields(cfg.family):  # an imported network's own head
@@ -180,8 +180,8 @@ def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True)
     stage writes, a neck stage's path: :func:`explorer.counts.analysis.stage_role`), its fusion, its block and
     repeats, and its output shape; an edge wherever a layer of one stage reads a tensor another stage wrote
     (``Op.reads``: a neck stage's lateral concat reads a backbone stage or an earlier neck stage), labelled with
-    that tensor's shape.  An edge into a neck stage's lateral concat, or from any stage but the one just before,
-    is a lateral edge (blue, dashed), so
+    that tensor's shape.  An edge into a neck stage's lateral concat, or into a neck stage from any stage but the
+    one just before, is a lateral edge (blue, dashed), so
     a PAN's top-down and bottom-up paths and its laterals read at a glance.  A detector's parts are clusters,
     and its head the Detect node on the output scales (P3, P4, P5), as in the full view."""
     from explorer.counts.analysis import stage_role
@@ -202,7 +202,7 @@ def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True)
     prev, stage_idx = "input", 0
     for k, sp in enumerate(plan.stages):
         body = clusters.setdefault(sp.part_name if clustered else "", [])
-        if sp.kind == "head" and "p0" in sp.taps:     # Detect on the output scales: the full view's node
+        if sp.kind == "head" and "p0" in sp.taps and cfg.is_detector:   # Detect on the scales: the full view's node
             router = _Router(body, edges)
             _detect_dot(router, cfg, sp, node_of)
             continue
@@ -214,6 +214,11 @@ def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True)
         if sp.kind == "stem":
             label = "stem" + (f" \u2014 {role}" if role else "") + f"\n\u2192 {out}"
             fill = FILL["stem"]
+        elif sp.kind == "head" and "p0" in sp.taps:   # an imported detector's heads: the scales they output
+            scales = [sp.taps[f"p{j}"] for j in range(len(sp.taps)) if f"p{j}" in sp.taps]
+            label = "head (per scale)\n" + ", ".join(
+                (f"P{(size // t[1]).bit_length() - 1} " if t[1] else "") + _shape(t) for t in scales)
+            fill = FILL["head"]
         elif sp.kind == "head":
             label = "head" + (f"\n{_head_words(cfg, sp)}" if _head_words(cfg, sp) else "") + f"\n\u2192 {out}"
             fill = FILL["head"]
@@ -236,7 +241,7 @@ def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True)
                     continue
                 seen.add((src, read))
                 label = _shape(plan.read_shape(read))
-                if op.group[2:] != ("lateral",) and src in (prev, "input"):
+                if sp.part_name != "neck" or op.group[2:] != ("lateral",) and src in (prev, "input"):
                     edges.append(f"  {src} -> {name} [label={_q(label)}, penwidth=1.4];")
                 else:
                     edges.append(f"  {src} -> {name} [label={_q('lateral ' + label)}, color=\"{C_LATERAL}\", "
