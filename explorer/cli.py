@@ -360,6 +360,12 @@ def cmd_summary(args):
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)
+    if s.get("outputs"):   # a detector design: the scales Detect reads, and its output
+        print("outputs (what Detect reads): " + ", ".join(
+            f"{name} {'x'.join(map(str, o))} (stride {stride})"
+            for name, o, stride in zip(s["scales"], s["outputs"], s["strides"]))
+            + f"; Detect's output {'x'.join(map(str, s['output_shape'][1:]))} (4 DFL box distances + "
+              f"{s['output_shape'][1] - 4} classes, per anchor point)")
     _print_table(rows)
     if args.trace:
         t = s["trace"]
@@ -470,9 +476,21 @@ def cmd_bench(args):
                      "p90 ms": round(r["p90_ms"], 3), "img/s": round(r["throughput_img_s"], 1),
                      "TFLOP/s": round(r["achieved_tflops"], 3)})
     _print_table(rows)
+    for r in design["results"]:   # a detector: the per-stage medians summed per part
+        parts = r.get("per_part_ms") or {}
+        if len(parts) > 2:
+            total = sum(parts.values())
+            print(f"per part at batch {r['batch']} (median ms of each stage, summed): " + ", ".join(
+                f"{p} {ms:.3f} ({ms / total:.0%})" for p, ms in parts.items()))
     if paired:
         print(f"against {rec['reference']['label']}:")
         _print_table(rec["comparison"])
+
+
+def _stage_span(names: list) -> str:
+    from explorer.counts.analysis import stage_span
+
+    return stage_span(names)
 
 
 def cmd_roofline(args):
@@ -508,6 +526,12 @@ def cmd_roofline(args):
                  "kernels": t["kernels"],
                  "estimated ms": "-" if t["estimated_ms"] is None else round(t["estimated_ms"], 3)})
     _print_table(rows)
+    if len(r["parts"]) > 2:   # a detector: backbone, neck and head
+        for p in r["parts"]:
+            est = "-" if p["estimated_ms"] is None else f"{p['estimated_ms']:.3f}"
+            print(f"part {p['name']:<8}  GFLOP {p['flops'] / 1e9:.3f}   MB {p['bytes'] / 1e6:.2f}   lower bound ms "
+                  f"{p['bound_ms']:.4f} ({p['bound_share']:.0%})   estimated ms {est}   stages: "
+                  f"{_stage_span(p['stages'])}")
     print(estimate_text(r))
 
 
@@ -561,8 +585,10 @@ def cmd_diagram(args):
 
     cfg = _design(args)
     expand = tuple(args.expand or ())
+    if args.collapse and expand:
+        raise CLIError("--collapse draws every stage as one node: give it or --expand, not both")
     try:
-        data = diagram_bytes(cfg, args.format, expand=expand)
+        data = diagram_bytes(cfg, args.format, expand=expand, collapse=args.collapse)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if args.output in (None, "-"):
@@ -867,6 +893,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     sp.add_argument("--expand", action="append", metavar="STAGE",
                     help="show a stage at block level, e.g. --expand stages.1 (or --expand all)")
+    sp.add_argument("--collapse", action="store_true",
+                    help="every stage one node (its role, block, repeats and output shape), with the edges "
+                         "between stages: a detector's FPN/PAN and its lateral edges at a glance")
     sp.set_defaults(func=cmd_diagram)
 
     sp = sub.add_parser("onnx", help="export the model as ONNX (random weights) to open in Netron")
