@@ -49,11 +49,11 @@ def neck_fields(cfg: CSPConfig) -> list:
 def _task_companions() -> dict:
     """What each task is used with: a classifier a design's defaults (224 px, ImageNet's 1000 classes), a detector
     the detect presets' (cspnet.families.lineage: 640 px, COCO's 80 classes, as Ultralytics trains them)."""
-    from cspnet.families.lineage import _DETECT
+    from cspnet.families.lineage import DETECT_DEFAULTS
 
     keys = ("input_size", "num_classes")
     defaults = {f.name: f.default for f in dataclasses.fields(CSPConfig)}
-    return {"classify": {k: defaults[k] for k in keys}, "detect": {k: _DETECT[k] for k in keys}}
+    return {"classify": {k: defaults[k] for k in keys}, "detect": {k: DETECT_DEFAULTS[k] for k in keys}}
 
 
 TASK_COMPANIONS = _task_companions()
