@@ -31,7 +31,8 @@ scaled to the image size.
 any other module (by name), a ``from`` that is not an earlier layer, arguments a module does not take,
 an Upsample other than nearest by an integer factor, a Concat of tensors of different sizes, a layer after
 Detect, and, before anything is planned, files over 64 KiB, more than 64 layers, channels outside 1 to 8192,
-repeats outside 1 to 64 and a plan over 400M parameters.  ``yaml.safe_load`` only: nothing is evaluated.
+repeats outside 1 to 64 and a plan over 400M parameters.  Read by a safe loader only
+(``explorer.io.ultralytics.yaml_loader``): nothing is evaluated.
 A detector is analysed (counts, graph, parts) but not built as a model or a design yet.  Pure Python.
 """
 from __future__ import annotations
@@ -120,9 +121,9 @@ MAX_DOCS = 8
 
 
 def load_doc(text) -> dict:
-    """``explorer.io.ultralytics._load`` of ``text`` (checked, ``yaml.safe_load``), remembered for the last
-    :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size (``Detector.at``) parse
-    a file once (pure-Python YAML parsing is most of a detector's planning time).  The planners only read the
+    """``explorer.io.ultralytics._load`` of ``text`` (checked, a safe loader: libyaml's where available),
+    remembered for the last :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size
+    (``Detector.at``) parse a file once (parsing is much of a detector's planning time).  The planners only read the
     mapping; a text that fails raises ``ConfigError`` each time."""
     key = bytes(text) if isinstance(text, bytearray) else text
     doc = _DOCS.get(key) if isinstance(key, (str, bytes)) else None
