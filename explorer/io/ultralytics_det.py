@@ -284,12 +284,14 @@ def _plan_c3(b, p, s, c2, n, shortcut, e):
 
 
 def _plan_c2(b, p, s, c2, n, shortcut, e):
-    """C2: cv1 to 2c, chunk, n dark bottlenecks on the first part, concat with the second, cv2 to c2."""
+    """C2: cv1 to 2c, chunk, n bottlenecks on the first part, concat with the second, cv2 to c2.  C2's
+    bottleneck is C2f's, not C3's: two 3x3 convs, the middle width c (``Bottleneck(c, c, shortcut, g,
+    k=((3, 3), (3, 3)), e=1.0)``; yolov8-p6.yaml's neck: 4,984,352 parameters at scale n)."""
     c = int(c2 * e)
     y = _conv(b, f"{p}.cv1", s, 2 * c)
     t, other = y.part(0, c), y.part(c, c)
     for j in range(n):
-        t = plan_dark_block(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
+        t = plan_bottleneck_3x3(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
     t = b.cat(f"{p}.cat", [t, other])
     return _conv(b, f"{p}.cv2", t, c2)
 
