@@ -302,6 +302,41 @@ def _run(argv) -> tuple:
     return rc, out.getvalue(), err.getvalue()
 
 
+def test_dead_layer_outputs_are_planned_counted_and_named(tmp_path):
+    """A layer no later layer reads (a Conv before Detect, which reads its scales by index; a Conv that the next
+    layer skips with from -2) is built and run by parse_model, so it is planned and counted; the graph check
+    names its op and the detector's warnings (summary text and JSON) name the YAML layer as a dead layer output."""
+    detect = "  - [[15, 18, 21], 1, Detect, [nc]]"
+    base = plan_detector(V8, "n")
+    dead = plan_detector(V8.replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect), "n")
+    assert dead.plan.params == base.plan.params + 16 * 256 + 2 * 16   # Conv(256, 16, 1): conv + BN at scale n
+    assert graph_problems(dead.plan) == ["model.22.act (act) is read by no later op"]
+    assert dead.dead_layers == [(22, "Conv", "model.22")]
+    assert dead.warnings == ["dead layer outputs: layer 22 (Conv) is read by no later layer (nor by Detect); "
+                             "parse_model builds and runs it all the same, so its parameters and operations are "
+                             "counted"]
+    assert summarize_detector(dead)["warnings"] == dead.warnings == fuse_detector(dead).warnings
+    # in the middle: layer 10 is skipped by layer 11 (from -2); every layer index after it shifts by one
+    rows = V8.split("head:\n")
+    mid = rows[0] + "head:\n  - [-1, 1, Conv, [64, 1, 1]]\n" + rows[1].replace(
+        "[-1, 1, nn.Upsample", "[-2, 1, nn.Upsample", 1)
+    for a, b in (("6], 1, Concat", "6], 1, Concat"), ("[[-1, 12]", "[[-1, 13]"), ("[[-1, 9]", "[[-1, 9]"),
+                 ("[[15, 18, 21]", "[[16, 19, 22]")):
+        mid = mid.replace(a, b)
+    middle = plan_detector(mid, "n")
+    assert middle.dead_layers == [(10, "Conv", "model.10")] and middle.plan.params == dead.plan.params
+    for text in YAMLS.values():
+        assert plan_detector(text, "n").warnings == []
+    assert summarize_detector(base)["warnings"] == []
+    path = tmp_path / "dead.yaml"
+    path.write_text(V8.replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect))
+    rc, out, err = _run(["summary", str(path)])
+    assert rc == 0 and not err and "warning: dead layer outputs: layer 22 (Conv)" in out
+    path = tmp_path / "yolov8n.yaml"
+    path.write_text(V8)
+    rc, out, err = _run(["summary", str(path)])
+    assert rc == 0 and "warning" not in out
+
 def test_cli_summary_json_has_parts_adding_up(tmp_path):
     path = tmp_path / "yolov8n.yaml"
     path.write_text(V8)
