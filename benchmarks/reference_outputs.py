@@ -17,11 +17,12 @@ Per preset (``yolov5{n..x}u``, ``yolov8{n..x}``, ``yolo11{n..x}``):
 2. ``build_model(get_preset(preset))``: the design's generated model.  Parameter totals must be equal.
 3. Weights copied, Ultralytics' into ours: the Detect head by module name (ours ``head.detect.<name>``, theirs
    ``model.<last>.<name>``: the same names); every other Conv2d and BatchNorm2d by execution order (forward
-   hooks on one run), each pair's tensors checked shape by shape.  Two known differences of order, not of
-   arithmetic: a C3 stage (YOLOv5u's) runs its cross-path conv (Ultralytics' ``cv2``) after the bottlenecks
-   in Ultralytics and before them here, so that pair is moved to just before its stage's transition; and
-   Ultralytics' C3 concatenates ``[bottlenecks, cross]`` where the design concatenates ``[cross,
-   bottlenecks]``, so the transition conv's input channels are swapped in halves.
+   hooks on one run), each pair's tensors checked shape by shape.  One known difference of order, not of
+   arithmetic: a C3 stage (YOLOv5u's C3, YOLO11's C3k) runs its cross-path conv (Ultralytics' ``cv2``) after
+   the bottlenecks in Ultralytics and before them here, so that pair is moved to just before its stage's
+   transition.  Ultralytics' C3 concatenates ``[bottlenecks, cross]``; where the design's plan concatenates
+   ``[cross, bottlenecks]`` (read from its concat op, as the design did before 2026-12-07), the transition
+   conv's input channels are swapped in halves.
 4. One input ``randn(1, 3, size, size)`` (seed 0) through both, in float32 and again in float64:
 
    * head: our model's output (per anchor: DFL's box distances, 4 values, and the 80 class sigmoids) against
@@ -46,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import torch
 from torch import nn
 
-from cspnet import build_model, get_preset, preset_names
+from cspnet import build_model, get_preset, plan_network, preset_names
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reference_outputs.json")
 NORM_TYPES = (nn.Conv2d, nn.BatchNorm2d)
@@ -107,8 +108,19 @@ def randomize_batchnorm(model: nn.Module) -> None:
             m.bias.data.uniform_(-0.2, 0.2)
 
 
-def copy_weights(ref: nn.Module, ours: nn.Module, x: torch.Tensor) -> int:
-    """Ultralytics' weights into our model (see the module docstring, 3.); returns the modules copied."""
+def cross_first(plan) -> set:
+    """Module prefixes (``"stages.0."``) of the stages whose concat reads the cross path first (see 3.)."""
+    out = set()
+    for op in plan.ops:
+        prefix = op.path.rsplit(".", 1)[0] + "."
+        if op.kind == "cat" and op.reads and op.reads[0][0].startswith(prefix + "split.cross"):
+            out.add(prefix)
+    return out
+
+
+def copy_weights(ref: nn.Module, ours: nn.Module, x: torch.Tensor, swap: set) -> int:
+    """Ultralytics' weights into our model (see the module docstring, 3.); ``swap``: the C3 stages whose
+    transition reads ``[cross, bottlenecks]`` (:func:`cross_first`).  Returns the modules copied."""
     last = len(ref.model) - 1
     ref_head = {n.split(".", 2)[2]: m for n, m in ref.named_modules()
                 if n.startswith(f"model.{last}.") and isinstance(m, NORM_TYPES)}
@@ -130,7 +142,6 @@ def copy_weights(ref: nn.Module, ours: nn.Module, x: torch.Tensor) -> int:
             mine.remove(m)
         at = next(i for i, m in enumerate(mine) if name[id(m)].startswith(stage + "transition."))
         mine[at:at] = sorted(pair, key=lambda m: not isinstance(m, nn.Conv2d))   # conv, then its BatchNorm
-    c3_stages = {name[id(m)][: -len("split.cross.conv")] for m in mine if name[id(m)].endswith("split.cross.conv")}
     if len(theirs) != len(mine):
         raise SystemExit(f"{len(theirs)} Conv2d/BatchNorm2d run in Ultralytics' model, {len(mine)} in ours")
     for a, b in zip(theirs, mine):
@@ -139,8 +150,8 @@ def copy_weights(ref: nn.Module, ours: nn.Module, x: torch.Tensor) -> int:
         if type(a) is not type(b) or shapes[0] != shapes[1]:
             raise SystemExit(f"execution order mismatch at {name[id(b)]}: {a} vs {b}")
         n = name[id(b)]
-        if n.endswith("transition.conv") and n[: -len("transition.conv")] in c3_stages:
-            w = sd["weight"]            # C3 reads [bottlenecks, cross]; the design [cross, bottlenecks]
+        if n.endswith("transition.conv") and n[: -len("transition.conv")] in swap:
+            w = sd["weight"]            # C3 reads [bottlenecks, cross]; this design [cross, bottlenecks]
             h = w.shape[1] // 2
             sd = {**sd, "weight": torch.cat([w[:, h:], w[:, :h]], 1)}
         b.load_state_dict(sd)
@@ -189,12 +200,15 @@ def check(name: str, DetectionModel, size: int) -> dict:
     torch.manual_seed(0)
     ref = DetectionModel(f"{name}.yaml", verbose=False).eval()
     randomize_batchnorm(ref)
-    ours = build_model(get_preset(name)).eval()
+    cfg = get_preset(name)
+    ours = build_model(cfg).eval()
+    swap = cross_first(plan_network(cfg))
     row = {"preset": name, "yaml": f"{name}.yaml", "params_ours": sum(p.numel() for p in ours.parameters()),
            "params_ultralytics": sum(p.numel() for p in ref.parameters()),
            "bn_eps_ours": bn_eps(ours), "bn_eps_ultralytics": bn_eps(ref)}
     x = torch.randn(1, 3, size, size)
-    row["modules_copied"] = copy_weights(ref, ours, x)
+    row["modules_copied"] = copy_weights(ref, ours, x, swap)
+    row["c3_halves_swapped"] = len(swap)
     for variant in ("built", "eps_matched"):
         if variant == "eps_matched":
             (eps,) = row["bn_eps_ultralytics"]

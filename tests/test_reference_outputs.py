@@ -1,7 +1,7 @@
 """The committed run of benchmarks/reference_outputs.py (the generated detectors against Ultralytics'
 DetectionModel with the same weights; it needs ultralytics, so the suite reads its results file): it covers
-every detector preset, at this project's parameter counts, and the outputs agree to rounding once the
-BatchNorm eps is Ultralytics'."""
+every detector preset, at this project's parameter counts, and the outputs are Ultralytics' once the
+BatchNorm eps is Ultralytics' (bit for bit but for YOLO11's attention, which agrees to rounding)."""
 from __future__ import annotations
 
 import json
@@ -27,6 +27,8 @@ def test_every_detector_preset_computes_ultralytics_outputs():
         assert r["head_diff_eps_matched_fp64"] <= 1e-12 * r["head_scale"], name
         assert r["decoded_diff_eps_matched_fp64"] <= 1e-12 * r["decoded_scale"], name
         assert r["head_diff_eps_matched_fp32"] <= 1e-5 * r["head_scale"], name
+        if not name.startswith("yolo11"):   # no attention: the same operations in the same order
+            assert r["head_diff_eps_matched_fp32"] == r["decoded_diff_eps_matched_fp32"] == 0.0, name
         # as built, the only difference is BatchNorm's eps (PyTorch's 1e-5 here, Ultralytics' 1e-3)
         assert r["bn_eps_ours"] == [1e-5] and r["bn_eps_ultralytics"] == [1e-3], name
         assert r["head_diff_built_fp32"] <= 1e-3 * r["head_scale"], name
