@@ -331,11 +331,14 @@ def test_dead_layer_outputs_are_planned_counted_and_named(tmp_path):
     path = tmp_path / "dead.yaml"
     path.write_text(V8.replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect))
     rc, out, err = _run(["summary", str(path)])
-    assert rc == 0 and not err and "warning: dead layer outputs: layer 22 (Conv)" in out
+    assert rc == 0 and err.startswith("warning: dead layer outputs: layer 22 (Conv)") and err.count("\n") == 1
+    from explorer.compare import subject_from_file
+
+    assert subject_from_file("dead.yaml", path.read_bytes()).warnings == dead.warnings
     path = tmp_path / "yolov8n.yaml"
     path.write_text(V8)
     rc, out, err = _run(["summary", str(path)])
-    assert rc == 0 and "warning" not in out
+    assert rc == 0 and "warning" not in out + err
 
 def test_cli_summary_json_has_parts_adding_up(tmp_path):
     path = tmp_path / "yolov8n.yaml"
