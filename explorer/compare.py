@@ -50,7 +50,8 @@ class Subject:
     """One design or detector to compare: ``label`` what the user named (a preset, a file name, "current
     design"), ``cfg`` the design (None for a detector), ``detector`` the planned detection YAML (None for a
     design), ``link`` the text that names it in a URL (None where a link cannot carry it: an uploaded
-    network), ``warnings`` what the file's reader read otherwise than written."""
+    network), ``warnings`` what the file's reader read otherwise than written (a detector: its dead layer
+    outputs, ``Detector.warnings``)."""
 
     label: str
     cfg: CSPConfig | None = None
@@ -132,7 +133,8 @@ def subject_from_file(name: str, data: bytes, input_size: int | None = None) -> 
 
     base = os.path.basename(str(name)) or str(name)
     if is_detector(name, data):
-        return Subject(base, detector=detector_from_file(name, data, input_size))
+        det = detector_from_file(name, data, input_size)
+        return Subject(base, detector=det, warnings=det.warnings)   # dead layer outputs, if any
     cfg = design_from_file(name, data)
     if input_size is not None:
         cfg = _at_size(cfg, input_size)
