@@ -247,15 +247,17 @@ def main(argv=None) -> int:
               f"{', '.join(detector_presets())}", file=sys.stderr)
         return 2
     rows, t0 = [], time.perf_counter()
-    print("| preset | params (ours = Ultralytics) | output | head, as built (BN eps 1e-5 vs 1e-3): max abs diff fp32 "
-          "(scale) | head, BN eps matched: fp32 / fp64 | decoded boxes + scores, eps matched: fp32 / fp64 (scale, "
+    print("| preset | params (ours = Ultralytics) | output | head, as built: max abs diff fp32 (scale; BN eps ours / "
+          "theirs) | head, BN eps matched: fp32 / fp64 | decoded boxes + scores, eps matched: fp32 / fp64 (scale, "
           "px) |\n|---|---|---|---|---|---|")
     for name in names:
         r = check(name, DetectionModel, args.size)
         rows.append(r)
         same = "=" if r["params_ours"] == r["params_ultralytics"] else "!="
+        eps = f"{'/'.join(f'{e:g}' for e in r['bn_eps_ours'])} / {'/'.join(f'{e:g}' for e in r['bn_eps_ultralytics'])}"
         print(f"| {name} | {r['params_ours']:,} {same} {r['params_ultralytics']:,} | "
-              f"{'x'.join(map(str, r['output_shape']))} | {r['head_diff_built_fp32']:.1e} ({r['head_scale']:.2f}) | "
+              f"{'x'.join(map(str, r['output_shape']))} | {r['head_diff_built_fp32']:.1e} ({r['head_scale']:.2f}; "
+              f"{eps}) | "
               f"{r['head_diff_eps_matched_fp32']:.1e} / {r['head_diff_eps_matched_fp64']:.1e} | "
               f"{r['decoded_diff_eps_matched_fp32']:.1e} / {r['decoded_diff_eps_matched_fp64']:.1e} "
               f"({r['decoded_scale']:.1f}) |", flush=True)
