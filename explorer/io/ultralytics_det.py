@@ -155,6 +155,7 @@ class Detector:
     printed_by: str = "Ultralytics model.info() (get_flops)"
     activation: str = "silu"       # the network's activation (what a training step saves: explorer.counts.training)
     printed_convention: str = "ultralytics"   # the registered convention of the GFLOPs its own tool prints
+    run_activation: str = "silu"   # what its plan's activations without their own kind run (the file's default)
 
     def at(self, size: int) -> "Detector":
         """The same detector planned at input ``size``."""
@@ -431,7 +432,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
         raise _err(f"{plan.params / 1e6:.1f}M parameters; the bound is {MAX_PARAMS / 1e6:.0f}M")
     name = name if name is not None else "detection YAML" + (f" scale {model.scale}" if model.scale else "")
     return Detector(name=name, plan=plan, scale=model.scale, nc=nc, strides=strides, modules=modules,
-                    input_size=input_size, text=text)
+                    input_size=input_size, text=text, run_activation=model.activation)
 
 
 def detector_from_yaml(data, filename: str, scale: str | None = None, input_size: int | None = None) -> Detector:
