@@ -231,7 +231,8 @@ def _print_parts(s: dict, key: str, twin: dict | None = None) -> None:
 
 def _detector(args, command: str):
     """The detector a detection YAML names (``explorer.design.files.detector_from_file``), planned at
-    ``--input-size`` (default 640); None for any other design.  ``--set`` is refused: a detector is no design."""
+    ``--input-size`` (default 640); None for any other design, and where ``--set``, ``--trace`` or ``--blocks``
+    ask for the design it opens as (a yolo_yaml design: the command then reads that, as any design's)."""
     from explorer.design.files import detector_from_file, is_detector, read_file
 
     if _file_format(args.design) != "yaml":
@@ -239,17 +240,15 @@ def _detector(args, command: str):
     data = read_file(args.design)
     if not is_detector(args.design, data):
         return None
-    from explorer.io.ultralytics_det import NOT_BUILT
-
     if args.set or getattr(args, "trace", False) or getattr(args, "blocks", None):
-        raise CLIError(f"{command}: --set, --trace and --blocks do not apply to a detection YAML: {NOT_BUILT} "
-                       "(--input-size works)")
+        return None
     return detector_from_file(args.design, data, args.input_size)
 
 
 def _summary_detector(args, det):
     """``summary`` of a detection YAML (Ultralytics, YOLOv5, YOLOv7: explorer.io.ultralytics_det): totals, the parts
-    backbone / neck / head adding up to them, one row per YAML layer; ``config`` null (``config_error`` why)."""
+    backbone / neck / head adding up to them, one row per YAML layer; ``config`` the yolo_yaml design it opens as
+    (what every other command reads: ``explorer.io.yolo_family``)."""
     from explorer.counts.analysis import stage_table
     from explorer.io.ultralytics_det import summarize_detector
 
@@ -258,6 +257,7 @@ def _summary_detector(args, det):
 
         det = fuse_detector(det)
     s = summarize_detector(det, batch=args.batch)
+    s["config"], s["config_error"] = _design(args).to_dict(), None   # the yolo_yaml design it opens as
     s["fused"] = args.fused
     rows = stage_table(s, args.convention)
     for row, st in zip(rows, s["stages"]):
@@ -326,8 +326,11 @@ def cmd_summary(args):
     if base is not None:
         print(f"vs paper base ({base['base_name']} @{base['input_size']}): " + _delta_line(base["deltas"]))
     elif cfg.is_csp and args.design in all_presets():
-        print("no paper base: no published plain counterpart, compared with its plain twin only")
-    if cfg.is_csp:
+        print("no paper base: no published plain counterpart" +
+              (", compared with its plain twin only" if cmp["twin"] is not None else ""))
+    if cfg.is_csp and cmp["twin"] is None:   # an opened network's CSP stages are its own (no plain twin)
+        print(f"no plain twin: {cmp.get('twin_error', '')}")
+    elif cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)

@@ -8,6 +8,13 @@ from __future__ import annotations
 from cspnet.plan import TAP_LABELS
 
 
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 def trace_agreement(summary: dict, trace: dict) -> dict:
     """Rows comparing parameters, fvcore MACs, every tap point's shape, the graph's edges and a detector's
     output scales (the head's ``p0``, ``p1``, ... taps against the model's outputs); ``agree`` overall."""
@@ -37,8 +44,18 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
                  "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})
     head = summary["stages"][-1]["shapes"] if summary["stages"] else {}
     scales = [head[f"p{k}"] for k in range(len(head)) if f"p{k}" in head]
-    if scales and "outputs" in trace:   # a detector: each output scale (what its [yolo] reads) is a model output
-        outs = [list(o) for o in trace["outputs"]]
+    outs = [list(o) for o in trace.get("outputs", ())]
+    if scales and len(outs) == 1 < len(scales) and "output" in head:
+        # a Detect that decodes every scale into one tensor (Ultralytics', YOLOv5's): the head's output, its elements
+        # (the layout differs: (4 + classes, anchors) or (anchors, 5 + classes)); the dataflow row checks the scales
+        want, got = _numel(head["output"]), _numel(outs[0])
+        rows.append({"quantity": "output: the " + str(len(scales)) + " scales decoded into one tensor of "
+                     + "x".join(map(str, outs[0])) + " (elements)", "analytic": want, "live trace": got,
+                     "agree": want == got})
+        if want != got:
+            mismatches.append(f"output: analytic {'x'.join(map(str, head['output']))}; traced "
+                              f"{'x'.join(map(str, outs[0]))}")
+    elif scales and outs:   # a detector: each output scale (what its [yolo] reads) is a model output
         same = sum(list(a) == b for a, b in zip(scales, outs))
         rows.append({"quantity": "output scales: " + ", ".join("x".join(map(str, a)) for a in scales)
                      + " (the model's outputs)", "analytic": len(scales), "live trace": same,
