@@ -8,8 +8,10 @@ import argparse
 import json
 import sys
 
-from cspnet import ConfigError, all_presets
+from cspnet import ConfigError, all_presets, family_fields
+from cspnet.config import FIELDS
 from cspnet.families import FAMILIES
+from cspnet.fields import GENERIC_READS
 from explorer.counts.conventions import REGISTRY
 from explorer.fmt import json_safe
 from explorer.real.export import csv_bytes
@@ -39,6 +41,11 @@ def _design(args):
     cfg = load_design(args.design)
     _warn(file_warnings(cfg))
     items = list(args.set)
+    for item in items:   # an opened file's family reads a few fields: any other would change nothing
+        key = item.split("=", 1)[0].strip()
+        if cfg.family in GENERIC_READS and key in FIELDS and key != "family" and not FIELDS[key].reads(cfg.family):
+            raise ConfigError(key, f"the {cfg.family} family does not read it (an opened file's layers fix it); "
+                              f"it reads: {', '.join(family_fields(cfg.family))}")
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)

@@ -99,7 +99,7 @@ _SCALE_LABEL = re.compile(r"(?P<base>.*?)(?: \(scale [^()]+\)| scale \S+| \(dept
 def _relabel_scale(cfg: CSPConfig, out: CSPConfig, changes: dict) -> CSPConfig:
     """``out`` renamed where its name states a scale whose multiples it no longer has (see with_changes)."""
     m = _SCALE_LABEL.fullmatch(out.name or "")
-    if m is None or "name" in changes or out.name != cfg.name:
+    if m is None or "name" in changes or out.name != cfg.name or not FIELDS["width_multiple"].reads(out.family):
         return out
     d, w, cap = out.depth_multiple, out.width_multiple, out.max_channels
     if (d, w, cap) == (cfg.depth_multiple, cfg.width_multiple, cfg.max_channels):
