@@ -553,7 +553,8 @@ def graph_problems(plan: NetPlan) -> list:
     """What is wrong with ``plan`` as a dataflow graph (empty: nothing).  Checked: every op path is unique;
     every read names the network input or an op recorded before it, within that op's output channels;
     every op but the last is read by a later op (a layer nobody reads is an edge the plan
-    forgot: a shortcut, a gate)."""
+    forgot: a shortcut, a gate), or is an output the head taps (a Darknet detector's ``p0``, ``p1`` ...: each
+    [yolo] layer's output is one of the network's outputs)."""
     out_of: dict = {INPUT: plan.input_shape}
     read_by: set = set()
     problems = []
@@ -570,5 +571,9 @@ def graph_problems(plan: NetPlan) -> list:
         if op.path in out_of:
             problems.append(f"{op.path} is recorded twice")
         out_of[op.path] = tuple(op.out_shape)
-    problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1] if op.path not in read_by]
+    head = plan.stages[-1].taps if plan.stages else {}
+    outputs = {t.src for name, t in head.items() if name[:1] == "p" and name[1:].isdigit() and
+               getattr(t, "src", None) is not None}
+    problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1]
+                 if op.path not in read_by and op.path not in outputs]
     return problems

@@ -28,7 +28,8 @@ REFUSED = {f"yolo11{k}_cls": "format" for k in "nsmlx"}     # psa: matrix produc
 REFUSED.update({n: "format" for n in all_presets() if get_preset(n).is_detector})
 # opened detection YAMLs (yolo_yaml): their repository's modules, not Darknet sections
 REFUSED.update({n: "format" for n in all_presets() if get_preset(n).family == "yolo_yaml"})
-EXPORTED = [n for n in all_presets() if n not in REFUSED]
+# (an opened Darknet cfg's preset, darknet_cfg, goes out as itself: tests/test_yolo_yaml_family.py)
+EXPORTED = [n for n in all_presets() if n not in REFUSED and get_preset(n).family != "darknet_cfg"]
 
 # design stages the importer cuts elsewhere (README "Export to Darknet cfg"); every other stage is read as
 # the design has it

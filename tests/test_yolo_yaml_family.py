@@ -197,3 +197,31 @@ def test_the_app_opens_a_detection_yaml_on_its_pages():
     for page in ("pages/Diagram.py", "pages/Latency.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error, (page, [e.value for e in at.exception])
+
+
+# --------------------------------------------------------------------------- the darknet_cfg preset yolov4_csp
+def test_yolov4_csp_is_darknet_s_cfg_at_its_published_bflops(tmp_path):
+    """The darknet_cfg preset holds the generated yolov4-csp.cfg (explorer/io/darknet_texts.py): Darknet's own
+    count gives the published 77 BFLOPs at 512 and 120 at 640 (published_detection.csv, AlexeyAB's README); the
+    built model runs its plan, and an export is the cfg itself."""
+    import csv
+    import os
+
+    from explorer.counts.conventions import REGISTRY
+    from explorer.io.darknet_texts import yolov4_csp
+
+    cfg = get_preset("yolov4_csp")
+    assert cfg.family == "darknet_cfg" and cfg.network == yolov4_csp(512) and cfg.fusion == "csp"
+    figures = {size: REGISTRY["darknet"].on_totals(plan_network(cfg, size).by_kind) / 1e9 for size in (512, 640)}
+    assert {size: f"{v:.0f}" for size, v in figures.items()} == {512: "77", 640: "120"}
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "published_detection.csv"
+    if os.path.exists(shared):
+        with open(shared, newline="") as fh:
+            rows = {int(r["input_size"]): r["flops_value"] for r in csv.DictReader(fh) if r["model"] == "YOLOv4-CSP"}
+        assert rows[512].startswith("77 ") and rows[640].startswith("120 ")
+    plan = plan_network(cfg)
+    model = build_model(cfg, device="meta")
+    assert count_params(model) == plan.params and compare(plan, model) == []
+    out = tmp_path / "yolov4-csp.cfg"
+    rc, _, err = _run(["export", "yolov4_csp", "--format", "darknet", "-o", str(out)])
+    assert rc == 0 and "[yolo]" in out.read_text(), err
