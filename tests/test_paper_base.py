@@ -33,7 +33,7 @@ EXPECTED = {
     # YOLOv7's ELAN blocks as written in its YAML (yolo_yaml): no plain counterpart, and no plain twin either
     "yolov7": None, "yolov7_tiny": None,
     # an opened Darknet cfg (darknet_cfg): its CSP stages are its own
-    "yolov4_csp": None,
+    "yolov4_csp": None, "cspresnext50_panet_spp": None,
 }
 
 

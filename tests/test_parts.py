@@ -78,7 +78,7 @@ def test_every_preset_s_parts_add_up_to_the_totals(name):
     s = summarize(get_preset(name))
     check_parts(s)
     cfg = get_preset(name)
-    detector = cfg.is_detector or cfg.family == "yolo_yaml" or name == "yolov4_csp"   # (opened files: their own)
+    detector = cfg.is_detector or cfg.family in ("yolo_yaml", "darknet_cfg")   # (opened files' presets: detectors)
     assert [p["name"] for p in s["parts"]] == (["backbone", "neck", "head"] if detector else ["backbone", "head"])
     assert s["parts"][-1]["stages"] == ["head"]
     plan = plan_network(get_preset(name))

@@ -225,3 +225,33 @@ def test_yolov4_csp_is_darknet_s_cfg_at_its_published_bflops(tmp_path):
     out = tmp_path / "yolov4-csp.cfg"
     rc, _, err = _run(["export", "yolov4_csp", "--format", "darknet", "-o", str(out)])
     assert rc == 0 and "[yolo]" in out.read_text(), err
+
+
+def test_cspresnext50_panet_spp_is_the_paper_s_cfg_at_its_71_3_bflops():
+    """The CSPNet paper's detector as a darknet_cfg preset, generated (explorer/io/darknet_texts.py): Darknet's
+    count gives the 71.3 BFLOPs the CSPNet and darknet READMEs print at 512 (published_detection.csv); its layers
+    are where the cfg's own comment puts them (19: 104x104, 38: 52x52, 65: 26x26, 80: 13x13 at 416); the model
+    (a first-stage shortcut adds 64 channels onto 128) runs the plan's graph."""
+    import csv
+    import os
+
+    from explorer.counts.conventions import REGISTRY
+    from explorer.io.darknet import parse_cfg
+    from explorer.io.darknet_texts import cspresnext50_panet_spp
+
+    cfg = get_preset("cspresnext50_panet_spp")
+    assert cfg.family == "darknet_cfg" and cfg.fusion == "csp" and cfg.input_size == 512
+    bflops = REGISTRY["darknet"].on_totals(plan_network(cfg).by_kind) / 1e9
+    assert f"{bflops:.1f}" == "71.3"
+    shared = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "published_detection.csv"
+    if os.path.exists(shared):
+        with open(shared, newline="") as fh:
+            rows = [r["flops_value"] for r in csv.DictReader(fh) if r["model"] == "CSPResNeXt50-PANet-SPP"
+                    and r["flops_value"]]
+        assert rows == ["71.3"]
+    net = parse_cfg(cspresnext50_panet_spp(416))
+    assert len(net.layers) == 138 and [net.layers[i].out_shape[1:] for i in (19, 38, 65, 80)] == [
+        (104, 104), (52, 52), (26, 26), (13, 13)]
+    plan = plan_network(cfg)
+    model = build_model(cfg, device="meta")
+    assert count_params(model) == plan.params and compare(plan, model) == []

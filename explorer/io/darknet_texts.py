@@ -30,16 +30,17 @@ class Cfg:
         self.n += 1
         return self.n - 1
 
-    def conv(self, filters: int, size: int = 1, stride: int = 1, act: str | None = None) -> int:
-        return self.add(f"[convolutional]\nbatch_normalize=1\nfilters={filters}\nsize={size}\nstride={stride}\n"
+    def conv(self, filters: int, size: int = 1, stride: int = 1, act: str | None = None, groups: int = 1) -> int:
+        g = f"groups={groups}\n" if groups > 1 else ""
+        return self.add(f"[convolutional]\nbatch_normalize=1\nfilters={filters}\nsize={size}\n{g}stride={stride}\n"
                         f"pad=1\nactivation={act or self.act}\n")
 
     def predict(self, classes: int, act: str = "linear") -> int:
         """The 1x1 prediction conv before a [yolo]: 3 anchors x (classes + 5), a bias, no BatchNorm."""
         return self.add(f"[convolutional]\nsize=1\nstride=1\npad=1\nfilters={3 * (classes + 5)}\nactivation={act}\n")
 
-    def yolo(self, mask: str, classes: int) -> int:
-        return self.add(f"[yolo]\nmask = {mask}\nanchors = {ANCHORS}\nclasses={classes}\nnum=9\njitter=.3\n"
+    def yolo(self, mask: str, classes: int, anchors: str = ANCHORS) -> int:
+        return self.add(f"[yolo]\nmask = {mask}\nanchors = {anchors}\nclasses={classes}\nnum=9\njitter=.3\n"
                         "ignore_thresh = .7\ntruth_thresh = 1\nrandom=1\n")
 
     def route(self, *layers: int, groups: int = 1, group_id: int = 0) -> int:
@@ -48,8 +49,8 @@ class Cfg:
         g = f"groups={groups}\ngroup_id={group_id}\n" if groups > 1 else ""
         return self.add(f"[route]\nlayers = {refs}\n{g}")
 
-    def shortcut(self, frm: int) -> int:
-        return self.add(f"[shortcut]\nfrom={frm - self.n}\nactivation=linear\n")
+    def shortcut(self, frm: int, act: str = "linear") -> int:
+        return self.add(f"[shortcut]\nfrom={frm - self.n}\nactivation={act}\n")
 
     def maxpool(self, size: int, stride: int) -> int:
         return self.add(f"[maxpool]\nsize={size}\nstride={stride}\n")
@@ -281,6 +282,74 @@ def yolov4_csp(size: int = 512, classes: int = 80, act: str = "mish", heads_last
         c.conv(2 * width, 3)
         c.predict(classes, "logistic")
         c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)
+    return c.text()
+
+
+V3_ANCHORS = "10,13, 16,30, 33,23, 30,61, 62,45, 59,119, 116,90, 156,198, 373,326"
+
+
+def _resnext_csp_stage(c: Cfg, width: int, n: int, down: bool, act: str) -> int:
+    """A CSPResNeXt-50 stage as csresnext50-panet-spp.cfg writes it: the grouped 3x3 stride-2 down conv (none in
+    the first stage, after the stem's max pool), part 1's and part 2's 1x1 convs (``act``; the first stage's part 2
+    has half the width), n ResNeXt blocks (1x1, 3x3 in 32 groups, 1x1 linear, a leaky shortcut), the 1x1 partial
+    transition, the concat with part 1, the 1x1 transition to 2 x width."""
+    if down:
+        c.conv(width, 3, 2, groups=32)
+    p1 = c.conv(width, 1, act=act)
+    c.route(c.n - 2)
+    x = c.conv(width if down else width // 2, 1, act=act)
+    for _ in range(n):
+        c.conv(width, 1)
+        c.conv(width, 3, groups=32)
+        c.conv(width, 1, act="linear")
+        x = c.shortcut(x, "leaky")
+    c.conv(width, 1)
+    c.route(c.n - 1, p1)
+    return c.conv(2 * width, 1)
+
+
+def _pan_block(c: Cfg, width: int) -> int:
+    """Five convs alternating 1x1 to ``width`` and 3x3 to 2 x width."""
+    for k in range(5):
+        x = c.conv(width if k % 2 == 0 else 2 * width, 1 if k % 2 == 0 else 3)
+    return x
+
+
+def cspresnext50_panet_spp(size: int = 512, classes: int = 80) -> str:
+    """The CSPNet paper's CSPResNeXt50-PANet-SPP (WongKinYiu/CrossStagePartialNetworks
+    ``cfg/csresnext50-panet-spp.cfg``, the detector of the paper's Table 4): a CSPResNeXt-50 backbone (7x7 stem,
+    max pool, four CSP stages of 3, 3, 5, 2 ResNeXt blocks, leaky), SPP, a PANet neck and three YOLOv3 heads (P3
+    first), YOLOv3's anchors.  Darknet's count: 71.3 BFLOPs at 512."""
+    c = Cfg(size)
+    c.conv(64, 7, 2)
+    c.maxpool(2, 2)
+    ends = [_resnext_csp_stage(c, w, n, down, act) for w, n, down, act in
+            ((128, 3, False, "leaky"), (256, 3, True, "linear"), (512, 5, True, "linear"), (1024, 2, True, "leaky"))]
+    c.conv(512, 1)
+    c.conv(1024, 3)
+    x = c.conv(512, 1)
+    _spp(c, x)
+    c.conv(512, 1)
+    c.conv(1024, 3)
+    p5 = c.conv(512, 1)
+    x, outs = p5, [p5]
+    for width, lateral in ((256, ends[2]), (128, ends[1])):
+        c.conv(width, 1)
+        up = c.upsample()
+        c.route(lateral)
+        c.conv(width, 1)
+        c.route(c.n - 1, up)
+        x = _pan_block(c, width)
+        outs.append(x)
+    for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
+        if back is not None:
+            c.route(x)
+            c.conv(width, 3, 2)
+            c.route(c.n - 1, back)
+            x = _pan_block(c, width)
+        c.conv(2 * width, 3)
+        c.predict(classes)
+        c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes, V3_ANCHORS)
     return c.text()
 
 

@@ -210,6 +210,12 @@ PRESETS = (
             "PAN of CSP blocks, three [yolo] heads; mish.",
             "AlexeyAB/darknet cfg/yolov4-csp.cfg: 77 BFLOPs at 512, 120 at 640 (Darknet's own count)",
             "AlexeyAB/darknet README 'Pre-trained models' (shared/reference/published_detection.csv, YOLOv4-CSP)"),
+    _preset("cspresnext50_panet_spp", darknet_texts.cspresnext50_panet_spp(512), 512,
+            "The CSPNet paper's detector CSPResNeXt50-PANet-SPP (its Table 4) as its cfg writes it: CSPResNeXt-50 "
+            "(four CSP stages of grouped ResNeXt blocks), SPP, a PANet neck, three YOLOv3 heads; leaky.",
+            "WongKinYiu/CrossStagePartialNetworks cfg/csresnext50-panet-spp.cfg: 71.3 BFLOPs at 512 (Darknet's count)",
+            "CSPNet repository README and AlexeyAB/darknet README 'Pre-trained models' (shared/reference/"
+            "published_detection.csv, CSPResNeXt50-PANet-SPP)"),
 )
 
 FAMILY = Family(
