@@ -102,10 +102,10 @@ def live_trace(cfg_key: str) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def dot(cfg_key: str, expand: tuple, rankdir: str = "TB") -> str:
+def dot(cfg_key: str, expand: tuple, rankdir: str = "TB", collapse: bool = False) -> str:
     from explorer.counts.diagram import to_dot
 
-    return to_dot(config_from_key(cfg_key), expand=expand, rankdir=rankdir)
+    return to_dot(config_from_key(cfg_key), expand=expand, rankdir=rankdir, collapse=collapse)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

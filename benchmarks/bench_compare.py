@@ -11,6 +11,8 @@ against the first with the ablation walk where both are designs):
   folder and opened as files (read, parsed and planned on every run: no memo in front of them).  The YAML texts
   are the test suite's (``tests/test_ultralytics_detect.YAMLS``, checked there against Ultralytics' parameter
   counts and printed GFLOPs);
+* four detector presets (yolov8s, yolo11s, yolov5su, yolov8n: designs, so each has its plain twin and the
+  what-changed walks run), plan memo emptied before each run;
 * four lineage presets (yolov8n_cls, yolo11n_cls, yolov5s_cls, cspresnet50), with cspnet's plan memo emptied
   before each run, so the designs of the walks are planned, never a memo hit.
 
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 TARGET_S = 0.5
 DETECTORS = {"yolov8s.yaml": "v8", "yolo11s.yaml": "11", "yolov5su.yaml": "v5u", "yolov8s-p2.yaml": "v8-p2"}
 PRESETS = ("yolov8n_cls", "yolo11n_cls", "yolov5s_cls", "cspresnet50")
+DETECTOR_PRESETS = ("yolov8s", "yolo11s", "yolov5su", "yolov8n")   # detectors as designs: twins, walks
 
 
 def _clear_memo() -> None:
@@ -75,14 +78,16 @@ def main() -> None:
         first_s = time.perf_counter() - t
         det = timed(lambda: compare(files), args.repeats)
     lineage = timed(lambda: compare(list(PRESETS)), args.repeats)
+    det_presets = timed(lambda: compare(list(DETECTOR_PRESETS)), args.repeats)
     steps = sum(len(w["walk"]["steps"]) for w in compare(list(PRESETS))["what_changed"] if w["walk"])
     results = {
         "first_call_s": first_s,
         "detectors": {"subjects": [s["label"].rsplit("/", 1)[-1] for s in first["subjects"]],
                       "stage_slots": len(first["stages"]), **det},
         "lineage": {"subjects": list(PRESETS), "walk_steps": steps, **lineage},
+        "detector_presets": {"subjects": list(DETECTOR_PRESETS), **det_presets},
         "target_s": TARGET_S,
-        "meets_target": det["median_s"] < TARGET_S and lineage["median_s"] < TARGET_S,
+        "meets_target": max(det["median_s"], lineage["median_s"], det_presets["median_s"]) < TARGET_S,
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -93,6 +98,10 @@ def main() -> None:
     print(f"| detectors {', '.join(d['subjects'])} (YAML files read and planned each run; {d['stage_slots']} "
           f"aligned stage slots) | **{d['median_s']:.3f} s** ({d['min_s']:.3f}-{d['max_s']:.3f}) | < {TARGET_S} s | "
           f"{'yes' if d['median_s'] < TARGET_S else 'NO'} |")
+    dp = results["detector_presets"]
+    print(f"| detector presets {', '.join(dp['subjects'])} (designs: twins and what-changed walks; plan memo "
+          f"emptied) | **{dp['median_s']:.3f} s** ({dp['min_s']:.3f}-{dp['max_s']:.3f}) | < {TARGET_S} s | "
+          f"{'yes' if dp['median_s'] < TARGET_S else 'NO'} |")
     print(f"| lineage presets {', '.join(lin['subjects'])} (plan memo emptied; 3 what-changed walks, "
           f"{lin['walk_steps']} steps) | **{lin['median_s']:.3f} s** ({lin['min_s']:.3f}-{lin['max_s']:.3f}) | "
           f"< {TARGET_S} s | {'yes' if lin['median_s'] < TARGET_S else 'NO'} |")

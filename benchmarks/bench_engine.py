@@ -17,6 +17,16 @@ never a memo hit) for
   plain twin), then ``CSPConfig.from_dict(json.loads(cfg.key()))`` as the app's cache layer does;
 * a rerun that changes nothing: ``compare_with_twin`` on the same design again + ``from_dict(key)``.
 
+Detectors (issue 19), target: a fresh plan of every detector preset < 5 ms:
+
+* a fresh plan (memo bypassed) and the analytic summary (plan memo cleared) of each detector preset
+  (yolov5{n..x}u, yolov8{n..x}, yolo11{n..x});
+* opening a detection YAML: its text parsed (``explorer.io.ultralytics._load``) and planned at 640
+  (``explorer.design.files.detector_from_file``, the parsed-text memo emptied first), with the YAML loader the
+  reader uses (libyaml's ``CSafeLoader`` where PyYAML has it) and with the pure-Python ``SafeLoader`` beside it;
+  the texts: the Ultralytics YAMLs ``export --format ultralytics`` writes for yolov8x, yolo11x and yolov5xu, and
+  the YOLOv7 text of ``tests/test_yolo_repos_detect.py`` (the longest file the planners read: 106 layers).
+
 ``--quick`` skips the slow parts (fvcore and the live trace).
 """
 from __future__ import annotations
@@ -149,6 +159,59 @@ def page_plan_counts() -> dict:
     return {"knob_change": knob, "rerun_no_change": sum(calls.values())}
 
 
+def detector_presets() -> list:
+    return [n for n in preset_names() if get_preset(n).is_detector]
+
+
+def yaml_texts() -> dict:
+    """Detection YAML texts to open: file name -> text (see the module docstring)."""
+    from explorer.io.ultralytics import yaml_from_config
+
+    texts = {f"{n}.yaml": yaml_from_config(get_preset(n)) for n in ("yolov8x", "yolo11x", "yolov5xu")}
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from test_yolo_repos_detect import V7  # written from yolov7.yaml's published layer structure
+
+    texts["yolov7.yaml"] = V7
+    return texts
+
+
+def detector_timings() -> dict:
+    """Fresh plans and summaries of the detector presets, and opening detection YAMLs with either loader."""
+    from unittest import mock
+
+    import yaml
+
+    import explorer.io.ultralytics as uy
+    import explorer.io.ultralytics_det as ud
+    from explorer.design.files import detector_from_file
+
+    plan_ms, summary_ms = {}, {}
+    for name in detector_presets():
+        cfg = get_preset(name)
+        plan_ms[name] = best_of(lambda: plan_network(cfg, memo=False), 20)[1] * 1000
+        summary_ms[name] = best_of(cold(lambda: summarize(cfg)), 20)[1] * 1000
+    opening = {}
+    loaders = {"libyaml": uy.yaml_loader(), "pure_python": yaml.SafeLoader}
+    for file, text in yaml_texts().items():
+        row = {"chars": len(text), "layers": None}
+        for tag, loader in loaders.items():
+            def parse():
+                return uy._load(text)
+
+            def open_file():
+                ud._DOCS.clear()
+                return detector_from_file(file, text, 640)
+
+            with mock.patch.object(uy, "yaml_loader", lambda loader=loader: loader):
+                row[f"parse_ms_{tag}"] = best_of(parse, 7)[1] * 1000
+                row[f"open_ms_{tag}"] = best_of(open_file, 7)[1] * 1000
+                opened = open_file()
+                row["layers"] = opened.layers or len(opened.modules)
+        opening[file] = row
+    return {"fresh_plan_ms": plan_ms, "summary_ms": summary_ms, "open_yaml": opening,
+            "loader": loaders["libyaml"].__name__}
+
+
 def main():
     ap = argparse.ArgumentParser(description="Engine speed targets (prints a Markdown table).")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON instead")
@@ -174,6 +237,9 @@ def main():
         per_plan[name] = best_of(lambda: plan_network(cfg, memo=False), 20)[1] * 1000
     worst_plan = max(per_plan, key=per_plan.get)
     results["fresh_plan_ms_worst"] = (worst_plan, per_plan[worst_plan])
+
+    # 1c. detectors: fresh plans, summaries, opening a detection YAML
+    results["detectors"] = detector_timings()
 
     # 2. analytic vs fvcore on densenet201
     cfg = get_preset("densenet201")
@@ -222,6 +288,20 @@ def main():
         ("analytic summary, slowest preset", f"{w_ms:.2f} ms ({w_name})", "< 5 ms", w_ms < 5),
         ("densenet201: analytic fvcore-convention count", f"{results['densenet201_analytic_ms']:.2f} ms", "", True),
     ]
+    det = results["detectors"]
+    dp = max(det["fresh_plan_ms"], key=det["fresh_plan_ms"].get)
+    ds = max(det["summary_ms"], key=det["summary_ms"].get)
+    slow = max(det["open_yaml"], key=lambda f: det["open_yaml"][f]["open_ms_libyaml"])
+    so = det["open_yaml"][slow]
+    rows += [
+        (f"detector presets ({len(det['fresh_plan_ms'])}): fresh plan, slowest",
+         f"{det['fresh_plan_ms'][dp]:.2f} ms ({dp})", "< 5 ms", det["fresh_plan_ms"][dp] < 5),
+        ("detector presets: analytic summary, slowest", f"{det['summary_ms'][ds]:.2f} ms ({ds})", "< 5 ms",
+         det["summary_ms"][ds] < 5),
+        (f"open a detection YAML (parse + plan at 640), slowest of {len(det['open_yaml'])}",
+         f"{so['open_ms_libyaml']:.2f} ms ({slow}, {det['loader']}; {so['open_ms_pure_python']:.2f} ms with "
+         "SafeLoader)", "", True),
+    ]
     if not args.quick:
         tr = results["live_trace_densenet201_s"]
         speedup, same = results["speedup_vs_fvcore"], results["totals_identical"]
@@ -242,6 +322,13 @@ def main():
     print("| measurement | result | target | met |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]} | {'yes' if r[3] else 'NO'} |")
+    print("\ndetector presets, fresh plan / analytic summary (ms): " + ", ".join(
+        f"{n} {det['fresh_plan_ms'][n]:.2f} / {det['summary_ms'][n]:.2f}" for n in det["fresh_plan_ms"]))
+    print(f"\n| detection YAML | chars | layers | parse: {det['loader']} / SafeLoader | open (parse + plan at 640): "
+          f"{det['loader']} / SafeLoader |\n|---|---|---|---|---|")
+    for f, r in det["open_yaml"].items():
+        print(f"| {f} | {r['chars']:,} | {r['layers']} | {r['parse_ms_libyaml']:.2f} / {r['parse_ms_pure_python']:.2f} "
+              f"ms | {r['open_ms_libyaml']:.2f} / {r['open_ms_pure_python']:.2f} ms |")
     pc = results["plan_calls"]
 
     def parts(d):

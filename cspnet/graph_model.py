@@ -47,8 +47,9 @@ def _register(root: nn.Module, path: str, mod: nn.Module) -> None:
     parent.add_module(name, mod)
 
 
-def _module_for(op) -> nn.Module | None:
-    """The weights of one layer (None: a layer without any)."""
+def _module_for(op, bn: tuple | None = None) -> nn.Module | None:
+    """The weights of one layer (None: a layer without any); ``bn``: the BatchNorms' (eps, momentum), None for
+    PyTorch's."""
     if op.kind == "conv":
         cin, cout, k = op.in_shape[0], op.out_shape[0], op.kernel
         weight = cout * (cin // op.groups) * k * k
@@ -60,7 +61,8 @@ def _module_for(op) -> nn.Module | None:
                 conv.weight.data[:] = torch.arange(cin, dtype=conv.weight.dtype).view(1, cin, 1, 1)
         return conv
     if op.kind == "bn":
-        return nn.BatchNorm2d(op.out_shape[0])
+        return nn.BatchNorm2d(op.out_shape[0]) if bn is None else \
+            nn.BatchNorm2d(op.out_shape[0], eps=bn[0], momentum=bn[1])
     if op.kind == "linear":
         cin, cout = _numel(op.in_shape), op.out_shape[0]
         return nn.Linear(cin, cout, bias=op.params > cin * cout)
@@ -83,7 +85,7 @@ class _PlanRunner(nn.Module):
     """What running a plan's ops takes, for a whole plan (:class:`GraphModel`) or one part (:class:`GraphPart`):
     the weights of ``ops`` registered under their paths (less ``prefix``), and each op run on what it reads."""
 
-    def __init__(self, ops: list, act: str, prefix: str = "", taps: tuple = ()):
+    def __init__(self, ops: list, act: str, prefix: str = "", taps: tuple = (), bn: tuple | None = None):
         super().__init__()
         if act not in _ACTS:
             raise ValueError(f"unknown activation {act!r}; allowed: {', '.join(_ACTS)}")
@@ -95,7 +97,7 @@ class _PlanRunner(nn.Module):
         self._views = [_read_views(op) for op in ops]
         self._mods: dict = {}
         for op in ops:
-            mod = _module_for(op)
+            mod = _module_for(op, bn)
             if mod is not None:
                 _register(self, op.path[len(prefix):] if prefix and op.path.startswith(prefix) else op.path, mod)
                 self._mods[op.path] = mod
@@ -200,8 +202,8 @@ def _read(env: dict, read: tuple):
 class GraphModel(_PlanRunner):
     """Runs ``plan``'s layers in order on the tensors each reads; ``act`` is the network's activation."""
 
-    def __init__(self, plan: NetPlan, act: str = "relu"):
-        super().__init__(list(plan.ops), act)
+    def __init__(self, plan: NetPlan, act: str = "relu", bn: tuple | None = None):
+        super().__init__(list(plan.ops), act, bn=bn)
         self._drop = self._drops()
 
     def forward(self, x):
@@ -222,12 +224,12 @@ class GraphPart(_PlanRunner):
     part's layers in order, on the part's input and what its own layers wrote, its taps called as they are
     reached (their hooks see the plan's tap tensors)."""
 
-    def __init__(self, sp, act: str, exports: tuple = ()):
+    def __init__(self, sp, act: str, exports: tuple = (), bn: tuple | None = None):
         prefix = sp.name + "."
         tap_names = () if sp.kind != "stage" else tuple(dict.fromkeys(
             "split" if tap in ("part1", "part2") else tap for tap in sp.taps if tap not in ("input", "output")))
         ops = list(sp.ops)
-        super().__init__(ops, act, prefix, tap_names)
+        super().__init__(ops, act, prefix, tap_names, bn)
         own = {op.path for op in ops}
         outside = [t.src for t in sp.taps.values() if t.src not in own] + \
             [src for op in ops for src, _, _ in op.reads if src not in own]
@@ -279,11 +281,12 @@ class GraphPart(_PlanRunner):
         return env[self._output.src]
 
 
-def build_parts(cfg, act: str | None = None) -> tuple:
+def build_parts(cfg, bn: tuple | None = None, act: str | None = None) -> tuple:
     """(stem, [stages], head) of design ``cfg`` (a detector's: (stem, [stages], head, [neck stages])):
     :class:`GraphPart` s generated from its plan (a family's ``build``: ``cspnet.model.build_model`` assembles
-    them).  Each part exports what later parts read of it.  ``act``: the network's activation where the
-    design's ``activation`` field is not it (an opened file's own)."""
+    them).  Each part exports what later parts read of it; ``bn``: the BatchNorms' (eps, momentum), None for
+    PyTorch's; ``act``: the network's activation where the design's ``activation`` field is not it (an opened
+    file's own)."""
     from .plan import plan_network
 
     plan = plan_network(cfg)
@@ -294,7 +297,7 @@ def build_parts(cfg, act: str | None = None) -> tuple:
             for src, _, _ in op.reads:
                 if owner.get(src, sp.name) != sp.name:
                     exports.setdefault(owner[src], {})[src] = None
-    parts = [GraphPart(sp, act or cfg.activation, tuple(exports.get(sp.name, ()))) for sp in plan.stages]
+    parts = [GraphPart(sp, act or cfg.activation, tuple(exports.get(sp.name, ())), bn) for sp in plan.stages]
     neck = [p for p, sp in zip(parts, plan.stages) if sp.part_name == "neck"]
     stages = [p for p, sp in zip(parts[1:-1], plan.stages[1:-1]) if sp.part_name != "neck"]
     if neck:
@@ -312,9 +315,10 @@ def _qkv(t, dims: tuple):
 def build_graph_model(cfg, input_size: int | None = None) -> GraphModel:
     """The graph model of design ``cfg`` (its plan at ``input_size``: a plan is made for one size, as the
     modules' shapes do not depend on it, any input size of the same stride runs)."""
+    from .families import batchnorm_settings
     from .plan import plan_network
 
-    return GraphModel(plan_network(cfg, input_size), act=cfg.activation)
+    return GraphModel(plan_network(cfg, input_size), act=cfg.activation, bn=batchnorm_settings(cfg))
 
 
 __all__ = ["GraphModel", "GraphPart", "Learned", "Tap", "build_graph_model", "build_parts"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from cspnet import ConfigError, all_presets, family_fields
@@ -40,6 +41,8 @@ def _design(args):
 
     cfg = load_design(args.design)
     _warn(file_warnings(cfg))
+    if getattr(args, "scale", None):
+        cfg = _with_scale(cfg, args.scale)
     items = list(args.set)
     for item in items:   # an opened file's family reads a few fields: any other would change nothing
         key = item.split("=", 1)[0].strip()
@@ -49,6 +52,33 @@ def _design(args):
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)
+
+
+def _with_scale(cfg, letter: str):
+    """``cfg`` at Ultralytics' scale ``letter`` (``--scale``): the scaling fields of the family's preset at that
+    scale (``cspnet.families.lineage.scale_preset``), renamed as the scale it now is."""
+    from cspnet import get_preset
+    from cspnet.families.lineage import SCALE_FIELDS, SCALED_FAMILIES, scale_preset
+    from explorer.design.text import with_changes
+
+    if cfg.family == "yolo_yaml":   # an opened detection YAML: the scale is part of its text
+        from explorer.io.yolo_family import at_scale
+
+        return at_scale(cfg, letter)
+    name = scale_preset(cfg.family, cfg.task, letter)
+    if name is None:
+        fams = ", ".join(SCALED_FAMILIES)
+        raise ConfigError("scale", f"{letter!r} is not allowed for a {cfg.family} design; allowed: n, s, m, l, x for "
+                          f"{fams} designs and Ultralytics detection YAMLs (other families have no scales: use "
+                          "--set width_multiple=... depth_multiple=...)")
+    ref = get_preset(name)
+    changes = {f: getattr(ref, f) for f in SCALE_FIELDS}
+    labelled = re.fullmatch(r"(.*) \(scale [nsmlx]\)", cfg.name or "")
+    if cfg.name in all_presets():
+        changes["name"] = name
+    elif labelled:   # an opened file: "yolov8n-cls.yaml (scale n)"
+        changes["name"] = f"{labelled.group(1)} (scale {letter})"
+    return with_changes(cfg, changes)
 
 
 def _warn(lines) -> None:
@@ -82,6 +112,9 @@ def _add_design_args(p):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a config field, e.g. --set split_ratio=0.5 --set repeats=6,12,24,16")
     p.add_argument("--input-size", type=int, default=None, help="input resolution (square)")
+    p.add_argument("--scale", choices=tuple("nsmlx"), default=None,
+                   help="Ultralytics' scale (yolov5/yolov8/yolo11 designs: the multiples, channel cap and blocks of "
+                        "that scale's preset; a detection YAML: its scales key), as the letter in a file name")
 
 
 def _print_json(obj):
@@ -249,7 +282,7 @@ def _detector(args, command: str):
         return None
     if args.set or getattr(args, "trace", False) or getattr(args, "blocks", None):
         return None
-    return detector_from_file(args.design, data, args.input_size)
+    return detector_from_file(args.design, data, args.input_size, getattr(args, "scale", None))
 
 
 def _summary_detector(args, det):
@@ -276,6 +309,7 @@ def _summary_detector(args, det):
     print(f"{s['name']}  {repo} detector, {s['layers_count']} layers, {s['num_classes']} classes  "
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
     _fused_line(args)
+    _warn(s["warnings"])   # dead layer outputs (Detector.warnings): counted, as the repository builds them
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   {repo} GFLOPs (as "
           f"{'model.info()' if repo == 'Ultralytics' else 'model_info'} prints them"
           f"{' for the fused model' if args.fused else ''}) {s['printed_gflops']:.4f}")
@@ -341,6 +375,12 @@ def cmd_summary(args):
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)
+    if s.get("outputs"):   # a detector design: the scales Detect reads, and its output
+        print("outputs (what Detect reads): " + ", ".join(
+            f"{name} {'x'.join(map(str, o))} (stride {stride})"
+            for name, o, stride in zip(s["scales"], s["outputs"], s["strides"]))
+            + f"; Detect's output {'x'.join(map(str, s['output_shape'][1:]))} (4 DFL box distances + "
+              f"{s['output_shape'][1] - 4} classes, per anchor point)")
     _print_table(rows)
     if args.trace:
         t = s["trace"]
@@ -451,9 +491,21 @@ def cmd_bench(args):
                      "p90 ms": round(r["p90_ms"], 3), "img/s": round(r["throughput_img_s"], 1),
                      "TFLOP/s": round(r["achieved_tflops"], 3)})
     _print_table(rows)
+    for r in design["results"]:   # a detector: the per-stage medians summed per part
+        parts = r.get("per_part_ms") or {}
+        if len(parts) > 2:
+            total = sum(parts.values())
+            print(f"per part at batch {r['batch']} (median ms of each stage, summed): " + ", ".join(
+                f"{p} {ms:.3f} ({ms / total:.0%})" for p, ms in parts.items()))
     if paired:
         print(f"against {rec['reference']['label']}:")
         _print_table(rec["comparison"])
+
+
+def _stage_span(names: list) -> str:
+    from explorer.counts.analysis import stage_span
+
+    return stage_span(names)
 
 
 def cmd_roofline(args):
@@ -489,6 +541,12 @@ def cmd_roofline(args):
                  "kernels": t["kernels"],
                  "estimated ms": "-" if t["estimated_ms"] is None else round(t["estimated_ms"], 3)})
     _print_table(rows)
+    if len(r["parts"]) > 2:   # a detector: backbone, neck and head
+        for p in r["parts"]:
+            est = "-" if p["estimated_ms"] is None else f"{p['estimated_ms']:.3f}"
+            print(f"part {p['name']:<8}  GFLOP {p['flops'] / 1e9:.3f}   MB {p['bytes'] / 1e6:.2f}   lower bound ms "
+                  f"{p['bound_ms']:.4f} ({p['bound_share']:.0%})   estimated ms {est}   stages: "
+                  f"{_stage_span(p['stages'])}")
     print(estimate_text(r))
 
 
@@ -542,8 +600,10 @@ def cmd_diagram(args):
 
     cfg = _design(args)
     expand = tuple(args.expand or ())
+    if args.collapse and expand:
+        raise CLIError("--collapse draws every stage as one node: give it or --expand, not both")
     try:
-        data = diagram_bytes(cfg, args.format, expand=expand)
+        data = diagram_bytes(cfg, args.format, expand=expand, collapse=args.collapse)
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     if args.output in (None, "-"):
@@ -848,6 +908,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-o", "--output", default=None, help="output file (default: stdout)")
     sp.add_argument("--expand", action="append", metavar="STAGE",
                     help="show a stage at block level, e.g. --expand stages.1 (or --expand all)")
+    sp.add_argument("--collapse", action="store_true",
+                    help="every stage one node (its role, block, repeats and output shape), with the edges "
+                         "between stages: a detector's FPN/PAN and its lateral edges at a glance")
     sp.set_defaults(func=cmd_diagram)
 
     sp = sub.add_parser("onnx", help="export the model as ONNX (random weights) to open in Netron")

@@ -50,7 +50,8 @@ class Subject:
     """One design or detector to compare: ``label`` what the user named (a preset, a file name, "current
     design"), ``cfg`` the design (None for a detector), ``detector`` the planned detection YAML (None for a
     design), ``link`` the text that names it in a URL (None where a link cannot carry it: an uploaded
-    network), ``warnings`` what the file's reader read otherwise than written."""
+    network), ``warnings`` what the file's reader read otherwise than written (a detector: its dead layer
+    outputs, ``Detector.warnings``)."""
 
     label: str
     cfg: CSPConfig | None = None
@@ -132,7 +133,8 @@ def subject_from_file(name: str, data: bytes, input_size: int | None = None) -> 
 
     base = os.path.basename(str(name)) or str(name)
     if is_detector(name, data):
-        return Subject(base, detector=detector_from_file(name, data, input_size))
+        det = detector_from_file(name, data, input_size)
+        return Subject(base, detector=det, warnings=det.warnings)   # dead layer outputs, if any
     cfg = design_from_file(name, data)
     if input_size is not None:
         cfg = _at_size(cfg, input_size)
@@ -499,21 +501,23 @@ def field_changes(a: CSPConfig, b: CSPConfig) -> list:
         if f == "network":
             out.append({"field": f, "stage": None, "before": None, "after": None,
                         "text": "network: the imported file's layers differ (see the differing stages)"})
-        elif (f in STAGE_FIELDS or FIELDS[f].stages) and same_count and isinstance(va, list) and isinstance(vb, list) \
-                and len(va) == len(vb):
+        elif (f in STAGE_FIELDS or FIELDS[f].stages) and isinstance(va, list) and isinstance(vb, list) \
+                and len(va) == len(vb) and (same_count or FIELDS[f].axis == "neck") and len(set(map(str, vb))) > 1:
+            where = "neck" if FIELDS[f].axis == "neck" else "stages"   # (a neck has its own 4 stages)
             for i, (x, y) in enumerate(zip(va, vb)):
                 if x != y:
                     out.append({"field": f, "stage": i, "before": x, "after": y,
-                                "text": f"stages.{i} {f} {_fmt(x)} -> {_fmt(y)}"})
+                                "text": f"{where}.{i} {f} {_fmt(x)} -> {_fmt(y)}"})
         else:
+            word = FIELDS[f].stage_word if f in FIELDS else "stage"
             out.append({"field": f, "stage": None, "before": va, "after": vb,
-                        "text": f"{f} {_short(va)} -> {_short(vb)}"})
+                        "text": f"{f} {_short(va, word)} -> {_short(vb, word)}"})
     return out
 
 
-def _short(v) -> str:
+def _short(v, word: str = "stage") -> str:
     if isinstance(v, (list, tuple)) and v and len(set(map(str, v))) == 1:
-        return _fmt(v[0]) + f" (all {len(v)} stages)"
+        return _fmt(v[0]) + f" (all {len(v)} {word}s)"
     return _fmt(v)
 
 

@@ -23,6 +23,7 @@ from cspnet.families import FAMILIES
 from cspnet.presets import paper_base
 from explorer.counts.analysis import (
     BLOCK_COLUMN,
+    NECK_ROLES,
     PART_SHARE_COLUMN,
     SHARE_COLUMN,
     STAGE_VIEWS,
@@ -38,7 +39,16 @@ from explorer.counts.conventions import CONVENTIONS
 from explorer.counts.fuse import FUSED_CAPTION
 from explorer.design import with_changes
 from explorer.design.files import MAX_FILE_BYTES, design_from_file, file_warnings
-from explorer.design.form import knob_key, shown_fields, widget_input, widget_kind, widget_text, widget_value
+from explorer.design.form import (
+    knob_key,
+    neck_fields,
+    shown_fields,
+    task_switch_edits,
+    widget_input,
+    widget_kind,
+    widget_text,
+    widget_value,
+)
 from explorer.fmt import gib, pct, si
 
 METRIC_HELP = {
@@ -58,6 +68,9 @@ def on_knob(name: str) -> None:
     cfg = state.design()
     pending = dict(ss.get(state.K_PENDING, {}))
     pending[name] = widget_text(name, ss.get(knob_key(name)))
+    if name == "task":   # a detector at 640 px on 80 classes, a classifier at 224 on 1000 (unless set otherwise)
+        for k, text in task_switch_edits(cfg, pending[name]).items():
+            pending.setdefault(k, text)
     try:
         out = apply_edits(cfg, pending, latest=name)
     except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
@@ -161,7 +174,11 @@ def knob_panel(cfg) -> None:
         st.caption(("Modified from: " if modified else "") + (presets[p].description or presets[p].reference))
     st.selectbox(FIELDS["family"].label, list(FAMILIES), key="knob_family", on_change=on_family,
                  help=FIELDS["family"].help)
+    neck_shown = False
     for name in shown_fields(cfg.family, "main"):
+        if name == "input_size":   # the neck's group after the backbone's knobs, before the network's input
+            neck_panel(cfg)
+            neck_shown = True
         if name == "split_ratio":
             c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
             knob(name, c1)
@@ -169,6 +186,11 @@ def knob_panel(cfg) -> None:
                         "channels that bypasses the block (γ = 1 − split ratio).")
         else:
             knob(name)
+        if name == "task" and FIELDS["task"].reads(cfg.family):
+            st.caption("Switching the task also moves the input size and the classes to the task's usual "
+                       "ones (detect: 640 px, 80 classes; classify: 224 px, 1000) unless you set them otherwise.")
+    if not neck_shown:
+        neck_panel(cfg)
     st.number_input("Batch (for memory)", min_value=1, max_value=1024, step=1, key="batch",
                     help="Memory below is for this many images at once.")
     advanced = shown_fields(cfg.family, "advanced")
@@ -179,6 +201,20 @@ def knob_panel(cfg) -> None:
     if cfg.family == "darknet_cfg":
         stage_rewrites(cfg)
     open_network()
+
+
+def neck_panel(cfg) -> None:
+    """A detector's neck knobs (the ``neck_`` fields), as a group after the backbone's: per neck stage fields take
+    one value or four, in the neck's order (:data:`explorer.counts.analysis.NECK_ROLES`)."""
+    names = neck_fields(cfg)
+    if not names:
+        return
+    with st.expander("Neck (PAN: 4 CSP stages)", expanded=True):
+        st.caption("Per neck stage fields take one value or four, in this order: "
+                   + ", ".join(f"neck.{j} {role}" for j, role in enumerate(NECK_ROLES))
+                   + ". The stage table and the Diagram page show each neck stage.")
+        for name in names:
+            knob(name)
 
 
 # ----------------------------------------------------------------------------- your own network
@@ -360,6 +396,13 @@ def part_section(design: dict, conv: str, twin: dict | None = None) -> None:
                                              "knobs without CSP); empty where the twin has no such part.")
     st.dataframe(pd.DataFrame(rows).drop(columns="stages"), hide_index=True, key="part_table", column_config=colcfg,
                  width="content")
+    if design.get("outputs"):   # a detector: the scales Detect reads, and what it returns
+        out = design["output_shape"]
+        st.caption("**Output scales** (what Detect reads): " + "; ".join(
+            f"{name} {'×'.join(map(str, o))} (stride {stride})"
+            for name, o, stride in zip(design["scales"], design["outputs"], design["strides"]))
+            + f". Detect's output: {out[1]} × {out[2]:,} (4 DFL box distances + {out[1] - 4} class scores for "
+              "each anchor point, one per cell of every scale).")
 
 
 PART_VS_TWIN_PARAMS = "params vs twin %"
@@ -449,6 +492,10 @@ def live_trace_section(cfg, design: dict) -> None:
             st.dataframe(df, hide_index=True, key="trace_table",
                          column_config={"analytic": st.column_config.NumberColumn(format="localized"),
                                         "live trace": st.column_config.NumberColumn(format="localized")})
+            if agr.get("scales"):   # a detector: each output scale, analytic and traced
+                st.dataframe(pd.DataFrame(agr["scales"]).assign(agree=lambda d: d["agree"].map({True: "yes",
+                                                                                                 False: "NO"})),
+                             hide_index=True, key="trace_scales")
             if agr["shape_mismatches"]:
                 st.warning("Mismatches: " + "; ".join(agr["shape_mismatches"][:10]))
             s = agr["seconds"]
@@ -509,7 +556,9 @@ def main() -> None:
     with right:
         with guard("Analysis"):
             batch = int(st.session_state.get("batch") or 1)
-            st.subheader(f"{cfg.name} — {cfg.family}, fusion {cfg.fusion}, input {cfg.input_size}")
+            det = cfg.is_detector
+            st.subheader(f"{cfg.name} — {cfg.family}{' detector' if det else ''}, fusion {cfg.fusion}"
+                         + (f", neck fusion {cfg.neck_fusion}" if det else "") + f", input {cfg.input_size}")
             fused = st.toggle("Fused (Conv+BN folded)", key="fused_counts",
                               help="Count the network as inference runs it: each BatchNorm right after a conv "
                                    "folded into that conv (Ultralytics' model.fuse(); its 'summary (fused)' figures). "

@@ -10,8 +10,9 @@ import streamlit as st
 from app_ui import cache, state
 from app_ui.messages import guard
 from cspnet import plan_network
+from explorer.counts.analysis import NECK_ROLES
 from explorer.counts.conventions import CONVENTIONS
-from explorer.counts.diagram import C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
+from explorer.counts.diagram import C_LATERAL, C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
 from explorer.fmt import si
 from explorer.real.budget import check_build
 from explorer.real.export import MIME, dot_available, render_dot
@@ -27,12 +28,31 @@ def stage_label(name: str) -> str:
     if name == "all":
         return "all stages"
     i = int(name.split(".")[1])
+    if name.startswith("neck."):   # a detector's neck stage: its path and scale
+        return f"neck stage {i + 1} ({name}, {NECK_ROLES[i]})" if i < len(NECK_ROLES) else name
     return f"stage {i + 1} ({name})"
 
 
 def has_all_taps(cfg) -> bool:
     """Whether a stage concatenates every tap (C2f, C3k2, ELAN: the lineage's ``taps`` field)."""
-    return any(op.path.endswith(".block.cat") for sp in plan_network(cfg).stages for op in sp.ops)
+    return any(op.kind == "cat" and (op.path.endswith(".block.cat") or
+                                     op.path.endswith(".concat") and len(op.reads) > 2)
+               for sp in plan_network(cfg).stages for op in sp.ops)
+
+
+def legend_collapsed(compact: bool = False) -> None:
+    """The stages-collapsed view's legend: main path, lateral edges, stage nodes."""
+    if not compact:
+        st.markdown("##### Legend")
+    st.markdown(f"<span style='display:inline-block;width:2.2em;border-top:3px solid {C_MERGE};"
+                "vertical-align:middle'></span>&nbsp;the path from stage to stage&emsp;"
+                f"<span style='display:inline-block;width:2.2em;border-top:3px dashed {C_LATERAL};"
+                f"vertical-align:middle'></span>&nbsp;<span style='color:{C_LATERAL}'>lateral: an earlier "
+                "stage's output concatenated (FPN/PAN)</span>", unsafe_allow_html=True)
+    st.caption("Each box is one stage: its name, its role (the scale a backbone stage writes, P3 = stride 8; a neck "
+               "stage's top-down or bottom-up path), its fusion, its block and repeats, and its output shape. Edge "
+               "labels are tensor shapes C×H×W at batch 1; Detect reads the neck's P3, P4 and P5. Turn 'Stages "
+               "collapsed' off to see inside each stage (split, blocks, concat, transition).")
 
 
 def legend(compact: bool = False, all_taps: bool = False) -> None:
@@ -65,12 +85,13 @@ def legend(compact: bool = False, all_taps: bool = False) -> None:
                "block → concat → transition, fusion last block → transition on the block path → concat, with "
                "nothing after the concat. In a plain stage (no split) everything goes through the block."
                + (" Where a stage's taps are 'all' (C2f, C3k2, ELAN), part 2 and every block's output are "
-                  "concatenated before the stage's concat: expand the stage to see each tap." if all_taps else ""))
+                  "concatenated with part 1 in the stage's one concat: expand the stage to see each tap."
+                  if all_taps else ""))
 
 
-def exports(cfg, dot: str, expand: tuple) -> None:
+def exports(cfg, dot: str, expand: tuple, collapse: bool = False) -> None:
     st.markdown("##### Export")
-    stem = f"{cfg.name}" + ("_expanded" if expand else "")
+    stem = f"{cfg.name}" + ("_expanded" if expand else "_collapsed" if collapse else "")
     c1, c2, c3 = st.columns(3)
     c4 = st.container()
     c1.download_button("DOT", lambda: dot.encode("utf-8"), file_name=f"{stem}.dot", mime=MIME["dot"],
@@ -131,20 +152,33 @@ def main() -> None:
                "and where the two parts meet. Expand stages to see their blocks.")
     with guard("Diagram"):
         names = stage_options(cfg)
-        c1, c2 = st.columns([3, 1])
+        c0, c1, c2 = st.columns([1.1, 3, 1.3])
+        ss = st.session_state
+        # collapsed by default for a detector (its full view is some 7,000 px tall); a new design kind resets it
+        if ss.get("diagram_collapse_for") != cfg.is_detector:
+            ss["diagram_collapse_for"] = cfg.is_detector
+            ss["diagram_collapse"] = cfg.is_detector
+        collapse = c0.toggle("Stages collapsed", key="diagram_collapse",
+                             help="Each stage one box (its role, block, repeats and output shape) with the edges "
+                                  "between stages: a detector's FPN/PAN and its lateral edges at a glance. Off: "
+                                  "inside each stage (split, blocks, concat, transition).")
         options = ["all"] + names
-        kept = [n for n in st.session_state.get("diagram_expand", []) if n in options]
-        if kept != st.session_state.get("diagram_expand", []):
-            st.session_state["diagram_expand"] = kept  # stages of a previous, deeper design
+        kept = [n for n in ss.get("diagram_expand", []) if n in options]
+        if kept != ss.get("diagram_expand", []):
+            ss["diagram_expand"] = kept  # stages of a previous, deeper design
         chosen = c1.multiselect("Expand to block level", options, key="diagram_expand",
                                 format_func=stage_label, placeholder="stage level (no stage expanded)",
-                                help="Long runs of blocks are shortened in the middle so deep stages stay readable.")
+                                disabled=collapse,
+                                help="Long runs of blocks are shortened in the middle so deep stages stay readable."
+                                     + (" Turn 'Stages collapsed' off first." if collapse else ""))
         rankdir = c2.radio("Layout", list(LAYOUTS), key="diagram_layout", format_func=LAYOUTS.get,
                            horizontal=True)
-        expand = ("all",) if "all" in chosen else tuple(n for n in chosen if n in names)
-        dot = cache.dot(cfg.key(), expand, rankdir)
+        expand = () if collapse else ("all",) if "all" in chosen else tuple(n for n in chosen if n in names)
+        dot = cache.dot(cfg.key(), expand, rankdir, collapse)
         summary = cache.summary(cfg.key())
-        info = (f"{cfg.name}: {len(names)} stages, {si(summary['params'])} parameters, "
+        neck = sum(n.startswith("neck.") for n in names)
+        count = f"{len(names) - neck} backbone and {neck} neck stages" if neck else f"{len(names)} stages"
+        info = (f"{cfg.name}: {count}, {si(summary['params'])} parameters, "
                 f"{si(summary['macs'], 'MAC')} at {cfg.input_size}×{cfg.input_size}.")
         if rankdir == "TB":  # tall and narrow: legend and exports beside it
             left, right = st.columns([2.2, 1], gap="large")
@@ -152,8 +186,11 @@ def main() -> None:
             left = right = st.container()
         with right:
             st.caption(info)
-            legend(compact=rankdir != "TB", all_taps=has_all_taps(cfg))
-            exports(cfg, dot, expand)
+            if collapse:
+                legend_collapsed(compact=rankdir != "TB")
+            else:
+                legend(compact=rankdir != "TB", all_taps=has_all_taps(cfg))
+            exports(cfg, dot, expand, collapse)
         with left:
             with st.container(border=True, key="diagram_box"):
                 if rankdir == "LR" and dot_available():

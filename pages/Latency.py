@@ -31,6 +31,7 @@ from explorer.real.latency import (
     Cancelled,
     compare_latency,
     memory_problem,
+    part_rows,
     reference_column,
     reference_label,
     request_macs,
@@ -47,10 +48,15 @@ K_RUNNING = "lat_running"
 K_AGAINST = "lat_against"  # "base" (the paper base) or "twin"
 
 
-def init_state() -> None:
+def init_state(cfg=None) -> None:
+    """The controls' first values.  A detector (640 px inputs: 8.2 times the pixels of a 224 px image) starts at
+    batch 1 with 5 timed runs, so that a first CPU measurement of it and its twin stays well inside the
+    5-minute stop."""
     ss = st.session_state
-    for key, value in (("lat_batches", [1, 8]), ("lat_dtype", "fp32"), ("lat_cl", False), ("lat_runs", 10),
-                       ("lat_warmup", 3), ("lat_device", "cpu"), ("lat_per_image", False)):
+    det = cfg is not None and cfg.is_detector
+    for key, value in (("lat_batches", [1] if det else [1, 8]), ("lat_dtype", "fp32"), ("lat_cl", False),
+                       ("lat_runs", 5 if det else 10), ("lat_warmup", 3), ("lat_device", "cpu"),
+                       ("lat_per_image", False)):
         if key not in ss:
             ss[key] = value
 
@@ -220,6 +226,18 @@ def show_results(cfg) -> None:
         b = st.selectbox("Per-stage times at batch", batches, key="lat_stage_batch")
         st.plotly_chart(relabel(stage_bars(record, b), record), key="lat_stages", width="stretch",
                         config={"displaylogo": False})
+        parts = part_rows(record, b)
+        if len(parts) > 2:   # a detector: backbone, neck and head
+            col = reference_column(record)
+            st.dataframe(pd.DataFrame(parts), hide_index=True, key="lat_parts", width="stretch",
+                         column_config={"design ms": st.column_config.NumberColumn(format="%.3f"),
+                                        col: st.column_config.NumberColumn(format="%.3f"),
+                                        "time change %": st.column_config.NumberColumn(format="%+.1f"),
+                                        "share of the design's time": st.column_config.ProgressColumn(
+                                            min_value=0.0, max_value=1.0, format="percent")})
+            st.caption("Per part: the per-stage medians summed over each part's stages (the model run part by "
+                       "part, a timer mark after each), so they add up to the per-stage total, not exactly to "
+                       "the whole-model median above.")
     st.dataframe(pd.DataFrame(results_rows(record)), hide_index=True, key="lat_table", width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in
                                 ("design median ms", "design p10", "design p90", reference_column(record))}
@@ -346,6 +364,7 @@ def roofline_section(cfg, ref, label: str) -> None:
         estimate_text,
         get_device,
         gpu_devices,
+        roofline_part_rows,
         roofline_rows,
         roofline_verdict,
         transfer_error,
@@ -412,6 +431,13 @@ def roofline_section(cfg, ref, label: str) -> None:
         table = table.drop(columns="estimated ms")
     st.dataframe(table, hide_index=True, key="roof_table", width="stretch",
                  column_config=roof_columns())
+    if len(design["parts"]) > 2:   # a detector: the stages summed per part (backbone, neck, head)
+        parts = pd.DataFrame(roofline_part_rows(series))
+        if parts["estimated ms"].isna().all():
+            parts = parts.drop(columns="estimated ms")
+        st.dataframe(parts, hide_index=True, key="roof_parts", width="stretch",
+                     column_config=roof_columns() | {"share of the lower bound": st.column_config.ProgressColumn(
+                         min_value=0.0, max_value=1.0, format="percent")})
     est = design["estimate"]
     if est["calibration"] and not est["trust"]["calibrated"]:
         st.warning(estimate_text(design))
@@ -451,7 +477,7 @@ def main() -> None:
     st.caption("Fewer MACs is not the same as less time. Measure the current design against its paper base "
                "(the network the paper compares it with, e.g. resnet50 for cspresnet50) or its plain twin (the "
                "same knobs without CSP), and see where the arithmetic saving turns into a time saving.")
-    init_state()
+    init_state(cfg)
     ss = st.session_state
     was_running, was_cancelled = ss.pop(K_RUNNING, False), ss.pop(K_CANCEL, False)
     if was_cancelled:

@@ -20,11 +20,14 @@ from explorer.counts.conventions import REGISTRY
 from explorer.counts.sweep import CONVENTION_LABELS as CONVENTIONS
 from explorer.counts.sweep import (
     MAX_LATENCY_DESIGNS,
+    NECK_PREFIX,
+    PART_METRICS,
     TWIN_PCT_CONVENTIONS,
     csp_version,
     default_knobs,
     idle_knobs,
     knob_acts,
+    per_part,
     sweep_knobs,
     value_column,
 )
@@ -44,6 +47,12 @@ KNOB_HELP = {
     "residual": "true and/or false: each value is used for every stage.",
     "width_multiple": "Scales every base width with the source's rounding (YOLOv8: n 0.25 ... x 1.25).",
     "depth_multiple": "Scales every stage's base repeats (YOLOv8: n and s 0.33, m 0.67, l and x 1).",
+    "neck_repeats": "One value per grid point fills the 4 neck stages; whole lists of 4 separated by ';' set each "
+                    "(top-down P4, top-down P3, bottom-up P4, bottom-up P5), e.g. 1,1,2,2; 3,3,3,3.",
+    "neck_block_type": "Block types separated by commas (dark = C3, bottleneck_3x3 = C2f, c3k = C3k2's): each is "
+                       "used for every neck stage; lists of 4 separated by ';' set each stage.",
+    "neck_fusion": "Any of none, fusion_first, fusion_last, csp, separated by commas: the neck's CSP stages only.",
+    "neck_split_ratio": "The share of a neck stage's channels through its blocks (acts where the neck has CSP).",
 }
 
 
@@ -74,6 +83,11 @@ def idle_notice(cfg, keys) -> None:
         return
     names = " and ".join(f"**{k}**" for k in idle)
     verb = "act" if len(idle) > 1 else "acts"
+    if any(k.startswith(NECK_PREFIX) for k in idle):   # the neck's split ratio on a plain neck
+        st.info(f"{names} {verb} only in the neck's CSP stages, and this design's neck fusion is 'none' (a plain "
+                f"neck), so every value gives the same design. Sweep 'neck_fusion' as the second knob, or pick a "
+                "neck fusion on the Design page.")
+        return
     st.info(f"{names} {verb} only in CSP stages, and this design ({cfg.name}) has no CSP: its fusion is 'none' "
             f"(the plain network), so every value of {names} gives the same design. Sweep another knob, sweep "
             "'fusion' as the second knob, or switch the design to its CSP version.")
@@ -183,10 +197,16 @@ def handle_click(event, cfg, keys) -> None:
     state.open_on_design_page()
 
 
-def chart(df, keys, col, label, pct, cfg) -> None:
+def chart(df, keys, col, label, pct, cfg, metric: str = "", conv: str = "") -> None:
     k1 = keys[0]
     k2 = keys[1] if len(keys) > 1 else None
     kind = "lines"
+    if parts_view(cfg, keys, metric, conv, pct):   # a detector: one line per part (backbone, neck, head)
+        fig = sweep_lines(per_part(df, keys, metric), k1, "value", f"{label} per part", series_key="part")
+        event = st.plotly_chart(fig, key="sw_chart", on_select="rerun", selection_mode="points", width="stretch",
+                                config={"displaylogo": False})
+        handle_click(event, cfg, keys)
+        return
     if k2:
         kind = st.segmented_control("Chart", ["heatmap", "lines"], key="sw_chart_kind", default="heatmap",
                                     help="Lines: one line per value of the second knob.") or "heatmap"
@@ -198,6 +218,17 @@ def chart(df, keys, col, label, pct, cfg) -> None:
                             config={"displaylogo": False,
                                     "toImageButtonOptions": {"format": "svg", "filename": f"sweep_{'_'.join(keys)}"}})
     handle_click(event, cfg, keys)
+
+
+def parts_view(cfg, keys, metric: str, conv: str, pct: bool) -> bool:
+    """Whether to draw one line per part: asked for (the toggle), on a detector's sweep of one knob, of
+    parameters or conv+linear MACs (the per-part columns, explorer.counts.sweep.PART_METRICS)."""
+    if not cfg.is_detector or len(keys) != 1 or metric not in PART_METRICS or pct \
+            or (metric == "macs" and conv != "macs"):
+        return False
+    return st.toggle("Per part (backbone, neck, head)", key="sw_parts",
+                     help="One line per part of the detector: what the knob moves in the backbone, the neck and "
+                          "the head (they add up to the total). Parameters or MACs (conv + linear) of one knob.")
 
 
 def summary(df, keys, col, label, pct) -> None:
@@ -311,7 +342,7 @@ def main() -> None:
         if pct and not cfg.is_csp and "fusion" not in keys:
             st.info("The current design is plain (fusion 'none'), so every point is its own twin (0 %). Pick a "
                     "fusion on the Design page, or sweep 'fusion'.")
-        chart(df, keys, col, label, pct, cfg)
+        chart(df, keys, col, label, pct, cfg, metric, conv)
         summary(df, keys, col, label, pct)
         c1, c2 = st.columns([1, 3])
         c1.download_button("Grid as CSV", df.to_csv(index=False).encode("utf-8"),

@@ -163,8 +163,9 @@ def front_caption(who: str, spec: dict, shown) -> str:
 def main() -> None:
     cfg = state.page()
     st.title("Tradeoff")
+    # a detector opens among the published detectors (ImageNet stays a click away)
     dataset = st.radio("Published results", list(DATASETS), key="to_dataset", horizontal=True,
-                       format_func=DATASETS.get,
+                       index=1 if cfg.is_detector else 0, format_func=DATASETS.get,
                        help="ImageNet: classifiers, with your design placed on the chart. COCO: published "
                             "detectors, in each source's own counting convention.")
     if dataset == "coco":

@@ -32,6 +32,21 @@ DETECTION_FUSED = {
     "YOLO11n": ("11", "n", 2_616_248, "6.5"),
 }
 
+# yolov8-p6.yaml (outputs P3-P6, C2 in the neck), nc 80, 640 px: scale -> (unfused params, unfused get_flops, fused
+# params, fused GFLOPs as printed).  Unfused: Ultralytics 8.4.190's own build, ``DetectionModel("yolov8{s}-p6.yaml")``,
+# its parameters summed and ``get_flops(model, 640)`` (the recipe in ../shared/reference/reference_tools.md); that
+# venv's ultralytics-thop 2.2.3 counts nearest upsampling 0, so its figure is the ``yolov5`` convention's (the
+# ``ultralytics`` table without the upsampling row; the YAML comments' older thop counted it).  Fused: the YAML's
+# "summary (fused)" comments (detection_exact.csv's YOLOv8{s}-p6 rows, ultralytics@741f8f19), the parameters the
+# same 8.4.190 build has after ``model.fuse()``.
+DETECTION_P6 = {
+    "n": (4_984_352, 8.8454528, 4_976_656, "8.7"),
+    "s": (17_911_792, 28.726336, 17_897_168, "28.5"),
+    "m": (44_887_488, 83.4603392, 44_862_352, "83.1"),
+    "l": (62_384_016, 167.8493312, 62_351_440, "167.3"),
+    "x": (97_423_072, 261.835968, 97_382_352, "261.1"),
+}
+
 # YOLOv5's own (ultralytics/yolov5) and YOLOv7's (WongKinYiu/yolov7) detection YAMLs, nc 80, 640 px: model ->
 # (test YAML, unfused params, unfused GFLOPs as model_info prints them, fused params, fused GFLOPs).  Unfused:
 # the model as train.py builds it from the YAML; fused: Conv+BN folded (YOLOv7 also RepConv re-parameterized),

@@ -8,6 +8,18 @@ from cspnet import build_model, count_params, plan_network
 from explorer.real.trace import hooked_shapes
 
 
+def perturb_batchnorm(model) -> None:
+    """Every BatchNorm's statistics and affine terms away from their defaults (seeded by the caller): with the
+    defaults a network's logits barely depend on its input, and a wrong wire or a wrong fold would not show."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+
+
 def hooked_tap_shapes(model, plan, x):
     """Run ``x`` through ``model`` with hooks on every planned tap point; return (name -> {tap: CHW}, out)."""
     return hooked_shapes(model, plan, x, return_output=True)

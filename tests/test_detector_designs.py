@@ -192,3 +192,21 @@ def test_the_diagram_draws_the_neck_lateral_edges():
     node = lateral.split()[0]
     assert any(line.strip().startswith("s2_") and f"-> {node}" in line for line in dot.splitlines())
     assert "P3: 64\u00d780\u00d780" in dot and "P5: 256\u00d720\u00d720" in dot
+
+
+def test_scale_option_takes_the_scale_s_preset_fields(tmp_path):
+    from test_ultralytics_detect import V8
+
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "explorer", *argv], capture_output=True, text=True)
+
+    out = json.loads(run("summary", "yolov8n", "--scale", "s", "--json").stdout)
+    assert out["name"] == "yolov8s" and out["params"] == EXACT["yolov8s"]
+    out = json.loads(run("summary", "yolo11n", "--scale", "m", "--json").stdout)   # C3k blocks forced at m
+    assert out["params"] == EXACT["yolo11m"] and out["config"]["neck_block_type"] == ["c3k"] * 4
+    path = tmp_path / "yolov8n.yaml"
+    path.write_text(V8)
+    out = json.loads(run("summary", str(path), "--scale", "x", "--json").stdout)
+    assert out["params"] == EXACT["yolov8x"] and out["scale"] == "x"
+    bad = run("summary", "cspresnet50", "--scale", "s")
+    assert bad.returncode != 0 and bad.stderr.startswith("error: scale: ") and len(bad.stderr.splitlines()) == 1

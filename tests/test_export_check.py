@@ -20,7 +20,7 @@ from cspnet.plan import TOTALS
 from explorer.counts.conventions import REGISTRY, count
 from explorer.design.text import apply_overrides
 from explorer.io import check as check_mod
-from explorer.io.check import REASONS, Allowance, check_export, export, line_up
+from explorer.io.check import REASONS, Allowance, check_export, export, line_up, read_back
 from explorer.io.darknet import parse_cfg
 from explorer.io.darknet_export import cfg_from_config, export_cfg, extra_biases
 from explorer.io.ultralytics import config_from_yaml, yaml_from_config
@@ -229,8 +229,8 @@ def test_cli_export_reports_the_check_and_refuses_in_one_line(tmp_path):
 
 # --------------------------------------------------------------------------- random designs, both formats
 FAMILY_PRESETS: dict = {}
-for _name in all_presets():   # (an opened file's family, yolo_yaml, has no knobs; it goes out as itself:
-    if all_presets()[_name].config["family"] != "yolo_yaml":   # tests/test_yolo_yaml_family.py)
+for _name in all_presets():   # (an opened file's families, yolo_yaml and darknet_cfg, have no knobs; their presets
+    if all_presets()[_name].config["family"] not in ("yolo_yaml", "darknet_cfg"):   # go out as themselves)
         FAMILY_PRESETS.setdefault(get_preset(_name).family, []).append(_name)
 LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yolov4csp")
 
@@ -289,6 +289,9 @@ def test_random_designs_export_exactly_or_are_refused_by_name(cfg):
             back = parse_cfg(text).plan
             assert back.params == plan.params + _stated_biases(text) == plan.params + extra_biases(cfg)
             assert {a.reason for a in result.allowed} <= set(REASONS)
+        elif cfg.is_detector:   # read back by the detection planner: one stage per YAML layer
+            back = read_back(cfg, text, fmt)
+            assert result.exact and back.params == plan.params
         else:
             back = plan_network(config_from_yaml(text), input_size=cfg.input_size)
             assert result.exact and back.params == plan.params

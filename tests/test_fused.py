@@ -24,6 +24,7 @@ from explorer.counts.conventions import REGISTRY
 from explorer.counts.fuse import foldable, fuse_detector, fuse_plan
 from explorer.io.ultralytics_det import plan_detector, printed_gflops, summarize_detector
 from oracle import build_oracle
+from plan_check import perturb_batchnorm
 from test_ultralytics_detect import SHARED_CSV, YAMLS
 
 # a BatchNorm after a concat (BottleneckCSP), pre-activation BatchNorms (DenseNet, PeleeNet's dense layers),
@@ -92,13 +93,7 @@ def test_fused_plan_is_the_hand_written_model_folded_with_torch(name):
     cfg = get_preset(name, input_size=64)
     torch.manual_seed(0)
     ref = build_oracle(cfg)
-    with torch.no_grad():   # BatchNorm statistics away from their defaults: a wrong fold shows
-        for m in ref.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
+    perturb_batchnorm(ref)   # (a wrong wire or fold shows only away from BatchNorm's defaults)
     x = torch.randn(2, 3, 64, 64)
     folds = _folds_seen_by_hooks(ref, x)
     plan = plan_network(cfg)

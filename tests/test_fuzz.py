@@ -11,7 +11,8 @@ def test_url_json_and_detection_yaml_decoders_only_raise_config_error(capsys, mo
     spec = importlib.util.spec_from_file_location("fuzz_decoders", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    monkeypatch.setattr("sys.argv", ["fuzz_decoders.py", "--n", "4000", "--seed", "7"])
+    # no time bound here (the script's --max-ms is the benchmark's; a busy machine is no failure of the decoders)
+    monkeypatch.setattr("sys.argv", ["fuzz_decoders.py", "--n", "4000", "--seed", "7", "--max-ms", "1e12"])
     rc = mod.main()
     out = capsys.readouterr().out
     assert "other exceptions: 0" in out, out

@@ -10,7 +10,7 @@ from hypothesis import given
 from cspnet import ConfigError, CSPConfig, build_model, count_params, get_preset, plan_network
 from cspnet.graph_model import GraphModel, build_graph_model
 from oracle import build_oracle
-from plan_check import hooked_tap_shapes
+from plan_check import hooked_tap_shapes, perturb_batchnorm
 from test_config_properties import FAST, small_designs
 
 # one preset per family and per feature the graph model runs: dense blocks (every fusion), PeleeNet's stem,
@@ -24,13 +24,7 @@ PRESETS = ["densenet121", "cspdensenet121_fusion_last", "cspdensenet121_fusion_f
 def _same_outputs(cfg, size: int = 64, batch: int = 2) -> None:
     torch.manual_seed(0)
     ref = build_oracle(cfg)
-    with torch.no_grad():   # BatchNorm statistics away from their defaults: a wrong wiring shows
-        for m in ref.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
+    perturb_batchnorm(ref)   # (a wrong wire or fold shows only away from BatchNorm's defaults)
     x = torch.randn(batch, 3, size, size)
     with torch.no_grad():
         want = ref(x)
@@ -74,13 +68,7 @@ def test_a_wrong_wire_in_the_graph_changes_the_output(monkeypatch):
     graph = GraphModel(plan, act=cfg.activation).eval()
     torch.manual_seed(0)
     ref = build_oracle(cfg)
-    with torch.no_grad():   # BatchNorm statistics away from their defaults (with them the logits barely depend on
-        for m in ref.modules():   # the input, and a wrong wire moved them by 2e-8)
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
+    perturb_batchnorm(ref)   # (a wrong wire or fold shows only away from BatchNorm's defaults)
     graph.load_state_dict(ref.state_dict())
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():

@@ -117,8 +117,12 @@ def test_fusion_strategies_apply_to_a_modern_preset():
 def test_c2f_concatenates_every_tap_and_c3_only_the_last():
     c2f = plan_network(get_preset("yolov8n_cls")).stage("stages.0").taps
     c3 = plan_network(get_preset("yolov5n_cls")).stage("stages.0").taps
-    # yolov8n stage 0: 32 channels, part 2 = 16, one bottleneck: concat [part1, part2, block 1]
-    assert c2f["part2"][0] == 16 and c2f["block"][0] == 16 * 2 and c2f["concat"][0] == 16 * 3
+    # yolov8n stage 0: 32 channels, part 2 = 16, one bottleneck: one concat [part1, part2, block 1] (the block
+    # tap: the last block's output)
+    assert c2f["part2"][0] == 16 and c2f["block"][0] == 16 and c2f["concat"][0] == 16 * 3
+    concat = next(op for op in plan_network(get_preset("yolov8n_cls")).stage("stages.0").ops
+                  if op.path == "stages.0.concat")
+    assert len(concat.reads) == 3
     assert c3["block"][0] == c3["part2"][0] and c3["concat"][0] == c3["part1"][0] + c3["part2"][0]
 
 

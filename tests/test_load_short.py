@@ -2,8 +2,9 @@
 
 Four users in headless Chromium and eight more over Streamlit's websocket protocol turn knobs on
 the Design page and visit the Diagram page for 20 s, all at once, each with its own design: no
-error, no session ever shows another's design, knob -> numbers median under 2 s, and the
-server's memory stays within the stated bound.  The full run (30 users, 5 minutes) is
+error, no session ever shows another's design, every knob change reaches the numbers, and the
+server's memory stays within the stated bound (how fast: the benchmark's figures in the README, not a
+test: a busy machine is no failure).  The full run (30 users, 5 minutes) is
 `python benchmarks/load_test.py`.  Run with `pytest -m e2e`.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ if shutil.which("chromium") is None:
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def test_short_load_no_errors_no_crosstalk_fast_updates(tmp_path):
+def test_short_load_no_errors_no_crosstalk(tmp_path):
     out = tmp_path / "load.json"
     cmd = [sys.executable, "benchmarks/load_test.py", "--sessions", "12", "--browsers", "4", "--duration", "20",
            "--think", "0.5,1.5", "--diagram-prob", "0.3", "--step-timeout", "30", "--open-timeout", "90",
@@ -39,8 +40,6 @@ def test_short_load_no_errors_no_crosstalk_fast_updates(tmp_path):
     assert r["crosstalk"] == 0, report + "\n" + "\n".join(r["crosstalk_samples"])
     assert r["checks"] >= 40 and r["knob_changes"] >= 20 and r["diagram_visits"] >= 4, report
     assert r["times"]["browser"]["update"]["n"] >= 4, report
-    assert r["times"]["browser"]["update"]["p50_s"] < 2.0, report
-    assert r["update_all"]["p50_s"] < 2.0, report
     assert r["server_alive_at_end"], report
     assert r["server_rss_peak_mib"] < SERVER_RSS_BOUND_MIB, report
     assert proc.returncode == 0, report

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from cspnet import ConfigError
 from cspnet.plan import graph_problems
-from detection_reference import DETECTION
+from detection_reference import DETECTION, DETECTION_P6
 from explorer.cli import main
 from explorer.counts.conventions import REGISTRY
+from explorer.counts.fuse import fuse_detector
 from explorer.design.files import design_from_file, detector_from_file, is_detector
 from explorer.io.ultralytics_det import (
     NOT_BUILT,
@@ -94,7 +95,17 @@ V5U = _yaml({"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75,
     [-1, 1, "Conv", [256, 3, 2]], [[-1, 14], 1, "Concat", [1]], [-1, 3, "C3", [512, False]],
     [-1, 1, "Conv", [512, 3, 2]], [[-1, 10], 1, "Concat", [1]], [-1, 3, "C3", [1024, False]],
     [[17, 20, 23], 1, "Detect", ["nc"]]])
-YAMLS = {"v8": V8, "v8-p2": V8_P2, "11": Y11, "v5u": V5U}
+V8_P6 = _yaml(V8_SCALES, V8_BACKBONE[:7] + [
+    [-1, 1, "Conv", [768, 3, 2]], [-1, 3, "C2f", [768, True]], [-1, 1, "Conv", [1024, 3, 2]],
+    [-1, 3, "C2f", [1024, True]], [-1, 1, "SPPF", [1024, 5]]], [
+    UP, [[-1, 8], 1, "Concat", [1]], [-1, 3, "C2", [768, False]],
+    UP, [[-1, 6], 1, "Concat", [1]], [-1, 3, "C2", [512, False]],
+    UP, [[-1, 4], 1, "Concat", [1]], [-1, 3, "C2", [256, False]],
+    [-1, 1, "Conv", [256, 3, 2]], [[-1, 17], 1, "Concat", [1]], [-1, 3, "C2", [512, False]],
+    [-1, 1, "Conv", [512, 3, 2]], [[-1, 14], 1, "Concat", [1]], [-1, 3, "C2", [768, False]],
+    [-1, 1, "Conv", [768, 3, 2]], [[-1, 11], 1, "Concat", [1]], [-1, 3, "C2", [1024, False]],
+    [[20, 23, 26, 29], 1, "Detect", ["nc"]]])
+YAMLS = {"v8": V8, "v8-p2": V8_P2, "v8-p6": V8_P6, "11": Y11, "v5u": V5U}
 
 SHARED_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "detection_exact.csv")
 
@@ -137,6 +148,22 @@ def test_printed_gflops_scale_from_the_probe_as_get_flops_does():
         plan_detector(V8, "n", input_size=336)
 
 
+@pytest.mark.parametrize("scale", list(DETECTION_P6))
+def test_yolov8_p6_with_its_c2_neck_equals_ultralytics(scale):
+    """yolov8-p6.yaml: four output scales (P6/64 too) and C2 in the neck, whose bottleneck is two 3x3 convs."""
+    params, built_gflops, fused_params, fused_gflops = DETECTION_P6[scale]
+    det = plan_detector(V8_P6, scale)
+    assert det.plan.params == params
+    assert det.strides == (8, 16, 32, 64) and det.probe_stride == 64 and graph_problems(det.plan) == []
+    # Ultralytics 8.4.190's get_flops (its thop counts nearest upsampling 0: the yolov5 convention's table)
+    probe = det.at(det.probe_stride).plan.by_kind
+    assert REGISTRY["yolov5"].on_totals(probe) / 1e9 * (640 // 64) ** 2 == pytest.approx(built_gflops, rel=1e-12)
+    upsampling = REGISTRY["ultralytics"].on_totals(probe) - REGISTRY["yolov5"].on_totals(probe)
+    assert upsampling > 0 and printed_gflops(det) > built_gflops
+    fused = fuse_detector(det)
+    assert fused.plan.params == fused_params and f"{printed_gflops(fused):.1f}" == fused_gflops
+
+
 def test_constants_are_the_shared_csvs():
     if not os.path.exists(SHARED_CSV):
         pytest.skip("../shared/reference/detection_exact.csv is not present")
@@ -149,6 +176,10 @@ def test_constants_are_the_shared_csvs():
         assert {(int(r["params"]), r["gflops"].split(" ")[0]) for r in by_model[model]} == {(params, gflops)}, model
         if exact is not None:
             assert any(f"({exact})" in r["gflops"] for r in by_model[model]), model
+    with open(SHARED_CSV, newline="") as fh:
+        p6 = {r["model"]: r for r in csv.DictReader(fh) if r["model"].endswith("-p6") and "ghost" not in r["model"]}
+    assert {m: (int(r["params"]), r["gflops"], r["fused_or_not"].split(" ")[0]) for m, r in p6.items()} == {
+        f"YOLOv8{k}-p6": (v[2], v[3], "fused") for k, v in DETECTION_P6.items()}
 
 
 # --------------------------------------------------------------------------- the graph and the parts
@@ -277,6 +308,44 @@ def _run(argv) -> tuple:
     return rc, out.getvalue(), err.getvalue()
 
 
+def test_dead_layer_outputs_are_planned_counted_and_named(tmp_path):
+    """A layer no later layer reads (a Conv before Detect, which reads its scales by index; a Conv that the next
+    layer skips with from -2) is built and run by parse_model, so it is planned and counted; the graph check
+    names its op and the detector's warnings (summary text and JSON) name the YAML layer as a dead layer output."""
+    detect = "  - [[15, 18, 21], 1, Detect, [nc]]"
+    base = plan_detector(V8, "n")
+    dead = plan_detector(V8.replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect), "n")
+    assert dead.plan.params == base.plan.params + 16 * 256 + 2 * 16   # Conv(256, 16, 1): conv + BN at scale n
+    assert graph_problems(dead.plan) == ["model.22.act (act) is read by no later op"]
+    assert dead.dead_layers == [(22, "Conv", "model.22")]
+    assert dead.warnings == ["dead layer outputs: layer 22 (Conv) is read by no later layer (nor by Detect); "
+                             "parse_model builds and runs it all the same, so its parameters and operations are "
+                             "counted"]
+    assert summarize_detector(dead)["warnings"] == dead.warnings == fuse_detector(dead).warnings
+    # in the middle: layer 10 is skipped by layer 11 (from -2); every layer index after it shifts by one
+    rows = V8.split("head:\n")
+    mid = rows[0] + "head:\n  - [-1, 1, Conv, [64, 1, 1]]\n" + rows[1].replace(
+        "[-1, 1, nn.Upsample", "[-2, 1, nn.Upsample", 1)
+    for a, b in (("6], 1, Concat", "6], 1, Concat"), ("[[-1, 12]", "[[-1, 13]"), ("[[-1, 9]", "[[-1, 9]"),
+                 ("[[15, 18, 21]", "[[16, 19, 22]")):
+        mid = mid.replace(a, b)
+    middle = plan_detector(mid, "n")
+    assert middle.dead_layers == [(10, "Conv", "model.10")] and middle.plan.params == dead.plan.params
+    for text in YAMLS.values():
+        assert plan_detector(text, "n").warnings == []
+    assert summarize_detector(base)["warnings"] == []
+    path = tmp_path / "dead.yaml"
+    path.write_text(V8.replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect))
+    rc, out, err = _run(["summary", str(path)])
+    assert rc == 0 and err.startswith("warning: dead layer outputs: layer 22 (Conv)") and err.count("\n") == 1
+    from explorer.compare import subject_from_file
+
+    assert subject_from_file("dead.yaml", path.read_bytes()).warnings == dead.warnings
+    path = tmp_path / "yolov8n.yaml"
+    path.write_text(V8)
+    rc, out, err = _run(["summary", str(path)])
+    assert rc == 0 and "warning" not in out + err
+
 def test_cli_summary_json_has_parts_adding_up(tmp_path):
     path = tmp_path / "yolov8n.yaml"
     path.write_text(V8)
@@ -326,14 +395,16 @@ def test_c2_sppf_and_c3_by_hand():
     def conv(c1, c2, k=1, g=1):
         return c2 * (c1 // g) * k * k + 2 * c2
 
-    assert by["model.1"] == conv(64, 64) + conv(32, 32) + conv(32, 32, 3) + conv(64, 64)            # C2, e 0.5
+    # C2, e 0.5: its bottleneck is two 3x3 convs of the half's width (Ultralytics' C2: k=((3, 3), (3, 3)), e=1.0)
+    assert by["model.1"] == conv(64, 64) + conv(32, 32, 3) + conv(32, 32, 3) + conv(64, 64)
+    ops = {op.path: op for op in det.plan.ops}
+    assert [ops[f"model.1.m.0.conv{i}.conv"].kernel for i in (1, 2)] == [3, 3]
     assert by["model.2"] == conv(64, 32) + conv(128, 64)                                          # SPPF: c1 // 2
     assert by["model.3"] == 2 * conv(64, 32) + conv(32, 32) + conv(32, 32, 3) + conv(64, 64)      # C3
     c2, c3 = max(16, 128 // 4, 64), max(128, 80)
     head = (conv(128, c2, 3) + conv(c2, c2, 3) + c2 * 64 + 64 + conv(128, c3, 3) + conv(c3, c3, 3) + c3 * 80 + 80
             + 16)   # one scale: box branch, legacy class branch, and DFL's frozen 16 -> 1 conv
     assert by["model.5"] == head and det.strides == (2,)
-    ops = {op.path: op for op in det.plan.ops}
     assert [r[0] for r in ops["model.4"].reads] == [ops["model.1.cv2.act"].path, ops["model.3.cv3.act"].path]
 
 

@@ -505,6 +505,65 @@ def test_fuzz_random_layer_lists(layers, nc, scale):
     _only_yaml_error(f"nc: {nc}\n{scales}backbone:\n{rows}\nhead:\n{head}\n")
 
 
+def _read_with(loader, text):
+    """``_load`` of ``text`` with PyYAML's ``loader``: ("ok", mapping) or ("refused", field)."""
+    from unittest import mock
+
+    import explorer.io.ultralytics as uy
+
+    with mock.patch.object(uy, "yaml_loader", lambda: loader):
+        try:
+            return "ok", uy._load(text)
+        except ConfigError as exc:
+            return "refused", exc.field
+
+
+def _both_loaders(text, same_outcome=True):
+    """``_load`` of ``text`` with libyaml's and the pure-Python loader: where both read it, the same mapping;
+    each refusal names the field yaml; with ``same_outcome``, both read it or both refuse it."""
+    import yaml
+
+    fast, pure = _read_with(yaml.CSafeLoader, text), _read_with(yaml.SafeLoader, text)
+    for outcome, value in (fast, pure):
+        assert outcome == "ok" or value == "yaml"
+    if same_outcome:
+        assert fast[0] == pure[0], (text[:200], fast, pure)
+    if fast[0] == pure[0] == "ok" and "*" not in str(text):   # aliases: comparing a billion laughs expands it
+        assert fast[1] == pure[1]
+
+
+def test_libyaml_loader_reads_what_the_pure_python_one_reads():
+    """The shared reader uses libyaml's CSafeLoader where PyYAML has it (about 7x faster) and the pure-Python
+    SafeLoader otherwise; both read every valid text, every cut of one and the hostile texts alike: the same
+    mapping, or both refuse it."""
+    import yaml
+
+    from explorer.io.ultralytics import yaml_loader
+
+    assert yaml_loader() is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert issubclass(yaml_loader(), yaml.constructor.SafeConstructor)
+    for text in VALID + list(HOSTILE) + ["a: [1, 2\n", "a: 'x\n", "a: *nope\n", "a: 1\na: 2\n",
+                                         "nc: 0x1F\nd: 1_000\ne: 0o17\nf: +.inf\ng: yes\nh: ~\n"]:
+        _both_loaders(text)
+    for text in VALID:
+        for cut in range(0, len(text) + 1, 7):
+            _both_loaders(text[:cut])
+
+
+@FUZZ
+@given(st.sampled_from(VALID), st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(
+    list("[]{}-:,#&*!|>'\" \n\t0123456789.eEnbackoCvf2Ssify"))), min_size=1, max_size=3))
+def test_fuzz_both_loaders_read_alike_where_both_read(text, edits):
+    """Characters of a valid text replaced: the two parsers differ on some malformed texts (libyaml takes a tab
+    or a ``:`` inside a flow list where PyYAML's parser stops, and the reverse), so only this holds: either
+    loader gives a mapping or a ConfigError naming yaml, and where both read the text, the same mapping (the
+    checks after the loader see the same data)."""
+    chars = list(text)
+    for at, ch in edits:
+        chars[at % len(chars)] = ch
+    _both_loaders("".join(chars), same_outcome=False)
+
+
 # --------------------------------------------------------------------------- the command line
 def test_cli_summary_of_a_yaml(tmp_path):
     p = tmp_path / "yolov8s-cls.yaml"

@@ -260,6 +260,18 @@ def test_refused_by_name_with_the_layer(text, message):
         PLANNERS["yolov7" if "IDetect" in text or "RepConv" in text or "Aux" in text else "yolov5"](text)
 
 
+def test_dead_layer_outputs_are_named_in_both_repositories():
+    """A layer nobody reads (YOLOv5: a Conv before Detect; YOLOv7: an ELAN concat that leaves out its first
+    conv) is planned and counted, and the detector's warnings name it as a dead layer output."""
+    detect = "  - [[17, 20, 23], 1, Detect, [nc, anchors]]"
+    v5s = yolov5_det.plan_detector(TEXTS["yolov5s"].replace(detect, "  - [-1, 1, Conv, [64, 1, 1]]\n" + detect))
+    assert v5s.plan.params == plan("yolov5s").plan.params + 32 * 512 + 2 * 32   # Conv(512, 32, 1) at width 0.5
+    assert [w.split(" is ")[0] for w in v5s.warnings] == ["dead layer outputs: layer 24 (Conv)"]
+    v7 = yolov7_det.plan_detector(TEXTS["yolov7"].replace("[[-1, -3, -5, -6], 1, Concat", "[[-1, -3, -5], 1, Concat",
+                                                          1))
+    assert [w.split(" is ")[0] for w in v7.warnings] == ["dead layer outputs: layer 4 (Conv)"]
+    assert plan("yolov5s").warnings == plan("yolov7").warnings == []
+
 def test_focus_needs_an_even_size_and_anchors_may_be_a_count():
     with pytest.raises(ConfigError, match=r"layer 0 \(backbone\[0\], Focus\): its input is 33x33"):
         yolov5_det.plan_detector(V5_0_S, input_size=33)

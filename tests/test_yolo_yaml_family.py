@@ -155,6 +155,15 @@ def test_every_command_takes_a_detection_yaml(tmp_path):
     rc, out, err = _run(["export", str(path), "--format", "ultralytics", "-o", str(back)])
     assert rc == 0 and "exactly" in err and back.read_text().endswith(TEXTS["yolov7-tiny"])
     assert design_from_file("back.yaml", back.read_bytes()).network == back.read_text()
+    v8 = tmp_path / "yolov8n.yaml"
+    v8.write_text(YAMLS["v8"])
+    rc, out, err = _run(["summary", str(v8), "--scale", "s", "--set", "input_size=320", "--json"])
+    s8 = json.loads(out)
+    assert rc == 0 and s8["name"] == "yolov8n.yaml (scale s)" and s8["config"]["network"].startswith("scale: s\n"), err
+    assert s8["params"] == plan_network(design_from_file("yolov8s.yaml", YAMLS["v8"].encode())).params
+    with pytest.raises(ConfigError) as exc:
+        yolo_family.at_scale(get_preset("yolov5s"), "s")
+    assert exc.value.field == "scale" and "no 'scales'" in exc.value.detail
     rc, out, err = _run(["roofline", str(path)])
     assert rc == 0 and "head" in out, err
     rc, out, err = _run(["compare", "yolov7_tiny", str(path)])
@@ -177,7 +186,8 @@ def test_the_live_trace_agrees_on_a_detector():
     cfg = get_preset("yolov5n").replace(input_size=128)
     a = trace_agreement(summarize(cfg), live_trace(cfg, with_fvcore=False))
     assert a["agree"], a["shape_mismatches"]
-    assert any(r["quantity"].startswith("output: the 3 scales decoded") for r in a["rows"])
+    assert any(r["quantity"].startswith("output scales: 64x16x16, 128x8x8, 256x4x4 (what Detect reads)") and r["agree"]
+               for r in a["rows"])
 
 
 def test_the_app_opens_a_detection_yaml_on_its_pages():

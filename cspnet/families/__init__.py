@@ -100,10 +100,18 @@ class Family:
 
 def build_from_plan(cfg):
     """The real modules of a design, (stem, [stages], head), generated from its plan's graph
-    (``cspnet.graph_model.build_parts``; imports torch): every design family's ``build``."""
+    (``cspnet.graph_model.build_parts``; imports torch): every design family's ``build``.  A detector's
+    BatchNorms take its family's detector settings (``DetectStyle.bn``: Ultralytics' eps and momentum)."""
     from ..graph_model import build_parts
 
-    return build_parts(cfg)
+    return build_parts(cfg, bn=batchnorm_settings(cfg))
+
+
+def batchnorm_settings(cfg) -> tuple | None:
+    """(eps, momentum) of the BatchNorms of design ``cfg``'s model where its reference sets its own (a detector
+    of a family that builds them: Ultralytics'), None for PyTorch's defaults."""
+    detect = get_family(cfg.family).detect
+    return detect.bn if detect is not None and getattr(cfg, "is_detector", False) else None
 
 
 def preset_table(base: dict, rows) -> tuple:

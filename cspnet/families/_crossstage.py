@@ -131,6 +131,8 @@ class DetectStyle:
 
     reduce: bool     # YOLOv5: a 1x1 reduce conv before each upsampling, read again by the bottom-up path
     legacy: bool     # Detect's class branch of plain 3x3 convs (YOLOv8, YOLOv5u) or depthwise ones (YOLO11)
+    bn: tuple = (1e-3, 0.03)   # every BatchNorm's (eps, momentum) in the built model: Ultralytics'
+                               # initialize_weights sets them for every model it builds (PyTorch's: 1e-5, 0.1)
 
 
 def scale_widths(layouts: list) -> tuple:

@@ -133,7 +133,9 @@ REFERENCE_PARAMS = {
     "yolo11m": 20_114_688, "yolo11l": 25_372_160, "yolo11x": 56_966_176,
 }
 _ULTRA_DET = ("ultralytics {yaml} (ultralytics 8.4.190 DetectionModel, nc=80; benchmarks/reference_constants.py)")
-_DETECT = dict(task="detect", input_size=640, num_classes=80)
+# what a detector is used with (Ultralytics trains at 640 px on COCO's 80 classes): the detect presets and the Design
+# page's task switch (explorer.design.form.task_switch_edits) read it
+DETECT_DEFAULTS = dict(task="detect", input_size=640, num_classes=80)
 
 _LINEAGE = dict(split_ratio=0.5, transition_ratio=1.0, strides=2, expand_ratio=1.0, bottle_ratio=1.0, taps="last",
                 residual=True, split_convs="one", post_concat="none", se_ratio=0.0, down_widths=0,
@@ -171,7 +173,7 @@ YOLOV5_PRESETS = preset_table(YOLOV5, [
      _YOLOV5.format(s=k), None) for k, (d, w) in YOLO_SCALES["v5"].items()
 ])
 
-YOLOV5U_PRESETS = preset_table(dict(YOLOV5, **_DETECT, neck_repeats=3, neck_block_type="dark", neck_taps="last",
+YOLOV5U_PRESETS = preset_table(dict(YOLOV5, **DETECT_DEFAULTS, neck_repeats=3, neck_block_type="dark", neck_taps="last",
                                      neck_residual=False), [
     (f"yolov5{k}u", dict(depth_multiple=d, width_multiple=w), f"ultralytics yolov5{k}u", _ref(f"yolov5{k}u"),
      _ULTRA_DET.format(yaml="cfg/models/v5/yolov5.yaml"), None) for k, (d, w) in YOLO_SCALES["v5"].items()
@@ -185,7 +187,7 @@ YOLOV8_PRESETS = preset_table(YOLOV8, [
 ])
 
 YOLOV8_DET_CAPS = {"n": 1024, "s": 1024, "m": 768, "l": 512, "x": 512}   # yolov8.yaml's max_channels per scale
-YOLOV8_DET_PRESETS = preset_table(dict(YOLOV8, **_DETECT, neck_repeats=3, neck_block_type="bottleneck_3x3",
+YOLOV8_DET_PRESETS = preset_table(dict(YOLOV8, **DETECT_DEFAULTS, neck_repeats=3, neck_block_type="bottleneck_3x3",
                                        neck_taps="all", neck_residual=False), [
     (f"yolov8{k}", dict(depth_multiple=d, width_multiple=w, max_channels=YOLOV8_DET_CAPS[k]), f"ultralytics yolov8{k}",
      _ref(f"yolov8{k}"), _ULTRA_DET.format(yaml="cfg/models/v8/yolov8.yaml"), None)
@@ -209,7 +211,7 @@ YOLO11_PRESETS = preset_table(YOLO11, [
 
 # YOLO11 detectors: the neck's C3k2 keep Ultralytics' default shortcut (True); the last neck stage has C3k blocks,
 # and at scales m, l, x every C3k2 does (parse_model forces c3k)
-YOLO11_DET_PRESETS = preset_table(dict(YOLO11, **_DETECT, neck_repeats=2, neck_taps="all", neck_residual=True,
+YOLO11_DET_PRESETS = preset_table(dict(YOLO11, **DETECT_DEFAULTS, neck_repeats=2, neck_taps="all", neck_residual=True,
                                        neck_block_type=("bottleneck_3x3",) * 3 + ("c3k",)), [
     (f"yolo11{k}", dict(depth_multiple=d, width_multiple=w, max_channels=cap,
                         **({"block_type": ("c3k",) * 4 + ("psa",), "neck_block_type": "c3k"} if k in "mlx" else {})),
@@ -267,3 +269,19 @@ YOLOV7_FAMILY = cross_stage_family(
 YOLOV4CSP_FAMILY = cross_stage_family(
     "yolov4csp", "Scaled-YOLOv4 BottleneckCSP backbone (yolov4-csp): full CSP, bare partial transition, BN + Mish "
     "after the concat.", _style(ULTRALYTICS), YOLOV4CSP_PRESETS, default_preset="yolov4_csp_backbone")
+
+
+# --------------------------------------------------------------------------- scales
+SCALE_FIELDS = ("depth_multiple", "width_multiple", "max_channels", "block_type", "neck_block_type")
+SCALED_FAMILIES = ("yolov5", "yolov8", "yolo11")
+
+
+def scale_preset(family: str, task: str, letter: str) -> str | None:
+    """The preset of ``family`` at Ultralytics' scale ``letter`` (n, s, m, l, x) for ``task``: its scaling fields
+    are what the scale means (the multiples, the channel cap, and C3k blocks where YOLO11's parse_model forces
+    them at m, l, x); None where the family has no such preset."""
+    if family not in SCALED_FAMILIES or letter not in "nsmlx" or len(letter) != 1:
+        return None
+    if task == "detect":
+        return f"{family}{letter}u" if family == "yolov5" else f"{family}{letter}"
+    return f"{family}{letter}_cls"

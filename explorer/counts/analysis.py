@@ -43,6 +43,7 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 
         plan = fuse_plan(plan)
     totals, stages = plan_summary(plan, batch, activation=getattr(cfg, "activation", None))
+    detector = detector_outputs(plan) if cfg.is_detector else {}
     return {
         "name": cfg.name,
         "family": cfg.family,
@@ -51,9 +52,46 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
         "config": cfg.to_dict(),
         "fused": fused,
         **totals,
-        "output_shape": [batch, cfg.num_classes],
+        # a detector's output: (4 + classes) x anchors, as Detect returns it (explorer.io.ultralytics_det too)
+        "output_shape": [batch, *plan.output_shape[:2]] if detector else [batch, cfg.num_classes],
+        **detector,
         "stages": stages,
     }
+
+
+# a detector's neck stages (cspnet/families/_detect.py: neck.0 .. neck.3), in the plan's order
+NECK_ROLES = ("top-down to P4", "top-down to P3", "bottom-up to P4", "bottom-up to P5")
+
+
+def detector_outputs(plan) -> dict:
+    """A detector plan's output scales, as ``explorer.io.ultralytics_det.summarize_detector`` reports them:
+    ``outputs`` the (C, H, W) of every scale Detect reads (its head's taps p0, p1, ... = P3, P4, P5),
+    ``strides`` the input size over each scale's height, ``scales`` their names (P3 = stride 8)."""
+    head = plan.stages[-1]
+    outs = [list(head.taps[f"p{j}"]) for j in range(len(head.taps)) if f"p{j}" in head.taps]
+    size = plan.input_shape[1]
+    strides = [size // o[1] if o[1] else 0 for o in outs]
+    return {"outputs": outs, "strides": strides,
+            "scales": [f"P{s.bit_length() - 1}" if s else f"p{j}" for j, s in enumerate(strides)]}
+
+
+def stage_role(stage: dict, input_size: int) -> str:
+    """What a stage does in a detector, in a few words: a backbone stage the scale it writes ("P4 (stride 16)"),
+    a neck stage its path and scale (:data:`NECK_ROLES`), the head "Detect on P3, P4, P5"; '' otherwise.
+    ``stage``: a row of a summary's ``stages``."""
+    name, shapes = stage["name"], stage["shapes"]
+    if stage["part"] == "neck" and name.startswith("neck."):
+        j = int(name.split(".")[1])
+        return NECK_ROLES[j] if j < len(NECK_ROLES) else ""
+    if stage["kind"] == "head":
+        scales = [shapes[k] for k in sorted(shapes) if k[:1] == "p" and k[1:].isdigit()]
+        levels = [f"P{(input_size // s[1]).bit_length() - 1}" for s in scales if s[1]]
+        return "Detect on " + ", ".join(levels) if levels else ""
+    out = shapes.get("output")
+    if out and len(out) == 3 and out[1]:
+        stride = input_size // out[1]
+        return f"P{stride.bit_length() - 1} (stride {stride})"
+    return ""
 
 
 def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str | None = None) -> tuple:
@@ -287,11 +325,14 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     present = {tap for stage in summary["stages"] for tap in stage["shapes"]}
     taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
     blocks = _stage_blocks(summary)
+    roles = "outputs" in summary   # a detector: each stage's role (the scale it writes, the neck's path)
     rows = []
     for stage in summary["stages"]:
         row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
                "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else "",
                "part": stage["part"]}
+        if roles:
+            row[ROLE_COLUMN] = stage_role(stage, summary["input_size"])
         if blocks:
             row[BLOCK_COLUMN] = blocks.get(stage["name"], "")
         for tap in taps:
@@ -310,6 +351,7 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
 
 
 BLOCK_COLUMN = "block (taps)"
+ROLE_COLUMN = "role"
 TRAIN_FLOPS_COLUMN = "training step FLOPs (fwd+bwd, per image)"
 TRAIN_SAVED_COLUMN = "kept for backward (elements per image)"
 
@@ -321,7 +363,11 @@ def _stage_blocks(summary: dict) -> dict:
     if not (FIELDS["block_type"].reads(summary["family"]) and cfg.get("block_type") and cfg.get("taps")):
         return {}
     words = {"all": "all taps", "last": "last tap"}
-    return {f"stages.{i}": f"{b} ({words.get(t, t)})" for i, (b, t) in enumerate(zip(cfg["block_type"], cfg["taps"]))}
+    out = {f"stages.{i}": f"{b} ({words.get(t, t)})" for i, (b, t) in enumerate(zip(cfg["block_type"], cfg["taps"]))}
+    if "outputs" in summary and cfg.get("neck_block_type"):   # a detector's neck stages: the neck_ fields
+        out.update((f"neck.{j}", f"{b} ({words.get(t, t)})")
+                   for j, (b, t) in enumerate(zip(cfg["neck_block_type"], cfg["neck_taps"])))
+    return out
 
 
 def stage_frame(rows: list):
@@ -393,11 +439,11 @@ def stage_view(rows: list, view: str = "counts", convention: str = "macs") -> tu
         if not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype(str)
     shape_cols = [col for col in df.columns if not pd.api.types.is_numeric_dtype(df[col])
-                  and col not in ("stage", "fusion", "repeats", "part", BLOCK_COLUMN)]
+                  and col not in ("stage", "fusion", "repeats", "part", ROLE_COLUMN, BLOCK_COLUMN)]
     blocks = df[BLOCK_COLUMN].tolist() if BLOCK_COLUMN in df.columns else []
     if view == "shapes":  # the lineage's block types beside the shapes (the counts view has no room for them)
         return df[["stage"] + ([BLOCK_COLUMN] if blocks else []) + (["part"] if "part" in df.columns else [])
-                  + shape_cols], blocks
+                  + ([ROLE_COLUMN] if ROLE_COLUMN in df.columns else []) + shape_cols], blocks
     df = df[[col for col in df.columns if (col not in shape_cols or col == "stage output") and col != BLOCK_COLUMN]]
     share = [col for col in df.columns if col == SHARE_COLUMN]
     rest = [col for col in df.columns if col not in share]
@@ -409,16 +455,17 @@ def stage_view(rows: list, view: str = "counts", convention: str = "macs") -> tu
 def blocks_caption(stages: list, blocks: list) -> str:
     """The lineage's block type and taps per stage in one line, runs of equal stages together:
     "Blocks: stages.0-1 bottleneck_3x3 (all taps); stages.2-3 c3k (all taps); stages.4 psa (last tap)"."""
-    runs: list = []  # [first stage index, last stage index, block text]
+    runs: list = []  # [first stage index, last stage index, block text, "stages" or "neck"]
     for name, b in zip(stages, blocks):
-        if not b or not name.startswith("stages."):
+        prefix, _, idx = name.partition(".")
+        if not b or prefix not in ("stages", "neck") or not idx.isdigit():
             continue
-        i = int(name.split(".")[1])
-        if runs and runs[-1][2] == b and runs[-1][1] == i - 1:
+        i = int(idx)
+        if runs and runs[-1][2] == b and runs[-1][1] == i - 1 and runs[-1][3] == prefix:
             runs[-1][1] = i
         else:
-            runs.append([i, i, b])
-    parts = [f"stages.{a}" + (f"-{z}" if z != a else "") + f" {b}" for a, z, b in runs]
+            runs.append([i, i, b, prefix])
+    parts = [f"{p}.{a}" + (f"-{z}" if z != a else "") + f" {b}" for a, z, b, p in runs]
     return ("Blocks on part 2 (block type, and which outputs the concat takes): " + "; ".join(parts)
             + ". The Shapes view lists them per stage; the Diagram page draws them.")
 

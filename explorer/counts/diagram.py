@@ -13,6 +13,7 @@ from cspnet import CSPConfig, plan_network
 from cspnet.config import family_fields
 from cspnet.families._blocks import BLOCK_TYPES
 from cspnet.plan import INPUT, StagePlan
+from explorer.counts.analysis import NECK_ROLES
 
 # colours: part 1 (bypass) blue, part 2 / block path orange, transitions green, merge grey
 C_PART1 = "#1f77b4"
@@ -93,11 +94,14 @@ def _block_units(sp: StagePlan) -> list:
 
 
 def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool = True,
-           plain_words: bool = False) -> str:
+           plain_words: bool = False, collapse: bool = False) -> str:
     """The DOT text of ``cfg``. ``expand`` names stages (``"stages.1"``) shown at block level;
     ``expand=("all",)`` expands every stage.  ``plain_words``: stage captions without the module
-    names and field values ("stage 1 \u2014 full CSP", not "stage 1 (stages.0) \u2014 csp")."""
+    names and field values ("stage 1 \u2014 full CSP", not "stage 1 (stages.0) \u2014 csp").
+    ``collapse``: every stage one node (:func:`collapsed_dot`; ``expand`` is then not read)."""
     plan = plan_network(cfg)
+    if collapse:
+        return collapsed_dot(cfg, plan, rankdir, title)
     lines = header = [
         "digraph cspnet {",
         f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=11, nodesep=0.25, ranksep=0.3"
@@ -127,7 +131,7 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
             prev_shape = sp.output_shape
             node_of.update((op.path, "stem") for op in sp.ops)
             continue
-        if sp.kind == "head" and "p0" in sp.taps:   # a detector's head: Detect on the output scales
+        if sp.kind == "head" and "p0" in sp.taps and cfg.is_detector:   # a detector design's Detect on its scales
             _detect_dot(lines, cfg, sp, node_of)
             continue
         if sp.kind == "head" and "num_classes" not in family_fields(cfg.family):  # an imported network's own head
@@ -168,6 +172,109 @@ def to_dot(cfg: CSPConfig, expand: tuple = (), rankdir: str = "TB", title: bool 
 
 
 PART_COLOR = "#555555"
+C_LATERAL = "#1f77b4"   # collapsed view: an edge from a stage that is not the one just before (FPN/PAN laterals)
+
+
+def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True) -> str:
+    """The stages-collapsed diagram: every stage one node, labelled with its name, its role (the scale a backbone
+    stage writes, a neck stage's path: :func:`explorer.counts.analysis.stage_role`), its fusion, its block and
+    repeats, and its output shape; an edge wherever a layer of one stage reads a tensor another stage wrote
+    (``Op.reads``: a neck stage's lateral concat reads a backbone stage or an earlier neck stage), labelled with
+    that tensor's shape.  An edge into a neck stage's lateral concat, or into a neck stage from any stage but the
+    one just before, is a lateral edge (blue, dashed), so
+    a PAN's top-down and bottom-up paths and its laterals read at a glance.  A detector's parts are clusters,
+    and its head the Detect node on the output scales (P3, P4, P5), as in the full view."""
+    from explorer.counts.analysis import stage_role
+
+    size = plan.input_shape[1]
+    header = [
+        "digraph cspnet {",
+        f"  graph [rankdir={rankdir}, fontname=Helvetica, fontsize=11, nodesep=0.35, ranksep=0.35"
+        + (f", label={_q(_title(cfg) + ' (stages collapsed)')}, labelloc=t" if title else "") + "];",
+        "  node [shape=box, style=\"rounded,filled\", fontname=Helvetica, fontsize=10, fillcolor=white];",
+        "  edge [fontname=Helvetica, fontsize=9, color=\"#444444\"];",
+        f"  input [label={_q('input ' + _shape(plan.input_shape))}, shape=plaintext, style=\"\"];",
+    ]
+    clustered = any(sp.part_name == "neck" for sp in plan.stages)
+    clusters: dict = {}
+    edges: list = []
+    node_of: dict = {INPUT: "input"}   # op path -> the stage node that writes it
+    prev, stage_idx = "input", 0
+    for k, sp in enumerate(plan.stages):
+        body = clusters.setdefault(sp.part_name if clustered else "", [])
+        if sp.kind == "head" and "p0" in sp.taps and cfg.is_detector:   # Detect on the scales: the full view's node
+            router = _Router(body, edges)
+            _detect_dot(router, cfg, sp, node_of)
+            continue
+        name = sp.name.replace(".", "_")
+        row = {"name": sp.name, "part": sp.part_name, "kind": sp.kind,
+               "shapes": {t: tuple(v) for t, v in sp.taps.items()}}
+        role = stage_role(row, size) if clustered else ""
+        out = _shape(sp.output_shape)
+        if sp.kind == "stem":
+            label = "stem" + (f" \u2014 {role}" if role else "") + f"\n\u2192 {out}"
+            fill = FILL["stem"]
+        elif sp.kind == "head" and "p0" in sp.taps:   # an imported detector's heads: the scales they output
+            scales = [sp.taps[f"p{j}"] for j in range(len(sp.taps)) if f"p{j}" in sp.taps]
+            label = "head (per scale)\n" + ", ".join(
+                (f"P{(size // t[1]).bit_length() - 1} " if t[1] else "") + _shape(t) for t in scales)
+            fill = FILL["head"]
+        elif sp.kind == "head":
+            label = "head" + (f"\n{_head_words(cfg, sp)}" if _head_words(cfg, sp) else "") + f"\n\u2192 {out}"
+            fill = FILL["head"]
+        else:
+            words = _block_label(cfg, stage_idx, sp.repeats).split("\n")[0] if sp.repeats else "no blocks"
+            words += " + SPPF" if "sppf" in sp.taps else " + SPP" if "spp" in sp.taps else ""
+            label = (f"{sp.name}" + (f" \u2014 {role}" if role else "") + f"\n{FUSION_WORDS.get(sp.fusion, sp.fusion)}"
+                     f", {words}\n\u2192 {out}")
+            fill = FILL["block"] if sp.fusion != "none" else FILL["transition"]
+            stage_idx += 1
+        body.append(f"  {name} [label={_q(label)}, fillcolor=\"{fill}\"];")
+        seen: set = set()
+        own = {op.path for op in sp.ops}
+        for op in sp.ops:
+            for read in op.reads:
+                if read[0] in own:
+                    continue
+                src = node_of.get(read[0], prev)
+                if (src, read) in seen:
+                    continue
+                seen.add((src, read))
+                label = _shape(plan.read_shape(read))
+                if sp.part_name != "neck" or op.group[2:] != ("lateral",) and src in (prev, "input"):
+                    edges.append(f"  {src} -> {name} [label={_q(label)}, penwidth=1.4];")
+                else:
+                    edges.append(f"  {src} -> {name} [label={_q('lateral ' + label)}, color=\"{C_LATERAL}\", "
+                                 f"fontcolor=\"{C_LATERAL}\", style=dashed];")
+        if not sp.ops:
+            edges.append(f"  {prev} -> {name} [label={_q(_shape(sp.taps['input']))}];")
+        node_of.update((op.path, name) for op in sp.ops)
+        node_of[sp.taps["output"].src] = name
+        prev = name
+        if sp.kind == "head":
+            edges.append(f"  output [label={_q('output ' + _shape(sp.output_shape))}, shape=plaintext, style=\"\"];")
+            edges.append(f"  {name} -> output;")
+    lines = list(header)
+    for part, part_lines in clusters.items():
+        if part:
+            lines.append(f"  subgraph cluster_part_{part} {{")
+            lines.append(f"    label={_q(part)}; style=\"rounded\"; color=\"{PART_COLOR}\"; penwidth=1.4; fontsize=12;")
+            lines.extend("  " + line for line in part_lines)
+            lines.append("  }")
+        else:
+            lines.extend(part_lines)
+    lines.extend(edges)
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _head_words(cfg: CSPConfig, sp: StagePlan) -> str:
+    """A classifier head in a few words: its layers' kinds ("1x1 conv 1280, global avg pool, linear 1000")."""
+    words = {"gap": "global avg pool", "softmax": "softmax"}
+    parts = [f"{o.kernel}\u00d7{o.kernel} conv {o.out_shape[0]}" if o.kind == "conv" else
+             f"linear {o.out_shape[0]}" if o.kind == "linear" else words.get(o.kind, "")
+             for o in sp.ops if o.kind in ("conv", "linear") or o.kind in words]
+    return ", ".join(p for p in parts if p)
 
 
 class _Router(list):
@@ -265,9 +372,6 @@ def _component_label(cfg, sp: StagePlan, i: int, comp: str, ops: list, before_co
             words = "transition (block path)" if before_concat else "transition"
         return f"{words}\n1\u00d71 conv" + (", 2\u00d72 avg pool" if pooled else ""), comp, None
     return comp, "block", None
-
-
-NECK_ROLES = ("top-down to P4", "top-down to P3", "bottom-up to P4", "bottom-up to P5")
 
 
 def _detect_dot(lines, cfg, sp: StagePlan, node_of: dict) -> None:
@@ -388,6 +492,10 @@ def _stage_dot(lines, cfg, plan, sp: StagePlan, i: int, prev: str, expanded: boo
                         edge(split_node, node(comp) + "", "part 2 also concatenated", C_PART2,
                              f"fontcolor=\"{C_PART2}\", style=dashed")
                         continue
+                if comp == "concat" and len(op.reads) > 2:   # the one concat of every tap reads part 2 too
+                    edge(split_node, node(comp), f"part 2: {label}", C_PART2,
+                         f"fontcolor=\"{C_PART2}\", style=dashed")
+                    continue
                 edge(split_node, node(comp), label, color_into(comp),
                      "penwidth=1.6" if comp == "block" else "")
                 continue

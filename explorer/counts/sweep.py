@@ -40,19 +40,39 @@ DEFAULT_FIRST_KNOBS = ("split_ratio", "growth_rate", "widths", "input_size")
 SCALING_KNOBS = ("width_multiple", "depth_multiple")
 
 
+NECK_PREFIX = "neck_"   # a detector's neck fields: they act on a detector only (cspnet.config)
+
+
 def sweep_knobs(cfg: CSPConfig) -> list:
-    """The sweepable fields the design's family reads, in declaration order (cspnet.config.FIELDS)."""
-    return [n for n, f in FIELDS.items() if f.sweepable and f.reads(cfg.family)]
+    """The sweepable fields the design's family reads, in declaration order (cspnet.config.FIELDS); a detector's
+    neck fields only where the design is a detector (a classifier of a detect family has no neck)."""
+    return [n for n, f in FIELDS.items() if f.sweepable and f.reads(cfg.family)
+            and (cfg.is_detector or not n.startswith(NECK_PREFIX))]
+
+
+def fusion_of(knob: str) -> str:
+    """The fusion field a CSP-only knob needs: ``fusion`` for the backbone's, ``neck_fusion`` for the neck's
+    counterpart of a CSP-only field (``neck_split_ratio``: the neck's ``split_ratio``)."""
+    return "neck_fusion" if knob.startswith(NECK_PREFIX) else "fusion"
+
+
+def _csp_only(knob: str) -> bool:
+    spec = FIELDS[knob]
+    if knob.startswith(NECK_PREFIX):   # the neck's counterpart of a CSP-only backbone field
+        twin = FIELDS.get(knob[len(NECK_PREFIX):])
+        return spec.csp_only or (twin is not None and twin.csp_only)
+    return spec.csp_only
 
 
 def knob_acts(cfg: CSPConfig, knob: str, swept=()) -> bool:
-    """Whether varying ``knob`` can change ``cfg``'s network: the family reads it, and a CSP-only
-    knob (``FIELDS[knob].csp_only``) needs CSP stages: fusion other than 'none' in the design, or
-    'fusion' among the ``swept`` knobs."""
+    """Whether varying ``knob`` can change ``cfg``'s network: the family reads it (a neck field: ``cfg`` is a
+    detector), and a CSP-only knob (``FIELDS[knob].csp_only``; the neck's split ratio) needs CSP stages: its
+    fusion (:func:`fusion_of`) other than 'none' in the design, or that fusion among the ``swept`` knobs."""
     spec = FIELDS.get(knob)
-    if spec is None or not spec.reads(cfg.family):
+    if spec is None or not spec.reads(cfg.family) or (knob.startswith(NECK_PREFIX) and not cfg.is_detector):
         return False
-    return not (spec.csp_only and cfg.fusion == "none" and "fusion" not in swept)
+    fusion = fusion_of(knob)
+    return not (_csp_only(knob) and getattr(cfg, fusion) == "none" and fusion not in swept)
 
 
 def idle_knobs(cfg: CSPConfig, keys) -> list:
@@ -113,16 +133,48 @@ def parse_vary(spec: str) -> tuple[str, list]:
         if n > MAX_SWEEP_DESIGNS:
             raise ConfigError(key, f"{n} values; allowed at most {MAX_SWEEP_DESIGNS}")
         values = [round(start + i * step, 10) if is_float else start + i * step for i in range(n)]
+    elif key == "repeats" or ";" in text:   # one list per design: "3,6,9,3; 2,4,6,2" (a per-stage field's)
+        values = [parse_value(key, v) for v in text.split(";") if v.strip()]
     else:
-        values = [parse_value(key, v) for v in text.split(",") if v.strip()] if key not in (
-            "repeats",) else [parse_value(key, v) for v in text.split(";") if v.strip()]
+        values = [parse_value(key, v) for v in text.split(",") if v.strip()]
     if not values:
         raise ConfigError(key, "no values to sweep")
     return key, values
 
 
+PARTS = ("backbone", "neck", "head")   # a detector's parts (explorer.counts.analysis.PARTS)
+PART_METRICS = ("params", "macs")      # a detector sweep's per-part columns: <part>_params, <part>_macs
+
+
+def part_column(part: str, metric: str) -> str:
+    return f"{part}_{metric}"
+
+
 def design_metrics(cfg: CSPConfig) -> dict:
-    return totals(plan_network(cfg), SWEEP_COLUMNS)
+    """The sweep's columns of one design: every SWEEP_COLUMNS total and, for a network with a neck (a detector),
+    each part's params and MACs (:func:`part_column`; the parts add up to the totals)."""
+    plan = plan_network(cfg)
+    out = totals(plan, SWEEP_COLUMNS)
+    if any(sp.part_name == "neck" for sp in plan.stages):
+        parts = {p: dict.fromkeys(PART_METRICS, 0) for p in PARTS}
+        for sp in plan.stages:
+            for m, v in totals(sp, PART_METRICS).items():
+                parts.setdefault(sp.part_name, dict.fromkeys(PART_METRICS, 0))[m] += v
+        out.update((part_column(p, m), v) for p, c in parts.items() for m, v in c.items())
+    return out
+
+
+def per_part(df: pd.DataFrame, keys, metric: str) -> pd.DataFrame:
+    """A detector sweep's rows once per part (backbone, neck, head): the knobs, ``part``, ``error`` and the
+    part's ``metric`` (a key of PART_METRICS) as column ``value``; for a chart of one line per part.
+    Raises ConfigError when the sweep has no per-part columns (no neck) or ``metric`` has none."""
+    if metric not in PART_METRICS:
+        raise ConfigError("metric", f"{metric!r} has no per-part columns; allowed: {', '.join(PART_METRICS)}")
+    cols = [part_column(p, metric) for p in PARTS]
+    if not all(c in df.columns for c in cols):
+        raise ConfigError("metric", "this sweep has no per-part columns (a design with a neck: a detector)")
+    frames = [df[list(keys) + ["error"]].assign(part=p, value=df[part_column(p, metric)]) for p in PARTS]
+    return pd.concat(frames, ignore_index=True)
 
 
 def sweep(base: CSPConfig, axes: list, with_twin: bool = False) -> pd.DataFrame:

@@ -144,14 +144,15 @@ def is_detector(name: str, data) -> bool:
     return detector_dialect(name, data) is not None
 
 
-def detector_from_file(name: str, data, input_size: int | None = None):
+def detector_from_file(name: str, data, input_size: int | None = None, scale: str | None = None):
     """The detector in detection YAML file ``name`` holding ``data``, planned at ``input_size`` (default 640)
-    by its repository's planner (:func:`detector_dialect`; an Ultralytics YAML's scale from the file name, as
-    Ultralytics guesses it).  Raises ConfigError naming the layer or key."""
+    by its repository's planner (:func:`detector_dialect`; an Ultralytics YAML's scale ``scale``, else from the
+    file name, as Ultralytics guesses it).  Raises ConfigError naming the layer or key."""
     import importlib
 
     module = importlib.import_module(DETECTOR_PLANNERS[detector_dialect(name, data) or "ultralytics"])
-    return module.detector_from_yaml(data, os.path.basename(str(name)) or str(name), input_size=input_size)
+    return module.detector_from_yaml(data, os.path.basename(str(name)) or str(name), scale=scale,
+                                     input_size=input_size)
 
 
 def read_file(path) -> bytes:

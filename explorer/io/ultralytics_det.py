@@ -18,26 +18,29 @@ An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo
   (nearest), ``Concat`` and ``Detect`` (per-scale ``cv2`` box and ``cv3`` class branches, the class branch with
   depthwise convs where the model has C3k2, as parse_model sets ``Detect.legacy``; then the inference path:
   the scales' outputs concatenated, DFL's softmax and frozen 16 -> 1 conv on the box channels, the class
-  sigmoid).  The bottlenecks inside C2f, C3k2, C3 and C2PSA are the cross-stage block plans of
+  sigmoid).  The bottlenecks inside C2f, C3k2, C2 (C2f's), C3 and C2PSA are the cross-stage block plans of
   ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules.
 
 Parameters equal Ultralytics' own model build exactly, and the registered ``ultralytics`` convention (2 x thop,
 nearest upsampling 1 per output element as thop counts it) its printed GFLOPs (tests: yolov8n..x, yolo11n..x,
 yolov8n-p2, yolov5su/mu against ``detection_exact.csv``; yolov8n 8.8575488 and yolov8n-p2 17.4345728 to the
-last digit).  :func:`printed_gflops` runs it as ``get_flops`` does: at the probe stride ``max(stride, 32)``,
-scaled to the image size.
+last digit; yolov8n..x-p6 against Ultralytics' build).  A layer whose output nothing reads is planned (Ultralytics
+runs it) and named in :attr:`Detector.warnings` ("dead layer outputs").  :func:`printed_gflops` runs it as
+``get_flops`` does: at the probe stride ``max(stride, 32)``, scaled to the image size.
 
 **Refused** (``ConfigError``, field ``"yaml"``), naming the layer (``layer 22 (head[12], Detect)``) or key:
 any other module (by name), a ``from`` that is not an earlier layer, arguments a module does not take,
 an Upsample other than nearest by an integer factor, a Concat of tensors of different sizes, a layer after
 Detect, and, before anything is planned, files over 64 KiB, more than 64 layers, channels outside 1 to 8192,
-repeats outside 1 to 64 and a plan over 400M parameters.  ``yaml.safe_load`` only: nothing is evaluated.
+repeats outside 1 to 64 and a plan over 400M parameters.  Read by a safe loader only
+(``explorer.io.ultralytics.yaml_loader``): nothing is evaluated.
 A detection YAML opens as a design of the ``yolo_yaml`` family (``explorer.io.yolo_family``), whose plan this is
 and whose model is generated from it.  Pure Python.
 """
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -121,9 +124,9 @@ MAX_DOCS = 8
 
 
 def load_doc(text) -> dict:
-    """``explorer.io.ultralytics._load`` of ``text`` (checked, ``yaml.safe_load``), remembered for the last
-    :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size (``Detector.at``) parse
-    a file once (pure-Python YAML parsing is most of a detector's planning time).  The planners only read the
+    """``explorer.io.ultralytics._load`` of ``text`` (checked, a safe loader: libyaml's where available),
+    remembered for the last :data:`MAX_DOCS` texts: the dialect sniff, the planner and a re-plan at another size
+    (``Detector.at``) parse a file once (parsing is much of a detector's planning time).  The planners only read the
     mapping; a text that fails raises ``ConfigError`` each time."""
     key = bytes(text) if isinstance(text, bytearray) else text
     doc = _DOCS.get(key) if isinstance(key, (str, bytes)) else None
@@ -168,6 +171,40 @@ class Detector:
     def probe_stride(self) -> int:
         """The probe image Ultralytics' get_flops runs thop on: ``max(int(stride.max()), 32)``."""
         return max(max(self.strides), 32)
+
+    @property
+    def dead_layers(self) -> list:
+        """``[(YAML layer, module, stage name)]`` of every layer whose output no later layer reads, Detect
+        included: a dead layer output (``from`` indices that skip a layer, e.g. a Conv right before Detect,
+        which reads its scales by index).  Ultralytics builds and runs such a layer all the same (its
+        parameters are in its count), so the plan keeps it and :attr:`warnings` says so.  Found from the
+        plan's graph: an op, the last excepted, that no op reads (``cspnet.plan.graph_problems`` reports the
+        same ops; here they are named by YAML layer)."""
+        ops = list(self.plan.ops)
+        read = {src for op in ops for src, _, _ in op.reads}
+        index = {st.name: k for k, st in enumerate(self.plan.stages)}
+        dead = {}
+        for op in ops[:-1]:
+            if op.path in read:
+                continue
+            k = index.get(op.group[1] if len(op.group) > 1 else None)
+            layer = re.match(r"model\.(\d+)\.", op.path)
+            i = int(layer.group(1)) if layer else k
+            if i is not None and i not in dead:
+                module = self.modules[k] if k is not None and k < len(self.modules) else "?"
+                dead[i] = (i, module, self.plan.stages[k].name if k is not None else op.path)
+        return [dead[i] for i in sorted(dead)]
+
+    @property
+    def warnings(self) -> list:
+        """What the counts include that the file may not mean: one line per dead layer output
+        (:attr:`dead_layers`), empty for the published YAMLs."""
+        out = []
+        for i, module, stage in self.dead_layers:
+            where = f"layer {i} ({module})" if stage == f"model.{i}" else f"layer {i} (in {module} {stage})"
+            out.append(f"dead layer outputs: {where} is read by no later layer (nor by Detect); parse_model "
+                       "builds and runs it all the same, so its parameters and operations are counted")
+        return out
 
     @property
     def outputs(self) -> list:
@@ -285,12 +322,14 @@ def _plan_c3(b, p, s, c2, n, shortcut, e):
 
 
 def _plan_c2(b, p, s, c2, n, shortcut, e):
-    """C2: cv1 to 2c, chunk, n dark bottlenecks on the first part, concat with the second, cv2 to c2."""
+    """C2: cv1 to 2c, chunk, n bottlenecks on the first part, concat with the second, cv2 to c2.  C2's
+    bottleneck is C2f's, not C3's: two 3x3 convs, the middle width c (``Bottleneck(c, c, shortcut, g,
+    k=((3, 3), (3, 3)), e=1.0)``; yolov8-p6.yaml's neck: 4,984,352 parameters at scale n)."""
     c = int(c2 * e)
     y = _conv(b, f"{p}.cv1", s, 2 * c)
     t, other = y.part(0, c), y.part(c, c)
     for j in range(n):
-        t = plan_dark_block(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
+        t = plan_bottleneck_3x3(b, f"{p}.m.{j}", t, c, c, 1, 1, shortcut)
     t = b.cat(f"{p}.cat", [t, other])
     return _conv(b, f"{p}.cv2", t, c2)
 
@@ -499,6 +538,7 @@ def summarize_detector(det: Detector, batch: int = 1) -> dict:
         "printed_convention": det.printed_convention,
         "printed_by": det.printed_by,
         "layers_count": det.layers or len(det.modules),
+        "warnings": det.warnings,
         **totals,
         "stages": stages,
     }

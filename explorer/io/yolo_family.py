@@ -135,6 +135,21 @@ def with_scale(text: str, scale: str) -> str:
     return line + "\n" + text
 
 
+def at_scale(cfg, letter: str):
+    """yolo_yaml design ``cfg`` at Ultralytics' scale ``letter`` (the CLI's ``--scale``): the key ``scale`` of its
+    text set (:func:`with_scale`), its name's ``(scale x)`` changed.  Raises ConfigError (field ``scale``) for a
+    file without ``scales`` (YOLOv5's and YOLOv7's give their multiples) or a letter it has not."""
+    doc = ultralytics_det.load_doc(cfg.network)
+    scales = doc.get("scales") if isinstance(doc.get("scales"), dict) else None
+    if ultralytics_det.detection_dialect(doc) != "ultralytics" or not scales:
+        raise ConfigError("scale", f"{letter!r}: this detection YAML has no 'scales' (it gives depth_multiple and "
+                          "width_multiple); there is no scale to choose")
+    if letter not in scales:
+        raise ConfigError("scale", f"{letter!r} is not allowed; this YAML's scales: {', '.join(map(str, scales))}")
+    base = re.sub(r" \(scale [^()]+\)$", "", cfg.name or "")
+    return cfg.replace(network=with_scale(cfg.network, letter), name=f"{base} (scale {letter})")
+
+
 def design_from_yaml(data, filename: str, scale: str | None = None, input_size: int = 640):
     """A yolo_yaml ``CSPConfig`` from a detection YAML's text (or bytes) of file ``filename``: an Ultralytics
     YAML's scale from ``scale``, else the file name (as Ultralytics guesses it; a name without one: the YAML's
@@ -208,5 +223,5 @@ FAMILY = Family(
     presets=PRESETS,
 )
 
-__all__ = ["FAMILY", "NAME", "PLANNERS", "PRESETS", "design_from_yaml", "design_stages", "detector_of", "own_fusion",
-           "planned", "with_scale"]
+__all__ = ["FAMILY", "NAME", "PLANNERS", "PRESETS", "at_scale", "design_from_yaml", "design_stages", "detector_of",
+           "own_fusion", "planned", "with_scale"]

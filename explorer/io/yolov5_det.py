@@ -30,8 +30,8 @@ convention at the probe, scaled (:func:`explorer.io.ultralytics_det.printed_gflo
 The shared pieces (:func:`plan_repo_detector`: the keys, the layer loop, the anchor-based Detect) are also
 YOLOv7's (``explorer.io.yolov7_det``), whose ``parse_model`` is this one's ancestor.  **Refused**
 (``ConfigError``, field ``"yaml"``) as ``ultralytics_det`` refuses, naming the layer (``layer 24 (head[14],
-Detect)``) or the key: any other module by name, a file over 64 KiB, more than 64 layers.  ``yaml.safe_load``
-only: nothing is evaluated (an activation is matched as text).  Pure Python.
+Detect)``) or the key: any other module by name, a file over 64 KiB, more than 64 layers.  A safe loader
+only (``explorer.io.ultralytics.yaml_loader``): nothing is evaluated (an activation is matched as text).  Pure Python.
 """
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ Parameters equal YOLOv7's own build exactly (unfused, as ``train.py`` builds it 
 tests/test_yolo_repos_detect.py).
 Its ``model_info`` GFLOPs are YOLOv5's (thop x 2 at a ``max(stride, 32)`` probe, scaled): the ``yolov5``
 convention.  Refused as YOLOv5's: other modules by name (``IAuxDetect``, ``DownC``, ``ReOrg`` of the P6
-files), more than 320 layers (yolov7-e6e has 266), a file over 64 KiB.  ``yaml.safe_load`` only.  Pure Python.
+files), more than 320 layers (yolov7-e6e has 266), a file over 64 KiB.  A safe loader only.  Pure Python.
 """
 from __future__ import annotations
 

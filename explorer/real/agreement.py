@@ -8,13 +8,6 @@ from __future__ import annotations
 from cspnet.plan import TAP_LABELS
 
 
-def _numel(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def trace_agreement(summary: dict, trace: dict) -> dict:
     """Rows comparing parameters, fvcore MACs, every tap point's shape, the graph's edges and a detector's
     output scales (the head's ``p0``, ``p1``, ... taps against the model's outputs); ``agree`` overall."""
@@ -44,22 +37,22 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
                  "live trace": shape_ok, "agree": shape_total > 0 and shape_ok == shape_total})
     head = summary["stages"][-1]["shapes"] if summary["stages"] else {}
     scales = [head[f"p{k}"] for k in range(len(head)) if f"p{k}" in head]
-    outs = [list(o) for o in trace.get("outputs", ())]
-    if scales and len(outs) == 1 < len(scales) and "output" in head:
-        # a Detect that decodes every scale into one tensor (Ultralytics', YOLOv5's): the head's output, its elements
-        # (the layout differs: (4 + classes, anchors) or (anchors, 5 + classes)); the dataflow row checks the scales
-        want, got = _numel(head["output"]), _numel(outs[0])
-        rows.append({"quantity": "output: the " + str(len(scales)) + " scales decoded into one tensor of "
-                     + "x".join(map(str, outs[0])) + " (elements)", "analytic": want, "live trace": got,
-                     "agree": want == got})
-        if want != got:
-            mismatches.append(f"output: analytic {'x'.join(map(str, head['output']))}; traced "
-                              f"{'x'.join(map(str, outs[0]))}")
-    elif scales and outs:   # a detector: each output scale (what its [yolo] reads) is a model output
+    per_scale = []
+    if scales and "outputs" in trace:   # a detector: each output scale (what its [yolo] reads) is a model output
+        outs = [list(o) for o in trace["outputs"]]
         same = sum(list(a) == b for a, b in zip(scales, outs))
+        where = "what Detect reads" if trace.get("outputs_read_by") == "head" else "the model's outputs"
         rows.append({"quantity": "output scales: " + ", ".join("x".join(map(str, a)) for a in scales)
-                     + " (the model's outputs)", "analytic": len(scales), "live trace": same,
+                     + f" ({where})", "analytic": len(scales), "live trace": same,
                      "agree": same == len(scales) == len(outs)})
+        size = summary.get("input_size") or 0
+        for j, a in enumerate(scales):   # one row per output scale: P3, P4, P5 and their shapes
+            b = outs[j] if j < len(outs) else None
+            stride = size // a[1] if size and a[1] else 0
+            per_scale.append({"scale": f"P{stride.bit_length() - 1}" if stride else f"p{j}", "stride": stride,
+                              "analytic": "x".join(map(str, a)),
+                              "live trace": "x".join(map(str, b)) if b else "(none)",
+                              "agree": b is not None and list(a) == list(b)})
         if not same == len(scales) == len(outs):
             mismatches.append("outputs: analytic " + ", ".join("x".join(map(str, a)) for a in scales)
                               + "; traced " + ", ".join("x".join(map(str, b)) for b in outs))
@@ -73,6 +66,7 @@ def trace_agreement(summary: dict, trace: dict) -> dict:
         "rows": rows,
         "agree": all(r["agree"] for r in rows),
         "shape_mismatches": mismatches,
+        "scales": per_scale,   # a detector's output scales, one row each ([] otherwise)
         "unsupported_ops": dict(fv["unsupported_ops"]) if fv else {},
         "seconds": trace.get("seconds", {}),
     }

@@ -49,10 +49,10 @@ def render_dot(dot: str, fmt: str) -> bytes:
     return proc.stdout
 
 
-def diagram_bytes(cfg: CSPConfig, fmt: str, expand: tuple = ()) -> bytes:
+def diagram_bytes(cfg: CSPConfig, fmt: str, expand: tuple = (), collapse: bool = False) -> bytes:
     from explorer.counts.diagram import to_dot
 
-    return render_dot(to_dot(cfg, expand=expand), fmt)
+    return render_dot(to_dot(cfg, expand=expand, collapse=collapse), fmt)
 
 
 def onnx_bytes(cfg: CSPConfig, opset: int = 18) -> bytes:

@@ -309,12 +309,14 @@ def _benchmark(cfgs, req, progress, cancelled, rounds):
                 stats = _percentiles(times[k])
                 stage_ms = (_time_stages(model, x, timer, stage_runs(req.runs), autocast())
                             if req.per_stage else None)
+                part_ms = part_times(plan_network(cfg), stage_ms)
                 sec = stats["median_ms"] / 1000.0
                 results[k].append({
                     "batch": bs, **stats,
                     "throughput_img_s": bs / sec if sec > 0 else None,
                     "achieved_tflops": (2.0 * macs * bs / sec / 1e12) if sec > 0 else None,
                     "per_stage_ms": stage_ms,
+                    "per_part_ms": part_ms,   # backbone, neck, head: the stages' medians summed per part
                 })
     progress(1.0, "done")
     note = ("measured on the CPU; no GPU here" if req.device == "cpu" and not torch.cuda.is_available()
@@ -411,6 +413,34 @@ def reference_text(text: str | None, record: dict, trace_name: bool = False) -> 
     if trace_name:
         text = text.replace(f"{TWIN_LABEL}: {record['twin'].get('name', '')}", label)
     return text.replace(TWIN_LABEL, label)
+
+
+def part_times(plan, per_stage_ms: dict | None) -> dict | None:
+    """``per_stage_ms`` (a stage's name -> its median ms, :func:`_time_stages`) summed per part of the network
+    (the plan's ``StagePlan.part_name``: backbone, neck, head), in forward order; None without stage times."""
+    if not per_stage_ms:
+        return None
+    part_of = {sp.name: sp.part_name for sp in plan.stages}
+    out: dict = {}
+    for name, ms in per_stage_ms.items():
+        part = part_of.get(name, "backbone")
+        out[part] = out.get(part, 0.0) + ms
+    return out
+
+
+def part_rows(record: dict, batch: int) -> list:
+    """A :func:`compare_latency` record's time per part (backbone, neck, head) at ``batch``: the design's
+    and the reference's medians summed over each part's stages, the change in %, and the part's share of
+    the design's per-stage total.  [] where the record has no per-part times at that batch."""
+    def parts(rec):
+        return next((r.get("per_part_ms") or {} for r in rec.get("results", []) if r["batch"] == batch), {})
+
+    d, t = parts(record["design"]), parts(record["twin"])
+    total = sum(d.values())
+    col = reference_column(record)
+    return [{"part": p, "design ms": ms, col: t.get(p),
+             "time change %": 100.0 * (ms - t[p]) / t[p] if t.get(p) else None,
+             "share of the design's time": ms / total if total else None} for p, ms in d.items()]
 
 
 def results_rows(record: dict) -> list:

@@ -484,7 +484,7 @@ def traffic(cfg, batch: int = 1, dtype="fp32", channels_last: bool = False, auto
         for comp, t in extra:
             ops.append(t)
             comps.setdefault(comp, []).append(t)
-        stages.append({"name": sp.name, "kind": sp.kind, **_sums(ops),
+        stages.append({"name": sp.name, "kind": sp.kind, "part": sp.part_name, **_sums(ops),
                        "components": [{"name": k, **_sums(v)} for k, v in comps.items()]})
     return stages
 
@@ -501,7 +501,7 @@ def _stage_rows(stages: list, dev: Device, setting: Setting, cal: "Calibration |
             comps.append({**{k: c[k] for k in _SUM_KEYS}, "name": c["name"],
                           **_bound(c["flops"], c["bytes"], peak, bw),
                           "estimated_ms": cal.estimate(c, peak, bw, setting) if cal else None})
-        out.append({"name": st["name"], "kind": st["kind"], **{k: st[k] for k in _SUM_KEYS},
+        out.append({"name": st["name"], "kind": st["kind"], "part": st.get("part", ""), **{k: st[k] for k in _SUM_KEYS},
                     **_bound(st["flops"], st["bytes"], peak, bw),
                     "estimated_ms": cal.estimate(st, peak, bw, setting) if cal else None, "components": comps})
     return out
@@ -989,6 +989,7 @@ def roofline(cfg, device: str = "h100", dtype: str = "fp32", batch: int = 1, cha
             "device": dev.to_dict(), "peak_tflops": peak, "peak_label": peak_label, "mem_bw_gbs": dev.mem_bw_gbs,
             "ridge": dev.ridge(setting.dtype), "flops_convention": FLOPS.includes, "bytes_model": BYTES_MODEL,
             "bytes_per_element": DTYPE_BYTES[setting.dtype], "stages": stages, "total": total,
+            "parts": roofline_parts(stages),
             "estimate": ({"label": ESTIMATE_LABEL, "note": cal_note, "calibration": cal.to_dict(), "trust": trusted}
                          if cal else {"label": None, "note": cal_note, "calibration": None, "trust": None})}
 
@@ -1022,6 +1023,38 @@ def against_measured(roof: dict, per_stage_ms: dict) -> list:
 
 
 # --------------------------------------------------------------------------- tables and words, for the page
+def roofline_parts(stages: list) -> list:
+    """The stage rows of :func:`roofline` summed per part of the network (backbone, neck, head: each stage's
+    ``part``), in forward order: FLOPs, bytes, kernels, the lower-bound time and the estimate (None without a
+    calibration), and each part's share of the lower bound.  The parts add up to the total."""
+    parts: dict = {}
+    for st in stages:
+        p = parts.setdefault(st.get("part") or "backbone", {"name": st.get("part") or "backbone", "stages": [],
+                                                            **dict.fromkeys(("flops", "bytes", "kernels",
+                                                                             "bound_ms"), 0),
+                                                            "estimated_ms": 0.0})
+        p["stages"].append(st["name"])
+        for k in ("flops", "bytes", "kernels", "bound_ms"):
+            p[k] += st[k]
+        p["estimated_ms"] = None if st["estimated_ms"] is None or p["estimated_ms"] is None \
+            else p["estimated_ms"] + st["estimated_ms"]
+    bound = sum(p["bound_ms"] for p in parts.values())
+    for p in parts.values():
+        p["bound_share"] = p["bound_ms"] / bound if bound else None
+    return list(parts.values())
+
+
+def roofline_part_rows(series: list) -> list:
+    """Per model of ``series`` ([(label, :func:`roofline` result)]), one row per part (:func:`roofline_parts`):
+    its stages, GFLOP, MB moved, lower bound, its share of the lower bound and the estimate (None without one)."""
+    from explorer.counts.analysis import stage_span
+
+    return [{"model": label, "part": p["name"], "stages": stage_span(p["stages"]), "GFLOP": p["flops"] / 1e9,
+             "MB moved": p["bytes"] / 1e6, "lower bound ms": p["bound_ms"],
+             "share of the lower bound": p["bound_share"], "estimated ms": p["estimated_ms"]}
+            for label, roof in series for p in roof["parts"]]
+
+
 def roofline_rows(series: list) -> list:
     """The roofline table of ``series`` ([(label, :func:`roofline` result)], the design first): per model,
     one row per stage and a total row (its bound: the share of the bound time in memory-bound stages)."""

@@ -46,6 +46,16 @@ def hooked_shapes(model, plan, x, return_output: bool = False):
                 seen.setdefault(key[0], {})[key[1]] = tuple(t.shape[1:])
 
             handles.append(mod.register_forward_hook(hook))
+    head = plan.stages[-1] if plan.stages else None
+    if head is not None and head.kind == "head" and "p0" in head.taps and hasattr(model, "neck"):
+        # a detector design's head (a part of the model's DAG) reads every output scale: its inputs are the
+        # taps p0, p1, ... (P3, P4, P5), its output Detect's (4 + classes, anchors, 1)
+        def head_hook(_m, inp, out):
+            seen["head"] = {"input": tuple(inp[0].shape[1:]),
+                            **{f"p{j}": tuple(t.shape[1:]) for j, t in enumerate(inp)},
+                            "output": tuple(out.shape[1:])}
+
+        handles.append(model.head.register_forward_hook(head_hook))
     try:
         with torch.inference_mode():
             out = model(x)
@@ -123,8 +133,11 @@ def live_trace(cfg: CSPConfig, with_fvcore: bool = True) -> dict:
     return {
         "params": count_params(meta_model),
         "shapes": {k: {t: list(s) for t, s in v.items()} for k, v in shapes.items()},
-        # the model's output(s): one per output scale of a detector (a Darknet cfg's [yolo] layers)
-        "outputs": [list(t.shape[1:]) for t in (out if isinstance(out, tuple) else (out,))],
+        # the model's output(s): one per output scale of a detector (a Darknet cfg's [yolo] layers); a detector
+        # design's model returns Detect's one tensor, so its output scales are what its head reads
+        "outputs": ([list(shapes["head"][f"p{j}"]) for j in range(len(shapes["head"]) - 2)] if "head" in shapes
+                    else [list(t.shape[1:]) for t in (out if isinstance(out, tuple) else (out,))]),
+        "outputs_read_by": "head" if "head" in shapes else "model",
         "fvcore": fv,
         "dataflow": dataflow,
         "seconds": {"build": t_build, "hooked_forward": t_forward, "dataflow": dataflow["seconds"],
