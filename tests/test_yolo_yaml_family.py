@@ -101,6 +101,8 @@ def test_the_model_runs_and_learned_implicit_tensors_are_its_parameters():
     cfg = get_preset("yolov7_tiny").replace(input_size=128)
     model = build_model(cfg)
     names = [n for n, _ in model.named_parameters()]
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and {(m.eps, m.momentum) for m in bns} == {yolo_family.BATCHNORM}
     assert "head.model.77.ia.0.implicit" in names and "head.model.77.im.2.implicit" in names
     with torch.no_grad():
         y = model(torch.zeros(1, 3, 128, 128))

@@ -119,11 +119,17 @@ def plan(cfg, input_size: int) -> list:
     return design_stages(detector_of(cfg, input_size))
 
 
+# every BatchNorm's (eps, momentum) as the three repositories set them when they build a model
+# (initialize_weights in YOLOv5's and YOLOv7's utils/torch_utils.py, and Ultralytics')
+BATCHNORM = (1e-3, 0.03)
+
+
 def build(cfg):
-    """(stem, [stages], head, [neck]): generated from the design's plan at the file's own activation."""
+    """(stem, [stages], head, [neck]): generated from the design's plan at the file's own activation, with the
+    repositories' BatchNorm settings."""
     from cspnet.graph_model import build_parts
 
-    return build_parts(cfg, act=detector_of(cfg).run_activation)
+    return build_parts(cfg, bn=BATCHNORM, act=detector_of(cfg).run_activation)
 
 
 def with_scale(text: str, scale: str) -> str:
