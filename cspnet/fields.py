@@ -33,8 +33,9 @@ SPLIT_RATIO_DEFAULT = 0.5
 GROUPS = ("identity", "main", "advanced", "hidden")   # hidden: no knob widget (an imported network's text)
 
 # Families that read only some of the fields declared for every family (``families=None``): family ->
-# those field names.  Filled by ``cspnet.families.register_family`` (an imported network, whose file
-# fixes its stages, classes and activations, reads ``input_size`` and nothing else of them).
+# those field names (and any field declared for other families that it reads too: an opened detection YAML
+# reads darknet_cfg's ``network`` text).  Filled by ``cspnet.families.register_family`` (an imported network,
+# whose file fixes its stages, classes and activations, reads ``input_size`` and nothing else of them).
 GENERIC_READS: dict = {}
 
 
@@ -64,10 +65,11 @@ class FieldSpec:
 
     # ---------------------------------------------------------------- who reads it
     def reads(self, family: str) -> bool:
+        only = GENERIC_READS.get(family)
         if self.families is None:
-            only = GENERIC_READS.get(family)
             return only is None or self.group == "identity" or self.name in only
-        return family in self.families
+        # a plug-in family may read a field declared for another one (yolo_yaml: darknet_cfg's network text)
+        return family in self.families or (only is not None and self.name in only)
 
     @property
     def sweepable(self) -> bool:

@@ -22,7 +22,8 @@ from .plan import INPUT, NetPlan, read_of
 
 _ACTS = {
     "relu": F.relu, "leaky_relu": F.leaky_relu, "silu": F.silu, "mish": F.mish, "sigmoid": torch.sigmoid,
-    "hardsigmoid": F.hardsigmoid, "softmax": lambda x: x.softmax(dim=-1),
+    "hardsigmoid": F.hardsigmoid, "softmax": lambda x: x.softmax(dim=-1), "hardswish": F.hardswish,
+    "relu6": F.relu6,
 }
 
 
@@ -65,7 +66,19 @@ def _module_for(op, bn: tuple | None = None) -> nn.Module | None:
     if op.kind == "linear":
         cin, cout = _numel(op.in_shape), op.out_shape[0]
         return nn.Linear(cin, cout, bias=op.params > cin * cout)
+    if op.kind in ("add", "mul") and op.params:   # a learned per-channel tensor (YOLOR's ImplicitA / ImplicitM)
+        return Learned(op.params, 1.0 if op.kind == "mul" else 0.0)
     return None
+
+
+class Learned(nn.Module):
+    """A learned per-channel tensor ``implicit`` (1, C, 1, 1) that an ``add`` adds to, or a ``mul`` multiplies,
+    what it reads (YOLOR's ImplicitA / ImplicitM in YOLOv7's IDetect: the plan's add / mul with ``params``
+    C); it starts as the op's identity (0 added, 1 multiplied)."""
+
+    def __init__(self, channels: int, start: float):
+        super().__init__()
+        self.implicit = nn.Parameter(torch.full((1, channels, 1, 1), start))
 
 
 class _PlanRunner(nn.Module):
@@ -131,6 +144,9 @@ class _PlanRunner(nn.Module):
                 x = xs[0]
                 return x.reshape(x.shape[0], -1, a["dfl"], x.shape[2]).transpose(2, 1).softmax(1)
             return _ACTS[a.get("act", self.act)](xs[0])
+        if kind in ("add", "mul") and op.path in self._mods:   # a learned tensor (Learned)
+            learned = self._mods[op.path].implicit
+            return xs[0] + learned if kind == "add" else xs[0] * learned
         if kind == "add":
             y = xs[0]
             for other in xs[1:]:
@@ -139,6 +155,9 @@ class _PlanRunner(nn.Module):
         if kind == "mul":
             return xs[0] * a["scale"] if "scale" in a else xs[0] * xs[1]
         if kind == "cat":
+            if "phases" in a:   # space to depth (YOLOv5's Focus): the k x k pixel phases of one tensor
+                k, x = a["phases"], xs[0]
+                return torch.cat([x[..., i::k, j::k] for j in range(k) for i in range(k)], dim=1)
             return torch.cat(xs, dim=a.get("dim", 1))
         if kind == "upsample":
             return F.interpolate(xs[0], scale_factor=op.out_shape[1] // op.in_shape[1], mode="nearest")
@@ -164,8 +183,8 @@ class _PlanRunner(nn.Module):
 def _read_views(op):
     """Per read of ``op``, the (C, H, W) it reads a view as (a view: ``lo`` None, e.g. Detect's per-scale map read
     as (outputs, H x W, 1)), None for a plain read; None for the whole op where no read is a view (or where the
-    op reads attention's qkv, whose views it makes itself)."""
-    if "attention" in op.attrs or all(lo is not None for _, lo, _ in op.reads):
+    op reads attention's qkv or a tensor's pixel phases, whose views it makes itself)."""
+    if "attention" in op.attrs or "phases" in op.attrs or all(lo is not None for _, lo, _ in op.reads):
         return None
     shapes = op.in_shapes or (op.in_shape,)
     return [tuple(shapes[k]) if lo is None and k < len(shapes) else None for k, (_, lo, _) in enumerate(op.reads)]
@@ -262,11 +281,12 @@ class GraphPart(_PlanRunner):
         return env[self._output.src]
 
 
-def build_parts(cfg, bn: tuple | None = None) -> tuple:
+def build_parts(cfg, bn: tuple | None = None, act: str | None = None) -> tuple:
     """(stem, [stages], head) of design ``cfg`` (a detector's: (stem, [stages], head, [neck stages])):
     :class:`GraphPart` s generated from its plan (a family's ``build``: ``cspnet.model.build_model`` assembles
     them).  Each part exports what later parts read of it; ``bn``: the BatchNorms' (eps, momentum), None for
-    PyTorch's."""
+    PyTorch's; ``act``: the network's activation where the design's ``activation`` field is not it (an opened
+    file's own)."""
     from .plan import plan_network
 
     plan = plan_network(cfg)
@@ -277,7 +297,7 @@ def build_parts(cfg, bn: tuple | None = None) -> tuple:
             for src, _, _ in op.reads:
                 if owner.get(src, sp.name) != sp.name:
                     exports.setdefault(owner[src], {})[src] = None
-    parts = [GraphPart(sp, cfg.activation, tuple(exports.get(sp.name, ())), bn) for sp in plan.stages]
+    parts = [GraphPart(sp, act or cfg.activation, tuple(exports.get(sp.name, ())), bn) for sp in plan.stages]
     neck = [p for p, sp in zip(parts, plan.stages) if sp.part_name == "neck"]
     stages = [p for p, sp in zip(parts[1:-1], plan.stages[1:-1]) if sp.part_name != "neck"]
     if neck:
@@ -301,4 +321,4 @@ def build_graph_model(cfg, input_size: int | None = None) -> GraphModel:
     return GraphModel(plan_network(cfg, input_size), act=cfg.activation, bn=batchnorm_settings(cfg))
 
 
-__all__ = ["GraphModel", "GraphPart", "Tap", "build_graph_model", "build_parts"]
+__all__ = ["GraphModel", "GraphPart", "Learned", "Tap", "build_graph_model", "build_parts"]

@@ -137,7 +137,8 @@ class Op:
     ``padding`` (a conv's or pool's, when not kernel // 2 / 0), ``ceil_mode`` (a pool's), ``act`` (an
     activation other than the network's: sigmoid, hardsigmoid, softmax), ``scale`` (a product by a
     constant), ``attention`` (a matrix product's or conv's view of attention's qkv:
-    ``(role, heads, key_dim, head_dim)``).  ``cspnet.graph_model`` runs a plan from these.
+    ``(role, heads, key_dim, head_dim)``), ``phases`` (a concat of a tensor's pixel phases: Focus).
+    ``cspnet.graph_model`` runs a plan from these.
     """
 
     __slots__ = ("kind", "path", "in_shape", "out_shape", "params", "macs", "kernel", "stride", "groups",
@@ -463,7 +464,9 @@ class PlanBuilder:
         params = c * out_features + (out_features if bias else 0)
         return self._add("linear", path, s, (out_features, 1, 1), params, c * out_features)
 
-    def cat(self, path, shapes: list) -> Shape:
+    def cat(self, path, shapes: list, attrs: dict | None = None) -> Shape:
+        """Concatenation along the channels; ``attrs``: what else running it needs (``{"phases": 2}``: the
+        inputs are views of one tensor, its 2 x 2 pixel phases, as YOLOv5's Focus takes them)."""
         shapes = tuple(shapes)   # of (C, H, W) tuples
         chans = [x[0] for x in shapes]
         if min(chans) <= 0:  # an empty part (e.g. part 1 at split ratio 1.0) is not concatenated
@@ -473,7 +476,7 @@ class PlanBuilder:
                 return shapes[0]
         _, h, w = shapes[0]
         c = sum(chans)
-        return self._add("cat", path, shapes[0], (c, h, w), in_shapes=shapes, in_elements=c * h * w)
+        return self._add("cat", path, shapes[0], (c, h, w), in_shapes=shapes, in_elements=c * h * w, attrs=attrs)
 
     def cat_dim(self, path, shapes, out_shape: Shape, dim: int) -> Shape:
         """A concatenation along ``dim`` of (C, H, W) (1: channels, as :meth:`cat`; 2: Detect's anchors)."""
@@ -550,7 +553,8 @@ def graph_problems(plan: NetPlan) -> list:
     """What is wrong with ``plan`` as a dataflow graph (empty: nothing).  Checked: every op path is unique;
     every read names the network input or an op recorded before it, within that op's output channels;
     every op but the last is read by a later op (a layer nobody reads is an edge the plan
-    forgot: a shortcut, a gate)."""
+    forgot: a shortcut, a gate), or is an output the head taps (a Darknet detector's ``p0``, ``p1`` ...: each
+    [yolo] layer's output is one of the network's outputs)."""
     out_of: dict = {INPUT: plan.input_shape}
     read_by: set = set()
     problems = []
@@ -567,5 +571,9 @@ def graph_problems(plan: NetPlan) -> list:
         if op.path in out_of:
             problems.append(f"{op.path} is recorded twice")
         out_of[op.path] = tuple(op.out_shape)
-    problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1] if op.path not in read_by]
+    head = plan.stages[-1].taps if plan.stages else {}
+    outputs = {t.src for name, t in head.items() if name[:1] == "p" and name[1:].isdigit() and
+               getattr(t, "src", None) is not None}
+    problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1]
+                 if op.path not in read_by and op.path not in outputs]
     return problems

@@ -9,8 +9,10 @@ import json
 import re
 import sys
 
-from cspnet import ConfigError, all_presets
+from cspnet import ConfigError, all_presets, family_fields
+from cspnet.config import FIELDS
 from cspnet.families import FAMILIES
+from cspnet.fields import GENERIC_READS
 from explorer.counts.conventions import REGISTRY
 from explorer.fmt import json_safe
 from explorer.real.export import csv_bytes
@@ -42,6 +44,11 @@ def _design(args):
     if getattr(args, "scale", None):
         cfg = _with_scale(cfg, args.scale)
     items = list(args.set)
+    for item in items:   # an opened file's family reads a few fields: any other would change nothing
+        key = item.split("=", 1)[0].strip()
+        if cfg.family in GENERIC_READS and key in FIELDS and key != "family" and not FIELDS[key].reads(cfg.family):
+            raise ConfigError(key, f"the {cfg.family} family does not read it (an opened file's layers fix it); "
+                              f"it reads: {', '.join(family_fields(cfg.family))}")
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)
@@ -54,6 +61,10 @@ def _with_scale(cfg, letter: str):
     from cspnet.families.lineage import SCALE_FIELDS, SCALED_FAMILIES, scale_preset
     from explorer.design.text import with_changes
 
+    if cfg.family == "yolo_yaml":   # an opened detection YAML: the scale is part of its text
+        from explorer.io.yolo_family import at_scale
+
+        return at_scale(cfg, letter)
     name = scale_preset(cfg.family, cfg.task, letter)
     if name is None:
         fams = ", ".join(SCALED_FAMILIES)
@@ -260,7 +271,8 @@ def _print_parts(s: dict, key: str, twin: dict | None = None) -> None:
 
 def _detector(args, command: str):
     """The detector a detection YAML names (``explorer.design.files.detector_from_file``), planned at
-    ``--input-size`` (default 640); None for any other design.  ``--set`` is refused: a detector is no design."""
+    ``--input-size`` (default 640); None for any other design, and where ``--set``, ``--trace`` or ``--blocks``
+    ask for the design it opens as (a yolo_yaml design: the command then reads that, as any design's)."""
     from explorer.design.files import detector_from_file, is_detector, read_file
 
     if _file_format(args.design) != "yaml":
@@ -268,17 +280,15 @@ def _detector(args, command: str):
     data = read_file(args.design)
     if not is_detector(args.design, data):
         return None
-    from explorer.io.ultralytics_det import NOT_BUILT
-
     if args.set or getattr(args, "trace", False) or getattr(args, "blocks", None):
-        raise CLIError(f"{command}: --set, --trace and --blocks do not apply to a detection YAML: {NOT_BUILT} "
-                       "(--input-size works)")
+        return None
     return detector_from_file(args.design, data, args.input_size, getattr(args, "scale", None))
 
 
 def _summary_detector(args, det):
     """``summary`` of a detection YAML (Ultralytics, YOLOv5, YOLOv7: explorer.io.ultralytics_det): totals, the parts
-    backbone / neck / head adding up to them, one row per YAML layer; ``config`` null (``config_error`` why)."""
+    backbone / neck / head adding up to them, one row per YAML layer; ``config`` the yolo_yaml design it opens as
+    (what every other command reads: ``explorer.io.yolo_family``)."""
     from explorer.counts.analysis import stage_table
     from explorer.io.ultralytics_det import summarize_detector
 
@@ -287,6 +297,7 @@ def _summary_detector(args, det):
 
         det = fuse_detector(det)
     s = summarize_detector(det, batch=args.batch)
+    s["config"], s["config_error"] = _design(args).to_dict(), None   # the yolo_yaml design it opens as
     s["fused"] = args.fused
     rows = stage_table(s, args.convention)
     for row, st in zip(rows, s["stages"]):
@@ -356,8 +367,11 @@ def cmd_summary(args):
     if base is not None:
         print(f"vs paper base ({base['base_name']} @{base['input_size']}): " + _delta_line(base["deltas"]))
     elif cfg.is_csp and args.design in all_presets():
-        print("no paper base: no published plain counterpart, compared with its plain twin only")
-    if cfg.is_csp:
+        print("no paper base: no published plain counterpart" +
+              (", compared with its plain twin only" if cmp["twin"] is not None else ""))
+    if cfg.is_csp and cmp["twin"] is None:   # an opened network's CSP stages are its own (no plain twin)
+        print(f"no plain twin: {cmp.get('twin_error', '')}")
+    elif cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))
     print(_convention_line(s, args.convention))
     _print_parts(s, args.convention, cmp["twin"] if cfg.is_csp else None)

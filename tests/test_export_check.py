@@ -229,8 +229,9 @@ def test_cli_export_reports_the_check_and_refuses_in_one_line(tmp_path):
 
 # --------------------------------------------------------------------------- random designs, both formats
 FAMILY_PRESETS: dict = {}
-for _name in all_presets():
-    FAMILY_PRESETS.setdefault(get_preset(_name).family, []).append(_name)
+for _name in all_presets():   # (an opened file's families, yolo_yaml and darknet_cfg, have no knobs; their presets
+    if all_presets()[_name].config["family"] not in ("yolo_yaml", "darknet_cfg"):   # go out as themselves)
+        FAMILY_PRESETS.setdefault(get_preset(_name).family, []).append(_name)
 LINEAGE = ("cs3darknet", "yolov5", "yolov8", "yolo11", "cspnext", "yolov7", "yolov4csp")
 
 

@@ -78,8 +78,8 @@ def test_every_preset_s_parts_add_up_to_the_totals(name):
     s = summarize(get_preset(name))
     check_parts(s)
     cfg = get_preset(name)
-    assert [p["name"] for p in s["parts"]] == (["backbone", "neck", "head"] if cfg.is_detector else
-                                               ["backbone", "head"])
+    detector = cfg.is_detector or cfg.family in ("yolo_yaml", "darknet_cfg")   # (opened files' presets: detectors)
+    assert [p["name"] for p in s["parts"]] == (["backbone", "neck", "head"] if detector else ["backbone", "head"])
     assert s["parts"][-1]["stages"] == ["head"]
     plan = plan_network(get_preset(name))
     assert s["parts"][-1]["conventions"]["fvcore"] == count(plan.stage("head"), "fvcore")

@@ -32,7 +32,7 @@ def test_every_preset_plans_the_dataflow_its_model_runs(name):
     cfg = get_preset(name)
     # a detector's neck and head have no hand-written twin: benchmarks/reference_outputs.py checks the generated
     # detectors against Ultralytics' own modules, output for output
-    _agree(cfg, oracle=not cfg.is_detector)
+    _agree(cfg, oracle=not cfg.is_detector and cfg.family not in ("yolo_yaml", "darknet_cfg"))   # (opened files)
 
 
 @FAST

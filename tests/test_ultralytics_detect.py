@@ -284,15 +284,21 @@ def test_bounds_and_non_detection_text():
 
 
 # --------------------------------------------------------------------------- files and the CLI
-def test_files_dispatch_a_detection_yaml_and_refuse_it_as_a_design():
+def test_files_dispatch_a_detection_yaml_as_a_yolo_yaml_design():
+    from cspnet import plan_network
+    from explorer.io.ultralytics import design_from_yaml
+
     data = V8.encode()
     for name in ("yolov8n.yaml", "yolov8n.YML", "yolov8n.txt", "yolov8n"):
         assert is_detector(name, data)
         assert detector_from_file(name, data).plan.params == 3_157_200
+        cfg = design_from_file(name, data)   # the scale from the file name, written into the text
+        assert cfg.family == "yolo_yaml" and cfg.network.startswith("scale: n\n") and cfg.input_size == 640
+        assert plan_network(cfg).params == 3_157_200
     assert not is_detector("yolov8n.cfg", data)   # the extension claims Darknet: file_format refuses it
-    with pytest.raises(ConfigError) as exc:
-        design_from_file("yolov8n.yaml", data)
-    assert "layer 22 (head[12], Detect)" in str(exc.value) and NOT_BUILT in str(exc.value)
+    with pytest.raises(ConfigError) as exc:   # the lineage importer (classification YAMLs) says where it goes
+        design_from_yaml(data, "yolov8n.yaml")
+    assert "layer 22 (head[12], Detect)" in str(exc.value) and "yolo_yaml" in str(exc.value)
 
 
 def _run(argv) -> tuple:
@@ -361,13 +367,17 @@ def test_cli_summary_json_has_parts_adding_up(tmp_path):
     assert rc == 0 and "part neck" in out and "8.8575" in out
 
 
-def test_cli_commands_that_need_a_design_refuse_in_one_line(tmp_path):
+def test_cli_commands_read_the_design_and_refuse_what_it_lacks_in_one_line(tmp_path):
     path = tmp_path / "yolo11n.yaml"
     path.write_text(Y11)
-    for argv in (["summary", str(path), "--set", "width_multiple=0.5"], ["diagram", str(path)],
-                 ["export", str(path), "--format", "darknet"]):
+    for argv, said in ((["summary", str(path), "--set", "width_multiple=0.5"], "error: width_multiple: the yolo_yaml "
+                        "family does not read it"),
+                       (["export", str(path), "--format", "darknet"], "has no Darknet cfg here")):
         rc, out, err = _run(argv)
-        assert rc != 0 and err.count("\n") == 1 and "not built yet" in err, (argv, err)
+        assert rc != 0 and err.count("\n") == 1 and said in err, (argv, err)
+    dot = tmp_path / "yolo11n.dot"
+    rc, out, err = _run(["diagram", str(path), "--format", "dot", "-o", str(dot)])
+    assert rc == 0 and "cluster_part_neck" in dot.read_text() and "yolo_yaml" in dot.read_text(), err
     rc, out, err = _run(["layers", str(path), "--json"])
     assert rc == 0, err
     layers = json.loads(out)["layers"]

@@ -146,7 +146,8 @@ def register_family(name: str, module: str, attr: str, reads: tuple | None = Non
     by name, through :func:`get_family`).  The project's own (``darknet_cfg``, an imported Darknet cfg,
     in ``explorer.io.family``) are declared in :data:`PLUGINS` below; call this, once, before making a
     design of a family of your own.  Idempotent.  ``reads``: of the fields declared for every family, the
-    ones this family reads (None: all of them; ``cspnet.fields.GENERIC_READS``).  A config naming a
+    ones this family reads (None: all of them; ``cspnet.fields.GENERIC_READS``), and any field declared for
+    other families that it reads too (``yolo_yaml`` reads darknet_cfg's ``network`` text).  A config naming a
     family before its registration fails with "unknown family"."""
     from ..fields import GENERIC_READS
 
@@ -164,6 +165,8 @@ def register_family(name: str, module: str, attr: str, reads: tuple | None = Non
 # name -> (module, attribute holding the Family, the fields declared for every family that it reads).
 PLUGINS = {
     "darknet_cfg": ("explorer.io.family", "FAMILY", ("input_size",)),   # an imported Darknet .cfg
+    # an opened detection YAML (Ultralytics, YOLOv5's anchor-based, YOLOv7's): its text in the network field
+    "yolo_yaml": ("explorer.io.yolo_family", "FAMILY", ("input_size", "network")),
 }
 for _name, (_module, _attr, _reads) in PLUGINS.items():
     register_family(_name, _module, _attr, reads=_reads)

@@ -6,8 +6,9 @@ Every command of the CLI (``python -m explorer summary FILE``, ``export``, ``lay
 * ``.cfg``: a Darknet network file, as a design of the ``darknet_cfg`` family (``explorer.io.family``);
   ``.yaml`` / ``.yml``: an Ultralytics model YAML, as a lineage design (``explorer.io.ultralytics``, the scale
   guessed from the file name as Ultralytics does; a detection YAML, one with a detection head, is a detector:
-  :func:`detector_from_file` plans it whole with its repository's planner, ``explorer.io.ultralytics_det``,
-  ``yolov5_det`` (YOLOv5's anchor-based Detect) or ``yolov7_det``, and as a design it is refused);
+  a design of the ``yolo_yaml`` family, ``explorer.io.yolo_family``, its text planned whole by its repository's
+  planner, ``explorer.io.ultralytics_det``, ``yolov5_det`` (YOLOv5's anchor-based Detect) or ``yolov7_det``;
+  :func:`detector_from_file` gives that planner's Detector: the printed GFLOPs and strides of ``summary``);
   ``.json``: a saved design (``CSPConfig.from_json``).  The
   extension is read in any case (``.CFG``, ``.Yaml``).
 * **The name makes no claim** (no extension, or ``.txt``: ``yolov4.cfg.txt``): the file opens by its content,
@@ -103,6 +104,12 @@ def design_from_file(name: str, data: bytes, size: int | None = None) -> CSPConf
         except ConfigError as exc:   # the file's reader speaks of the cfg (line, section, layer), not the field
             raise ConfigError("cfg", exc.detail) from None
     if fmt == "yaml":
+        from explorer.io.ultralytics_det import yaml_dialect
+
+        if yaml_dialect(data) is not None:   # a detection YAML: a yolo_yaml design (explorer.io.yolo_family)
+            from explorer.io.yolo_family import design_from_yaml as detector_design
+
+            return detector_design(data, base)
         from explorer.io.ultralytics import design_from_yaml
 
         return design_from_yaml(data, base)
@@ -132,8 +139,8 @@ def detector_dialect(name: str, data) -> str | None:
 
 def is_detector(name: str, data) -> bool:
     """Whether file ``name`` holding ``data`` is a detection YAML (a detection head: Ultralytics' ``Detect``,
-    YOLOv5's anchor-based one, YOLOv7's ``IDetect``), which opens as a planned detector (counts, graph, parts),
-    not as a design."""
+    YOLOv5's anchor-based one, YOLOv7's ``IDetect``), which opens as a yolo_yaml design, and whose ``summary``
+    also reads its planner's Detector (:func:`detector_from_file`)."""
     return detector_dialect(name, data) is not None
 
 

@@ -99,7 +99,7 @@ _SCALE_LABEL = re.compile(r"(?P<base>.*?)(?: \(scale [^()]+\)| scale \S+| \(dept
 def _relabel_scale(cfg: CSPConfig, out: CSPConfig, changes: dict) -> CSPConfig:
     """``out`` renamed where its name states a scale whose multiples it no longer has (see with_changes)."""
     m = _SCALE_LABEL.fullmatch(out.name or "")
-    if m is None or "name" in changes or out.name != cfg.name:
+    if m is None or "name" in changes or out.name != cfg.name or not FIELDS["width_multiple"].reads(out.family):
         return out
     d, w, cap = out.depth_multiple, out.width_multiple, out.max_channels
     if (d, w, cap) == (cfg.depth_multiple, cfg.width_multiple, cfg.max_channels):
@@ -255,7 +255,8 @@ MAX_QUERY_PARAMS = 40
 def to_query(cfg: CSPConfig, preset: str | None = None) -> dict:
     """URL query parameters for a design: the preset it starts from and the fields that differ."""
     base_name = preset if preset in all_presets() else None
-    if cfg.network and not _is_default_network(cfg):
+    if cfg.network and not _is_default_network(cfg) and not (
+            base_name and all_presets()[base_name].config.get("network") == cfg.network):   # a preset's: named
         # an imported network is no link's business (up to 256 KiB of text): the link names the family and
         # says a network was opened; opening it says how to get the design back (the Config JSON carries it)
         return {"family": cfg.family, "network": NETWORK_NOT_IN_LINK}
@@ -281,7 +282,8 @@ NETWORK_NOT_IN_LINK = "uploaded"
 
 
 def _is_default_network(cfg: CSPConfig) -> bool:
-    """Whether ``cfg``'s network is its family's default one (the darknet_cfg example, which a link can name)."""
+    """Whether ``cfg``'s network is its family's default one (the darknet_cfg example, the yolo_yaml default
+    preset's text: a link can name them)."""
     from cspnet.families import FAMILIES, get_family
 
     return cfg.family in FAMILIES and cfg.network == get_family(cfg.family).defaults.get("network")

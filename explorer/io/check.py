@@ -181,6 +181,10 @@ def read_back(cfg, text: str, fmt: str):
         from .darknet import parse_cfg
 
         return parse_cfg(text).plan
+    if fmt == "ultralytics" and getattr(cfg, "family", "") == "yolo_yaml":   # its own repository's planner
+        from .yolo_family import planned
+
+        return planned(text, cfg.input_size).plan
     if fmt == "ultralytics" and getattr(cfg, "is_detector", False):
         from .ultralytics_det import plan_detector
 

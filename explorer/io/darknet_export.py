@@ -459,6 +459,11 @@ def export_cfg(cfg) -> tuple:
     if cfg.family == "darknet_cfg":   # an opened Darknet cfg goes out as itself
         text = imported_cfg(cfg)
         return text, check_export(cfg, text, "darknet")
+    if cfg.family == "yolo_yaml":
+        raise ConfigError("format", f"yolo_yaml design {cfg.name}: an opened detection YAML is made of its "
+                          "repository's modules (C3, C2f, ELAN, IDetect ...), not Darknet sections, so it has no "
+                          "Darknet cfg here; export it with --format ultralytics (the YAML as opened) or save its "
+                          "design JSON")
     if cfg.is_detector:
         raise ConfigError("format", f"{cfg.family} design {cfg.name}: a detector's anchor-free Detect head (DFL box "
                           "distances, no anchors) has no Darknet layer: Darknet's [yolo] is anchor-based; export it "

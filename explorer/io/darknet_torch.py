@@ -137,7 +137,8 @@ class Shortcut(nn.Module):
                 src = src[:, :, ::self.step, ::self.step]
             m = self.channels
             src = src[:, :m]
-            x = x + src if m == x.shape[1] else torch.cat([x[:, :m] + src, x[:, m:]], 1)
+            # fewer from-channels: the rest of x passes unchanged (src zero-padded: one add, as the plan has it)
+            x = x + src if m == x.shape[1] else x + F.pad(src, (0, 0, 0, 0, 0, x.shape[1] - m))
         else:
             x = x + src
         return x if self.act is None else self.act(x)

@@ -25,8 +25,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from cspnet.errors import ConfigError
-from cspnet.families import Family
+from cspnet.families import Family, Preset
 
+from . import darknet_texts
 from ._text import bounded_text
 from .darknet import MAX_CFG_CHARS, CfgError, csp_tap_layers, parse_cfg
 from .rewrite import network_fusion
@@ -194,12 +195,35 @@ def build(cfg):
     return parts[0], parts[1:-1], parts[-1]
 
 
+def _preset(name: str, text: str, size: int, description: str, reference: str, source: str) -> Preset:
+    """A darknet_cfg preset holding ``text`` (a generated cfg: ``explorer.io.darknet_texts``) at ``size``, with
+    the network's own fusion.  Its reference is a Darknet BFLOPs figure (no source prints the cfg's parameter
+    count), checked in tests/test_yolo_yaml_family.py."""
+    fusion = network_fusion(parsed(text))
+    return Preset(name=name, config={"family": NAME, "network": text, "input_size": size, "fusion": fusion},
+                  description=description, reference=reference, source=source)
+
+
+PRESETS = (
+    _preset("yolov4_csp", darknet_texts.yolov4_csp(512), 512,
+            "YOLOv4-CSP (Scaled-YOLOv4) as Darknet's cfg/yolov4-csp.cfg: CSPDarknet53 (a plain first stage), SPPCSP, a "
+            "PAN of CSP blocks, three [yolo] heads; mish.",
+            "AlexeyAB/darknet cfg/yolov4-csp.cfg: 77 BFLOPs at 512, 120 at 640 (Darknet's own count)",
+            "AlexeyAB/darknet README 'Pre-trained models' (shared/reference/published_detection.csv, YOLOv4-CSP)"),
+    _preset("cspresnext50_panet_spp", darknet_texts.cspresnext50_panet_spp(512), 512,
+            "The CSPNet paper's detector CSPResNeXt50-PANet-SPP (its Table 4) as its cfg writes it: CSPResNeXt-50 "
+            "(four CSP stages of grouped ResNeXt blocks), SPP, a PANet neck, three YOLOv3 heads; leaky.",
+            "WongKinYiu/CrossStagePartialNetworks cfg/csresnext50-panet-spp.cfg: 71.3 BFLOPs at 512 (Darknet's count)",
+            "CSPNet repository README and AlexeyAB/darknet README 'Pre-trained models' (shared/reference/"
+            "published_detection.csv, CSPResNeXt50-PANet-SPP)"),
+)
+
 FAMILY = Family(
     name=NAME,
     description="An imported Darknet .cfg: its layers as written (stem, stages, head found from its routes).",
     validate=validate, plan=plan, build=build,
     defaults={"network": EXAMPLE_CFG, "input_size": 128, "fusion": "csp", "name": "darknet_cfg_example"},
-    presets=(),
+    presets=PRESETS,
 )
 
 
@@ -245,5 +269,5 @@ def with_stage_split(cfg, stage: str, part2_share: float):
     return cfg.replace(network=text, fusion=network_fusion(net))
 
 
-__all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "design_from_cfg", "net_of", "tap_layers", "with_stage_fusion",
+__all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "PRESETS", "design_from_cfg", "net_of", "tap_layers", "with_stage_fusion",
            "with_stage_split"]

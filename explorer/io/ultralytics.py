@@ -190,11 +190,10 @@ class _Model:
             if not isinstance(k, str):
                 raise _err(f"key {_short(k)}: keys must be text")
         if "anchors" in doc:
-            raise _err("key 'anchors': a YOLOv5 or YOLOv7 detection YAML (anchor-based Detect): python -m explorer "
-                       "summary FILE and layers FILE plan it whole as a detector; as a design (a model to build, "
-                       "--set, export, the app's pages) detection heads are not analysed: use the -cls YAML (e.g. "
-                       "yolov5s-cls.yaml), or remove the 'anchors' key and replace the head with [[-1, 1, Classify, "
-                       "[nc]]]")
+            raise _err("key 'anchors': a YOLOv5 or YOLOv7 detection YAML (anchor-based Detect): it opens whole as a "
+                       "yolo_yaml design (every command and page: explorer.design.files); as a lineage design (this "
+                       "importer's) detection heads are not analysed: use the -cls YAML (e.g. yolov5s-cls.yaml), or "
+                       "remove the 'anchors' key and replace the head with [[-1, 1, Classify, [nc]]]")
         unknown = [k for k in doc if k not in TOP_KEYS]
         if unknown:
             raise _err(f"key {_short(unknown[0])} is not read by this importer; allowed keys: {', '.join(TOP_KEYS)}")
@@ -316,9 +315,8 @@ def _layers(doc: dict, nc: int) -> list:
                         f"{m} joins earlier layers (a block written out as layers, as YOLOv7's ELAN; this importer "
                         "reads a chain of stage modules)")
                 if m == "Detect":   # planned whole by explorer.io.ultralytics_det; only a design is refused
-                    what += ("; detectors are analysed (counts, graph, parts: python -m explorer summary FILE, "
-                             "layers FILE) but not built yet in this version. As a design (a model to build, --set, "
-                             "export, the app's pages)")
+                    what += ("; a detection YAML opens as a design of the yolo_yaml family (every command and "
+                             "page: explorer.design.files). As a lineage design (this importer's)")
                 raise _err(f"layer {i} ({section}[{j}], {m}): {what}{',' if m == 'Detect' else ';'} detection heads "
                            "are not analysed: use the "
                            "-cls YAML (e.g. yolov8-cls.yaml), or replace the head with [[-1, 1, Classify, [nc]]]")
@@ -782,6 +780,12 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     shapes, with no stated difference (:func:`explorer.io.check.check_export`).  Raises ``ConfigError``."""
     from cspnet.families.lineage import ULTRALYTICS
 
+    if cfg.family == "yolo_yaml":   # an opened detection YAML goes out as itself
+        from .check import check_export
+
+        text = f"# {cfg.name}: the detection YAML as opened in CSPNet Explorer (explorer.io.yolo_family)\n" + \
+            cfg.network
+        return text, check_export(cfg, text, "ultralytics")
     if cfg.family == "darknet_cfg":
         raise _refuse(f"darknet_cfg design {cfg.name}: an opened Darknet cfg is made of Darknet sections, not "
                       "Ultralytics modules, so it has no Ultralytics YAML; export it with --format darknet (the cfg "

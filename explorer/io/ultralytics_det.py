@@ -34,7 +34,8 @@ an Upsample other than nearest by an integer factor, a Concat of tensors of diff
 Detect, and, before anything is planned, files over 64 KiB, more than 64 layers, channels outside 1 to 8192,
 repeats outside 1 to 64 and a plan over 400M parameters.  Read by a safe loader only
 (``explorer.io.ultralytics.yaml_loader``): nothing is evaluated.
-A detector is analysed (counts, graph, parts) but not built as a model or a design yet.  Pure Python.
+A detection YAML opens as a design of the ``yolo_yaml`` family (``explorer.io.yolo_family``), whose plan this is
+and whose model is generated from it.  Pure Python.
 """
 from __future__ import annotations
 
@@ -72,8 +73,8 @@ MAX_DET_LAYERS = 64        # yolov8-p6 has 30; the bound keeps a file from plann
 MAX_DET_ARGS = 8
 DET_MODULES = ("Conv", "C2f", "C3k2", "C3", "C2", "C2PSA", "SPPF", "nn.Upsample", "Concat", "Detect")
 UPSAMPLE_NAMES = ("nn.Upsample", "Upsample", "torch.nn.Upsample")
-NOT_BUILT = ("detectors are analysed (counts, graph, parts: python -m explorer summary FILE, layers FILE) but not "
-             "built yet in this version")
+NOT_BUILT = ("a planned Detector is no design; the file opens as a yolo_yaml design (explorer.io.yolo_family: "
+             "explorer.design.files.design_from_file), which every command and page builds and analyses")
 
 
 # the detection heads of the YOLO repositories (a file with one is a detector, whichever repository planned it)
@@ -158,6 +159,7 @@ class Detector:
     printed_by: str = "Ultralytics model.info() (get_flops)"
     activation: str = "silu"       # the network's activation (what a training step saves: explorer.counts.training)
     printed_convention: str = "ultralytics"   # the registered convention of the GFLOPs its own tool prints
+    run_activation: str = "silu"   # what its plan's activations without their own kind run (the file's default)
 
     def at(self, size: int) -> "Detector":
         """The same detector planned at input ``size``."""
@@ -470,7 +472,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
         raise _err(f"{plan.params / 1e6:.1f}M parameters; the bound is {MAX_PARAMS / 1e6:.0f}M")
     name = name if name is not None else "detection YAML" + (f" scale {model.scale}" if model.scale else "")
     return Detector(name=name, plan=plan, scale=model.scale, nc=nc, strides=strides, modules=modules,
-                    input_size=input_size, text=text)
+                    input_size=input_size, text=text, run_activation=model.activation)
 
 
 def detector_from_yaml(data, filename: str, scale: str | None = None, input_size: int | None = None) -> Detector:
@@ -508,7 +510,8 @@ def summarize_detector(det: Detector, batch: int = 1) -> dict:
     """A JSON-safe summary in the shape of a design's (``explorer.counts.analysis.plan_summary``: totals in every
     convention, memory, one row per stage = YAML layer, ``parts`` backbone / neck / head adding up to the
     totals), plus the detector's own: classes, scale, strides, the output scales' shapes, Ultralytics' printed
-    GFLOPs; ``config`` is null (``config_error`` says why: a detector is no design yet)."""
+    GFLOPs; ``config`` is null (``config_error`` says why: the design is the file's yolo_yaml one, which the CLI
+    fills in)."""
     from explorer.counts.analysis import plan_summary
     from explorer.counts.conventions import REGISTRY
 

@@ -215,7 +215,7 @@ def _plan_focus(b, p, x, a: ConvArgs, lay, act):
     if h % 2 or w % 2:
         raise lay.fail(f"its input is {h}x{w}: Focus takes every second pixel and needs an even H and W")
     phases = [x.view((c, h // 2, w // 2)) for _ in range(4)]
-    t = b.cat(f"{p}.cat", phases)
+    t = b.cat(f"{p}.cat", phases, attrs={"phases": 2})
     return conv_act(b, f"{p}.conv", t, a.c2, a.k, a.s, a.p, a.g, a.act, act)
 
 
@@ -397,7 +397,7 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
                     layers=len(layers), stage_layers=stage_layers, planner=planner, source=dialect.source,
                     family=dialect.family, printed_by=dialect.printed_by,
                     activation=max(model.used, key=model.used.get) if model.used else model.activation,
-                    printed_convention="yolov5")
+                    printed_convention="yolov5", run_activation=model.activation)
 
 
 YOLOV5 = Dialect(
