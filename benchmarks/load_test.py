@@ -340,8 +340,12 @@ class BaseSession:
                 + (f" (the URL is session(s) {others}'s design)" if others else ""))
 
     def sidebar_problems(self, text: str) -> list:
-        return [f"sidebar lacks {bit!r}" for bit in (self.cfg.name, f"input {self.cfg.input_size}",
-                                                     f"split ratio {self.cfg.split_ratio:g}") if bit not in text]
+        from cspnet.config import FIELDS
+
+        bits = [self.cfg.name, f"input {self.cfg.input_size}"]
+        if FIELDS["split_ratio"].reads(self.cfg.family):   # (the sidebar names it where the family reads it)
+            bits.append(f"split ratio {self.cfg.split_ratio:g}")
+        return [f"sidebar lacks {bit!r}" for bit in bits if bit not in text]
 
     async def open(self) -> bool:
         raise NotImplementedError
