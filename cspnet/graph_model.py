@@ -21,7 +21,8 @@ from torch import nn
 from .plan import INPUT, NetPlan, read_of
 
 _ACTS = {
-    "relu": F.relu, "leaky_relu": F.leaky_relu, "silu": F.silu, "mish": F.mish, "sigmoid": torch.sigmoid,
+    "relu": F.relu, "leaky_relu": F.leaky_relu, "leaky_relu_0.1": lambda x: F.leaky_relu(x, 0.1),   # (YOLOv7-tiny's)
+    "silu": F.silu, "mish": F.mish, "sigmoid": torch.sigmoid,
     "hardsigmoid": F.hardsigmoid, "softmax": lambda x: x.softmax(dim=-1), "hardswish": F.hardswish,
     "relu6": F.relu6,
 }

@@ -188,7 +188,7 @@ def test_yolov7_tiny_blocks_and_its_written_out_sppcspc():
     # the SPP with its CSP bypass (layer 29), pools inside: one stage, a full CSP stage
     assert rows["model.29-37"]["module"] == "SPPCSP" and rows["model.29-37"]["fusion"] == "csp"
     assert sum(r["params"] for r in rows.values()) == det.plan.params == 6_228_762
-    assert det.activation == "leaky_relu"
+    assert det.activation == "leaky_relu_0.1"   # LeakyReLU(0.1), as the file says (PyTorch's default slope: 0.01)
     assert graph_problems(det.plan) == []
 
 

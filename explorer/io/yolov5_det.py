@@ -81,7 +81,7 @@ V5_KEYS = ("nc", "depth_multiple", "width_multiple", "anchors", "activation", "c
            "head")
 # an activation written as text (YOLOv5's ``activation`` key, YOLOv7's Conv act argument): the plan's kind
 ACTIVATIONS = {"nn.SiLU()": "silu", "nn.ReLU()": "relu", "nn.LeakyReLU()": "leaky_relu",
-               "nn.LeakyReLU(0.1)": "leaky_relu", "nn.LeakyReLU(0.01)": "leaky_relu", "nn.Mish()": "mish",
+               "nn.LeakyReLU(0.1)": "leaky_relu_0.1", "nn.LeakyReLU(0.01)": "leaky_relu", "nn.Mish()": "mish",
                "nn.Hardswish()": "hardswish", "nn.ReLU6()": "relu6", "nn.Identity()": None}
 
 
