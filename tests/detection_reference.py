@@ -74,3 +74,20 @@ REPOS = {
     "yolov7-tiny-deploy": ("yolov7-tiny-deploy", 6_227_101, "13.9", 6_219_709, "13.7"),
     "yolov7x": ("yolov7x", 71_347_394, "190.6", 71_314_746, "189.7"),
 }
+
+
+def mutated_layer(text: str, i: int, k: int, value) -> str:
+    """A detection YAML ``text`` with item ``k`` of layer ``i`` (backbone and head counted together, modulo their
+    count; item 3, the args: its first argument) replaced by ``value``: the fuzz tests' one mutation."""
+    import yaml
+
+    doc = yaml.safe_load(text)
+    rows = doc["backbone"] + doc["head"]
+    row = rows[i % len(rows)]
+    if k == 3 and row[3]:
+        row[3][0] = value
+    else:
+        row[k] = value
+    n_bb = len(doc["backbone"])
+    doc["backbone"], doc["head"] = rows[:n_bb], rows[n_bb:]
+    return yaml.safe_dump(doc)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from cspnet import ConfigError
 from cspnet.plan import graph_problems
-from detection_reference import DETECTION, DETECTION_P6
+from detection_reference import DETECTION, DETECTION_P6, mutated_layer
 from explorer.cli import main
 from explorer.counts.conventions import REGISTRY
 from explorer.counts.fuse import fuse_detector
@@ -412,19 +412,8 @@ def test_c2_sppf_and_c3_by_hand():
 @given(st.integers(0, 22), st.integers(0, 3), st.one_of(st.integers(-3, 5000), st.text(max_size=6), st.none(),
                                                         st.booleans(), st.floats(allow_nan=True)))
 def test_mutated_layers_give_config_errors_only(i, k, value):
-    import yaml
-
-    doc = yaml.safe_load(V8)
-    rows = doc["backbone"] + doc["head"]
-    row = rows[i]
-    if k == 3 and row[3]:
-        row[3][0] = value
-    else:
-        row[k] = value
-    n_bb = len(doc["backbone"])
-    doc["backbone"], doc["head"] = rows[:n_bb], rows[n_bb:]
     try:
-        det = plan_detector(yaml.safe_dump(doc), "n", input_size=64)
+        det = plan_detector(mutated_layer(V8, i, k, value), "n", input_size=64)
     except ConfigError:
         return
     # a layer no later one reads (a from that skips it) is built by Ultralytics too: the only problem allowed

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cspnet import ConfigError
 from cspnet.plan import graph_problems
-from detection_reference import REPOS
+from detection_reference import REPOS, mutated_layer
 from explorer.cli import main
 from explorer.counts.conventions import REGISTRY
 from explorer.design.files import detector_dialect, detector_from_file, is_detector
@@ -309,19 +309,8 @@ def test_cli_summary_and_layers_of_both_repositories(tmp_path, capsys):
        st.one_of(st.integers(-3, 5000), st.text(max_size=6), st.none(), st.booleans(), st.floats(allow_nan=True),
                  st.lists(st.integers(-2, 20), max_size=4)))
 def test_mutated_layers_give_config_errors_only(key, i, k, value):
-    import yaml
-
-    doc = yaml.safe_load(TEXTS[key])
-    rows = doc["backbone"] + doc["head"]
-    row = rows[i % len(rows)]
-    if k == 3 and row[3]:
-        row[3][0] = value
-    else:
-        row[k] = value
-    n_bb = len(doc["backbone"])
-    doc["backbone"], doc["head"] = rows[:n_bb], rows[n_bb:]
     try:
-        det = PLANNERS[key[:6]](yaml.safe_dump(doc), input_size=64)
+        det = PLANNERS[key[:6]](mutated_layer(TEXTS[key], i, k, value), input_size=64)
     except ConfigError:
         return
     assert det.plan.params > 0 and all(p.endswith("is read by no later op") for p in graph_problems(det.plan))

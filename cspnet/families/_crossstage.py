@@ -55,7 +55,7 @@ from ..plan import PlanBuilder
 from . import Family, build_from_plan, preset_defaults
 from ._blocks import BLOCK_TYPES
 from ._common import plan_head
-from ._detect import NECK_STAGES, neck_in_channels, plan_detector_parts, plan_sppf
+from ._detect import NECK_STAGES, cumulative, neck_in_channels, per_scale, plan_detector_parts, plan_sppf, sppf_stage
 
 
 # --------------------------------------------------------------------------- stage arithmetic
@@ -137,11 +137,7 @@ class DetectStyle:
 
 def scale_widths(layouts: list) -> tuple:
     """The output width at each scale of a backbone: the last stage's at each cumulative stride, in order."""
-    by_stride, stride = {}, 1
-    for lay in layouts:
-        stride *= lay.stride
-        by_stride[stride] = lay.out_ch
-    return tuple(by_stride[k] for k in sorted(by_stride))
+    return tuple(per_scale(zip(cumulative(lay.stride for lay in layouts), (lay.out_ch for lay in layouts))))
 
 
 def lineage_layout(cfg, ch: int, width: int, repeats: int, block: str, taps: str, residual: bool, fusion: str,
@@ -316,9 +312,7 @@ class CrossStageStyle:
             layouts.append(lay)
             ch = lay.out_ch
         if getattr(cfg, "is_detector", False):
-            k = max(i for i, lay in enumerate(layouts) if lay.stride != 1)
-            at = "after" if k == last else "before"
-            j = k if k == last else k + 1
+            j, at = sppf_stage([lay.stride for lay in layouts])
             layouts[j] = dataclasses.replace(layouts[j], sppf=at)
         return layouts
 

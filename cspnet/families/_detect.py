@@ -134,14 +134,36 @@ def plan_detector_parts(layouts, backbone: list, nc: int, legacy: bool, reduce: 
     return plans
 
 
+def per_scale(items) -> list:
+    """The last value at each stride, in order of stride: ``items`` are (stride, value) in forward order (a
+    backbone's scales P1, P2, ...: the last stage at each resolution; stride 0: none)."""
+    by_stride: dict = {}
+    for stride, value in items:
+        by_stride[stride] = value
+    return [by_stride[s] for s in sorted(by_stride) if s]
+
+
+def cumulative(strides) -> list:
+    """Each stage's stride from the input (the running product of the stages' own strides)."""
+    out, total = [], 1
+    for s in strides:
+        total *= s
+        out.append(total)
+    return out
+
+
+def sppf_stage(strides) -> tuple:
+    """(stage, "before" | "after"): where a detector's backbone has its SPPF, after the last strided stage, or
+    before the stride-1 stage that follows it (YOLO11's C2PSA): the design's plan and the YAML writer read it."""
+    k = max(i for i, s in enumerate(strides) if s != 1)
+    return (k, "after") if k == len(strides) - 1 else (k + 1, "before")
+
+
 def _backbone_scales(backbone: list) -> list:
     """The output of the last stage at each stride, in order of stride (the stem and the stages' outputs)."""
     size = backbone[0].taps["input"][1]
-    by_stride: dict = {}
-    for sp in backbone:
-        t = sp.taps["output"]
-        by_stride[size // t[1] if t[1] else 0] = t
-    scales = [by_stride[s] for s in sorted(by_stride) if s]
+    outs = [sp.taps["output"] for sp in backbone]
+    scales = per_scale((size // t[1] if t[1] else 0, t) for t in outs)
     if len(scales) < 3:
         raise ValueError("a detector needs a backbone with three scales (P3, P4, P5)")
     return scales

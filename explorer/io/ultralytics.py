@@ -61,7 +61,7 @@ import re
 
 from cspnet.config import MAX_REPEATS, MAX_STAGES, CSPConfig
 from cspnet.errors import ConfigError
-from cspnet.families._detect import NECK_STAGES
+from cspnet.families._detect import NECK_STAGES, cumulative, per_scale, sppf_stage
 
 from ._text import LOOKS, bounded_text, read_bounded, sniff
 
@@ -691,13 +691,6 @@ def _module_row(cfg: CSPConfig, i: int, module: str, w: int, e: float) -> str:
     return f"{n}, {module}, [{', '.join(args)}]"
 
 
-def _sppf_stage(cfg: CSPConfig) -> tuple:
-    """(stage, "before" | "after"): where a detector's backbone has its SPPF (``_crossstage``'s rule: after the
-    last strided stage, or before the stride-1 stage that follows it)."""
-    k = max(i for i in range(cfg.num_stages) if cfg.strides[i] != 1)
-    return (k, "after") if k == cfg.num_stages - 1 else (k + 1, "before")
-
-
 def _check_neck(cfg: CSPConfig) -> None:
     if cfg.neck_fusion != "fusion_first":
         raise _refuse(f"neck_fusion {cfg.neck_fusion}: Ultralytics' neck modules (C3, C2f, C3k2) are fusion first; "
@@ -720,7 +713,7 @@ def _neck_rows(cfg: CSPConfig, modules: list, outs: list, first: int) -> list:
         rows.append(f"  - [{row}] # {first + len(rows)} {note}")
         return first + len(rows) - 1
 
-    p3, p4 = _scale_outputs(cfg, outs)
+    p3, p4 = per_scale(zip(cumulative(cfg.strides), outs))[-3:-1]   # (the last stage at strides 8 and 16)
     x, kept, tops = outs[-1], [], []
     nb = cfg.num_stages
     for j, lateral in enumerate((p4, p3)):
@@ -739,16 +732,6 @@ def _neck_rows(cfg: CSPConfig, modules: list, outs: list, first: int) -> list:
         tops.append(x)
     add(f"[{', '.join(map(str, tops))}], 1, Detect, [nc]", "Detect (P3, P4, P5)")
     return rows
-
-
-def _scale_outputs(cfg: CSPConfig, outs: list) -> tuple:
-    """The YAML indices of the backbone's P3 and P4 (the last stage output at each of the last three strides)."""
-    by_stride, stride = {}, 1
-    for i in range(cfg.num_stages):
-        stride *= cfg.strides[i]
-        by_stride[stride] = outs[i]
-    scales = [by_stride[k] for k in sorted(by_stride)]
-    return scales[-3], scales[-2]
 
 
 def _num(v: float) -> str:
@@ -842,7 +825,7 @@ def export_yaml(cfg: CSPConfig) -> tuple:
     rows = []
     for c, k, s, p in stem:
         rows.append((f"Conv, [{c}, {k}, {s}" + (f", {p}" if p != k // 2 else "") + "]", "stem"))
-    sppf_at = _sppf_stage(cfg) if detector else None
+    sppf_at = sppf_stage(cfg.strides) if detector else None
     outs = []   # YAML index of each stage's output
     for i, module in enumerate(modules[:cfg.num_stages]):
         w = cfg.widths[i]
