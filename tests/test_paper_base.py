@@ -30,8 +30,9 @@ EXPECTED = {
     "cspdensenet_walkthrough": None,
     # the modern lineage: no source publishes a plain (non-CSP) counterpart; compared with the plain twin
     **{p.name: None for fam in LINEAGE for p in get_family(fam).presets},
-    # YOLOv7's ELAN blocks as written in its YAML (yolo_yaml): no plain counterpart, and no plain twin either
-    "yolov7": None, "yolov7_tiny": None,
+    # the detection YAMLs (yolo_yaml: YOLOv5's C3s, YOLOv7's ELANs as written): no published plain counterpart;
+    # compared with the plain twin
+    "yolov7": None, "yolov7_tiny": None, **{f"yolov5{s}": None for s in "nsmlx"},
     # an opened Darknet cfg (darknet_cfg): its CSP stages are its own
     "yolov4_csp": None, "cspresnext50_panet_spp": None,
 }

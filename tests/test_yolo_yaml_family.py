@@ -38,6 +38,55 @@ def _run(argv) -> tuple:
     return rc, out.getvalue(), err.getvalue()
 
 
+def _part_params(cfg) -> dict:
+    from explorer.counts.analysis import summarize
+
+    return {p["name"]: p["params"] for p in summarize(cfg)["parts"]}
+
+
+# --------------------------------------------------------------------------- plain twins
+@pytest.mark.parametrize("which,scale,design", [("v8", "n", "yolov8n"), ("11", "s", "yolo11s"),
+                                                ("v5u", "n", "yolov5nu")])
+def test_an_ultralytics_yamls_twin_is_the_designs_twin(which, scale, design):
+    """The plain twin of an opened Ultralytics YAML (every C2f / C3k2 / C3 / C2PSA a plain stage) equals the
+    twin of the design of the same network, part by part: one definition of 'without CSP'."""
+    cfg = yolo_family.design_from_yaml(YAMLS[which], f"x{scale}.yaml", scale)
+    assert cfg.fusion == "fusion_first"
+    twin = cfg.twin()
+    assert twin.fusion == "none" and twin.name.endswith("(plain twin)")
+    assert _part_params(twin) == _part_params(get_preset(design).twin())
+    assert all(sp.fusion == "none" for sp in plan_network(twin).stages)
+
+
+def test_yolov5_and_yolov7_twins_are_the_lineage_designs_twins():
+    """YOLOv5's anchor-based yolov5s: backbone and neck twins are yolov5su's (the heads differ); yolov7's ELANs
+    planned plain are the yolov7_backbone design's plain stages (an MP down and an ELAN: one design stage)."""
+    v5, v5u = _part_params(get_preset("yolov5s").twin()), _part_params(get_preset("yolov5su").twin())
+    assert (v5["backbone"], v5["neck"]) == (v5u["backbone"], v5u["neck"]) == (7_191_616, 5_167_872)
+    assert _part_params(get_preset("yolov5s"))["head"] == v5["head"]
+    twin = plan_network(get_preset("yolov7").twin())
+    yaml = [sp.params for sp in twin.stages if sp.part == "backbone"][4:]   # after the stem's four convs
+    design = [st.params for st in plan_network(get_preset("yolov7_backbone").twin()).stages[1:-1]]
+    assert [yaml[0]] + [a + b for a, b in zip(yaml[1::2], yaml[2::2])] == design
+    elans = [sp for sp in twin.stages if sp.name.startswith("neck") and sp.repeats == 4]
+    assert len(elans) == 4 and all(sp.fusion == "none" and "block" in sp.taps for sp in elans)
+
+
+def test_a_twin_model_runs_and_compares_per_part():
+    from explorer.counts.analysis import compare_with_twin
+
+    cfg = get_preset("yolov5n").replace(input_size=64)
+    cmp = compare_with_twin(cfg)
+    assert cmp["twin"] is not None and cmp["twin_config"]["fusion"] == "none"
+    deltas = {row["name"]: row for row in cmp["part_deltas"]}
+    assert deltas["head"]["params"]["delta"] == 0 and deltas["neck"]["params"]["delta"] < 0
+    model = build_model(cfg.twin()).eval()
+    assert count_params(model) == plan_network(cfg.twin()).params
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 64, 64))
+    assert tuple(out[0].shape if isinstance(out, (tuple, list)) else out.shape)[-1] == 85
+
+
 # --------------------------------------------------------------------------- presets
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_equal_their_references_and_the_built_model_runs_the_plan(name):
@@ -55,7 +104,7 @@ def test_presets_equal_their_references_and_the_built_model_runs_the_plan(name):
 def test_preset_texts_are_generated_from_the_layer_lists():
     assert get_preset("yolov5s").network == yolo_texts.yolov5("s") == TEXTS["yolov5s"]
     assert get_preset("yolov7").network == TEXTS["yolov7"] and get_preset("yolov7_tiny").network == TEXTS["yolov7-tiny"]
-    assert get_preset("yolov7").fusion == "fusion_first" and get_preset("yolov5s").fusion == "none"
+    assert get_preset("yolov7").fusion == "fusion_first" and get_preset("yolov5s").fusion == "fusion_first"
     rc, out, err = _run(["presets", "--json"])
     rows = {r["name"]: r for r in json.loads(out) if r["family"] == "yolo_yaml"}
     assert set(rows) == set(PRESETS) and all(r["params"] == r["reference_params"] for r in rows.values()), err
@@ -131,8 +180,8 @@ def test_bad_designs_name_the_field():
         cfg.replace(fusion="csp")
     assert exc.value.field == "fusion"
     with pytest.raises(ConfigError) as exc:
-        get_preset("yolov7").replace(fusion="none")   # its ELANs are its own: no plain twin
-    assert exc.value.field == "fusion" and "no plain twin" in exc.value.detail
+        get_preset("yolov7").replace(fusion="fusion_last")   # its ELANs are its own; 'none' is its twin
+    assert exc.value.field == "fusion" and "'none' for its plain twin" in exc.value.detail
     with pytest.raises(ConfigError) as exc:
         cfg.replace(network=cfg.network.replace("C3", "C9", 1))
     assert exc.value.field == "network" and "C9" in exc.value.detail and "layer 2" in exc.value.detail
@@ -205,7 +254,9 @@ def test_the_app_opens_a_detection_yaml_on_its_pages():
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     cfg = at.session_state["design_cfg"]
     assert cfg.family == "yolo_yaml" and cfg.name == "yolov7-tiny.yaml"
-    assert any("plain twin" in w.value for w in at.warning)
+    assert not at.warning   # its plain twin exists: the deltas are against it
+    assert any("plain twin" in c.value for c in at.caption) and len(at.metric) >= 2 and all(
+        m.delta for m in at.metric if m.label in ("Params", "MACs"))
     for page in ("pages/Diagram.py", "pages/Latency.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error, (page, [e.value for e in at.exception])

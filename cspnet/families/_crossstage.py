@@ -166,6 +166,30 @@ def lineage_layout(cfg, ch: int, width: int, repeats: int, block: str, taps: str
                        partial_ch=partial, out_ch=out, split=cfg.split_convs, post=post, **common)
 
 
+@dataclass(frozen=True)
+class _FileLayer:
+    """What :func:`lineage_layout` reads of a design for a plain stage, for a layer read from a file (no SE)."""
+
+    se_ratio: float = 0.0
+
+
+def plan_plain_layer(b: PlanBuilder, path: str, s, width: int, repeats: int, block: str, taps: str,
+                     residual: bool, bottle_ratio: float, entry: bool):
+    """The plain twin of a CSP module read from a file (an Ultralytics C3 / C2f / C3k2, a YOLOv7 ELAN): the
+    stage a design of the same block gets with ``fusion='none'`` (:func:`lineage_layout`, :func:`plan_stage`),
+    its ops under ``path``.  ``repeats`` blocks of ``block`` (inner width ``bottle_ratio`` of theirs, as the
+    module's own blocks) on the whole input, where the CSP module ran them on part 2; ``entry`` (a neck's
+    layer, reading a concat): first a 1x1 conv to ``width``; ``taps='all'``: the input and every block output
+    concatenated; a 1x1 transition to ``width`` where the block path's width is not it."""
+    lay = lineage_layout(_FileLayer(), s[0], width, repeats, block, taps, residual, "none", 0.0, 1.0, bottle_ratio,
+                         entry=entry)
+    prefix, b.prefix = b.prefix, path
+    try:
+        return plan_stage(b, lay, s)
+    finally:
+        b.prefix = prefix
+
+
 # --------------------------------------------------------------------------- model-level scaling
 def _ceil8(x: float) -> int:
     return int(math.ceil(x / 8) * 8)

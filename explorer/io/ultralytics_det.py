@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
 from cspnet.errors import ConfigError
 from cspnet.families._blocks import plan_bottleneck_3x3, plan_c3k, plan_dark_block, plan_psa
+from cspnet.families._crossstage import plan_plain_layer
 from cspnet.families._detect import plan_detect, plan_sppf
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
 
@@ -370,12 +371,35 @@ def _plan_concat(b, p, lay, ins, src, input_size):
     return b.cat(p, ins)
 
 
+# a CSP module: (its fusion, and its plain twin's block type, taps and blocks' inner-width ratio).  Each splits its
+# input by 1x1 convs (or a chunk of one), runs its blocks on one part and concatenates the parts (and, C2f / C3k2,
+# every block output) before a 1x1 transition: a fusion-first stage, as the yolov5 / yolov8 / yolo11 design
+# families plan it.  Its plain twin runs the same blocks (their inner width the same share of theirs: C3's and
+# C2f's bottlenecks e=1.0, C3k2's 0.5) on the whole input.
+CSP_MODULES = {"C3": ("fusion_first", "dark", "last", 1.0), "C2": ("fusion_first", "bottleneck_3x3", "last", 1.0),
+               "C2f": ("fusion_first", "bottleneck_3x3", "all", 1.0),
+               "C3k2": ("fusion_first", "bottleneck_3x3", "all", 0.5),
+               "C3k2/c3k": ("fusion_first", "c3k", "all", 0.5),   # C3k2 with c3k: its blocks are C3k
+               "C2PSA": ("fusion_first", "psa", "last", 1.0)}
+
+
+C2F_BLOCKS = {"C2f": "c2f", "C3k2": "c3k2", "C3k2/c3k": "c3k"}   # _plan_c2f's block of each C2f-like module
+
+
+def plan_plain(b, p, x, c2, n, module, shortcut, neck):
+    """``module``'s plain twin (:data:`CSP_MODULES`): a neck's layer opens with a 1x1 conv to ``c2``."""
+    _, block, taps, ratio = CSP_MODULES[module]
+    return plan_plain_layer(b, p, x, c2, n, block, taps, shortcut, ratio, neck)
+
+
 # --------------------------------------------------------------------------- the plan
 def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
-                  guessed: bool = False) -> Detector:
+                  guessed: bool = False, plain: bool = False) -> Detector:
     """A detection YAML's text (or bytes) planned at ``input_size``: see the module docstring.  ``scale``: a key
-    of ``scales`` (``guessed``: it came from a file name, and a YAML without it uses its own rule).  Raises
-    ``ConfigError`` (field ``"yaml"``, or ``"input_size"``) naming the layer or key at fault."""
+    of ``scales`` (``guessed``: it came from a file name, and a YAML without it uses its own rule).  ``plain``:
+    its plain twin, every CSP module (:data:`CSP_MODULES`) planned as a plain stage
+    (:func:`cspnet.families._crossstage.plan_plain_layer`).  Raises ``ConfigError`` (field ``"yaml"``, or
+    ``"input_size"``) naming the layer or key at fault."""
     if not _is_int(input_size) or not INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]:
         raise ConfigError("input_size", f"{_short(input_size)}; allowed integers {INPUT_SIZE_RANGE[0]} to "
                           f"{INPUT_SIZE_RANGE[1]}")
@@ -418,17 +442,22 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             y = _conv(b, p, x, model.channels(conv.c), conv.k, conv.s, conv.p)
         elif m in ("C2f", "C3k2", "C3", "C2"):
             c2 = model.channels(_channels_arg(lay))
+            key = m
             if m == "C3k2":   # C3k2(c1, c2, n, c3k=False, e=0.5)
                 _max_args(lay, ("c2", "c3k", "e"))
                 c3k = _bool_arg(lay, 1, False, "c3k") or (model.scale is not None and model.scale in "mlx")
-                y = _plan_c2f(b, p, x, c2, n, True, _e_arg(lay, 2), "c3k" if c3k else "c3k2")
+                shortcut, e, key = True, _e_arg(lay, 2), "C3k2/c3k" if c3k else m
             else:             # (c1, c2, n, shortcut, g, e)
                 _max_args(lay, ("c2", "shortcut", "g", "e"))
                 shortcut = _bool_arg(lay, 1, m != "C2f", "shortcut")
                 _groups_arg(lay, 2)
                 e = _e_arg(lay, 3)
-                y = (_plan_c2f(b, p, x, c2, n, shortcut, e, "c2f") if m == "C2f" else
-                     _plan_c3(b, p, x, c2, n, shortcut, e) if m == "C3" else _plan_c2(b, p, x, c2, n, shortcut, e))
+            if plain:
+                y = plan_plain(b, p, x, c2, n, key, shortcut, part == "neck")
+            else:
+                b.stage.fusion = CSP_MODULES[key][0]
+                y = (_plan_c3(b, p, x, c2, n, shortcut, e) if m == "C3" else _plan_c2(b, p, x, c2, n, shortcut, e)
+                     if m == "C2" else _plan_c2f(b, p, x, c2, n, shortcut, e, C2F_BLOCKS[key]))
         elif m == "C2PSA":
             _max_args(lay, ("c2", "e"))
             c2 = model.channels(_channels_arg(lay))
@@ -439,7 +468,11 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             if int(x[0] * e) // 64 < 1:
                 raise lay.fail(f"{int(x[0] * e)} hidden channels give no attention head (c // 64); Ultralytics "
                                "needs at least 64")
-            y = _plan_c2psa(b, p, x, c2, n, e)
+            if plain:
+                y = plan_plain(b, p, x, c2, n, m, True, part == "neck")
+            else:
+                b.stage.fusion = CSP_MODULES[m][0]
+                y = _plan_c2psa(b, p, x, c2, n, e)
         elif m == "SPPF":
             _max_args(lay, ("c2", "k"))
             c2 = model.channels(_channels_arg(lay))

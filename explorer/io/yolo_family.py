@@ -9,8 +9,13 @@ command and library call works on an opened detector through the usual ``CSPConf
   Ultralytics' own ``parse_model`` reads the same way; YOLOv5's and YOLOv7's files give their multiples.
   ``input_size`` is the image size (an opened file starts at 640); every other field is unread: the file fixes
   the layers, the classes and the activations.  ``fusion`` states the network's own (``none`` where no stage
-  of the plan is a CSP stage, else the fusion most of its CSP stages have: YOLOv7's ELAN blocks are
-  fusion-first stages, its SPPCSP a full CSP one); it is no knob, so such a design has no plain twin.
+  of the plan is a CSP stage, else the fusion most of its CSP stages have: C3, C2f, C3k2, C2 and C2PSA are
+  fusion-first stages, as YOLOv7's ELAN blocks, its SPPCSP a full CSP one), or ``none`` on a network with CSP
+  stages: its **plain twin** (``cfg.twin()``), every CSP module planned as the plain stage a design of the
+  same block gets with ``fusion='none'`` (``cspnet.families._crossstage.plan_plain_layer``: the blocks on the
+  whole input, a neck's layer first a 1x1 conv to its width).  yolov8n.yaml's twin is the yolov8n design's
+  twin to the parameter, part by part; YOLOv5's anchor-based files' backbone and neck twins are the yolov5u
+  designs', and yolov7's backbone twin the yolov7_backbone design's.  SPPF, SPPCSPC and the heads stay.
 * ``validate`` / ``plan``: the file planned whole by its repository's planner (``explorer.io.ultralytics_det``,
   ``yolov5_det``, ``yolov7_det``: :func:`detector_of`, memoized), its errors under the field ``network``
   (naming the layer and module); the plan's stages renamed as every design's parts are (``stem``,
@@ -50,20 +55,26 @@ def _network_error(exc: ConfigError) -> ConfigError:
 
 
 @lru_cache(maxsize=16)   # bounded, thread-safe; the plan memo keeps the designs' plans
-def planned(text: str, size: int):
-    """The detector in YAML ``text`` planned at ``size`` by its repository's planner (a failure is not kept)."""
+def planned(text: str, size: int, plain: bool = False):
+    """The detector in YAML ``text`` planned at ``size`` by its repository's planner, or its plain twin
+    (``plain``); a failure is not kept."""
     dialect = ultralytics_det.yaml_dialect(text)
     if dialect is None:
         ultralytics_det.load_doc(text)   # an unreadable text says why
         raise ConfigError("network", "no detection head (Detect, IDetect) among the layers: not a detection YAML "
                           "(a classification YAML opens as a lineage design)")
-    return PLANNERS[dialect](text, None, None, size)
+    return PLANNERS[dialect](text, None, None, size, plain=plain)
 
 
 def detector_of(cfg, input_size: int | None = None):
-    """The planned :class:`~explorer.io.ultralytics_det.Detector` of a yolo_yaml design (at ``input_size``)."""
+    """The planned :class:`~explorer.io.ultralytics_det.Detector` of a yolo_yaml design (at ``input_size``):
+    the file's network, or, where ``fusion`` is ``none`` and the file has CSP stages, its plain twin."""
+    size = cfg.input_size if input_size is None else input_size
     try:
-        return planned(cfg.network, cfg.input_size if input_size is None else input_size)
+        det = planned(cfg.network, size)
+        if cfg.fusion == "none" and own_fusion(det) != "none":
+            det = planned(cfg.network, size, True)
+        return det
     except ConfigError as exc:
         raise _network_error(exc) from None
 
@@ -78,14 +89,15 @@ def validate(cfg) -> None:
     if not cfg.network.strip():
         raise ConfigError("network", "empty; open a detection YAML (the Design page's 'Open your own network')")
     det = detector_of(cfg)
+    if cfg.fusion == "none":   # the file without CSP stages, or its plain twin
+        return
     fusions = {sp.fusion for sp in det.plan.stages} - {"none"}
-    own = own_fusion(det)
-    if own == "none" and cfg.fusion != "none":
+    if not fusions:
         raise ConfigError("fusion", f"{cfg.fusion!r}: this network has no CSP stage its planner recognises, so its "
                           "fusion is 'none'")
-    if own != "none" and cfg.fusion not in fusions:
+    if cfg.fusion not in fusions:
         raise ConfigError("fusion", f"{cfg.fusion!r}: an opened detection YAML's fusion is its own ("
-                          f"{', '.join(sorted(fusions))}); its layers are the file's, so it has no plain twin here")
+                          f"{', '.join(sorted(fusions))}), or 'none' for its plain twin")
 
 
 def design_stages(det) -> list:

@@ -43,6 +43,7 @@ from typing import Callable
 
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS
 from cspnet.errors import ConfigError
+from cspnet.families._crossstage import plan_plain_layer
 from cspnet.families._detect import plan_sppf
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
 
@@ -62,6 +63,7 @@ from .ultralytics import (
     _short,
 )
 from .ultralytics_det import (
+    CSP_MODULES,
     UPSAMPLE_NAMES,
     Detector,
     _layer,
@@ -71,6 +73,7 @@ from .ultralytics_det import (
     _resolve,
     _rows,
     load_doc,
+    plan_plain,
 )
 
 MAX_V5_LAYERS = 64         # yolov5x6 has 34
@@ -278,7 +281,11 @@ def _yolov5_module(b, p, lay, ins, src, model: RepoModel, ctx) -> Tensor:
         _max_args(lay, ("c2", "shortcut", "g", "e"))
         c2 = model.channels(_channels_arg(lay))
         _arg(lay, 2, 1, "groups", lambda v: v == 1 and not isinstance(v, bool), "1")
-        return _plan_c3(b, p, x, c2, model.repeats(lay.n), _bool_arg(lay, 1, True, "shortcut"), _e_arg(lay, 3))
+        n, shortcut = model.repeats(lay.n), _bool_arg(lay, 1, True, "shortcut")
+        if ctx.plain:
+            return plan_plain(b, p, x, c2, n, "C3", shortcut, b.stage.part == "neck")
+        b.stage.fusion = CSP_MODULES["C3"][0]
+        return _plan_c3(b, p, x, c2, n, shortcut, _e_arg(lay, 3))
     if m == "SPPF":
         _max_args(lay, ("c2", "k"))
         c2 = model.channels(_channels_arg(lay))
@@ -317,21 +324,25 @@ class Dialect:
     multi_read: tuple = ("Concat", "Detect", "IDetect")   # modules that read several layers
     repeated: tuple = ("C3",)       # modules whose repeats parse_model hands on (all others: written once)
     groups: Callable | None = None  # (layers, sources) -> [(first, last, name)]: YAML layers planned as one stage
+    plain_group: Callable | None = None  # (layers, sources, first, last, name) -> (width, repeats, block) of the
+                                         # plain stage a group's twin is, or None (the group is no CSP block)
 
 
 @dataclass
 class _Ctx:
     input_size: int
     conv_names: tuple
+    plain: bool = False    # the plain twin: CSP modules planned as plain stages
     extra: dict = field(default_factory=dict)
 
 
 def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_size: int = 640,
-                       planner=None) -> Detector:
+                       planner=None, plain: bool = False) -> Detector:
     """A YOLOv5- or YOLOv7-repository detection YAML planned at ``input_size`` as ``dialect``'s parse_model
     builds it: one stage per YAML layer (``model.{i}``), or per group ``dialect.groups`` finds
     (``model.{first}-{last}``: YOLOv7's ELAN blocks); parts backbone (the ``backbone:`` layers), neck, head
-    (the Detect).  Raises ``ConfigError`` (field ``"yaml"`` or ``"input_size"``) naming the layer or key."""
+    (the Detect).  ``plain``: the plain twin (CSP modules and groups planned as plain stages).  Raises
+    ``ConfigError`` (field ``"yaml"`` or ``"input_size"``) naming the layer or key."""
     if not _is_int(input_size) or not INPUT_SIZE_RANGE[0] <= input_size <= INPUT_SIZE_RANGE[1]:
         raise ConfigError("input_size", f"{_short(input_size)}; allowed integers {INPUT_SIZE_RANGE[0]} to "
                           f"{INPUT_SIZE_RANGE[1]}")
@@ -357,13 +368,17 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
     n_backbone = len(doc["backbone"])
     spans = dialect.groups(layers, sources, n_backbone) if dialect.groups else []
     group_of = {i: g for g in spans for i in range(g[0], g[1] + 1)}
-    ctx = _Ctx(input_size, dialect.conv_names)
+    ctx = _Ctx(input_size, dialect.conv_names, plain)
     s = Tensor((3, input_size, input_size), INPUT)
     outs, stages, modules, stage_layers = [], [], [], []
     strides: tuple = ()
     b = None
+    twinned = -1   # the plain twin: the last layer of the group planned as one plain stage
     for (f, lay, label), src in zip(layers, sources):
         i, m = lay.i, lay.module
+        if i <= twinned:
+            outs.append(outs[-1])   # (a twinned group's inner layers: nothing outside the group reads them)
+            continue
         ins = [s if j == -1 else outs[j] for j in src]
         first, last, group = group_of.get(i, (i, i, m))
         if i == first:
@@ -376,7 +391,15 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
             stage_layers.append([first, last])
             modules.append(group)
         b.component = None if first == last else f"model.{i}"   # a group's layers: their YAML layer
-        y = dialect.module(b, f"model.{i}", lay, ins, src, model, ctx)
+        plain_as = (dialect.plain_group(layers, sources, first, last, group, model)
+                    if plain and i == first < last and dialect.plain_group else None)
+        if plain_as:   # the group's plain twin, in one go: its layers' outputs are the stage's
+            width, n, block = plain_as
+            y = plan_plain_layer(b, f"model.{first}-{last}", ins[0], width, n, block, "all", False, 1.0,
+                                 b.stage.part == "neck")
+            b.stage.repeats, twinned, i = n, last, last
+        else:
+            y = dialect.module(b, f"model.{i}", lay, ins, src, model, ctx)
         if y is None:   # (the dialect's module list and its planner disagree: a bug, said plainly)
             raise lay.fail(f"{m} has no plan in the {dialect.repo} planner")
         if m in ("Detect", "IDetect"):
@@ -406,13 +429,15 @@ YOLOV5 = Dialect(
     printed_by="YOLOv5 model_info (utils/torch_utils.py: thop x 2 at a max(stride, 32) probe, scaled)")
 
 
-def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640) -> Detector:
+def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
+                  plain: bool = False) -> Detector:
     """A YOLOv5 detection YAML's text (or bytes) planned at ``input_size`` (see the module docstring).  ``scale``
-    must be None: YOLOv5's files give their multiples, and its parse_model reads no scale."""
+    must be None: YOLOv5's files give their multiples, and its parse_model reads no scale.  ``plain``: its
+    plain twin (each C3 a plain stage: ``explorer.io.ultralytics_det.plan_plain``)."""
     if scale is not None:
         raise _err(f"scale {_short(scale)}: YOLOv5's YAMLs set depth_multiple and width_multiple; there is no "
                    "scale to choose")
-    return plan_repo_detector(text, YOLOV5, name, input_size, planner=plan_detector)
+    return plan_repo_detector(text, YOLOV5, name, input_size, planner=plan_detector, plain=plain)
 
 
 def detector_from_yaml(data, filename: str, scale: str | None = None, input_size: int | None = None) -> Detector:

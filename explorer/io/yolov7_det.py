@@ -178,23 +178,66 @@ def _groups(layers, sources, n_backbone):
     return block_groups(layers, sources, n_backbone)
 
 
+def _conv_kernel(lay) -> int | None:
+    """A Conv layer's kernel at stride 1 (None: another module, or strided)."""
+    if lay.module != "Conv" or (lay.args[2:3] or [1])[0] != 1:
+        return None
+    return (lay.args[1:2] or [1])[0]
+
+
+def plain_group(layers, sources, first: int, last: int, name: str, model):
+    """``(width, repeats, block)`` of an ELAN group's plain twin, or None where the group is no ELAN of that
+    form.  An ELAN here: two 1x1 Convs reading the block's input (the split), a chain of 3x3 Convs from one
+    of them, a Concat of both 1x1s and chain outputs, then the 1x1 transition.  Its twin is the plain stage a
+    design of the ``conv`` block (every chain conv tapped: ELAN-H, yolov7-tiny) or the ``conv_pair`` block
+    (every second: the backbone's ELAN) gets: its blocks on the whole input (in the neck after a 1x1 conv to
+    the width), each tapped, then the transition; the chain's own width (ELAN-H's is half the split's) is not
+    kept: a design's conv block runs at its stage's width."""
+    c = last - 1
+    if name != "ELAN" or layers[c][1].module != "Concat" or _conv_kernel(layers[last][1]) != 1:
+        return None
+    inner = range(first, c)
+    if any(_conv_kernel(layers[i][1]) is None for i in inner):
+        return None
+    split = [i for i in inner if sources[i][0] < first]
+    chain = [i for i in inner if i not in split]
+    if len(split) != 2 or any(_conv_kernel(layers[i][1]) != 1 for i in split) or not chain:
+        return None
+    if sources[chain[0]] != [chain[0] - 1] or chain[0] - 1 not in split or any(
+            sources[i] != [i - 1] or _conv_kernel(layers[i][1]) != 3 for i in chain[1:]):
+        return None
+    cat = set(sources[c])
+    if not set(split) <= cat or not cat <= set(inner) or chain[-1] not in cat:
+        return None
+    tapped = [k for k, i in enumerate(chain) if i in cat]
+    width = model.channels(_channels_arg(layers[last][1]))
+    if tapped == list(range(len(chain))):
+        return width, len(chain), "conv"
+    if len(chain) % 2 == 0 and tapped == list(range(1, len(chain), 2)):
+        return width, len(chain) // 2, "conv_pair"
+    return None
+
+
 YOLOV7 = Dialect(
     repo="YOLOv7", modules=V7_MODULES, keys=V7_KEYS, max_layers=MAX_V7_LAYERS, largest="yolov7-e6e has 266",
     module=_yolov7_module, conv_names=("c2", "k", "s", "p", "g", "act"), source="yolov7 detection yaml",
     family="yolov7 detector", repeated=(),
     printed_by="YOLOv7 model_info (utils/torch_utils.py: thop x 2 at a max(stride, 32) probe, scaled)",
-    groups=_groups)
+    groups=_groups, plain_group=plain_group)
 
 
-def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640):
+def plan_detector(text, scale: str | None = None, name: str | None = None, input_size: int = 640,
+                  plain: bool = False):
     """A YOLOv7 detection YAML's text (or bytes) planned at ``input_size`` (see the module docstring);
-    ``scale`` must be None (the files give their multiples)."""
+    ``scale`` must be None (the files give their multiples).  ``plain``: its plain twin (every ELAN
+    :func:`plain_group` reads as a plain stage; SPPCSPC and the written-out SPPCSP keep their CSP, as the
+    design families' SPPF)."""
     if scale is not None:
         raise _err(f"scale {_short(scale)}: YOLOv7's YAMLs set depth_multiple and width_multiple; there is no "
                    "scale to choose")
-    det = plan_repo_detector(text, YOLOV7, name, input_size, planner=plan_detector)
+    det = plan_repo_detector(text, YOLOV7, name, input_size, planner=plan_detector, plain=plain)
     for sp, m in zip(det.plan.stages, det.modules):
-        sp.fusion = FUSION.get(m, "none")
+        sp.fusion = "none" if plain and m == "ELAN" and sp.repeats and "block" in sp.taps else FUSION.get(m, "none")
     return det
 
 
