@@ -176,9 +176,10 @@ OLD_FAMILY_FIELDS.update({fam: LINEAGE_FIELDS + DETECTOR_FIELDS for fam in ("yol
 OLD_FAMILY_FIELDS["yolov7"] = tuple(f for f in OLD_FAMILY_FIELDS["yolov7"] if f != "depth_multiple")
 # an imported network (explorer.io.family): its file fixes everything but the input size
 OLD_FAMILY_FIELDS["darknet_cfg"] = ("input_size", "network")
-OLD_FAMILY_FIELDS["yolo_yaml"] = ("input_size", "network")   # an opened detection YAML (explorer.io.yolo_family)
-# an opened network's default design also states its own fusion (validated against the file, no knob)
-STATED = {"darknet_cfg": {"fusion"}, "yolo_yaml": {"fusion"}}
+# an opened detection YAML (explorer.io.yolo_family): its fusion is its own or none (its plain twin)
+OLD_FAMILY_FIELDS["yolo_yaml"] = ("fusion", "input_size", "network")
+# an opened cfg's default design also states its own fusion (validated against the file, no knob)
+STATED = {"darknet_cfg": {"fusion"}}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

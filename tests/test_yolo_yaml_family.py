@@ -110,8 +110,12 @@ def test_preset_texts_are_generated_from_the_layer_lists():
     assert set(rows) == set(PRESETS) and all(r["params"] == r["reference_params"] for r in rows.values()), err
 
 
-def test_the_family_reads_the_text_and_the_input_size_only():
-    assert family_fields("yolo_yaml") == ("family", "name", "input_size", "network")
+def test_the_family_reads_the_text_the_input_size_and_the_fusion_only():
+    assert family_fields("yolo_yaml") == ("family", "name", "fusion", "input_size", "network")
+    rc, out, err = _run(["summary", "yolov5n", "--set", "fusion=none", "--json"])
+    assert rc == 0 and json.loads(out)["params"] == plan_network(get_preset("yolov5n").twin()).params
+    rc, out, err = _run(["export", "yolov5n", "--set", "fusion=none", "--format", "ultralytics"])
+    assert rc == 2 and not out and err.count("\n") == 1 and "plain twin" in err and "format" in err
     default = CSPConfig(family="yolo_yaml", **yolo_family.FAMILY.defaults)
     assert plan_network(default).params == REPOS["yolov5s"][1]
 

@@ -165,8 +165,9 @@ def register_family(name: str, module: str, attr: str, reads: tuple | None = Non
 # name -> (module, attribute holding the Family, the fields declared for every family that it reads).
 PLUGINS = {
     "darknet_cfg": ("explorer.io.family", "FAMILY", ("input_size",)),   # an imported Darknet .cfg
-    # an opened detection YAML (Ultralytics, YOLOv5's anchor-based, YOLOv7's): its text in the network field
-    "yolo_yaml": ("explorer.io.yolo_family", "FAMILY", ("input_size", "network")),
+    # an opened detection YAML (Ultralytics, YOLOv5's anchor-based, YOLOv7's): its text in the network field; its
+    # fusion: its own, or none (its plain twin)
+    "yolo_yaml": ("explorer.io.yolo_family", "FAMILY", ("input_size", "network", "fusion")),
 }
 for _name, (_module, _attr, _reads) in PLUGINS.items():
     register_family(_name, _module, _attr, reads=_reads)

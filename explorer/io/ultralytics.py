@@ -765,6 +765,12 @@ def export_yaml(cfg: CSPConfig) -> tuple:
 
     if cfg.family == "yolo_yaml":   # an opened detection YAML goes out as itself
         from .check import check_export
+        from .yolo_family import own_fusion, planned
+
+        if cfg.fusion == "none" and own_fusion(planned(cfg.network, cfg.input_size)) != "none":
+            raise _refuse(f"yolo_yaml design {cfg.name}: fusion none is the file's plain twin, and no module of "
+                          "Ultralytics, YOLOv5 or YOLOv7 is a plain stage (C3, C2f, C3k2, ELAN all split their "
+                          "input); export the file itself (its own fusion) or save the twin's design JSON")
 
         text = f"# {cfg.name}: the detection YAML as opened in CSPNet Explorer (explorer.io.yolo_family)\n" + \
             cfg.network
