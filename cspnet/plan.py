@@ -253,7 +253,7 @@ class StagePlan(_Totals):
     def ops(self) -> list:
         made = self.__dict__.get("_ops")
         if made is None or self.__dict__.get("_ops_rows") != len(self.rows):
-            made = self.__dict__["_ops"] = [self._op(*row) for row in _expand(self.rows)]
+            made = self.__dict__["_ops"] = [self._op(*row) for row in expand_rows(self.rows)]
             self.__dict__["_ops_rows"] = len(self.rows)
         return made
 
@@ -281,12 +281,14 @@ class _Deferred:
         self.record, self.prefix = record, prefix
 
 
-def _expand(rows):
+def expand_rows(rows):
+    """A stage's recorded rows with every deferred group (:meth:`PlanBuilder.deferred`) recorded in place: the
+    rows one per layer, as :attr:`StagePlan.ops` reads them (a planner renaming stages copies these)."""
     for row in rows:
         if isinstance(row, _Deferred):
             b = PlanBuilder("", "", prefix=row.prefix)
             row.record(b)
-            yield from _expand(b.stage.rows)
+            yield from expand_rows(b.stage.rows)
         else:
             yield row
 

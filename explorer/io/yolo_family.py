@@ -37,7 +37,7 @@ from functools import lru_cache
 
 from cspnet.errors import ConfigError
 from cspnet.families import Family, Preset
-from cspnet.plan import StagePlan, _expand, stage_part
+from cspnet.plan import StagePlan, expand_rows, stage_part
 
 from . import ultralytics_det, yolo_texts, yolov5_det, yolov7_det
 from ._text import bounded_text
@@ -116,7 +116,7 @@ def design_stages(det) -> list:
         else:
             name, kind, k = f"stages.{k}", "stage", k + 1
         rows = []
-        for row in _expand(sp.rows):
+        for row in expand_rows(sp.rows):
             pre, path, component = row[0], row[2], row[12]
             if component is None:
                 component = stage_part(sp.name, f"{pre}.{path}" if pre else path)
