@@ -32,7 +32,7 @@ EXPECTED = {
     **{p.name: None for fam in LINEAGE for p in get_family(fam).presets},
     # YOLOv7's ELAN blocks as written in its YAML (yolo_yaml): no plain counterpart, and no plain twin either
     "yolov7": None, "yolov7_tiny": None,
-    # an opened Darknet cfg (darknet_cfg): its CSP stages are its own
+    # an opened Darknet cfg (darknet_cfg): no published plain counterpart; compared with its plain twin
     "yolov4_csp": None, "cspresnext50_panet_spp": None,
 }
 

@@ -18,7 +18,21 @@ input is unchanged; a partial transition that is added keeps the block path's wi
 1).  Added convs copy ``batch_normalize`` and ``activation`` from the stage's other 1x1 transition (or
 its part 1 conv).  Dropping a transition makes the stage's output the concat (its width may change; the
 next layers read whatever width they get, as Darknet infers input channels).  Comments are not kept.
-``none`` (the plain stage) is not offered: it would need new widths for the block path.
+
+:func:`rewrite_plain` rewrites a stage as a **plain stage** (fusion ``none``), laid out as the design families
+lay out fusion ``none`` (``cspnet.families._crossstage``): the split, the partial transition, the concat and the
+transition go; a backbone stage runs its blocks at its down-sampling conv's width (that conv going to the
+stage's output width), a neck stage opens with a 1x1 entry conv to its output width; the blocks keep their
+own ratio (every block-path conv whose width was part 2's takes the new block width, the others scale with
+it); a 1x1 transition to the stage's old output width ends the stage where the block path's width is not it,
+so every later layer is unchanged.  :func:`plain_twin` does it to every CSP stage: the cfg's **plain twin**
+(the ``darknet_cfg`` design's ``fusion='none'``, ``CSPConfig.twin()``).  The check that it is the design
+families' twin: for ``cspdarknet53``, ``yolov4_csp_backbone``, the ``cs3darknet``, ``yolov5 *_cls`` and
+``yolov8 *_cls`` presets, ``plain_twin`` of the design's Darknet export has the parameters and BFLOPs, stage by
+stage, of the export of ``design.twin()`` (tests/test_rewrite.py).  Not for ResNet/ResNeXt (the family's
+plain stage has no down conv: its first block strides, torchvision's layout), YOLOv7's ELAN nor CSPNeXt (its
+block's last pointwise conv reads as a partial transition here).  Not Darknet-53 either: CSPDarknet-53's
+blocks keep their 1x1 at the block width (bottle ratio 1), where Darknet-53's halve it.
 
 :func:`rewrite_split` changes a stage's split: the share of its split channels that part 2 (the block
 path) takes, ``part2_share`` (named apart from the design field ``split_ratio``, which this file's stages
@@ -67,12 +81,14 @@ def _conv(filters: int, like: Section | None) -> Section:
 
 def rewrite_fusion(text, stage: str, fusion: str) -> str:
     """The cfg ``text`` with CSP stage ``stage`` ("stages.1") rewritten to ``fusion`` (csp, fusion_first,
-    fusion_last).  Raises ConfigError (field ``network``, or ``fusion`` for a fusion not offered) when
-    the stage is no recognised CSP stage, its pattern does not allow the change or the rewritten cfg does
-    not read (a later layer cannot take the stage's new output width, e.g. [route] groups slices)."""
+    fusion_last; none: :func:`rewrite_plain`).  Raises ConfigError (field ``network``, or ``fusion`` for a
+    fusion not offered) when the stage is no recognised CSP stage, its pattern does not allow the change or the
+    rewritten cfg does not read (a later layer cannot take the stage's new output width, e.g. [route] groups slices)."""
+    if fusion == "none":
+        return rewrite_plain(text, stage)
     if fusion not in FUSIONS:
-        raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)}; "
-                          "a plain stage would need new widths for its block path")
+        raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)} "
+                          "or none (a plain stage)")
     net = parse_cfg(text)
     info = next((s for s in net.stages if s.name == stage), None)
     if info is None or info.kind != "stage" or info.fusion == "none":
@@ -191,10 +207,10 @@ def rewrite_plain(text, stage: str) -> str:
     first, be, cat = roles["block"][0] if roles["block"] else None, roles["block_end"][0], roles["concat"][0]
     pt = roles["partial_transition"][0] if roles["partial_transition"] else None
     taps_all = len(layers[cat].inputs) > 2       # C2f/ELAN-like: every block's output is concatenated
-    trs = list(roles["transition"][:1])          # (more 1x1 convs after it read the stage's output: they stay)
+    trs = list(roles["transition"][:1])          # (more 1x1 convs after it read its output: they stay)
     out_layer = trs[-1] if trs else (roles["post"][-1] if roles["post"] else cat)
     if first is None or (pt if pt is not None else be) != cat - 1 or (taps_all and pt is not None) \
-            or any(layers[j].kind != "conv" for j in roles["partial_transition"] + trs):
+            or any(layers[j].kind != "conv" for j in roles["partial_transition"] + roles["transition"]):
         raise ConfigError("network", f"{stage}: no block path, layers between it and the concat, or a pooled "
                           "transition (a dense stage's); this pattern has no plain stage here")
     path_end = cat if taps_all else be           # where the plain block path ends (the taps' concat stays)

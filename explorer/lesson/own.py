@@ -49,10 +49,9 @@ def _vs_twin(cfg: CSPConfig) -> tuple:
 
 
 def _has_twin(cfg: CSPConfig) -> bool:
-    """Whether the design has a plain twin other than itself (a network read from a file has none)."""
-    if "fusion" not in family_fields(cfg.family):
-        return False
-    try:
+    """Whether the design has a plain twin other than itself (a detection YAML read from a file has none; an
+    opened Darknet cfg's is its CSP stages rewritten as plain stages: ``explorer.io.rewrite.plain_twin``)."""
+    try:     # (a family that does not read fusion refuses a twin it has not, as yolo_yaml does)
         return cfg.twin() != cfg
     except ConfigError:
         return False
@@ -61,8 +60,8 @@ def _has_twin(cfg: CSPConfig) -> bool:
 def _against_twin(cfg: CSPConfig, metrics=("macs", "params")) -> str:
     """'against its plain twin it has +8.6 % MACs and +7.4 % parameters', or why there is no twin."""
     if not _has_twin(cfg):
-        return ("it has no plain twin to compare with (a network read from a file, or a design without CSP, "
-                "is its own twin)")
+        return ("it has no plain twin to compare with (a design without CSP is its own twin; a detection YAML "
+                "read from a file, or a CSP stage with no plain layout, has none)")
     d, t = _vs_twin(cfg)
     words = {"macs": "MACs", "params": "parameters", "cio": "CIO"}
     return "against its plain twin it has " + " and ".join(f"{_pct(d[m], t[m]):+.1f} % {words[m]}" for m in metrics)
