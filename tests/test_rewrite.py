@@ -321,7 +321,7 @@ def test_yolov4_csp_twin_per_part():
     assert parts["head"]["twin"] == parts["head"]["design"] and parts["neck"]["twin"] != parts["neck"]["design"]
 
 
-def test_fusion_none_only_where_a_plain_twin_is_meaningful(capsys):
+def test_fusion_none_only_where_a_plain_twin_is_meaningful(capsys, tmp_path):
     from cspnet.presets import get_preset
     from explorer.cli import main
     from explorer.io.darknet_export import export_cfg
@@ -335,3 +335,8 @@ def test_fusion_none_only_where_a_plain_twin_is_meaningful(capsys):
     assert main(["summary", "yolov4_csp"]) == 0
     out = capsys.readouterr().out
     assert "vs plain twin (fusion=none): Parameters -" in out and "part backbone" in out and "vs twin: params" in out
+    path = tmp_path / "twin.cfg"        # the twin's export: the rewritten text
+    assert main(["export", "yolov4_csp", "--format", "darknet", "--set", "fusion=none", "-o", str(path)]) == 0
+    assert "plain twin" in path.read_text() and csp_stages(parse_cfg(path.read_text())) == []
+    assert main(["summary", "yolov7", "--set", "fusion=none"]) != 0     # a detection YAML: no plain twin
+    assert "no plain twin" in capsys.readouterr().err
