@@ -370,7 +370,7 @@ def cmd_summary(args):
     elif cfg.is_csp and args.design in all_presets():
         print("no paper base: no published plain counterpart" +
               (", compared with its plain twin only" if cmp["twin"] is not None else ""))
-    if cfg.is_csp and cmp["twin"] is None:   # an opened network's CSP stages are its own (no plain twin)
+    if cfg.is_csp and cmp["twin"] is None:   # no valid plain twin (a detection YAML, a dense stage of an opened cfg)
         print(f"no plain twin: {cmp.get('twin_error', '')}")
     elif cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))

@@ -340,3 +340,22 @@ def test_fusion_none_only_where_a_plain_twin_is_meaningful(capsys, tmp_path):
     assert "plain twin" in path.read_text() and csp_stages(parse_cfg(path.read_text())) == []
     assert main(["summary", "yolov7", "--set", "fusion=none"]) != 0     # a detection YAML: no plain twin
     assert "no plain twin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset", ["cs3darknet_s", "yolov5n_cls", "yolov8n_cls"])
+def test_the_plain_twin_of_an_export_is_the_export_of_the_twin(preset):
+    """A lineage design's Darknet export with its CSP stages rewritten as plain stages has, stage by stage, the
+    parameters and Darknet BFLOPs of the export of the design's own plain twin (fusion none: a fusion-first
+    stage with an expand conv, C3's split convs, C2f's sliced split and concat of every block's output)."""
+    from cspnet.presets import get_preset
+    from explorer.io.darknet import darknet_bflops
+    from explorer.io.darknet_export import cfg_from_config
+
+    cfg = get_preset(preset)
+    got, want = parse_cfg(plain_twin(cfg_from_config(cfg))), parse_cfg(cfg_from_config(cfg.twin()))
+
+    def per_stage(net):
+        return [(s.name, sum(net.layers[j].params for j in s.layers)) for s in net.stages]
+
+    assert csp_stages(got) == [] and per_stage(got) == per_stage(want)
+    assert darknet_bflops(got) == darknet_bflops(want)

@@ -29,10 +29,12 @@ so every later layer is unchanged.  :func:`plain_twin` does it to every CSP stag
 (the ``darknet_cfg`` design's ``fusion='none'``, ``CSPConfig.twin()``).  The check that it is the design
 families' twin: for ``cspdarknet53``, ``yolov4_csp_backbone``, the ``cs3darknet``, ``yolov5 *_cls`` and
 ``yolov8 *_cls`` presets, ``plain_twin`` of the design's Darknet export has the parameters and BFLOPs, stage by
-stage, of the export of ``design.twin()`` (tests/test_rewrite.py).  Not for ResNet/ResNeXt (the family's
-plain stage has no down conv: its first block strides, torchvision's layout), YOLOv7's ELAN nor CSPNeXt (its
-block's last pointwise conv reads as a partial transition here).  Not Darknet-53 either: CSPDarknet-53's
-blocks keep their 1x1 at the block width (bottle ratio 1), where Darknet-53's halve it.
+stage, of the export of ``design.twin()`` (tests/test_rewrite.py checks a sample, and the CSPNet authors'
+csdarknet53 pattern against ``cspdarknet53``'s twin).  Not for ResNet/ResNeXt (the family's plain stage has no
+down conv: its first block strides, torchvision's layout), YOLOv7's ELAN nor CSPNeXt (its block's last
+pointwise conv reads as a partial transition here).  Not Darknet-53 either: CSPDarknet-53's blocks keep
+their 1x1 at the block width (bottle ratio 1), where Darknet-53's halve it.  A dense stage (a pooled
+transition) has no plain stage here (refused, naming the stage).
 
 :func:`rewrite_split` changes a stage's split: the share of its split channels that part 2 (the block
 path) takes, ``part2_share`` (named apart from the design field ``split_ratio``, which this file's stages
