@@ -45,10 +45,11 @@ def _design(args):
         cfg = _with_scale(cfg, args.scale)
     items = list(args.set)
     for item in items:   # an opened file's family reads a few fields: any other would change nothing
-        key = item.split("=", 1)[0].strip()
-        if cfg.family in GENERIC_READS and key in FIELDS and key != "family" and not FIELDS[key].reads(cfg.family):
+        key = item.split("=", 1)[0].strip()   # (fusion: its own, or none for its plain twin where it has one)
+        if cfg.family in GENERIC_READS and key in FIELDS and key not in ("family", "fusion") \
+                and not FIELDS[key].reads(cfg.family):
             raise ConfigError(key, f"the {cfg.family} family does not read it (an opened file's layers fix it); "
-                              f"it reads: {', '.join(family_fields(cfg.family))}")
+                              f"it reads: {', '.join(family_fields(cfg.family))} (and fusion=none: its plain twin)")
     if getattr(args, "input_size", None) is not None:  # applied with the --set values, as one change
         items.append(f"input_size={args.input_size}")
     return apply_overrides(cfg, items)
@@ -369,7 +370,7 @@ def cmd_summary(args):
     elif cfg.is_csp and args.design in all_presets():
         print("no paper base: no published plain counterpart" +
               (", compared with its plain twin only" if cmp["twin"] is not None else ""))
-    if cfg.is_csp and cmp["twin"] is None:   # an opened network's CSP stages are its own (no plain twin)
+    if cfg.is_csp and cmp["twin"] is None:   # no valid plain twin (e.g. a dense stage of an opened cfg)
         print(f"no plain twin: {cmp.get('twin_error', '')}")
     elif cfg.is_csp:
         print("vs plain twin (fusion=none): " + _delta_line(cmp["deltas"]))

@@ -297,7 +297,8 @@ def stage_rewrites(cfg) -> None:
     st.markdown("**CSP stages of this network**", help="Switching a stage's fusion rewrites its layers in the "
                 "cfg: fusion first drops the partial transition, fusion last drops the transition after the "
                 "concat, csp has both (a transition added keeps the stage's output width, a partial transition "
-                "the block path's). A plain stage is not offered: it would need new widths. Where two 1x1 convs "
+                "the block path's). The plain twin, every CSP stage as a plain stage (explorer.io.rewrite."
+                "plain_twin), is what the deltas compare with. Where two 1x1 convs "
                 "make the split, its ratio can be changed too ([route] groups splits only halve).")
     for name, fusion in stages:
         key = f"cfg_fusion_{name}"

@@ -59,8 +59,9 @@ def test_a_cfg_opens_as_a_design_with_its_stage_table_and_numbers():
     assert list(df["stage"]) == ["stem", "stages.0", "stages.1", "head"]
     assert list(df["fusion"])[1:3] == ["csp", "fusion_first"]
     assert at.subheader[0].value.startswith("tiny_csp — darknet_cfg")
-    # no plain twin: said plainly, not as zero deltas
-    assert any("plain twin" in w.value for w in at.warning)
+    # its plain twin (its CSP stages rewritten as plain stages: explorer.io.rewrite): deltas, no warning
+    assert not any("plain twin" in w.value for w in at.warning)
+    assert any("against the **plain twin**" in c.value for c in at.caption)
     # the knobs: input size only, and one fusion select per CSP stage
     assert at.selectbox(key="cfg_fusion_stages.0").value == "csp"
     assert at.selectbox(key="cfg_fusion_stages.1").value == "fusion_first"

@@ -60,11 +60,11 @@ def test_the_numbers_are_the_engines():
     assert h100["plain twin ms"] == pytest.approx(R.roofline(cfg.twin(), "h100")["total"]["bound_ms"])
 
 
-def test_an_opened_file_is_read_and_has_no_twin_to_compare():
-    cfg = _file_design()
+def test_an_opened_file_is_read_and_compared_with_its_plain_twin():
+    cfg = _file_design()     # its plain twin: its CSP stages rewritten as plain stages (explorer.io.rewrite)
     assert cfg.family == "darknet_cfg"
     split = lesson.own_step("split", cfg)
-    assert split["applies"] and "no plain twin" in split["text"]
+    assert split["applies"] and "against its plain twin it has" in split["text"]
     fusion = lesson.own_step("fusion", cfg)
     assert not fusion["applies"] and "no fusion strategies" in fusion["why"]
     assert lesson.own_step("cio", cfg, PEAKS)["applies"]

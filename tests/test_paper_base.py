@@ -33,7 +33,7 @@ EXPECTED = {
     # the detection YAMLs (yolo_yaml: YOLOv5's C3s, YOLOv7's ELANs as written): no published plain counterpart;
     # compared with the plain twin
     "yolov7": None, "yolov7_tiny": None, **{f"yolov5{s}": None for s in "nsmlx"},
-    # an opened Darknet cfg (darknet_cfg): its CSP stages are its own
+    # an opened Darknet cfg (darknet_cfg): no published plain counterpart; compared with its plain twin
     "yolov4_csp": None, "cspresnext50_panet_spp": None,
 }
 

@@ -2,7 +2,8 @@
 that carries an imported network as a design (explorer.io.family): CSPDarknet53's stages switch between
 csp, fusion_first and fusion_last and back, the text is re-parsed, indices are renumbered, the model still
 builds with the plan's parameters and shapes; split ratios change, of two-conv splits and of exported sliced
-splits (new [route] groups slices); a stage with CSPNeXt's channel attention keeps it on the concat."""
+splits (new [route] groups slices); a stage with CSPNeXt's channel attention keeps it on the concat; every CSP
+stage rewritten as a plain stage is the design's plain twin (fusion none), the design families' own twin."""
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,7 @@ import explorer.io  # noqa: F401 - registers darknet_cfg
 from cspnet import ConfigError, CSPConfig, plan_network
 from explorer.io.darknet import parse_cfg
 from explorer.io.family import EXAMPLE_CFG, design_from_cfg, net_of, with_stage_fusion
-from explorer.io.rewrite import csp_stages, network_fusion, rewrite_fusion
+from explorer.io.rewrite import csp_stages, network_fusion, plain_twin, rewrite_fusion, rewrite_plain
 from test_darknet_cfg import csdarknet53_like
 
 FUSIONS = ("csp", "fusion_first", "fusion_last")
@@ -93,8 +94,9 @@ def test_what_cannot_be_rewritten_says_why():
     text = csdarknet53_like(64)
     with pytest.raises(ConfigError, match="no recognised CSP stage"):
         rewrite_fusion(text, "head", "csp")
-    with pytest.raises(ConfigError, match="new widths"):
-        rewrite_fusion(text, "stages.0", "none")
+    with pytest.raises(ConfigError, match="or none"):
+        rewrite_fusion(text, "stages.0", "dense")
+    assert rewrite_fusion(text, "stages.0", "none") == rewrite_plain(text, "stages.0")   # a plain stage
     assert rewrite_fusion(text, "stages.0", "csp") == text
 
 
@@ -108,9 +110,9 @@ def test_the_darknet_cfg_family_is_a_design_like_any_other():
     assert cfg.family == "darknet_cfg" and cfg.fusion == "csp" and cfg.input_size == 128
     assert plan_network(cfg).params == 27_642_184   # timm's cspdarknet53, as the importer's own test
     assert plan_network(cfg).params == net_of(cfg).params
-    # no plain twin: compared without one, said plainly
+    # its plain twin: every CSP stage rewritten as a plain stage (below)
     cmp = compare_with_twin(cfg)
-    assert cmp["twin"] is None and "no plain twin" in cmp["twin_error"]
+    assert cmp["twin"]["params"] == plan_network(cfg.twin()).params != cmp["design"]["params"]
     # the model: CSPNetModel parts, parameters and every tap shape as the plan
     model = cspnet.build_model(cfg, device="meta")
     assert isinstance(model, cspnet.CSPNetModel) and cspnet.count_params(model) == plan_network(cfg).params
@@ -132,8 +134,8 @@ def test_darknet_cfg_validation_names_the_network_field_and_the_line():
         design_from_cfg("[net]\nwidth=64\nheight=64\nchannels=1\n[convolutional]\nfilters=4\n")
     cfg = design_from_cfg(EXAMPLE_CFG)
     with pytest.raises(ConfigError) as e:
-        cfg.twin()
-    assert e.value.field == "fusion"
+        cfg.replace(fusion="fusion_last")
+    assert e.value.field == "fusion" and "CSP stages are csp (or 'none': its plain twin)" in e.value.detail
     with pytest.raises(ConfigError) as e:
         cfg.replace(network="")
     assert e.value.field == "network"
@@ -277,3 +279,83 @@ def test_a_stage_with_channel_attention_switches_fusion_and_back(to):
     assert bool(info.roles["transition"]) == (to == "csp") and info.roles["transition"][:1] in ([], [post[-1] + 1])
     back = parse_cfg(rewrite_fusion(out, "stages.1", "fusion_first"))
     assert back.params == before.params and [s.taps for s in back.plan.stages] == [s.taps for s in before.plan.stages]
+
+
+def test_the_plain_twin_of_csdarknet53_is_the_design_familys_twin():
+    """csdarknet53 (the CSPNet authors' cfg pattern) with its CSP stages rewritten as plain stages has, stage by
+    stage, the parameters of the darknet design family's cspdarknet53 with fusion none (planned apart, by
+    ``cspnet.families._crossstage``), and is what the twin design plans, builds and exports."""
+    from cspnet.presets import get_preset
+    from explorer.io.darknet_export import export_cfg
+
+    cfg = design_from_cfg(csdarknet53_like(128), "csdarknet53_like")
+    text = plain_twin(cfg.network)
+    assert csp_stages(parse_cfg(text)) == [] and fusions(text) == ["none"] * 5
+    twin = cfg.twin()
+    assert twin.fusion == "none" and twin.network == cfg.network and twin.name == "csdarknet53_like (plain twin)"
+    family_twin = get_preset("cspdarknet53", input_size=128).twin()
+    assert [(s.name, s.params) for s in plan_network(twin).stages] == \
+        [(s.name, s.params) for s in plan_network(family_twin).stages]
+    assert net_of(twin).params == parse_cfg(text).params
+    exported = parse_cfg(export_cfg(twin)[0])      # the export of the twin is the rewritten text
+    assert [(x.kind, x.out_shape) for x in exported.layers] == [(x.kind, x.out_shape) for x in parse_cfg(text).layers]
+
+
+def test_yolov4_csp_twin_per_part():
+    """YOLOv4-CSP's plain twin: its backbone is Darknet-53's layout with CSPDarknet-53's blocks (1x1 and 3x3 at the
+    stage width: the blocks keep their ratio), counted by hand; the head is untouched; the CLI says it."""
+    from cspnet.presets import get_preset
+    from explorer.counts.analysis import compare_with_twin
+
+    parts = {p["name"]: p["params"] for p in compare_with_twin(get_preset("yolov4_csp"))["part_deltas"]}
+
+    def conv(c_in, c_out, k):   # weights + BatchNorm's scale and shift
+        return c_in * c_out * k * k + 2 * c_out
+
+    backbone = conv(3, 32, 3) + conv(32, 64, 3) + conv(64, 32, 1) + conv(32, 64, 3)   # stem, the plain stage 0
+    c = 64
+    for width, n in ((128, 2), (256, 8), (512, 8), (1024, 4)):    # down conv c -> width, n blocks at width
+        backbone += conv(c, width, 3) + n * (conv(width, width, 1) + conv(width, width, 3))
+        c = width
+    assert parts["backbone"]["twin"] == backbone
+    assert parts["head"]["twin"] == parts["head"]["design"] and parts["neck"]["twin"] != parts["neck"]["design"]
+
+
+def test_fusion_none_only_where_a_plain_twin_is_meaningful(capsys, tmp_path):
+    from cspnet.presets import get_preset
+    from explorer.cli import main
+    from explorer.io.darknet_export import export_cfg
+
+    plain = design_from_cfg(plain_twin(EXAMPLE_CFG), "plain")     # no CSP stage: its own twin
+    assert plain.fusion == "none" and plain.twin() == plain
+    dense = design_from_cfg(export_cfg(get_preset("cspdensenet_walkthrough"))[0], "dense")
+    with pytest.raises(ConfigError) as e:     # a dense stage's pooled transition: no plain stage here
+        dense.twin()
+    assert e.value.field == "fusion" and "no plain twin" in e.value.detail and "stages.0" in e.value.detail
+    assert main(["summary", "yolov4_csp"]) == 0
+    out = capsys.readouterr().out
+    assert "vs plain twin (fusion=none): Parameters -" in out and "part backbone" in out and "vs twin: params" in out
+    path = tmp_path / "twin.cfg"        # the twin's export: the rewritten text
+    assert main(["export", "yolov4_csp", "--format", "darknet", "--set", "fusion=none", "-o", str(path)]) == 0
+    assert "plain twin" in path.read_text() and csp_stages(parse_cfg(path.read_text())) == []
+    assert main(["summary", "yolov7", "--set", "fusion=none"]) != 0     # a detection YAML: no plain twin
+    assert "no plain twin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset", ["cs3darknet_s", "yolov5n_cls", "yolov8n_cls"])
+def test_the_plain_twin_of_an_export_is_the_export_of_the_twin(preset):
+    """A lineage design's Darknet export with its CSP stages rewritten as plain stages has, stage by stage, the
+    parameters and Darknet BFLOPs of the export of the design's own plain twin (fusion none: a fusion-first
+    stage with an expand conv, C3's split convs, C2f's sliced split and concat of every block's output)."""
+    from cspnet.presets import get_preset
+    from explorer.io.darknet import darknet_bflops
+    from explorer.io.darknet_export import cfg_from_config
+
+    cfg = get_preset(preset)
+    got, want = parse_cfg(plain_twin(cfg_from_config(cfg))), parse_cfg(cfg_from_config(cfg.twin()))
+
+    def per_stage(net):
+        return [(s.name, sum(net.layers[j].params for j in s.layers)) for s in net.stages]
+
+    assert csp_stages(got) == [] and per_stage(got) == per_stage(want)
+    assert darknet_bflops(got) == darknet_bflops(want)

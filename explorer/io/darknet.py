@@ -857,12 +857,13 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
     change of H x W and back to that H x W (a route back to a backbone stage across the neck's down- and
     up-sampling, YOLO's FPN/PAN inputs; not YOLOv7's MP block nor a squeeze-and-excitation).
 
-    The **backbone** ends inside its deepest stage (the last down-sampling before the first [upsample] or
-    lateral read): after that stage's residual or CSP segments (one CSP concat and its transition), at the
-    first conv that narrows the channels or a second CSP split; its stem and stages are :func:`_groups`' on
-    those layers alone (as a classifier's).  The **neck** is the body after it, one stage per resolution
-    (cut before each [upsample] or down-sampling, together with the chain of single convs and routes that
-    only feed it) and one per CSP pattern (a split route of the layer before it, its block path, the concat
+    The **backbone** ends inside its deepest stage (the last down-sampling before the first [upsample] or lateral
+    read): after that stage's residual or CSP segments (one CSP concat and its transition), at the first conv that
+    narrows the channels or a CSP split after them (after a CSP stage, or after a plain stage's residual blocks:
+    SPPCSP in a CSP cfg's plain twin, ``explorer.io.rewrite.plain_twin``); its stem and stages are
+    :func:`_groups`' on those layers alone (as a classifier's).  The **neck** is the body after it, one stage per
+    resolution (cut before each [upsample] or down-sampling, together with the chain of single convs and routes
+    that only feed it) and one per CSP pattern (a split route of the layer before it, its block path, the concat
     and transitions, with the 1x1 conv it splits: ScaledYOLOv4's SPPCSP and BottleneckCSP2), so the neck's CSP
     stages are recognised as the backbone's are (:func:`_csp_roles`)."""
     n = len(layers)
@@ -944,18 +945,19 @@ def _detector_groups(layers: list, input_shape: tuple) -> list | None:
         return None
     # the backbone's deepest stage: its down-sampling segment, then residual / CSP segments
     k = down[-1] + 1
-    csp_done = False
+    csp_done = residual_done = False
     while k < len(segs) and segs[k][1] <= neck_from:
         a, b = segs[k]
         first = layers[body[a]]
         routes = [layers[body[p]] for p in range(a, b) if layers[body[p]].kind == "route"]
         if b - a == 1 and first.kind == "conv" and first.out_shape[0] < layers[seg_in(a)].out_shape[0]:
             break                                     # the neck's first narrowing conv
-        if csp_done and any(len(r.inputs) == 1 for r in routes):
-            break                                     # a second split: the neck's CSP stage (SPPCSP)
+        if (csp_done or residual_done) and any(len(r.inputs) == 1 for r in routes):
+            break                                     # a (second) split: the neck's CSP stage (SPPCSP)
         if csp_done and not (b - a == 1 and _is_1x1(first)):
             break                                     # after the concat only its 1x1 transition
         csp_done = csp_done or any(len(r.inputs) > 1 for r in routes)
+        residual_done = residual_done or not routes and any(layers[body[p]].kind == "shortcut" for p in range(a, b))
         k += 1
     backbone_end = segs[k][0] if k < len(segs) else m     # a body position
     n_backbone = body[backbone_end] if backbone_end < m else n

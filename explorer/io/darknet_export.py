@@ -491,9 +491,12 @@ def export_cfg(cfg) -> tuple:
 
 def imported_cfg(cfg) -> str:
     """An imported Darknet cfg (a ``darknet_cfg`` design) as a cfg again: its network text as opened, with its
-    stage rewrites, and the design's input size as ``[net]`` width and height (every ``width=`` / ``height=``
-    line of ``[net]`` rewritten, or added after its header); comments are kept."""
-    lines = cfg.network.splitlines()
+    stage rewrites (its plain twin's, ``explorer.io.rewrite.plain_twin``, for ``fusion none``:
+    ``explorer.io.family.network_text``), and the design's input size as ``[net]`` width and height (every
+    ``width=`` / ``height=`` line of ``[net]`` rewritten, or added after its header); comments are kept."""
+    from .family import network_text
+
+    lines = network_text(cfg).splitlines()
     head = next((k for k, line in enumerate(lines) if line.strip().startswith("[")), None)
     if head is None:
         raise ConfigError("network", "no [net] section; open a Darknet .cfg")

@@ -9,10 +9,15 @@ call works on an imported network through the usual ``CSPConfig`` paths, whateve
   (an import starts from the ``[net]`` width).  Every other field is unread: the file fixes the stages,
   the classes and the activations.  ``fusion`` states the network's own fusion (``none`` when no CSP stage
   is recognised, else the fusion of its CSP stages: :func:`explorer.io.rewrite.network_fusion`); it is no
-  knob: the stages are rewritten one by one (``explorer.io.rewrite``), and ``fusion none`` on a network
-  with CSP stages is refused, so such a design has **no plain twin** (the pages compare it without one).
+  knob between the CSP fusions (the stages are rewritten one by one: ``explorer.io.rewrite``), but
+  ``fusion none`` on a network with CSP stages is its **plain twin**: the network planned and built from
+  :func:`explorer.io.rewrite.plain_twin`'s text (every CSP stage rewritten as a plain stage, as the design
+  families lay out fusion ``none``; :func:`network_text`), so ``cfg.twin()``, the twin comparisons and a
+  Darknet export of the twin work as for any design.  A network whose CSP stage has no plain stage there (a
+  dense stage's pooled transition) refuses ``fusion none``, naming the stage.
 * ``validate``: parses the text (errors name the field ``network`` and the cfg's line, section and
-  layer), requires 3 input channels (the pages feed RGB images) and the consistent ``fusion``;
+  layer), requires 3 input channels (the pages feed RGB images) and the consistent ``fusion`` (its own, or
+  ``none`` where the plain twin can be written);
 * ``plan``: the importer's NetPlan stages (stem, stages, head), memoized by the plan memo;
 * ``build``: ``explorer.io.darknet_torch``'s modules grouped as (stem, stages, head) parts (a detector's
   neck and head read earlier parts' outputs: ``explorer.io.family_torch``), each with
@@ -30,7 +35,7 @@ from cspnet.families import Family, Preset
 from . import darknet_texts
 from ._text import bounded_text
 from .darknet import MAX_CFG_CHARS, CfgError, csp_tap_layers, parse_cfg
-from .rewrite import network_fusion
+from .rewrite import network_fusion, plain_twin
 
 NAME = "darknet_cfg"
 
@@ -136,11 +141,26 @@ def parsed(text: str, size: int | None = None):
     return parse_cfg(text, input_size=size, name="network")
 
 
-def net_of(cfg, input_size: int | None = None):
-    """The parsed network of a darknet_cfg design at its input size (or ``input_size``)."""
+@lru_cache(maxsize=16)
+def twin_text(text: str) -> str:
+    """``explorer.io.rewrite.plain_twin(text)``, memoized: the cfg with every CSP stage a plain stage."""
+    return plain_twin(text)
+
+
+def network_text(cfg) -> str:
+    """The cfg text a darknet_cfg design plans, builds and exports: its network as opened, or, where the design
+    says ``fusion none`` of a network with CSP stages (its plain twin, ``cfg.twin()``), :func:`twin_text`."""
+    if cfg.fusion == "none" and network_fusion(parsed(cfg.network)) != "none":
+        return twin_text(cfg.network)
+    return cfg.network
+
+
+def net_of(cfg, input_size: int | None = None, *, own: bool = False):
+    """The parsed network of a darknet_cfg design (:func:`network_text`; ``own``: the network as opened, never its
+    twin) at its input size (or ``input_size``)."""
     size = cfg.input_size if input_size is None else input_size
     try:
-        return parsed(cfg.network, size)
+        return parsed(cfg.network if own else network_text(cfg), size)
     except CfgError as exc:
         if input_size is not None and input_size != cfg.input_size:
             raise ConfigError("input_size", f"{size} px: {exc.detail}") from None
@@ -150,19 +170,24 @@ def net_of(cfg, input_size: int | None = None):
 def validate(cfg) -> None:
     if not cfg.network.strip():
         raise ConfigError("network", "empty; open a Darknet .cfg (the Design page's 'Open your own network')")
-    net = net_of(cfg)
-    if net.input_shape[0] != 3:
-        raise ConfigError("network", f"[net] channels={net.input_shape[0]}; this tool feeds RGB images "
+    own_net = net_of(cfg, own=True)
+    if own_net.input_shape[0] != 3:
+        raise ConfigError("network", f"[net] channels={own_net.input_shape[0]}; this tool feeds RGB images "
                           "(channels=3)")
-    own = network_fusion(net)
+    own = network_fusion(own_net)
     if own == "none" and cfg.fusion != "none":
         raise ConfigError("fusion", f"{cfg.fusion!r}: this network has no recognised CSP stage, so its fusion is "
                           "'none'")
     if own != "none" and cfg.fusion == "none":
-        raise ConfigError("fusion", "'none': an imported network with CSP stages has no plain twin here (its CSP "
-                          "stages are rewritten one by one as another fusion, not as plain stages)")
-    if own != "none" and cfg.fusion not in {info.fusion for info in net.stages}:
-        raise ConfigError("fusion", f"{cfg.fusion!r}: this network's CSP stages are {own}")
+        try:
+            twin_text(cfg.network)
+        except ConfigError as exc:
+            raise ConfigError("fusion", f"'none' (the plain twin): {exc.detail}; this network has no plain twin "
+                              f"here, only its own fusion {own}") from None
+        net_of(cfg)     # the twin at the design's input size
+    elif own != "none" and cfg.fusion not in {info.fusion for info in own_net.stages}:
+        raise ConfigError("fusion", f"{cfg.fusion!r}: this network's CSP stages are {own} (or 'none': its plain "
+                          "twin)")
 
 
 def plan(cfg, input_size: int) -> list:
@@ -269,5 +294,5 @@ def with_stage_split(cfg, stage: str, part2_share: float):
     return cfg.replace(network=text, fusion=network_fusion(net))
 
 
-__all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "PRESETS", "design_from_cfg", "net_of", "tap_layers", "with_stage_fusion",
-           "with_stage_split"]
+__all__ = ["EXAMPLE_CFG", "FAMILY", "NAME", "PRESETS", "design_from_cfg", "net_of", "network_text", "tap_layers",
+           "twin_text", "with_stage_fusion", "with_stage_split"]

@@ -18,7 +18,23 @@ input is unchanged; a partial transition that is added keeps the block path's wi
 1).  Added convs copy ``batch_normalize`` and ``activation`` from the stage's other 1x1 transition (or
 its part 1 conv).  Dropping a transition makes the stage's output the concat (its width may change; the
 next layers read whatever width they get, as Darknet infers input channels).  Comments are not kept.
-``none`` (the plain stage) is not offered: it would need new widths for the block path.
+
+:func:`rewrite_plain` rewrites a stage as a **plain stage** (fusion ``none``), laid out as the design families
+lay out fusion ``none`` (``cspnet.families._crossstage``): the split, the partial transition, the concat and the
+transition go; a backbone stage runs its blocks at its down-sampling conv's width (that conv going to the
+stage's output width), a neck stage opens with a 1x1 entry conv to its output width; the blocks keep their
+own ratio (every block-path conv whose width was part 2's takes the new block width, the others scale with
+it); a 1x1 transition to the stage's old output width ends the stage where the block path's width is not it,
+so every later layer is unchanged.  :func:`plain_twin` does it to every CSP stage: the cfg's **plain twin**
+(the ``darknet_cfg`` design's ``fusion='none'``, ``CSPConfig.twin()``).  The check that it is the design
+families' twin: for ``cspdarknet53``, ``yolov4_csp_backbone``, the ``cs3darknet``, ``yolov5 *_cls`` and
+``yolov8 *_cls`` presets, ``plain_twin`` of the design's Darknet export has the parameters and BFLOPs, stage by
+stage, of the export of ``design.twin()`` (tests/test_rewrite.py checks a sample, and the CSPNet authors'
+csdarknet53 pattern against ``cspdarknet53``'s twin).  Not for ResNet/ResNeXt (the family's plain stage has no
+down conv: its first block strides, torchvision's layout), YOLOv7's ELAN nor CSPNeXt (its block's last
+pointwise conv reads as a partial transition here).  Not Darknet-53 either: CSPDarknet-53's blocks keep
+their 1x1 at the block width (bottle ratio 1), where Darknet-53's halve it.  A dense stage (a pooled
+transition) has no plain stage here (refused, naming the stage).
 
 :func:`rewrite_split` changes a stage's split: the share of its split channels that part 2 (the block
 path) takes, ``part2_share`` (named apart from the design field ``split_ratio``, which this file's stages
@@ -40,7 +56,7 @@ from __future__ import annotations
 
 from cspnet.errors import ConfigError
 
-from .darknet import Section, parse_cfg, read_sections
+from .darknet import Section, csp_tap_layers, parse_cfg, read_sections
 
 FUSIONS = ("csp", "fusion_first", "fusion_last")
 
@@ -67,12 +83,14 @@ def _conv(filters: int, like: Section | None) -> Section:
 
 def rewrite_fusion(text, stage: str, fusion: str) -> str:
     """The cfg ``text`` with CSP stage ``stage`` ("stages.1") rewritten to ``fusion`` (csp, fusion_first,
-    fusion_last).  Raises ConfigError (field ``network``, or ``fusion`` for a fusion not offered) when
-    the stage is no recognised CSP stage, its pattern does not allow the change or the rewritten cfg does
-    not read (a later layer cannot take the stage's new output width, e.g. [route] groups slices)."""
+    fusion_last; none: :func:`rewrite_plain`).  Raises ConfigError (field ``network``, or ``fusion`` for a
+    fusion not offered) when the stage is no recognised CSP stage, its pattern does not allow the change or the
+    rewritten cfg does not read (a later layer cannot take the stage's new output width, e.g. [route] groups slices)."""
+    if fusion == "none":
+        return rewrite_plain(text, stage)
     if fusion not in FUSIONS:
-        raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)}; "
-                          "a plain stage would need new widths for its block path")
+        raise ConfigError("fusion", f"{fusion!r}: an imported CSP stage can be rewritten as {', '.join(FUSIONS)} "
+                          "or none (a plain stage)")
     net = parse_cfg(text)
     info = next((s for s in net.stages if s.name == stage), None)
     if info is None or info.kind != "stage" or info.fusion == "none":
@@ -154,6 +172,187 @@ def rewrite_fusion(text, stage: str, fusion: str) -> str:
         raise ConfigError("network", f"{stage}: the rewritten stage reads as {got or 'no stage'}, not {fusion}; "
                           "this pattern is not rewritten")
     return new_text
+
+
+def rewrite_plain(text, stage: str) -> str:
+    """The cfg ``text`` with CSP stage ``stage`` rewritten as a plain stage (fusion ``none``), as the design
+    families lay out a plain stage (``cspnet.families._crossstage.lineage_layout`` with fusion ``none``):
+
+    * the split goes (part 1's path, the split route, part 2's 1x1 conv or slices), and so do the partial
+      transition, the concat, what follows the concat (``post``) and the transitions;
+    * a **backbone** stage keeps its down-sampling conv (as written) and runs its blocks at the width of the
+      tensor the split read (the down conv's, or the stage's input: ``block_ch = ch_in``); a 1x1 ``expand``
+      conv before the split goes with the split;
+    * a **neck** stage runs its blocks at the stage's output width and opens with a 1x1 ``entry`` conv to that
+      width from its input (its own 1x1 ``expand`` conv where it has one, with the stage's width; none where
+      the input already has it);
+    * the blocks keep their own ratio: every conv of the block path whose width was part 2's takes the new
+      block width, the others (bottleneck mids, a dense block's growth) scale with it (as :func:`rewrite_split`
+      scales them; a depthwise conv keeps groups = channels);
+    * a 1x1 transition to the stage's old output width ends the stage where the block path's width is not it,
+      so every later layer reads what it read before (checked: every layer outside the rewritten stage keeps
+      its output shape).
+
+    Added convs copy ``batch_normalize`` and ``activation`` from the stage's transition (or its partial
+    transition, or its part 2 / part 1 conv).  Every ``[route]``/``[shortcut]``/``[scale_channels]`` index is
+    renumbered (relative where written relative).  Raises ConfigError (field ``network``) where the stage is no
+    recognised CSP stage or its pattern is not rewritten (layers between the block path and the concat, a
+    pooled transition, a later layer reading the split, a rewritten cfg that does not read)."""
+    net = parse_cfg(text)
+    info = next((s for s in net.stages if s.name == stage), None)
+    if info is None or info.kind != "stage" or info.fusion == "none":
+        names = ", ".join(n for n, _ in csp_stages(net)) or "none"
+        raise ConfigError("network", f"{stage} is no recognised CSP stage of this network (CSP stages: {names})")
+    layers, roles = net.layers, info.roles
+    r = roles["split"][0]
+    x = layers[r].inputs[0]
+    first, be, cat = roles["block"][0] if roles["block"] else None, roles["block_end"][0], roles["concat"][0]
+    pt = roles["partial_transition"][0] if roles["partial_transition"] else None
+    taps_all = len(layers[cat].inputs) > 2       # C2f/ELAN-like: every block's output is concatenated
+    trs = list(roles["transition"][:1])          # (more 1x1 convs after it read its output: they stay)
+    out_layer = trs[-1] if trs else (roles["post"][-1] if roles["post"] else cat)
+    if first is None or (pt if pt is not None else be) != cat - 1 or (taps_all and pt is not None) \
+            or any(layers[j].kind != "conv" for j in roles["partial_transition"] + roles["transition"]):
+        raise ConfigError("network", f"{stage}: no block path, layers between it and the concat, or a pooled "
+                          "transition (a dense stage's); this pattern has no plain stage here")
+    path_end = cat if taps_all else be           # where the plain block path ends (the taps' concat stays)
+    tail = set(range(path_end + 1, out_layer + 1))
+    width = layers[out_layer].out_shape[0]        # the stage's output width: kept
+    neck = info.part == "neck"
+    expand = roles["expand"][0] if roles["expand"] else None
+    down = info.start if layers[info.start].kind == "conv" and layers[info.start].attrs["stride"] > 1 else None
+    split = set(range(x + 1, first))              # part 1's path, the split route(s), part 2's conv or slices
+    filters, groups = {}, {}
+    if neck:                                       # the entry: the expand conv (its filters set) or a conv added
+        block_in, block_ch = x, width
+        entry_new = expand is None and layers[x].out_shape[0] != width
+        if expand is not None:
+            filters[expand] = width
+    else:   # blocks at the down conv's width, the down conv going to the stage's (else at the stage's input)
+        if down is not None:
+            block_ch = filters[down] = width
+        else:
+            block_ch = layers[info.start].in_shape[0]
+        if expand is not None and layers[expand].inputs[0] == (down if down is not None else info.start - 1):
+            split.add(expand)                      # the plain stage has no expand ...
+            block_in = layers[expand].inputs[0]
+        elif expand is not None:                   # ... but after layers of its own (an SPP) its 1x1 conv stays
+            block_in, filters[expand] = expand, block_ch
+        else:
+            block_in = x
+        if layers[block_in].out_shape[0] != block_ch and block_in not in filters:
+            raise ConfigError("network", f"{stage}: its split reads layer {block_in}, neither the down-sampling conv "
+                              "nor the stage's input; this pattern has no plain stage here")
+        entry_new = False
+    dropped = split | tail
+    p1 = csp_tap_layers(roles)["part1"]
+    readers = [j for j in range(len(layers)) if j not in dropped and not first <= j <= path_end
+               and any(i in split for i in layers[j].inputs)]
+    if readers:
+        raise ConfigError("network", f"{stage}: layer {readers[0]} reads a layer of the stage's CSP split; "
+                          "this pattern has no plain stage here")
+    old2 = net.plan.stage(stage).taps["part2"][0]
+    for j in roles["block"]:
+        layer = layers[j]
+        if layer.kind != "conv":
+            continue
+        f = layer.out_shape[0]
+        new = block_ch if f == old2 else max(1, round(f * block_ch / old2))
+        if new != f:
+            filters[j] = new
+            g = layer.attrs.get("groups", 1)
+            if g != 1 and g == f == layer.in_shape[0]:     # depthwise stays depthwise
+                groups[j] = new
+    sections = read_sections(text)
+    like_tr = sections[1 + (trs[-1] if trs else pt if pt is not None else p1)]
+    like_in = sections[1 + (roles["part2"][0] if roles["part2"] and layers[roles["part2"][0]].kind == "conv"
+                            else p1)]
+
+    def write(with_transition: bool) -> tuple:
+        items: list = []          # (Section, old index or None)
+        pos: dict = {}
+        new_in = new_tr = None
+        for i, sec in enumerate(sections[1:]):
+            if i == first and entry_new:
+                new_in = len(items)
+                items.append((_conv(width, like_in), None))
+            if i in dropped:
+                continue
+            pos[i] = len(items)
+            items.append((sec, i))
+            if i == path_end and with_transition:
+                new_tr = len(items)
+                items.append((_conv(width, like_tr), None))
+        start = pos[block_in] if new_in is None else new_in
+        stop = pos[path_end] if new_tr is None else new_tr
+
+        def target(j: int) -> int:      # the split's layers: the block path's input; the fusion's: the output
+            return start if j in split else stop if j in tail else pos[j]
+
+        out = [f"# rewritten by CSPNet Explorer: {stage} {info.fusion} -> none (a plain stage)", "",
+               _section_text(sections[0])]
+        for p, (sec, old) in enumerate(items):
+            opts = dict(sec.options)
+            if old is not None:
+                layer = layers[old]
+                if old in filters:
+                    opts["filters"] = (str(filters[old]), 0)
+                if old in groups:
+                    opts["groups"] = (str(groups[old]), 0)
+                if layer.kind == "route":
+                    refs = list(zip(opts["layers"][0].split(","), layer.inputs))
+                    if old == cat:      # the taps' concat: without part 1
+                        refs = [(t, j) for t, j in refs if j != p1]
+                    opts["layers"] = (",".join(str(target(j) - p) if t.strip().startswith("-") else str(target(j))
+                                               for t, j in refs), 0)
+                elif layer.kind in ("shortcut", "scale_channels"):
+                    q = target(layer.inputs[1])
+                    opts["from"] = (str(q - p) if opts["from"][0].strip().startswith("-") else str(q), 0)
+            out.append(_section_text(Section(sec.name, sec.line, opts)))
+        return "\n".join(out) + "\n", pos, new_tr
+
+    def read(new_text: str):
+        try:
+            return parse_cfg(new_text)
+        except ConfigError as exc:
+            raise ConfigError("network", f"{stage}: as a plain stage the rewritten cfg does not read ({exc.detail}); "
+                              "this stage is not rewritten") from None
+
+    new_text, pos, new_tr = write(True)
+    again = read(new_text)
+    if not taps_all and again.layers[new_tr].in_shape[0] == width:   # the path ends at the stage's width
+        new_text, pos, new_tr = write(False)
+        again = read(new_text)
+    free = set(roles["block"]) | set(filters) | {cat}     # the layers whose width may change
+    changed = [i for i, q in pos.items() if i not in free and again.layers[q].out_shape != layers[i].out_shape]
+    if changed:
+        raise ConfigError("network", f"{stage}: as a plain stage layer {changed[0]}'s output changes "
+                          f"({layers[changed[0]].out_shape} -> {again.layers[pos[changed[0]]].out_shape}); "
+                          "this stage is not rewritten")
+    if len(csp_stages(again)) != len(csp_stages(net)) - 1:
+        raise ConfigError("network", f"{stage}: the rewritten cfg does not read as one CSP stage fewer; "
+                          "this stage is not rewritten")
+    return new_text
+
+def plain_twin(text) -> str:
+    """The cfg ``text`` with every recognised CSP stage rewritten as a plain stage (:func:`rewrite_plain`, first
+    stage first, the cfg parsed again after each): the network's **plain twin**, the same stages, blocks and
+    head without CSP.  A cfg without CSP stages is its own twin (returned as it is).  Raises ConfigError
+    (field ``network``) naming the first stage that has no plain stage here."""
+    text = text if isinstance(text, str) else bytes(text).decode("utf-8")
+    done = []
+    while True:
+        stages = csp_stages(parse_cfg(text))
+        if not stages:
+            break
+        stage = stages[0][0]
+        text = rewrite_plain(text, stage)
+        done.append(stage)
+    if not done:
+        return text
+    body = text.split("\n", 2)[2] if text.startswith("# rewritten by") else text
+    return (f"# plain twin by CSPNet Explorer (explorer.io.rewrite.plain_twin): {len(done)} CSP stage(s) rewritten "
+            "as plain stages\n" + body)
 
 
 def rewrite_split(text, stage: str, part2_share: float) -> str:
@@ -307,4 +506,5 @@ def _section_text(sec: Section) -> str:
     return "\n".join([f"[{sec.name}]"] + [f"{k}={v}" for k, (v, _) in sec.options.items()]) + "\n"
 
 
-__all__ = ["FUSIONS", "csp_stages", "network_fusion", "rewrite_fusion", "rewrite_split", "stage_split"]
+__all__ = ["FUSIONS", "csp_stages", "network_fusion", "plain_twin", "rewrite_fusion", "rewrite_plain", "rewrite_split",
+           "stage_split"]

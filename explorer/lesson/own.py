@@ -49,10 +49,9 @@ def _vs_twin(cfg: CSPConfig) -> tuple:
 
 
 def _has_twin(cfg: CSPConfig) -> bool:
-    """Whether the design has a plain twin other than itself (a network read from a file has none)."""
-    if "fusion" not in family_fields(cfg.family):
-        return False
-    try:
+    """Whether the design has a plain twin other than itself (an opened Darknet cfg's is its CSP stages rewritten
+    as plain stages, ``explorer.io.rewrite.plain_twin``; a detection YAML's its CSP modules planned plain)."""
+    try:     # (a family refuses a twin it has not: a dense stage of an opened cfg has no plain layout)
         return cfg.twin() != cfg
     except ConfigError:
         return False
@@ -61,8 +60,8 @@ def _has_twin(cfg: CSPConfig) -> bool:
 def _against_twin(cfg: CSPConfig, metrics=("macs", "params")) -> str:
     """'against its plain twin it has +8.6 % MACs and +7.4 % parameters', or why there is no twin."""
     if not _has_twin(cfg):
-        return ("it has no plain twin to compare with (a network read from a file, or a design without CSP, "
-                "is its own twin)")
+        return ("it has no plain twin to compare with (a design without CSP is its own twin; a network with a CSP "
+                "stage that has no plain layout, such as an opened cfg's dense stage, has none)")
     d, t = _vs_twin(cfg)
     words = {"macs": "MACs", "params": "parameters", "cio": "CIO"}
     return "against its plain twin it has " + " and ".join(f"{_pct(d[m], t[m]):+.1f} % {words[m]}" for m in metrics)
