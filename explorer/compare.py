@@ -2,9 +2,10 @@
 
 A *subject* is what a user names: a preset (``yolov8n_cls``), a network file as the CLI opens it (a design
 ``.json``, a Darknet ``.cfg``, an Ultralytics ``.yaml``: ``explorer.design.files``; a detection YAML is a
-planned detector, ``explorer.io.ultralytics_det``), a link's design (a URL or its query string:
-``explorer.design.text.from_query``), a pasted design JSON, or a design or detector already built (the app's
-current design, an uploaded file: :func:`subject_from_file`).
+``yolo_yaml`` design, with its plain twin), a link's design (a URL or its query string:
+``explorer.design.text.from_query``), a pasted design JSON, or a design already built (the app's current
+design, an uploaded file: :func:`subject_from_file`), or, from a script, a planned detector
+(``explorer.io.ultralytics_det``: its layers without a twin).
 
 :func:`compare` summarises each with the existing summaries (``explorer.counts.analysis.summarize`` /
 ``compare_with_twin``, ``explorer.io.ultralytics_det.summarize_detector``) and the roofline
@@ -127,14 +128,12 @@ def _query_subject(spec: str) -> Subject:
 
 
 def subject_from_file(name: str, data: bytes, input_size: int | None = None) -> Subject:
-    """A network file's bytes (an upload) as a subject: a detection YAML as a detector planned at
-    ``input_size`` (default 640), anything else as the design ``explorer.design.files`` opens."""
-    from explorer.design.files import design_from_file, detector_from_file, file_warnings, is_detector
+    """A network file's bytes (an upload) as a subject: the design ``explorer.design.files`` opens (a detection
+    YAML: a ``yolo_yaml`` design at 640 px, compared with its plain twin as every design is), at ``input_size``
+    where given."""
+    from explorer.design.files import design_from_file, file_warnings
 
     base = os.path.basename(str(name)) or str(name)
-    if is_detector(name, data):
-        det = detector_from_file(name, data, input_size)
-        return Subject(base, detector=det, warnings=det.warnings)   # dead layer outputs, if any
     cfg = design_from_file(name, data)
     if input_size is not None:
         cfg = _at_size(cfg, input_size)
@@ -249,6 +248,10 @@ def _summary(subj: Subject, batch: int) -> dict:
 
         cmp = compare_with_twin(subj.cfg, batch=batch)
         s = dict(cmp["design"])
+        if subj.cfg.family == "yolo_yaml":   # what each stage is: the YAML layer's module
+            from explorer.io.yolo_family import detector_of
+
+            s["stages"] = [{**st, "module": m} for st, m in zip(s["stages"], detector_of(subj.cfg).modules)]
         s["twin_deltas"] = cmp["deltas"] if cmp.get("twin") is not None else None
         s["twin_error"] = cmp.get("twin_error") or (None if subj.cfg.is_csp else
                                                     "a plain design: its twin is itself")
@@ -499,7 +502,7 @@ def field_changes(a: CSPConfig, b: CSPConfig) -> list:
     for f in names:
         va, vb = da.get(f), db.get(f)
         if f == "network":
-            out.append({"field": f, "stage": None, "before": None, "after": None,
+            out.append({"field": f, "stage": None, "before": None, "after": None, "set": vb,   # (not shown)
                         "text": "network: the imported file's layers differ (see the differing stages)"})
         elif (f in STAGE_FIELDS or FIELDS[f].stages) and isinstance(va, list) and isinstance(vb, list) \
                 and len(va) == len(vb) and (same_count or FIELDS[f].axis == "neck") and len(set(map(str, vb))) > 1:
@@ -521,11 +524,16 @@ def _short(v, word: str = "stage") -> str:
     return _fmt(v)
 
 
+def _target(change: dict):
+    """The value a change sets (``set``: one too long to show as ``after``, a file's network text)."""
+    return change["set"] if "set" in change else change["after"]
+
+
 def _apply(data: dict, change: dict) -> None:
     f = change["field"]
     data.update(change.get("also") or {})
     if change["stage"] is None:
-        data[f] = change["after"]
+        data[f] = _target(change)
     else:
         v = list(data[f])
         v[change["stage"]] = change["after"]
@@ -552,7 +560,7 @@ def _done(cfg: CSPConfig, change: dict) -> bool:
     """Whether ``change`` already holds in ``cfg`` (it followed an earlier one: a stage count)."""
     v = cfg.to_dict().get(change["field"])
     if change["stage"] is None:
-        return v == change["after"]
+        return v == _target(change)
     return isinstance(v, list) and change["stage"] < len(v) and v[change["stage"]] == change["after"]
 
 
@@ -691,6 +699,7 @@ def what_changed(a, b, device: str = "h100", dtype: str = "fp32", batch: int = 1
             out["walk"] = ablation_walk(a.cfg, b.cfg, out["fields"], device, dtype, batch)
         except (ConfigError, ValueError) as exc:   # a walk that cannot be made: said, not raised
             out["walk_why"] = f"no ablation walk: {exc}"
+    out["fields"] = [{k: v for k, v in c.items() if k != "set"} for c in out["fields"]]   # (the walk's only)
     return out
 
 

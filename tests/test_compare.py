@@ -19,7 +19,7 @@ from explorer.compare import (
     stage_table_rows,
     what_changed,
 )
-from explorer.counts.analysis import summarize
+from explorer.counts.analysis import compare_with_twin, summarize
 from explorer.counts.conventions import REGISTRY, count
 from explorer.counts.diagram import to_dot
 from explorer.design.text import from_query
@@ -93,20 +93,24 @@ def test_stages_align_by_part_and_resolution_not_by_index():
 def test_detectors_compare_and_cells_say_why(detectors):
     v8, y11 = detectors
     r = compare([v8, y11, "yolov8n_cls"])
-    assert [s["kind"] for s in r["subjects"]] == ["detector", "detector", "design"]
+    assert [s["kind"] for s in r["subjects"]] == ["design", "design", "design"]   # a YAML opens as a yolo_yaml design
     det = summarize_detector(detector_from_yaml(V8, "yolov8n.yaml"))
     assert _row(r, "conventions.ultralytics")["cells"][0]["value"] == det["conventions"]["ultralytics"]["value"]
-    twin = _row(r, "twin_macs_pct")["cells"]
-    assert twin[0]["value"] is None and twin[0]["why"] == NO_TWIN_DETECTOR
-    assert twin[2]["value"] is not None
+    twin = _row(r, "twin_macs_pct")["cells"]   # each file against its plain twin: yolov8n's is the design's
+    assert twin[0]["value"] == pytest.approx(compare_with_twin(get_preset("yolov8n"))["deltas"]["macs"]["delta_pct"])
+    assert all(c["value"] < 0 for c in twin)
+    planned = compare([detector_from_yaml(V8, "yolov8n.yaml"), "yolov8n_cls"])   # a planned detector: no twin
+    assert _row(planned, "twin_macs_pct")["cells"][0]["why"] == NO_TWIN_DETECTOR
     neck = _row(r, "parts.neck.macs")["cells"]
     assert neck[0]["value"] > 0 and neck[2]["value"] is None and "no neck" in neck[2]["why"]
     lat = _row(r, "latency.median_ms")["cells"]
     assert all(c["value"] is None and c["why"] == NOT_MEASURED for c in lat)
     assert all(c["value"] > 0 for c in _row(r, "roofline.bound_ms")["cells"])
-    # a detector is no design: its layers are compared, and the stage shares add up to the whole difference
+    # two files: their layers are compared, and the stage shares add up to the whole difference
     wc = r["what_changed"][0]
-    assert wc["fields"] is None and wc["fields_why"]
+    assert [c["field"] for c in wc["fields"]] == ["network"] and "set" not in wc["fields"][0]
+    steps = wc["walk"]["steps"]
+    assert [s["changes"] for s in steps] == [[wc["fields"][0]["text"]]] and not steps[0]["why"]
     assert any("C2f" in d["text"] and "C3k2" in d["text"] for d in wc["stages"])
     psa = next(d for d in wc["stages"] if d["a"] is None)    # YOLO11's C2PSA: nothing beside it in YOLOv8
     assert psa["b"]["what"] == "C2PSA" and psa["b"]["layers"]["matmul"] == 2 and "matmul 0 -> 2" in psa["text"]
@@ -162,7 +166,7 @@ def test_subjects_from_links_json_and_files(tmp_path, detectors):
     path.write_text(get_preset("yolo11n_cls").to_json())
     assert resolve(str(path)).cfg == get_preset("yolo11n_cls")
     assert resolve(get_preset("yolo11n_cls").to_json()).cfg == get_preset("yolo11n_cls")
-    assert resolve(detectors[0], input_size=320).detector.input_size == 320
+    assert resolve(detectors[0], input_size=320).cfg.input_size == 320
     assert resolve("yolov8n_cls", input_size=256).cfg.input_size == 256
     same = resolve("yolov8n_cls")
     r = compare([same, same])

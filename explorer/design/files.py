@@ -185,7 +185,12 @@ def load_file(path) -> CSPConfig:
 
 def file_warnings(cfg: CSPConfig) -> list:
     """What the reader of ``cfg``'s network read otherwise than written, one line each (an imported Darknet cfg:
-    an option given twice, whose first value is used, as Darknet does); ``[]`` for any other design."""
+    an option given twice, whose first value is used, as Darknet does; a detection YAML: a layer whose output
+    nothing reads); ``[]`` for any other design."""
+    if cfg.family == "yolo_yaml":
+        from explorer.io.yolo_family import detector_of
+
+        return list(detector_of(cfg).warnings)
     if cfg.family != "darknet_cfg":
         return []
     from explorer.io.family import net_of
