@@ -380,8 +380,7 @@ def cmd_summary(args):
         print("outputs (what Detect reads): " + ", ".join(
             f"{name} {'x'.join(map(str, o))} (stride {stride})"
             for name, o, stride in zip(s["scales"], s["outputs"], s["strides"]))
-            + f"; Detect's output {'x'.join(map(str, s['output_shape'][1:]))} (4 DFL box distances + "
-              f"{s['output_shape'][1] - 4} classes, per anchor point)")
+            + f"; the head's output {s['output_text']}")
     _print_table(rows)
     if args.trace:
         t = s["trace"]

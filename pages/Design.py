@@ -398,12 +398,10 @@ def part_section(design: dict, conv: str, twin: dict | None = None) -> None:
     st.dataframe(pd.DataFrame(rows).drop(columns="stages"), hide_index=True, key="part_table", column_config=colcfg,
                  width="content")
     if design.get("outputs"):   # a detector: the scales Detect reads, and what it returns
-        out = design["output_shape"]
-        st.caption("**Output scales** (what Detect reads): " + "; ".join(
+        st.caption("**Output scales** (what the head reads): " + "; ".join(
             f"{name} {'×'.join(map(str, o))} (stride {stride})"
             for name, o, stride in zip(design["scales"], design["outputs"], design["strides"]))
-            + f". Detect's output: {out[1]} × {out[2]:,} (4 DFL box distances + {out[1] - 4} class scores for "
-              "each anchor point, one per cell of every scale).")
+            + f". The head's output: {design['output_text']}.")
 
 
 PART_VS_TWIN_PARAMS = "params vs twin %"

@@ -322,3 +322,19 @@ def test_cspresnext50_panet_spp_is_the_paper_s_cfg_at_its_71_3_bflops():
     plan = plan_network(cfg)
     model = build_model(cfg, device="meta")
     assert count_params(model) == plan.params and compare(plan, model) == []
+
+
+def test_summaries_say_what_each_kind_of_head_returns():
+    """A detection head is read from the plan (its taps P3..P5), whichever family planned it: the output shape
+    is what the model returns, and says what it holds."""
+    from explorer.counts.analysis import summarize
+
+    v5, v8, dn = (summarize(get_preset(n, input_size=320)) for n in ("yolov5n", "yolov8n", "yolov4_csp"))
+    assert v5["output_shape"] == [1, 3 * (40 * 40 + 20 * 20 + 10 * 10), 85] and "3 anchors" in v5["output_text"]
+    assert v8["output_shape"] == [1, 84, 40 * 40 + 20 * 20 + 10 * 10] and "DFL" in v8["output_text"]
+    assert dn["output_shape"] == [1, 255, 10, 10] and "255\u00d740\u00d740" in dn["output_text"]
+    model = build_model(get_preset("yolov5n", input_size=320)).eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 320, 320))
+    assert list(out.shape) == v5["output_shape"]
+    assert summarize(get_preset("yolov8n_cls"))["output_shape"] == [1, 1000]

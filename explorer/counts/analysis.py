@@ -43,7 +43,7 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 
         plan = fuse_plan(plan)
     totals, stages = plan_summary(plan, batch, activation=getattr(cfg, "activation", None))
-    detector = detector_outputs(plan) if cfg.is_detector else {}
+    detector = detector_outputs(plan, batch) if "p0" in plan.stages[-1].taps else {}   # a detection head
     return {
         "name": cfg.name,
         "family": cfg.family,
@@ -52,8 +52,7 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
         "config": cfg.to_dict(),
         "fused": fused,
         **totals,
-        # a detector's output: (4 + classes) x anchors, as Detect returns it (explorer.io.ultralytics_det too)
-        "output_shape": [batch, *plan.output_shape[:2]] if detector else [batch, cfg.num_classes],
+        "output_shape": [batch, *plan.output_shape[:1]],   # a classifier's logits (a detector's: below)
         **detector,
         "stages": stages,
     }
@@ -63,15 +62,36 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 NECK_ROLES = ("top-down to P4", "top-down to P3", "bottom-up to P4", "bottom-up to P5")
 
 
-def detector_outputs(plan) -> dict:
+def detector_outputs(plan, batch: int = 1) -> dict:
     """A detector plan's output scales, as ``explorer.io.ultralytics_det.summarize_detector`` reports them:
-    ``outputs`` the (C, H, W) of every scale Detect reads (its head's taps p0, p1, ... = P3, P4, P5),
-    ``strides`` the input size over each scale's height, ``scales`` their names (P3 = stride 8)."""
+    ``outputs`` the (C, H, W) of every scale Detect reads (its head's taps p0, p1, ... = P3, P4, P5; a Darknet
+    cfg's: its ``[yolo]`` layers' inputs), ``strides`` the input size over each scale's height, ``scales`` their
+    names (P3 = stride 8); ``output_shape`` what the model returns (the last scale's, where it returns one tensor
+    per scale) and ``output_text`` what that is, in words:
+
+    * Ultralytics' anchor-free Detect (its DFL in the plan): ``(batch, 4 + classes, anchor points)``;
+    * YOLOv5's / YOLOv7's anchor-based Detect (one tensor, ``(anchors, outputs, 1)`` in the plan):
+      ``(batch, anchors x cells, 5 + classes)``;
+    * Darknet's ``[yolo]`` layers: one tensor per scale."""
     head = plan.stages[-1]
     outs = [list(head.taps[f"p{j}"]) for j in range(len(head.taps)) if f"p{j}" in head.taps]
     size = plan.input_shape[1]
     strides = [size // o[1] if o[1] else 0 for o in outs]
-    return {"outputs": outs, "strides": strides,
+    cells = sum(o[1] * o[2] for o in outs)
+    c, n, w = plan.output_shape
+    if any("dfl" in (op.attrs or {}) for op in head.ops):
+        shape = [batch, c, n]
+        text = (f"{c} \u00d7 {n:,} (4 DFL box distances + {c - 4} class scores for each anchor point, one per "
+                "cell of every scale)")
+    elif w == 1 and cells and c % cells == 0:
+        shape = [batch, c, n]
+        text = (f"{c:,} \u00d7 {n} ({c // cells} anchors per cell of every scale, each with 4 box values, an "
+                f"objectness and {n - 5} class scores)")
+    else:
+        shape = [batch, c, n, w]
+        text = ("one tensor per scale (" + ", ".join("\u00d7".join(map(str, o)) for o in outs)
+                + "), which Darknet's [yolo] layers decode")
+    return {"outputs": outs, "strides": strides, "output_shape": shape, "output_text": text,
             "scales": [f"P{s.bit_length() - 1}" if s else f"p{j}" for j, s in enumerate(strides)]}
 
 
