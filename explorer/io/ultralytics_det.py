@@ -532,7 +532,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
         elif m == "SCDown":   # SCDown(c1, c2, k, s)
             _max_args(lay, ("c2", "k", "s"))
             if len(lay.args) != 3:
-                raise lay.fail(f"args {_short(lay.args)}; expected [c2, k, s] (SCDown has no defaults)")
+                raise lay.fail(f"{len(lay.args)} args; expected 3: [c2, k, s] (SCDown has no defaults)")
             c2 = model.channels(_channels_arg(lay))
             k = _arg(lay, 1, None, "the kernel", lambda v: _is_int(v) and 1 <= v <= 15, "an integer 1 to 15")
             st = _arg(lay, 2, None, "the stride", lambda v: _is_int(v) and 1 <= v <= 8, "an integer 1 to 8")
