@@ -1,8 +1,9 @@
-"""Ultralytics detection YAMLs (v8, v8-p2/p6, 11, v5u) planned exactly: a whole detector as a graph plan.
+"""Ultralytics detection YAMLs (v8, v8-p2/p6, 11, v5u, v10, 12) planned exactly: a whole detector as a graph plan.
 
 An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo11.yaml``, the anchor-free
-``yolov5.yaml`` of the ``yolov5{n..x}u`` models) is read into a :class:`cspnet.plan.NetPlan` built with
-:class:`cspnet.plan.PlanBuilder`, layer by layer as Ultralytics' ``parse_model`` builds the modules:
+``yolov5.yaml`` of the ``yolov5{n..x}u`` models, ``yolov10{n..x}.yaml``, ``yolo12.yaml``) is read into a
+:class:`cspnet.plan.NetPlan` built with :class:`cspnet.plan.PlanBuilder`, layer by layer as Ultralytics'
+``parse_model`` builds the modules:
 
 * the scale from the file name as Ultralytics guesses it (``yolov8n.yaml``: n), else the ``scale`` argument,
   else the YAML's ``scale`` key, else its first scale; ``scales`` / ``depth_multiple`` / ``width_multiple`` /
@@ -19,14 +20,22 @@ An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo
   depthwise convs where the model has C3k2, as parse_model sets ``Detect.legacy``; then the inference path:
   the scales' outputs concatenated, DFL's softmax and frozen 16 -> 1 conv on the box channels, the class
   sigmoid).  The bottlenecks inside C2f, C3k2, C2 (C2f's), C3 and C2PSA are the cross-stage block plans of
-  ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules.
+  ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules;
+* YOLOv10's ``SCDown`` (:func:`_plan_scdown`), ``C2fCIB`` (C2f with ``_blocks.plan_cib``: CIB, RepVGGDW where
+  ``lk``), the standalone ``PSA`` (``_blocks.plan_psa`` once) and ``v10Detect`` (``_detect.plan_detect`` with
+  ``one2one``: both heads planned and counted, as Ultralytics builds them; the output is the one-to-one branch's,
+  the one-to-many maps are outputs of their own, ``Op.attrs["output"]``, no dead layers); YOLO12's ``A2C2f``
+  (:func:`_a2c2f`: area-attention ``ABlock`` s, ``_blocks.plan_area_block``, or C3k where ``a2`` is false; at
+  scales l/x the ``(True, 1.2)`` parse_model appends: a learned residual gamma, MLP ratio 1.2).  parse_model's
+  ``legacy`` (Detect's plain class branch) is off after any C3k2, A2C2f or C2fCIB.
 
 Parameters equal Ultralytics' own model build exactly, and the registered ``ultralytics`` convention (2 x thop,
 nearest upsampling 1 per output element as thop counts it) its printed GFLOPs (tests: yolov8n..x, yolo11n..x,
 yolov8n-p2, yolov5su/mu against ``detection_exact.csv``; yolov8n 8.8575488 and yolov8n-p2 17.4345728 to the
-last digit; yolov8n..x-p6 against Ultralytics' build).  A layer whose output nothing reads is planned (Ultralytics
-runs it) and named in :attr:`Detector.warnings` ("dead layer outputs").  :func:`printed_gflops` runs it as
-``get_flops`` does: at the probe stride ``max(stride, 32)``, scaled to the image size.
+last digit; yolov8n..x-p6, yolov10n..x and yolo12n..x against Ultralytics 8.4.190's build and get_flops).  A
+layer whose output nothing reads is planned (Ultralytics runs it) and named in :attr:`Detector.warnings` ("dead
+layer outputs").  :func:`printed_gflops` runs it as ``get_flops`` does: at the probe stride ``max(stride, 32)``,
+scaled to the image size.
 
 **Refused** (``ConfigError``, field ``"yaml"``), naming the layer (``layer 22 (head[12], Detect)``) or key:
 any other module (by name), a ``from`` that is not an earlier layer, arguments a module does not take,
