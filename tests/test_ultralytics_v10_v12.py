@@ -16,7 +16,7 @@ from cspnet.graph_model import GraphModel
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor, graph_problems
 from detection_reference import V10_V12
 from explorer.counts.conventions import REGISTRY
-from explorer.io.ultralytics_det import is_detection_yaml, plan_detector
+from explorer.io.ultralytics_det import is_detection_yaml, plan_detector, printed_gflops
 from explorer.io.yolo_family import design_from_yaml
 from test_ultralytics_detect import UP, _yaml
 
@@ -183,3 +183,12 @@ def test_psa_refusals():
         plan_detector(text.replace("PSA, [1024]", "PSA, [512]"), "n")
     with pytest.raises(ConfigError, match=r"layer 10 \(backbone\[10\], PSA\): repeats 2; a PSA is written once"):
         plan_detector(text.replace("[-1, 1, PSA", "[-1, 2, PSA"), "n")
+
+
+def test_printed_gflops_falls_back_to_the_full_image_where_the_probe_does_not_run():
+    """8 areas do not divide the 32 px probe's 2 x 2 positions at P4 (get_flops' probe fails and it profiles
+    the full image); at 640 they divide 40 x 40."""
+    det = plan_detector(Y12.replace("[-1, 4, A2C2f, [512, True, 4]]", "[-1, 4, A2C2f, [512, True, 8]]"), "n")
+    assert printed_gflops(det) == REGISTRY["ultralytics"].on_totals(det.plan.by_kind) / 1e9
+    with pytest.raises(ConfigError, match="4 positions do not split into 8 equal areas"):
+        det.at(det.probe_stride)

@@ -618,13 +618,19 @@ def printed_gflops(det: Detector, imgsz: int | None = None) -> float:
     the plan's input size), / 1e9.  YOLOv5's and YOLOv7's ``model_info`` run the same recipe in their own
     convention (``det.printed_convention``: ``yolov5``).  Exact as the float it returns (``8.8575488`` for
     yolov8n at 640); equal to the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales
-    with the input (a size that is a multiple of the largest stride)."""
+    with the input (a size that is a multiple of the largest stride).  A model that does not run at the probe
+    (an area attention whose areas do not divide the probe's positions) is counted at ``imgsz`` itself, as
+    get_flops falls back to profiling the full image when the probe fails."""
     from explorer.counts.conventions import REGISTRY
 
     probe = det.probe_stride
-    flops = REGISTRY[det.printed_convention].on_totals(det.at(probe).plan.by_kind)
     size = det.input_size if imgsz is None else imgsz
-    return flops / 1e9 * size / probe * size / probe
+    convention = REGISTRY[det.printed_convention]
+    try:
+        at_probe = det.at(probe)
+    except ConfigError:
+        return convention.on_totals(det.at(size).plan.by_kind) / 1e9
+    return convention.on_totals(at_probe.plan.by_kind) / 1e9 * size / probe * size / probe
 
 
 def summarize_detector(det: Detector, batch: int = 1) -> dict:
