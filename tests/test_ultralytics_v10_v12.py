@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cspnet import ConfigError, build_model
 from cspnet.families._blocks import plan_area_block
 from cspnet.graph_model import GraphModel
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor, graph_problems
-from detection_reference import V10_V12
+from detection_reference import V10_V12, mutated_layer
 from explorer.counts.conventions import REGISTRY
 from explorer.io.ultralytics_det import is_detection_yaml, plan_detector, printed_gflops
 from explorer.io.yolo_family import design_from_yaml
@@ -192,3 +194,14 @@ def test_printed_gflops_falls_back_to_the_full_image_where_the_probe_does_not_ru
     assert printed_gflops(det) == REGISTRY["ultralytics"].on_totals(det.plan.by_kind) / 1e9
     with pytest.raises(ConfigError, match="4 positions do not split into 8 equal areas"):
         det.at(det.probe_stride)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["v10", "12"]), st.integers(0, 23), st.integers(0, 3),
+       st.one_of(st.integers(-3, 5000), st.text(max_size=6), st.none(), st.booleans(), st.floats(allow_nan=True)))
+def test_mutated_v10_and_12_layers_give_config_errors_only(which, i, k, value):
+    try:
+        det = plan_detector(mutated_layer(v10("n") if which == "v10" else Y12, i, k, value), "n", input_size=64)
+    except ConfigError:
+        return
+    assert det.plan.params > 0 and all(p.endswith("is read by no later op") for p in graph_problems(det.plan))
