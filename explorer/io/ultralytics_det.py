@@ -556,8 +556,8 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             heads = max(c // 64, 1)
             head_dim, key_dim, _ = psa_dims(c, heads)
             if key_dim < 1 or head_dim * heads != c:
-                raise lay.fail(f"{c} hidden channels in {heads} heads; the attention needs them a multiple of "
-                               "the heads, at least 2 (its reshape)")
+                raise lay.fail(f"{c} hidden channels in {heads} heads; the attention's reshape needs the channels a "
+                               "multiple of the heads, at least 2 per head")
             y = _plan_c2psa(b, p, x, c2, None, _e_arg(lay, 1))
         elif m == "A2C2f":
             y = _a2c2f(b, p, lay, x, model, n, input_size)
