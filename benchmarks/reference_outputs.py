@@ -33,6 +33,15 @@ Per preset (``yolov5{n..x}u``, ``yolov8{n..x}``, ``yolo11{n..x}``):
 
    Reported: the largest absolute difference and the largest absolute value (the outputs' scale), float32 and
    float64 (float64 shows the arithmetic is the same up to rounding: differences near 1e-13).
+
+``--yaml-files`` runs Ultralytics' own YAMLs opened as ``yolo_yaml`` designs instead (:data:`YAML_FILES`: YOLOv10's
+SCDown / C2fCIB / PSA / v10Detect and YOLO12's area attention, at a scale without and one with A2C2f's residual
+gamma), read from the installed package (the file ``yaml_model_load`` reads).  Their parameter names
+are Ultralytics' (``model.6.m.0.1.attn.qkv.conv.weight``), so weights are copied by name (two renames: the
+bottleneck's ``conv1``/``conv2`` are Ultralytics' ``cv1``/``cv2``; a learned ``gamma`` is stored as
+``gamma.implicit``); BatchNorms random as above, YOLO12's gamma U(0.5, 1.5).  Compared: our output against
+Ultralytics' head values of the branch it is made from (v10Detect: ``one2one``, DFL + sigmoid); written to
+``benchmarks/results/reference_outputs_yaml.json`` (``tests/test_reference_outputs.py`` reads it too).
 """
 from __future__ import annotations
 
@@ -50,6 +59,8 @@ from torch import nn
 from cspnet import build_model, get_preset, plan_network, preset_names
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reference_outputs.json")
+OUT_YAML = os.path.join(os.path.dirname(OUT), "reference_outputs_yaml.json")
+YAML_FILES = ("yolov10n", "yolov10s", "yolo12n", "yolo12l")
 NORM_TYPES = (nn.Conv2d, nn.BatchNorm2d)
 
 
@@ -186,6 +197,90 @@ def outputs(ref: nn.Module, ours: nn.Module, x: torch.Tensor) -> dict:
     return {"ours": mine, "head": head, "decoded": decoded, "final": final}
 
 
+def copy_by_name(ref: nn.Module, ours: nn.Module) -> int:
+    """Ultralytics' state dict into a yolo_yaml design's model, by name (see the module docstring)."""
+    import re
+
+    mine = {}
+    for k in ours.state_dict():
+        tail = k[k.index("model."):] if "model." in k else k
+        mine[re.sub(r"\.m\.(\d+)\.conv([12])\.", r".m.\1.cv\2.", tail.replace(".implicit", ""))] = k
+    theirs = {k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
+    if set(theirs) != set(mine) - {k for k in mine if k.endswith("num_batches_tracked")}:
+        raise SystemExit(f"state dicts differ: {sorted(set(theirs) ^ set(mine))[:6]}")
+    target = ours.state_dict()
+    ours.load_state_dict({mine[k]: v.view(target[mine[k]].shape) for k, v in theirs.items()}, strict=False)
+    return len(theirs)
+
+
+def check_yaml_file(name: str, DetectionModel, size: int) -> dict:
+    """Ultralytics' ``<name>.yaml`` as a yolo_yaml design against Ultralytics' build of it (module docstring)."""
+    import re
+
+    from ultralytics.utils.checks import check_yaml
+
+    from explorer.io.yolo_family import design_from_yaml
+
+    torch.manual_seed(0)
+    ref = DetectionModel(f"{name}.yaml", verbose=False).eval()
+    randomize_batchnorm(ref)
+    for m in ref.modules():
+        if isinstance(getattr(m, "gamma", None), nn.Parameter):
+            m.gamma.data.uniform_(0.5, 1.5)
+    # the file yaml_model_load reads: the scale letter dropped (yolo12n -> yolo12.yaml), else the name's own file
+    path = check_yaml(re.sub(r"(\d+)([nslmxb])$", r"\1", name) + ".yaml", hard=False) or check_yaml(f"{name}.yaml")
+    with open(path) as fh:
+        ours = build_model(design_from_yaml(fh.read(), f"{name}.yaml", input_size=size)).eval()
+    row = {"file": name, "yaml": os.path.basename(path), "params_ours": sum(p.numel() for p in ours.parameters()),
+           "params_ultralytics": sum(p.numel() for p in ref.parameters()), "bn_eps_ours": bn_eps(ours),
+           "bn_eps_ultralytics": bn_eps(ref), "tensors_copied": copy_by_name(ref, ours)}
+    det = ref.model[-1]
+    x = torch.randn(1, 3, size, size)
+    for dtype, tag in ((torch.float32, "fp32"), (torch.float64, "fp64")):
+        ref.to(dtype)
+        ours.to(dtype)
+        preds = []
+        hook = det.register_forward_hook(lambda mod, i, o: preds.append(o))
+        try:
+            with torch.no_grad():
+                ref(x.to(dtype))
+                mine = ours(x.to(dtype))
+        finally:
+            hook.remove()
+        raw = preds[0][1]
+        row["branch"] = "one2one" if "one2one" in raw else "the head's"
+        raw = raw.get("one2one", raw)
+        with torch.no_grad():
+            head = torch.cat((det.dfl(raw["boxes"]), raw["scores"].sigmoid()), 1)
+        row["output_shape"] = list(mine.shape)
+        row[f"head_diff_{tag}"], row["head_scale"] = diff(mine, head)
+    return row
+
+
+def main_yaml_files(DetectionModel, version: str, size: int, write: bool) -> int:
+    rows, t0 = [], time.perf_counter()
+    print("| file | params (ours = Ultralytics) | output | branch | head: max abs diff fp32 / fp64 (scale) |\n"
+          "|---|---|---|---|---|")
+    for name in YAML_FILES:
+        r = check_yaml_file(name, DetectionModel, size)
+        rows.append(r)
+        same = "=" if r["params_ours"] == r["params_ultralytics"] else "!="
+        print(f"| {name} | {r['params_ours']:,} {same} {r['params_ultralytics']:,} | "
+              f"{'x'.join(map(str, r['output_shape']))} | {r['branch']} | {r['head_diff_fp32']:.1e} / "
+              f"{r['head_diff_fp64']:.1e} ({r['head_scale']:.2f}) |", flush=True)
+    bad = [r["file"] for r in rows if r["params_ours"] != r["params_ultralytics"]
+           or r["head_diff_fp64"] > 1e-9 * max(1.0, r["head_scale"])]
+    result = {"ultralytics": version, "torch": torch.__version__, "input_size": size, "seed": 0,
+              "date": time.strftime("%Y-%m-%d", time.gmtime()), "seconds": round(time.perf_counter() - t0, 1),
+              "rows": rows}
+    print(f"\nultralytics {version}, {size} px: {'all equal' if not bad else 'DIFFERENT: ' + ', '.join(bad)}")
+    if write:
+        with open(OUT_YAML, "w") as fh:
+            json.dump(result, fh, indent=1)
+            fh.write("\n")
+    return 1 if bad else 0
+
+
 def diff(a: torch.Tensor, b: torch.Tensor) -> tuple:
     return float((a - b).abs().max()), float(b.abs().max())
 
@@ -233,6 +328,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=256, help="input size in pixels (a multiple of 32)")
     ap.add_argument("--only", default="", help="comma-separated presets (default: every detector preset)")
     ap.add_argument("--no-write", action="store_true", help=f"do not write {os.path.relpath(OUT)}")
+    ap.add_argument("--yaml-files", action="store_true",
+                    help=f"Ultralytics' own {', '.join(YAML_FILES)} YAMLs as yolo_yaml designs instead")
     args = ap.parse_args(argv)
     found = import_ultralytics()
     if found is None:
@@ -240,6 +337,8 @@ def main(argv=None) -> int:
               "(/work/refvenv/bin/python, ../shared/reference/reference_tools.md)", file=sys.stderr)
         return 2
     DetectionModel, version = found
+    if args.yaml_files:
+        return main_yaml_files(DetectionModel, version, args.size, not args.no_write)
     names = [n for n in args.only.split(",") if n] or detector_presets()
     unknown = [n for n in names if n not in detector_presets()]
     if unknown:

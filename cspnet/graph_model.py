@@ -171,13 +171,16 @@ class _PlanRunner(nn.Module):
         if kind == "mean":
             return xs[0].mean((2, 3), keepdim=True)
         if kind == "matmul":
-            role = a["attention"][0]
-            if role == "qk":
-                q, k, _ = _qkv(xs[0], a["attention"])
-                return q.transpose(-2, -1) @ k
-            _, _, v = _qkv(xs[1], a["attention"])
-            attn = xs[0]
-            return (v @ attn.transpose(-2, -1)).view(xs[1].shape[0], op.out_shape[0], *xs[1].shape[2:])
+            dims = a["attention"]
+            area = dims[4] if len(dims) > 4 else 1
+            if dims[0] == "qk":
+                q, k, _ = _qkv(xs[0], dims)
+                return _areas(q, area).transpose(-2, -1) @ _areas(k, area)
+            _, _, v = _qkv(xs[1], dims)
+            y = _areas(v, area) @ xs[0].transpose(-2, -1)   # (batch x area, heads, head_dim, HW / area)
+            if area > 1:   # the areas' runs back in row-major order
+                y = y.view(-1, area, *y.shape[1:]).permute(0, 2, 3, 1, 4)
+            return y.reshape(xs[1].shape[0], op.out_shape[0], *xs[1].shape[2:])
         raise ValueError(f"{op.path}: no way to run a {kind!r} layer here")
 
 
@@ -307,10 +310,20 @@ def build_parts(cfg, bn: tuple | None = None, act: str | None = None) -> tuple:
 
 
 def _qkv(t, dims: tuple):
-    """q, k, v of YOLO11's attention from its qkv tensor: per head, key_dim + key_dim + head_dim channels."""
-    _, heads, key_dim, head_dim = dims
+    """q, k, v of Ultralytics' attention from its qkv tensor: per head, key_dim + key_dim + head_dim channels
+    (``dims``: (role, heads, key_dim, head_dim[, area])), each (batch, heads, width, H x W)."""
+    heads, key_dim, head_dim = dims[1:4]
     b, _, h, w = t.shape
     return t.view(b, heads, 2 * key_dim + head_dim, h * w).split([key_dim, key_dim, head_dim], dim=2)
+
+
+def _areas(t, area: int):
+    """(batch, heads, width, N) as (batch x area, heads, width, N / area): the positions' ``area`` runs in
+    row-major order, each a batch item of its own (YOLO12's area attention, ``AAttn``)."""
+    if area == 1:
+        return t
+    b, heads, width, n = t.shape
+    return t.view(b, heads, width, area, n // area).permute(0, 3, 1, 2, 4).reshape(b * area, heads, width, n // area)
 
 
 def build_graph_model(cfg, input_size: int | None = None) -> GraphModel:

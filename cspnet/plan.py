@@ -137,7 +137,8 @@ class Op:
     ``padding`` (a conv's or pool's, when not kernel // 2 / 0), ``ceil_mode`` (a pool's), ``act`` (an
     activation other than the network's: sigmoid, hardsigmoid, softmax), ``scale`` (a product by a
     constant), ``attention`` (a matrix product's or conv's view of attention's qkv:
-    ``(role, heads, key_dim, head_dim)``), ``phases`` (a concat of a tensor's pixel phases: Focus).
+    ``(role, heads, key_dim, head_dim[, area])``), ``phases`` (a concat of a tensor's pixel phases: Focus),
+    ``output`` (an output of the network besides the last op's, read by no later op: v10Detect's "one2many").
     ``cspnet.graph_model`` runs a plan from these.
     """
 
@@ -556,7 +557,7 @@ def graph_problems(plan: NetPlan) -> list:
     every read names the network input or an op recorded before it, within that op's output channels;
     every op but the last is read by a later op (a layer nobody reads is an edge the plan
     forgot: a shortcut, a gate), or is an output the head taps (a Darknet detector's ``p0``, ``p1`` ...: each
-    [yolo] layer's output is one of the network's outputs)."""
+    [yolo] layer's output is one of the network's outputs), or says it is one (``Op.attrs["output"]``)."""
     out_of: dict = {INPUT: plan.input_shape}
     read_by: set = set()
     problems = []
@@ -577,5 +578,5 @@ def graph_problems(plan: NetPlan) -> list:
     outputs = {t.src for name, t in head.items() if name[:1] == "p" and name[1:].isdigit() and
                getattr(t, "src", None) is not None}
     problems += [f"{op.path} ({op.kind}) is read by no later op" for op in ops[:-1]
-                 if op.path not in read_by and op.path not in outputs]
+                 if op.path not in read_by and op.path not in outputs and "output" not in op.attrs]
     return problems

@@ -309,8 +309,7 @@ def _summary_detector(args, det):
     repo = {"yolov5 detector": "YOLOv5", "yolov7 detector": "YOLOv7"}.get(s["family"], "Ultralytics")
     print(f"{s['name']}  {repo} detector, {s['layers_count']} layers, {s['num_classes']} classes  "
           f"input={'x'.join(map(str, s['input_shape']))}  strides {', '.join(map(str, s['strides']))}")
-    _fused_line(args)
-    _warn(s["warnings"])   # dead layer outputs (Detector.warnings): counted, as the repository builds them
+    _fused_line(args)   # (dead layer outputs, Detector.warnings: printed by _design above, as any file's)
     print(f"params {s['params']:,}   MACs (conv+linear) {s['macs']:,}   {repo} GFLOPs (as "
           f"{'model.info()' if repo == 'Ultralytics' else 'model_info'} prints them"
           f"{' for the fused model' if args.fused else ''}) {s['printed_gflops']:.4f}")

@@ -47,6 +47,29 @@ DETECTION_P6 = {
     "x": (97_423_072, 261.835968, 97_382_352, "261.1"),
 }
 
+# yolov10{n,s,m,b,l,x}.yaml and yolo12.yaml at scales n-x (Ultralytics 8.4.190's files, cfg/models/v10 and 12),
+# nc 80, 640 px: model -> (scale, params, get_flops).  Ultralytics 8.4.190's own build,
+# ``DetectionModel("yolov10n.yaml")`` / ``DetectionModel("yolo12n.yaml")`` (training mode, as built: v10Detect with
+# both its one-to-many and one-to-one heads), its parameters summed and ``get_flops(model, 640)`` (the recipe in
+# ../shared/reference/reference_tools.md).  That venv's ultralytics-thop 2.2.3 counts nearest upsampling 0 and
+# fits the attention's matrix products exactly at 640 (its proxies' quadratic), so its figure is the ``yolov5``
+# convention's table on the 640 plan.  Agreeing sources: detection_exact.csv's YOLOv10n 2,775,520 and YOLOv10m
+# 16,576,768 (third-party console logs; their older thop printed 8.7 / 64.5), and yolo12.yaml's own summary comments
+# (2,602,288 / 9,284,096 / 20,199,168 / 26,450,784 / 59,210,784 parameters).
+V10_V12 = {
+    "yolov10n": ("n", 2_775_520, 8.7994112),
+    "yolov10s": ("s", 8_128_272, 25.2277248),
+    "yolov10m": ("m", 16_576_768, 64.6086912),
+    "yolov10b": ("b", 20_574_384, 99.4681344),
+    "yolov10l": ("l", 25_888_688, 127.9894016),
+    "yolov10x": ("x", 31_808_960, 171.9898112),
+    "yolo12n": ("n", 2_602_288, 7.6341376),
+    "yolo12s": ("s", 9_284_096, 23.65312),
+    "yolo12m": ("m", 20_199_168, 71.3478656),
+    "yolo12l": ("l", 26_450_784, 96.2949376),
+    "yolo12x": ("x", 59_210_784, 210.1457408),
+}
+
 # YOLOv5's own (ultralytics/yolov5) and YOLOv7's (WongKinYiu/yolov7) detection YAMLs, nc 80, 640 px: model ->
 # (test YAML, unfused params, unfused GFLOPs as model_info prints them, fused params, fused GFLOPs).  Unfused:
 # the model as train.py builds it from the YAML; fused: Conv+BN folded (YOLOv7 also RepConv re-parameterized),

@@ -36,3 +36,21 @@ def test_every_detector_preset_computes_ultralytics_outputs():
         assert r["head_diff_built_fp32"] == r["head_diff_eps_matched_fp32"], name
         if not name.startswith("yolo11"):
             assert r["head_diff_built_fp32"] == 0.0, name
+
+
+def test_yolov10_and_yolo12_yaml_files_compute_ultralytics_outputs():
+    """``reference_outputs.py --yaml-files``: Ultralytics' own yolov10n/s and yolo12n/l YAMLs opened as yolo_yaml
+    designs, Ultralytics' weights copied by name; the output is v10Detect's one-to-one branch (Detect's head for
+    YOLO12), equal to rounding (attention: PSA, A2C2f's area attention)."""
+    from detection_reference import V10_V12
+
+    doc = json.loads((RESULTS.parent / "reference_outputs_yaml.json").read_text())
+    rows = {r["file"]: r for r in doc["rows"]}
+    assert set(rows) == {"yolov10n", "yolov10s", "yolo12n", "yolo12l"}
+    anchors = sum((doc["input_size"] // s) ** 2 for s in (8, 16, 32))
+    for name, r in rows.items():
+        assert r["params_ours"] == r["params_ultralytics"] == V10_V12[name][1], name
+        assert r["tensors_copied"] > 0 and r["output_shape"] == [1, 84, anchors], name
+        assert r["branch"] == ("one2one" if name.startswith("yolov10") else "the head's"), name
+        assert r["head_diff_fp64"] <= 1e-12 * r["head_scale"], name
+        assert r["head_diff_fp32"] <= 1e-5 * r["head_scale"], name

@@ -162,30 +162,90 @@ def plan_psa(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, g
              residual: bool = True, se_ratio: float = 0.0):
     """YOLO11's PSABlock: x (+) attention(x), then x (+) FFN(x); ``mid`` is the number of heads.
 
-    Attention: 1x1 qkv (BN, no act); softmax(q^T k x scale) on ``heads`` heads of key_dim;
-    v x attn^T, plus a depthwise 3x3 positional conv of v; 1x1 projection (BN, no act).
+    Attention (:func:`plan_attention`, key_dim half the head's width, a 3x3 positional conv).
     FFN: 1x1 to 2c (act), 1x1 back to c (BN, no act).  Oracle twin: ``tests/oracle/_blocks.PSABlock``."""
-    c, h, w = s
-    n = h * w
-    head_dim, key_dim, qkv_ch = psa_dims(c, mid)
+    head_dim, key_dim, _ = psa_dims(s[0], mid)
     x = s
-    qkv = b.conv_bn_act(f"{path}.attn.qkv", s, qkv_ch, 1, act=False)
-    v = qkv.view((c, h, w))   # q, k, v interleave per head in qkv's channels: v is no one channel slice
-    q, k = qkv.view(qkv), qkv.view((key_dim * mid, h, w))   # (q keeps qkv's shape: what the conventions read)
-    dims = (mid, key_dim, head_dim)   # how q, k and v lie in qkv's channels (cspnet.graph_model reads it)
-    scores = b.matmul(f"{path}.attn.qk", q, (mid, n, n), mid * n * n * key_dim, also=(k,),
-                      attrs={"attention": ("qk", *dims)})
-    scores = b.mul(f"{path}.attn.scale", scores, scale=key_dim ** -0.5)
-    scores = b.act(f"{path}.attn.softmax", scores, "softmax")
-    t = b.matmul(f"{path}.attn.av", scores, (c, h, w), mid * head_dim * n * n, also=(v,),
-                 attrs={"attention": ("av", *dims)})
-    pe = b.conv_bn_act(f"{path}.attn.pe", v, c, 3, groups=c, act=False, attrs={"attention": ("v", *dims)})
-    t = b.add(f"{path}.attn.add_pe", pe, t)
-    t = b.conv_bn_act(f"{path}.attn.proj", t, c, 1, act=False)
+    t = plan_attention(b, f"{path}.attn", s, mid, key_dim, head_dim, 3, inner=s[0])
     t = _residual(b, f"{path}.add1", x, t, residual)
-    y = b.conv_bn_act(f"{path}.ffn.0", t, 2 * c, 1)
+    y = b.conv_bn_act(f"{path}.ffn.0", t, 2 * s[0], 1)
     y = b.conv_bn_act(f"{path}.ffn.1", y, out_ch, 1, act=False)
     return _residual(b, f"{path}.add2", t, y, residual)
+
+
+def plan_attention(b: PlanBuilder, path: str, s, heads: int, key_dim: int, head_dim: int, pe_kernel: int,
+                   area: int = 1, inner: int | None = None):
+    """Ultralytics' multi-head self-attention over the H x W positions (YOLO11's ``Attention``; YOLO12's
+    ``AAttn``, its area attention): 1x1 qkv (BN, no act) to ``heads`` x (q, k: ``key_dim``; v: ``head_dim``)
+    channels, interleaved per head; softmax(q^T k x key_dim^-0.5); v x attn^T; plus a depthwise
+    ``pe_kernel`` positional conv of v; 1x1 projection back to the input's channels (BN, no act).
+
+    ``area`` > 1: the H x W positions, in row-major order, fall into ``area`` equal runs (horizontal strips)
+    and each attends only within its own: the scores are ``area`` x heads x (HW / area)^2, so the products'
+    MACs are ``1 / area`` of global attention's.  Needs HW divisible by ``area`` (Ultralytics' reshape does).
+    ``inner``: v's channels, heads x head_dim unless given (YOLO11's: the input's, which its reshape needs)."""
+    c, h, w = s
+    n = h * w // area
+    inner = heads * head_dim if inner is None else inner
+    qkv = b.conv_bn_act(f"{path}.qkv", s, inner + 2 * key_dim * heads, 1, act=False)
+    v = qkv.view((inner, h, w))   # q, k, v interleave per head in qkv's channels: v is no one channel slice
+    q, k = qkv.view(qkv), qkv.view((key_dim * heads, h, w))   # (q keeps qkv's shape: what the conventions read)
+    dims = (heads, key_dim, head_dim) + ((area,) if area > 1 else ())   # how q, k, v lie (cspnet.graph_model)
+    scores = b.matmul(f"{path}.qk", q, (area * heads, n, n), area * heads * n * n * key_dim, also=(k,),
+                      attrs={"attention": ("qk", *dims)})
+    scores = b.mul(f"{path}.scale", scores, scale=key_dim ** -0.5)
+    scores = b.act(f"{path}.softmax", scores, "softmax")
+    t = b.matmul(f"{path}.av", scores, (inner, h, w), area * heads * head_dim * n * n, also=(v,),
+                 attrs={"attention": ("av", *dims)})
+    pe = b.conv_bn_act(f"{path}.pe", v, inner, pe_kernel, groups=inner, act=False,
+                       attrs={"attention": ("v", *dims)})
+    t = b.add(f"{path}.add_pe", pe, t)
+    return b.conv_bn_act(f"{path}.proj", t, c, 1, act=False)
+
+
+def plan_area_block(b: PlanBuilder, path: str, s, heads: int, area: int = 1, mlp_ratio: float = 1.2):
+    """YOLO12's ``ABlock``: x (+) area attention(x) (:func:`plan_attention`: key and value widths both
+    channels // heads, a 7x7 positional conv), then x (+) MLP(x) (1x1 to int(c x mlp_ratio), act; 1x1 back,
+    BN, no act).  Layer names as Ultralytics' (``attn.qkv``, ``mlp.0``)."""
+    c = s[0]
+    head_dim = c // heads
+    t = plan_attention(b, f"{path}.attn", s, heads, head_dim, head_dim, 7, area)
+    t = b.add(f"{path}.add1", s, t)
+    y = b.conv_bn_act(f"{path}.mlp.0", t, int(c * mlp_ratio), 1)
+    y = b.conv_bn_act(f"{path}.mlp.1", y, c, 1, act=False)
+    return b.add(f"{path}.add2", t, y)
+
+
+def plan_cib(b: PlanBuilder, path: str, s, out_ch: int, mid: int, residual: bool = True, lk: bool = False):
+    """YOLOv10's compact inverted block ``CIB``: depthwise 3x3, 1x1 to ``mid``, depthwise 3x3 (``lk``: a RepVGG
+    pair, depthwise 7x7 and 3x3 summed, then SiLU: ``RepVGGDW``), 1x1 to ``out_ch``, depthwise 3x3; each a
+    Conv (BN, act) but RepVGGDW's two (BN, no act); + input where ``residual`` and the channels match.
+    Layer names ``cv1.0`` .. ``cv1.4`` (RepVGGDW: ``cv1.2.conv``, ``cv1.2.conv1``)."""
+    c = s[0]
+    t = b.conv_bn_act(f"{path}.cv1.0", s, c, 3, groups=c)
+    t = b.conv_bn_act(f"{path}.cv1.1", t, mid, 1)
+    if lk:
+        big = b.conv_bn_act(f"{path}.cv1.2.conv", t, mid, 7, groups=mid, act=False)
+        small = b.conv_bn_act(f"{path}.cv1.2.conv1", t, mid, 3, groups=mid, act=False)
+        t = b.add(f"{path}.cv1.2.add", big, small)
+        t = b.act(f"{path}.cv1.2.act", t, "silu")   # nn.SiLU of its own, whatever the network's activation
+    else:
+        t = b.conv_bn_act(f"{path}.cv1.2", t, mid, 3, groups=mid)
+    t = b.conv_bn_act(f"{path}.cv1.3", t, out_ch, 1)
+    t = b.conv_bn_act(f"{path}.cv1.4", t, out_ch, 3, groups=out_ch)
+    return _residual(b, path, s, t, residual)
+
+
+def plan_cib_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                   residual: bool = True, se_ratio: float = 0.0):
+    """YOLOv10's CIB as a block type (C2fCIB's blocks; a C2fCIB's plain twin repeats it): :func:`plan_cib`."""
+    return plan_cib(b, path, s, out_ch, mid, residual)
+
+
+def plan_cib_lk_block(b: PlanBuilder, path: str, s, out_ch: int, mid: int, stride: int, groups: int,
+                      residual: bool = True, se_ratio: float = 0.0):
+    """YOLOv10's CIB with the large-kernel RepVGGDW (``lk``) as a block type: :func:`plan_cib`."""
+    return plan_cib(b, path, s, out_ch, mid, residual, lk=True)
 
 
 BLOCK_TYPES = {
@@ -211,6 +271,10 @@ BLOCK_TYPES = {
                            "two 3x3 convs, tapped after the pair (YOLOv7 ELAN)", words="3\u00d73 conv pair"),
     "conv": BlockType(plan_conv, "one 3x3 conv, tapped after each (YOLOv7-tiny ELAN)",
                       words="3\u00d73 conv"),
+    "cib": BlockType(plan_cib_block, "YOLOv10 CIB: dw 3x3 -> 1x1 to mid -> dw 3x3 -> 1x1 -> dw 3x3 + input (C2fCIB)",
+                     lineage=False, words="CIB block"),
+    "cib_lk": BlockType(plan_cib_lk_block, "YOLOv10 CIB with RepVGGDW (dw 7x7 + dw 3x3) in the middle (C2fCIB lk)",
+                        lineage=False, words="CIB block (large kernel)"),
     "psa": BlockType(plan_psa,
                      "YOLO11 PSABlock: multi-head self-attention + FFN, each with a residual (C2PSA)",
                      mid_rule="heads", words="attention (PSA) block"),

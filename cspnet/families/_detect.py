@@ -48,26 +48,38 @@ def detect_widths(ch0: int, nc: int) -> tuple:
     return max(16, ch0 // 4, REG_MAX * 4), max(ch0, min(nc, 100)), nc + 4 * REG_MAX
 
 
-def plan_detect(b: PlanBuilder, p: str, xs, nc: int, legacy: bool):
+def plan_detect(b: PlanBuilder, p: str, xs, nc: int, legacy: bool, one2one: bool = False):
     """Detect on the scales ``xs`` (see the module docstring); layer names as Ultralytics' (``cv2.0.0.conv``,
-    ``cv3.0.2``, ``dfl.conv``).  Returns the output tensor (4 + nc, anchors, 1)."""
+    ``cv3.0.2``, ``dfl.conv``).  Returns the output tensor (4 + nc, anchors, 1).
+
+    ``one2one``: YOLOv10's ``v10Detect``: two heads of the same layers, the one-to-many branch (``cv2``,
+    ``cv3``, trained with many positives per object) and the one-to-one branch (``one2one_cv2``,
+    ``one2one_cv3``, one positive per object: NMS-free), both planned, counted and run, as Ultralytics builds
+    and profiles them (its parameter count and get_flops include both).  The output is the one-to-one branch's
+    (4 + nc, anchors) through DFL and the sigmoid, what v10Detect infers with when ``end2end`` is set (YOLOv10's
+    NMS-free inference; its top-k selection, like box decoding, is left out); the one-to-many branch's per-scale
+    maps are training outputs, read by no later layer (``Op.attrs["output"]``: "one2many")."""
     c2, c3, no = detect_widths(xs[0][0], nc)
-    outs = []
-    for j, x in enumerate(xs):
-        b.component = f"p{j}"
-        box = b.conv_bn_act(f"{p}.cv2.{j}.0", x, c2, 3)
-        box = b.conv_bn_act(f"{p}.cv2.{j}.1", box, c2, 3)
-        box = b.conv(f"{p}.cv2.{j}.2", box, 4 * REG_MAX, 1, bias=True)
-        if legacy:
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.0", x, c3, 3)
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.1", cls, c3, 3)
-        else:   # DWConv(x, x, 3) = a conv with groups gcd(x, x) = x
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.0.0", x, x[0], 3, groups=x[0])
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.0.1", cls, c3, 1)
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.1.0", cls, c3, 3, groups=c3)
-            cls = b.conv_bn_act(f"{p}.cv3.{j}.1.1", cls, c3, 1)
-        cls = b.conv(f"{p}.cv3.{j}.2", cls, nc, 1, bias=True)
-        outs.append(b.cat(f"{p}.cat.{j}", [box, cls]))
+    branches = [("cv2", "cv3", "cat")] + ([("one2one_cv2", "one2one_cv3", "one2one_cat")] if one2one else [])
+    for box_name, cls_name, cat_name in branches:
+        extra = one2one and cat_name == "cat"   # v10Detect's one-to-many maps: outputs of their own
+        outs = []
+        for j, x in enumerate(xs):
+            b.component = f"p{j}"
+            box = b.conv_bn_act(f"{p}.{box_name}.{j}.0", x, c2, 3)
+            box = b.conv_bn_act(f"{p}.{box_name}.{j}.1", box, c2, 3)
+            box = b.conv(f"{p}.{box_name}.{j}.2", box, 4 * REG_MAX, 1, bias=True)
+            cb = f"{p}.{cls_name}.{j}"
+            if legacy:
+                cls = b.conv_bn_act(f"{cb}.0", x, c3, 3)
+                cls = b.conv_bn_act(f"{cb}.1", cls, c3, 3)
+            else:   # DWConv(x, x, 3) = a conv with groups gcd(x, x) = x
+                cls = b.conv_bn_act(f"{cb}.0.0", x, x[0], 3, groups=x[0])
+                cls = b.conv_bn_act(f"{cb}.0.1", cls, c3, 1)
+                cls = b.conv_bn_act(f"{cb}.1.0", cls, c3, 3, groups=c3)
+                cls = b.conv_bn_act(f"{cb}.1.1", cls, c3, 1)
+            cls = b.conv(f"{cb}.2", cls, nc, 1, bias=True)
+            outs.append(b.cat(f"{p}.{cat_name}.{j}", [box, cls], attrs={"output": "one2many"} if extra else None))
     b.component = "decode"
     anchors = sum(o[1] * o[2] for o in outs)
     flat = tuple(o.view((no, o[1] * o[2], 1)) for o in outs)   # each scale's map as (no, H x W)

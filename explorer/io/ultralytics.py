@@ -314,10 +314,11 @@ def _layers(doc: dict, nc: int) -> list:
                         f"{m} joins earlier layers (a detection neck)" if section == "head" else
                         f"{m} joins earlier layers (a block written out as layers, as YOLOv7's ELAN; this importer "
                         "reads a chain of stage modules)")
-                if m == "Detect":   # planned whole by explorer.io.ultralytics_det; only a design is refused
+                planned = m in ("Detect", "v10Detect")   # planned whole by explorer.io.ultralytics_det
+                if planned:   # only a lineage design is refused
                     what += ("; a detection YAML opens as a design of the yolo_yaml family (every command and "
                              "page: explorer.design.files). As a lineage design (this importer's)")
-                raise _err(f"layer {i} ({section}[{j}], {m}): {what}{',' if m == 'Detect' else ';'} detection heads "
+                raise _err(f"layer {i} ({section}[{j}], {m}): {what}{',' if planned else ';'} detection heads "
                            "are not analysed: use the "
                            "-cls YAML (e.g. yolov8-cls.yaml), or replace the head with [[-1, 1, Classify, [nc]]]")
     if len(rows) > MAX_LAYERS:

@@ -1,8 +1,9 @@
-"""Ultralytics detection YAMLs (v8, v8-p2/p6, 11, v5u) planned exactly: a whole detector as a graph plan.
+"""Ultralytics detection YAMLs (v8, v8-p2/p6, 11, v5u, v10, 12) planned exactly: a whole detector as a graph plan.
 
 An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo11.yaml``, the anchor-free
-``yolov5.yaml`` of the ``yolov5{n..x}u`` models) is read into a :class:`cspnet.plan.NetPlan` built with
-:class:`cspnet.plan.PlanBuilder`, layer by layer as Ultralytics' ``parse_model`` builds the modules:
+``yolov5.yaml`` of the ``yolov5{n..x}u`` models, ``yolov10{n..x}.yaml``, ``yolo12.yaml``) is read into a
+:class:`cspnet.plan.NetPlan` built with :class:`cspnet.plan.PlanBuilder`, layer by layer as Ultralytics'
+``parse_model`` builds the modules:
 
 * the scale from the file name as Ultralytics guesses it (``yolov8n.yaml``: n), else the ``scale`` argument,
   else the YAML's ``scale`` key, else its first scale; ``scales`` / ``depth_multiple`` / ``width_multiple`` /
@@ -19,14 +20,22 @@ An Ultralytics detection model YAML (``yolov8.yaml``, ``yolov8-p2.yaml``, ``yolo
   depthwise convs where the model has C3k2, as parse_model sets ``Detect.legacy``; then the inference path:
   the scales' outputs concatenated, DFL's softmax and frozen 16 -> 1 conv on the box channels, the class
   sigmoid).  The bottlenecks inside C2f, C3k2, C2 (C2f's), C3 and C2PSA are the cross-stage block plans of
-  ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules.
+  ``cspnet/families/_blocks.py`` (bottleneck_3x3, dark, c3k, psa), which equal Ultralytics' modules;
+* YOLOv10's ``SCDown`` (:func:`_plan_scdown`), ``C2fCIB`` (C2f with ``_blocks.plan_cib``: CIB, RepVGGDW where
+  ``lk``), the standalone ``PSA`` (``_blocks.plan_psa`` once) and ``v10Detect`` (``_detect.plan_detect`` with
+  ``one2one``: both heads planned and counted, as Ultralytics builds them; the output is the one-to-one branch's,
+  the one-to-many maps are outputs of their own, ``Op.attrs["output"]``, no dead layers); YOLO12's ``A2C2f``
+  (:func:`_a2c2f`: area-attention ``ABlock`` s, ``_blocks.plan_area_block``, or C3k where ``a2`` is false; at
+  scales l/x the ``(True, 1.2)`` parse_model appends: a learned residual gamma, MLP ratio 1.2).  parse_model's
+  ``legacy`` (Detect's plain class branch) is off after any C3k2, A2C2f or C2fCIB.
 
 Parameters equal Ultralytics' own model build exactly, and the registered ``ultralytics`` convention (2 x thop,
 nearest upsampling 1 per output element as thop counts it) its printed GFLOPs (tests: yolov8n..x, yolo11n..x,
 yolov8n-p2, yolov5su/mu against ``detection_exact.csv``; yolov8n 8.8575488 and yolov8n-p2 17.4345728 to the
-last digit; yolov8n..x-p6 against Ultralytics' build).  A layer whose output nothing reads is planned (Ultralytics
-runs it) and named in :attr:`Detector.warnings` ("dead layer outputs").  :func:`printed_gflops` runs it as
-``get_flops`` does: at the probe stride ``max(stride, 32)``, scaled to the image size.
+last digit; yolov8n..x-p6, yolov10n..x and yolo12n..x against Ultralytics 8.4.190's build and get_flops).  A
+layer whose output nothing reads is planned (Ultralytics runs it) and named in :attr:`Detector.warnings` ("dead
+layer outputs").  :func:`printed_gflops` runs it as ``get_flops`` does: at the probe stride ``max(stride, 32)``,
+scaled to the image size.
 
 **Refused** (``ConfigError``, field ``"yaml"``), naming the layer (``layer 22 (head[12], Detect)``) or key:
 any other module (by name), a ``from`` that is not an earlier layer, arguments a module does not take,
@@ -46,7 +55,15 @@ from dataclasses import dataclass, field
 
 from cspnet.config import INPUT_SIZE_RANGE, MAX_PARAMS, MAX_REPEATS
 from cspnet.errors import ConfigError
-from cspnet.families._blocks import plan_bottleneck_3x3, plan_c3k, plan_dark_block, plan_psa
+from cspnet.families._blocks import (
+    plan_area_block,
+    plan_bottleneck_3x3,
+    plan_c3k,
+    plan_cib,
+    plan_dark_block,
+    plan_psa,
+    psa_dims,
+)
 from cspnet.families._crossstage import plan_plain_layer
 from cspnet.families._detect import plan_detect, plan_sppf
 from cspnet.plan import INPUT, NetPlan, PlanBuilder, Tensor
@@ -55,6 +72,7 @@ from ._text import read_bounded
 from .ultralytics import (
     MAX_MODULE_CHARS,
     MAX_YAML_CHARS,
+    _arg,
     _bool_arg,
     _channels_arg,
     _Conv,
@@ -62,6 +80,7 @@ from .ultralytics import (
     _err,
     _groups_arg,
     _is_int,
+    _is_num,
     _Layer,
     _load,
     _max_args,
@@ -72,14 +91,18 @@ from .ultralytics import (
 
 MAX_DET_LAYERS = 64        # yolov8-p6 has 30; the bound keeps a file from planning an arbitrarily long graph
 MAX_DET_ARGS = 8
-DET_MODULES = ("Conv", "C2f", "C3k2", "C3", "C2", "C2PSA", "SPPF", "nn.Upsample", "Concat", "Detect")
+DET_MODULES = ("Conv", "C2f", "C3k2", "C3", "C2", "C2PSA", "SPPF", "nn.Upsample", "Concat", "SCDown", "C2fCIB",
+               "PSA", "A2C2f", "Detect", "v10Detect")
+DETECT_HEADS = ("Detect", "v10Detect")   # the anchor-free heads planned here (v10Detect: two branches)
+REPEATED = ("C2f", "C3k2", "C3", "C2", "C2PSA", "C2fCIB", "A2C2f")   # parse_model's repeat_modules among them
+NOT_LEGACY = ("C3k2", "A2C2f", "C2fCIB")   # parse_model sets Detect.legacy False after any of them
 UPSAMPLE_NAMES = ("nn.Upsample", "Upsample", "torch.nn.Upsample")
 NOT_BUILT = ("a planned Detector is no design; the file opens as a yolo_yaml design (explorer.io.yolo_family: "
              "explorer.design.files.design_from_file), which every command and page builds and analyses")
 
 
 # the detection heads of the YOLO repositories (a file with one is a detector, whichever repository planned it)
-HEAD_MODULES = ("Detect", "IDetect", "IAuxDetect", "IBin", "IKeypoint")
+HEAD_MODULES = ("Detect", "v10Detect", "IDetect", "IAuxDetect", "IBin", "IKeypoint")
 # modules only YOLOv7's (WongKinYiu/yolov7) models/common.py has: a file with one is YOLOv7's dialect
 YOLOV7_MODULES = ("IDetect", "IAuxDetect", "IBin", "IKeypoint", "MP", "SP", "SPPCSPC", "RepConv", "DownC", "ReOrg",
                   "Shortcut", "GhostSPPCSPC", "RepConv_OREPA", "Chuncat", "Foldcut")
@@ -186,7 +209,7 @@ class Detector:
         index = {st.name: k for k, st in enumerate(self.plan.stages)}
         dead = {}
         for op in ops[:-1]:
-            if op.path in read:
+            if op.path in read or "output" in op.attrs:   # (an output of its own: v10Detect's one2many maps)
                 continue
             k = index.get(op.group[1] if len(op.group) > 1 else None)
             layer = re.match(r"model\.(\d+)\.", op.path)
@@ -296,12 +319,15 @@ def _conv(b: PlanBuilder, path: str, s, c2: int, k: int = 1, st: int = 1, p: int
 
 
 def _plan_c2f(b, p, s, c2, n, shortcut, e, block):
-    """C2f / C3k2: cv1 to 2c, chunk, n blocks on the last part, each kept; concat (2 + n) c; cv2 to c2."""
+    """C2f / C3k2 / C2fCIB: cv1 to 2c, chunk, n blocks on the last part, each kept; concat (2 + n) c; cv2 to c2.
+    C2fCIB's block (``cib``, ``cib_lk``) is YOLOv10's CIB(c, c, shortcut, e=1.0): its hidden width 2c."""
     c = int(c2 * e)
     y = _conv(b, f"{p}.cv1", s, 2 * c)
     parts = [y.part(0, c), y.part(c, c)]
     for j in range(n):
-        if block == "c3k":
+        if block in ("cib", "cib_lk"):
+            t = plan_cib(b, f"{p}.m.{j}", parts[-1], c, 2 * c, shortcut, block == "cib_lk")
+        elif block == "c3k":
             t = plan_c3k(b, f"{p}.m.{j}", parts[-1], c, int(c * 0.5), 1, 1, shortcut)
         else:
             mid = c if block == "c2f" else int(c * 0.5)
@@ -336,14 +362,45 @@ def _plan_c2(b, p, s, c2, n, shortcut, e):
 
 
 def _plan_c2psa(b, p, s, c2, n, e):
-    """C2PSA: cv1 to 2c, split, n PSA blocks (c // 64 heads) on the second part, concat, cv2 to c1."""
+    """C2PSA: cv1 to 2c, split, n PSA blocks (c // 64 heads) on the second part, concat, cv2 to c1.
+    n None: YOLOv10's standalone ``PSA`` (one block, max(c // 64, 1) heads, its layers ``attn``, ``ffn``
+    right under the module)."""
     c = int(s[0] * e)
     y = _conv(b, f"{p}.cv1", s, 2 * c)
     a, t = y.part(0, c), y.part(c, c)
-    for j in range(n):
+    if n is None:
+        t = plan_psa(b, p, t, c, max(c // 64, 1), 1, 1, True)
+    for j in range(n or 0):
         t = plan_psa(b, f"{p}.m.{j}", t, c, c // 64, 1, 1, True)
     t = b.cat(f"{p}.cat", [a, t])
     return _conv(b, f"{p}.cv2", t, c2)
+
+
+def _plan_scdown(b, p, s, c2, k, st):
+    """YOLOv10's SCDown: a 1x1 Conv to c2, then a depthwise k x k Conv of stride ``st`` (BN, no act)."""
+    t = _conv(b, f"{p}.cv1", s, c2)
+    return _conv(b, f"{p}.cv2", t, c2, k, st, g=c2, act=False)
+
+
+def _plan_a2c2f(b, p, s, c2, n, a2, area, residual, mlp_ratio, e, shortcut):
+    """YOLO12's A2C2f: cv1 to c_ = c2 x e; n blocks in a chain, each kept: two area-attention ABlocks
+    (c_ // 32 heads, ``area`` areas) where ``a2``, else a C3k (two 3x3-3x3 bottlenecks at c_ / 2); concat
+    (1 + n) c_; cv2 to c2; where ``a2`` and ``residual``: input + gamma x that (gamma: c2 learned scales)."""
+    c = int(c2 * e)
+    parts = [_conv(b, f"{p}.cv1", s, c)]
+    for j in range(n):
+        t = parts[-1]
+        if a2:
+            for k in range(2):
+                t = plan_area_block(b, f"{p}.m.{j}.{k}", t, c // 32, area, mlp_ratio)
+        else:
+            t = plan_c3k(b, f"{p}.m.{j}", t, c, int(c * 0.5), 1, 1, shortcut)
+        parts.append(t)
+    y = _conv(b, f"{p}.cv2", b.cat(f"{p}.cat", parts), c2)
+    if a2 and residual:
+        y = b.mul(f"{p}.gamma", y, params=c2)
+        y = b.add(f"{p}.add", s, y)
+    return y
 
 
 def _plan_upsample(b, p, lay, x):
@@ -380,7 +437,10 @@ CSP_MODULES = {"C3": ("fusion_first", "dark", "last", 1.0), "C2": ("fusion_first
                "C2f": ("fusion_first", "bottleneck_3x3", "all", 1.0),
                "C3k2": ("fusion_first", "bottleneck_3x3", "all", 0.5),
                "C3k2/c3k": ("fusion_first", "c3k", "all", 0.5),   # C3k2 with c3k: its blocks are C3k
-               "C2PSA": ("fusion_first", "psa", "last", 1.0)}
+               "C2PSA": ("fusion_first", "psa", "last", 1.0),
+               "C2fCIB": ("fusion_first", "cib", "all", 2.0),   # YOLOv10: CIB(c, c, e=1.0) has hidden width 2c
+               "C2fCIB/lk": ("fusion_first", "cib_lk", "all", 2.0)}
+# (YOLO12's A2C2f is no CSP module: cv1 to c_, every block of the chain on it, concatenated; nothing bypasses)
 
 
 C2F_BLOCKS = {"C2f": "c2f", "C3k2": "c3k2", "C3k2/c3k": "c3k"}   # _plan_c2f's block of each C2f-like module
@@ -390,6 +450,39 @@ def plan_plain(b, p, x, c2, n, module, shortcut, neck):
     """``module``'s plain twin (:data:`CSP_MODULES`): a neck's layer opens with a 1x1 conv to ``c2``."""
     _, block, taps, ratio = CSP_MODULES[module]
     return plan_plain_layer(b, p, x, c2, n, block, taps, shortcut, ratio, neck)
+
+
+def _a2c2f(b, p, lay, x, model, n, input_size):
+    """A2C2f's args read as parse_model passes them, ``(c2, a2=True, area=1, residual=False, mlp_ratio=2.0,
+    e=0.5, g=1, shortcut=True)``, with ``(True, 1.2)`` appended at scales l and x (residual gamma, MLP ratio
+    1.2, where the YAML writes the first three); then planned (:func:`_plan_a2c2f`)."""
+    names = ("c2", "a2", "area", "residual", "mlp_ratio", "e", "g", "shortcut")
+    extra = [True, 1.2] if model.scale in ("l", "x") else []
+    if len(lay.args) + len(extra) > len(names):
+        raise lay.fail(f"{len(lay.args)} args{' (+ True, 1.2 at scale ' + model.scale + ')' if extra else ''}; "
+                       f"A2C2f takes at most {len(names)}: [{', '.join(names)}]")
+    lay = _Layer(lay.i, lay.where, lay.module, lay.n, list(lay.args) + extra)   # as parse_model extends them
+    c2 = model.channels(_channels_arg(lay))
+    a2 = _bool_arg(lay, 1, True, "a2 (area attention)")
+    area = _arg(lay, 2, 1, "area", lambda v: _is_int(v) and (not a2 or 1 <= v <= 64),
+                "an integer 1 to 64 (any integer where a2 is false: unused)")
+    residual = _bool_arg(lay, 3, False, "residual")
+    mlp_ratio = _arg(lay, 4, 2.0, "mlp_ratio", lambda v: _is_num(v) and 0 < v <= 8, "a number in (0, 8]")
+    e = _e_arg(lay, 5)
+    _groups_arg(lay, 6)
+    shortcut = _bool_arg(lay, 7, True, "shortcut")
+    c = int(c2 * e)
+    if c % 32 or c < 32:
+        raise lay.fail(f"hidden channels c2 x e = {c}; A2C2f needs a positive multiple of 32 (Ultralytics asserts "
+                       "it: its ABlocks have c // 32 heads of 32)")
+    if a2 and x[1] * x[2] % area:
+        raise lay.fail(f"its input is {x[1]}x{x[2]} at input {input_size}: {x[1] * x[2]} positions do not "
+                       f"split into {area} equal areas (give an input size that is a multiple of the largest "
+                       "stride times the area)")
+    if a2 and residual and c2 != x[0]:
+        raise lay.fail(f"its input has {x[0]} channels and its output {c2}; the residual (input + gamma x "
+                       "output) needs them equal")
+    return _plan_a2c2f(b, p, x, c2, n, a2, area, residual, mlp_ratio, e, shortcut)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -412,8 +505,8 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
     nc = model.nc
     rows = _rows(doc)
     layers = [_layer(i, section, j, row, nc) for i, (section, j, row) in enumerate(rows)]
-    legacy = not any(lay.module == "C3k2" for _, lay, _ in layers)
-    det_at = [lay.i for _, lay, _ in layers if lay.module == "Detect"]
+    legacy = not any(lay.module in NOT_LEGACY for _, lay, _ in layers)
+    det_at = [lay.i for _, lay, _ in layers if lay.module in DETECT_HEADS]
     if not det_at:
         raise _err("no Detect layer: not a detection model (a classification YAML opens as a design)")
     if det_at[0] != len(layers) - 1:
@@ -426,15 +519,16 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
         i, m = lay.i, lay.module
         src = _resolve(i, f, label)
         ins = [s if j == -1 else outs[j] for j in src]
-        part = "head" if m == "Detect" else "backbone" if i < n_backbone else "neck"
-        b = PlanBuilder(f"model.{i}", "head" if m == "Detect" else "stage", prefix="", part=part)
+        is_head = m in DETECT_HEADS
+        part = "head" if is_head else "backbone" if i < n_backbone else "neck"
+        b = PlanBuilder(f"model.{i}", "head" if is_head else "stage", prefix="", part=part)
         p = f"model.{i}"
         x = ins[0]
         b.tap("input", x)
-        if m not in ("Concat", "Detect") and len(ins) != 1:
+        if m != "Concat" and not is_head and len(ins) != 1:
             raise lay.fail(f"from {_short(f)}: {m} reads one layer")
         n = model.repeats(lay.n)
-        if m != "Detect" and m not in ("C2f", "C3k2", "C3", "C2", "C2PSA") and lay.n != 1:
+        if not is_head and m not in REPEATED and lay.n != 1:
             raise lay.fail(f"repeats {lay.n}; a {m} is written once (repeats 1)")
         b.stage.repeats = n
         if m == "Conv":
@@ -473,6 +567,41 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             else:
                 b.stage.fusion = CSP_MODULES[m][0]
                 y = _plan_c2psa(b, p, x, c2, n, e)
+        elif m == "C2fCIB":   # C2fCIB(c1, c2, n, shortcut=False, lk=False, g=1, e=0.5)
+            _max_args(lay, ("c2", "shortcut", "lk", "g", "e"))
+            c2 = model.channels(_channels_arg(lay))
+            shortcut = _bool_arg(lay, 1, False, "shortcut")
+            lk = _bool_arg(lay, 2, False, "lk (the large-kernel RepVGGDW)")
+            _groups_arg(lay, 3)
+            key = "C2fCIB/lk" if lk else m
+            if plain:
+                y = plan_plain(b, p, x, c2, n, key, shortcut, part == "neck")
+            else:
+                b.stage.fusion = CSP_MODULES[key][0]
+                y = _plan_c2f(b, p, x, c2, n, shortcut, _e_arg(lay, 4), CSP_MODULES[key][1])
+        elif m == "SCDown":   # SCDown(c1, c2, k, s)
+            _max_args(lay, ("c2", "k", "s"))
+            if len(lay.args) != 3:
+                raise lay.fail(f"{len(lay.args)} args; expected 3: [c2, k, s] (SCDown has no defaults)")
+            c2 = model.channels(_channels_arg(lay))
+            k = _arg(lay, 1, None, "the kernel", lambda v: _is_int(v) and 1 <= v <= 15, "an integer 1 to 15")
+            st = _arg(lay, 2, None, "the stride", lambda v: _is_int(v) and 1 <= v <= 8, "an integer 1 to 8")
+            y = _plan_scdown(b, p, x, c2, k, st)
+        elif m == "PSA":   # PSA(c1, c2, e=0.5)
+            _max_args(lay, ("c2", "e"))
+            c2 = model.channels(_channels_arg(lay))
+            if c2 != x[0]:
+                raise lay.fail(f"its input has {x[0]} channels and its output {c2}; PSA needs them equal "
+                               "(Ultralytics asserts c1 == c2)")
+            c = int(x[0] * _e_arg(lay, 1))
+            heads = max(c // 64, 1)
+            head_dim, key_dim, _ = psa_dims(c, heads)
+            if key_dim < 1 or head_dim * heads != c:
+                raise lay.fail(f"{c} hidden channels in {heads} heads; the attention's reshape needs the channels a "
+                               "multiple of the heads, at least 2 per head")
+            y = _plan_c2psa(b, p, x, c2, None, _e_arg(lay, 1))
+        elif m == "A2C2f":
+            y = _a2c2f(b, p, lay, x, model, n, input_size)
         elif m == "SPPF":
             _max_args(lay, ("c2", "k"))
             c2 = model.channels(_channels_arg(lay))
@@ -484,7 +613,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             y = _plan_upsample(b, p, lay, x)
         elif m == "Concat":
             y = _plan_concat(b, p, lay, ins, src, input_size)
-        else:   # Detect
+        else:   # Detect, v10Detect
             if len(lay.args) > 1:
                 raise lay.fail(f"args {_short(lay.args)}; expected [nc] (anchor-free Detect with DFL; YOLOv5's "
                                "anchor-based Detect [nc, anchors] needs the file's top-level anchors key)")
@@ -493,7 +622,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
             for j, t in enumerate(ins):
                 b.tap(f"p{j}", t)
             strides = tuple(input_size // t[1] if t[1] else 0 for t in ins)
-            y = plan_detect(b, p, ins, nc, legacy)
+            y = plan_detect(b, p, ins, nc, legacy and m == "Detect", one2one=m == "v10Detect")
         if min(y) < 1:
             raise lay.fail(f"its output is {y[0]}x{y[1]}x{y[2]} at input {input_size}: empty (raise the input size)")
         b.tap("output", y)
@@ -530,13 +659,19 @@ def printed_gflops(det: Detector, imgsz: int | None = None) -> float:
     the plan's input size), / 1e9.  YOLOv5's and YOLOv7's ``model_info`` run the same recipe in their own
     convention (``det.printed_convention``: ``yolov5``).  Exact as the float it returns (``8.8575488`` for
     yolov8n at 640); equal to the convention's value at ``imgsz`` / 1e9 wherever every layer's H x W scales
-    with the input (a size that is a multiple of the largest stride)."""
+    with the input (a size that is a multiple of the largest stride).  A model that does not run at the probe
+    (an area attention whose areas do not divide the probe's positions) is counted at ``imgsz`` itself, as
+    get_flops falls back to profiling the full image when the probe fails."""
     from explorer.counts.conventions import REGISTRY
 
     probe = det.probe_stride
-    flops = REGISTRY[det.printed_convention].on_totals(det.at(probe).plan.by_kind)
     size = det.input_size if imgsz is None else imgsz
-    return flops / 1e9 * size / probe * size / probe
+    convention = REGISTRY[det.printed_convention]
+    try:
+        at_probe = det.at(probe)
+    except ConfigError:
+        return convention.on_totals(det.at(size).plan.by_kind) / 1e9
+    return convention.on_totals(at_probe.plan.by_kind) / 1e9 * size / probe * size / probe
 
 
 def summarize_detector(det: Detector, batch: int = 1) -> dict:

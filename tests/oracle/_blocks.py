@@ -178,6 +178,41 @@ class ConvBlock(_Residual):
         return self.conv(x)
 
 
+class CIB(_Residual):
+    """YOLOv10's CIB: depthwise 3x3, 1x1 to mid, depthwise 3x3 (``lk``: depthwise 7x7 + depthwise 3x3, each with
+    BN and no act, summed, then SiLU), 1x1 to out_ch, depthwise 3x3; + input.
+
+    Plan twin: ``cspnet.families._blocks.plan_cib_block``."""
+
+    lk = False
+
+    def __init__(self, in_ch: int, out_ch: int, mid: int, stride: int = 1, groups: int = 1,
+                 act: str = "silu", residual: bool = True, se_ratio: float = 0.0):
+        super().__init__()
+        self.conv1 = ConvNormAct(in_ch, in_ch, 3, groups=in_ch, act=act)
+        self.conv2 = ConvNormAct(in_ch, mid, 1, act=act)
+        if self.lk:
+            self.big = ConvNormAct(mid, mid, 7, groups=mid, act=None)
+            self.small = ConvNormAct(mid, mid, 3, groups=mid, act=None)
+            self.rep_act = nn.SiLU()
+        else:
+            self.conv3 = ConvNormAct(mid, mid, 3, groups=mid, act=act)
+        self.conv4 = ConvNormAct(mid, out_ch, 1, act=act)
+        self.conv5 = ConvNormAct(out_ch, out_ch, 3, groups=out_ch, act=act)
+        self.setup_residual(in_ch, out_ch, stride, residual)
+
+    def body(self, x):
+        t = self.conv2(self.conv1(x))
+        t = self.rep_act(self.big(t) + self.small(t)) if self.lk else self.conv3(t)
+        return self.conv5(self.conv4(t))
+
+
+class CIBLargeKernel(CIB):
+    """CIB with RepVGGDW.  Plan twin: ``cspnet.families._blocks.plan_cib_lk_block``."""
+
+    lk = True
+
+
 class Attention(nn.Module):
     """YOLO11's multi-head self-attention over H x W positions (attn_ratio 0.5).
 
@@ -224,4 +259,5 @@ class PSABlock(nn.Module):
 
 # block type name (cspnet.families._blocks.BLOCK_TYPES) -> its hand-written module class
 ORACLE_BLOCKS = {"bottleneck": Bottleneck, "dark": DarkBlock, "edge": EdgeBlock, "bottleneck_3x3": Bottleneck3x3,
-                 "c3k": C3k, "cspnext": CSPNeXtBlock, "conv_pair": ConvPair, "conv": ConvBlock, "psa": PSABlock}
+                 "c3k": C3k, "cspnext": CSPNeXtBlock, "conv_pair": ConvPair, "conv": ConvBlock, "psa": PSABlock,
+                 "cib": CIB, "cib_lk": CIBLargeKernel}
