@@ -26,7 +26,7 @@ from cspnet.fields import GENERIC_READS
 text = sys.stdin.read()
 cfg = CSPConfig(family="darknet_cfg", network=text, input_size=96, fusion="csp")
 try:
-    CSPConfig(family="darknet_cfg", network=text, fusion="none")
+    CSPConfig(family="darknet_cfg", network=text, fusion="fusion_last")   # (none: its plain twin)
     refused = None
 except ConfigError as exc:
     refused = str(exc)
