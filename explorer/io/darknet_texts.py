@@ -183,6 +183,57 @@ def _spp(c: Cfg, x: int) -> int:
     return c.route(d, b, a, x)
 
 
+def _spp_block(c: Cfg) -> int:
+    """YOLOv4's SPP block after the backbone: 1x1, 3x3, 1x1, SPP (max pools 5, 9, 13 and the concat), 1x1,
+    3x3, 1x1 (512 / 1024 wide); returns the last conv (P5's neck input)."""
+    c.conv(512, 1)
+    c.conv(1024, 3)
+    _spp(c, c.conv(512, 1))
+    c.conv(512, 1)
+    c.conv(1024, 3)
+    return c.conv(512, 1)
+
+
+def _head(c: Cfg, k: int, width: int, classes: int, act: str, anchors: str) -> None:
+    """A YOLO head at scale ``k`` (P3 first): a 3x3 conv to 2 x width, the prediction conv, the [yolo] layer."""
+    c.conv(2 * width, 3)
+    c.predict(classes, act)
+    c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes, anchors)
+
+
+def _pan(c: Cfg, p5: int, laterals: tuple, block, classes: int, act: str = "linear", anchors: str = ANCHORS,
+         heads_last: bool = False) -> None:
+    """YOLOv4's PAN from ``p5`` and its three heads (P3 first), as the YOLOv4, YOLOv4-CSP and CSPResNeXt50-PANet
+    cfgs write them: top-down to the stride-16 and stride-8 ``laterals`` (a 1x1 conv of the path, upsampled,
+    beside a 1x1 conv of the lateral, then ``block``: YOLO's five convs or BottleneckCSP2), bottom-up (a 3x3
+    stride-2 conv beside that scale's top-down output, then ``block``), a head per scale (:func:`_head`, its
+    prediction conv's activation ``act``).  ``heads_last``: the heads after the whole PAN, each from a [route]
+    back to its output, as ``cfg/yolov4-csp-swish.cfg`` writes them."""
+    x, outs = p5, [p5]
+    for width, lateral in zip((256, 128), laterals):
+        c.conv(width, 1)
+        up = c.upsample()
+        c.route(lateral)
+        c.conv(width, 1)
+        c.route(c.n - 1, up)
+        x = block(c, width)
+        outs.append(x)
+    scales = []
+    for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
+        if back is not None:
+            if not heads_last:
+                c.route(x)
+            c.conv(width, 3, 2)
+            c.route(c.n - 1, back)
+            x = block(c, width)
+        scales.append((k, width, x))
+        if not heads_last:
+            _head(c, k, width, classes, act, anchors)
+    for k, width, x in scales if heads_last else ():
+        c.route(x)
+        _head(c, k, width, classes, act, anchors)
+
+
 def yolov4(size: int = 608, classes: int = 80) -> str:
     """YOLOv4: CSPDarknet53 (mish), SPP and a PAN (leaky), three scales (P3 first)."""
     c = Cfg(size, "mish")
@@ -190,32 +241,7 @@ def yolov4(size: int = 608, classes: int = 80) -> str:
     ends = [_csp_stage(c, 64, 1, hidden=32)] + [_csp_stage(c, w, n) for w, n in ((128, 2), (256, 8), (512, 8),
                                                                                   (1024, 4))]
     c.act = "leaky"
-    c.conv(512, 1)
-    c.conv(1024, 3)
-    x = c.conv(512, 1)
-    _spp(c, x)
-    c.conv(512, 1)
-    c.conv(1024, 3)
-    p5 = c.conv(512, 1)
-    x = p5
-    outs = [p5]
-    for width, lateral in ((256, ends[3]), (128, ends[2])):
-        c.conv(width, 1)
-        up = c.upsample()
-        c.route(lateral)
-        c.conv(width, 1)
-        c.route(c.n - 1, up)
-        x = _five(c, width)
-        outs.append(x)
-    for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
-        if back is not None:
-            c.route(x)
-            c.conv(width, 3, 2)
-            c.route(c.n - 1, back)
-            x = _five(c, width)
-        c.conv(2 * width, 3)
-        c.predict(classes)
-        c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)
+    _pan(c, _spp_block(c), (ends[3], ends[2]), _five, classes)
     return c.text()
 
 
@@ -254,34 +280,7 @@ def yolov4_csp(size: int = 512, classes: int = 80, act: str = "mish", heads_last
     c.conv(512, 1)
     c.conv(512, 3)
     c.route(c.n - 1, p1)
-    p5 = c.conv(512, 1)
-    x, outs = p5, [p5]
-    for width, lateral in ((256, ends[2]), (128, ends[1])):
-        c.conv(width, 1)
-        up = c.upsample()
-        c.route(lateral)
-        c.conv(width, 1)
-        c.route(c.n - 1, up)
-        x = _csp2(c, width)
-        outs.append(x)
-    scales = []
-    for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
-        if back is not None:
-            if not heads_last:
-                c.route(x)
-            c.conv(width, 3, 2)
-            c.route(c.n - 1, back)
-            x = _csp2(c, width)
-        scales.append((k, width, x))
-        if not heads_last:
-            c.conv(2 * width, 3)
-            c.predict(classes, "logistic")
-            c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)
-    for k, width, x in scales if heads_last else ():
-        c.route(x)
-        c.conv(2 * width, 3)
-        c.predict(classes, "logistic")
-        c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes)
+    _pan(c, c.conv(512, 1), (ends[2], ends[1]), _csp2, classes, "logistic", heads_last=heads_last)
     return c.text()
 
 
@@ -308,13 +307,6 @@ def _resnext_csp_stage(c: Cfg, width: int, n: int, down: bool, act: str) -> int:
     return c.conv(2 * width, 1)
 
 
-def _pan_block(c: Cfg, width: int) -> int:
-    """Five convs alternating 1x1 to ``width`` and 3x3 to 2 x width."""
-    for k in range(5):
-        x = c.conv(width if k % 2 == 0 else 2 * width, 1 if k % 2 == 0 else 3)
-    return x
-
-
 def cspresnext50_panet_spp(size: int = 512, classes: int = 80) -> str:
     """The CSPNet paper's CSPResNeXt50-PANet-SPP (WongKinYiu/CrossStagePartialNetworks
     ``cfg/csresnext50-panet-spp.cfg``, the detector of the paper's Table 4): a CSPResNeXt-50 backbone (7x7 stem,
@@ -325,31 +317,7 @@ def cspresnext50_panet_spp(size: int = 512, classes: int = 80) -> str:
     c.maxpool(2, 2)
     ends = [_resnext_csp_stage(c, w, n, down, act) for w, n, down, act in
             ((128, 3, False, "leaky"), (256, 3, True, "linear"), (512, 5, True, "linear"), (1024, 2, True, "leaky"))]
-    c.conv(512, 1)
-    c.conv(1024, 3)
-    x = c.conv(512, 1)
-    _spp(c, x)
-    c.conv(512, 1)
-    c.conv(1024, 3)
-    p5 = c.conv(512, 1)
-    x, outs = p5, [p5]
-    for width, lateral in ((256, ends[2]), (128, ends[1])):
-        c.conv(width, 1)
-        up = c.upsample()
-        c.route(lateral)
-        c.conv(width, 1)
-        c.route(c.n - 1, up)
-        x = _pan_block(c, width)
-        outs.append(x)
-    for k, (width, back) in enumerate(((128, None), (256, outs[1]), (512, outs[0]))):
-        if back is not None:
-            c.route(x)
-            c.conv(width, 3, 2)
-            c.route(c.n - 1, back)
-            x = _pan_block(c, width)
-        c.conv(2 * width, 3)
-        c.predict(classes)
-        c.yolo(("0,1,2", "3,4,5", "6,7,8")[k], classes, V3_ANCHORS)
+    _pan(c, _spp_block(c), (ends[2], ends[1]), _five, classes, anchors=V3_ANCHORS)
     return c.text()
 
 
