@@ -6,28 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import APP, app, clear_caches, no_problem  # noqa: F401  (clear_caches: autouse)
 from cspnet import get_preset, plan_network
 from explorer.counts.analysis import summarize
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {"pages/Diagram.py": "Diagram", "pages/Tradeoff.py": "Tradeoff"}  # page file -> title
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-def app(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -43,11 +28,6 @@ def table(at: AppTest, column: str = "stage"):
         if column in df.value.columns:
             return df.value
     raise AssertionError(f"no table with column {column!r}")
-
-
-def no_problem(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 # ----------------------------------------------------------------------------- every page

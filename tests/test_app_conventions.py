@@ -4,32 +4,17 @@ and the Sweep page's MACs convention (its figure plots the picked convention).""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import APP, clear_caches, no_problem  # noqa: F401  (clear_caches: autouse)
 from cspnet import CSPConfig, get_preset
 from explorer.counts.analysis import summarize
 from explorer.counts.conventions import REGISTRY
 from explorer.design import to_query
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TINY = CSPConfig(family="densenet", name="tiny", repeats=(2,), growth_rate=8, stem_channels=16, input_size=32,
                  fusion="csp", num_classes=10)
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-def no_problem(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def stage_df(at: AppTest):

@@ -4,36 +4,21 @@ switch fusion (the cfg is rewritten); a malformed file names the line and sectio
 the share link says it does not carry the network."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import explorer.io  # noqa: F401 - registers darknet_cfg
+from apptest_helpers import APP, clear_caches, no_problem  # noqa: F401  (clear_caches: autouse)
 from cfg_samples import TINY_CFG
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ("pages/Diagram.py", "pages/Tradeoff.py", "pages/Latency.py", "pages/Sweep.py", "pages/Learn.py",
          "pages/Paper.py")
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def opened(text: bytes = TINY_CFG, name: str = "tiny_csp.cfg") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.file_uploader(key="open_network").set_value((name, text, "application/octet-stream"))
     return at.run()
-
-
-def no_problem(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def metric(at: AppTest, label: str) -> str:

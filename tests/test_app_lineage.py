@@ -4,31 +4,15 @@ the block types per stage, C2f's taps in the diagram, width x depth sweeps)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import APP, app, clear_caches  # noqa: F401  (clear_caches: autouse)
 from cspnet import get_preset
 from cspnet.config import FIELDS, LINEAGE
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 LINEAGE_ONLY = [n for n, f in FIELDS.items() if f.families and set(f.families) <= set(LINEAGE)]
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-def app(params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
 
 
 def widget_keys(at: AppTest) -> set:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from apptest_helpers import APP, app, clear_caches, no_problem  # noqa: F401  (clear_caches: autouse)
 from cspnet import get_preset, plan_network
 from explorer.counts.analysis import NECK_ROLES, stage_table, summarize
 from explorer.counts.diagram import to_dot
@@ -21,26 +21,6 @@ from explorer.design.form import neck_fields, shown_fields, task_switch_edits
 from explorer.real.roofline import roofline, roofline_part_rows
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-
-
-def app(params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at.run()
-
-
-def no_problem(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def table(at: AppTest, column: str):
