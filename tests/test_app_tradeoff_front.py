@@ -2,33 +2,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app_ui.detection_figures import FRONT_NAME, detection_figure, front_table
+from apptest_helpers import app, clear_caches, no_problem  # noqa: F401  (clear_caches: autouse)
 from explorer.paper.detection import COMPARABILITY, filter_detection, load_detection
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(autouse=True)
-def _clear_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
 
 
 def tradeoff(params: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
+    at = app(params)
     at.switch_page("pages/Tradeoff.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    no_problem(at)
     return at
 
 
