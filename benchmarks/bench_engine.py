@@ -163,6 +163,32 @@ def detector_presets() -> list:
     return [n for n in preset_names() if get_preset(n).is_detector]
 
 
+def file_detector_presets() -> list:
+    """The detector presets that hold a file (yolo_yaml YAMLs, darknet_cfg cfgs): their plan reads a head."""
+    return [n for n in preset_names() if get_preset(n).family in ("yolo_yaml", "darknet_cfg")
+            and "p0" in plan_network(get_preset(n)).stages[-1].taps]
+
+
+def twin_timings() -> dict:
+    """The plain twin of each file-backed detector preset against the file itself, each planned with every cache
+    of the file emptied (a YAML: its repository's planner, with ``plain=True`` for the twin; a cfg: parsed, and
+    for the twin its CSP stages rewritten first, ``explorer.io.rewrite.plain_twin``), the plan memo bypassed:
+    what the first view of each costs.  Later views read the kept plans."""
+    import explorer.io.family as fam
+    import explorer.io.yolo_family as yf
+
+    def cold_plan(cfg):
+        def run():
+            yf.planned.cache_clear()
+            fam.parsed.cache_clear()
+            fam.twin_text.cache_clear()
+            return plan_network(cfg, memo=False)
+        return best_of(run, 3)[1] * 1000
+
+    return {name: {"file_ms": cold_plan(get_preset(name)), "twin_ms": cold_plan(get_preset(name).twin())}
+            for name in file_detector_presets()}
+
+
 def yaml_texts() -> dict:
     """Detection YAML texts to open: file name -> text (see the module docstring)."""
     from explorer.io.ultralytics import yaml_from_config
@@ -240,6 +266,7 @@ def main():
 
     # 1c. detectors: fresh plans, summaries, opening a detection YAML
     results["detectors"] = detector_timings()
+    results["twins"] = twin_timings()
 
     # 2. analytic vs fvcore on densenet201
     cfg = get_preset("densenet201")
@@ -301,6 +328,16 @@ def main():
         (f"open a detection YAML (parse + plan at 640), slowest of {len(det['open_yaml'])}",
          f"{so['open_ms_libyaml']:.2f} ms ({slow}, {det['loader']}; {so['open_ms_pure_python']:.2f} ms with "
          "SafeLoader)", "", True),
+    ]
+    tw = results["twins"]
+    ty = max((n for n in tw if get_preset(n).family == "yolo_yaml"), key=lambda n: tw[n]["twin_ms"])
+    tc = max(tw, key=lambda n: tw[n]["twin_ms"])
+    rows += [
+        ("plain twin of a detection YAML preset, first plan (planned plain), slowest",
+         f"{tw[ty]['twin_ms']:.2f} ms ({ty}; the file's own {tw[ty]['file_ms']:.2f} ms)", "< 5 ms",
+         tw[ty]["twin_ms"] < 5),
+        ("plain twin of a file-backed detector preset, first plan, slowest (a cfg's CSP stages rewritten first)",
+         f"{tw[tc]['twin_ms']:.1f} ms ({tc}; the file's own {tw[tc]['file_ms']:.1f} ms)", "", True),
     ]
     if not args.quick:
         tr = results["live_trace_densenet201_s"]
