@@ -198,7 +198,11 @@ def rewrite_plain(text, stage: str) -> str:
     renumbered (relative where written relative).  Raises ConfigError (field ``network``) where the stage is no
     recognised CSP stage or its pattern is not rewritten (layers between the block path and the concat, a
     pooled transition, a later layer reading the split, a rewritten cfg that does not read)."""
-    net = parse_cfg(text)
+    return _rewrite_plain(text, stage, parse_cfg(text))[0]
+
+
+def _rewrite_plain(text, stage: str, net) -> tuple:
+    """:func:`rewrite_plain` of ``text`` whose parsed network is ``net``: (the new text, its parsed network)."""
     info = next((s for s in net.stages if s.name == stage), None)
     if info is None or info.kind != "stage" or info.fusion == "none":
         names = ", ".join(n for n, _ in csp_stages(net)) or "none"
@@ -332,7 +336,8 @@ def rewrite_plain(text, stage: str) -> str:
     if len(csp_stages(again)) != len(csp_stages(net)) - 1:
         raise ConfigError("network", f"{stage}: the rewritten cfg does not read as one CSP stage fewer; "
                           "this stage is not rewritten")
-    return new_text
+    return new_text, again
+
 
 def plain_twin(text) -> str:
     """The cfg ``text`` with every recognised CSP stage rewritten as a plain stage (:func:`rewrite_plain`, first
@@ -340,13 +345,13 @@ def plain_twin(text) -> str:
     head without CSP.  A cfg without CSP stages is its own twin (returned as it is).  Raises ConfigError
     (field ``network``) naming the first stage that has no plain stage here."""
     text = text if isinstance(text, str) else bytes(text).decode("utf-8")
-    done = []
+    done, net = [], parse_cfg(text)
     while True:
-        stages = csp_stages(parse_cfg(text))
+        stages = csp_stages(net)
         if not stages:
             break
         stage = stages[0][0]
-        text = rewrite_plain(text, stage)
+        text, net = _rewrite_plain(text, stage, net)   # (its check parsed the new text: each text parsed once)
         done.append(stage)
     if not done:
         return text
