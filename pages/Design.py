@@ -19,7 +19,7 @@ from app_ui import cache, state
 from app_ui.messages import guard
 from cspnet import ConfigError, all_presets, get_preset
 from cspnet.config import FIELDS, FUSION_LABELS
-from cspnet.families import FAMILIES
+from cspnet.families import FAMILIES, field_choices
 from cspnet.presets import paper_base
 from explorer.counts.analysis import (
     BLOCK_COLUMN,
@@ -153,7 +153,8 @@ def knob(name: str, where=st) -> None:
         where.number_input(spec.label, step=spec.step, format="%.3f", **kw)
     elif kind == "choice":
         labels = spec.choice_labels or {}
-        where.selectbox(spec.label, spec.allowed_choices(), format_func=lambda v: labels.get(v, str(v)), **kw)
+        where.selectbox(spec.label, field_choices(state.design(), name), format_func=lambda v: labels.get(v, str(v)),
+                        **kw)
         if name == "fusion":
             where.caption(FUSION_LABELS.get(st.session_state.get(key), ""))
     elif kind == "bool":

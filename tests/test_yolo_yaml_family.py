@@ -338,3 +338,21 @@ def test_summaries_say_what_each_kind_of_head_returns():
         out = model(torch.zeros(1, 3, 320, 320))
     assert list(out.shape) == v5["output_shape"]
     assert summarize(get_preset("yolov8n_cls"))["output_shape"] == [1, 1000]
+
+
+def test_the_design_page_offers_an_opened_yamls_own_fusion_and_its_twin():
+    """The family narrows the fusion select (cspnet.families.field_choices): the file's own fusion and none;
+    picking none shows the plain twin, and the design keeps its file."""
+    from apptest_helpers import app, no_problem
+    from cspnet.families import field_choices
+
+    assert field_choices(get_preset("yolov5s"), "fusion") == ("fusion_first", "none")
+    assert len(field_choices(get_preset("yolov8n_cls"), "fusion")) == 4
+    at = app({"preset": "yolov5n"})
+    sb = at.selectbox(key="knob_fusion")
+    assert sb.options == ["fusion first (Fig. 3c)", "none: plain network (Fig. 3a)"] and sb.value == "fusion_first"
+    sb.set_value("none").run()
+    no_problem(at)
+    cfg = at.session_state["design_cfg"]
+    assert cfg.fusion == "none" and cfg.network == get_preset("yolov5n").network
+    assert next(m.value for m in at.metric if m.label == "Params") == "3.21 M"   # the twin's 3,209,949

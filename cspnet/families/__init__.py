@@ -96,6 +96,19 @@ class Family:
     presets: tuple = ()                            # Preset objects
     detect: object = None                          # how it builds a detector (task = "detect": a
                                                    # _crossstage.DetectStyle), None: it builds none
+    choices: Callable | None = None                # (cfg, field) -> the values a choice field may take in
+                                                   # this design, or None: the field's own (an opened file's
+                                                   # fusion: its own or none); ``field_choices``
+
+
+def field_choices(cfg, name: str) -> tuple:
+    """The values choice field ``name`` may take in design ``cfg``: its family's (``Family.choices``) where the
+    family narrows them, else the field's own (``cspnet.fields.FieldSpec.allowed_choices``)."""
+    from ..config import FIELDS
+
+    narrow = get_family(cfg.family).choices
+    own = narrow(cfg, name) if narrow is not None else None
+    return tuple(own) if own is not None else FIELDS[name].allowed_choices()
 
 
 def build_from_plan(cfg):

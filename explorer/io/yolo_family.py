@@ -100,6 +100,19 @@ def validate(cfg) -> None:
                           f"{', '.join(sorted(fusions))}), or 'none' for its plain twin")
 
 
+def choices(cfg, name: str):
+    """The fusions the Design page offers an opened detection YAML: its own (:func:`own_fusion`) and none (its
+    plain twin; the only one where it has no CSP stage); None for any other field
+    (``cspnet.families.field_choices``)."""
+    if name != "fusion":
+        return None
+    try:
+        own = own_fusion(planned(cfg.network, cfg.input_size))
+    except ConfigError:
+        return None
+    return (own, "none") if own != "none" else ("none",)
+
+
 def design_stages(det) -> list:
     """The planner's stages (``model.{i}``, one per YAML layer or block) renamed as a design's parts: the
     first ``stem``, the backbone's others ``stages.{k}``, the neck's ``neck.{j}``, the Detect ``head``; each op
@@ -236,7 +249,7 @@ FAMILY = Family(
     name=NAME,
     description="An opened detection YAML (Ultralytics, YOLOv5's anchor-based, YOLOv7's): its layers as written, "
                 "backbone, neck and head.",
-    validate=validate, plan=plan, build=build,
+    validate=validate, plan=plan, build=build, choices=choices,
     defaults={**{k: v for k, v in PRESETS[1].config.items() if k != "family"}, "name": PRESETS[1].name},
     presets=PRESETS,
 )
