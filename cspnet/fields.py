@@ -76,7 +76,15 @@ class FieldSpec:
         return self.sweep is not None
 
     def default_sweep(self, cfg) -> str:
-        return self.sweep(cfg) if callable(self.sweep) else (self.sweep or "")
+        """The range a sweep of this field starts from in design ``cfg``; a choice field's, only the values the
+        design's family allows it (``cspnet.families.field_choices``: an opened YAML's fusion, its own and none)."""
+        values = self.sweep(cfg) if callable(self.sweep) else (self.sweep or "")
+        if self.kind != "choice" or not values:
+            return values
+        from .families import field_choices
+
+        allowed = field_choices(cfg, self.name)
+        return ",".join(v for v in values.split(",") if v in allowed) or values
 
     def allowed_choices(self) -> tuple:
         return tuple(self.choices()) if callable(self.choices) else tuple(self.choices)

@@ -348,6 +348,10 @@ def test_the_design_page_offers_an_opened_yamls_own_fusion_and_its_twin():
 
     assert field_choices(get_preset("yolov5s"), "fusion") == ("fusion_first", "none")
     assert len(field_choices(get_preset("yolov8n_cls"), "fusion")) == 4
+    from cspnet.config import FIELDS  # the Sweep page's range starts from the allowed ones too
+
+    assert FIELDS["fusion"].default_sweep(get_preset("yolov5s")) == "none,fusion_first"
+    assert FIELDS["fusion"].default_sweep(get_preset("yolov8n_cls")) == "none,fusion_first,fusion_last,csp"
     at = app({"preset": "yolov5n"})
     sb = at.selectbox(key="knob_fusion")
     assert sb.options == ["fusion first (Fig. 3c)", "none: plain network (Fig. 3a)"] and sb.value == "fusion_first"
