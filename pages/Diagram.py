@@ -10,7 +10,7 @@ import streamlit as st
 from app_ui import cache, state
 from app_ui.messages import guard
 from cspnet import plan_network
-from explorer.counts.analysis import NECK_ROLES
+from explorer.counts.analysis import NECK_ROLES, has_detection_head
 from explorer.counts.conventions import CONVENTIONS
 from explorer.counts.diagram import C_LATERAL, C_MERGE, C_PART1, C_PART2, C_TRANS, FILL
 from explorer.fmt import si
@@ -155,9 +155,10 @@ def main() -> None:
         c0, c1, c2 = st.columns([1.1, 3, 1.3])
         ss = st.session_state
         # collapsed by default for a detector (its full view is some 7,000 px tall); a new design kind resets it
-        if ss.get("diagram_collapse_for") != cfg.is_detector:
-            ss["diagram_collapse_for"] = cfg.is_detector
-            ss["diagram_collapse"] = cfg.is_detector
+        det = has_detection_head(cfg)
+        if ss.get("diagram_collapse_for") != det:
+            ss["diagram_collapse_for"] = det
+            ss["diagram_collapse"] = det
         collapse = c0.toggle("Stages collapsed", key="diagram_collapse",
                              help="Each stage one box (its role, block, repeats and output shape) with the edges "
                                   "between stages: a detector's FPN/PAN and its lateral edges at a glance. Off: "

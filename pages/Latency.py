@@ -22,6 +22,7 @@ from app_ui.figures import latency_curve, record_caption, relabel, savings_figur
 from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.presets import base_config, paper_base
+from explorer.counts.analysis import has_detection_head
 from explorer.fmt import si
 from explorer.real.latency import (
     DEVICE_QUEUE,
@@ -53,7 +54,7 @@ def init_state(cfg=None) -> None:
     batch 1 with 5 timed runs, so that a first CPU measurement of it and its twin stays well inside the
     5-minute stop."""
     ss = st.session_state
-    det = cfg is not None and cfg.is_detector
+    det = cfg is not None and has_detection_head(cfg)
     for key, value in (("lat_batches", [1] if det else [1, 8]), ("lat_dtype", "fp32"), ("lat_cl", False),
                        ("lat_runs", 5 if det else 10), ("lat_warmup", 3), ("lat_device", "cpu"),
                        ("lat_per_image", False)):

@@ -16,6 +16,7 @@ from app_ui.figures import latency_sweep_figure, selected_cells, sweep_heatmap, 
 from app_ui.messages import guard
 from cspnet import ConfigError
 from cspnet.config import FIELDS
+from explorer.counts.analysis import has_detection_head
 from explorer.counts.conventions import REGISTRY
 from explorer.counts.sweep import CONVENTION_LABELS as CONVENTIONS
 from explorer.counts.sweep import (
@@ -223,7 +224,7 @@ def chart(df, keys, col, label, pct, cfg, metric: str = "", conv: str = "") -> N
 def parts_view(cfg, keys, metric: str, conv: str, pct: bool) -> bool:
     """Whether to draw one line per part: asked for (the toggle), on a detector's sweep of one knob, of
     parameters or conv+linear MACs (the per-part columns, explorer.counts.sweep.PART_METRICS)."""
-    if not cfg.is_detector or len(keys) != 1 or metric not in PART_METRICS or pct \
+    if not has_detection_head(cfg) or len(keys) != 1 or metric not in PART_METRICS or pct \
             or (metric == "macs" and conv != "macs"):
         return False
     return st.toggle("Per part (backbone, neck, head)", key="sw_parts",

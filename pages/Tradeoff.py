@@ -28,6 +28,7 @@ from app_ui.charts import (
 from app_ui.detection_figures import detection_figure, front_table, front_trace
 from app_ui.messages import guard
 from cspnet import all_presets, get_preset
+from explorer.counts.analysis import has_detection_head
 from explorer.paper.detection import (
     AP_SPLITS,
     COMPARABILITY,
@@ -165,7 +166,7 @@ def main() -> None:
     st.title("Tradeoff")
     # a detector opens among the published detectors (ImageNet stays a click away)
     dataset = st.radio("Published results", list(DATASETS), key="to_dataset", horizontal=True,
-                       index=1 if cfg.is_detector else 0, format_func=DATASETS.get,
+                       index=1 if has_detection_head(cfg) else 0, format_func=DATASETS.get,
                        help="ImageNet: classifiers, with your design placed on the chart. COCO: published "
                             "detectors, in each source's own counting convention.")
     if dataset == "coco":
@@ -176,7 +177,7 @@ def main() -> None:
                "unit its source uses. Your design and its plain twin are placed at the compute this "
                "app counts for them: at its published accuracy when a design is a preset that was trained "
                "and published, else as a line (nobody has trained it, so its accuracy is unknown).")
-    if cfg.is_detector:
+    if has_detection_head(cfg):
         st.info(f"Your design ({cfg.name}) is a detector: pick **{DATASETS['coco']}** above to place it among the "
                 "published detectors, in their own counting convention.")
     with guard("Published data"):

@@ -16,9 +16,9 @@ def test_paper_page_shows_the_detector_rows(page: Page, app_url):
     head = page.get_by_role("heading", name="COCO detection rows")
     head.scroll_into_view_if_needed()
     expect(head).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("15 rows a preset builds; params and compute round to the printed digits in 15.")
+    expect(page.get_by_text("26 rows a preset builds; params and compute round to the printed digits in 22.")
            ).to_be_visible()
-    expect(page.get_by_text("Rows no preset builds (104)")).to_be_visible()
+    expect(page.get_by_text("Rows no preset builds (92)")).to_be_visible()
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "paper_detection")
 

@@ -43,7 +43,7 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 
         plan = fuse_plan(plan)
     totals, stages = plan_summary(plan, batch, activation=getattr(cfg, "activation", None))
-    detector = detector_outputs(plan, batch) if "p0" in plan.stages[-1].taps else {}   # a detection head
+    detector = detector_outputs(plan, batch) if "p0" in plan.stages[-1].taps else {}   # (has_detection_head)
     return {
         "name": cfg.name,
         "family": cfg.family,
@@ -60,6 +60,15 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 
 # a detector's neck stages (cspnet/families/_detect.py: neck.0 .. neck.3), in the plan's order
 NECK_ROLES = ("top-down to P4", "top-down to P3", "bottom-up to P4", "bottom-up to P5")
+
+
+def has_detection_head(cfg) -> bool:
+    """Whether design ``cfg`` is a detector, read from its plan: its head reads output scales (taps ``p0``...),
+    whichever family planned it (a ``task=detect`` design, an opened detection YAML, a Darknet detector cfg)."""
+    try:
+        return "p0" in plan_network(cfg).stages[-1].taps
+    except ConfigError:
+        return False
 
 
 def detector_outputs(plan, batch: int = 1) -> dict:

@@ -20,7 +20,8 @@ convention, or says why it has none) and adds derived columns:
 * ``series`` (the family without its parenthesis, for colours), ``is_csp``, ``source_repo``, ``source_url``;
 * ``plot_note``: why a row is not a point on the AP-compute chart ('' when it is);
 * ``preset`` / ``preset_note``: this project's detector preset that builds the row's network
-  (:data:`PRESET_MAP`: YOLOv5u, YOLOv8 and YOLO11), or None with why not.
+  (:data:`PRESET_MAP`: YOLOv5u, YOLOv8 and YOLO11, and the file-backed YOLOv5, YOLOv7, YOLOv4-CSP and
+  CSPResNeXt50-PANet-SPP), or None with why not.
 
 Pure Python + pandas: no Streamlit, no torch.
 """
@@ -222,14 +223,23 @@ PRESET_MAP: dict[str, tuple[str, str]] = {
     **{f"YOLOv5{k}u": (f"yolov5{k}u", f"Ultralytics yolov5{k}u (v5/yolov5.yaml, anchor-free Detect)") for k in "nsmlx"},
     **{f"YOLOv8{k}": (f"yolov8{k}", f"Ultralytics yolov8{k} (v8/yolov8.yaml)") for k in "nsmlx"},
     **{f"YOLO11{k}": (f"yolo11{k}", f"Ultralytics yolo11{k} (11/yolo11.yaml)") for k in "nsmlx"},
+    # the file-backed presets (explorer.io.yolo_family, explorer.io.family): the repositories' own files
+    **{f"YOLOv5{k}": (f"yolov5{k}", f"ultralytics/yolov5 models/yolov5{k}.yaml (anchor-based Detect)")
+       for k in "nsmlx"},
+    "YOLOv7": ("yolov7", "WongKinYiu/yolov7 cfg/training/yolov7.yaml (the training form of the published deploy "
+                         "model: RepConv and the implicit layers not merged)"),
+    "YOLOv4-CSP": ("yolov4_csp", "AlexeyAB/darknet cfg/yolov4-csp.cfg"),
+    "CSPResNeXt50-PANet-SPP (early weights)": ("cspresnext50_panet_spp",
+                                               "WongKinYiu/CrossStagePartialNetworks csresnext50-panet-spp.cfg"),
+    "CSPResNeXt50-PANet-SPP (PyTorch, from scratch)": ("cspresnext50_panet_spp",
+                                                       "the same cfg, run by the ultralytics/yolov3 PyTorch code"),
 }
 # detector line (``series``) -> why its rows have no preset (and what opens them instead, where something does)
 SERIES_NOTES = {
-    "YOLOv5": ("YOLOv5's anchor-based Detect head: no preset (its own YAML file opens as a detector: "
-               "python -m explorer summary yolov5s.yaml)"),
-    "YOLOv7": ("E-ELAN detector: no preset (its own YAML file opens as a detector: "
-               "python -m explorer summary yolov7.yaml)"),
-    "YOLOv10": "v10Detect / SCDown / PSA: no preset",
+    "YOLOv5": "no preset of this model (the P6 files open as YAMLs: python -m explorer summary yolov5s6.yaml)",
+    "YOLOv7": ("no preset of this model (its own YAML file opens as a detector: python -m explorer summary "
+               "yolov7x.yaml)"),
+    "YOLOv10": "no preset (its own YAML file opens as a detector: python -m explorer summary yolov10n.yaml)",
 }
 NO_PRESET_NOTE = "no preset builds this detector"
 MAPPED_PRESETS = frozenset(p for p, _ in PRESET_MAP.values())

@@ -41,6 +41,7 @@ from functools import lru_cache
 from cspnet import get_preset, plan_network
 from cspnet.config import LINEAGE
 from cspnet.presets import paper_base
+from explorer.counts.analysis import has_detection_head
 from explorer.counts.conventions import REGISTRY, by_kind, count, group_counts
 from explorer.counts.fuse import fuse_plan
 from explorer.fmt import FUSION_FIGURE, FUSION_SHORT, json_safe
@@ -596,8 +597,24 @@ def _same_at_real_size(rec: dict) -> float:
 # counts in (explorer.counts.conventions.REGISTRY) and whether the source counted the fused model; every one runs
 # Ultralytics' get_flops recipe (thop x 2 on a max(stride, 32) probe, scaled to the row's size).  Only the
 # conventions of rows a preset builds are listed; a preset row in another convention says it is not reproduced.
+# a published row's convention -> how this tool counts it as the row's source did: (the registered convention, on
+# the fused model, at the stride probe the thop-based tools run: Ultralytics' get_flops and YOLOv5's / YOLOv7's
+# model_info; Darknet counts the cfg at the row's own width and height)
 DETECTION_COUNTS = {
-    "ultralytics_fused": ("ultralytics", True),
+    "ultralytics_fused": ("ultralytics", True, True),
+    "yolov5": ("yolov5", True, True),        # YOLOv5's README table: model_info of the fused model
+    "yolov7": ("yolov5", True, True),        # YOLOv7's model_info is YOLOv5's; the paper's deploy model, fused
+    "darknet": ("darknet", False, False),
+    "darknet_style": ("darknet", False, False),   # the ultralytics/yolov3 code's Darknet-style count of the cfg
+}
+# what else explains a reproduced row's figures, by its convention (the tool versions behind them)
+DETECTION_NOTES = {
+    "yolov5": ("YOLOv5's README table was printed by an older thop: its v6.1 notebook prints 16.5 for yolov5s, "
+               "fused or not, where v6.2 and v7.0 print 16.4 fused and 16.6 as built, what this tool counts "
+               "(../shared/reference/detection_exact.csv)."),
+    "yolov7": ("The published figures are the deploy model's (cfg/deploy: RepConv's three branches merged into "
+               "one 3x3 conv, the implicit layers folded into the head's convs: 36,905,341 parameters); this "
+               "preset is the training form, so its count is a little higher."),
 }
 DETECTION_DATASET = "coco"
 
@@ -628,9 +645,11 @@ def _detection_record(row) -> dict:
 def reproduce_detection() -> list[dict]:
     """One record per published COCO detection row (``explorer.paper.detection``).
 
-    A row whose model a preset builds (``detection.PRESET_MAP``: YOLOv5u, YOLOv8, YOLO11) is counted as its source
-    counted it: the registered convention of :data:`DETECTION_COUNTS`, on the fused model or not, at the
-    detector's probe (:func:`detection_probe`) scaled to the row's input size; params of the same model.  The
+    A row whose model a preset builds (``detection.PRESET_MAP``: YOLOv5u, YOLOv8, YOLO11; YOLOv5, YOLOv7, YOLOv4-CSP
+    and CSPResNeXt50-PANet-SPP from their files) is counted as its source counted it: the registered convention of
+    :data:`DETECTION_COUNTS`, on the fused model or not, at the detector's probe (:func:`detection_probe`) scaled
+    to the row's input size where the source's tool probes (thop's), else at that size; params of the same
+    model.  The
     record has :func:`reproduce`'s fields (published, this tool, difference in %, whether it rounds to the printed
     digits, ``counted_on``, ``alternatives``: the other ways Ultralytics has run the counter), ``reason``,
     ``probe`` and ``compute_at_real_size`` (the same model counted at the row's size, without the probe).  A
@@ -653,12 +672,17 @@ def reproduce_detection() -> list[dict]:
                    compute_diff_pct=None, compute_rounds_to_published=None, alternatives=[], probe=probe,
                    compute_at_real_size=None)
         how = DETECTION_COUNTS.get(row["convention"])
+        if row["convention"] == "none":
+            rec["reason"] = (f"the preset builds this network ({plan.params:,} parameters as built); the row "
+                             "publishes no compute to reproduce")
+            out.append(rec)
+            continue
         if how is None:
             rec["reason"] = (f"the preset builds this network, but its row's convention "
                              f"({row['convention_label']}) is not one this tool reproduces")
             out.append(rec)
             continue
-        key, fused = how
+        key, fused, probed = how
         pprof = Profiled(fused=fused)
         params = profiled_params(row["preset"], pprof)
         rec.update(params_tool_same_convention=params, params_convention=f"all parameters of {pprof.describe()}",
@@ -666,20 +690,22 @@ def reproduce_detection() -> list[dict]:
         if rec["params_published_M"] is not None:
             rec.update(params_diff_pct=_pct(params / 1e6, rec["params_published_M"]),
                        params_rounds_to_published=_rounds_to(params / 1e6, rec["params_published_M"]))
-        cprof = Profiled(fused=fused, at=probe)
+        cprof = Profiled(fused=fused, at=probe if probed else None)
         value = profiled_count(row["preset"], res, key, cprof) / 1e9
         rec.update(convention=key, convention_label=REGISTRY[key].formula, counted_on=cprof.describe(res),
                    compute_tool=value)
         if rec["compute_published"] is not None:
             rec.update(compute_diff_pct=_pct(value, rec["compute_published"]),
                        compute_rounds_to_published=_rounds_to(value, rec["compute_published"]))
-        for v in (Profiled(fused=not fused, at=probe), Profiled(fused=fused), Profiled(fused=not fused)):
+        others = ((Profiled(fused=not fused, at=probe), Profiled(fused=fused), Profiled(fused=not fused)) if probed
+                  else (Profiled(fused=not fused),))
+        for v in others:
             av = profiled_count(row["preset"], res, key, v) / 1e9
             rec["alternatives"].append({"convention": key, "label": f"{REGISTRY[key].formula}; {v.describe(res)}",
                                         "value": av, "diff_pct": _pct(av, rec["compute_published"]),
                                         "counted_on": v.describe(res)})
-        rec["compute_at_real_size"] = next(a["value"] for a in rec["alternatives"]
-                                           if a["counted_on"] == Profiled(fused=fused).describe(res))
+        rec["compute_at_real_size"] = value if not probed else next(
+            a["value"] for a in rec["alternatives"] if a["counted_on"] == Profiled(fused=fused).describe(res))
         rec["reason"] = _detection_reason(rec, plan, cprof)
         out.append(rec)
     return out
@@ -695,25 +721,29 @@ def _detection_reason(rec: dict, plan, cprof: Profiled) -> str:
         return (f"{_g(v)}{unit}, {shown} as printed" if _rounds_to(v, p) else
                 f"{_g(v)}{unit}, which does not round to the printed {shown}")
 
-    times = res * res / cprof.at ** 2
-    parts = [f"{rec['row_convention_label']}: 2 x thop's count (conv and attention MACs, BatchNorm 4 per element, "
-             f"upsampling 1 per output element) on {cprof.describe(res)}"
+    how = ("2 x thop's count (conv and attention MACs, BatchNorm 4 per element, upsampling 1 per output element)"
+           if rec["convention"] == "ultralytics" else REGISTRY[rec["convention"]].formula)
+    parts = [f"{rec['row_convention_label']}: {how} on {cprof.describe(res)}"
              + (f": {printed(value, pub)}." if pub is not None else f": {_g(value)} (no compute published).")]
     other = Profiled(fused=not cprof.fused, at=cprof.at)
-    parts.append(f"On {'the model as built (the YAML comments)' if cprof.fused else 'the fused model'} the same "
-                 f"way: {_g(alts[other.describe(res)])}.")
+    built = "the model as built (the YAML comments)" if rec["convention"] == "ultralytics" else "the model as built"
+    parts.append(f"On {built if cprof.fused else 'the fused model'} the same way: {_g(alts[other.describe(res)])}.")
     real = rec["compute_at_real_size"]
-    mm = [sum(o.macs for o in p_.ops if o.kind == "matmul")
-          for p_ in (plan, profiled_plan(rec["preset"], cprof.at, cprof))]
-    if mm[0]:
-        short = 2 * (mm[0] - mm[1] * times) / 1e9
-        parts.append(f"The attention's matrix products grow with the square of the number of positions, so scaled "
-                     f"from {cprof.at} px they count {_g(short)} too little ({mm[0]:,} MACs at {res} px, {mm[1]:,} "
-                     f"x {times:g}): counted at {res} px directly the same model gives {_g(real)}"
-                     + ("" if pub is None else f" ({_pct(real, pub):+.2f}% against the printed value)") + ".")
-    else:
-        parts.append(f"Every term grows with H x W, so the {cprof.at} px probe gives what counting at {res} px "
-                     f"directly gives ({_g(real)}).")
+    if cprof.at:   # counted at a probe and scaled
+        times = res * res / cprof.at ** 2
+        mm = [sum(o.macs for o in p_.ops if o.kind == "matmul")
+              for p_ in (plan, profiled_plan(rec["preset"], cprof.at, cprof))]
+        if mm[0]:
+            short = 2 * (mm[0] - mm[1] * times) / 1e9
+            parts.append(f"The attention's matrix products grow with the square of the number of positions, so "
+                         f"scaled from {cprof.at} px they count {_g(short)} too little ({mm[0]:,} MACs at {res} px, "
+                         f"{mm[1]:,} x {times:g}): counted at {res} px directly the same model gives {_g(real)}"
+                         + ("" if pub is None else f" ({_pct(real, pub):+.2f}% against the printed value)") + ".")
+        else:
+            parts.append(f"Every term grows with H x W, so the {cprof.at} px probe gives what counting at {res} px "
+                         f"directly gives ({_g(real)}).")
+    if rec["row_convention"] in DETECTION_NOTES:
+        parts.append(DETECTION_NOTES[rec["row_convention"]])
     if rec["params_published_M"] is not None:
         params = rec["params_tool_same_convention"]
         parts.append(f"Params of {rec['params_counted_on']}: {params:,} = "
@@ -750,27 +780,30 @@ def detector_point(cfg) -> dict | None:
     trained it).  Returns ``x`` (where it is drawn), ``computed``, ``ap``, ``published`` (the row: model,
     compute, unit, ap, ap_definition, source, row index) or None, ``preset``, ``convention``,
     ``convention_label``, ``scale``, ``counted_on``, ``res`` and ``input_size``."""
-    if not getattr(cfg, "is_detector", False):
+    if not has_detection_head(cfg):
         return None
     from explorer.paper.detection import CONVENTIONS as DET_CONVENTIONS
     from explorer.paper.detection import load_detection
 
-    conv = DESIGN_DETECTION_CONVENTION
-    key, fused = DETECTION_COUNTS[conv]
-    res = DESIGN_DETECTION_RES
-    plan = plan_network(cfg.replace(input_size=res))
-    prof = Profiled(fused=fused, at=detection_probe(plan))
-    computed = profiled_design_count(cfg, res, key, prof) / 1e9
+    conv, res = DESIGN_DETECTION_CONVENTION, DESIGN_DETECTION_RES
     preset = detection_preset_of_design(cfg)
-    published = None
-    if preset is not None:
+    row = None
+    if preset is not None:   # its published rows' convention and size (the first plotted row; one at 640 first)
         df = load_detection()
-        rows = df[(df["preset"] == preset) & (df["plot_note"] == "") & (df["convention"] == conv)]
+        rows = df[(df["preset"] == preset) & (df["plot_note"] == "") & df["convention"].isin(list(DETECTION_COUNTS))]
         if len(rows):
-            r = rows.iloc[0]
-            published = {"row": int(rows.index[0]), "model": r["model"], "compute": float(r["compute"]),
-                         "unit": r["flops_unit"], "ap": float(r["ap"]), "ap_definition": r["ap_definition"],
-                         "source": r["source_title"], "source_repo": r["source_repo"], "res": int(r["input_size"])}
+            at = rows[rows["input_size"] == res]
+            row = (at if len(at) else rows).iloc[0]
+            conv, res = row["convention"], int(row["input_size"])
+    key, fused, probed = DETECTION_COUNTS[conv]
+    plan = plan_network(cfg.replace(input_size=res))
+    prof = Profiled(fused=fused, at=detection_probe(plan) if probed else None)
+    computed = profiled_design_count(cfg, res, key, prof) / 1e9
+    published = None
+    if row is not None:
+        published = {"row": int(row.name), "model": row["model"], "compute": float(row["compute"]),
+                     "unit": row["flops_unit"], "ap": float(row["ap"]), "ap_definition": row["ap_definition"],
+                     "source": row["source_title"], "source_repo": row["source_repo"], "res": res}
     return {"x": published["compute"] if published else computed, "computed": computed,
             "ap": published["ap"] if published else None, "published": published, "preset": preset,
             "convention": conv, "convention_label": DET_CONVENTIONS[conv].label, "scale": DET_CONVENTIONS[conv].scale,
