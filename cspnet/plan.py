@@ -245,6 +245,8 @@ class StagePlan(_Totals):
     by_kind: dict = field(default_factory=dict)  # op kind -> [TOTALS...], kept by PlanBuilder
     rows: list = field(default_factory=list, repr=False)  # (prefix, Op arguments...) per layer
     part: str = ""                 # backbone | neck | head ("": by kind: the head is "head", the rest "backbone")
+    module: str = ""               # what a file names the stage ("C2f", "ELAN", "Detect": a YAML layer's module or
+                                   # block), for its tables and diagram; "" for a design's (its fields say)
 
     @property
     def part_name(self) -> str:

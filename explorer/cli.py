@@ -300,9 +300,7 @@ def _summary_detector(args, det):
     s = summarize_detector(det, batch=args.batch)
     s["config"], s["config_error"] = _design(args).to_dict(), None   # the yolo_yaml design it opens as
     s["fused"] = args.fused
-    rows = stage_table(s, args.convention)
-    for row, st in zip(rows, s["stages"]):
-        row["module"] = st["module"]
+    rows = stage_table(s, args.convention)   # (its stages' modules: a column of their own)
     if args.json or args.csv:
         _print_json(s) if args.json else _print_csv(rows)
         return

@@ -247,11 +247,7 @@ def _summary(subj: Subject, batch: int) -> dict:
         from explorer.counts.analysis import compare_with_twin
 
         cmp = compare_with_twin(subj.cfg, batch=batch)
-        s = dict(cmp["design"])
-        if subj.cfg.family == "yolo_yaml":   # what each stage is: the YAML layer's module
-            from explorer.io.yolo_family import detector_of
-
-            s["stages"] = [{**st, "module": m} for st, m in zip(s["stages"], detector_of(subj.cfg).modules)]
+        s = dict(cmp["design"])   # (a file's stages name their module: StagePlan.module)
         s["twin_deltas"] = cmp["deltas"] if cmp.get("twin") is not None else None
         s["twin_error"] = cmp.get("twin_error") or (None if subj.cfg.is_csp else
                                                     "a plain design: its twin is itself")

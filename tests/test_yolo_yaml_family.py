@@ -360,3 +360,16 @@ def test_the_design_page_offers_an_opened_yamls_own_fusion_and_its_twin():
     cfg = at.session_state["design_cfg"]
     assert cfg.fusion == "none" and cfg.network == get_preset("yolov5n").network
     assert next(m.value for m in at.metric if m.label == "Params") == "3.21 M"   # the twin's 3,209,949
+
+
+def test_a_files_stages_name_their_module_in_tables_and_the_diagram():
+    """StagePlan.module: what the file names each stage (a YAML layer's module, YOLOv7's written-out blocks), in
+    the stage table's module column and the collapsed diagram's boxes, where a design's fields say nothing."""
+    from explorer.counts.analysis import stage_table, summarize
+    from explorer.counts.diagram import to_dot
+
+    rows = stage_table(summarize(get_preset("yolov7_tiny")))
+    assert [r["module"] for r in rows[:3]] == ["Conv", "Conv", "ELAN"] and rows[-1]["module"] == "IDetect"
+    assert "module" not in stage_table(summarize(get_preset("yolov8n")))[0]
+    dot = to_dot(get_preset("yolov5n"), collapse=True)
+    assert "C3 \u00d71" in dot and "bottleneck \u00d7" not in dot

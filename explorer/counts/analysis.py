@@ -146,6 +146,7 @@ def plan_summary(plan, batch: int = 1, conventions=CONVENTIONS, activation: str 
             "part": sp.part_name,
             "fusion": sp.fusion,
             "repeats": sp.repeats,
+            **({"module": sp.module} if sp.module else {}),   # (a file's stage: its module or block)
             "shapes": {tap: list(shape) for tap, shape in sp.taps.items()},
             **c,
             "macs_share": c["macs"] / max(macs, 1),
@@ -355,9 +356,11 @@ def stage_table(summary: dict, convention: str = "macs") -> list:
     taps = [t for t in TAP_ORDER if t in present] + sorted(present - set(TAP_ORDER))
     blocks = _stage_blocks(summary)
     roles = "outputs" in summary   # a detector: each stage's role (the scale it writes, the neck's path)
+    modules = any(stage.get("module") for stage in summary["stages"])   # a file's: each stage's module
     rows = []
     for stage in summary["stages"]:
-        row = {"stage": stage["name"], "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
+        row = {"stage": stage["name"], **({"module": stage.get("module", "")} if modules else {}),
+               "fusion": stage["fusion"] if stage["kind"] == "stage" else "",
                "repeats": stage["repeats"] if stage["kind"] == "stage" and stage["repeats"] else "",
                "part": stage["part"]}
         if roles:

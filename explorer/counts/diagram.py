@@ -223,7 +223,8 @@ def collapsed_dot(cfg: CSPConfig, plan, rankdir: str = "TB", title: bool = True)
             label = "head" + (f"\n{_head_words(cfg, sp)}" if _head_words(cfg, sp) else "") + f"\n\u2192 {out}"
             fill = FILL["head"]
         else:
-            words = _block_label(cfg, stage_idx, sp.repeats).split("\n")[0] if sp.repeats else "no blocks"
+            words = (f"{sp.module} \u00d7{sp.repeats}" if sp.module else
+                     _block_label(cfg, stage_idx, sp.repeats).split("\n")[0] if sp.repeats else "no blocks")
             words += " + SPPF" if "sppf" in sp.taps else " + SPP" if "spp" in sp.taps else ""
             label = (f"{sp.name}" + (f" \u2014 {role}" if role else "") + f"\n{FUSION_WORDS.get(sp.fusion, sp.fusion)}"
                      f", {words}\n\u2192 {out}")

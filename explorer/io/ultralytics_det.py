@@ -626,6 +626,7 @@ def plan_detector(text, scale: str | None = None, name: str | None = None, input
         if min(y) < 1:
             raise lay.fail(f"its output is {y[0]}x{y[1]}x{y[2]} at input {input_size}: empty (raise the input size)")
         b.tap("output", y)
+        b.stage.module = m
         stages.append(b.stage)
         outs.append(y)
         modules.append(m)

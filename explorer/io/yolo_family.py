@@ -136,7 +136,7 @@ def design_stages(det) -> list:
             rows.append(row[:12] + (component,) + row[13:])
         out.append(StagePlan(name=name, kind=kind, fusion=sp.fusion, taps=dict(sp.taps), repeats=sp.repeats,
                              by_kind={key: list(v) for key, v in sp.by_kind.items()}, rows=rows,
-                             part=sp.part_name))
+                             part=sp.part_name, module=sp.module))
     return out
 
 

@@ -390,6 +390,7 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
             b.stage.repeats = model.repeats(lay.n) if first == last else 1
             stage_layers.append([first, last])
             modules.append(group)
+            b.stage.module = group
         b.component = None if first == last else f"model.{i}"   # a group's layers: their YAML layer
         plain_as = (dialect.plain_group(layers, sources, first, last, group, model)
                     if plain and i == first < last and dialect.plain_group else None)
