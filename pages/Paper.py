@@ -183,10 +183,13 @@ def section_detection() -> None:
     st.header("COCO detection rows", anchor="coco-detection")
     st.caption("Every published COCO row whose model a detector preset builds (backbone, neck and head): the AP is "
                "cited, never computed; the params and GFLOPs are counted here the way the row's source counted "
-               "them. Ultralytics' docs print get_flops of the fused model (each BatchNorm folded into its conv): "
-               "2 x thop's count on a 32 x 32 probe, times (640/32)^2. 'at the real size' is the same model "
-               "counted at 640 px directly, without the probe: YOLO11's attention grows with the square of the "
-               "positions, so there the probe counts less.")
+               "them (the 'convention' column). Ultralytics' docs print get_flops of the fused model (each "
+               "BatchNorm folded into its conv): 2 x thop's count on a 32 x 32 probe, times (640/32)^2; YOLOv5's "
+               "and YOLOv7's model_info count the same way, nearest upsampling 0; Darknet counts the cfg at the "
+               "row's own size. 'at the real size' is the same model counted at the row's size directly, without "
+               "a probe: YOLO11's attention grows with the square of the positions, so there the probe counts "
+               "less. The 'reason' column says why a row does not round (YOLOv5's README: an older thop; YOLOv7: "
+               "the deploy model of the preset's training form).")
     records = cache.detection_records()
     frame = paper_figures.detection_frame(records)
     n_ok = int(frame["rounds to published"].sum())
