@@ -373,3 +373,20 @@ def test_a_files_stages_name_their_module_in_tables_and_the_diagram():
     assert "module" not in stage_table(summarize(get_preset("yolov8n")))[0]
     dot = to_dot(get_preset("yolov5n"), collapse=True)
     assert "C3 \u00d71" in dot and "bottleneck \u00d7" not in dot
+
+
+def test_pages_treat_an_opened_detector_as_a_detector():
+    """A detector is recognised from its plan (explorer.counts.analysis.has_detection_head), whichever family:
+    Latency starts it at batch 1 with 5 runs, Tradeoff on the COCO view, as a task=detect design."""
+    from apptest_helpers import app, no_problem
+    from explorer.counts.analysis import has_detection_head
+
+    assert all(has_detection_head(get_preset(n)) for n in ("yolov5s", "yolov4_csp", "yolov8n"))
+    assert not has_detection_head(get_preset("yolov8n_cls"))
+    at = app({"preset": "yolov4_csp"})
+    at.switch_page("pages/Latency.py").run()
+    no_problem(at)
+    assert at.session_state["lat_batches"] == [1] and at.session_state["lat_runs"] == 5
+    at.switch_page("pages/Tradeoff.py").run()
+    no_problem(at)
+    assert at.radio(key="to_dataset").value == "coco"
