@@ -347,6 +347,8 @@ def test_the_design_page_offers_an_opened_yamls_own_fusion_and_its_twin():
     from cspnet.families import field_choices
 
     assert field_choices(get_preset("yolov5s"), "fusion") == ("fusion_first", "none")
+    # a link's fusion naming another of the file's stages' (the same network) stays offered, as it was given
+    assert field_choices(get_preset("yolov7_tiny").replace(fusion="csp"), "fusion") == ("fusion_first", "csp", "none")
     assert len(field_choices(get_preset("yolov8n_cls"), "fusion")) == 4
     from cspnet.config import FIELDS  # the Sweep page's range starts from the allowed ones too
 

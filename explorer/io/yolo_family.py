@@ -101,16 +101,19 @@ def validate(cfg) -> None:
 
 
 def choices(cfg, name: str):
-    """The fusions the Design page offers an opened detection YAML: its own (:func:`own_fusion`) and none (its
-    plain twin; the only one where it has no CSP stage); None for any other field
+    """The fusions the Design page offers an opened detection YAML: its own (:func:`own_fusion`), the design's
+    where it names another of the file's stages' (a link's ``fusion=csp`` on yolov7-tiny: the same network), and
+    none (its plain twin; the only one where it has no CSP stage); None for any other field
     (``cspnet.families.field_choices``)."""
     if name != "fusion":
         return None
     try:
-        own = own_fusion(planned(cfg.network, cfg.input_size))
+        det = planned(cfg.network, cfg.input_size)
     except ConfigError:
         return None
-    return (own, "none") if own != "none" else ("none",)
+    own, stages = own_fusion(det), {sp.fusion for sp in det.plan.stages} - {"none"}
+    kept = [cfg.fusion] if cfg.fusion in stages and cfg.fusion != own else []
+    return (own, *kept, "none") if own != "none" else ("none",)
 
 
 def design_stages(det) -> list:
