@@ -112,6 +112,13 @@ def yolov3_tiny(size: int = 416, classes: int = 80) -> str:
             lateral = x
         c.maxpool(2, 2 if width < 512 else 1)
     c.conv(1024, 3)
+    _tiny_heads(c, lateral, classes, "0,1,2")
+    return c.text()
+
+
+def _tiny_heads(c: Cfg, lateral: int, classes: int, mask: str) -> None:
+    """The tiny models' two heads: a 1x1 to 256 and a head at stride 32 (masks 3,4,5), then that 1x1 conv to 128,
+    upsampled beside the stride-16 ``lateral``, a head at stride 16 (anchor ``mask``)."""
     x = c.conv(256, 1)
     c.conv(512, 3)
     c.predict(classes)
@@ -122,8 +129,7 @@ def yolov3_tiny(size: int = 416, classes: int = 80) -> str:
     c.route(c.n - 1, lateral)
     c.conv(256, 3)
     c.predict(classes)
-    c.yolo("0,1,2", classes)
-    return c.text()
+    c.yolo(mask, classes)
 
 
 def yolov4_tiny(size: int = 416, classes: int = 80) -> str:
@@ -142,17 +148,7 @@ def yolov4_tiny(size: int = 416, classes: int = 80) -> str:
         c.route(x, lateral)
         c.maxpool(2, 2)
     c.conv(512, 3)
-    x = c.conv(256, 1)
-    c.conv(512, 3)
-    c.predict(classes)
-    c.yolo("3,4,5", classes)
-    c.route(x)
-    c.conv(128, 1)
-    c.upsample()
-    c.route(c.n - 1, lateral)
-    c.conv(256, 3)
-    c.predict(classes)
-    c.yolo("1,2,3", classes)
+    _tiny_heads(c, lateral, classes, "1,2,3")
     return c.text()
 
 
