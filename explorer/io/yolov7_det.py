@@ -42,10 +42,10 @@ import os
 
 from ._text import read_bounded
 from .ultralytics import MAX_YAML_CHARS, _arg, _channels_arg, _err, _is_int, _max_args, _short
-from .ultralytics_det import UPSAMPLE_NAMES, _plan_concat, _plan_upsample
 from .yolov5_det import (
     Dialect,
     _detect_args,
+    _yolov5_module,
     conv_act,
     conv_args,
     plan_anchor_detect,
@@ -84,12 +84,11 @@ def _plan_repconv(b, p, x, a, act):
 
 
 def _yolov7_module(b, p, lay, ins, src, model, ctx):
-    """One layer of YOLOv7's parse_model (``V7_MODULES``) planned on ``b``."""
+    """One layer of YOLOv7's parse_model (``V7_MODULES``) planned on ``b``: its own modules here; Conv, the
+    upsampling, Concat and YOLOv5's Detect as YOLOv5's planner plans them (``yolov5_det._yolov5_module``; the
+    dialect's module list has already refused YOLOv5's others by name)."""
     m, x = lay.module, ins[0]
     act = model.activation
-    if m == "Conv":
-        a = conv_args(lay, model, x[0], ctx.conv_names)
-        return conv_act(b, p, x, a.c2, a.k, a.s, a.p, a.g, a.act, act)
     if m == "RepConv":
         a = conv_args(lay, model, x[0], ctx.conv_names)
         if a.k != 3 or a.p != 1:
@@ -112,13 +111,9 @@ def _yolov7_module(b, p, lay, ins, src, model, ctx):
         ks = _arg(lay, 4, [5, 9, 13], "the pool sizes", lambda v: isinstance(v, list) and len(v) == 3 and all(
             _is_int(k) and k % 2 == 1 and 1 <= k <= 15 for k in v), "three odd integers 1 to 15 (cv5 reads 4 c_)")
         return _plan_sppcspc(b, p, x, c2, e, ks, act)
-    if m in UPSAMPLE_NAMES:
-        return _plan_upsample(b, p, lay, x)
-    if m == "Concat":
-        return _plan_concat(b, p, lay, ins, src, ctx.input_size)
-    if m in ("IDetect", "Detect"):
-        return plan_anchor_detect(b, p, ins, model.nc, _detect_args(lay, model, ins), implicit=m == "IDetect")
-    return None
+    if m == "IDetect":
+        return plan_anchor_detect(b, p, ins, model.nc, _detect_args(lay, model, ins), implicit=True)
+    return _yolov5_module(b, p, lay, ins, src, model, ctx)
 
 
 # --------------------------------------------------------------------------- blocks written out as layers
