@@ -31,27 +31,15 @@ from explorer.io.ultralytics_det import (
     printed_gflops,
     summarize_detector,
 )
+from explorer.io.yolo_texts import yaml_text
 
 UP = [-1, 1, "nn.Upsample", [None, 2, "nearest"]]
 
 
 def _yaml(scales: dict, backbone: list, head: list) -> str:
-    def value(v):
-        if v is None:
-            return "null"
-        if isinstance(v, bool):
-            return "True" if v else "False"
-        if isinstance(v, str):
-            return v if v in ("nc",) or v[0].isupper() or v.startswith("nn.") else f'"{v}"'
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return str(v)
-
-    lines = ["nc: 80", "scales:"] + [f"  {k}: {value(list(v))}" for k, v in scales.items()]
-    for section, rows in (("backbone", backbone), ("head", head)):
-        lines.append(f"{section}:")
-        lines += [f"  - {value(r)}" for r in rows]
-    return "\n".join(lines) + "\n"
+    """An Ultralytics detection YAML (``nc: 80``, ``scales``, the layer rows), written as the presets' texts are
+    (``explorer.io.yolo_texts.yaml_text``)."""
+    return yaml_text({"nc": 80, "scales": {k: list(v) for k, v in scales.items()}}, backbone, head)
 
 
 V8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768), "l": (1.00, 1.00, 512),
@@ -253,8 +241,8 @@ def test_c3k2_is_forced_to_c3k_at_m_l_x():
     ("[-1, 1, SPPF, [1024, 5]]", "[-1, 1, __import__('os').system, [1024, 5]]",
      "layer 9 (backbone[9], __import__('os').system): "),
     ("[[-1, 6], 1, Concat, [1]]", "[[-1, 16], 1, Concat, [1]]", "layer 11 (head[1], Concat): from 16 is no earlier"),
-    ('[-1, 1, nn.Upsample, [null, 2, "nearest"]]\n  - [[-1, 6]',
-     '[-1, 1, nn.Upsample, [null, 2, "bilinear"]]\n  - [[-1, 6]', "layer 10 (head[0], nn.Upsample): args"),
+    ("[-1, 1, nn.Upsample, [null, 2, 'nearest']]\n  - [[-1, 6]",
+     "[-1, 1, nn.Upsample, [null, 2, 'bilinear']]\n  - [[-1, 6]", "layer 10 (head[0], nn.Upsample): args"),
     ("[[-1, 6], 1, Concat, [1]]", "[[-1, 4], 1, Concat, [1]]", "layer 11 (head[1], Concat): it joins tensors of "
      "different sizes"),
     ("[[15, 18, 21], 1, Detect, [nc]]", "[[15, 18, 21], 1, Detect, [nc, anchors]]", "anchor-based Detect"),

@@ -16,8 +16,9 @@ V7_ANCHORS = [[12, 16, 19, 36, 40, 28], [36, 75, 76, 55, 72, 146], [142, 110, 19
 
 
 def yaml_text(top: dict, backbone: list, head: list) -> str:
-    """A model YAML: the top-level keys (``anchors`` as one row per output scale), then ``backbone:`` and
-    ``head:`` with one ``[from, repeats, module, args]`` row per line."""
+    """A model YAML: the top-level keys (``anchors`` as one row per output scale, a mapping such as Ultralytics'
+    ``scales`` one key per line), then ``backbone:`` and ``head:`` with one ``[from, repeats, module, args]`` row
+    per line."""
     def value(v):
         if v is None:
             return "null"
@@ -29,7 +30,13 @@ def yaml_text(top: dict, backbone: list, head: list) -> str:
             return "[" + ", ".join(value(x) for x in v) + "]"
         return str(v)
 
-    lines = [f"{k}: {value(v)}" for k, v in top.items() if k != "anchors" or not isinstance(v, list)]
+    lines = []
+    for k, v in top.items():
+        if isinstance(v, dict):
+            lines.append(f"{k}:")
+            lines += [f"  {kk}: {value(vv)}" for kk, vv in v.items()]
+        elif k != "anchors" or not isinstance(v, list):
+            lines.append(f"{k}: {value(v)}")
     if isinstance(top.get("anchors"), list):
         lines.append("anchors:")
         lines += [f"  - {value(r)}" for r in top["anchors"]]
