@@ -398,7 +398,7 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
             width, n, block = plain_as
             y = plan_plain_layer(b, f"model.{first}-{last}", ins[0], width, n, block, "all", False, 1.0,
                                  b.stage.part == "neck")
-            b.stage.repeats, twinned, i = n, last, last
+            b.stage.repeats, twinned = n, last
         else:
             y = dialect.module(b, f"model.{i}", lay, ins, src, model, ctx)
         if y is None:   # (the dialect's module list and its planner disagree: a bug, said plainly)
@@ -410,7 +410,7 @@ def plan_repo_detector(text, dialect: Dialect, name: str | None = None, input_si
         if min(y) < 1:
             raise lay.fail(f"its output is {y[0]}x{y[1]}x{y[2]} at input {input_size}: empty (raise the input size)")
         outs.append(y)
-        if i == last:
+        if last in (i, twinned):   # the stage's last layer, or its twin planned whole just now
             b.tap("output", y)
             stages.append(b.stage)
     plan = NetPlan(input_shape=(3, input_size, input_size), stages=stages)
