@@ -166,7 +166,7 @@ def detector_presets() -> list:
 def file_detector_presets() -> list:
     """The detector presets that hold a file (yolo_yaml YAMLs, darknet_cfg cfgs): their plan reads a head."""
     return [n for n in preset_names() if get_preset(n).family in ("yolo_yaml", "darknet_cfg")
-            and "p0" in plan_network(get_preset(n)).stages[-1].taps]
+            and plan_network(get_preset(n)).has_detection_head]
 
 
 def twin_timings() -> dict:

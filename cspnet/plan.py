@@ -323,6 +323,12 @@ class NetPlan(_Totals):
     def output_shape(self) -> Shape:
         return self.stages[-1].output_shape
 
+    @property
+    def has_detection_head(self) -> bool:
+        """Whether the network is a detector: its head reads output scales (taps ``p0``, ``p1``, ...), whichever
+        planner made it (a ``task=detect`` design, a detection YAML, a Darknet detector cfg)."""
+        return bool(self.stages) and "p0" in self.stages[-1].taps
+
     def stage(self, name: str) -> StagePlan:
         for s in self.stages:
             if s.name == name:

@@ -43,7 +43,7 @@ def summarize(cfg: CSPConfig, batch: int = 1, fused: bool = False) -> dict:
 
         plan = fuse_plan(plan)
     totals, stages = plan_summary(plan, batch, activation=getattr(cfg, "activation", None))
-    detector = detector_outputs(plan, batch) if "p0" in plan.stages[-1].taps else {}   # (has_detection_head)
+    detector = detector_outputs(plan, batch) if plan.has_detection_head else {}
     return {
         "name": cfg.name,
         "family": cfg.family,
@@ -66,7 +66,7 @@ def has_detection_head(cfg) -> bool:
     """Whether design ``cfg`` is a detector, read from its plan: its head reads output scales (taps ``p0``...),
     whichever family planned it (a ``task=detect`` design, an opened detection YAML, a Darknet detector cfg)."""
     try:
-        return "p0" in plan_network(cfg).stages[-1].taps
+        return plan_network(cfg).has_detection_head
     except ConfigError:
         return False
 
